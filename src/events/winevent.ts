@@ -1,0 +1,96 @@
+/**
+ * Windows event normalisation: the evtx-crate JSON shape (`{"Event":{"System":…,"EventData":…}}`,
+ * XML attributes under `#attributes`, element text under `#text`) → a flat Sigma-named `Event`.
+ *
+ * Both the native EVTX parser and the JSON reader produce this document shape, so an `.evtx`
+ * record and its JSON twin become the same `Event`.
+ */
+import { Event, type EventSource, type FieldValue, type Fields, type Scalar } from './event.js';
+
+type Doc = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Doc => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Sigma field names are XML names with all spaces stripped (`Threat Name` → `ThreatName`). */
+export function sigmaFieldName(name: string): string {
+  return name.includes(' ') ? name.replace(/ /g, '') : name;
+}
+
+/** True when `doc` looks like an evtx-crate JSON record. */
+export function isWindowsEventDoc(doc: unknown): doc is { Event: Doc } {
+  return isObj(doc) && isObj(doc.Event) && (isObj(doc.Event.System) || 'EventData' in doc.Event || 'UserData' in doc.Event);
+}
+
+/** Build an Event from an evtx-crate JSON record. */
+export function eventFromWindowsDoc(doc: { Event: Doc }, source: EventSource): Event {
+  const fields: Fields = Object.create(null) as Fields;
+  const ev = doc.Event;
+  if (isObj(ev.System)) flattenSystem(ev.System, fields);
+  for (const key of Object.keys(ev)) {
+    if (key === 'System' || key === '#attributes') continue;
+    flattenData(ev[key], fields, key);
+  }
+  return new Event(fields, source, doc);
+}
+
+/**
+ * System: element text keeps its name (`EventID`, `Channel`, `Computer`); attributes become
+ * `Element_Attribute` (`Provider_Name`, `TimeCreated_SystemTime`, `Execution_ProcessID`).
+ */
+function flattenSystem(sys: Doc, out: Fields): void {
+  for (const [name, v] of Object.entries(sys)) {
+    if (isObj(v)) {
+      const attrs = v['#attributes'];
+      if (isObj(attrs)) for (const [a, av] of Object.entries(attrs)) out[`${name}_${a}`] = scalar(av);
+      if ('#text' in v) out[name] = value(v['#text']);
+    } else {
+      out[name] = value(v);
+    }
+  }
+}
+
+/**
+ * EventData / UserData / other sections: every named leaf becomes a field (spaces stripped).
+ * UserData nests one wrapper element (`Operation_ClientFailure`), which is walked through.
+ * Unnamed `<Data>` items stay under `Data` as a list.
+ */
+function flattenData(node: unknown, out: Fields, name: string, depth = 0): void {
+  if (depth > 16) return; // documents are shallow; cap recursion on hostile input
+  if (!isObj(node)) {
+    if (node !== null && node !== undefined && depth > 0) setField(out, name, value(node));
+    return;
+  }
+  for (const [k, v] of Object.entries(node)) {
+    if (k === '#attributes') {
+      if (depth > 0 && isObj(v)) for (const [a, av] of Object.entries(v)) if (a !== 'xmlns') setField(out, `${name}_${a}`, scalar(av));
+      continue;
+    }
+    if (k === '#text') {
+      if (depth > 0) setField(out, name, value(v));
+      continue;
+    }
+    if (isObj(v) && !('#text' in v && Object.keys(v).every((x) => x === '#text' || x === '#attributes'))) {
+      flattenData(v, out, k, depth + 1);
+    } else if (isObj(v)) {
+      setField(out, sigmaFieldName(k), value(v['#text']));
+    } else {
+      setField(out, sigmaFieldName(k), value(v));
+    }
+  }
+}
+
+function setField(out: Fields, name: string, v: FieldValue): void {
+  // System fields win over same-named data fields (e.g. a `Channel` data item).
+  if (!(name in out)) out[name] = v;
+}
+
+function scalar(v: unknown): Scalar {
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (v === undefined) return null;
+  return JSON.stringify(v);
+}
+
+function value(v: unknown): FieldValue {
+  if (Array.isArray(v)) return v.map(scalar);
+  return scalar(v);
+}
