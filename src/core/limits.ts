@@ -1,0 +1,21 @@
+/**
+ * Every limit on untrusted input, in one place, each with its reason. Rules, logs and archives
+ * may be built to hurt us: these caps keep time and memory bounded.
+ */
+export const LIMITS = {
+  /** YAML aliases per document: stops "billion laughs" expansion in rule files. */
+  yamlMaxAliasCount: 100,
+  /** A rule file larger than this is refused (SigmaHQ's largest is ~30 KB). */
+  ruleFileMaxBytes: 4 * 1024 * 1024,
+  /** Condition nesting depth: deeper parentheses are refused rather than recursed into. */
+  conditionMaxDepth: 64,
+  /** Values one modifier chain may expand into (windash is 5^n): caps memory at compile time. */
+  maxExpandedValues: 10_000,
+  /**
+   * Field text a regex that cannot run in linear time (look-arounds, back-references) is
+   * tried against; longer values are cut. Linear-time-capable regexes see the whole value.
+   */
+  regexBacktrackingInputMax: 8 * 1024,
+  /** One JSON record (a pretty-printed evtx-crate object, one NDJSON line). */
+  jsonRecordMaxBytes: 16 * 1024 * 1024,
+} as const;

@@ -1,0 +1,355 @@
+/**
+ * The rule compiler: rule model → closures built once at load. Cheapest operations first:
+ * exact values become one Set lookup, `*`-only wildcards become startsWith/endsWith/includes on
+ * a value lower-cased once per event, regexes run last. The reference interpreter
+ * (interpret.ts) defines the semantics; the differential test holds the two together.
+ */
+import type { Event, Scalar } from '../events/event.js';
+import type { ConditionNode, DetectionItem, SearchExpr, SigmaRule, StrPart, ValueMatcher } from '../sigma/model.js';
+import { inNetwork, parseCidr, parseIp } from '../sigma/cidr.js';
+import { partsToRegexSource } from '../sigma/strings.js';
+import type { FieldMap } from './interpret.js';
+import { compareNumbers, compileRuleRegex, datePartOf, fold, testRegex, toNumber, toText } from './values.js';
+
+/** Per-event state shared by every rule evaluated on that event (folded values cache). */
+export class MatchContext {
+  private readonly folded = new Map<string, string>();
+  private allFolded: string[] | undefined;
+  constructor(readonly ev: Event) {}
+
+  /** The lower-cased text of a scalar field, computed once per event. */
+  foldField(field: string, v: Scalar): string {
+    let f = this.folded.get(field);
+    if (f === undefined) {
+      f = fold(toText(v));
+      this.folded.set(field, f);
+    }
+    return f;
+  }
+
+  /** Every value of the event, raw and lower-cased (for keyword searches). */
+  allValues(): { raw: Scalar[]; folded: string[] } {
+    const raw = [...this.ev.values()];
+    this.allFolded ??= raw.map((v) => fold(toText(v)));
+    return { raw, folded: this.allFolded };
+  }
+}
+
+export type Predicate = (ctx: MatchContext) => boolean;
+/** Tests one scalar; `folded` is its lower-cased text. */
+type ScalarTest = (v: Scalar, folded: string, ctx: MatchContext) => boolean;
+
+interface Compiled {
+  pred: Predicate;
+  cost: number;
+}
+
+/** Compile a rule (with the field renames of one log source) into a predicate. */
+export function compileRule(rule: SigmaRule, fieldMap: FieldMap = {}): Predicate {
+  const searches = new Map<string, Compiled>();
+  const search = (name: string): Compiled => {
+    let c = searches.get(name);
+    if (!c) {
+      c = compileSearch(rule.searches[name]!, fieldMap);
+      searches.set(name, c);
+    }
+    return c;
+  };
+  return compileCondition(rule.condition, search).pred;
+}
+
+function compileCondition(node: ConditionNode, search: (name: string) => Compiled): Compiled {
+  switch (node.kind) {
+    case 'ref':
+      return search(node.name);
+    case 'not': {
+      const inner = compileCondition(node.item, search);
+      return { pred: (ctx) => !inner.pred(ctx), cost: inner.cost };
+    }
+    case 'of':
+      return combine(node.quantifier === 'all' ? 'and' : 'or', node.names.map(search));
+    default:
+      return combine(node.kind, node.items.map((i) => compileCondition(i, search)));
+  }
+}
+
+/** AND/OR of parts, cheapest first (both are commutative without side effects). */
+function combine(kind: 'and' | 'or', parts: Compiled[]): Compiled {
+  const sorted = [...parts].sort((a, b) => a.cost - b.cost);
+  const cost = sorted.reduce((s, p) => s + p.cost, 0);
+  const preds = sorted.map((p) => p.pred);
+  if (preds.length === 1) return sorted[0]!;
+  if (preds.length === 2) {
+    const [a, b] = preds as [Predicate, Predicate];
+    return { pred: kind === 'and' ? (ctx) => a(ctx) && b(ctx) : (ctx) => a(ctx) || b(ctx), cost };
+  }
+  if (kind === 'and')
+    return {
+      pred: (ctx) => {
+        for (let i = 0; i < preds.length; i++) if (!preds[i]!(ctx)) return false;
+        return true;
+      },
+      cost,
+    };
+  return {
+    pred: (ctx) => {
+      for (let i = 0; i < preds.length; i++) if (preds[i]!(ctx)) return true;
+      return false;
+    },
+    cost,
+  };
+}
+
+function compileSearch(e: SearchExpr, fieldMap: FieldMap): Compiled {
+  if (e.kind === 'item') return compileItem(e, fieldMap);
+  return combine(e.kind, e.items.map((i) => compileSearch(i, fieldMap)));
+}
+
+function compileItem(item: DetectionItem, fieldMap: FieldMap): Compiled {
+  const { test, cost } = item.all ? allOf(item.values.map((m) => compileMatcher(m, fieldMap))) : anyOfMerged(item.values, fieldMap);
+  let pred: Predicate;
+  if (item.field === null) {
+    pred = (ctx) => {
+      const { raw, folded } = ctx.allValues();
+      if (!item.all) {
+        for (let i = 0; i < raw.length; i++) if (test(raw[i]!, folded[i]!, ctx)) return true;
+        return false;
+      }
+      // |all on keywords: every keyword somewhere in the event, not all in one value.
+      return item.values.every((m) => {
+        const t = compileMatcherCached(m, fieldMap);
+        for (let i = 0; i < raw.length; i++) if (t(raw[i]!, folded[i]!, ctx)) return true;
+        return false;
+      });
+    };
+  } else {
+    const field = fieldMap[item.field] ?? item.field;
+    const absent = item.all ? item.values.every(absentResult) : item.values.some(absentResult);
+    const emptyList = item.all ? item.values.every(emptyArrayResult) : item.values.some(emptyArrayResult);
+    pred = (ctx) => {
+      const v = ctx.ev.get(field);
+      if (v === undefined) return absent;
+      if (Array.isArray(v)) {
+        if (v.length === 0) return emptyList;
+        return arrayTest(item, v as Scalar[], ctx, fieldMap);
+      }
+      return test(v as Scalar, ctx.foldField(field, v as Scalar), ctx);
+    };
+  }
+  return { pred: item.negate ? (ctx) => !pred(ctx) : pred, cost: item.field === null ? cost * 20 : cost };
+}
+
+/** A multi-valued field matches a value when any element does (per value under |all). */
+function arrayTest(item: DetectionItem, v: Scalar[], ctx: MatchContext, fieldMap: FieldMap): boolean {
+  const one = (m: ValueMatcher) => {
+    const t = compileMatcherCached(m, fieldMap);
+    return v.some((x) => t(x, fold(toText(x)), ctx));
+  };
+  return item.all ? item.values.every(one) : item.values.some(one);
+}
+
+/** What a matcher says about a field that is an empty list. */
+function emptyArrayResult(m: ValueMatcher): boolean {
+  if (m.kind === 'exists') return m.value;
+  if (m.kind === 'anyOf') return m.values.some(emptyArrayResult);
+  return m.kind === 'null';
+}
+/** What a matcher says about a field the event does not have. */
+function absentResult(m: ValueMatcher): boolean {
+  if (m.kind === 'exists') return !m.value;
+  if (m.kind === 'anyOf') return m.values.some(absentResult);
+  return m.kind === 'null';
+}
+
+function allOf(tests: { test: ScalarTest; cost: number }[]): { test: ScalarTest; cost: number } {
+  const ts = tests.map((t) => t.test);
+  return {
+    test: (v, f, ctx) => {
+      for (let i = 0; i < ts.length; i++) if (!ts[i]!(v, f, ctx)) return false;
+      return true;
+    },
+    cost: tests.reduce((s, t) => s + t.cost, 0),
+  };
+}
+
+/**
+ * OR of many values on one field, merged by kind: all exact strings in one Set, prefixes,
+ * suffixes and substrings in flat arrays, everything else as individual tests after them.
+ */
+function anyOfMerged(values: readonly ValueMatcher[], fieldMap: FieldMap): { test: ScalarTest; cost: number } {
+  const flat: ValueMatcher[] = [];
+  const flatten = (m: ValueMatcher) => (m.kind === 'anyOf' ? m.values.forEach(flatten) : flat.push(m));
+  values.forEach(flatten);
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  const suffixes: string[] = [];
+  const infixes: string[] = [];
+  const others: ScalarTest[] = [];
+  let cost = 0;
+  for (const m of flat) {
+    const shape = m.kind === 'string' && !m.cased ? literalShape(m.parts) : undefined;
+    if (!shape) {
+      const c = compileMatcher(m, fieldMap);
+      others.push(c.test);
+      cost += c.cost;
+      continue;
+    }
+    const needle = fold(shape.text);
+    if (shape.kind === 'exact') exact.add(needle);
+    else if (shape.kind === 'prefix') prefixes.push(needle);
+    else if (shape.kind === 'suffix') suffixes.push(needle);
+    else infixes.push(needle);
+  }
+  cost += (exact.size ? 1 : 0) + prefixes.length * 0.2 + suffixes.length * 0.2 + infixes.length * 0.5;
+  const hasExact = exact.size > 0;
+  const test: ScalarTest = (v, f, ctx) => {
+    if (hasExact && exact.has(f)) return true;
+    for (let i = 0; i < suffixes.length; i++) if (f.endsWith(suffixes[i]!)) return true;
+    for (let i = 0; i < prefixes.length; i++) if (f.startsWith(prefixes[i]!)) return true;
+    for (let i = 0; i < infixes.length; i++) if (f.includes(infixes[i]!)) return true;
+    for (let i = 0; i < others.length; i++) if (others[i]!(v, f, ctx)) return true;
+    return false;
+  };
+  return { test, cost: Math.max(cost, 1) };
+}
+
+type Shape = { kind: 'exact' | 'prefix' | 'suffix' | 'infix'; text: string };
+
+/** `abc`, `abc*`, `*abc`, `*abc*` — the shapes a plain string operation can test. */
+function literalShape(parts: readonly StrPart[]): Shape | undefined {
+  const star = (p: StrPart | undefined) => p !== undefined && typeof p !== 'string' && p.wildcard === '*';
+  const lit = (p: StrPart | undefined): p is string => typeof p === 'string';
+  if (parts.length === 0) return { kind: 'exact', text: '' };
+  if (parts.length === 1 && lit(parts[0])) return { kind: 'exact', text: parts[0] };
+  if (parts.length === 2 && lit(parts[0]) && star(parts[1])) return { kind: 'prefix', text: parts[0] };
+  if (parts.length === 2 && star(parts[0]) && lit(parts[1])) return { kind: 'suffix', text: parts[1] };
+  if (parts.length === 3 && star(parts[0]) && lit(parts[1]) && star(parts[2])) return { kind: 'infix', text: parts[1] };
+  if (parts.length === 1 && star(parts[0])) return { kind: 'prefix', text: '' };
+  return undefined;
+}
+
+const matcherCache = new WeakMap<ValueMatcher, Map<FieldMap, ScalarTest>>();
+function compileMatcherCached(m: ValueMatcher, fieldMap: FieldMap): ScalarTest {
+  let byMap = matcherCache.get(m);
+  if (!byMap) matcherCache.set(m, (byMap = new Map()));
+  let t = byMap.get(fieldMap);
+  if (!t) byMap.set(fieldMap, (t = compileMatcher(m, fieldMap).test));
+  return t;
+}
+
+/** One matcher → one scalar test (string tests receive the lower-cased text). */
+function compileMatcher(m: ValueMatcher, fieldMap: FieldMap): { test: ScalarTest; cost: number } {
+  switch (m.kind) {
+    case 'anyOf':
+      return anyOfMerged(m.values, fieldMap);
+    case 'string': {
+      const shape = literalShape(m.parts);
+      if (m.cased) {
+        if (shape) {
+          const t = shape.text;
+          const ops = { exact: (s: string) => s === t, prefix: (s: string) => s.startsWith(t), suffix: (s: string) => s.endsWith(t), infix: (s: string) => s.includes(t) };
+          const op = ops[shape.kind];
+          return { test: (v) => op(toText(v)), cost: 1 };
+        }
+        const re = new RegExp(partsToRegexSource(m.parts), 'su');
+        return { test: (v) => re.test(toText(v)), cost: 5 };
+      }
+      if (shape) return anyOfMerged([m], fieldMap);
+      const folded = m.parts.map((p) => (typeof p === 'string' ? fold(p) : p));
+      const segments = starSegments(folded);
+      if (segments) return { test: (_v, f) => matchSegments(segments, f), cost: 2 };
+      const re = new RegExp(partsToRegexSource(folded), 'su');
+      return { test: (_v, f) => re.test(f), cost: 5 };
+    }
+    case 'regex': {
+      const r = compileRuleRegex(m.pattern, m.flags);
+      return { test: (v) => testRegex(r, toText(v)), cost: 10 };
+    }
+    case 'number': {
+      const n = m.value;
+      const s = String(n);
+      return { test: (v) => (typeof v === 'number' ? v === n : toText(v).trim() === s), cost: 0.5 };
+    }
+    case 'bool': {
+      const b = m.value;
+      const s = String(b);
+      return { test: (v, f) => v === b || f === s, cost: 0.5 };
+    }
+    case 'null':
+      return { test: (v) => v === null || v === '', cost: 0.5 };
+    case 'exists': {
+      const e = m.value;
+      return { test: () => e, cost: 0.5 };
+    }
+    case 'compare': {
+      const { op, value } = m;
+      return {
+        test: (v) => {
+          const n = toNumber(v);
+          return !Number.isNaN(n) && compareNumbers(n, op, value);
+        },
+        cost: 1,
+      };
+    }
+    case 'datepart': {
+      const { op, value, part } = m;
+      return {
+        test: (v) => {
+          const n = datePartOf(v, part);
+          return !Number.isNaN(n) && compareNumbers(n, op, value);
+        },
+        cost: 3,
+      };
+    }
+    case 'cidr': {
+      const net = parseCidr(m.network)!;
+      return {
+        test: (v) => {
+          const ip = parseIp(toText(v));
+          return ip !== undefined && inNetwork(ip, net);
+        },
+        cost: 3,
+      };
+    }
+    case 'fieldref': {
+      const other = fieldMap[m.field] ?? m.field;
+      const { cased, position } = m;
+      const cmp = (a: string, b: string) => (position === 'exact' ? a === b : position === 'start' ? a.startsWith(b) : position === 'end' ? a.endsWith(b) : a.includes(b));
+      return {
+        test: (v, f, ctx) => {
+          const o = ctx.ev.get(other);
+          if (o === undefined) return false;
+          const a = cased ? toText(v) : f;
+          if (Array.isArray(o)) return o.some((x) => cmp(a, cased ? toText(x) : fold(toText(x))));
+          return cmp(a, cased ? toText(o as Scalar) : ctx.foldField(other, o as Scalar));
+        },
+        cost: 2,
+      };
+    }
+  }
+}
+
+/** `a*b*c` (only `*` wildcards) as literal segments; undefined when `?` occurs. */
+function starSegments(parts: readonly StrPart[]): string[] | undefined {
+  const segs: string[] = [''];
+  for (const p of parts) {
+    if (typeof p === 'string') segs[segs.length - 1] += p;
+    else if (p.wildcard === '*') segs.push('');
+    else return undefined;
+  }
+  return segs;
+}
+
+/** Greedy left-to-right match of `seg0*seg1*…*segN` against the whole text. */
+function matchSegments(segs: readonly string[], text: string): boolean {
+  const first = segs[0]!;
+  const last = segs[segs.length - 1]!;
+  if (!text.startsWith(first)) return false;
+  let pos = first.length;
+  for (let i = 1; i < segs.length - 1; i++) {
+    const at = text.indexOf(segs[i]!, pos);
+    if (at < 0) return false;
+    pos = at + segs[i]!.length;
+  }
+  return text.length - last.length >= pos && text.endsWith(last);
+}

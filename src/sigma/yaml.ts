@@ -1,0 +1,74 @@
+/**
+ * YAML loading for Sigma documents, with source locations kept for error messages.
+ *
+ * SigmaHQ rules are written against YAML 1.1 (PyYAML). The one behaviour the corpus relies on is
+ * that a plain scalar with leading zeros (`00000429`, a keyboard layout id) stays a string, while
+ * YAML 1.2's core schema would read it as the integer 429. We use the core schema with an integer
+ * tag that refuses leading zeros.
+ */
+import { LineCounter, parseAllDocuments, type Document, type Node, type ScalarTag } from 'yaml';
+import { RuleError, type TextLocation } from '../core/errors.js';
+import { LIMITS } from '../core/limits.js';
+
+const decimalIntNoLeadingZero: ScalarTag = {
+  identify: (v) => typeof v === 'number' && Number.isInteger(v),
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  test: /^[-+]?(?:0|[1-9][0-9]*)$/,
+  resolve: (s) => Number(s),
+};
+
+/** A parsed YAML document plus a way to turn node offsets into line/column. */
+export interface YamlDoc {
+  doc: Document.Parsed;
+  file: string;
+  index: number;
+  /** The document as plain data (aliases bounded). */
+  data: unknown;
+  /** Location of the node at `path` (falls back to the nearest existing parent). */
+  locate(path: readonly (string | number)[]): TextLocation;
+}
+
+/** Parse every document of a YAML file. Syntax errors become RuleErrors with line and column. */
+export function parseYamlDocuments(text: string, file: string): { docs: YamlDoc[]; errors: RuleError[] } {
+  const lineCounter = new LineCounter();
+  const errors: RuleError[] = [];
+  const docs: YamlDoc[] = [];
+  const parsed = parseAllDocuments(text, {
+    lineCounter,
+    schema: 'core',
+    customTags: (tags) => tags.map((t) => ((t as ScalarTag).tag === 'tag:yaml.org,2002:int' && !(t as ScalarTag).format ? decimalIntNoLeadingZero : t)),
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
+  const at = (offset: number): TextLocation => {
+    const p = lineCounter.linePos(offset);
+    return { file, line: p.line, column: p.col };
+  };
+  const list = Array.isArray(parsed) ? parsed : [parsed];
+  list.forEach((doc, index) => {
+    if (doc.errors.length) {
+      for (const e of doc.errors) errors.push(new RuleError('yaml-syntax', e.message.split('\n')[0]!, at(e.pos[0])));
+      return;
+    }
+    if (doc.contents == null) return; // empty document (e.g. trailing `---`)
+    let data: unknown;
+    try {
+      // Hostile input: a billion-laughs document expands aliases exponentially; toJS caps them.
+      data = doc.toJS({ maxAliasCount: LIMITS.yamlMaxAliasCount });
+    } catch (e) {
+      errors.push(new RuleError('yaml-syntax', (e as Error).message, at(doc.contents.range?.[0] ?? 0)));
+      return;
+    }
+    const locate = (path: readonly (string | number)[]): TextLocation => {
+      for (let n = path.length; n >= 0; n--) {
+        const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
+        if (node?.range) return at(node.range[0]);
+      }
+      return at(0);
+    };
+    docs.push({ doc, file, index, data, locate });
+  });
+  return { docs, errors };
+}
+
