@@ -1,0 +1,149 @@
+/**
+ * `firebreak scan PATH…`: find private keys, credentials, payment cards, IBANs and SSNs in files
+ * and nested archives. A thin shell over src/scan: parse options, build the rule set, run the
+ * scanner, render the report. Exit 1 when anything was found, 0 when clean, 2 on errors.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { FirebreakError, UsageError } from '../../core/errors.js';
+import type { Io } from '../io.js';
+import { Scanner } from '../../scan/scanner.js';
+import { defaultGitleaksConfig, VALIDATED_DETECTORS } from '../../scan/rules/builtin.js';
+import { loadGitleaksToml, mergeRuleSets } from '../../scan/rules/gitleaks-config.js';
+import type { RuleLoadError, RuleSet } from '../../scan/rules/model.js';
+import { DEFAULT_LIMITS } from '../../scan/sources/limits.js';
+import { loadBaseline } from '../../scan/report/baseline.js';
+import { maskFinding } from '../../scan/report/mask.js';
+import { FORMATS, render, type ReportFormat } from '../../scan/report/formats.js';
+import type { Issue } from '../../scan/sources/types.js';
+
+const HELP = `usage: firebreak scan PATH... [options]
+
+Scan files, directories and archives (by content, nested) for private keys, credentials
+(gitleaks rule ids), payment cards, IBANs and US SSNs. '-' reads standard input.
+
+options:
+  --format F              table (default), json, jsonl, csv, sarif
+  -o, --output FILE       write the report to FILE instead of standard output
+  --rule ID               only this rule (repeatable); e.g. aws-access-token, credit-card
+  --config FILE           a gitleaks TOML config; with [extend] useDefault = true it adds
+                          to the built-in rules, otherwise it replaces them
+  --max-archive-depth N   archives nested deeper are reported, not opened (default 8)
+  --max-decode-depth N    base64/hex/percent decoding passes (default 5; 0 disables)
+  --baseline FILE         suppress findings already in this report (ours or gitleaks' JSON)
+  --no-mask               print secrets in clear (default: masked)
+
+exit status: 1 findings, 0 clean, 2 errors (unreadable input, corrupt archive, limit hit)
+`;
+
+function intOption(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} needs a non-negative integer, got '${v}'`);
+  return Number(v);
+}
+
+/** Build the rule set from the built-ins, --config and --rule. */
+function buildRules(configPath: string | undefined, only: string[]): { ruleSet: RuleSet; validated: typeof VALIDATED_DETECTORS; errors: RuleLoadError[] } {
+  const base = defaultGitleaksConfig();
+  let ruleSet = base.ruleSet;
+  const errors = [...base.errors];
+  if (configPath) {
+    let text: string;
+    try {
+      text = readFileSync(configPath, 'utf8');
+    } catch (err) {
+      throw new FirebreakError('scan.config', `cannot read config ${configPath}: ${(err as Error).message}`);
+    }
+    const cfg = loadGitleaksToml(text, configPath);
+    errors.push(...cfg.errors.map((e) => ({ ...e, message: `${configPath}: ${e.message}` })));
+    ruleSet = cfg.extendDefault ? mergeRuleSets(base.ruleSet, cfg.ruleSet, cfg.disabledRules) : cfg.ruleSet;
+  }
+  let validated = VALIDATED_DETECTORS;
+  if (only.length) {
+    const known = new Set([...ruleSet.rules.map((r) => r.id), ...validated.map((v) => v.id), 'pkcs12-keystore', 'java-keystore']);
+    for (const id of only) if (!known.has(id)) throw new UsageError(`unknown rule id '${id}'`);
+    ruleSet = { ...ruleSet, rules: ruleSet.rules.filter((r) => only.includes(r.id)) };
+    validated = validated.filter((v) => only.includes(v.id));
+  }
+  return { ruleSet, validated, errors };
+}
+
+/** Entry point of `firebreak scan`. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      rule: { type: 'string', multiple: true },
+      config: { type: 'string' },
+      'max-archive-depth': { type: 'string' },
+      'max-decode-depth': { type: 'string' },
+      baseline: { type: 'string' },
+      'no-mask': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (!positionals.length) throw new UsageError('no PATH given (use - for standard input)');
+  const format = (values.format ?? 'table') as ReportFormat;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  const limits = { ...DEFAULT_LIMITS, maxArchiveDepth: intOption(values['max-archive-depth'], 'max-archive-depth', DEFAULT_LIMITS.maxArchiveDepth) };
+  const maxDecodeDepth = intOption(values['max-decode-depth'], 'max-decode-depth', 5);
+
+  let rules;
+  let baseline: Set<string> | undefined;
+  try {
+    rules = buildRules(values.config, values.rule ?? []);
+    baseline = values.baseline ? loadBaseline(values.baseline) : undefined;
+  } catch (err) {
+    if (err instanceof FirebreakError && !(err instanceof UsageError)) {
+      io.stderr.write(`firebreak scan: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  for (const e of rules.errors) io.stderr.write(`firebreak scan: rule ${e.ruleId} skipped: ${e.message}\n`);
+
+  const scanner = new Scanner({ ruleSet: rules.ruleSet, validated: rules.validated, limits, maxDecodeDepth, baseline });
+  const progress = io.stderr.isTTY ? new Progress(io) : null;
+  const stdin = (io as { stdin?: AsyncIterable<Buffer> }).stdin ?? (process.stdin as AsyncIterable<Buffer>);
+  const result = await scanner.scan(positionals, stdin, {
+    progress: progress ? (s, p) => progress.update(s.leaves, s.bytes, p) : undefined,
+    issue: (i: Issue) => {
+      if (format !== 'table') io.stderr.write(`firebreak scan: ${i.kind}: ${i.path}: ${i.message}\n`);
+    },
+  });
+  progress?.done();
+  const findings = values['no-mask'] ? result.findings : result.findings.map(maskFinding);
+  const report = render(format, findings, result.issues);
+  if (values.output) writeFileSync(values.output, report);
+  else io.stdout.write(report);
+  if (values.output || format !== 'table') {
+    io.stderr.write(`firebreak scan: ${result.findings.length} finding(s), ${result.issues.length} issue(s), ${result.stats.leaves} file(s), ${(result.stats.bytes / 1e6).toFixed(1)} MB\n`);
+  }
+  if (result.findings.length) return 1;
+  return result.issues.length || rules.errors.length ? 2 : 0;
+}
+
+/** A one-line progress display on a terminal, redrawn at most four times a second. */
+class Progress {
+  private last = 0;
+  constructor(private readonly io: Io) {}
+
+  update(files: number, bytes: number, path: string): void {
+    const now = Date.now();
+    if (now - this.last < 250) return;
+    this.last = now;
+    const line = `scanning: ${files} file(s), ${(bytes / 1e6).toFixed(1)} MB  ${path}`;
+    this.io.stderr.write(`\r${line.slice(0, 100).padEnd(100)}`);
+  }
+
+  done(): void {
+    if (this.last) this.io.stderr.write(`\r${' '.repeat(100)}\r`);
+  }
+}

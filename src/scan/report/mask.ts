@@ -1,0 +1,34 @@
+/**
+ * Masking: output never carries a secret unless --no-mask. What stays visible identifies the
+ * kind of secret without helping anyone use it: a short prefix of long tokens (`AKIA…`, `ghp_…`,
+ * which the rule id already gives away), the last four digits of cards and account numbers
+ * (what receipts print, PCI DSS 3.4), and the length.
+ */
+import type { Finding } from '../engine/finding.js';
+
+const STARS = 8;
+
+/** A masked form of `secret` for rule `ruleId`. */
+export function maskSecret(secret: string, ruleId: string): string {
+  if (!secret) return secret;
+  const n = [...secret].length;
+  if (ruleId === 'credit-card' || ruleId === 'iban' || ruleId === 'us-ssn') {
+    const digits = secret.replace(/[^0-9A-Za-z]/g, '');
+    return `${'*'.repeat(Math.min(STARS, Math.max(0, digits.length - 4)))}${digits.slice(-4)}`;
+  }
+  if (secret.includes('\n')) {
+    // Multi-line (PEM blocks): keep the armour line, which names the key type, and nothing else.
+    const first = secret.split('\n')[0]!;
+    return `${first.startsWith('-----') ? first : first.slice(0, 4)}…[${n} chars masked]`;
+  }
+  const keep = n >= 20 ? 4 : n >= 12 ? 2 : 0;
+  return `${[...secret].slice(0, keep).join('')}${'*'.repeat(STARS)}`;
+}
+
+/** A copy of `f` whose match and secret are masked. */
+export function maskFinding(f: Finding): Finding {
+  const masked = maskSecret(f.secret, f.ruleId);
+  let match = f.secret && f.match.includes(f.secret) ? f.match.split(f.secret).join(masked) : maskSecret(f.match, f.ruleId);
+  if (match.length > 200) match = `${match.slice(0, 200)}…`;
+  return { ...f, secret: masked, match };
+}

@@ -1,0 +1,198 @@
+/**
+ * The scan pipeline: walk inputs and archives, read every leaf once in bounded chunks, run the
+ * detector on each chunk, place findings at file/line/column, fingerprint them, drop the ones a
+ * baseline already knows. Memory per leaf is one chunk plus a small overlap, whatever its size.
+ */
+import { Detector } from './engine/detect.js';
+import type { Finding, RawFinding } from './engine/finding.js';
+import { shannonEntropy } from './engine/finding.js';
+import { pathAllowed } from './rules/allowlist.js';
+import type { RuleSet } from './rules/model.js';
+import type { ValidatedDetector } from './detectors/validated.js';
+import { walkInput } from './sources/walk.js';
+import type { Issue } from './sources/types.js';
+import type { Format } from './sources/sniff.js';
+import type { ScanLimits } from './sources/limits.js';
+import { fingerprint, gitleaksFingerprint } from './report/fingerprint.js';
+
+/** Text is scanned in chunks this big (cut at a newline) … */
+const CHUNK_BYTES = 4 << 20;
+/** … each overlapping the previous one by this much, so a match across the cut (a PEM block
+ * of up to ~16 KB) is still seen whole. Findings wholly inside the overlap were already reported. */
+const OVERLAP_BYTES = 16 << 10;
+
+export interface ScanOptions {
+  ruleSet: RuleSet;
+  validated: ValidatedDetector[];
+  limits: ScanLimits;
+  maxDecodeDepth: number;
+  /** Fingerprints to suppress (from --baseline). */
+  baseline?: Set<string>;
+}
+
+export interface ScanStats {
+  leaves: number;
+  bytes: number;
+}
+
+export interface ScanEvents {
+  finding?(f: Finding): void;
+  issue?(i: Issue): void;
+  progress?(stats: ScanStats, path: string): void;
+}
+
+export interface ScanResult {
+  findings: Finding[];
+  issues: Issue[];
+  stats: ScanStats;
+}
+
+/** Scans inputs with one compiled detector; reusable across calls. */
+export class Scanner {
+  private readonly detector: Detector;
+  private readonly pathRules;
+
+  constructor(private readonly opts: ScanOptions) {
+    this.detector = new Detector(opts.ruleSet, opts.validated, { maxDecodeDepth: opts.maxDecodeDepth });
+    this.pathRules = opts.ruleSet.rules.filter((r) => r.regex === null && r.path !== null);
+  }
+
+  /** Scan command-line inputs (`-` = `stdin`). */
+  async scan(inputs: string[], stdin: AsyncIterable<Buffer>, events: ScanEvents = {}): Promise<ScanResult> {
+    const findings: Finding[] = [];
+    const issues: Issue[] = [];
+    const stats: ScanStats = { leaves: 0, bytes: 0 };
+    const emit = (f: Finding): void => {
+      const b = this.opts.baseline;
+      if (b && (b.has(f.fingerprint) || b.has(gitleaksFingerprint(f.file, f.ruleId, f.startLine)))) return;
+      findings.push(f);
+      events.finding?.(f);
+    };
+    const sink = {
+      issue: (i: Issue): void => {
+        issues.push(i);
+        events.issue?.(i);
+      },
+      leaf: async (path: string, format: Format, head: Buffer, src: AsyncIterable<Buffer>): Promise<void> => {
+        stats.leaves++;
+        await this.leaf(path, format, head, src, emit, (n) => {
+          stats.bytes += n;
+          events.progress?.(stats, path);
+        });
+      },
+    };
+    for (const input of inputs) await walkInput(input, this.opts.limits, sink, stdin);
+    return { findings, issues, stats };
+  }
+
+  private async leaf(
+    path: string,
+    format: Format,
+    head: Buffer,
+    src: AsyncIterable<Buffer>,
+    emit: (f: Finding) => void,
+    counted: (n: number) => void,
+  ): Promise<void> {
+    const rs = this.opts.ruleSet;
+    if (pathAllowed(path, rs.allowlists)) return;
+    for (const r of this.pathRules) {
+      if (r.path!.test(path) && !pathAllowed(path, r.allowlists)) {
+        emit(place(path, r.id, r.description, r.tags, `file detected: ${path}`, '', 0, 0, 0, 0));
+      }
+    }
+    if (format === 'pkcs12' || format === 'java-keystore') {
+      const [id, what] = format === 'pkcs12' ? ['pkcs12-keystore', 'PKCS#12 key store'] : ['java-keystore', 'Java key store (JKS/JCEKS)'];
+      emit(place(path, id, `${what} recognised by content: private keys inside`, ['key', 'private', 'binary'], `${what} (binary)`, head.subarray(0, 16).toString('hex'), 1, 1, 1, 1));
+      return;
+    }
+    if (format === 'binary') return;
+    await this.scanText(path, src, emit, counted);
+  }
+
+  private async scanText(path: string, src: AsyncIterable<Buffer>, emit: (f: Finding) => void, counted: (n: number) => void): Promise<void> {
+    let pending: Buffer[] = [];
+    let pendingLen = 0;
+    let carry = Buffer.alloc(0);
+    let carryLine = 1;
+    const flush = (final: boolean): void => {
+      const data = Buffer.concat([carry, ...pending]);
+      let cut = data.length;
+      if (!final) {
+        const nl = data.lastIndexOf(10);
+        if (nl > carry.length) cut = nl + 1;
+      }
+      const chunk = data.subarray(0, cut);
+      const fresh = carry.length;
+      for (const f of this.detector.detect(chunk, path)) if (f.end > fresh || fresh === 0) emit(this.placeRaw(path, chunk, carryLine, f));
+      // Keep the last OVERLAP_BYTES (from a line start when there is one) for the next chunk.
+      let keepFrom = Math.max(0, chunk.length - OVERLAP_BYTES);
+      const nl = chunk.indexOf(10, keepFrom);
+      if (nl >= 0 && nl + 1 < chunk.length) keepFrom = nl + 1;
+      carryLine += countNewlines(chunk, 0, keepFrom);
+      carry = Buffer.from(chunk.subarray(keepFrom));
+      const rest = data.subarray(cut);
+      pending = rest.length ? [Buffer.from(rest)] : [];
+      pendingLen = rest.length;
+    };
+    for await (const c of src) {
+      counted(c.length);
+      pending.push(c);
+      pendingLen += c.length;
+      if (pendingLen >= CHUNK_BYTES) flush(false);
+    }
+    if (pendingLen > 0 || carry.length === 0) flush(true);
+  }
+
+  private placeRaw(path: string, chunk: Buffer, firstLine: number, f: RawFinding): Finding {
+    const startLine = firstLine + countNewlines(chunk, 0, f.start);
+    const startCol = f.start - (chunk.lastIndexOf(10, f.start - 1) + 1) + 1;
+    const last = Math.max(f.start, f.end - 1);
+    const endLine = startLine + countNewlines(chunk, f.start, last);
+    const endCol = last - (chunk.lastIndexOf(10, last - 1) + 1) + 1;
+    const out = place(path, f.ruleId, f.description, f.tags, utf8(f.match), utf8(f.secret), startLine, startCol, endLine, endCol);
+    out.entropy = f.entropy;
+    out.decodeChain = f.decodeChain;
+    if (f.confidence) out.confidence = f.confidence;
+    return out;
+  }
+}
+
+function place(
+  file: string,
+  ruleId: string,
+  description: string,
+  tags: string[],
+  match: string,
+  secret: string,
+  startLine: number,
+  startColumn: number,
+  endLine: number,
+  endColumn: number,
+): Finding {
+  return {
+    ruleId,
+    description,
+    file,
+    startLine,
+    startColumn,
+    endLine,
+    endColumn,
+    match,
+    secret,
+    entropy: shannonEntropy(secret),
+    tags,
+    decodeChain: [],
+    fingerprint: fingerprint(ruleId, file, secret || match),
+  };
+}
+
+// Chunks are latin1 views of bytes (offsets = byte columns); show found text as the UTF-8 it is.
+function utf8(latin1: string): string {
+  return /[\x80-\xff]/.test(latin1) ? Buffer.from(latin1, 'latin1').toString('utf8') : latin1;
+}
+
+function countNewlines(b: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = b.indexOf(10, from); i >= 0 && i < to; i = b.indexOf(10, i + 1)) n++;
+  return n;
+}

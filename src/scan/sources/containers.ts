@@ -1,0 +1,233 @@
+/**
+ * Containers: tar (streamed with tar-stream), zip and the zip-based office formats (yauzl), 7z
+ * (7-Zip compiled to WASM). Each entry is handed back to the walk with `!name` appended, after
+ * the entry-count, size and ratio limits are checked; hostile names are reported, never used as
+ * file system paths (nothing is ever extracted to disk).
+ */
+import { Readable } from 'node:stream';
+import { createRequire } from 'node:module';
+import tarStream from 'tar-stream';
+import yauzl from 'yauzl';
+import { readAllCapped } from './peek.js';
+import { ScanIssueError, countOut } from './limits.js';
+import { isTraversal, type WalkContext } from './types.js';
+import { officeKind, officeXmlToText } from './office.js';
+
+/** Count one more entry of an archive; throws when the archive has too many. */
+function checkEntryCount(path: string, n: number, ctx: WalkContext): void {
+  if (n > ctx.limits.maxEntries) {
+    throw new ScanIssueError('too-many-entries', path, `more than ${ctx.limits.maxEntries} entries; rest of archive not read`);
+  }
+}
+
+function reportTraversal(path: string, name: string, ctx: WalkContext): void {
+  if (isTraversal(name)) {
+    ctx.sink.issue({ path: `${path}!${name}`, kind: 'path-traversal', message: `entry name '${name}' escapes the archive root (path traversal); content scanned, name not trusted` });
+  }
+}
+
+/** Tar: entries stream one after another; only regular files are scanned. */
+export async function walkTar(path: string, src: AsyncIterable<Buffer>, depth: number, ctx: WalkContext): Promise<void> {
+  const extract = tarStream.extract();
+  Readable.from(src).on('error', (e) => extract.destroy(e)).pipe(extract);
+  let n = 0;
+  for await (const entry of extract) {
+    checkEntryCount(path, ++n, ctx);
+    const h = entry.header;
+    if (h.type !== 'file' && h.type !== 'contiguous-file') {
+      entry.resume();
+      continue;
+    }
+    reportTraversal(path, h.name, ctx);
+    const meter = ctx.budget.meter(`${path}!${h.name}`);
+    // Tar stores entries uncompressed: the ratio is the outer stream's business, size is ours.
+    await ctx.enter(`${path}!${h.name}`, countOut(entry as AsyncIterable<Buffer>, meter), depth + 1);
+    // An entry abandoned part-way (limit, corrupt nested data) must be drained for the next one.
+    entry.resume();
+  }
+}
+
+/** Zip: needs random access, so a nested zip is held in memory (within maxBuffered). */
+export async function walkZip(path: string, src: AsyncIterable<Buffer>, depth: number, ctx: WalkContext, diskPath?: string): Promise<void> {
+  // autoClose off: entries are listed first (office detection needs all names), then read.
+  const opts = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true } as const;
+  let zip: yauzl.ZipFile;
+  if (diskPath) {
+    zip = await new Promise((res, rej) => yauzl.open(diskPath, opts, (e, z) => (e ? rej(e) : res(z!))));
+  } else {
+    const buf = await readAllCapped(src, ctx.limits.maxBuffered);
+    if (!buf) throw new ScanIssueError('too-large', path, `nested zip larger than ${ctx.limits.maxBuffered} bytes; not opened`);
+    zip = await new Promise((res, rej) => yauzl.fromBuffer(buf, opts, (e, z) => (e ? rej(e) : res(z!))));
+  }
+  try {
+    await walkZipEntries(path, zip, depth, ctx);
+  } finally {
+    zip.close();
+  }
+}
+
+async function walkZipEntries(path: string, zip: yauzl.ZipFile, depth: number, ctx: WalkContext): Promise<void> {
+  const entries: yauzl.Entry[] = [];
+  await new Promise<void>((res, rej) => {
+    zip.on('entry', (e: yauzl.Entry) => {
+      entries.push(e);
+      if (entries.length > ctx.limits.maxEntries) {
+        rej(new ScanIssueError('too-many-entries', path, `more than ${ctx.limits.maxEntries} entries; archive not read`));
+        return;
+      }
+      zip.readEntry();
+    });
+    zip.on('end', () => res());
+    zip.on('error', rej);
+    zip.readEntry();
+  });
+  const names = entries.map((e) => (e.fileName as unknown as Buffer).toString('utf8'));
+  const office = officeKind(names);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const name = names[i]!;
+    if (name.endsWith('/')) continue;
+    const inner = `${path}!${name}`;
+    reportTraversal(path, name, ctx);
+    const l = ctx.limits;
+    // Declared sizes are checked first (cheap refusal); the stream is counted too, as headers lie.
+    if (e.uncompressedSize > l.maxEntryBytes) {
+      ctx.sink.issue({ path: inner, kind: 'too-large', message: `declared size ${e.uncompressedSize} bytes exceeds ${l.maxEntryBytes}; not read` });
+      continue;
+    }
+    if (e.uncompressedSize > l.ratioFloor && e.uncompressedSize / Math.max(1, e.compressedSize) > l.maxRatio) {
+      ctx.sink.issue({
+        path: inner,
+        kind: 'zip-bomb',
+        message: `declares ${e.uncompressedSize} bytes from ${e.compressedSize} (ratio over ${l.maxRatio}:1); looks like a zip bomb, not followed`,
+      });
+      continue;
+    }
+    let stream: Readable;
+    try {
+      stream = await new Promise<Readable>((res, rej) => zip.openReadStream(e, (err, s) => (err ? rej(err) : res(s!))));
+    } catch (err) {
+      ctx.sink.issue({ path: inner, kind: 'corrupt', message: (err as Error).message });
+      continue;
+    }
+    const meter = ctx.budget.meter(inner);
+    meter.addIn(e.compressedSize);
+    if (office && office.isText(name)) {
+      await ctx.enter(inner, officeXmlToText(countOut(stream, meter), l.maxBuffered), depth + 1);
+    } else {
+      await ctx.enter(inner, countOut(stream, meter), depth + 1);
+    }
+    stream.destroy();
+  }
+}
+
+// 7-Zip as WASM: one instance per process, created on first use (it costs ~100 ms to start).
+type SevenZipModule = {
+  FS: {
+    writeFile(p: string, d: Uint8Array): void;
+    readFile(p: string): Uint8Array;
+    mkdir(p: string): void;
+    readdir(p: string): string[];
+    stat(p: string): { mode: number; size: number };
+    isDir(mode: number): boolean;
+    unlink(p: string): void;
+    rmdir(p: string): void;
+  };
+  callMain(args: string[]): number;
+};
+let sevenZip: Promise<SevenZipModule> | null = null;
+let sevenZipOut: string[] = [];
+function getSevenZip(): Promise<SevenZipModule> {
+  const require = createRequire(import.meta.url);
+  const factory = require('7z-wasm') as (o: object) => Promise<SevenZipModule>;
+  sevenZip ??= factory({ print: (s: string) => sevenZipOut.push(s), printErr: (s: string) => sevenZipOut.push(s) });
+  return sevenZip;
+}
+
+function run7z(sz: SevenZipModule, args: string[]): { code: number; out: string[] } {
+  sevenZipOut = [];
+  let code: number;
+  try {
+    code = sz.callMain(args) ?? 0;
+  } catch (err) {
+    code = typeof (err as { status?: number }).status === 'number' ? (err as { status: number }).status : 1;
+  }
+  return { code, out: sevenZipOut };
+}
+
+function rmTree(sz: SevenZipModule, dir: string): void {
+  for (const n of sz.FS.readdir(dir)) {
+    if (n === '.' || n === '..') continue;
+    const p = `${dir}/${n}`;
+    if (sz.FS.isDir(sz.FS.stat(p).mode)) rmTree(sz, p);
+    else sz.FS.unlink(p);
+  }
+  sz.FS.rmdir(dir);
+}
+
+let sevenZipSeq = 0;
+
+/** 7z: listed first (sizes checked against the limits), then extracted in WASM memory. */
+export async function walk7z(path: string, src: AsyncIterable<Buffer>, depth: number, ctx: WalkContext): Promise<void> {
+  const l = ctx.limits;
+  const buf = await readAllCapped(src, l.maxBuffered);
+  if (!buf) throw new ScanIssueError('too-large', path, `7z archive larger than ${l.maxBuffered} bytes; not opened`);
+  const sz = await getSevenZip();
+  const dir = `/scan${++sevenZipSeq}`;
+  sz.FS.mkdir(dir);
+  try {
+    sz.FS.writeFile(`${dir}/in.7z`, buf);
+    const list = run7z(sz, ['l', '-slt', '-ba', `${dir}/in.7z`]);
+    if (list.code !== 0) throw new ScanIssueError(/unexpected end|truncat/i.test(list.out.join(' ')) ? 'truncated' : 'corrupt', path, `7z listing failed: ${list.out.filter(Boolean).slice(-2).join('; ')}`);
+    const files = parse7zList(list.out);
+    checkEntryCount(path, files.length, ctx);
+    const total = files.reduce((a, f) => a + f.size, 0);
+    for (const f of files) reportTraversal(path, f.path, ctx);
+    if (files.some((f) => f.size > l.maxEntryBytes) || total > l.maxTotalBytes) {
+      throw new ScanIssueError('too-large', path, `7z declares ${total} bytes; over the size limits, not extracted`);
+    }
+    if (total > l.ratioFloor && total / buf.length > l.maxRatio) {
+      throw new ScanIssueError('zip-bomb', path, `7z declares ${total} bytes from ${buf.length} (ratio over ${l.maxRatio}:1); not extracted`);
+    }
+    const x = run7z(sz, ['x', '-y', '-p', `-o${dir}/out`, `${dir}/in.7z`]);
+    if (x.code !== 0) ctx.sink.issue({ path, kind: /unexpected end|truncat/i.test(x.out.join(' ')) ? 'truncated' : 'corrupt', message: `7z extraction reported errors: ${x.out.filter(Boolean).slice(-2).join('; ')}` });
+    for (const f of files) {
+      let data: Uint8Array;
+      try {
+        // 7-Zip strips '..' and leading '/' when extracting, so look the entry up the same way.
+        data = sz.FS.readFile(`${dir}/out/${f.path.split('/').filter((s) => s && s !== '..').join('/')}`);
+      } catch {
+        continue;
+      }
+      const meter = ctx.budget.meter(`${path}!${f.path}`);
+      await ctx.enter(`${path}!${f.path}`, countOut(once(Buffer.from(data)), meter), depth + 1);
+    }
+  } finally {
+    rmTree(sz, dir);
+  }
+}
+
+function parse7zList(lines: string[]): { path: string; size: number }[] {
+  const out: { path: string; size: number }[] = [];
+  let cur: { path?: string; size?: number; dir?: boolean } = {};
+  const flush = (): void => {
+    if (cur.path !== undefined && !cur.dir) out.push({ path: cur.path, size: cur.size ?? 0 });
+    cur = {};
+  };
+  for (const line of lines) {
+    const m = /^([A-Za-z ]+?) = (.*)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'Path') {
+      flush();
+      cur.path = m[2]!;
+    } else if (m[1] === 'Size') cur.size = Number(m[2]) || 0;
+    else if (m[1] === 'Folder') cur.dir = m[2] === '+';
+    else if (m[1] === 'Attributes' && m[2]!.startsWith('D')) cur.dir = true;
+  }
+  flush();
+  return out;
+}
+
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
+}

@@ -1,0 +1,38 @@
+/** Shared shapes of the walk: issues, the sink that receives leaves, the per-input context. */
+import type { Format } from './sniff.js';
+import { ScanIssueError, type Budget, type IssueKind, type ScanLimits } from './limits.js';
+
+/** A problem with one input or entry, reported and skipped. */
+export interface Issue {
+  path: string;
+  kind: IssueKind;
+  message: string;
+}
+
+/** Where the walk sends leaves (files to scan as text or recognise as binary) and issues. */
+export interface WalkSink {
+  leaf(path: string, format: Format, head: Buffer, src: AsyncIterable<Buffer>): Promise<void>;
+  issue(issue: Issue): void;
+}
+
+/** State shared by everything nested under one top-level input. */
+export interface WalkContext {
+  limits: ScanLimits;
+  budget: Budget;
+  sink: WalkSink;
+  /** Scan one archive entry; its failure becomes an issue and does not stop its siblings. */
+  enter(path: string, src: AsyncIterable<Buffer>, depth: number): Promise<void>;
+}
+
+/** Classify an error from reading an input as an Issue. */
+export function toIssue(path: string, err: unknown): Issue {
+  if (err instanceof ScanIssueError) return { path: err.path, kind: err.kind, message: err.message };
+  const msg = (err as Error)?.message ?? String(err);
+  const truncated = /unexpected end|end of (?:file|data|stream)|truncat|premature|ended early|too short|incomplete|unexpected eof/i.test(msg);
+  return { path, kind: truncated ? 'truncated' : 'corrupt', message: msg };
+}
+
+/** Names that would escape an extraction directory: reported, since attackers use them. */
+export function isTraversal(name: string): boolean {
+  return /^(?:[/\\]|[A-Za-z]:)/.test(name) || name.split(/[/\\]/).includes('..');
+}
