@@ -12,6 +12,7 @@ import { LIMITS } from '../core/limits.js';
 import type { DatePart, StrPart, ValueMatcher } from './model.js';
 import { concatParts, endsWithStar, hasWildcards, parseSigmaString, plainText, startsWithStar } from './strings.js';
 import { parseCidr } from './cidr.js';
+import { compileRuleRegex } from './regex.js';
 
 /** A value while modifiers are being applied. `raw` is the untouched YAML text, for `re`/`cidr`. */
 export type ModValue =
@@ -337,6 +338,11 @@ export function finish(v: ModValue, cased: boolean): ValueMatcher {
     case 'null':
       return { kind: 'null' };
     case 're':
+      try {
+        compileRuleRegex(v.pattern, v.flags);
+      } catch (e) {
+        return fail('bad-regex', `invalid regular expression /${v.pattern}/: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+      }
       return { kind: 'regex', pattern: v.pattern, flags: v.flags };
     case 'datepart':
       return fail('modifier-type', `date part '${v.part}' needs a number`);
