@@ -1,0 +1,160 @@
+/**
+ * One 64 KiB chunk → its records, synchronously (so worker threads can run it). A chunk is
+ * self-contained: names and templates are offsets inside it, so chunks parse independently and
+ * in any order. A bad record becomes an error and the next record is read; a bad record header
+ * ends the chunk (the next record's position is unknown); a bad checksum is a warning.
+ */
+import { Codes, DecodeError, EvtxError, type EvtxLocation } from './errors.js';
+import { BinXmlParser } from './binxml.js';
+import { filetime } from './format.js';
+import { CHUNK_FLAG_NO_CRC32, chunkDataCrc, chunkHeaderCrc, isChunk, parseChunkHeader } from './headers.js';
+import { toDocument } from './json.js';
+import { CHUNK_HEADER_SIZE, CHUNK_SIZE, MIN_RECORD_SIZE, RECORD_HEADER_SIZE } from './limits.js';
+import { resetBudget } from './resolve.js';
+import { toXml } from './xml.js';
+
+/** One event record. `doc` has the evtx crate's JSON shape: `{ Event: { System, EventData… } }`. */
+export interface EvtxRecord {
+  /** EventRecordID from the record header. */
+  recordId: number;
+  /** Record header time (when the record was written), RFC 3339 UTC with microseconds. */
+  timestamp: string;
+  /** Index of the chunk in the file (0-based). */
+  chunk: number;
+  /** Absolute byte offset of the record in the file. */
+  offset: number;
+  doc: { Event: Record<string, unknown> };
+  /** The record as XML, when asked for (`xml: true`). */
+  xml?: string;
+}
+
+export interface ChunkInfo {
+  /** Path shown in errors. */
+  file: string;
+  /** Chunk index in the file. */
+  chunk: number;
+  /** Absolute offset of the chunk in the file. */
+  fileOffset: number;
+  /**
+   * The chunk lies past the count in the file header. Such chunks are read when they hold a
+   * valid chunk (a file not closed cleanly); otherwise they are slack space, not an error.
+   */
+  beyondHeaderCount?: boolean;
+}
+
+export interface ParseOptions {
+  /** Also render each record as XML into `record.xml`. */
+  xml?: boolean;
+}
+
+/** What a chunk yields, in order: records and the errors met between them. */
+export type ChunkItem = EvtxRecord | EvtxError;
+
+function allZero(buf: Uint8Array): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+const isRecordMagic = (b: Uint8Array, p: number): boolean => b[p] === 0x2a && b[p + 1] === 0x2a && b[p + 2] === 0 && b[p + 3] === 0;
+
+/**
+ * Parse one chunk (`buf` is the whole 64 KiB). Never throws: every problem is an EvtxError in
+ * the returned list. An all-zero chunk (pre-allocated, never written) yields nothing.
+ */
+export function parseChunk(buf: Uint8Array, info: ChunkInfo, opts: ParseOptions = {}): ChunkItem[] {
+  const out: ChunkItem[] = [];
+  const where = (rel: number, record?: number): EvtxLocation => ({ file: info.file, chunk: info.chunk, record, offset: info.fileOffset + rel });
+  try {
+    if (buf.length < CHUNK_SIZE) {
+      if (info.beyondHeaderCount) return out;
+      out.push(new EvtxError(Codes.chunkIncomplete, `chunk is ${buf.length} bytes, expected ${CHUNK_SIZE} (file truncated)`, where(0), 'chunk'));
+      return out;
+    }
+    if (!isChunk(buf)) {
+      if (!info.beyondHeaderCount && !allZero(buf)) out.push(new EvtxError(Codes.chunkMagic, 'chunk does not start with ElfChnk', where(0), 'chunk header'));
+      return out;
+    }
+    const h = parseChunkHeader(buf);
+    let limit = h.freeSpaceOffset;
+    if (limit < CHUNK_HEADER_SIZE || limit > CHUNK_SIZE) {
+      out.push(new EvtxError(Codes.chunkHeader, `free space offset ${limit} is outside the chunk; reading records up to the chunk end`, where(48), 'chunk header', 'warning'));
+      limit = CHUNK_SIZE;
+    }
+    if (!(h.flags & CHUNK_FLAG_NO_CRC32)) {
+      const hc = chunkHeaderCrc(buf);
+      if (hc !== h.headerChecksum) {
+        out.push(new EvtxError(Codes.chunkHeaderChecksum, `chunk header CRC-32 is 0x${hc.toString(16)}, header says 0x${h.headerChecksum.toString(16)}`, where(124), 'chunk header', 'warning'));
+      }
+      const dc = chunkDataCrc(buf, limit);
+      if (dc !== h.dataChecksum) {
+        out.push(new EvtxError(Codes.chunkDataChecksum, `record data CRC-32 is 0x${dc.toString(16)}, header says 0x${h.dataChecksum.toString(16)}`, where(52), 'chunk header', 'warning'));
+      }
+    }
+    readRecords(buf, info, h.lastRecordId, limit, opts, out, where);
+  } catch (e) {
+    // Unreachable by design; kept so that a bug costs one chunk, never the whole file.
+    out.push(new EvtxError('evtx.internal', `internal error: ${(e as Error)?.message ?? String(e)}`, where(0), 'chunk'));
+  }
+  return out;
+}
+
+function readRecords(
+  buf: Uint8Array,
+  info: ChunkInfo,
+  lastRecordId: number,
+  limit: number,
+  opts: ParseOptions,
+  out: ChunkItem[],
+  where: (rel: number, record?: number) => EvtxLocation,
+): void {
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const parser = new BinXmlParser(buf);
+  let off = CHUNK_HEADER_SIZE;
+  while (off < limit) {
+    if (off + RECORD_HEADER_SIZE > CHUNK_SIZE) {
+      out.push(new EvtxError(Codes.truncated, 'record header runs past the chunk end', where(off), 'record header'));
+      return;
+    }
+    if (!isRecordMagic(buf, off)) {
+      if (dv.getUint32(off, true) === 0) {
+        // A writer that died between updating the chunk header and flushing the records
+        // leaves zeros where the header promised records: the records simply end here.
+        out.push(new EvtxError(Codes.recordsEndEarly, `records end at chunk offset ${off}, before the free-space offset ${limit}`, where(off), 'record header', 'warning'));
+        return;
+      }
+      out.push(new EvtxError(Codes.recordMagic, 'record does not start with the **\\0\\0 signature', where(off), 'record header'));
+      return;
+    }
+    const size = dv.getUint32(off + 4, true);
+    const id = dv.getUint32(off + 12, true) * 4294967296 + dv.getUint32(off + 8, true);
+    if (size < MIN_RECORD_SIZE) {
+      out.push(new EvtxError(Codes.recordSize, `Invalid EVTX record data size, should be equals or greater than ${MIN_RECORD_SIZE}, found \`${size}\``, where(off + 4, id), 'record header'));
+      return;
+    }
+    if (off + size > CHUNK_SIZE) {
+      out.push(new EvtxError(Codes.recordSize, `record of ${size} bytes runs past the chunk end`, where(off + 4, id), 'record header'));
+      return;
+    }
+    const timestamp = filetime(dv.getUint32(off + 16, true), dv.getUint32(off + 20, true));
+    try {
+      const nodes = parser.parseRecord(off + RECORD_HEADER_SIZE, off + size - 4);
+      resetBudget();
+      const doc = toDocument(nodes) as EvtxRecord['doc'];
+      const rec: EvtxRecord = { recordId: id, timestamp, chunk: info.chunk, offset: info.fileOffset + off, doc };
+      if (opts.xml) {
+        resetBudget();
+        rec.xml = toXml(nodes);
+      }
+      out.push(rec);
+    } catch (e) {
+      if (e instanceof DecodeError) {
+        out.push(new EvtxError(e.code, e.message, where(e.at > off ? e.at : off, id), e.what));
+      } else {
+        out.push(new EvtxError('evtx.internal', `internal error: ${(e as Error)?.message ?? String(e)}`, where(off, id), 'record'));
+      }
+    }
+    // The chunk header names its last record; anything after it is slack space.
+    if (id === lastRecordId) return;
+    off += size;
+  }
+}
