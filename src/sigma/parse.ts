@@ -41,6 +41,7 @@ class At extends Error {
     message: string,
     readonly path: Path,
     readonly columnOffset = 0,
+    readonly at: 'key' | 'value' = 'key',
   ) {
     super(message);
   }
@@ -57,7 +58,7 @@ export function parseSigmaDocument(y: YamlDoc, opts: ParseOptions = {}): SigmaDo
     return parseRule(y, d, { ...opts, y });
   } catch (e) {
     if (e instanceof At) {
-      const loc = y.locate(e.path);
+      const loc = y.locate(e.path, e.at);
       return new RuleError(e.code, e.message, { ...loc, column: loc.column + e.columnOffset });
     }
     throw e;
@@ -174,7 +175,7 @@ function parseDetectionSection(det: Obj, base: Path, opts: Ctx, used: Set<string
     try {
       return parseCondition(t, names);
     } catch (e) {
-      if (e instanceof ConditionError) throw new At(e.code, e.message, typeof cond === 'string' ? [...base, 'condition'] : [...base, 'condition', i], e.offset);
+      if (e instanceof ConditionError) throw new At(e.code, e.message, typeof cond === 'string' ? [...base, 'condition'] : [...base, 'condition', i], e.offset, 'value');
       throw e;
     }
   });

@@ -6,7 +6,7 @@
  * YAML 1.2's core schema would read it as the integer 429. We use the core schema with an integer
  * tag that refuses leading zeros.
  */
-import { LineCounter, parseAllDocuments, type Document, type Node, type ScalarTag } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node, type Range, type ScalarTag } from 'yaml';
 import { RuleError, type TextLocation } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 
@@ -26,7 +26,7 @@ export interface YamlDoc {
   /** The document as plain data (aliases bounded). */
   data: unknown;
   /** Location of the node at `path` (falls back to the nearest existing parent). */
-  locate(path: readonly (string | number)[]): TextLocation;
+  locate(path: readonly (string | number)[], at?: 'key' | 'value'): TextLocation;
 }
 
 /** Parse every document of a YAML file. Syntax errors become RuleErrors with line and column. */
@@ -60,12 +60,23 @@ export function parseYamlDocuments(text: string, file: string): { docs: YamlDoc[
       errors.push(new RuleError('yaml-syntax', (e as Error).message, at(doc.contents.range?.[0] ?? 0)));
       return;
     }
-    const locate = (path: readonly (string | number)[]): TextLocation => {
-      for (let n = path.length; n >= 0; n--) {
-        const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
-        if (node?.range) return at(node.range[0]);
+    // Point at the key for a map entry (where a reader looks), at the item for a list element.
+    const locate = (path: readonly (string | number)[], where: 'key' | 'value' = 'key'): TextLocation => {
+      let node: unknown = doc.contents;
+      let best: Range | undefined = (node as Node | null)?.range ?? undefined;
+      for (const step of path) {
+        if (isMap(node)) {
+          const pair = node.items.find((it) => (isScalar(it.key) ? it.key.value : it.key) === step);
+          if (!pair) break;
+          best = (pair.key as Node | null)?.range ?? best;
+          node = pair.value;
+          if (where === 'value' && step === path[path.length - 1]) best = (node as Node | null)?.range ?? best;
+        } else if (isSeq(node) && typeof step === 'number') {
+          node = node.items[step];
+          best = (node as Node | null)?.range ?? best;
+        } else break;
       }
-      return at(0);
+      return at(best?.[0] ?? 0);
     };
     docs.push({ doc, file, index, data, locate });
   });

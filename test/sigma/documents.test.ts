@@ -61,7 +61,7 @@ describe('bad rules: typed errors with file, line, column; the others still load
     ['malformed YAML', `title: x\nlogsource: {product: windows\ndetection: {}\n`, 0],
     ['no title', `logsource: {product: windows}\ndetection: {s: {A: 1}, condition: s}\n`, 1],
     ['no detection', `title: x\nlogsource: {product: windows}\n`, 1],
-    ['no condition', `title: x\nlogsource: {product: windows}\ndetection:\n  s: {A: 1}\n`, 4],
+    ['no condition', `title: x\nlogsource: {product: windows}\ndetection:\n  s: {A: 1}\n`, 3],
     ['bad level', `title: x\nlevel: severe\nlogsource: {product: windows}\ndetection: {s: {A: 1}, condition: s}\n`, 2],
     ['unknown modifier', `title: x\nlogsource: {product: windows}\ndetection:\n  s:\n    A|startwith: 1\n  condition: s\n`, 5],
     ['bad regex', `title: x\nlogsource: {product: windows}\ndetection:\n  s:\n    A|re: '[a-'\n  condition: s\n`, 5],

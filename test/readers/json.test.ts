@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { RecordError } from '../../src/core/errors.js';
+import { eventFromJson, splitJson, type JsonRecord } from '../../src/readers/json.js';
+import { readEventsFromFile } from '../../src/readers/detect.js';
+
+async function split(text: string, chunkSize = 7): Promise<(JsonRecord | RecordError)[]> {
+  const buf = Buffer.from(text);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += chunkSize) chunks.push(buf.subarray(i, i + chunkSize));
+  const out: (JsonRecord | RecordError)[] = [];
+  for await (const r of splitJson(Readable.from(chunks), 'f.json')) out.push(r);
+  return out;
+}
+const docs = (rs: (JsonRecord | RecordError)[]) => rs.filter((r): r is JsonRecord => !(r instanceof RecordError)).map((r) => r.doc);
+
+describe('JSON record splitting', () => {
+  it('pretty-printed objects back to back (SigmaHQ regression .json)', async () => {
+    const rs = await split('{\n  "a": 1,\n  "s": "}{\\"x"\n}\n{\n  "b": [1, {"c": 2}]\n}\n');
+    assert.deepEqual(docs(rs), [{ a: 1, s: '}{"x' }, { b: [1, { c: 2 }] }]);
+    assert.equal((rs[1] as JsonRecord).line, 5);
+  });
+  it('NDJSON and a top-level array', async () => {
+    assert.deepEqual(docs(await split('{"a":1}\n{"a":2}\n')), [{ a: 1 }, { a: 2 }]);
+    assert.deepEqual(docs(await split('[{"a":1},\n {"a":2}]')), [{ a: 1 }, { a: 2 }]);
+  });
+  it('a malformed record is reported with its line, the rest still read', async () => {
+    const rs = await split('{"a":1}\n{"a":,}\n{"a":3}\n');
+    assert.deepEqual(docs(rs), [{ a: 1 }, { a: 3 }]);
+    const err = rs.find((r) => r instanceof RecordError) as RecordError;
+    assert.equal(err.code, 'json-syntax');
+    assert.equal(err.position.line, 2);
+  });
+  it('a truncated last record and stray text are reported', async () => {
+    const rs = await split('garbage\n{"a":1}\n{"a": "unterminated');
+    assert.deepEqual(docs(rs), [{ a: 1 }]);
+    assert.deepEqual(
+      rs.filter((r) => r instanceof RecordError).map((r) => (r as RecordError).code),
+      ['json-stray', 'json-truncated'],
+    );
+  });
+  it('random bytes never throw', async () => {
+    let seed = 42;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (let n = 0; n < 200; n++) {
+      const bytes = Buffer.from(Array.from({ length: 200 }, () => '{}[]",:\\a1 \n'.charCodeAt(Math.floor(rnd() * 13)) || 0x20));
+      await split(bytes.toString('latin1'), 1 + Math.floor(rnd() * 50));
+    }
+  });
+});
+
+describe('events from JSON', () => {
+  it('evtx-crate shape → Sigma field names (spaces stripped, UserData flattened, System attributes)', () => {
+    const ev = eventFromJson(
+      {
+        Event: {
+          System: { Provider: { '#attributes': { Name: 'P' } }, EventID: { '#attributes': { Qualifiers: 16384 }, '#text': 7045 }, Channel: 'System', Computer: 'H', TimeCreated: { '#attributes': { SystemTime: '2026-01-01T00:00:00Z' } } },
+          EventData: { 'Threat Name': 'X', ServiceName: 'svc' },
+          UserData: { Wrapper: { '#attributes': { xmlns: 'u' }, Inner: 'v' } },
+        },
+      },
+      { file: 'f' },
+    )!;
+    assert.equal(ev.get('EventID'), 7045);
+    assert.equal(ev.get('EventID_Qualifiers'), 16384);
+    assert.equal(ev.get('Provider_Name'), 'P');
+    assert.equal(ev.get('ThreatName'), 'X');
+    assert.equal(ev.get('Inner'), 'v');
+    assert.equal(ev.timestamp, '2026-01-01T00:00:00Z');
+    assert.equal(ev.channel, 'System');
+  });
+  it('reads a file by content, not name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-'));
+    const f = join(dir, 'events.log');
+    writeFileSync(f, '{"a":1}\n{"b":2}\n');
+    const got = [];
+    for await (const ev of readEventsFromFile(f)) got.push(ev.fields);
+    assert.deepEqual(
+      got.map((g) => ({ ...g })),
+      [{ a: 1 }, { b: 2 }],
+    );
+  });
+});
