@@ -1,5 +1,5 @@
 /**
- * In-place decoding of base64, hex and percent-encoded text, one pass at a time, keeping for each
+ * In-place decoding of base64, hex, percent- and Unicode-escaped text, one pass at a time, keeping for each
  * decoded segment where it came from so that a finding in decoded text is reported at its place
  * in the original file, with the chain of encodings that hid it.
  *
@@ -12,12 +12,14 @@
 /** Bit flags of the encodings a segment went through (or-ed over layers). */
 export const enum Encoding {
   Percent = 1,
-  Hex = 2,
-  Base64 = 4,
+  Unicode = 2,
+  Hex = 4,
+  Base64 = 8,
 }
 
 const ENCODING_NAMES: [Encoding, string][] = [
   [Encoding.Percent, 'percent'],
+  [Encoding.Unicode, 'unicode'],
   [Encoding.Hex, 'hex'],
   [Encoding.Base64, 'base64'],
 ];
@@ -58,9 +60,10 @@ function merge(a: Span, b: Span): Span {
 
 // Precedence: percent encodings are partial (mixed into plain text) so they are undone first; a
 // run that touches a higher-precedence run waits for the next pass.
-const PRECEDENCE = [3, 2, 1];
-const KINDS = [Encoding.Percent, Encoding.Hex, Encoding.Base64];
-const ENCODED_RUN = /((?:%[0-9A-Fa-f]{2})+)|([0-9A-Fa-f]{32,})|([\w/+-]{16,}={0,3})/g;
+const PRECEDENCE = [4, 3, 2, 1];
+const KINDS = [Encoding.Percent, Encoding.Unicode, Encoding.Hex, Encoding.Base64];
+// Alternation order is precedence order: at one position the partial encodings win.
+const ENCODED_RUN = /((?:%[0-9A-Fa-f]{2})+)|((?:U\+[a-fA-F0-9]{4}(?:[\t\n\f\r ]|$))+|(?:\\{1,2}[uU][a-fA-F0-9]{4})+)|([0-9A-Fa-f]{32,})|([\w/+-]{16,}={0,3})/g;
 
 function isPrintable(b: Uint8Array): boolean {
   for (let i = 0; i < b.length; i++) {
@@ -102,7 +105,15 @@ function decodeBase64(s: string): string {
   return out && isPrintable(out) ? out.toString('latin1') : '';
 }
 
-const DECODERS = [decodePercent, decodeHex, decodeBase64];
+// `U+0061 U+0062` (Unicode notation) and `\u0061` (JSON, JavaScript, Java escapes).
+function decodeUnicode(s: string): string {
+  let out = '';
+  for (const m of s.matchAll(/(?:U\+|\\{1,2}[uU])([a-fA-F0-9]{4})/g)) out += String.fromCharCode(parseInt(m[1]!, 16));
+  // Keep it in the latin1 domain of the scanner: code points above U+00FF become their UTF-8 bytes.
+  return /[^\x00-\xff]/.test(out) ? Buffer.from(out, 'utf8').toString('latin1') : out;
+}
+
+const DECODERS = [decodePercent, decodeUnicode, decodeHex, decodeBase64];
 
 /** Decodes one pass at a time; keeps a cache because nested layers repeat the same runs. */
 export class Decoder {
@@ -125,7 +136,7 @@ export class Decoder {
     const matches: { start: number; end: number; kind: number }[] = [];
     ENCODED_RUN.lastIndex = 0;
     for (let m = ENCODED_RUN.exec(data); m; m = ENCODED_RUN.exec(data)) {
-      const kind = m[1] !== undefined ? 0 : m[2] !== undefined ? 1 : 2;
+      const kind = m[1] !== undefined ? 0 : m[2] !== undefined ? 1 : m[3] !== undefined ? 2 : 3;
       matches.push({ start: m.index, end: m.index + m[0].length, kind });
     }
     const segments: Segment[] = [];
@@ -141,7 +152,7 @@ export class Decoder {
         value = DECODERS[m.kind]!(encodedValue);
         this.cache.set(encodedValue, value);
       }
-      if (!value) return;
+      if (!value || value === encodedValue) return;
       const seg: Segment = {
         predecessors,
         original: { start: 0, end: 0 },

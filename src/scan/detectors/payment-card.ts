@@ -113,7 +113,8 @@ export const paymentCard: ValidatedDetector = {
         break;
       }
       if (digits.length < 13 || digits.length > 19 || !groupedLikeACard(groups)) continue;
-      if (isWordAt(text, i) || (text[i] === '.' && isDigitAt(text, i + 1)) || (text[i] === '-' && isDigitAt(text, i + 1))) continue;
+      // Glued to more word characters (`-rc1`, `.5`, `abc`) it is part of an identifier or number.
+      if (isWordAt(text, i) || ((text[i] === '.' || text[i] === '-') && isWordAt(text, i + 1))) continue;
       if (/^(\d)\1+$/.test(digits) || !luhnValid(digits) || !cardIssuer(digits)) continue;
       if (NOT_A_CARD.test(text.slice(Math.max(0, start - 40), start))) continue;
       if (lineAllowed(text, start)) continue;

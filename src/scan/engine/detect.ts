@@ -236,9 +236,9 @@ function windowsAround(text: string, starts: number[], span: number): (readonly 
 const MAYBE_ENCODED = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_') MAYBE_ENCODED[c.charCodeAt(0)] = 1;
 
-/** Cheap byte test: could any base64/hex run (16+ chars) or a percent escape be here? */
+/** Cheap byte test: could any base64/hex run (16+ chars), percent or Unicode escape be here? */
 function mayHoldEncoded(buf: Buffer): boolean {
-  if (buf.indexOf(37) >= 0) return true; // '%'
+  if (buf.indexOf(37) >= 0 || buf.indexOf('\\u') >= 0 || buf.indexOf('U+') >= 0) return true; // %XX, \uXXXX, U+XXXX
   let run = 0;
   for (let i = 0; i < buf.length; i++) {
     if (MAYBE_ENCODED[buf[i]!]) {
