@@ -19,6 +19,8 @@ export interface EvtxRecord {
   recordId: number;
   /** Record header time (when the record was written), RFC 3339 UTC with microseconds. */
   timestamp: string;
+  /** The file it was read from. */
+  file: string;
   /** Index of the chunk in the file (0-based). */
   chunk: number;
   /** Absolute byte offset of the record in the file. */
@@ -140,7 +142,7 @@ function readRecords(
       const nodes = parser.parseRecord(off + RECORD_HEADER_SIZE, off + size - 4);
       resetBudget();
       const doc = toDocument(nodes) as EvtxRecord['doc'];
-      const rec: EvtxRecord = { recordId: id, timestamp, chunk: info.chunk, offset: info.fileOffset + off, doc };
+      const rec: EvtxRecord = { recordId: id, timestamp, file: info.file, chunk: info.chunk, offset: info.fileOffset + off, doc };
       if (opts.xml) {
         resetBudget();
         rec.xml = toXml(nodes);
