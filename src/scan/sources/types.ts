@@ -28,6 +28,10 @@ export interface WalkContext {
 export function toIssue(path: string, err: unknown): Issue {
   if (err instanceof ScanIssueError) return { path: err.path, kind: err.kind, message: err.message };
   const msg = (err as Error)?.message ?? String(err);
+  // yauzl's check that an entry inflates to no more than its header declared: a lying header.
+  if (/too many bytes in the stream/.test(msg)) {
+    return { path, kind: 'zip-bomb', message: `entry inflates past the size its header declares (${msg}); looks like a zip bomb, not followed` };
+  }
   const truncated = /unexpected end|end of (?:file|data|stream)|truncat|premature|ended early|too short|incomplete|unexpected eof/i.test(msg);
   return { path, kind: truncated ? 'truncated' : 'corrupt', message: msg };
 }
