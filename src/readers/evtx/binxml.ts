@@ -8,7 +8,7 @@ import { Codes, DecodeError } from './errors.js';
 import { guid } from './format.js';
 import { K, type Attr, type ElementNode, type Node, type Template, type TemplateNode, type Value } from './ir.js';
 import { CHUNK_HEADER_SIZE, MAX_NESTING_DEPTH } from './limits.js';
-import { readSized, readUnsized } from './values.js';
+import { readSized, readUnsized, type NestedParser } from './values.js';
 
 const TOKEN = {
   EOF: 0x00,
@@ -44,15 +44,19 @@ interface Broken {
   error: DecodeError;
 }
 
-export class BinXmlParser {
+export class BinXmlParser implements NestedParser {
   private readonly names = new Map<number, string>();
   private readonly templates = new Map<number, Template | Broken | null>();
 
-  constructor(readonly buf: Uint8Array) {}
+  private readonly dv: DataView;
+
+  constructor(readonly buf: Uint8Array) {
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
 
   /** Parse a record's BinXML in `[start, end)` of the chunk. */
   parseRecord(start: number, end: number): Node[] {
-    return this.fragment(new Cursor(this.buf, start, end), end, false, 0);
+    return this.fragment(new Cursor(this.buf, start, end, this.dv), end, false, 0);
   }
 
   /** The element name stored at `offset` (name-link u32, hash u16, length u16, UTF-16, NUL). */
@@ -128,7 +132,6 @@ export class BinXmlParser {
         fail(Codes.binxmlStructure, 'content outside any element', at, 'fragment');
       }
     };
-    const nested = (nc: Cursor, nend: number): Node[] => this.fragment(nc, nend, false, depth + stack.length + 1);
 
     while (c.pos < limit) {
       const at = c.pos;
@@ -175,7 +178,7 @@ export class BinXmlParser {
           break;
         }
         case TOKEN.Value: {
-          const v = readUnsized(c, c.u8('value type'), nested);
+          const v = readUnsized(c, c.u8('value type'), this, depth + stack.length + 1);
           if (Array.isArray(v)) for (const n of v) attach(n, at);
           else if (typeof v === 'string') push({ k: K.Text, s: v, cdata: false }, at);
           else if (v !== null) push({ k: K.Value, v }, at);
@@ -232,18 +235,13 @@ export class BinXmlParser {
     }
     const tpl = this.template(defOffset, c.pos, depth);
     const count = c.u32('substitution count');
-    // Each descriptor is 4 bytes: checking they fit bounds the arrays below by the record size.
-    c.need(count * 4, 'substitution descriptors');
-    const sizes = new Array<number>(count);
-    const types = new Array<number>(count);
-    for (let i = 0; i < count; i++) {
-      sizes[i] = c.u16('substitution size');
-      types[i] = c.u8('substitution type');
-      c.pos++;
-    }
+    // Each descriptor (size u16, type u8, padding u8) is 4 bytes: checking that they fit bounds
+    // the value array below by the record size.
+    const desc = c.pos;
+    c.skip(count * 4, 'substitution descriptors');
     const values = new Array<Value>(count);
-    const nested = (nc: Cursor, nend: number): Node[] => this.fragment(nc, nend, false, depth + 1);
-    for (let i = 0; i < count; i++) values[i] = readSized(c, types[i]!, sizes[i]!, nested);
+    const dv = c.dv;
+    for (let i = 0; i < count; i++) values[i] = readSized(c, this.buf[desc + i * 4 + 2]!, dv.getUint16(desc + i * 4, true), this, depth + 1);
     return { k: K.Template, tpl, values };
   }
 
@@ -259,15 +257,14 @@ export class BinXmlParser {
     if (offset < CHUNK_HEADER_SIZE || offset + TEMPLATE_HEADER_SIZE > buf.length) {
       fail(Codes.binxmlTemplate, `template definition offset ${offset} is outside the chunk`, at, 'template definition');
     }
-    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const size = dv.getUint32(offset + 20, true);
+    const size = this.dv.getUint32(offset + 20, true);
     const start = offset + TEMPLATE_HEADER_SIZE;
     if (start + size > buf.length) {
       fail(Codes.binxmlTemplate, `template definition at ${offset} declares ${size} bytes, past the chunk end`, at, 'template definition');
     }
     this.templates.set(offset, null);
     try {
-      const nodes = this.fragment(new Cursor(buf, start, start + size), start + size, true, depth + 1);
+      const nodes = this.fragment(new Cursor(buf, start, start + size, this.dv), start + size, true, depth + 1);
       const tpl: Template = { offset, guid: guid(buf, offset + 4), nodes };
       this.templates.set(offset, tpl);
       return tpl;

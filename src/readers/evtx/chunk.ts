@@ -52,9 +52,11 @@ export interface ParseOptions {
 /** What a chunk yields, in order: records and the errors met between them. */
 export type ChunkItem = EvtxRecord | EvtxError;
 
+const ZERO_CHUNK = Buffer.alloc(CHUNK_SIZE);
+
 function allZero(buf: Uint8Array): boolean {
-  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
+  // Buffer.equals is a native memcmp: zero chunks are common in pre-allocated files.
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.length).equals(ZERO_CHUNK.subarray(0, buf.length));
 }
 
 const isRecordMagic = (b: Uint8Array, p: number): boolean => b[p] === 0x2a && b[p + 1] === 0x2a && b[p + 2] === 0 && b[p + 3] === 0;

@@ -27,8 +27,10 @@ export class Cursor {
     public pos: number,
     /** Reads may not go past this offset (the end of the record, template or value). */
     public end: number = buf.length,
+    /** A view of `buf` to share (making one per cursor costs more than the reads). */
+    dv?: DataView,
   ) {
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.dv = dv ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   /** Throw unless `n` more bytes are available. */

@@ -12,10 +12,25 @@ export function hex32(v: number): string {
   return '0x' + (v >>> 0).toString(16);
 }
 
+// Keywords masks repeat in every record: remember recent texts (bounded, cleared when full).
+const hex64Cache = new Map<number, Map<number, string>>();
+let hex64Cached = 0;
+
 /** `0x` + lower-case hex of a u64 given as two u32 halves. */
 export function hex64(lo: number, hi: number): string {
   if (hi === 0) return '0x' + (lo >>> 0).toString(16);
-  return '0x' + (hi >>> 0).toString(16) + (lo >>> 0).toString(16).padStart(8, '0');
+  let m = hex64Cache.get(hi);
+  const hit = m?.get(lo);
+  if (hit !== undefined) return hit;
+  const s = '0x' + (hi >>> 0).toString(16) + (lo >>> 0).toString(16).padStart(8, '0');
+  if (++hex64Cached > 4096) {
+    hex64Cache.clear();
+    hex64Cached = 1;
+    m = undefined;
+  }
+  if (!m) hex64Cache.set(hi, (m = new Map()));
+  m.set(lo, s);
+  return s;
 }
 
 export function binaryHex(buf: Uint8Array, pos: number, len: number): string {

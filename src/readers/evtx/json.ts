@@ -16,7 +16,7 @@
  *   character references; a record is not worth losing over one).
  */
 import { Codes, DecodeError } from './errors.js';
-import { ArrayValue, K, type Node } from './ir.js';
+import { ArrayValue, K, T, type ElementNode, type Node, type Value } from './ir.js';
 import { MAX_NESTING_DEPTH } from './limits.js';
 import { RElem, resolve, type R } from './resolve.js';
 
@@ -43,16 +43,34 @@ export function itemText(x: R): string {
   return '';
 }
 
-/** The JSON value of one item. */
-function itemJson(x: R): Json {
+/** The JSON value of one value. */
+function valueJson(x: Value): Json {
   if (x === null || typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') return x;
   if (typeof x === 'bigint') return Number(x);
   if (x instanceof ArrayValue) return x.items.map((i) => (typeof i === 'bigint' ? Number(i) : i));
+  return '';
+}
+
+/** The JSON value of one item. */
+function itemJson(x: R): Json {
+  if (x === null || typeof x !== 'object' || x instanceof ArrayValue) return valueJson(x);
   return itemText(x);
 }
 
-/** The JSON value of an attribute: its single value, or the text of several. */
-function attrJson(items: R[]): Json {
+/** The JSON value of an attribute: its single value, or the text of several; undefined: none. */
+function attrJson(nodes: Node[], ctx: Value[] | null): Json | undefined {
+  if (nodes.length === 1) {
+    // The common cases (one substitution, one literal) without building an item list.
+    const n = nodes[0]!;
+    if (n.k === K.Text) return n.s;
+    if (n.k === K.Subst) {
+      if (n.optional && n.type === T.Null) return undefined;
+      const v = ctx !== null && n.index < ctx.length ? ctx[n.index]! : null;
+      if (!Array.isArray(v)) return valueJson(v);
+    }
+  }
+  const items = resolve(nodes, ctx, []);
+  if (!items.length) return undefined;
   if (items.length === 1) return itemJson(items[0]!);
   let s = '';
   for (const x of items) s += itemText(x);
@@ -76,73 +94,113 @@ function insertPlain(parent: JsonObject, key: string): void {
 /** Insert `{"#attributes": …}` for `key`, moving a previous non-empty object aside. */
 function insertWithAttributes(parent: JsonObject, key: string, attrs: JsonObject): void {
   const old = parent[key];
-  if (isObject(old) && !isEmptyObject(old)) parent[dupKey(parent, key)] = old;
+  if (old !== undefined && isObject(old) && !isEmptyObject(old)) parent[dupKey(parent, key)] = old;
   parent[key] = { '#attributes': attrs };
 }
 
-/** Add text item `x` to the value at `parent[key]`. */
-function characters(parent: JsonObject, key: string, x: R): void {
-  if (x !== null && typeof x === 'object' && !(x instanceof ArrayValue) && !(x instanceof RElem) && (x.k === K.PITarget || x.k === K.PIData)) return;
+/** Add text (`json` its JSON value, `text` its text) to the value at `parent[key]`. */
+function characters(parent: JsonObject, key: string, json: Json, text: string): void {
   const cur = parent[key];
   if (cur === undefined) {
-    parent[key] = { '#text': itemJson(x) };
+    parent[key] = { '#text': json };
   } else if (cur === null) {
-    parent[key] = itemJson(x);
+    parent[key] = json;
   } else if (typeof cur === 'string') {
-    parent[key] = cur + itemText(x);
+    parent[key] = cur + text;
   } else if (Array.isArray(cur)) {
-    cur.push(itemJson(x));
-  } else if (isObject(cur)) {
+    cur.push(json);
+  } else if (typeof cur === 'object') {
     const t = cur['#text'];
-    if (t === undefined || t === null) cur['#text'] = itemJson(x);
-    else if (Array.isArray(t)) t.push(itemJson(x));
-    else cur['#text'] = [t, itemJson(x)];
+    if (t === undefined || t === null) cur['#text'] = json;
+    else if (Array.isArray(t)) t.push(json);
+    else cur['#text'] = [t, json];
   } else {
     // A number or boolean followed by more text: keep both as text.
-    parent[key] = String(cur) + itemText(x);
+    parent[key] = String(cur) + text;
   }
 }
 
-function element(parent: JsonObject, r: RElem, depth: number): void {
+function valueCharacters(parent: JsonObject, key: string, v: Value): void {
+  if (typeof v === 'string') characters(parent, key, v, v);
+  else characters(parent, key, valueJson(v), v === null ? '' : typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v));
+}
+
+/** The object at `parent[key]`, made one if it is not (child elements need an object). */
+function objectAt(parent: JsonObject, key: string): JsonObject {
+  const cur = parent[key];
+  if (cur !== undefined && cur !== null && typeof cur === 'object' && !Array.isArray(cur)) return cur;
+  // Text already there is kept under #text.
+  const obj: JsonObject = {};
+  if (cur !== undefined && cur !== null) obj['#text'] = cur;
+  parent[key] = obj;
+  return obj;
+}
+
+/**
+ * Emit the content `nodes` (read in `ctx`) of the element stored at `parent[key]`, without
+ * building intermediate lists: child elements recurse, text and values are added in order.
+ */
+function content(parent: JsonObject, key: string, nodes: Node[], ctx: Value[] | null, depth: number): void {
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    switch (n.k) {
+      case K.Element:
+        element(objectAt(parent, key), n, ctx, depth + 1);
+        break;
+      case K.Text:
+        characters(parent, key, n.s, n.s);
+        break;
+      case K.Subst: {
+        if (n.optional && n.type === T.Null) break;
+        const v = ctx !== null && n.index < ctx.length ? ctx[n.index]! : null;
+        if (Array.isArray(v)) content(parent, key, v, null, depth + 1);
+        else valueCharacters(parent, key, v);
+        break;
+      }
+      case K.Value:
+        if (Array.isArray(n.v)) content(parent, key, n.v, null, depth + 1);
+        else valueCharacters(parent, key, n.v);
+        break;
+      case K.Template:
+        content(parent, key, n.tpl.nodes, n.values, depth + 1);
+        break;
+      case K.Entity:
+      case K.CharRef: {
+        const t = itemText(n);
+        characters(parent, key, t, t);
+        break;
+      }
+      default:
+      // Processing instructions carry no data for the document.
+    }
+  }
+}
+
+function element(parent: JsonObject, el: ElementNode, ctx: Value[] | null, depth: number): void {
   if (depth > 4 * MAX_NESTING_DEPTH) throw new DecodeError(Codes.limit, 'document nested too deeply', 0, 'record');
-  const el = r.el;
   let key = el.name;
+  const attrs = el.attrs;
   if (key === 'Data') {
-    const nameAttr = el.attrs.find((a) => a.name === 'Name');
-    if (nameAttr) {
-      key = resolve(nameAttr.value, r.ctx, []).map(itemText).join('');
+    for (let i = 0; i < attrs.length; i++) {
+      if (attrs[i]!.name !== 'Name') continue;
+      const v = attrJson(attrs[i]!.value, ctx);
+      key = v === undefined || v === null ? '' : typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : String(v);
       insertPlain(parent, key);
+      break;
     }
     // An unnamed Data item adds to the shared "Data" entry when it has text.
-  } else if (el.attrs.length === 0) {
+  } else if (attrs.length === 0) {
     insertPlain(parent, key);
   } else {
-    let attrs: JsonObject | null = null;
-    for (const a of el.attrs) {
-      const items = resolve(a.value, r.ctx, []);
-      if (!items.length) continue;
-      const v = attrJson(items);
-      if (v !== null) (attrs ??= {})[a.name] = v;
+    let obj: JsonObject | null = null;
+    for (let i = 0; i < attrs.length; i++) {
+      const v = attrJson(attrs[i]!.value, ctx);
+      if (v !== undefined && v !== null) (obj ??= {})[attrs[i]!.name] = v;
     }
-    if (attrs) insertWithAttributes(parent, key, attrs);
+    if (obj) insertWithAttributes(parent, key, obj);
     else parent[key] = null;
   }
-  const children = resolve(el.children, r.ctx, []);
-  for (let i = 0; i < children.length; i++) {
-    const x = children[i]!;
-    if (x instanceof RElem) {
-      let cur = parent[key];
-      if (!isObject(cur)) {
-        // Child elements need an object; text already there is kept under #text.
-        const obj: JsonObject = {};
-        if (cur !== undefined && cur !== null) obj['#text'] = cur;
-        parent[key] = cur = obj;
-      }
-      element(cur, x, depth + 1);
-    } else {
-      characters(parent, key, x);
-    }
-  }
+  content(parent, key, el.children, ctx, depth);
 }
 
 /** The document of one record: `{ "<root name>": … }`, normally `{ "Event": {…} }`. */
@@ -152,7 +210,7 @@ export function toDocument(nodes: Node[]): JsonObject {
   for (const x of resolve(nodes, null, [])) {
     if (!(x instanceof RElem)) continue;
     if (++roots > 1) throw new DecodeError(Codes.binxmlStructure, 'record has more than one root element', 0, 'record');
-    element(doc, x, 0);
+    element(doc, x.el, x.ctx, 0);
   }
   if (!roots) throw new DecodeError(Codes.binxmlStructure, 'record has no root element', 0, 'record');
   return doc;

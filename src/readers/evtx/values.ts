@@ -9,10 +9,11 @@ import { Codes, DecodeError } from './errors.js';
 import { binaryHex, filetime, guid, hex32, hex64, sid, sidLength, systemtime } from './format.js';
 import { ArrayValue, T, type Node, type Scalar, type Value } from './ir.js';
 
-/** Parses a nested BinXML fragment in `[start, end)` (end = -1: up to its end-of-stream token). */
-export type NestedParser = (c: Cursor, end: number) => Node[];
+/** Parses nested BinXML fragments: `[c.pos, end)`, or up to the end-of-stream token when end = -1. */
+export interface NestedParser {
+  fragment(c: Cursor, end: number, inTemplate: boolean, depth: number): Node[];
+}
 
-const ansi = new TextDecoder('windows-1252');
 
 /** Natural width of fixed-size types; 0 for variable-size ones. */
 const WIDTH: Record<number, number> = {
@@ -65,10 +66,18 @@ function utf16Until0(buf: Uint8Array, p: number, bytes: number): string {
   return decodeUtf16(buf, p, len);
 }
 
-/** ANSI (code page 1252) text; NUL bytes, which writers use as padding, are dropped. */
+// Code page 1252 differs from Latin-1 only in 0x80–0x9F; undefined bytes map to U+FFFD.
+const CP1252_HIGH = '\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178';
+
+/** ANSI (code page 1252) text, decoded by hand; NUL bytes, used as padding, are dropped. */
 function ansiText(buf: Uint8Array, p: number, bytes: number): string {
-  const raw = buf.subarray(p, p + bytes);
-  return ansi.decode(raw.includes(0) ? raw.filter((b) => b !== 0) : raw);
+  let s = '';
+  for (let i = p; i < p + bytes; i++) {
+    const b = buf[i]!;
+    if (b === 0) continue;
+    s += b >= 0x80 && b < 0xa0 ? CP1252_HIGH[b - 0x80] : String.fromCharCode(b);
+  }
+  return s;
 }
 
 // Rust's `char::is_whitespace` set (Unicode White_Space), which the evtx crate trims from the end
@@ -109,9 +118,9 @@ function sizeT(c: Cursor, p: number, size: number): string {
  * A substitution value of `size` bytes at the cursor; the cursor ends after it. Arrays print as
  * their items joined by commas, as the evtx crate and Event Viewer show them.
  */
-export function readSized(c: Cursor, type: number, size: number, nested: NestedParser): Value {
+export function readSized(c: Cursor, type: number, size: number, nested: NestedParser, depth: number): Value {
   const start = c.pos;
-  c.need(size, 'substitution value');
+  if (start + size > c.end) c.need(size, 'substitution value');
   const buf = c.buf;
   let v: Value;
   switch (type) {
@@ -135,7 +144,7 @@ export function readSized(c: Cursor, type: number, size: number, nested: NestedP
       v = sizeT(c, start, size);
       break;
     case T.BinXml:
-      v = size === 0 ? null : nested(new Cursor(buf, start, start + size), start + size);
+      v = size === 0 ? null : nested.fragment(new Cursor(buf, start, start + size, c.dv), start + size, false, depth);
       break;
     case T.EvtXml:
       // An XML document stored as text; kept verbatim.
@@ -173,10 +182,10 @@ function readArray(c: Cursor, base: number, start: number, size: number): ArrayV
       let s = start;
       for (let q = start; q < end; q++) {
         if (buf[q] !== 0) continue;
-        items.push(ansi.decode(buf.subarray(s, q)));
+        items.push(ansiText(buf, s, q - s));
         s = q + 1;
       }
-      if (s < end) items.push(ansi.decode(buf.subarray(s, end)));
+      if (s < end) items.push(ansiText(buf, s, end - s));
       break;
     }
     case T.Binary:
@@ -204,7 +213,7 @@ function readArray(c: Cursor, base: number, start: number, size: number): ArrayV
 }
 
 /** The value of a Value token: a type byte then a self-delimiting value. */
-export function readUnsized(c: Cursor, type: number, nested: NestedParser): Value {
+export function readUnsized(c: Cursor, type: number, nested: NestedParser, depth: number): Value {
   switch (type) {
     case T.Null:
       return null;
@@ -236,7 +245,7 @@ export function readUnsized(c: Cursor, type: number, nested: NestedParser): Valu
       return v;
     }
     case T.BinXml:
-      return nested(c, -1);
+      return nested.fragment(c, -1, false, depth);
     default: {
       const w = WIDTH[type];
       if (w === undefined) throw new DecodeError(Codes.binxmlValue, `unsupported value type 0x${type.toString(16)} in a Value token`, c.pos, 'value token');
