@@ -18,7 +18,7 @@
 import { Codes, DecodeError } from './errors.js';
 import { ArrayValue, K, T, type ElementNode, type Node, type Value } from './ir.js';
 import { MAX_NESTING_DEPTH } from './limits.js';
-import { RElem, resolve, type R } from './resolve.js';
+import { RElem, resolve, spend, type R } from './resolve.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -141,6 +141,7 @@ function objectAt(parent: JsonObject, key: string): JsonObject {
  * building intermediate lists: child elements recurse, text and values are added in order.
  */
 function content(parent: JsonObject, key: string, nodes: Node[], ctx: Value[] | null, depth: number): void {
+  spend(nodes.length);
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i]!;
     switch (n.k) {

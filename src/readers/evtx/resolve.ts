@@ -27,7 +27,8 @@ export function resetBudget(): void {
   budget = MAX_EXPANDED_NODES;
 }
 
-function spend(n: number): void {
+/** Count `n` nodes against the record's expansion budget (throws past the limit). */
+export function spend(n: number): void {
   budget -= n;
   if (budget < 0) throw new DecodeError(Codes.limit, `record expands to more than ${MAX_EXPANDED_NODES} nodes`, 0, 'record');
 }
