@@ -134,7 +134,7 @@ export class ChunkWriter {
     write(x);
     const size = 24 + x.b.length + 4;
     this.lastOffset = start;
-    this.body.push(0x2a, 0x2a, 0, 0, ...le(size, 4), ...le(id, 8), ...le(0x01d8a1b2c3d4e5f6, 8), ...x.b, ...le(size, 4));
+    this.body.push(0x2a, 0x2a, 0, 0, ...le(size, 4), ...le(id, 8), ...le(0x01d8a1b2c3d4e0, 8), ...x.b, ...le(size, 4));
     this.ids = id;
     return start;
   }
