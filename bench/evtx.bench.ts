@@ -1,0 +1,140 @@
+/**
+ * EVTX reader throughput, side by side with libyal's `evtxexport -f xml` on the same files in
+ * the same run, every tool writing to /dev/null: `npm run bench:evtx [-- FILE|DIR… ] [--runs N]`.
+ *
+ * Corpus: ../shared/evtx (edge cases and attack samples) when present, else the test fixtures.
+ * Each configuration runs N times (default 5) as a fresh process; the median wall time gives
+ * records/s and MB/s, and GNU time gives peak RSS. evtxexport takes one file per process, so it
+ * is run file by file and its times summed; its per-process start-up is measured and shown.
+ */
+import { spawnSync } from 'node:child_process';
+import { openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(REPO, 'bin/firebreak.js');
+
+function evtxFiles(p: string, out: string[] = []): string[] {
+  if (statSync(p).isDirectory()) {
+    for (const n of readdirSync(p).sort()) evtxFiles(join(p, n), out);
+  } else if (readFileSync(p).subarray(0, 8).toString('latin1') === 'ElfFile\0') {
+    out.push(p);
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+const hasTime = spawnSync('/usr/bin/time', ['-f', '%M', 'true'], { encoding: 'utf8' }).status === 0;
+
+/** Run a command with stdout to /dev/null; wall seconds, peak RSS (KiB) and stderr. */
+function timed(cmd: string, args: string[]): { secs: number; rssKiB: number; stderr: string } {
+  const devnull = openSync('/dev/null', 'w');
+  const argv = hasTime ? ['-f', '\nMAXRSS %M', cmd, ...args] : args;
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(hasTime ? '/usr/bin/time' : cmd, argv, { stdio: ['ignore', devnull, 'pipe'], encoding: 'utf8', maxBuffer: 1 << 28 });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const m = /MAXRSS (\d+)/.exec(r.stderr ?? '');
+  return { secs, rssKiB: m ? Number(m[1]) : NaN, stderr: r.stderr ?? '' };
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  let runs = 5;
+  const inputs: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--runs') runs = Number(args[++i]);
+    else inputs.push(args[i]!);
+  }
+  if (!inputs.length) {
+    const shared = join(REPO, '../shared/evtx');
+    try {
+      statSync(shared);
+      inputs.push(shared);
+    } catch {
+      inputs.push(join(REPO, 'test/fixtures/evtx'));
+    }
+  }
+  const files = inputs.flatMap((p) => evtxFiles(p));
+  const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
+  const cores = availableParallelism();
+
+  // Record count from our own run (checked against evtxexport's when it is installed).
+  const probe = spawnSync(process.execPath, [BIN, 'evtx', 'dump', '--threads', '1', ...files], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const records = probe.stdout.split('\n').filter(Boolean).length;
+  console.log(`corpus: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB, ${records} records; ${runs} runs each, medians; ${cores} cores`);
+  console.log(probe.stderr.trim().split('\n').pop());
+
+  const rows: [string, number, number][] = [];
+  const report = (name: string, secsList: number[], rss: number[]): number => {
+    const secs = median(secsList);
+    rows.push([name, secs, median(rss)]);
+    return secs;
+  };
+
+  const single: number[] = [];
+  const singleRss: number[] = [];
+  const multi: number[] = [];
+  const multiRss: number[] = [];
+  const xml: number[] = [];
+  const ex: number[] = [];
+  const exRss: number[] = [];
+  let exStartup = NaN;
+  const haveEvtxexport = spawnSync('evtxexport', ['-V'], { encoding: 'utf8' }).status === 0;
+  for (let r = 0; r < runs; r++) {
+    let t = timed(process.execPath, [BIN, 'evtx', 'dump', '--threads', '1', ...files]);
+    single.push(t.secs);
+    singleRss.push(t.rssKiB);
+    t = timed(process.execPath, [BIN, 'evtx', 'dump', '--threads', String(cores), ...files]);
+    multi.push(t.secs);
+    multiRss.push(t.rssKiB);
+    xml.push(timed(process.execPath, [BIN, 'evtx', 'dump', '--format', 'xml', '--threads', '1', ...files]).secs);
+    if (haveEvtxexport) {
+      let sum = 0;
+      let rss = 0;
+      for (const f of files) {
+        const e = timed('evtxexport', ['-f', 'xml', f]);
+        sum += e.secs;
+        rss = Math.max(rss, e.rssKiB);
+      }
+      ex.push(sum);
+      exRss.push(rss);
+    }
+  }
+  if (haveEvtxexport) exStartup = median(Array.from({ length: 5 }, () => timed('evtxexport', ['-V']).secs));
+
+  const s1 = report('firebreak evtx dump (jsonl), 1 thread', single, singleRss);
+  report(`firebreak evtx dump (jsonl), ${cores} threads`, multi, multiRss);
+  report('firebreak evtx dump --format xml, 1 thread', xml, []);
+  const se = haveEvtxexport ? report('evtxexport -f xml (one process per file)', ex, exRss) : NaN;
+
+  console.log('');
+  console.log('tool'.padEnd(48) + 'median s'.padStart(10) + 'records/s'.padStart(12) + 'MB/s'.padStart(9) + 'peak RSS'.padStart(11));
+  for (const [name, secs, rss] of rows) {
+    console.log(
+      name.padEnd(48) +
+        secs.toFixed(3).padStart(10) +
+        Math.round(records / secs).toString().padStart(12) +
+        (bytes / 1e6 / secs).toFixed(1).padStart(9) +
+        (Number.isFinite(rss) ? `${(rss / 1024).toFixed(0)} MiB` : 'n/a').padStart(11),
+    );
+  }
+  if (haveEvtxexport) {
+    console.log('');
+    console.log(`single-threaded speed-up over evtxexport: ${(se / s1).toFixed(1)}x`);
+    const startupTotal = exStartup * files.length;
+    console.log(
+      `evtxexport process start-up: ${(exStartup * 1000).toFixed(1)} ms x ${files.length} files = ${startupTotal.toFixed(2)} s of its time; ` +
+        `without it the speed-up is ${((se - startupTotal) / s1).toFixed(1)}x (firebreak's one start-up stays in)`,
+    );
+  } else {
+    console.log('\nevtxexport not installed (apt-get install libevtx-utils): no side-by-side figure');
+  }
+}
+
+main();
