@@ -54,13 +54,14 @@ interface Progress {
   errors: Record<string, number>;
   findings: string[];
   slowestMs: number;
+  slowest: string;
   heapMaxMiB: number;
 }
 
 function fuzz(minutes: number, seed: number): void {
   const chunks = loadChunks();
   const rand = rng(seed);
-  const p: Progress = { iteration: 0, records: 0, errors: {}, findings: [], slowestMs: 0, heapMaxMiB: 0 };
+  const p: Progress = { iteration: 0, records: 0, errors: {}, findings: [], slowestMs: 0, slowest: '', heapMaxMiB: 0 };
   const end = Date.now() + minutes * 60_000;
   const finding = (what: string, bytes: Uint8Array): void => {
     const path = `/tmp/firebreak-evtx-fuzz-${seed}-${p.iteration}.chunk`;
@@ -86,7 +87,12 @@ function fuzz(minutes: number, seed: number): void {
       finding(`${m.what}: parseChunk threw ${String(e)}`, m.bytes);
     }
     const ms = performance.now() - t0;
-    if (ms > p.slowestMs) p.slowestMs = ms;
+    if (ms > p.slowestMs) {
+      // Keep the slowest input: the place to look for a super-linear path.
+      p.slowestMs = ms;
+      p.slowest = `/tmp/firebreak-evtx-fuzz-slowest-${seed}.chunk (${m.what}, iteration ${p.iteration})`;
+      writeFileSync(`/tmp/firebreak-evtx-fuzz-slowest-${seed}.chunk`, m.bytes);
+    }
     if (ms > 2000) finding(`${m.what}: took ${ms.toFixed(0)} ms`, m.bytes);
     if (++p.iteration % 5000 === 0) {
       p.heapMaxMiB = Math.max(p.heapMaxMiB, process.memoryUsage().heapUsed / 1048576);
@@ -124,6 +130,7 @@ function main(): void {
         `${p.records} records, errors ${JSON.stringify(p.errors)}, slowest ${p.slowestMs.toFixed(1)} ms, heap max ${p.heapMaxMiB.toFixed(0)} MiB, findings ${p.findings.length}`,
     );
     if (msg.done) {
+      console.log(`slowest input: ${p.slowest}`);
       for (const f of p.findings.slice(0, 50)) console.log('FINDING', f);
       clearInterval(watchdog);
       process.exitCode = p.findings.length ? 1 : 0;

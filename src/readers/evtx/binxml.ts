@@ -7,7 +7,7 @@ import { Cursor, decodeUtf16 } from './cursor.js';
 import { Codes, DecodeError } from './errors.js';
 import { guid } from './format.js';
 import { K, type Attr, type ElementNode, type Node, type Template, type TemplateNode, type Value } from './ir.js';
-import { CHUNK_HEADER_SIZE, MAX_NESTING_DEPTH } from './limits.js';
+import { CHUNK_HEADER_SIZE, MAX_NAME_CHARS, MAX_NESTING_DEPTH } from './limits.js';
 import { readSized, readUnsized, type NestedParser } from './values.js';
 
 const TOKEN = {
@@ -56,7 +56,17 @@ export class BinXmlParser implements NestedParser {
 
   /** Parse a record's BinXML in `[start, end)` of the chunk. */
   parseRecord(start: number, end: number): Node[] {
-    return this.fragment(new Cursor(this.buf, start, end, this.dv), end, false, 0);
+    const c = new Cursor(this.buf, start, end, this.dv);
+    const b = this.buf;
+    // Nearly every record is a fragment header, one template instance and end-of-stream:
+    // take that shape directly, and anything else through the general token loop.
+    if (start + 5 <= end && b[start] === 0x0f && b[start + 4] === 0x0c) {
+      c.pos = start + 5;
+      const node = this.templateInstance(c, 0);
+      if (c.pos < end && b[c.pos] === 0x00) return [node];
+      c.pos = start;
+    }
+    return this.fragment(c, end, false, 0);
   }
 
   /** The element name stored at `offset` (name-link u32, hash u16, length u16, UTF-16, NUL). */
@@ -66,6 +76,7 @@ export class BinXmlParser implements NestedParser {
     const buf = this.buf;
     if (offset < 0 || offset + 8 > buf.length) fail(Codes.binxmlStructure, `name offset ${offset} is outside the chunk`, at, 'name');
     const chars = buf[offset + 6]! | (buf[offset + 7]! << 8);
+    if (chars > MAX_NAME_CHARS) fail(Codes.binxmlStructure, `name at ${offset} claims ${chars} characters (at most ${MAX_NAME_CHARS})`, at, 'name');
     if (offset + 8 + chars * 2 > buf.length) fail(Codes.truncated, `name at ${offset} of ${chars} characters runs past the chunk`, at, 'name');
     const name = decodeUtf16(buf, offset + 8, chars);
     this.names.set(offset, name);

@@ -10,7 +10,7 @@ import { filetime } from './format.js';
 import { CHUNK_FLAG_NO_CRC32, chunkDataCrc, chunkHeaderCrc, isChunk, parseChunkHeader } from './headers.js';
 import { toDocument } from './json.js';
 import { CHUNK_HEADER_SIZE, CHUNK_SIZE, MIN_RECORD_SIZE, RECORD_HEADER_SIZE } from './limits.js';
-import { resetBudget } from './resolve.js';
+import { resetBudget, resetChunkBudget } from './resolve.js';
 import { toXml } from './xml.js';
 
 /** One event record. `doc` has the evtx crate's JSON shape: `{ Event: { System, EventData… } }`. */
@@ -113,6 +113,8 @@ function readRecords(
 ): void {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const parser = new BinXmlParser(buf);
+  resetChunkBudget();
+  resetBudget();
   let off = CHUNK_HEADER_SIZE;
   while (off < limit) {
     if (off + RECORD_HEADER_SIZE > CHUNK_SIZE) {

@@ -18,7 +18,7 @@
 import { Codes, DecodeError } from './errors.js';
 import { ArrayValue, K, T, type ElementNode, type Node, type Value } from './ir.js';
 import { MAX_NESTING_DEPTH } from './limits.js';
-import { RElem, resolve, spend, type R } from './resolve.js';
+import { RElem, resolve, spend, spendText, type R } from './resolve.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -45,7 +45,11 @@ export function itemText(x: R): string {
 
 /** The JSON value of one value. */
 function valueJson(x: Value): Json {
-  if (x === null || typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') return x;
+  if (typeof x === 'string') {
+    spendText(x.length);
+    return x;
+  }
+  if (x === null || typeof x === 'number' || typeof x === 'boolean') return x;
   if (typeof x === 'bigint') return Number(x);
   if (x instanceof ArrayValue) return x.items.map((i) => (typeof i === 'bigint' ? Number(i) : i));
   return '';
@@ -62,7 +66,10 @@ function attrJson(nodes: Node[], ctx: Value[] | null): Json | undefined {
   if (nodes.length === 1) {
     // The common cases (one substitution, one literal) without building an item list.
     const n = nodes[0]!;
-    if (n.k === K.Text) return n.s;
+    if (n.k === K.Text) {
+      spendText(n.s.length);
+      return n.s;
+    }
     if (n.k === K.Subst) {
       if (n.optional && n.type === T.Null) return undefined;
       const v = ctx !== null && n.index < ctx.length ? ctx[n.index]! : null;
@@ -77,10 +84,16 @@ function attrJson(nodes: Node[], ctx: Value[] | null): Json | undefined {
   return s;
 }
 
+// Next suffix to try per object and name, so a name repeated n times costs O(n), not O(n²).
+const nextSuffix = new WeakMap<JsonObject, Map<string, number>>();
+
 /** First free `key_N` (N ≥ 1) in `obj`. */
 function dupKey(obj: JsonObject, key: string): string {
-  let n = 1;
+  let m = nextSuffix.get(obj);
+  if (!m) nextSuffix.set(obj, (m = new Map()));
+  let n = m.get(key) ?? 1;
   while (`${key}_${n}` in obj) n++;
+  m.set(key, n + 1);
   return `${key}_${n}`;
 }
 
@@ -121,8 +134,12 @@ function characters(parent: JsonObject, key: string, json: Json, text: string): 
 }
 
 function valueCharacters(parent: JsonObject, key: string, v: Value): void {
-  if (typeof v === 'string') characters(parent, key, v, v);
-  else characters(parent, key, valueJson(v), v === null ? '' : typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v));
+  if (typeof v === 'string') {
+    spendText(v.length);
+    characters(parent, key, v, v);
+  } else {
+    characters(parent, key, valueJson(v), v === null ? '' : typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v));
+  }
 }
 
 /** The object at `parent[key]`, made one if it is not (child elements need an object). */
@@ -149,6 +166,7 @@ function content(parent: JsonObject, key: string, nodes: Node[], ctx: Value[] | 
         element(objectAt(parent, key), n, ctx, depth + 1);
         break;
       case K.Text:
+        spendText(n.s.length);
         characters(parent, key, n.s, n.s);
         break;
       case K.Subst: {
@@ -177,15 +195,51 @@ function content(parent: JsonObject, key: string, nodes: Node[], ctx: Value[] | 
   }
 }
 
+/**
+ * The JSON value of `nodes` when they are a single literal or plain substitution (most template
+ * elements: `<EventID>%1</EventID>`), else undefined. Ignored substitutions give null.
+ */
+function simpleContent(nodes: Node[], ctx: Value[] | null): Json | undefined {
+  if (nodes.length !== 1) return nodes.length === 0 ? null : undefined;
+  const n = nodes[0]!;
+  if (n.k === K.Text) {
+    spendText(n.s.length);
+    return n.s;
+  }
+  if (n.k !== K.Subst) return undefined;
+  if (n.optional && n.type === T.Null) return null;
+  const v = ctx !== null && n.index < ctx.length ? ctx[n.index]! : null;
+  return Array.isArray(v) ? undefined : valueJson(v);
+}
+
 function element(parent: JsonObject, el: ElementNode, ctx: Value[] | null, depth: number): void {
   if (depth > 4 * MAX_NESTING_DEPTH) throw new DecodeError(Codes.limit, 'document nested too deeply', 0, 'record');
   let key = el.name;
+  spendText(key.length);
   const attrs = el.attrs;
+  // Fast path: a new key holding one value (the same result as the general steps below,
+  // which would store null and then replace it).
+  if (attrs.length === 0 && key !== 'Data' && parent[key] === undefined) {
+    const v = simpleContent(el.children, ctx);
+    if (v !== undefined) {
+      spend(1);
+      parent[key] = v;
+      return;
+    }
+  }
   if (key === 'Data') {
     for (let i = 0; i < attrs.length; i++) {
       if (attrs[i]!.name !== 'Name') continue;
       const v = attrJson(attrs[i]!.value, ctx);
       key = v === undefined || v === null ? '' : typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : String(v);
+      if (parent[key] === undefined) {
+        const c = simpleContent(el.children, ctx);
+        if (c !== undefined) {
+          spend(1);
+          parent[key] = c;
+          return;
+        }
+      }
       insertPlain(parent, key);
       break;
     }

@@ -26,6 +26,24 @@ export const MAX_NESTING_DEPTH = 64;
 /**
  * Nodes one record may expand to. A template can use the same BinXML substitution several
  * times, so nesting can multiply output exponentially while the input stays tiny; real records
- * expand to a few hundred nodes.
+ * expand to tens or hundreds of nodes.
  */
-export const MAX_EXPANDED_NODES = 100_000;
+export const MAX_EXPANDED_NODES = 20_000;
+
+/**
+ * Nodes all records of one chunk may expand to together. Without it a 64 KiB chunk of small
+ * records, each just under the per-record limit, could still produce gigabytes; a real chunk
+ * expands to some tens of thousands.
+ */
+export const MAX_EXPANDED_NODES_PER_CHUNK = 300_000;
+
+/**
+ * Characters of text (values, names) one record, and one chunk, may expand to. A template may
+ * repeat a long value, and a corrupt name offset can point at kilobytes of bytes that every
+ * record then uses as a name; a real record renders to a few kilobytes.
+ */
+export const MAX_EXPANDED_CHARS = 1_000_000;
+export const MAX_EXPANDED_CHARS_PER_CHUNK = 8_000_000;
+
+/** Element and attribute names are short identifiers; longer ones are corrupt data. */
+export const MAX_NAME_CHARS = 256;

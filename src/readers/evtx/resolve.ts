@@ -7,7 +7,7 @@
  */
 import { Codes, DecodeError } from './errors.js';
 import { ArrayValue, K, T, type CharRefNode, type ElementNode, type EntityNode, type Node, type PIDataNode, type PITargetNode, type Value } from './ir.js';
-import { MAX_EXPANDED_NODES } from './limits.js';
+import { MAX_EXPANDED_CHARS, MAX_EXPANDED_CHARS_PER_CHUNK, MAX_EXPANDED_NODES, MAX_EXPANDED_NODES_PER_CHUNK } from './limits.js';
 
 /** An element of a template (or a plain fragment) with the values it reads from. */
 export class RElem {
@@ -21,21 +21,53 @@ export class RElem {
 export type R = RElem | string | number | bigint | boolean | null | ArrayValue | EntityNode | CharRefNode | PITargetNode | PIDataNode;
 
 let budget = MAX_EXPANDED_NODES;
+let chunkBudget = MAX_EXPANDED_NODES_PER_CHUNK;
+let chunkSpent = 0;
+let chars = MAX_EXPANDED_CHARS;
+let chunkChars = MAX_EXPANDED_CHARS_PER_CHUNK;
+let chunkCharsSpent = 0;
 
-/** Start the expansion budget for one record. */
-export function resetBudget(): void {
-  budget = MAX_EXPANDED_NODES;
+/** Start the expansion budgets for a chunk. */
+export function resetChunkBudget(): void {
+  chunkBudget = MAX_EXPANDED_NODES_PER_CHUNK;
+  chunkChars = MAX_EXPANDED_CHARS_PER_CHUNK;
+  chunkSpent = chunkCharsSpent = 0;
 }
 
-/** Count `n` nodes against the record's expansion budget (throws past the limit). */
+/** Start the expansion budgets for one record (what is left of the chunk's, at most). */
+export function resetBudget(): void {
+  chunkBudget -= chunkSpent;
+  chunkChars -= chunkCharsSpent;
+  chunkSpent = chunkCharsSpent = 0;
+  budget = Math.min(MAX_EXPANDED_NODES, chunkBudget);
+  chars = Math.min(MAX_EXPANDED_CHARS, chunkChars);
+}
+
+function overBudget(what: string, perRecord: number, perChunk: number, chunkLeft: number): never {
+  const which = chunkLeft < perRecord ? `the chunk's records expand to more than ${perChunk}` : `record expands to more than ${perRecord}`;
+  throw new DecodeError(Codes.limit, `${which} ${what}`, 0, 'record');
+}
+
+/** Count `n` nodes against the record's and the chunk's expansion budgets (throws past them). */
 export function spend(n: number): void {
   budget -= n;
-  if (budget < 0) throw new DecodeError(Codes.limit, `record expands to more than ${MAX_EXPANDED_NODES} nodes`, 0, 'record');
+  chunkSpent += n;
+  if (budget < 0) overBudget('nodes', MAX_EXPANDED_NODES, MAX_EXPANDED_NODES_PER_CHUNK, chunkBudget);
+}
+
+/** Count `n` characters of output text against the record's and the chunk's budgets. */
+export function spendText(n: number): void {
+  chars -= n;
+  chunkCharsSpent += n;
+  if (chars < 0) overBudget('characters', MAX_EXPANDED_CHARS, MAX_EXPANDED_CHARS_PER_CHUNK, chunkChars);
 }
 
 function pushValue(v: Value, out: R[]): void {
   if (Array.isArray(v)) resolve(v, null, out);
-  else out.push(v);
+  else {
+    if (typeof v === 'string') spendText(v.length);
+    out.push(v);
+  }
 }
 
 /** Append the items `nodes` stand for, reading substitutions from `ctx`. */
@@ -45,9 +77,11 @@ export function resolve(nodes: Node[], ctx: Value[] | null, out: R[]): R[] {
     const n = nodes[i]!;
     switch (n.k) {
       case K.Element:
+        spendText(n.name.length);
         out.push(new RElem(n, ctx));
         break;
       case K.Text:
+        spendText(n.s.length);
         out.push(n.s);
         break;
       case K.Value:
