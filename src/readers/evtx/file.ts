@@ -25,6 +25,30 @@ export interface FilePlan {
 }
 
 /**
+ * Check the first bytes of a file: the EVTX signature (else an error, and null) and the header
+ * checksum (a warning when it does not match).
+ */
+export function checkHeader(path: string, head: Uint8Array, onError: (e: EvtxError) => void): FileHeader | null {
+  if (head.length < 128 || !isEvtx(head)) {
+    onError(new EvtxError(Codes.fileMagic, 'not an EVTX file (no ElfFile signature)', { file: path, offset: 0 }, 'file header'));
+    return null;
+  }
+  const header = parseFileHeader(head);
+  if (header.checksum !== header.computedChecksum) {
+    onError(
+      new EvtxError(
+        Codes.fileChecksum,
+        `file header CRC-32 is 0x${header.computedChecksum.toString(16)}, header says 0x${header.checksum.toString(16)}`,
+        { file: path, offset: 124 },
+        'file header',
+        'warning',
+      ),
+    );
+  }
+  return header;
+}
+
+/**
  * Read and check a file header and list its chunks: every 64 KiB slot after the header, so
  * chunks past the header's count (a file not closed cleanly) are read when they hold a chunk.
  * Returns null, after reporting why, when the file cannot be read as EVTX.
@@ -41,22 +65,8 @@ export async function planFile(path: string, onError: (e: EvtxError) => void): P
     const size = (await fh.stat()).size;
     const head = new Uint8Array(FILE_HEADER_SIZE);
     const { bytesRead } = await fh.read(head, 0, FILE_HEADER_SIZE, 0);
-    if (bytesRead < 128 || !isEvtx(head)) {
-      onError(new EvtxError(Codes.fileMagic, 'not an EVTX file (no ElfFile signature)', { file: path, offset: 0 }, 'file header'));
-      return null;
-    }
-    const header = parseFileHeader(head);
-    if (header.checksum !== header.computedChecksum) {
-      onError(
-        new EvtxError(
-          Codes.fileChecksum,
-          `file header CRC-32 is 0x${header.computedChecksum.toString(16)}, header says 0x${header.checksum.toString(16)}`,
-          { file: path, offset: 124 },
-          'file header',
-          'warning',
-        ),
-      );
-    }
+    const header = checkHeader(path, head.subarray(0, bytesRead), onError);
+    if (!header) return null;
     const tasks: ChunkTask[] = [];
     for (let i = 0, off = FILE_HEADER_SIZE; off < size; i++, off += CHUNK_SIZE) {
       tasks.push({ path, file: path, chunk: i, fileOffset: off, length: Math.min(CHUNK_SIZE, size - off), beyondHeaderCount: i >= header.chunkCount });

@@ -5,8 +5,9 @@
 import { availableParallelism } from 'node:os';
 import { open, type FileHandle } from 'node:fs/promises';
 import { parseChunk, type ChunkItem, type EvtxRecord } from './chunk.js';
-import { EvtxError } from './errors.js';
-import { ordered, planFile, type ChunkTask } from './file.js';
+import { Codes, EvtxError } from './errors.js';
+import { checkHeader, ordered, planFile, type ChunkTask } from './file.js';
+import { CHUNK_SIZE, FILE_HEADER_SIZE } from './limits.js';
 import { WorkerPool, type ItemsResult } from './pool.js';
 import { renderItems, type RenderedChunk, type RenderFormat } from './render.js';
 
@@ -36,27 +37,48 @@ async function* allTasks(paths: readonly string[], onError: (e: EvtxError) => vo
   }
 }
 
-/** Reads chunks in this thread, keeping one file handle open at a time. */
-class InlineReader {
-  private fh: FileHandle | undefined;
-  private path = '';
-  private readonly buf = new Uint8Array(65536);
+/** Chunks read per file read in this thread: 1 MiB, so a read round-trip serves 16 chunks. */
+const BLOCK_CHUNKS = 16;
 
-  async read(task: ChunkTask): Promise<Uint8Array> {
-    if (task.path !== this.path) {
-      await this.close();
-      this.fh = await open(task.path, 'r');
-      this.path = task.path;
-    }
-    const { bytesRead } = await this.fh!.read(this.buf, 0, task.length, task.fileOffset);
-    return this.buf.subarray(0, bytesRead);
+/**
+ * One file's chunks, read and parsed in this thread: one open, then reads of a block of
+ * chunks at a time (bounded: 1 MiB), since each asynchronous read costs a round-trip to the
+ * I/O pool. The block buffer is reused; parsed records do not refer to it.
+ */
+async function* inlineFile(path: string, block: Uint8Array, xml: boolean, onError: (e: EvtxError) => void): AsyncGenerator<ChunkItem[]> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    onError(new EvtxError(Codes.fileRead, `cannot open: ${(e as Error).message}`, { file: path, offset: 0 }, 'file'));
+    return;
   }
-
-  async close(): Promise<void> {
-    const fh = this.fh;
-    this.fh = undefined;
-    this.path = '';
-    await fh?.close();
+  let off = FILE_HEADER_SIZE;
+  let chunk = 0;
+  try {
+    let blockStart = 0;
+    let blockLength = (await fh.read(block, 0, block.length, 0)).bytesRead;
+    const header = checkHeader(path, block.subarray(0, Math.min(blockLength, FILE_HEADER_SIZE)), onError);
+    if (!header) return;
+    for (;;) {
+      let at = off - blockStart;
+      if (at + CHUNK_SIZE > blockLength && blockLength === block.length) {
+        // The chunk runs past the block and the file may go on: read from the chunk onwards.
+        blockStart = off;
+        blockLength = (await fh.read(block, 0, block.length, off)).bytesRead;
+        at = 0;
+      }
+      const length = Math.min(CHUNK_SIZE, blockLength - at);
+      if (length <= 0) return;
+      const info: ChunkTask = { path, file: path, chunk, fileOffset: off, length, beyondHeaderCount: chunk >= header.chunkCount };
+      yield parseChunk(block.subarray(at, at + length), info, { xml });
+      off += CHUNK_SIZE;
+      chunk++;
+    }
+  } catch (e) {
+    onError(new EvtxError(Codes.fileRead, `cannot read: ${(e as Error).message}`, { file: path, chunk, offset: off }, 'file'));
+  } finally {
+    await fh.close();
   }
 }
 
@@ -74,21 +96,8 @@ async function* chunkItems(paths: readonly string[], opts: ReadOptions): AsyncGe
   const threads = resolveThreads(opts.threads);
   const xml = !!opts.xml;
   if (threads <= 1) {
-    const reader = new InlineReader();
-    try {
-      for await (const task of allTasks(paths, onError)) {
-        let bytes: Uint8Array;
-        try {
-          bytes = await reader.read(task);
-        } catch (e) {
-          yield [chunkFailure(task, e)];
-          continue;
-        }
-        yield parseChunk(bytes, task, { xml });
-      }
-    } finally {
-      await reader.close();
-    }
+    const block = new Uint8Array(FILE_HEADER_SIZE + BLOCK_CHUNKS * CHUNK_SIZE);
+    for (const path of paths) yield* inlineFile(path, block, xml, onError);
     return;
   }
   const pool = new WorkerPool(threads);

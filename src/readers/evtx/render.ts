@@ -17,16 +17,12 @@ export interface RenderedChunk {
 }
 
 export function renderItems(items: ChunkItem[], format: RenderFormat): RenderedChunk {
-  let text = '';
-  let records = 0;
+  // Lines joined once give one flat string to write (appending builds a rope to flatten later).
+  const lines: string[] = [];
   const errors: EvtxErrorData[] = [];
   for (const it of items) {
-    if (it instanceof EvtxError) {
-      errors.push(it.toData());
-      continue;
-    }
-    records++;
-    text += format === 'xml' ? it.xml + '\n' : JSON.stringify(it.doc) + '\n';
+    if (it instanceof EvtxError) errors.push(it.toData());
+    else lines.push(format === 'xml' ? it.xml! : JSON.stringify(it.doc));
   }
-  return { kind: 'text', text, records, errors };
+  return { kind: 'text', text: lines.length ? lines.join('\n') + '\n' : '', records: lines.length, errors };
 }
