@@ -147,6 +147,13 @@ function readRecords(
       resetBudget();
       const doc = toDocument(nodes) as EvtxRecord['doc'];
       const rec: EvtxRecord = { recordId: id, timestamp, file: info.file, chunk: info.chunk, offset: info.fileOffset + off, doc };
+      const system = doc.Event?.System as Record<string, unknown> | undefined;
+      if (system && (system.EventRecordID === 0 || system.EventRecordID === null) && id !== 0) {
+        // A record whose header was written but whose values were not (all zeros): still
+        // yielded, as the evtx crate does, but flagged. (A different non-zero id is normal:
+        // exported logs renumber record headers and keep the original EventRecordID.)
+        out.push(new EvtxError(Codes.recordUnwritten, `record ${id} holds zeroed values (EventRecordID ${String(system.EventRecordID)}): written only in part`, where(off + 8, id), 'record', 'warning'));
+      }
       if (opts.xml) {
         resetBudget();
         rec.xml = toXml(nodes);

@@ -86,6 +86,7 @@ export const Codes = {
   recordMagic: 'evtx.record.magic',
   recordsEndEarly: 'evtx.chunk.records-end-early',
   recordSize: 'evtx.record.size',
+  recordUnwritten: 'evtx.record.unwritten',
   binxmlToken: 'evtx.binxml.token',
   binxmlStructure: 'evtx.binxml.structure',
   binxmlValue: 'evtx.binxml.value',
