@@ -64,15 +64,6 @@ export class Cursor {
     return v;
   }
 
-  /** A u64 as a number when exact, else a bigint. */
-  u64(what: string): number | bigint {
-    if (this.pos + 8 > this.end) this.need(8, what);
-    const lo = this.dv.getUint32(this.pos, true);
-    const hi = this.dv.getUint32(this.pos + 4, true);
-    this.pos += 8;
-    return hi < 0x200000 ? hi * 4294967296 + lo : this.dv.getBigUint64(this.pos - 8, true);
-  }
-
   skip(n: number, what: string): void {
     this.need(n, what);
     this.pos += n;
