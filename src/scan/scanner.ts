@@ -115,7 +115,8 @@ export class Scanner {
     let carry = Buffer.alloc(0);
     let carryLine = 1;
     const flush = (final: boolean): void => {
-      const data = Buffer.concat([carry, ...pending]);
+      // Most files fit one read: scan that buffer as is rather than copying it.
+      const data = carry.length === 0 && pending.length === 1 ? pending[0]! : Buffer.concat([carry, ...pending]);
       let cut = data.length;
       if (!final) {
         const nl = data.lastIndexOf(10);
@@ -124,6 +125,7 @@ export class Scanner {
       const chunk = data.subarray(0, cut);
       const fresh = carry.length;
       for (const f of this.detector.detect(chunk, path)) if (f.end > fresh || fresh === 0) emit(this.placeRaw(path, chunk, carryLine, f));
+      if (final) return;
       // Keep the last OVERLAP_BYTES (from a line start when there is one) for the next chunk.
       let keepFrom = Math.max(0, chunk.length - OVERLAP_BYTES);
       const nl = chunk.indexOf(10, keepFrom);

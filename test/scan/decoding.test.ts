@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { Decoder } from '../../src/scan/decode/codec.js';
+import { Decoder, ENCODED_RUN, findEncodedRuns } from '../../src/scan/decode/codec.js';
 import { Scanner } from '../../src/scan/scanner.js';
 import { loadGitleaksToml } from '../../src/scan/rules/gitleaks-config.js';
 import { DEFAULT_LIMITS } from '../../src/scan/sources/limits.js';
@@ -45,4 +45,22 @@ test('decoding: every expected finding of encoded-test-values.txt, with its deco
   // Depth matters: with decoding off only the plain-text findings remain.
   const plain = await new Scanner({ ruleSet: cfg.ruleSet, validated: [], limits: DEFAULT_LIMITS, maxDecodeDepth: 0 }).scan([`${DIR}/encoded-test-values.txt`], (async function* () {})());
   assert.deepEqual(plain.findings.map((f) => f.ruleId).sort(), ['b64-encoded-private-key', 'private-key']);
+});
+
+test('decoder: the fast run finder agrees with the reference regex', () => {
+  const parts = ['abc', ' ', 'U+0041 ', 'U+00', '\\u0068', '\\\\u0065', '%41', '%4', 'deadbeef', '0123456789abcdefABCDEF', 'ZGVjb2RlZC1zZWNyZXQ', '==', '=', '/', '+', '-', '_', '\n', 'x.y', 'Uu', 'AKIA', '%%'];
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let k = 0; k < 3000; k++) {
+    let s = '';
+    const len = 1 + rnd(30);
+    for (let i = 0; i < len; i++) s += parts[rnd(parts.length)];
+    const ref: { start: number; end: number; kind: number }[] = [];
+    ENCODED_RUN.lastIndex = 0;
+    for (let m = ENCODED_RUN.exec(s); m; m = ENCODED_RUN.exec(s)) ref.push({ start: m.index, end: m.index + m[0].length, kind: m[1] !== undefined ? 0 : m[2] !== undefined ? 1 : m[3] !== undefined ? 2 : 3 });
+    assert.deepEqual(findEncodedRuns(s), ref, JSON.stringify(s));
+  }
 });

@@ -64,9 +64,10 @@ export const iban: ValidatedDetector = {
       'DE89370400440532013000X',
     ],
   },
-  find(text: string, digitRuns: number[]): RawFinding[] {
+  find(text: string, digitRuns: ArrayLike<number>): RawFinding[] {
     const out: RawFinding[] = [];
-    for (const d of digitRuns) {
+    for (let ri = 0; ri < digitRuns.length; ri++) {
+      const d = digitRuns[ri]!;
       const start = d - 2;
       if (start < 0 || !isUpper(text, start) || !isUpper(text, start + 1) || isWordAt(text, start - 1)) continue;
       const len = IBAN_LENGTHS[text.slice(start, start + 2)];

@@ -87,9 +87,17 @@ export const paymentCard: ValidatedDetector = {
       'phone 0044 1234 5678 90',
     ],
   },
-  find(text: string, digitRuns: number[]): RawFinding[] {
+  find(text: string, digitRuns: ArrayLike<number>): RawFinding[] {
     const out: RawFinding[] = [];
-    for (const start of digitRuns) {
+    for (let ri = 0; ri < digitRuns.length; ri++) {
+      const start = digitRuns[ri]!;
+      // Cheap refusals first (most digit runs are short numbers): issuers start with 2-6, and a
+      // PAN is one run of 13-19 digits or a first group of 4 (6 for Amex) then a separator.
+      const first = text.charCodeAt(start);
+      if (first < 50 || first > 54) continue;
+      let n = 1;
+      while (n < 20 && isDigitAt(text, start + n)) n++;
+      if (n < 13 && !(n === 4 && isSeparatorAt(text, start + n))) continue;
       const prev = start - 1;
       if (isWordAt(text, prev)) continue;
       const pc = text[prev];
@@ -123,6 +131,11 @@ export const paymentCard: ValidatedDetector = {
     return out;
   },
 };
+
+function isSeparatorAt(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return (c === 32 || c === 45) && isDigitAt(text, i + 1);
+}
 
 // Printed PANs are one run, groups of four (the last may be shorter), or Amex/Diners 4-6-5/4-6-4.
 function groupedLikeACard(groups: number[]): boolean {

@@ -44,9 +44,14 @@ export const usSsn: ValidatedDetector = {
       '536-22-87261',
     ],
   },
-  find(text: string, digitRuns: number[]): RawFinding[] {
+  find(text: string, digitRuns: ArrayLike<number>): RawFinding[] {
     const out: RawFinding[] = [];
-    for (const s of digitRuns) {
+    for (let ri = 0; ri < digitRuns.length; ri++) {
+      const s = digitRuns[ri]!;
+      // Cheap refusal: 3 digits then '-' or ' ', or a run of exactly 9 digits.
+      const c3 = text.charCodeAt(s + 3);
+      if (!isDigitAt(text, s + 1) || !isDigitAt(text, s + 2)) continue;
+      if (c3 !== 45 && c3 !== 32 && !(isDigitAt(text, s + 8) && !isDigitAt(text, s + 9))) continue;
       const pc = text[s - 1];
       if (isWordAt(text, s - 1) || pc === '.' || pc === '-') continue;
       let end: number;

@@ -19,7 +19,7 @@ export interface ValidatedDetector {
   tags: string[];
   examples: DetectorExamples;
   /** Findings in `text`, given the offsets where digit runs start. */
-  find(text: string, digitRuns: number[]): RawFinding[];
+  find(text: string, digitRuns: ArrayLike<number>): RawFinding[];
 }
 
 /** Is the char at `i` a letter, digit or underscore (a word character)? */

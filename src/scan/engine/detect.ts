@@ -12,6 +12,11 @@ import { Decoder, adjustToOriginal, decodeTags, decodedLine, segmentsOverlapping
 import type { ValidatedDetector } from '../detectors/validated.js';
 
 const ALLOW_SIGNATURE = 'gitleaks:allow';
+// How far before a keyword hit the core of a lazy-prefixed rule may start (the keyword is inside
+// the core's first word: `passw(or)?d` for the keyword "password", `(?-i:[Aa]pi)` for "api").
+const CORE_SLACK = 32;
+const PREFIX_CHAR = new Uint8Array(65536);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-') PREFIX_CHAR[c.charCodeAt(0)] = 1;
 // How far a window may be widened to reach a line boundary; past it the window is cut mid-line
 // (a minified file is one huge line, and a regex should not run over all of it per hit).
 const LINE_REACH = 4096;
@@ -71,7 +76,7 @@ export class Detector {
     return dedupeGeneric(findings);
   }
 
-  private applicableRules(keywordHits: number[], path: string): Map<number, number[]> {
+  private applicableRules(keywordHits: Int32Array, path: string): Map<number, number[]> {
     const out = new Map<number, number[]>();
     for (let i = 0; i < keywordHits.length; i += 2) {
       const kw = keywordHits[i]!;
@@ -121,6 +126,10 @@ export class Detector {
     path: string,
     out: RawFinding[],
   ): void {
+    if (rule.lazyPrefix && hitStarts && hitStarts.length) {
+      this.runPrefixed(rule, raw, current, hitStarts, segments, path, out);
+      return;
+    }
     const windows = hitStarts && hitStarts.length ? windowsAround(current, hitStarts, rule.maxSpan) : [[0, current.length] as const];
     const re = rule.regex!;
     for (const [ws, we] of windows) {
@@ -133,6 +142,42 @@ export class Detector {
         }
         this.consider(rule, raw, current, ws + m.index, m[0], segments, path, out);
       }
+    }
+  }
+
+  /**
+   * The lazy-prefix fast path. For each keyword hit, find the first match of the core starting at
+   * most CORE_SLACK before it (the keyword sits at or just inside the core's opening word); the match
+   * then starts where the run of prefix characters before the core starts (at most `max` back,
+   * never before the previous match). This is the match the whole regex finds: its leftmost start
+   * is the one that reaches the first core match, and lazy matching takes that core.
+   */
+  private runPrefixed(rule: RegexRule, raw: string, current: string, hitStarts: number[], segments: Segment[], path: string, out: RawFinding[]): void {
+    const { max, core } = rule.lazyPrefix!;
+    const hits = hitStarts.length > 1 ? [...hitStarts].sort((a, b) => a - b) : hitStarts;
+    let lastEnd = 0;
+    let searchedTo = -1;
+    for (const h of hits) {
+      const from = Math.max(lastEnd, h - CORE_SLACK, searchedTo + 1);
+      // The core must start within [from, h]: try each position with the sticky core, which
+      // fails on its first character almost everywhere.
+      let m: RegExpExecArray | null = null;
+      let c = from;
+      for (; c <= h; c++) {
+        core.lastIndex = c;
+        m = core.exec(current);
+        if (m) break;
+      }
+      if (!m) {
+        searchedTo = h;
+        continue;
+      }
+      const coreEnd = c + m[0].length;
+      let p = c;
+      while (p > lastEnd && c - p < max && PREFIX_CHAR[current.charCodeAt(p - 1)] === 1) p--;
+      this.consider(rule, raw, current, p, current.slice(p, coreEnd), segments, path, out);
+      lastEnd = coreEnd;
+      searchedTo = coreEnd - 1;
     }
   }
 

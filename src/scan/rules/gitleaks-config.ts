@@ -85,7 +85,48 @@ function compileRule(t: Table): RegexRule {
     allowlists: allowTables.map(compileAllowlist),
     tags: strs(t.tags),
     maxSpan: regexSrc ? maxMatchSpan(regexSrc) : 0,
+    ...(regexSrc ? lazyPrefixOf(regexSrc) : {}),
   };
+}
+
+const LAZY_PREFIX = /^(\(\?i\))?\[\\w\.-\]\{0,(\d+)\}\?/;
+const INNER_PREFIX = /^\(\?i:\[\\w\.-\]\{0,(\d+)\}\?/;
+
+/**
+ * Split `[\w.-]{0,N}?REST` (also gitleaks' doubled form `[\w.-]{0,50}?(?i:[\w.-]{0,50}?REST)`,
+ * equal to one prefix of 100 because the class has no case) into N and a regex for REST.
+ */
+function lazyPrefixOf(src: string): Pick<RegexRule, 'lazyPrefix'> {
+  const m = LAZY_PREFIX.exec(src);
+  if (!m) return {};
+  let rest = src.slice(m[0].length);
+  let max = Number(m[2]);
+  const inner = INNER_PREFIX.exec(rest);
+  if (inner) {
+    rest = '(?i:' + rest.slice(inner[0].length);
+    max += Number(inner[1]);
+  }
+  // `P A|B` lets the prefix apply to A only: such patterns keep the plain path.
+  if (hasTopLevelAlternation(rest)) return {};
+  return { lazyPrefix: { max, core: compileRe2((m[1] ?? '') + rest, 'y') } };
+}
+
+function hasTopLevelAlternation(src: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') {
+      inClass = true;
+      if (src[i + 1] === '^') i++;
+      if (src[i + 1] === ']') i++;
+    } else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return true;
+  }
+  return false;
 }
 
 function compileAllowlist(t: Table): Allowlist {

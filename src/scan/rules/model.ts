@@ -35,6 +35,12 @@ export interface RegexRule {
   path: RegExp | null;
   allowlists: Allowlist[];
   tags: string[];
+  /**
+   * Set when the pattern opens with a lazy identifier prefix `[\w.-]{0,N}?` (gitleaks' template
+   * for ~100 rules): `core` is the rest of the pattern, found near keyword hits, and the prefix is
+   * then extended backwards. Same matches, without trying N prefix lengths at every position.
+   */
+  lazyPrefix?: { max: number; core: RegExp };
   /** Longest text a match can span, from the pattern (capped); bounds the window around a keyword hit. */
   maxSpan: number;
 }
