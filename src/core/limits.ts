@@ -12,8 +12,9 @@ export const LIMITS = {
   /** Values one modifier chain may expand into (windash is 5^n): caps memory at compile time. */
   maxExpandedValues: 10_000,
   /**
-   * Field text a regex that cannot run in linear time (look-arounds, back-references) is
-   * tried against; longer values are cut. Linear-time-capable regexes see the whole value.
+   * Field text a rule regex that V8's linear-time engine cannot run (large counted repetitions,
+   * look-arounds, back-references) is tried against; longer values are cut. Regexes the linear
+   * engine can run see the whole value (see src/sigma/regex.ts).
    */
   regexBacktrackingInputMax: 8 * 1024,
   /** One JSON record (a pretty-printed evtx-crate object, one NDJSON line). */

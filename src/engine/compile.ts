@@ -8,13 +8,14 @@ import type { Event, Scalar } from '../events/event.js';
 import type { ConditionNode, DetectionItem, SearchExpr, SigmaRule, StrPart, ValueMatcher } from '../sigma/model.js';
 import { inNetwork, parseCidr, parseIp } from '../sigma/cidr.js';
 import { partsToRegexSource } from '../sigma/strings.js';
+import { AhoCorasick } from './aho-corasick.js';
 import type { FieldMap } from './interpret.js';
 import { compareNumbers, compileRuleRegex, datePartOf, fold, testRegex, toNumber, toText } from './values.js';
 
 /** Per-event state shared by every rule evaluated on that event (folded values cache). */
 export class MatchContext {
   private readonly folded = new Map<string, string>();
-  private allFolded: string[] | undefined;
+  private all: { raw: Scalar[]; folded: string[] } | undefined;
   constructor(readonly ev: Event) {}
 
   /** The lower-cased text of a scalar field, computed once per event. */
@@ -29,9 +30,11 @@ export class MatchContext {
 
   /** Every value of the event, raw and lower-cased (for keyword searches). */
   allValues(): { raw: Scalar[]; folded: string[] } {
-    const raw = [...this.ev.values()];
-    this.allFolded ??= raw.map((v) => fold(toText(v)));
-    return { raw, folded: this.allFolded };
+    if (!this.all) {
+      const raw = [...this.ev.values()];
+      this.all = { raw, folded: raw.map((v) => fold(toText(v))) };
+    }
+    return this.all;
   }
 }
 
@@ -200,17 +203,66 @@ function anyOfMerged(values: readonly ValueMatcher[], fieldMap: FieldMap): { tes
     else if (shape.kind === 'suffix') suffixes.push(needle);
     else infixes.push(needle);
   }
-  cost += (exact.size ? 1 : 0) + prefixes.length * 0.2 + suffixes.length * 0.2 + infixes.length * 0.5;
+  cost += (exact.size ? 1 : 0) + Math.min(prefixes.length, 4) * 0.2 + Math.min(suffixes.length, 4) * 0.2 + Math.min(infixes.length, 8) * 0.5;
   const hasExact = exact.size > 0;
+  const prefixTest = affixTest(prefixes, 'prefix');
+  const suffixTest = affixTest(suffixes, 'suffix');
+  // Many substrings on one value: one Aho-Corasick pass instead of one `includes` each.
+  const ac = infixes.length > MANY ? new AhoCorasick(infixes) : undefined;
   const test: ScalarTest = (v, f, ctx) => {
     if (hasExact && exact.has(f)) return true;
-    for (let i = 0; i < suffixes.length; i++) if (f.endsWith(suffixes[i]!)) return true;
-    for (let i = 0; i < prefixes.length; i++) if (f.startsWith(prefixes[i]!)) return true;
-    for (let i = 0; i < infixes.length; i++) if (f.includes(infixes[i]!)) return true;
+    if (suffixTest && suffixTest(f)) return true;
+    if (prefixTest && prefixTest(f)) return true;
+    if (ac) {
+      if (ac.test(f)) return true;
+    } else for (let i = 0; i < infixes.length; i++) if (f.includes(infixes[i]!)) return true;
     for (let i = 0; i < others.length; i++) if (others[i]!(v, f, ctx)) return true;
     return false;
   };
   return { test, cost: Math.max(cost, 1) };
+}
+
+/** Above this many needles of one kind, a merged structure beats a loop. */
+const MANY = 8;
+
+/**
+ * Many prefixes or suffixes: one Set per needle length, so a value costs one slice and lookup per
+ * distinct length instead of one comparison per needle.
+ */
+function affixTest(needles: readonly string[], kind: 'prefix' | 'suffix'): ((f: string) => boolean) | undefined {
+  if (!needles.length) return undefined;
+  if (needles.length <= MANY)
+    return kind === 'prefix'
+      ? (f) => {
+          for (let i = 0; i < needles.length; i++) if (f.startsWith(needles[i]!)) return true;
+          return false;
+        }
+      : (f) => {
+          for (let i = 0; i < needles.length; i++) if (f.endsWith(needles[i]!)) return true;
+          return false;
+        };
+  const byLength = new Map<number, Set<string>>();
+  for (const n of needles) {
+    let set = byLength.get(n.length);
+    if (!set) byLength.set(n.length, (set = new Set()));
+    set.add(n);
+  }
+  const groups = [...byLength].sort((a, b) => a[0] - b[0]);
+  return kind === 'prefix'
+    ? (f) => {
+        for (const [len, set] of groups) {
+          if (len > f.length) return false;
+          if (set.has(f.slice(0, len))) return true;
+        }
+        return false;
+      }
+    : (f) => {
+        for (const [len, set] of groups) {
+          if (len > f.length) return false;
+          if (set.has(f.slice(f.length - len))) return true;
+        }
+        return false;
+      };
 }
 
 type Shape = { kind: 'exact' | 'prefix' | 'suffix' | 'infix'; text: string };
@@ -263,7 +315,7 @@ function compileMatcher(m: ValueMatcher, fieldMap: FieldMap): { test: ScalarTest
     }
     case 'regex': {
       const r = compileRuleRegex(m.pattern, m.flags);
-      return { test: (v) => testRegex(r, toText(v)), cost: 10 };
+      return { test: (v, f) => testRegex(r, toText(v), f), cost: 10 };
     }
     case 'number': {
       const n = m.value;

@@ -7,7 +7,11 @@ import type { Event } from '../events/event.js';
 import type { SigmaRule } from '../sigma/model.js';
 import { compileRule, MatchContext, type Predicate } from './compile.js';
 import { interpretRule, type FieldMap } from './interpret.js';
+import { AhoCorasick } from './aho-corasick.js';
 import { loadLogsourceMap, resolveLogsource, type EventSourceSpec, type LogsourceMap } from './logsource.js';
+import { ruleRequirement, type Requirement } from './prefilter.js';
+import { fold, toText } from './values.js';
+import type { Scalar } from '../events/event.js';
 
 export interface Detection {
   rule: SigmaRule;
@@ -18,7 +22,10 @@ export interface Detection {
 
 export interface EngineOptions {
   logsources?: LogsourceMap;
-  /** `interpreted` runs the reference interpreter instead of compiled closures (for tests/bench). */
+  /**
+   * `interpreted` runs the reference interpreter, without the literal prefilter, instead of
+   * compiled closures behind it (for tests and benchmarks).
+   */
   mode?: 'compiled' | 'interpreted';
 }
 
@@ -27,6 +34,36 @@ interface Entry {
   pred: Predicate;
   fieldMap: FieldMap;
   conditions: [string, string][];
+  requirement: Requirement;
+}
+
+/**
+ * The rules routed to one (channel, event ID), with the prefilter built over them: rules with no
+ * literal requirement always run; the others run when one field scan found one of their literals.
+ */
+interface Plan {
+  entries: Entry[];
+  always: number[];
+  fields: { field: string; ac: AhoCorasick; owners: number[][] }[];
+  stamp: Int32Array;
+  epoch: number;
+}
+
+function buildPlan(entries: Entry[], prefilter: boolean): Plan {
+  const always: number[] = [];
+  const byField = new Map<string, Map<string, number[]>>();
+  entries.forEach((e, i) => {
+    if (!prefilter || !e.requirement) return void always.push(i);
+    for (const { field, text } of e.requirement) {
+      let needles = byField.get(field);
+      if (!needles) byField.set(field, (needles = new Map()));
+      const owners = needles.get(text);
+      if (!owners) needles.set(text, [i]);
+      else if (owners[owners.length - 1] !== i) owners.push(i);
+    }
+  });
+  const fields = [...byField].map(([field, needles]) => ({ field, ac: new AhoCorasick([...needles.keys()]), owners: [...needles.values()] }));
+  return { entries, always, fields, stamp: new Int32Array(entries.length), epoch: 0 };
 }
 
 interface ChannelRoute {
@@ -43,11 +80,14 @@ export class Engine {
   private readonly anyChannel: { eventIds: Set<number> | null; entry: Entry }[] = [];
   /** Rules for non-Windows events (no Channel field). */
   private readonly generic: Entry[] = [];
-  private readonly routeCache = new Map<string, Entry[]>();
+  private readonly routeCache = new Map<string, Plan>();
+  private readonly prefilter: boolean;
+  private genericPlan: Plan | undefined;
 
   constructor(rules: readonly SigmaRule[], opts: EngineOptions = {}) {
     const map = opts.logsources ?? loadLogsourceMap();
     const interpreted = opts.mode === 'interpreted';
+    this.prefilter = !interpreted;
     this.ruleCount = rules.length;
     for (const rule of rules) {
       const res = resolveLogsource(rule.logsource, map);
@@ -85,26 +125,47 @@ export class Engine {
 
   /** The rules an event is routed to. */
   candidates(ev: Event): readonly Entry[] {
+    return this.plan(ev).entries;
+  }
+
+  private plan(ev: Event): Plan {
     const channel = ev.channel;
-    if (channel === undefined) return this.generic;
+    if (channel === undefined) return (this.genericPlan ??= buildPlan(this.generic, this.prefilter));
     const eid = ev.eventId ?? -1;
     const key = `${channel}\u0000${eid}`;
-    let list = this.routeCache.get(key);
-    if (!list) {
+    let plan = this.routeCache.get(key);
+    if (!plan) {
       const route = this.channels.get(channel.toLowerCase());
-      list = [...(route?.byEventId.get(eid) ?? []), ...(route?.anyEventId ?? []), ...this.anyChannel.filter((a) => a.eventIds === null || a.eventIds.has(eid)).map((a) => a.entry)];
-      if (this.routeCache.size < 10_000) this.routeCache.set(key, list);
+      const list = [...(route?.byEventId.get(eid) ?? []), ...(route?.anyEventId ?? []), ...this.anyChannel.filter((a) => a.eventIds === null || a.eventIds.has(eid)).map((a) => a.entry)];
+      plan = buildPlan(list, this.prefilter);
+      // Hostile input could invent endless channel names: keep the cache bounded.
+      if (this.routeCache.size < 10_000) this.routeCache.set(key, plan);
     }
-    return list;
+    return plan;
   }
 
   /** All detections for one event. */
   match(ev: Event): Detection[] {
-    const entries = this.candidates(ev);
+    const plan = this.plan(ev);
+    const entries = plan.entries;
     if (!entries.length) return [];
     const ctx = new MatchContext(ev);
+    const epoch = ++plan.epoch;
+    const stamp = plan.stamp;
+    for (const i of plan.always) stamp[i] = epoch;
+    for (const f of plan.fields) {
+      const v = ev.get(f.field);
+      if (v === undefined) continue;
+      const hit = (id: number) => {
+        for (const i of f.owners[id]!) stamp[i] = epoch;
+      };
+      if (Array.isArray(v)) for (const x of v as Scalar[]) f.ac.scan(fold(toText(x)), hit);
+      else f.ac.scan(ctx.foldField(f.field, v as Scalar), hit);
+    }
     const out: Detection[] = [];
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      if (stamp[i] !== epoch) continue;
+      const e = entries[i]!;
       if (e.conditions.length && !e.conditions.every(([f, v]) => String(ev.get(f) ?? '') === v)) continue;
       if (!e.pred(ctx)) continue;
       if (out.some((d) => d.rule === e.rule)) continue; // one rule, two sources, same event
@@ -116,5 +177,5 @@ export class Engine {
 
 function makeEntry(rule: SigmaRule, fieldMap: FieldMap, conditions: Record<string, string | number>, interpreted: boolean): Entry {
   const pred: Predicate = interpreted ? (ctx) => interpretRule(rule, ctx.ev, fieldMap) : compileRule(rule, fieldMap);
-  return { rule, pred, fieldMap, conditions: Object.entries(conditions).map(([k, v]) => [k, String(v)]) };
+  return { rule, pred, fieldMap, conditions: Object.entries(conditions).map(([k, v]) => [k, String(v)]), requirement: interpreted ? undefined : ruleRequirement(rule, fieldMap) };
 }

@@ -69,7 +69,7 @@ export function testScalar(m: ValueMatcher, v: Scalar, ev: Event, fieldMap: Fiel
     case 'string':
       return wildcardMatch(m.parts, toText(v), m.cased);
     case 'regex':
-      return testRegex(compileRuleRegex(m.pattern, m.flags), toText(v));
+      return testRegex(memo(m, () => compileRuleRegex(m.pattern, m.flags)), toText(v), fold(toText(v)));
     case 'number':
       return typeof v === 'number' ? v === m.value : toText(v).trim() === String(m.value);
     case 'bool':
@@ -101,6 +101,14 @@ export function testScalar(m: ValueMatcher, v: Scalar, ev: Event, fieldMap: Fiel
 
 /** Whole-value wildcard match through a regular expression: the plainest correct form. */
 export function wildcardMatch(parts: readonly StrPart[], text: string, cased: boolean): boolean {
-  const folded = cased ? parts : parts.map((p) => (typeof p === 'string' ? fold(p) : p));
-  return new RegExp(partsToRegexSource(folded), 'su').test(cased ? text : fold(text));
+  const re = memo(parts, () => new RegExp(partsToRegexSource(cased ? parts : parts.map((p) => (typeof p === 'string' ? fold(p) : p))), 'su'));
+  return re.test(cased ? text : fold(text));
+}
+
+/** Regexes are built once per rule value (a cache, not an optimisation of the semantics). */
+const regexMemo = new WeakMap<object, unknown>();
+function memo<T>(key: object, make: () => T): T {
+  let v = regexMemo.get(key) as T | undefined;
+  if (v === undefined) regexMemo.set(key, (v = make()));
+  return v;
 }

@@ -1,29 +1,34 @@
 /**
  * Rule regular expressions: Sigma's PCRE subset translated to JavaScript, and made safe against
  * hostile text.
+ *
+ * Hostile text must not stall matching. V8 runs a regex on its backtracking engine and, with
+ * `--enable-experimental-regexp-engine-on-excessive-backtracks`, switches that execution to its
+ * linear-time engine once it backtracks too much. The linear engine does not support the `i`
+ * flag, so case-insensitive rule regexes are rewritten to match lower-cased text instead (the
+ * engine already has every value lower-cased). Patterns the linear engine cannot run at all (large
+ * counted repetitions, look-arounds, back-references) only ever see a bounded prefix of a value
+ * (LIMITS.regexBacktrackingInputMax).
  */
 import v8 from 'node:v8';
 import { LIMITS } from '../core/limits.js';
 
-/**
- * Hostile text must not stall matching. V8 can switch a backtracking regex to its linear-time
- * engine after excessive backtracking; enable that before any rule regex is compiled. Patterns
- * the linear engine cannot run (look-arounds, back-references) are only given a bounded prefix
- * of the value (LIMITS.regexBacktrackingInputMax).
- */
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
 v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 v8.setFlagsFromString('--regexp-backtracks-before-fallback=10000');
 
-/** A compiled rule regex plus whether it may backtrack without bound. */
+/** A compiled rule regex and how it must be fed. */
 export interface SafeRegex {
   re: RegExp;
-  /** True when V8's linear engine cannot take over: feed it a bounded prefix only. */
+  /** Test against the lower-cased value (case-insensitive regex rewritten for the linear engine). */
+  foldInput: boolean;
+  /** The linear engine cannot run it: feed it a bounded prefix only. */
   bounded: boolean;
 }
 
 /**
- * Translate a Sigma (PCRE-subset) regex into a JS RegExp. Leading inline flags such as `(?i)`
- * become JS flags (Node 20 has no inline modifiers). Throws SyntaxError when invalid.
+ * Translate a Sigma regex into a safe JS RegExp. Leading inline flags such as `(?i)` become flags
+ * (Node 20 has no inline modifiers). Throws SyntaxError when the pattern is invalid.
  */
 export function compileRuleRegex(pattern: string, flags: string): SafeRegex {
   let src = pattern;
@@ -33,16 +38,28 @@ export function compileRuleRegex(pattern: string, flags: string): SafeRegex {
     for (const c of inline[1]!) if (c !== 'x' && !f.includes(c)) f += c;
     src = src.slice(inline[0].length);
   }
-  const re = new RegExp(src, f);
-  return { re, bounded: !linearCapable(src, f) };
+  new RegExp(src, f); // validate the pattern as written
+  let foldInput = false;
+  if (f.includes('i')) {
+    // Lower-case everything but escaped characters (`\S`, `\W`, `\D` keep their meaning).
+    src = src.replace(/\\[\s\S]|[^\\]+/g, (m) => (m.startsWith('\\') ? m : m.toLowerCase()));
+    f = f.replace('i', '');
+    foldInput = true;
+  }
+  return { re: new RegExp(src, f), foldInput, bounded: !linearCapable(src, f) };
 }
 
-/** Whether V8's linear-time engine supports this pattern (no look-arounds/back-references). */
 function linearCapable(src: string, flags: string): boolean {
-  return !/\(\?[=!<]|\\[1-9]|\\k</.test(src) && !flags.includes('y');
+  try {
+    new RegExp(src, flags + 'l');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-export function testRegex(r: SafeRegex, text: string): boolean {
-  return r.re.test(r.bounded && text.length > LIMITS.regexBacktrackingInputMax ? text.slice(0, LIMITS.regexBacktrackingInputMax) : text);
+/** Test a value; `folded` is its lower-cased form (used by rewritten case-insensitive regexes). */
+export function testRegex(r: SafeRegex, text: string, folded: string): boolean {
+  const input = r.foldInput ? folded : text;
+  return r.re.test(r.bounded && input.length > LIMITS.regexBacktrackingInputMax ? input.slice(0, LIMITS.regexBacktrackingInputMax) : input);
 }
-

@@ -1,0 +1,97 @@
+/**
+ * Rule prefilter: for each rule, a set of (field, literal) pairs at least one of which must occur
+ * in the event for the rule to possibly match. The engine scans each field once with one
+ * Aho-Corasick automaton for all literals of all routed rules, and only evaluates the rules
+ * whose requirement was met (plus rules with no requirement). Derived from the rule model, so it
+ * can only skip rules that could not have matched.
+ */
+import type { ConditionNode, DetectionItem, SearchExpr, SigmaRule, StrPart, ValueMatcher } from '../sigma/model.js';
+import type { FieldMap } from './interpret.js';
+import { fold } from './values.js';
+
+/** At least one of these (event field, lower-cased literal) must occur; undefined = no constraint. */
+export type Requirement = { field: string; text: string }[] | undefined;
+
+/** Literals shorter than this would occur in nearly every value: no constraint instead. */
+const MIN_LITERAL = 3;
+
+export function ruleRequirement(rule: SigmaRule, fieldMap: FieldMap): Requirement {
+  const memo = new Map<string, Requirement>();
+  const search = (name: string): Requirement => {
+    if (!memo.has(name)) memo.set(name, searchReq(rule.searches[name]!, fieldMap));
+    return memo.get(name);
+  };
+  return condReq(rule.condition, search);
+}
+
+function condReq(node: ConditionNode, search: (name: string) => Requirement): Requirement {
+  switch (node.kind) {
+    case 'ref':
+      return search(node.name);
+    case 'not':
+      return undefined;
+    case 'of': {
+      const parts = node.names.map(search);
+      return node.quantifier === 'all' ? best(parts) : union(parts);
+    }
+    case 'and':
+      return best(node.items.map((i) => condReq(i, search)));
+    case 'or':
+      return union(node.items.map((i) => condReq(i, search)));
+  }
+}
+
+function searchReq(e: SearchExpr, fieldMap: FieldMap): Requirement {
+  if (e.kind === 'item') return itemReq(e, fieldMap);
+  const parts = e.items.map((i) => searchReq(i, fieldMap));
+  return e.kind === 'and' ? best(parts) : union(parts);
+}
+
+function itemReq(item: DetectionItem, fieldMap: FieldMap): Requirement {
+  if (item.negate || item.field === null) return undefined;
+  const field = fieldMap[item.field] ?? item.field;
+  const literals = item.values.map(literalsOf);
+  if (item.all) {
+    // Every value must match: any single value's literals are necessary; take the best.
+    return best(literals.map((l) => l?.map((text) => ({ field, text }))));
+  }
+  if (literals.some((l) => l === undefined)) return undefined;
+  return (literals as string[][]).flat().map((text) => ({ field, text }));
+}
+
+/** Alternatives (one literal each) one of which a value must contain; undefined if none. */
+function literalsOf(m: ValueMatcher): string[] | undefined {
+  if (m.kind === 'anyOf') {
+    const parts = m.values.map(literalsOf);
+    return parts.some((p) => p === undefined) ? undefined : (parts as string[][]).flat();
+  }
+  // Case-sensitive values are skipped: lower-casing is not always substring-preserving.
+  if (m.kind !== 'string' || m.cased) return undefined;
+  const longest = longestLiteral(m.parts);
+  return longest.length >= MIN_LITERAL ? [fold(longest)] : undefined;
+}
+
+function longestLiteral(parts: readonly StrPart[]): string {
+  let best = '';
+  for (const p of parts) if (typeof p === 'string' && p.length > best.length) best = p;
+  return best;
+}
+
+/** AND: any one child's requirement is necessary; choose the most selective. */
+function best(parts: Requirement[]): Requirement {
+  let chosen: Requirement;
+  for (const p of parts) if (p && (!chosen || score(p) > score(chosen))) chosen = p;
+  return chosen;
+}
+
+/** OR: every branch must have a requirement; the union is necessary. */
+function union(parts: Requirement[]): Requirement {
+  if (parts.some((p) => p === undefined)) return undefined;
+  return (parts as NonNullable<Requirement>[]).flat();
+}
+
+/** Longer shortest literal and fewer alternatives = fewer false activations. */
+function score(r: NonNullable<Requirement>): number {
+  const shortest = Math.min(...r.map((n) => n.text.length));
+  return Math.min(shortest, 12) * 100 - r.length;
+}
