@@ -1,0 +1,73 @@
+/**
+ * The records `hunt` hands to its outputs (timeline CSV, JSONL, HTML report, DuckDB). Outputs
+ * depend on these shapes only, never on the engine's internals.
+ */
+import type { FieldValue } from '../events/event.js';
+import type { Level } from '../sigma/model.js';
+
+/** One rule firing on one event. */
+export interface DetectionRecord {
+  /** ISO-8601 UTC timestamp of the event, or null when it has none. */
+  timestamp: string | null;
+  computer: string | null;
+  channel: string | null;
+  provider: string | null;
+  eventId: number | null;
+  recordId: number | null;
+  level: Level;
+  rule: {
+    id: string | null;
+    title: string;
+    level: Level;
+    status: string | null;
+    /** All tags (`attack.t1059.001`, `attack.execution`, `cve.…`). */
+    tags: string[];
+    file: string;
+    /** 'sigma' for single-event rules, 'correlation' for correlation rules. */
+    kind: 'sigma' | 'correlation';
+  };
+  /** Fields the rule matched on (event field name → value as text). */
+  matched: Record<string, string>;
+  /** Evidence file the event came from (inner archive paths joined with `!`). */
+  sourceFile: string;
+  /** The whole event, flat Sigma field names → values, for "open the event" views. */
+  event: Record<string, FieldValue>;
+}
+
+/** One event as stored in the database (every event, not only detections). */
+export interface EventRecord {
+  timestamp: string | null;
+  computer: string | null;
+  channel: string | null;
+  provider: string | null;
+  eventId: number | null;
+  recordId: number | null;
+  sourceFile: string;
+  fields: Record<string, FieldValue>;
+}
+
+/** A problem met during the hunt: an unreadable file, a bad record, a rule that did not load. */
+export interface HuntError {
+  kind: 'file' | 'record' | 'rule';
+  file: string;
+  message: string;
+  code: string;
+}
+
+/** What the hunt saw, for the terminal summary and the report header. */
+export interface HuntSummary {
+  startedAt: string;
+  elapsedMs: number;
+  files: { read: number; skipped: { file: string; reason: string }[] };
+  events: number;
+  /** Earliest and latest event timestamps (ISO), null when no event had one. */
+  firstEvent: string | null;
+  lastEvent: string | null;
+  detections: number;
+  byLevel: Record<Level, number>;
+  topRules: { id: string | null; title: string; level: Level; count: number }[];
+  topHosts: { computer: string; count: number }[];
+  rules: { loaded: number; failed: number; unmapped: number };
+  errors: { count: number; sample: HuntError[] };
+  eventsPerSecond: number;
+}
