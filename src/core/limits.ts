@@ -17,6 +17,8 @@ export const LIMITS = {
    * engine can run see the whole value (see src/sigma/regex.ts).
    */
   regexBacktrackingInputMax: 8 * 1024,
+  /** Decompressed size of one gzip log file: beyond it the file is reported as a bomb. */
+  gzipMaxBytes: 64 * 1024 * 1024 * 1024,
   /** One JSON record (a pretty-printed evtx-crate object, one NDJSON line). */
   jsonRecordMaxBytes: 16 * 1024 * 1024,
 } as const;
