@@ -26,6 +26,8 @@ export interface ScanOptions {
   validated: ValidatedDetector[];
   limits: ScanLimits;
   maxDecodeDepth: number;
+  /** Content-recognised key store ids to report (default both: pkcs12-keystore, java-keystore). */
+  keystores?: string[];
   /** Fingerprints to suppress (from --baseline). */
   baseline?: Set<string>;
 }
@@ -93,17 +95,20 @@ export class Scanner {
     emit: (f: Finding) => void,
     counted: (n: number) => void,
   ): Promise<void> {
+    // Key stores are recognised by content before the path allowlist: gitleaks' list skips
+    // `.bin` and friends as noise for text rules, and a renamed key store is what one hides.
+    if (format === 'pkcs12' || format === 'java-keystore') {
+      const [id, what] = format === 'pkcs12' ? ['pkcs12-keystore', 'PKCS#12 key store'] : ['java-keystore', 'Java key store (JKS/JCEKS)'];
+      if (this.opts.keystores && !this.opts.keystores.includes(id)) return;
+      emit(place(path, id, `${what} recognised by content: private keys inside`, ['key', 'private', 'binary'], `${what} (binary)`, head.subarray(0, 16).toString('hex'), 1, 1, 1, 1));
+      return;
+    }
     const rs = this.opts.ruleSet;
     if (pathAllowed(path, rs.allowlists)) return;
     for (const r of this.pathRules) {
       if (r.path!.test(path) && !pathAllowed(path, r.allowlists)) {
         emit(place(path, r.id, r.description, r.tags, `file detected: ${path}`, '', 0, 0, 0, 0));
       }
-    }
-    if (format === 'pkcs12' || format === 'java-keystore') {
-      const [id, what] = format === 'pkcs12' ? ['pkcs12-keystore', 'PKCS#12 key store'] : ['java-keystore', 'Java key store (JKS/JCEKS)'];
-      emit(place(path, id, `${what} recognised by content: private keys inside`, ['key', 'private', 'binary'], `${what} (binary)`, head.subarray(0, 16).toString('hex'), 1, 1, 1, 1));
-      return;
     }
     if (format === 'binary') return;
     await this.scanText(path, src, emit, counted);

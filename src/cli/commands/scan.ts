@@ -43,7 +43,12 @@ function intOption(v: string | undefined, name: string, dflt: number): number {
 }
 
 /** Build the rule set from the built-ins, --config and --rule. */
-function buildRules(configPath: string | undefined, only: string[]): { ruleSet: RuleSet; validated: typeof VALIDATED_DETECTORS; errors: RuleLoadError[] } {
+const KEYSTORES = ['pkcs12-keystore', 'java-keystore'];
+
+function buildRules(
+  configPath: string | undefined,
+  only: string[],
+): { ruleSet: RuleSet; validated: typeof VALIDATED_DETECTORS; keystores: string[]; errors: RuleLoadError[] } {
   const base = defaultGitleaksConfig();
   let ruleSet = base.ruleSet;
   const errors = [...base.errors];
@@ -59,13 +64,15 @@ function buildRules(configPath: string | undefined, only: string[]): { ruleSet: 
     ruleSet = cfg.extendDefault ? mergeRuleSets(base.ruleSet, cfg.ruleSet, cfg.disabledRules) : cfg.ruleSet;
   }
   let validated = VALIDATED_DETECTORS;
+  let keystores = KEYSTORES;
   if (only.length) {
-    const known = new Set([...ruleSet.rules.map((r) => r.id), ...validated.map((v) => v.id), 'pkcs12-keystore', 'java-keystore']);
+    const known = new Set([...ruleSet.rules.map((r) => r.id), ...validated.map((v) => v.id), ...KEYSTORES]);
     for (const id of only) if (!known.has(id)) throw new UsageError(`unknown rule id '${id}'`);
     ruleSet = { ...ruleSet, rules: ruleSet.rules.filter((r) => only.includes(r.id)) };
     validated = validated.filter((v) => only.includes(v.id));
+    keystores = keystores.filter((k) => only.includes(k));
   }
-  return { ruleSet, validated, errors };
+  return { ruleSet, validated, keystores, errors };
 }
 
 /** Entry point of `firebreak scan`. */
@@ -109,7 +116,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   for (const e of rules.errors) io.stderr.write(`firebreak scan: rule ${e.ruleId} skipped: ${e.message}\n`);
 
-  const scanner = new Scanner({ ruleSet: rules.ruleSet, validated: rules.validated, limits, maxDecodeDepth, baseline });
+  const scanner = new Scanner({ ruleSet: rules.ruleSet, validated: rules.validated, keystores: rules.keystores, limits, maxDecodeDepth, baseline });
   const progress = io.stderr.isTTY ? new Progress(io) : null;
   const stdin = (io as { stdin?: AsyncIterable<Buffer> }).stdin ?? (process.stdin as AsyncIterable<Buffer>);
   const result = await scanner.scan(positionals, stdin, {
