@@ -4,13 +4,13 @@
  * scanner, render the report. Exit 1 when anything was found, 0 when clean, 2 on errors.
  */
 import { parseArgs } from 'node:util';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { FirebreakError, UsageError } from '../../core/errors.js';
 import type { Io } from '../io.js';
-import { Scanner } from '../../scan/scanner.js';
-import { defaultGitleaksConfig, VALIDATED_DETECTORS } from '../../scan/rules/builtin.js';
-import { loadGitleaksToml, mergeRuleSets } from '../../scan/rules/gitleaks-config.js';
-import type { RuleLoadError, RuleSet } from '../../scan/rules/model.js';
+import { availableParallelism } from 'node:os';
+import { Scanner, type ScanStats } from '../../scan/scanner.js';
+import { scanParallel } from '../../scan/parallel.js';
+import { selectRules } from '../../scan/rules/select.js';
 import { DEFAULT_LIMITS } from '../../scan/sources/limits.js';
 import { loadBaseline } from '../../scan/report/baseline.js';
 import { maskFinding } from '../../scan/report/mask.js';
@@ -32,6 +32,7 @@ options:
   --max-decode-depth N    base64/hex/percent decoding passes (default 5; 0 disables)
   --baseline FILE         suppress findings already in this report (ours or gitleaks' JSON)
   --no-mask               print secrets in clear (default: masked)
+  -j, --jobs N            scan with N threads (default: one per core)
 
 exit status: 1 findings, 0 clean, 2 errors (unreadable input, corrupt archive, limit hit)
 `;
@@ -43,38 +44,6 @@ function intOption(v: string | undefined, name: string, dflt: number): number {
 }
 
 /** Build the rule set from the built-ins, --config and --rule. */
-const KEYSTORES = ['pkcs12-keystore', 'java-keystore'];
-
-function buildRules(
-  configPath: string | undefined,
-  only: string[],
-): { ruleSet: RuleSet; validated: typeof VALIDATED_DETECTORS; keystores: string[]; errors: RuleLoadError[] } {
-  const base = defaultGitleaksConfig();
-  let ruleSet = base.ruleSet;
-  const errors = [...base.errors];
-  if (configPath) {
-    let text: string;
-    try {
-      text = readFileSync(configPath, 'utf8');
-    } catch (err) {
-      throw new FirebreakError('scan.config', `cannot read config ${configPath}: ${(err as Error).message}`);
-    }
-    const cfg = loadGitleaksToml(text, configPath);
-    errors.push(...cfg.errors.map((e) => ({ ...e, message: `${configPath}: ${e.message}` })));
-    ruleSet = cfg.extendDefault ? mergeRuleSets(base.ruleSet, cfg.ruleSet, cfg.disabledRules) : cfg.ruleSet;
-  }
-  let validated = VALIDATED_DETECTORS;
-  let keystores = KEYSTORES;
-  if (only.length) {
-    const known = new Set([...ruleSet.rules.map((r) => r.id), ...validated.map((v) => v.id), ...KEYSTORES]);
-    for (const id of only) if (!known.has(id)) throw new UsageError(`unknown rule id '${id}'`);
-    ruleSet = { ...ruleSet, rules: ruleSet.rules.filter((r) => only.includes(r.id)) };
-    validated = validated.filter((v) => only.includes(v.id));
-    keystores = keystores.filter((k) => only.includes(k));
-  }
-  return { ruleSet, validated, keystores, errors };
-}
-
 /** Entry point of `firebreak scan`. */
 export async function run(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -89,6 +58,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       'max-decode-depth': { type: 'string' },
       baseline: { type: 'string' },
       'no-mask': { type: 'boolean' },
+      jobs: { type: 'string', short: 'j' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -101,11 +71,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   const limits = { ...DEFAULT_LIMITS, maxArchiveDepth: intOption(values['max-archive-depth'], 'max-archive-depth', DEFAULT_LIMITS.maxArchiveDepth) };
   const maxDecodeDepth = intOption(values['max-decode-depth'], 'max-decode-depth', 5);
+  const jobs = intOption(values.jobs, 'jobs', availableParallelism());
+  if (jobs < 1) throw new UsageError('--jobs needs at least 1');
 
   let rules;
   let baseline: Set<string> | undefined;
   try {
-    rules = buildRules(values.config, values.rule ?? []);
+    rules = selectRules(values.config, values.rule ?? []);
     baseline = values.baseline ? loadBaseline(values.baseline) : undefined;
   } catch (err) {
     if (err instanceof FirebreakError && !(err instanceof UsageError)) {
@@ -116,15 +88,24 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   for (const e of rules.errors) io.stderr.write(`firebreak scan: rule ${e.ruleId} skipped: ${e.message}\n`);
 
-  const scanner = new Scanner({ ruleSet: rules.ruleSet, validated: rules.validated, keystores: rules.keystores, limits, maxDecodeDepth, baseline });
   const progress = io.stderr.isTTY ? new Progress(io) : null;
-  const stdin = (io as { stdin?: AsyncIterable<Buffer> }).stdin ?? (process.stdin as AsyncIterable<Buffer>);
-  const result = await scanner.scan(positionals, stdin, {
-    progress: progress ? (s, p) => progress.update(s.leaves, s.bytes, p) : undefined,
+  const events = {
+    progress: progress ? (st: ScanStats, p: string) => progress.update(st.leaves, st.bytes, p) : undefined,
     issue: (i: Issue) => {
       if (format !== 'table') io.stderr.write(`firebreak scan: ${i.kind}: ${i.path}: ${i.message}\n`);
     },
-  });
+  };
+  let result;
+  // Threads pay off for many files; one file or standard input is scanned right here.
+  const many = positionals.length > 1 || (positionals[0] !== '-' && statSync(positionals[0]!, { throwIfNoEntry: false })?.isDirectory());
+  if (jobs > 1 && many && !positionals.includes('-')) {
+    const spec = { configPath: values.config, only: values.rule ?? [], limits, maxDecodeDepth, baseline: [...(baseline ?? [])] };
+    result = await scanParallel(positionals, spec, jobs, events);
+  } else {
+    const scanner = new Scanner({ ruleSet: rules.ruleSet, validated: rules.validated, keystores: rules.keystores, limits, maxDecodeDepth, baseline });
+    const stdin = (io as { stdin?: AsyncIterable<Buffer> }).stdin ?? (process.stdin as AsyncIterable<Buffer>);
+    result = await scanner.scan(positionals, stdin, events);
+  }
   progress?.done();
   const findings = values['no-mask'] ? result.findings : result.findings.map(maskFinding);
   const report = render(format, findings, result.issues);

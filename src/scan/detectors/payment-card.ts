@@ -3,7 +3,8 @@
  * Luhn check digit and a prefix in a real issuer range for that length. The traps that make naive
  * detectors noisy are refused by construction: epoch timestamps (13/16/19 digits starting with 1,
  * which no issuer uses), floats and version strings (a '.' next to the run), and serial numbers
- * (digits glued to letters, or a serial/IMEI/tracking label just before).
+ * (digits glued to letters, or a serial/IMEI/tracking label just before), and ids (a bare digit
+ * run counts only next to a card word such as "card", "visa" or "payment").
  */
 import { isDigitAt, isWordAt, lineAllowed, nearWord, validatedFinding, type ValidatedDetector } from './validated.js';
 import type { RawFinding } from '../engine/finding.js';
@@ -83,6 +84,7 @@ export const paymentCard: ValidatedDetector = {
       'id 4111111111111112 failed',
       'order 5555555555554444 shipped',
       'x 1234567890123456',
+      '"trace":"4012888888881881"',
       '4111111111111111abc',
       'phone 0044 1234 5678 90',
     ],
@@ -126,7 +128,12 @@ export const paymentCard: ValidatedDetector = {
       if (/^(\d)\1+$/.test(digits) || !luhnValid(digits) || !cardIssuer(digits)) continue;
       if (NOT_A_CARD.test(text.slice(Math.max(0, start - 40), start))) continue;
       if (lineAllowed(text, start)) continue;
-      out.push(validatedFinding(paymentCard, text, start, i, nearWord(text, start, i, CONTEXT) ? 'high' : 'medium'));
+      // A bare run of digits with no card word nearby is far more often an id (trace ids, order
+      // numbers: one in ten passes Luhn) than a card: it needs context. Printed the way cards
+      // are printed, in groups, it is reported with medium confidence even without.
+      const context = nearWord(text, start, i, CONTEXT);
+      if (!context && !sep) continue;
+      out.push(validatedFinding(paymentCard, text, start, i, context ? 'high' : 'medium'));
     }
     return out;
   },
