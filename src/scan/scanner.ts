@@ -152,10 +152,10 @@ export class Scanner {
 
   private placeRaw(path: string, chunk: Buffer, firstLine: number, f: RawFinding): Finding {
     const startLine = firstLine + countNewlines(chunk, 0, f.start);
-    const startCol = f.start - (chunk.lastIndexOf(10, f.start - 1) + 1) + 1;
+    const startCol = f.start - lineStartOf(chunk, f.start) + 1;
     const last = Math.max(f.start, f.end - 1);
     const endLine = startLine + countNewlines(chunk, f.start, last);
-    const endCol = last - (chunk.lastIndexOf(10, last - 1) + 1) + 1;
+    const endCol = last - lineStartOf(chunk, last) + 1;
     const out = place(path, f.ruleId, f.description, f.tags, utf8(f.match), utf8(f.secret), startLine, startCol, endLine, endCol);
     out.entropy = f.entropy;
     out.decodeChain = f.decodeChain;
@@ -196,6 +196,11 @@ function place(
 // Chunks are latin1 views of bytes (offsets = byte columns); show found text as the UTF-8 it is.
 function utf8(latin1: string): string {
   return /[\x80-\xff]/.test(latin1) ? Buffer.from(latin1, 'latin1').toString('utf8') : latin1;
+}
+
+// Buffer#lastIndexOf reads a negative offset as counted from the end, so offset 0 is special.
+function lineStartOf(b: Buffer, at: number): number {
+  return at <= 0 ? 0 : b.lastIndexOf(10, at - 1) + 1;
 }
 
 function countNewlines(b: Buffer, from: number, to: number): number {

@@ -57,6 +57,9 @@ test('--no-mask prints secrets; json, jsonl, csv and sarif are well formed', asy
   assert.deepEqual([aws.startLine, aws.startColumn], [3, 19]);
   assert.match(aws.fingerprint, /^[0-9a-f]{16}$/);
   assert.ok(aws.entropy > 3);
+  // A finding at the very first byte of a file is at line 1, column 1.
+  const pem = JSON.parse((await run(['--format', 'json', '--rule', 'private-key', `${FIX}/leaky/id_rsa`])).out) as { startLine: number; startColumn: number; endColumn: number }[];
+  assert.deepEqual([pem[0]!.startLine, pem[0]!.startColumn, pem[0]!.endColumn], [1, 1, 25]);
   const jsonl = await run(['--format', 'jsonl', `${FIX}/leaky/deploy.env`]);
   const lines = jsonl.out.trim().split('\n').map((l) => JSON.parse(l) as { secret: string });
   assert.equal(lines.length, rows.length);

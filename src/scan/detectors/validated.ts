@@ -54,7 +54,7 @@ export function validatedFinding(
     description: d.description,
     start,
     end,
-    lineStart: text.lastIndexOf('\n', start - 1) + 1,
+    lineStart: start <= 0 ? 0 : text.lastIndexOf('\n', start - 1) + 1,
     match,
     secret: match,
     entropy: shannonEntropy(match),

@@ -209,7 +209,7 @@ export class Detector {
       depth = t.depth;
       currentLine = decodedLine(segs, current);
     }
-    const ls = raw.lastIndexOf('\n', s - 1) + 1;
+    const ls = s <= 0 ? 0 : raw.lastIndexOf('\n', s - 1) + 1;
     let le = raw.indexOf('\n', Math.max(e - 1, s));
     if (le < 0) le = raw.length;
     const line = raw.slice(ls, Math.max(le, e));
@@ -265,7 +265,7 @@ function windowsAround(text: string, starts: number[], span: number): (readonly 
   for (const h of sorted) {
     let ws = Math.max(0, h - span);
     let we = Math.min(text.length, h + span);
-    const nl = text.lastIndexOf('\n', ws - 1);
+    const nl = ws <= 0 ? -1 : text.lastIndexOf('\n', ws - 1);
     if (nl >= 0 && ws - nl <= LINE_REACH) ws = nl + 1;
     else if (nl < 0 && ws <= LINE_REACH) ws = 0;
     const nr = text.indexOf('\n', we);
