@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   rules: { summary: 'rules lint|test — load, check and regression-test Sigma rules', load: async () => (await import('./commands/rules.js')).run },
   evtx: { summary: 'evtx dump — print Windows event log (EVTX) records as JSON lines or XML', load: async () => (await import('./commands/evtx.js')).run },
   scan: { summary: 'find private keys, credentials, cards, IBANs and SSNs in files and archives', load: async () => (await import('./commands/scan.js')).run },
+  query: { summary: 'run SQL on a hunt database (hunt --db FILE): table, CSV or JSON', load: async () => (await import('./commands/query.js')).run },
 };
 
 const USAGE = `usage: firebreak <command> [options]
