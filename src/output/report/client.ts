@@ -1,0 +1,328 @@
+/**
+ * The report's in-page script (plain ES2017, no libraries), kept as text because it runs in the
+ * browser, not in Node. Rules it keeps: data comes only from the JSON blocks; every string from
+ * the data reaches the page through `textContent` or an SVG text node, never as markup; no
+ * network. It is hashed into the page's Content-Security-Policy, so it must stay one constant.
+ */
+export const REPORT_CLIENT_JS = String.raw`(function () {
+'use strict';
+var LEVELS = ['informational', 'low', 'medium', 'high', 'critical'];
+var LABEL = { informational: 'Info', low: 'Low', medium: 'Medium', high: 'High', critical: 'Critical' };
+var COLOR = { critical: '#8e1b3a', high: '#dc4a2d', medium: '#e9a23b', low: '#3b82c4', informational: '#94a3b8' };
+var PAGE = 100;
+
+function $(id) { return document.getElementById(id); }
+function data(id) { var n = $(id); return n && n.textContent ? JSON.parse(n.textContent) : null; }
+function el(tag, cls, text) {
+  var e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
+}
+function add(parent) { for (var i = 1; i < arguments.length; i++) if (arguments[i]) parent.appendChild(arguments[i]); return parent; }
+var SVGNS = 'http://www.w3.org/2000/svg';
+function sv(tag, attrs, text) {
+  var e = document.createElementNS(SVGNS, tag);
+  for (var k in attrs) e.setAttribute(k, String(attrs[k]));
+  if (text !== undefined) e.textContent = String(text);
+  return e;
+}
+function num(n) { return Number(n).toLocaleString('en-US'); }
+function time(iso) { return iso ? String(iso).replace('T', ' ').replace(/Z$/, '') : '—'; }
+function stamp(ms, step) {
+  var s = new Date(ms).toISOString();
+  return step >= 86400000 ? s.slice(0, 10) : s.slice(0, 16).replace('T', ' ');
+}
+function dur(ms) {
+  if (ms < 1000) return ms + ' ms';
+  var s = ms / 1000; if (s < 60) return s.toFixed(1) + ' s';
+  var m = Math.floor(s / 60); return m + ' min ' + Math.round(s - m * 60) + ' s';
+}
+function text(v) {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(text).join(', ');
+  return String(v);
+}
+function badge(level) { return el('span', 'badge ' + (LEVELS.indexOf(level) >= 0 ? level : 'informational'), LABEL[level] || level); }
+
+var meta = data('fb-meta');
+var rows = data('fb-rows') || [];
+var stories = data('fb-stories');
+var C = {};
+meta.columns.forEach(function (c, i) { C[c] = i; });
+var S = meta.summary;
+
+// ---- header and summary -------------------------------------------------------------------
+$('fb-generated').textContent = 'generated ' + time(meta.generatedAt) + ' UTC · hunt started ' + time(S.startedAt) + ' UTC';
+function stat(label, value, note, small) {
+  var d = el('div', 'stat');
+  add(d, el('div', 'label', label), el('div', 'value' + (small ? ' small' : ''), value), note ? el('div', 'note', note) : null);
+  d.setAttribute('data-stat', label);
+  return d;
+}
+add($('fb-stats'),
+  stat('Files', num(S.files.read), S.files.skipped.length ? num(S.files.skipped.length) + ' skipped' : 'none skipped'),
+  stat('Events', num(S.events), num(Math.round(S.eventsPerSecond)) + ' events/s'),
+  stat('Detections', num(S.detections), num(meta.hostsDistinct) + ' host' + (meta.hostsDistinct === 1 ? '' : 's') + ' with detections'),
+  stat('Time range', S.firstEvent ? time(S.firstEvent) + ' →\n' + time(S.lastEvent) : 'no timestamps', 'UTC', true),
+  stat('Rules', num(S.rules.loaded), (S.rules.failed ? num(S.rules.failed) + ' failed to load' : 'all loaded') + (S.rules.unmapped ? ', ' + num(S.rules.unmapped) + ' unmapped' : '')),
+  stat('Errors', num(S.errors.count), 'elapsed ' + dur(S.elapsedMs)));
+LEVELS.slice().reverse().forEach(function (l) {
+  var chip = add(el('span', 'lvl ' + l), el('span', '', LABEL[l]), el('span', 'n', num(S.byLevel[l] || 0)));
+  chip.setAttribute('data-level', l);
+  $('fb-levels').appendChild(chip);
+});
+
+// ---- detections over time (stacked bars, critical at the bottom) ---------------------------
+(function chart() {
+  var T = meta.timeline, box = $('fb-chart');
+  var notes = [];
+  if (T.noTimestamp) notes.push(num(T.noTimestamp) + ' without a timestamp');
+  if (T.before || T.after) notes.push(num(T.before + T.after) + ' outside the shown range (clock outliers)');
+  $('fb-chart-hint').textContent = (T.counts.length ? 'one bar = ' + dur(T.step).replace(/ 0 s$/, '') : '') + (notes.length ? ' · ' + notes.join(' · ') : '');
+  if (!T.counts.length) { box.appendChild(el('p', 'muted', 'No detections with a timestamp.')); return; }
+  var W = 1000, H = 230, L = 48, R = 10, TOP = 10, B = 28;
+  var max = 1;
+  T.counts.forEach(function (c) { var s = c[0] + c[1] + c[2] + c[3] + c[4]; if (s > max) max = s; });
+  var svg = sv('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': 'Detections over time by level' });
+  var ph = H - TOP - B, pw = W - L - R, bw = pw / T.counts.length;
+  for (var g = 0; g <= 4; g++) {
+    var y = TOP + ph - (ph * g) / 4;
+    svg.appendChild(sv('line', { x1: L, x2: W - R, y1: y, y2: y, class: 'gridline' }));
+    svg.appendChild(sv('text', { x: L - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, num(Math.round((max * g) / 4))));
+  }
+  T.counts.forEach(function (c, i) {
+    var x = L + i * bw, y = TOP + ph, total = c[0] + c[1] + c[2] + c[3] + c[4];
+    if (!total) return;
+    var grp = sv('g', { class: 'bar', 'data-total': total });
+    var tip = stamp(T.start + i * T.step, T.step) + ' UTC: ' + num(total) + ' detection' + (total === 1 ? '' : 's');
+    for (var l = 4; l >= 0; l--) {
+      if (!c[l]) continue;
+      var h = (ph * c[l]) / max;
+      y -= h;
+      grp.appendChild(sv('rect', { x: x + bw * 0.1, y: y, width: Math.max(1, bw * 0.8), height: Math.max(h, 0.5), fill: COLOR[LEVELS[l]], 'data-level': LEVELS[l], 'data-count': c[l] }));
+      tip += ' · ' + num(c[l]) + ' ' + LEVELS[l];
+    }
+    grp.appendChild(sv('title', {}, tip));
+    svg.appendChild(grp);
+  });
+  var ticks = Math.min(T.counts.length, 7);
+  for (var t = 0; t < ticks; t++) {
+    var idx = Math.round((t * (T.counts.length - 1)) / Math.max(1, ticks - 1));
+    svg.appendChild(sv('text', { x: L + idx * bw + bw / 2, y: H - 8, 'text-anchor': 'middle', class: 'axis' }, stamp(T.start + idx * T.step, T.step)));
+  }
+  box.appendChild(svg);
+  LEVELS.slice().reverse().forEach(function (l) {
+    var sw = el('span', 'sw'); sw.style.background = COLOR[l];
+    $('fb-legend').appendChild(add(el('span'), sw, document.createTextNode(LABEL[l])));
+  });
+})();
+
+// ---- top rules and hosts ------------------------------------------------------------------
+function topList(table, items, label, onPick) {
+  var max = items.length ? items[0].count : 1;
+  if (!items.length) { table.appendChild(add(el('tr'), add(el('td', 'muted', 'No detections.')))); return; }
+  items.forEach(function (it) {
+    var tr = el('tr', 'link');
+    var bar = el('div', 'bar'); bar.style.width = Math.max(1, (100 * it.count) / max) + '%';
+    if (it.level) bar.style.background = COLOR[it.level];
+    var name = el('td', 'name', label(it)); name.title = label(it);
+    add(tr, it.level ? add(el('td'), badge(it.level)) : null, name, add(el('td', 'barcell'), bar), el('td', 'count', num(it.count)));
+    tr.addEventListener('click', function () { onPick(it); });
+    table.appendChild(tr);
+  });
+}
+topList($('fb-top-rules'), meta.topRules, function (r) { return r.title; }, function (r) { setFacet('rule', r.title, 'Rule'); });
+topList($('fb-top-hosts'), meta.topHosts, function (h) { return h.computer || '(no computer name)'; }, function (h) { setFacet('computer', h.computer, 'Host'); });
+if (meta.otherHosts) $('fb-top-hosts').appendChild(add(el('tr'), add(el('td', 'muted', num(meta.otherHosts) + ' more detections on hosts beyond the first ' + num(meta.maxHosts) + ' names'))));
+
+// ---- ATT&CK heatmap -----------------------------------------------------------------------
+(function heat() {
+  var max = 1;
+  meta.attack.forEach(function (col) { col.techniques.forEach(function (t) { if (t.count > max) max = t.count; }); });
+  meta.attack.forEach(function (col) {
+    var c = el('div', 'col');
+    c.setAttribute('data-tactic', col.short);
+    var th = add(el('div', 'th' + (col.count || col.techniques.length ? '' : ' none')), el('div', 'nm', col.name), el('div', 'ct', col.id ? col.id + ' · ' + num(col.count) : num(col.count)));
+    c.appendChild(th);
+    if (!col.techniques.length) c.appendChild(el('div', 'empty', '—'));
+    col.techniques.forEach(function (t) {
+      var cell = add(el('div', 'cell'), el('span', 'id', t.technique), el('span', 'n', num(t.count)));
+      var f = Math.log(1 + t.count) / Math.log(1 + max);
+      cell.style.background = 'rgba(220, 74, 45,' + (0.12 + 0.78 * f).toFixed(3) + ')';
+      if (f > 0.55) cell.style.color = '#fff';
+      cell.title = t.technique + ' under ' + col.name + ': ' + num(t.count) + ' detections from ' + num(t.rules) + ' rule' + (t.rules === 1 ? '' : 's');
+      cell.setAttribute('data-technique', t.technique);
+      cell.setAttribute('data-count', t.count);
+      cell.addEventListener('click', function () { setFacet('technique', t.technique, 'Technique'); });
+      c.appendChild(cell);
+    });
+    $('fb-heat').appendChild(c);
+  });
+})();
+
+// ---- stories (reserved: see the STORIES comment in the page) --------------------------------
+if (Array.isArray(stories) && stories.length) {
+  $('stories').hidden = false;
+  $('fb-stories-view').appendChild(el('p', 'muted', num(stories.length) + ' stories are recorded in this report; this version of the report does not draw them yet.'));
+}
+
+// ---- detections table ---------------------------------------------------------------------
+var table = { key: 'ts', dir: 1, page: 0, search: '', minLevel: -1, facet: null, view: rows };
+var hay = null;
+function details(r) {
+  var m = r[C.matched] || {}, out = [];
+  for (var k in m) out.push(k + ': ' + m[k]);
+  return out.join(' ¦ ');
+}
+function haystack(r) {
+  var parts = [r[C.rule_title], r[C.rule_id], r[C.computer], r[C.channel], r[C.provider], r[C.event_id], r[C.source_file], details(r), (r[C.tags] || []).join(' ')];
+  var ev = r[C.event] || {};
+  for (var k in ev) parts.push(k + ' ' + text(ev[k]));
+  return parts.join('\n').toLowerCase();
+}
+var KEY = {
+  ts: function (r) { return r[C.timestamp] || ''; },
+  level: function (r) { return LEVELS.indexOf(r[C.level]); },
+  rule: function (r) { return String(r[C.rule_title]).toLowerCase(); },
+  computer: function (r) { return String(r[C.computer] || '').toLowerCase(); },
+  channel: function (r) { return String(r[C.channel] || '').toLowerCase(); },
+  eid: function (r) { var v = r[C.event_id]; return v === null ? -1 : v; },
+  details: function (r) { return details(r).toLowerCase(); },
+};
+function apply() {
+  var q = table.search.toLowerCase(), f = table.facet, min = table.minLevel;
+  if (q && !hay) hay = rows.map(haystack);
+  var v = [];
+  for (var i = 0; i < rows.length; i++) {
+    var r = rows[i];
+    if (min >= 0 && LEVELS.indexOf(r[C.level]) < min) continue;
+    if (f && !facetMatch(r, f)) continue;
+    if (q && hay[i].indexOf(q) < 0) continue;
+    v.push(r);
+  }
+  var key = KEY[table.key], dir = table.dir;
+  v.sort(function (a, b) { var x = key(a), y = key(b); return x < y ? -dir : x > y ? dir : 0; });
+  table.view = v;
+  table.page = 0;
+  draw();
+}
+function facetMatch(r, f) {
+  if (f.kind === 'rule') return r[C.rule_title] === f.value;
+  if (f.kind === 'computer') return (r[C.computer] || '') === (f.value || '');
+  if (f.kind === 'technique') return (r[C.tags] || []).some(function (t) { return t.toUpperCase() === 'ATTACK.' + f.value; });
+  return true;
+}
+function setFacet(kind, value, label) {
+  table.facet = { kind: kind, value: value, label: label };
+  var box = $('fb-facet');
+  box.textContent = '';
+  var x = el('button', '', '×'); x.type = 'button'; x.title = 'Remove this filter'; x.setAttribute('aria-label', 'Remove filter');
+  x.addEventListener('click', function () { table.facet = null; box.textContent = ''; apply(); });
+  box.appendChild(add(el('span', 'chip'), el('span', '', label + ': ' + (value || '(none)')), x));
+  apply();
+  $('detections').scrollIntoView({ behavior: 'smooth', block: 'start' });
+}
+function draw() {
+  var tb = $('fb-table').tBodies[0];
+  tb.textContent = '';
+  var v = table.view, from = table.page * PAGE, to = Math.min(v.length, from + PAGE);
+  for (var i = from; i < to; i++) tb.appendChild(rowEl(v[i]));
+  if (!v.length) tb.appendChild(add(el('tr'), (function () { var td = el('td', 'muted', 'No detections match.'); td.colSpan = 7; return td; })()));
+  $('fb-count').textContent = 'Showing ' + num(v.length) + ' of ' + num(rows.length);
+  var pages = Math.max(1, Math.ceil(v.length / PAGE));
+  $('fb-page').textContent = 'Page ' + (table.page + 1) + ' of ' + pages;
+  $('fb-prev').disabled = table.page === 0;
+  $('fb-next').disabled = table.page >= pages - 1;
+  var ths = $('fb-table').tHead.rows[0].cells;
+  for (var h = 0; h < ths.length; h++) {
+    var k = ths[h].getAttribute('data-key');
+    if (k === table.key) ths[h].setAttribute('aria-sort', table.dir > 0 ? 'ascending' : 'descending');
+    else ths[h].removeAttribute('aria-sort');
+  }
+}
+function rowEl(r) {
+  var tr = el('tr');
+  tr.tabIndex = 0;
+  add(tr, el('td', 'ts', time(r[C.timestamp])), add(el('td'), badge(r[C.level])), el('td', '', r[C.rule_title]), el('td', '', r[C.computer]),
+    el('td', '', r[C.channel]), el('td', 'num', r[C.event_id]), el('td', 'details', details(r)));
+  tr.addEventListener('click', function () { openRow(r); });
+  tr.addEventListener('keydown', function (e) { if (e.key === 'Enter') openRow(r); });
+  return tr;
+}
+function kv(obj, hits) {
+  var t = el('table', 'kv');
+  Object.keys(obj).forEach(function (k) {
+    var tr = add(el('tr', hits && Object.prototype.hasOwnProperty.call(hits, k) ? 'hit' : ''), el('td', 'k', k), el('td', 'v', text(obj[k])));
+    t.appendChild(tr);
+  });
+  if (!Object.keys(obj).length) t.appendChild(add(el('tr'), el('td', 'muted', '(none)')));
+  return t;
+}
+function openRow(r) {
+  var d = $('fb-dialog'), body = $('fb-d-body');
+  $('fb-d-level').textContent = '';
+  $('fb-d-level').appendChild(badge(r[C.level]));
+  $('fb-d-title').textContent = r[C.rule_title];
+  body.textContent = '';
+  add(body, el('h4', '', 'Detection'), kv({
+    'Time (UTC)': time(r[C.timestamp]), Computer: r[C.computer], Channel: r[C.channel], Provider: r[C.provider], 'Event ID': r[C.event_id],
+    'Record ID': r[C.record_id], 'Source file': r[C.source_file], 'Rule ID': r[C.rule_id], 'Rule status': r[C.rule_status], 'Rule file': r[C.rule_file],
+    Tags: (r[C.tags] || []).join(', '),
+  }));
+  add(body, el('h4', '', 'Matched fields'), kv(r[C.matched] || {}));
+  add(body, el('h4', '', 'Full event'), kv(r[C.event] || {}, r[C.matched] || {}));
+  if (r[C.cut]) body.appendChild(el('p', 'muted', num(r[C.cut]) + ' long values or fields were shortened in this report; the JSONL output and the database hold them whole.'));
+  if (typeof d.showModal === 'function') d.showModal(); else d.setAttribute('open', '');
+}
+$('fb-d-close').addEventListener('click', function () { $('fb-dialog').close(); });
+$('fb-dialog').addEventListener('click', function (e) { if (e.target === $('fb-dialog')) $('fb-dialog').close(); });
+var ths = $('fb-table').tHead.rows[0].cells;
+for (var h = 0; h < ths.length; h++) {
+  ths[h].addEventListener('click', function () {
+    var k = this.getAttribute('data-key');
+    if (table.key === k) table.dir = -table.dir; else { table.key = k; table.dir = k === 'level' ? -1 : 1; }
+    apply();
+  });
+}
+var timer = 0;
+$('fb-search').addEventListener('input', function () {
+  var v = this.value;
+  clearTimeout(timer);
+  timer = setTimeout(function () { table.search = v.trim(); apply(); }, 120);
+});
+$('fb-level').addEventListener('change', function () { table.minLevel = this.value ? LEVELS.indexOf(this.value) : -1; apply(); });
+$('fb-prev').addEventListener('click', function () { if (table.page > 0) { table.page--; draw(); } });
+$('fb-next').addEventListener('click', function () { if ((table.page + 1) * PAGE < table.view.length) { table.page++; draw(); } });
+var T = meta.table;
+if (T.omitted) {
+  var parts = [];
+  LEVELS.slice().reverse().forEach(function (l, i) { var n = T.omittedByLevel[4 - i]; if (n) parts.push(num(n) + ' ' + l); });
+  $('fb-left-out').appendChild(el('div', 'notice', 'This table holds the ' + num(T.included) + ' most severe of ' + num(T.total) + ' detections (limits: ' +
+    num(T.maxRows) + ' rows, ' + num(Math.round(T.maxChars / 1048576)) + ' MiB). ' + num(T.omitted) + ' are left out (' + parts.join(', ') + '); the CSV, JSONL and database outputs hold them all.'));
+}
+apply();
+
+// ---- problems -----------------------------------------------------------------------------
+(function problems() {
+  var skipped = S.files.skipped, errs = S.errors.sample;
+  if (!skipped.length && !errs.length && !S.errors.count) return;
+  $('problems').hidden = false;
+  var box = $('fb-problems');
+  if (S.errors.count) {
+    box.appendChild(el('p', '', num(S.errors.count) + ' error' + (S.errors.count === 1 ? '' : 's') + (errs.length < S.errors.count ? ' (first ' + num(errs.length) + ' shown)' : '') + ':'));
+    var ul = el('ul', 'errs');
+    errs.forEach(function (e) { ul.appendChild(add(el('li'), el('code', '', e.code), document.createTextNode(' ' + e.kind + ' · ' + e.file + ': ' + e.message))); });
+    box.appendChild(ul);
+  }
+  if (skipped.length) {
+    box.appendChild(el('p', '', num(skipped.length) + ' file' + (skipped.length === 1 ? '' : 's') + ' skipped:'));
+    var us = el('ul', 'errs');
+    skipped.forEach(function (s) { us.appendChild(add(el('li'), el('code', '', s.file), document.createTextNode(' ' + s.reason))); });
+    box.appendChild(us);
+  }
+})();
+$('fb-footer').textContent = meta.generator + ' · self-contained report: no network access, works offline · detections table limited to ' + num(T.maxRows) + ' rows';
+document.documentElement.setAttribute('data-ready', '1');
+})();
+`;
