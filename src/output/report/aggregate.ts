@@ -87,13 +87,15 @@ export class ReportAggregator {
     const t = d.timestamp == null ? NaN : Date.parse(d.timestamp);
     if (Number.isFinite(t)) {
       const k = Math.floor(t / this.step);
-      let b = this.buckets.get(k);
-      if (!b) {
-        b = [0, 0, 0, 0, 0];
-        this.buckets.set(k, b);
+      const b = this.buckets.get(k);
+      if (b) b[li]!++;
+      else {
+        const nb = [0, 0, 0, 0, 0];
+        nb[li] = 1;
+        this.buckets.set(k, nb);
+        // Counted before coarsening: coarsening copies the buckets into a new map.
         if (this.buckets.size > MAX_BUCKETS) this.coarsen();
       }
-      b[li]!++;
     } else this.noTimestamp++;
 
     const ruleKey = `${d.rule.id ?? ''}\u0000${d.rule.title}`;
@@ -172,14 +174,35 @@ export class ReportAggregator {
     if (!keys.length) return empty;
     const sum = (k: number): number => this.buckets.get(k)!.reduce((a, b) => a + b, 0);
     const timed = keys.reduce((a, k) => a + sum(k), 0);
-    // Trim a thin tail of clock outliers (a 1601 or 2099 timestamp) so they do not flatten the chart.
+    // Trim a thin tail of clock outliers (a 1601 or 2099 timestamp) so they do not flatten the
+    // chart: at most OUTLIER_SHARE of the detections, and only where a wide gap sets them apart.
     const allowance = Math.floor(timed * OUTLIER_SHARE);
     let lo = 0;
-    let before = 0;
-    while (lo < keys.length - 1 && before + sum(keys[lo]!) <= allowance) before += sum(keys[lo++]!);
     let hi = keys.length - 1;
+    let before = 0;
     let after = 0;
-    while (hi > lo && after + sum(keys[hi]!) <= allowance) after += sum(keys[hi--]!);
+    let acc = 0;
+    let best = -1;
+    let bestGap = 0;
+    for (let i = 1; i < keys.length && acc + sum(keys[i - 1]!) <= allowance; i++) {
+      acc += sum(keys[i - 1]!);
+      const gap = keys[i]! - keys[i - 1]!;
+      if (gap > bestGap) [best, bestGap] = [i, gap];
+    }
+    if (best > 0 && bestGap * 4 > keys[hi]! - keys[best]!) {
+      for (; lo < best; lo++) before += sum(keys[lo]!);
+    }
+    acc = 0;
+    best = -1;
+    bestGap = 0;
+    for (let i = hi - 1; i >= lo && acc + sum(keys[i + 1]!) <= allowance; i--) {
+      acc += sum(keys[i + 1]!);
+      const gap = keys[i + 1]! - keys[i]!;
+      if (gap > bestGap) [best, bestGap] = [i, gap];
+    }
+    if (best >= lo && best < hi && bestGap * 4 > keys[best]! - keys[lo]!) {
+      for (; hi > best; hi--) after += sum(keys[hi]!);
+    }
     const spanMs = (keys[hi]! - keys[lo]! + 1) * this.step;
     const step = STEPS.find((s) => s >= this.step && spanMs / s <= TARGET_BARS) ?? Math.max(this.step, Math.ceil(spanMs / TARGET_BARS / DAY) * DAY);
     const first = Math.floor((keys[lo]! * this.step) / step);

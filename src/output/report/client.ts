@@ -34,15 +34,30 @@ function stamp(ms, step) {
   return step >= 86400000 ? s.slice(0, 10) : s.slice(0, 16).replace('T', ' ');
 }
 function dur(ms) {
-  if (ms < 1000) return ms + ' ms';
-  var s = ms / 1000; if (s < 60) return s.toFixed(1) + ' s';
-  var m = Math.floor(s / 60); return m + ' min ' + Math.round(s - m * 60) + ' s';
+  if (ms < 1000) return Math.round(ms) + ' ms';
+  var s = ms / 1000; if (s < 60) return s.toFixed(1).replace(/\.0$/, '') + ' s';
+  function two(a, ua, b, ub) { return a + ' ' + ua + (b ? ' ' + b + ' ' + ub : ''); }
+  var m = Math.floor(s / 60); if (m < 60) return two(m, 'min', Math.round(s - m * 60), 's');
+  var h = Math.floor(m / 60); if (h < 24) return two(h, 'h', m - h * 60, 'min');
+  var d = Math.floor(h / 24); return two(d, 'd', h - d * 24, 'h');
 }
 function text(v) {
   if (v === null || v === undefined) return '';
-  if (Array.isArray(v)) return v.map(text).join(', ');
+  if (Array.isArray(v)) return v.map(text).join('\n');
   return String(v);
 }
+function short(iso) { return iso ? String(iso).replace('T', ' ').replace(/(\.\d+)?Z$/, '') : ''; }
+function range(a, b) {
+  if (!a) return 'no timestamps';
+  var x = short(a), y = short(b);
+  return x.slice(0, 10) === y.slice(0, 10) ? x + ' → ' + y.slice(11) : x + ' →\n' + y;
+}
+function nice(max) {
+  var raw = max / 4, p = Math.pow(10, Math.floor(Math.log(raw) / Math.LN10)), m = raw / p;
+  var step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 2.5 ? 2.5 : m <= 5 ? 5 : 10) * p;
+  return Math.max(1, step);
+}
+var TICKS = [60000, 300000, 900000, 1800000, 3600000, 7200000, 10800000, 21600000, 43200000, 86400000, 172800000, 604800000, 2592000000, 31536000000];
 function badge(level) { return el('span', 'badge ' + (LEVELS.indexOf(level) >= 0 ? level : 'informational'), LABEL[level] || level); }
 
 var meta = data('fb-meta');
@@ -53,7 +68,7 @@ meta.columns.forEach(function (c, i) { C[c] = i; });
 var S = meta.summary;
 
 // ---- header and summary -------------------------------------------------------------------
-$('fb-generated').textContent = 'generated ' + time(meta.generatedAt) + ' UTC · hunt started ' + time(S.startedAt) + ' UTC';
+$('fb-generated').textContent = 'generated ' + short(meta.generatedAt) + ' UTC · hunt started ' + short(S.startedAt) + ' UTC';
 function stat(label, value, note, small) {
   var d = el('div', 'stat');
   add(d, el('div', 'label', label), el('div', 'value' + (small ? ' small' : ''), value), note ? el('div', 'note', note) : null);
@@ -64,7 +79,7 @@ add($('fb-stats'),
   stat('Files', num(S.files.read), S.files.skipped.length ? num(S.files.skipped.length) + ' skipped' : 'none skipped'),
   stat('Events', num(S.events), num(Math.round(S.eventsPerSecond)) + ' events/s'),
   stat('Detections', num(S.detections), num(meta.hostsDistinct) + ' host' + (meta.hostsDistinct === 1 ? '' : 's') + ' with detections'),
-  stat('Time range', S.firstEvent ? time(S.firstEvent) + ' →\n' + time(S.lastEvent) : 'no timestamps', 'UTC', true),
+  stat('Time range (UTC)', range(S.firstEvent, S.lastEvent), S.firstEvent ? dur(Date.parse(S.lastEvent) - Date.parse(S.firstEvent)) + ' of events' : '', true),
   stat('Rules', num(S.rules.loaded), (S.rules.failed ? num(S.rules.failed) + ' failed to load' : 'all loaded') + (S.rules.unmapped ? ', ' + num(S.rules.unmapped) + ' unmapped' : '')),
   stat('Errors', num(S.errors.count), 'elapsed ' + dur(S.elapsedMs)));
 LEVELS.slice().reverse().forEach(function (l) {
@@ -79,17 +94,18 @@ LEVELS.slice().reverse().forEach(function (l) {
   var notes = [];
   if (T.noTimestamp) notes.push(num(T.noTimestamp) + ' without a timestamp');
   if (T.before || T.after) notes.push(num(T.before + T.after) + ' outside the shown range (clock outliers)');
-  $('fb-chart-hint').textContent = (T.counts.length ? 'one bar = ' + dur(T.step).replace(/ 0 s$/, '') : '') + (notes.length ? ' · ' + notes.join(' · ') : '');
+  $('fb-chart-hint').textContent = (T.counts.length ? 'one bar = ' + dur(T.step) : '') + (notes.length ? ' · ' + notes.join(' · ') : '');
   if (!T.counts.length) { box.appendChild(el('p', 'muted', 'No detections with a timestamp.')); return; }
   var W = 1000, H = 230, L = 48, R = 10, TOP = 10, B = 28;
-  var max = 1;
-  T.counts.forEach(function (c) { var s = c[0] + c[1] + c[2] + c[3] + c[4]; if (s > max) max = s; });
+  var top = 1;
+  T.counts.forEach(function (c) { var s = c[0] + c[1] + c[2] + c[3] + c[4]; if (s > top) top = s; });
+  var gstep = nice(top), max = Math.ceil(top / gstep) * gstep;
   var svg = sv('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': 'Detections over time by level' });
   var ph = H - TOP - B, pw = W - L - R, bw = pw / T.counts.length;
-  for (var g = 0; g <= 4; g++) {
-    var y = TOP + ph - (ph * g) / 4;
+  for (var g = 0; g <= max; g += gstep) {
+    var y = TOP + ph - (ph * g) / max;
     svg.appendChild(sv('line', { x1: L, x2: W - R, y1: y, y2: y, class: 'gridline' }));
-    svg.appendChild(sv('text', { x: L - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, num(Math.round((max * g) / 4))));
+    svg.appendChild(sv('text', { x: L - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, num(g)));
   }
   T.counts.forEach(function (c, i) {
     var x = L + i * bw, y = TOP + ph, total = c[0] + c[1] + c[2] + c[3] + c[4];
@@ -106,11 +122,17 @@ LEVELS.slice().reverse().forEach(function (l) {
     grp.appendChild(sv('title', {}, tip));
     svg.appendChild(grp);
   });
-  var ticks = Math.min(T.counts.length, 7);
-  for (var t = 0; t < ticks; t++) {
-    var idx = Math.round((t * (T.counts.length - 1)) / Math.max(1, ticks - 1));
-    svg.appendChild(sv('text', { x: L + idx * bw + bw / 2, y: H - 8, 'text-anchor': 'middle', class: 'axis' }, stamp(T.start + idx * T.step, T.step)));
+  // Ticks on round times (every 2 h, every day, …), at most about eight of them.
+  var span = T.counts.length * T.step, every = TICKS[TICKS.length - 1];
+  for (var q = 0; q < TICKS.length; q++) if (TICKS[q] >= T.step && span / TICKS[q] <= 8) { every = TICKS[q]; break; }
+  var oneDay = stamp(T.start, 86400000) === stamp(T.start + span - 1, 86400000);
+  for (var tk = Math.ceil(T.start / every) * every; tk <= T.start + span; tk += every) {
+    var tx = L + ((tk - T.start) / span) * pw;
+    var lbl = every >= 86400000 ? stamp(tk, 86400000) : oneDay ? new Date(tk).toISOString().slice(11, 16) : stamp(tk, T.step).slice(5);
+    svg.appendChild(sv('line', { x1: tx, x2: tx, y1: TOP + ph, y2: TOP + ph + 4, class: 'gridline' }));
+    svg.appendChild(sv('text', { x: tx, y: H - 8, 'text-anchor': tx > W - 40 ? 'end' : tx < L + 30 ? 'start' : 'middle', class: 'axis' }, lbl));
   }
+  if (oneDay) $('fb-chart-hint').textContent = stamp(T.start, 86400000) + ' · ' + $('fb-chart-hint').textContent;
   box.appendChild(svg);
   LEVELS.slice().reverse().forEach(function (l) {
     var sw = el('span', 'sw'); sw.style.background = COLOR[l];
@@ -137,19 +159,22 @@ topList($('fb-top-hosts'), meta.topHosts, function (h) { return h.computer || '(
 if (meta.otherHosts) $('fb-top-hosts').appendChild(add(el('tr'), add(el('td', 'muted', num(meta.otherHosts) + ' more detections on hosts beyond the first ' + num(meta.maxHosts) + ' names'))));
 
 // ---- ATT&CK heatmap -----------------------------------------------------------------------
+// Soft hyphens where long tactic names may break in a narrow matrix column.
+var SHY = { Reconnaissance: 'Reconnais\u00ADsance', Development: 'Develop\u00ADment', Persistence: 'Persis\u00ADtence', Exfiltration: 'Exfiltra\u00ADtion', Escalation: 'Escala\u00ADtion', Credential: 'Creden\u00ADtial' };
+function breakable(name) { return name.split(' ').map(function (w) { return SHY[w] || w; }).join(' '); }
 (function heat() {
   var max = 1;
   meta.attack.forEach(function (col) { col.techniques.forEach(function (t) { if (t.count > max) max = t.count; }); });
   meta.attack.forEach(function (col) {
     var c = el('div', 'col');
     c.setAttribute('data-tactic', col.short);
-    var th = add(el('div', 'th' + (col.count || col.techniques.length ? '' : ' none')), el('div', 'nm', col.name), el('div', 'ct', col.id ? col.id + ' · ' + num(col.count) : num(col.count)));
+    var th = add(el('div', 'th' + (col.count || col.techniques.length ? '' : ' none')), el('div', 'nm', breakable(col.name)), el('div', 'ct', col.id ? col.id + ' · ' + num(col.count) : num(col.count)));
     c.appendChild(th);
     if (!col.techniques.length) c.appendChild(el('div', 'empty', '—'));
     col.techniques.forEach(function (t) {
       var cell = add(el('div', 'cell'), el('span', 'id', t.technique), el('span', 'n', num(t.count)));
       var f = Math.log(1 + t.count) / Math.log(1 + max);
-      cell.style.background = 'rgba(220, 74, 45,' + (0.12 + 0.78 * f).toFixed(3) + ')';
+      cell.style.background = 'rgba(67, 56, 202,' + (0.10 + 0.80 * f).toFixed(3) + ')';
       if (f > 0.55) cell.style.color = '#fff';
       cell.title = t.technique + ' under ' + col.name + ': ' + num(t.count) + ' detections from ' + num(t.rules) + ' rule' + (t.rules === 1 ? '' : 's');
       cell.setAttribute('data-technique', t.technique);

@@ -48,15 +48,16 @@ section.card > h2 .hint { font-weight: 400; color: var(--muted); font-size: 12.5
 .toplist .count { text-align: right; font-variant-numeric: tabular-nums; width: 60px; font-weight: 600; }
 .toplist .barcell { width: 28%; }
 .bar { height: 8px; border-radius: 4px; background: #cbd5e1; min-width: 2px; }
-.heat { display: grid; grid-auto-flow: column; grid-auto-columns: minmax(118px, 1fr); gap: 6px; overflow-x: auto; padding-bottom: 6px; }
+.heat { display: grid; grid-auto-flow: column; grid-auto-columns: minmax(74px, 1fr); gap: 4px; overflow-x: auto; padding-bottom: 6px; }
 .heat .col { display: flex; flex-direction: column; gap: 4px; }
-.heat .th { background: #1e293b; color: #f8fafc; border-radius: 6px; padding: 7px 8px; min-height: 54px; }
+.heat .th { background: #1e293b; color: #f8fafc; border-radius: 6px; padding: 6px 7px; min-height: 58px; }
 .heat .th.none { background: #e2e8f0; color: #64748b; }
-.heat .th .nm { font-weight: 600; font-size: 12.5px; line-height: 1.2; }
-.heat .th .ct { font-size: 11.5px; opacity: .85; margin-top: 3px; }
-.heat .cell { border-radius: 5px; padding: 5px 8px; font-size: 12px; display: flex; justify-content: space-between; gap: 6px; cursor: pointer; border: 1px solid rgba(0,0,0,.06); }
+.heat .th .nm { font-weight: 600; font-size: 11.5px; line-height: 1.2; hyphens: manual; }
+.heat .th .ct { font-size: 11px; opacity: .8; margin-top: 3px; }
+.heat .cell { border-radius: 5px; padding: 4px 6px; font-size: 11px; display: flex; flex-wrap: wrap; justify-content: space-between; column-gap: 4px; cursor: pointer; border: 1px solid rgba(0,0,0,.06); }
 .heat .cell:hover { outline: 2px solid var(--accent); }
-.heat .cell .id { font-weight: 600; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.heat .cell .n { margin-left: auto; font-variant-numeric: tabular-nums; }
+.heat .cell .id { font-weight: 600; letter-spacing: -.2px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .heat .empty { color: #94a3b8; font-size: 12px; text-align: center; padding: 6px; }
 .toolbar { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; margin-bottom: 10px; }
 .toolbar input[type=search] { flex: 1 1 320px; padding: 8px 10px; border: 1px solid #cbd5e1; border-radius: 6px; font: inherit; }
