@@ -4,7 +4,7 @@
  * only writes text.
  */
 import { EvtxError, type EvtxErrorData } from './errors.js';
-import type { ChunkItem } from './chunk.js';
+import { parseChunkAs, type ChunkInfo } from './chunk.js';
 
 export type RenderFormat = 'jsonl' | 'xml';
 
@@ -16,13 +16,14 @@ export interface RenderedChunk {
   errors: EvtxErrorData[];
 }
 
-export function renderItems(items: ChunkItem[], format: RenderFormat): RenderedChunk {
+/** Parse one chunk straight to output text (records are never built as documents for jsonl). */
+export function renderChunk(buf: Uint8Array, info: ChunkInfo, format: RenderFormat): RenderedChunk {
   // Lines joined once give one flat string to write (appending builds a rope to flatten later).
   const lines: string[] = [];
   const errors: EvtxErrorData[] = [];
-  for (const it of items) {
-    if (it instanceof EvtxError) errors.push(it.toData());
-    else lines.push(format === 'xml' ? it.xml! : JSON.stringify(it.doc));
+  for (const it of parseChunkAs(buf, info, format)) {
+    if (typeof it === 'string') lines.push(it);
+    else if (it instanceof EvtxError) errors.push(it.toData());
   }
   return { kind: 'text', text: lines.length ? lines.join('\n') + '\n' : '', records: lines.length, errors };
 }

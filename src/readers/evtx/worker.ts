@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { parseChunk } from './chunk.js';
 import { EvtxError } from './errors.js';
 import { CHUNK_SIZE } from './limits.js';
-import { renderItems, type RenderFormat } from './render.js';
+import { renderChunk, type RenderFormat } from './render.js';
 import type { ChunkTask } from './file.js';
 import type { WorkerReply, WorkerRequest } from './pool.js';
 
@@ -42,8 +42,8 @@ function run(task: ChunkTask, xml: boolean, render: RenderFormat | undefined): W
     const err = new EvtxError('evtx.file.read', `cannot read chunk: ${(e as Error).message}`, { file: task.file, chunk: task.chunk, offset: task.fileOffset }, 'chunk');
     return { kind: 'items', items: [{ error: err.toData() }] };
   }
-  const items = parseChunk(buf.subarray(0, n), task, { xml: xml || render === 'xml' });
-  if (render) return renderItems(items, render);
+  if (render) return renderChunk(buf.subarray(0, n), task, render);
+  const items = parseChunk(buf.subarray(0, n), task, { xml });
   return { kind: 'items', items: items.map((it) => (it instanceof EvtxError ? { error: it.toData() } : it)) };
 }
 
