@@ -62,8 +62,8 @@ export class CsvTimelineWriter {
     this.sink.write((bom ? '\uFEFF' : '') + csvRow(header));
   }
 
-  /** Add one detection; returns false when the caller should `await drain()` first. */
-  write(d: DetectionRecord): boolean {
+  /** Add one detection; returns a promise (to await) only when the destination is saturated. */
+  write(d: DetectionRecord): void | Promise<void> {
     const tags = attackTags(d.rule.tags).join(';');
     const details = formatDetails(d.matched);
     const row: (string | number | null)[] = [
@@ -81,7 +81,7 @@ export class CsvTimelineWriter {
     ];
     if (this.profile === 'timesketch') row.push(d.timestamp, 'Event Time', `[${d.level}] ${d.rule.title}${details ? ': ' + details : ''}`);
     this.rows++;
-    return this.sink.write(csvRow(row));
+    if (!this.sink.write(csvRow(row))) return this.sink.drain();
   }
 
   /** Resolves when the destination has room for more. */
@@ -89,7 +89,7 @@ export class CsvTimelineWriter {
     return this.sink.drain();
   }
 
-  /** Flush and close (a stream passed in is flushed but left open). */
+  /** Flush and close (a stream passed in is flushed but left open). Takes no summary. */
   close(): Promise<void> {
     return this.sink.close();
   }

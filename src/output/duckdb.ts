@@ -117,6 +117,16 @@ export class DuckDbWriter {
     this.events++;
   }
 
+  /** Append a batch of events (the hunt's event sink). */
+  writeEvents(events: readonly EventRecord[]): void {
+    for (const e of events) this.writeEvent(e);
+  }
+
+  /** Append one detection (the hunt's detection sink); same as `writeDetection`. */
+  write(d: DetectionRecord): void {
+    this.writeDetection(d);
+  }
+
   /** Append one detection, with its rule, matched fields and the whole event. */
   writeDetection(d: DetectionRecord): void {
     this.check();

@@ -49,10 +49,10 @@ export class JsonlDetectionWriter {
     this.includeEvent = options.includeEvent ?? false;
   }
 
-  /** Add one detection; returns false when the caller should `await drain()` first. */
-  write(d: DetectionRecord): boolean {
+  /** Add one detection; returns a promise (to await) only when the destination is saturated. */
+  write(d: DetectionRecord): void | Promise<void> {
     this.rows++;
-    return this.sink.write(JSON.stringify(jsonlObject(d, this.includeEvent)) + '\n');
+    if (!this.sink.write(JSON.stringify(jsonlObject(d, this.includeEvent)) + '\n')) return this.sink.drain();
   }
 
   /** Resolves when the destination has room for more. */

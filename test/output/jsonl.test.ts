@@ -73,9 +73,10 @@ describe('JsonlDetectionWriter', () => {
     const w = new JsonlDetectionWriter(slow);
     let refused = 0;
     for (let i = 0; i < 2000; i++) {
-      if (!w.write(detection({ recordId: i }))) {
+      const wait = w.write(detection({ recordId: i }));
+      if (wait) {
         refused++;
-        await w.drain();
+        await wait;
       }
     }
     await w.close();

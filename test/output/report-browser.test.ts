@@ -38,8 +38,8 @@ describe('HTML report in headless Chromium', { skip, timeout: 180_000 }, () => {
   before(async () => {
     const path = join(work, 'report.html');
     const w = new HtmlReportWriter(path);
-    for (const d of ds) if (!w.write(d)) await w.drain();
-    await w.close({ summary: huntSummary(ds), generatedAt: '2024-03-02T09:00:00.000Z' });
+    for (const d of ds) await w.write(d);
+    await w.close(huntSummary(ds), { generatedAt: '2024-03-02T09:00:00.000Z' });
     ctx = await chromium.launchPersistentContext(join(work, 'profile'), {
       executablePath: CHROMIUM,
       headless: true,

@@ -26,8 +26,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 async function report(name: string, ds: DetectionRecord[], opts: ReportOptions = {}): Promise<{ path: string; html: string; rows: unknown[][]; meta: ReportMeta }> {
   const path = join(dir, name);
   const w = new HtmlReportWriter(path, opts);
-  for (const d of ds) if (!w.write(d)) await w.drain();
-  await w.close({ summary: huntSummary(ds), generatedAt: '2024-03-02T09:00:00.000Z' });
+  for (const d of ds) await w.write(d);
+  await w.close(huntSummary(ds), { generatedAt: '2024-03-02T09:00:00.000Z' });
   const html = readFileSync(path, 'utf8');
   const block = (id: string): string => html.split(`<script type="application/json" id="${id}">`)[1]!.split('</script>')[0]!;
   return { path, html, rows: JSON.parse(block('fb-rows')), meta: JSON.parse(block('fb-meta')) };

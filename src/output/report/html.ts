@@ -65,7 +65,7 @@ export function pageHead(title: string): string {
 </div>
 <section class="card" id="attack"><h2>MITRE ATT&amp;CK <span class="hint">detections per technique, under the tactics their rules are tagged with; click a technique to filter</span></h2><div class="heat" id="fb-heat"></div></section>
 <!-- STORIES: reserved for the stories view (hosts as nodes, timed arrows between them). Its data
-     arrives in the #fb-stories JSON block (ReportInput.stories); the section stays hidden while
+     arrives in the #fb-stories JSON block (ReportExtras.stories); the section stays hidden while
      that block is empty. -->
 <section class="card" id="stories" hidden><h2>Stories</h2><div id="fb-stories-view"></div></section>
 <section class="card" id="detections"><h2>Detections <span class="hint">click a row to open the full event; click a column to sort</span></h2>

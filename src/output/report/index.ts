@@ -61,9 +61,8 @@ export interface ReportOptions {
   generator?: string;
 }
 
-/** What the report needs at the end of the hunt besides the detections. */
-export interface ReportInput {
-  summary: HuntSummary;
+/** What the report may take at the end of the hunt besides the summary. */
+export interface ReportExtras {
   /**
    * Reserved for the stories view (hosts as nodes, timed arrows between them): embedded as the
    * `#fb-stories` JSON block and announced in the hidden "Stories" section; not drawn yet.
@@ -97,19 +96,19 @@ export class HtmlReportWriter {
     }
   }
 
-  /** Add one detection; returns false when the caller should `await drain()` first. */
-  write(d: DetectionRecord): boolean {
+  /** Add one detection; returns a promise (to await) only when the spill files are saturated. */
+  write(d: DetectionRecord): void | Promise<void> {
     if (this.done) throw new FirebreakError('output-closed', 'report: write after close');
     this.agg.add(d);
-    return this.spill.add(LEVEL_INDEX.get(d.level) ?? 0, scriptSafeJson(JSON.stringify(this.row(d))));
+    if (!this.spill.add(LEVEL_INDEX.get(d.level) ?? 0, scriptSafeJson(JSON.stringify(this.row(d))))) return this.spill.drain();
   }
 
   drain(): Promise<void> {
     return this.spill.drain();
   }
 
-  /** Write the page and remove the temporary files. */
-  async close(input: ReportInput): Promise<void> {
+  /** Write the page (header figures from `summary`) and remove the temporary files. */
+  async close(summary: HuntSummary, extras: ReportExtras = {}): Promise<void> {
     if (this.done) return;
     this.done = true;
     const partial = this.path + '.partial';
@@ -131,8 +130,8 @@ export class HtmlReportWriter {
       const offered = this.spill.offered;
       const meta = {
         generator: this.options.generator ?? 'Firebreak',
-        generatedAt: input.generatedAt ?? new Date().toISOString(),
-        summary: input.summary,
+        generatedAt: extras.generatedAt ?? new Date().toISOString(),
+        summary,
         columns: ROW_FIELDS,
         timeline: agg.timeline,
         topRules: agg.topRules,
@@ -152,7 +151,7 @@ export class HtmlReportWriter {
         },
       };
       await put(`<script type="application/json" id="fb-meta">${scriptSafeJson(JSON.stringify(meta))}</script>\n`);
-      await put(`<script type="application/json" id="fb-stories">${input.stories?.length ? scriptSafeJson(JSON.stringify(input.stories)) : ''}</script>\n`);
+      await put(`<script type="application/json" id="fb-stories">${extras.stories?.length ? scriptSafeJson(JSON.stringify(extras.stories)) : ''}</script>\n`);
       await put(pageTail());
       await out.close();
       renameSync(partial, this.path);
