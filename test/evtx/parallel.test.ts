@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { readEvtxFiles, type EvtxError, type EvtxRecord } from '../../src/readers/evtx/index.js';
+import { readEvtxFiles, renderEvtxFiles, type EvtxError, type EvtxRecord } from '../../src/readers/evtx/index.js';
 import { EDGE, FIXTURES, HAVE_EDGE } from './helpers.js';
 
 async function collect(paths: string[], threads: number): Promise<{ records: EvtxRecord[]; problems: string[] }> {
@@ -45,5 +45,24 @@ test('xml: records carry their XML in both modes', async () => {
     for await (const r of readEvtxFiles([path], { threads, xml: true })) out.push(r);
     assert.equal(out.length, 7);
     assert.ok(out.every((r) => r.xml?.startsWith('<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">')));
+  }
+});
+
+test('dump rendering: threads 2 and 3 print the same text and errors, in the same order, as 1', async () => {
+  const render = async (threads: number, parallelMinFileBytes?: number): Promise<{ text: string; problems: string[] }> => {
+    let text = '';
+    const problems: string[] = [];
+    const opts = { threads, parallelMinFileBytes, onError: (e: EvtxError): void => void problems.push(e.format()) };
+    for await (const c of renderEvtxFiles(files, 'jsonl', opts)) text += c.text;
+    return { text, problems };
+  };
+  const one = await render(1);
+  assert.ok(one.text.length > 0);
+  // 0: every file is split into batches over the worker and this thread; default: small files
+  // stay in this thread.
+  for (const [threads, min] of [[2, 0], [3, 0], [2, undefined]] as const) {
+    const many = await render(threads, min);
+    assert.equal(many.text, one.text);
+    assert.deepEqual(many.problems, one.problems);
   }
 });

@@ -11,7 +11,8 @@ import type { RenderedChunk, RenderFormat } from './render.js';
 
 export interface WorkerRequest {
   id: number;
-  task: ChunkTask;
+  /** Chunks to parse, in order; their results come back as one reply. */
+  tasks: ChunkTask[];
   xml: boolean;
   render?: RenderFormat;
 }
@@ -70,15 +71,15 @@ export class WorkerPool {
     return slot;
   }
 
-  /** Parse one chunk on the least busy worker. */
-  run(task: ChunkTask, xml: boolean, render?: RenderFormat): Promise<ItemsResult | RenderedChunk> {
+  /** Parse a run of chunks on the least busy worker. */
+  run(tasks: ChunkTask[], xml: boolean, render?: RenderFormat): Promise<ItemsResult | RenderedChunk> {
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.pending.size < slot.pending.size) slot = s;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.worker.ref();
-      const msg: WorkerRequest = { id, task, xml, render };
+      const msg: WorkerRequest = { id, tasks, xml, render };
       slot.worker.postMessage(msg);
     }).finally(() => {
       if (slot.pending.size === 0) slot.worker.unref();

@@ -8,9 +8,9 @@ import { parentPort } from 'node:worker_threads';
 import { parseChunk } from './chunk.js';
 import { EvtxError } from './errors.js';
 import { CHUNK_SIZE } from './limits.js';
-import { renderChunk, type RenderFormat } from './render.js';
+import { renderChunk, type RenderedChunk, type RenderFormat } from './render.js';
 import type { ChunkTask } from './file.js';
-import type { WorkerReply, WorkerRequest } from './pool.js';
+import type { ItemsResult, WorkerReply, WorkerRequest } from './pool.js';
 
 // A few descriptors stay open: chunks of one file arrive together.
 const MAX_OPEN = 8;
@@ -34,23 +34,42 @@ function fdFor(path: string): number {
   return fd;
 }
 
-function run(task: ChunkTask, xml: boolean, render: RenderFormat | undefined): WorkerReply['result'] {
+function parse(task: ChunkTask, xml: boolean, render: RenderFormat | undefined): WorkerReply['result'] {
   let n: number;
   try {
     n = readSync(fdFor(task.path), buf, 0, task.length, task.fileOffset);
   } catch (e) {
     const err = new EvtxError('evtx.file.read', `cannot read chunk: ${(e as Error).message}`, { file: task.file, chunk: task.chunk, offset: task.fileOffset }, 'chunk');
-    return { kind: 'items', items: [{ error: err.toData() }] };
+    return render ? { kind: 'text', text: '', records: 0, errors: [err.toData()] } : { kind: 'items', items: [{ error: err.toData() }] };
   }
   if (render) return renderChunk(buf.subarray(0, n), task, render);
   const items = parseChunk(buf.subarray(0, n), task, { xml });
   return { kind: 'items', items: items.map((it) => (it instanceof EvtxError ? { error: it.toData() } : it)) };
 }
 
+/** The chunks of one request, parsed in order and merged into one reply. */
+function run(tasks: ChunkTask[], xml: boolean, render: RenderFormat | undefined): WorkerReply['result'] {
+  if (render) {
+    const merged: RenderedChunk = { kind: 'text', text: '', records: 0, errors: [] };
+    const texts: string[] = [];
+    for (const t of tasks) {
+      const r = parse(t, xml, render) as RenderedChunk;
+      texts.push(r.text);
+      merged.records += r.records;
+      for (const e of r.errors) merged.errors.push(e);
+    }
+    merged.text = texts.join('');
+    return merged;
+  }
+  const merged: ItemsResult = { kind: 'items', items: [] };
+  for (const t of tasks) for (const it of (parse(t, xml, undefined) as ItemsResult).items) merged.items.push(it);
+  return merged;
+}
+
 parentPort!.on('message', (msg: WorkerRequest) => {
   let reply: WorkerReply;
   try {
-    reply = { id: msg.id, result: run(msg.task, msg.xml, msg.render) };
+    reply = { id: msg.id, result: run(msg.tasks, msg.xml, msg.render) };
   } catch (e) {
     reply = { id: msg.id, failure: String((e as Error)?.stack ?? e) };
   }
