@@ -7,7 +7,7 @@
  * bound parameters.
  */
 import { existsSync, rmSync } from 'node:fs';
-import { DuckDBInstance, LIST, VARCHAR, listValue, timestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { FirebreakError } from '../core/errors.js';
 import type { DetectionRecord, EventRecord, HuntSummary } from './records.js';
 
@@ -22,6 +22,7 @@ export const DB_SCHEMA_VERSION = 1;
  * DuckDB compare the text instead.
  */
 export const DB_SCHEMA: readonly string[] = [
+  // detections.tags is loaded as JSON and becomes VARCHAR[] at close (see TAGS_TO_LIST).
   `CREATE TYPE level AS ENUM ('informational', 'low', 'medium', 'high', 'critical')`,
   `CREATE TABLE events (
     "timestamp" TIMESTAMP,
@@ -48,7 +49,7 @@ export const DB_SCHEMA: readonly string[] = [
     rule_status VARCHAR,
     rule_kind VARCHAR NOT NULL,
     rule_file VARCHAR NOT NULL,
-    tags VARCHAR[] NOT NULL,
+    tags JSON NOT NULL,
     matched JSON NOT NULL,
     event JSON NOT NULL
   )`,
@@ -139,7 +140,7 @@ export class DuckDbWriter {
     appendText(a, d.rule.status);
     a.appendVarchar(d.rule.kind);
     a.appendVarchar(d.rule.file);
-    a.appendList(listValue(d.rule.tags), TAGS_TYPE);
+    a.appendVarchar(JSON.stringify(d.rule.tags));
     a.appendVarchar(JSON.stringify(d.matched));
     a.appendVarchar(JSON.stringify(d.event));
     a.endRow();
@@ -153,6 +154,7 @@ export class DuckDbWriter {
     try {
       this.eventsAp.closeSync();
       this.detectionsAp.closeSync();
+      await this.conn.run(TAGS_TO_LIST);
       const info: [string, unknown][] = [
         ['schema_version', DB_SCHEMA_VERSION],
         ['rows', { events: this.events, detections: this.detections }],
@@ -174,7 +176,12 @@ export class DuckDbWriter {
   }
 }
 
-const TAGS_TYPE = LIST(VARCHAR);
+/**
+ * Tags are appended as JSON text and turned into a VARCHAR[] column once, at close: the
+ * appender's list path costs ~25 µs a row (a third of a detection's cost), the one vectorised
+ * conversion a few hundred milliseconds for 300,000 rows.
+ */
+const TAGS_TO_LIST = `ALTER TABLE detections ALTER COLUMN tags SET DATA TYPE VARCHAR[] USING from_json(tags, '["VARCHAR"]')`;
 
 type Identity = Pick<EventRecord, 'timestamp' | 'computer' | 'channel' | 'provider' | 'eventId' | 'recordId' | 'sourceFile'>;
 

@@ -32,7 +32,7 @@ before(async () => {
   for (let i = 0; i < N_DET; i++) {
     const level = LEVEL_CYCLE[i % 5]!;
     w.writeDetection(
-      detection({ level, recordId: 1000 + i, computer: i === 7 ? HOSTILE : `HOST${i % 3}`, matched: { CommandLine: i === 7 ? HOSTILE : `cmd ${i}` } }, { level, id: `rule-${i % 4}` }),
+      detection({ level, recordId: 1000 + i, computer: i === 7 ? HOSTILE : `HOST${i % 3}`, matched: { CommandLine: i === 7 ? HOSTILE : `cmd ${i}` } }, { level, id: `rule-${i % 4}`, ...(i === 7 ? { tags: [HOSTILE, '[a, "b"]', "c'd\\"] } : {}) }),
     );
   }
   w.writeDetection(detection({ timestamp: 'not a time', eventId: null, recordId: null }, { id: null, status: null, tags: [] }));
@@ -72,9 +72,19 @@ describe('DuckDbWriter', () => {
     assert.equal(hi[0]!.n, 21, '10 high + 10 critical + the extra high one');
   });
 
+  it('has the documented column types (tags end up as VARCHAR[])', async () => {
+    const cols = await rows(`SELECT column_name AS c, data_type AS t, is_nullable AS n FROM information_schema.columns WHERE table_name = 'detections' AND column_name IN ('tags', 'level', 'timestamp', 'matched') ORDER BY c`);
+    assert.deepEqual(cols, [
+      { c: 'level', t: 'ENUM(\'informational\', \'low\', \'medium\', \'high\', \'critical\')', n: 'NO' },
+      { c: 'matched', t: 'JSON', n: 'NO' },
+      { c: 'tags', t: 'VARCHAR[]', n: 'NO' },
+      { c: 'timestamp', t: 'TIMESTAMP', n: 'YES' },
+    ]);
+  });
+
   it('stores hostile text exactly (no SQL built from data)', async () => {
-    const r = await rows(`SELECT computer, matched->>'$.CommandLine' AS cl FROM detections WHERE record_id = 1007`);
-    assert.deepEqual(r, [{ computer: HOSTILE, cl: HOSTILE }]);
+    const r = await rows(`SELECT computer, matched->>'$.CommandLine' AS cl, tags FROM detections WHERE record_id = 1007`);
+    assert.deepEqual(r, [{ computer: HOSTILE, cl: HOSTILE, tags: [HOSTILE, '[a, "b"]', "c'd\\"] }]);
     assert.equal((await rows('SELECT count(*) AS n FROM events'))[0]!.n, N_EVENTS);
   });
 
