@@ -292,8 +292,12 @@ class Translator {
     // class's other members it becomes an alternation.
     if (parts.includes(NOT_SPACE_MARK)) {
       if (negated) this.fail('\\S inside a negated class is not supported');
+      // [X\S] = everything but the Go spaces that X lacks: one class, never an alternation
+      // (an alternation whose branches overlap backtracks exponentially under a repeat).
       const rest = parts.filter((p) => p !== NOT_SPACE_MARK).join('');
-      return rest ? `(?:[${rest}]|[^${GO_SPACE}])` : `[^${GO_SPACE}]`;
+      const restRe = rest ? new RegExp(`[${rest}]`) : null;
+      const missing = ['\\t', '\\n', '\\f', '\\r', ' '].filter((_sp, k) => !restRe?.test('\t\n\f\r '[k]!));
+      return missing.length ? `[^${missing.join('')}]` : '[\\s\\S]';
     }
     return `[${negated ? '^' : ''}${parts.join('')}]`;
   }
