@@ -111,3 +111,13 @@ test('key stores recognised by content: PKCS#12 (any name) and Java key stores',
   const ids = r.out.trim().split('\n').map((l) => (JSON.parse(l) as { ruleId: string; file: string }));
   assert.deepEqual(ids.map((x) => [x.ruleId, x.file]), [['pkcs12-keystore', renamed], ['java-keystore', jks]]);
 });
+
+test('a progress line on a terminal, none when stderr is not one', async () => {
+  const stdout = new Sink();
+  const stderr = Object.assign(new Sink(), { isTTY: true });
+  const io = { stdout, stderr, stdin: (async function* (): AsyncGenerator<Buffer> {})() };
+  await main(['scan', '-j', '1', `${FIX}/leaky`], io);
+  assert.match(stderr.text, /\rscanning: \d+ file\(s\)/);
+  const plain = await run(['-j', '1', `${FIX}/leaky`]);
+  assert.ok(!plain.err.includes('scanning:'));
+});
