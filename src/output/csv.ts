@@ -93,6 +93,11 @@ export class CsvTimelineWriter {
   close(): Promise<void> {
     return this.sink.close();
   }
+
+  /** The hunt failed: close the file, keeping the rows written so far. */
+  async abort(): Promise<void> {
+    await this.sink.close().catch(() => undefined);
+  }
 }
 
 /** The ATT&CK tags of a rule (`attack.*`), in rule order. */

@@ -10,6 +10,9 @@ import { existsSync, rmSync } from 'node:fs';
 import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { FirebreakError } from '../core/errors.js';
 import type { DetectionRecord, EventRecord, HuntSummary } from './records.js';
+import { isoToMicros } from './time.js';
+
+export { isoToMicros };
 
 type Appender = DuckDBAppender;
 
@@ -171,6 +174,27 @@ export class DuckDbWriter {
     }
   }
 
+  /**
+   * The hunt failed: keep the rows appended so far and close. `hunt_info` then has no
+   * `summary` row, which marks the database as coming from an interrupted hunt.
+   */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.eventsAp.closeSync();
+      this.detectionsAp.closeSync();
+      await this.conn.run(TAGS_TO_LIST);
+      await this.conn.run('INSERT INTO hunt_info VALUES ($1, $2)', ['schema_version', String(DB_SCHEMA_VERSION)]);
+      await this.conn.run('CHECKPOINT');
+    } catch {
+      // Best effort: the hunt is already failing with its own error.
+    } finally {
+      this.conn.closeSync();
+      this.instance.closeSync();
+    }
+  }
+
   private check(): void {
     if (this.closed) throw new FirebreakError('output-closed', `database ${this.path}: write after close`);
   }
@@ -204,34 +228,4 @@ function appendIdentity(a: Appender, r: Identity): void {
 function appendText(a: Appender, v: string | null): void {
   if (v == null) a.appendNull();
   else a.appendVarchar(v);
-}
-
-const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
-
-/**
- * Microseconds since the Unix epoch for an ISO-8601 timestamp, or null when the text is not one.
- * Written out by hand because `Date` keeps only milliseconds and EVTX times carry microseconds
- * (and more). A missing zone means UTC, as in the records' contract.
- */
-export function isoToMicros(text: string): bigint | null {
-  const m = ISO.exec(text);
-  if (!m) return null;
-  const [, y, mo, d, h, mi, s, frac, zone] = m;
-  const month = Number(mo);
-  const day = Number(d);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return null;
-  // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
-  const dt = new Date(0);
-  dt.setUTCFullYear(Number(y), month - 1, day);
-  // Dates roll 31 February over into March; a real calendar date must survive the round trip.
-  if (dt.getUTCDate() !== day) return null;
-  dt.setUTCHours(Number(h), Number(mi), Number(s), 0);
-  const ms = dt.getTime();
-  let offsetMin = 0;
-  if (zone && zone !== 'Z') {
-    const z = zone.replace(':', '');
-    offsetMin = (z[0] === '-' ? -1 : 1) * (Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5)));
-  }
-  const micros = frac ? BigInt((frac + '00000').slice(0, 6)) : 0n;
-  return BigInt(ms - offsetMin * 60_000) * 1000n + micros;
 }

@@ -64,4 +64,9 @@ export class JsonlDetectionWriter {
   close(): Promise<void> {
     return this.sink.close();
   }
+
+  /** The hunt failed: close the file, keeping the rows written so far. */
+  async abort(): Promise<void> {
+    await this.sink.close().catch(() => undefined);
+  }
 }

@@ -103,6 +103,17 @@ describe('DuckDbWriter', () => {
     assert.equal((r[2]!.value as { rules: { loaded: number } }).rules.loaded, 2100);
   });
 
+  it('abort keeps what was appended, without a summary row', async () => {
+    const p = join(dir, 'aborted.duckdb');
+    const w = await DuckDbWriter.create(p);
+    w.writeEvents([eventRecord(1), eventRecord(2)]);
+    w.write(detection());
+    await w.abort();
+    assert.throws(() => w.write(detection()), /write after close/);
+    const r = JSON.parse(await q(`SELECT (SELECT count(*) FROM events) AS e, (SELECT list(key ORDER BY key) FROM hunt_info) AS k, (SELECT tags FROM detections) AS t`, 'json', p));
+    assert.deepEqual(r, [{ e: 2, k: ['schema_version'], t: ['attack.execution', 'attack.t1059.001', 'cve.2021-0001'] }]);
+  });
+
   it('refuses to overwrite an existing file unless asked to replace it', async () => {
     await assert.rejects(DuckDbWriter.create(db), (e: unknown) => e instanceof FirebreakError && e.code === 'db-exists');
     const p = join(dir, 'replace.duckdb');
@@ -121,9 +132,15 @@ describe('isoToMicros', () => {
     assert.equal(isoToMicros('1970-01-01T01:00:00+01:00'), 0n);
     assert.equal(isoToMicros('1970-01-01 00:00:00.5'), 500_000n);
     assert.equal(new Date(Number(isoToMicros('0099-06-01T00:00:00Z')! / 1000n)).getUTCFullYear(), 99);
+    assert.equal(isoToMicros('2024-02-29T12:00:00Z'), BigInt(Date.UTC(2024, 1, 29, 12)) * 1000n, 'leap day');
+    assert.equal(isoToMicros('1601-01-01T00:00:00Z'), -11644473600000000n, 'the FILETIME epoch');
+    // Every day from 1960 to 2040 agrees with Date.UTC.
+    for (let t = Date.UTC(1960, 0, 1); t < Date.UTC(2040, 0, 1); t += 86400_000 + 3_600_000 + 61_000) {
+      assert.equal(isoToMicros(new Date(t).toISOString()), BigInt(t) * 1000n);
+    }
   });
   it('rejects what is not a real timestamp', () => {
-    for (const s of ['', 'yesterday', '2024-02-31T00:00:00Z', '2024-13-01T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T00:00:00Zjunk']) assert.equal(isoToMicros(s), null, s);
+    for (const s of ['', 'yesterday', '2024-02-31T00:00:00Z', '2023-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2024-13-01T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T00:00:00Zjunk']) assert.equal(isoToMicros(s), null, s);
   });
 });
 

@@ -172,6 +172,19 @@ describe('report figures', () => {
     assert.equal(t.counts.reduce((s, c) => s + c[3]!, 0), 30_000);
   });
 
+  it('timeline: a timestamp without a zone is UTC, whatever the local zone', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      const a = new ReportAggregator();
+      a.add(detection({ timestamp: '2024-03-01T10:00:00' }));
+      assert.equal(a.finish().timeline.start, Date.UTC(2024, 2, 1, 10, 0));
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
   it('hosts: pools names beyond the cap instead of growing without bound', () => {
     const a = new ReportAggregator();
     for (let i = 0; i < MAX_HOSTS + 10; i++) a.add(detection({ computer: `h${i}` }));

@@ -5,6 +5,7 @@
  */
 import { LEVELS, type Level } from '../../sigma/model.js';
 import type { DetectionRecord } from '../records.js';
+import { isoToMicros } from '../time.js';
 import { TACTICS, UNASSIGNED, readAttackTags } from './attack.js';
 
 /** Distinct host names counted one by one; later new names are pooled (hostile input can invent millions). */
@@ -84,8 +85,10 @@ export class ReportAggregator {
     this.total++;
     this.byLevel[d.level]++;
     const li = LEVEL_INDEX.get(d.level) ?? 0;
-    const t = d.timestamp == null ? NaN : Date.parse(d.timestamp);
-    if (Number.isFinite(t)) {
+    // Not Date.parse: it reads a time without a zone as local time; records carry UTC.
+    const us = d.timestamp == null ? null : isoToMicros(d.timestamp);
+    if (us != null) {
+      const t = Number(us / 1000n);
       const k = Math.floor(t / this.step);
       const b = this.buckets.get(k);
       if (b) b[li]!++;
