@@ -94,6 +94,19 @@ describe('report data embedding', () => {
     assert.equal(meta.table.included + meta.table.omitted, 40);
   });
 
+  it('embeds stories data (the reserved hook) escaped like the rest, and none when absent', async () => {
+    const path = join(dir, 'stories.html');
+    const w = new HtmlReportWriter(path);
+    await w.write(detection());
+    await w.close(huntSummary([detection()]), { stories: [{ from: XSS, to: 'DC01', at: '2024-03-01T10:00:00Z' }] });
+    const html = readFileSync(path, 'utf8');
+    const block = html.split('<script type="application/json" id="fb-stories">')[1]!.split('</script>')[0]!;
+    assert.deepEqual(JSON.parse(block), [{ from: XSS, to: 'DC01', at: '2024-03-01T10:00:00Z' }]);
+    assert.ok(!html.includes('<img'));
+    const plain = await report('nostories.html', [detection()]);
+    assert.match(plain.html, /<script type="application\/json" id="fb-stories"><\/script>/);
+  });
+
   it('abort() leaves neither a report nor temporary files', async () => {
     const path = join(dir, 'aborted.html');
     const w = new HtmlReportWriter(path);
