@@ -24,7 +24,7 @@ export function decompress(kind: Compression, src: AsyncIterable<Buffer>): Async
     case 'gzip':
       return throughTransform(src, createGunzip());
     case 'bzip2':
-      return throughTransform(src, unbzip2());
+      return bzip2(src);
     case 'xz':
       return xz(src);
     case 'zstd':
@@ -37,6 +37,53 @@ function throughTransform(src: AsyncIterable<Buffer>, t: Transform): AsyncIterab
   // pipeline forwards errors from either side and tears both down, so an abandoned or failed
   // iteration leaves no stream running.
   return pipeline(input, t, () => {}) as unknown as AsyncIterable<Buffer>;
+}
+
+// unbzip2-stream is an old-style (`through`) stream: not async-iterable, unknown to pipeline, and
+// Readable#wrap sees its 'close' as premature. Its events are queued here by hand, pausing the
+// input while the consumer catches up.
+async function* bzip2(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const t = unbzip2();
+  const input = Readable.from(src, { objectMode: false });
+  const queue: Buffer[] = [];
+  let done = false;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    wake?.();
+    wake = null;
+  };
+  t.on('data', (d: Buffer) => {
+    queue.push(d);
+    if (queue.length > 16) input.pause();
+    notify();
+  });
+  t.on('end', () => {
+    done = true;
+    notify();
+  });
+  const fail = (e: Error): void => {
+    failure = e;
+    notify();
+  };
+  // The decoder's own errors are bare (a TypeError on cut input): say what was being decoded.
+  t.on('error', (e: Error) => fail(new Error(`bzip2 data is corrupt or truncated (${e.message})`)));
+  input.on('error', fail);
+  input.pipe(t);
+  try {
+    for (;;) {
+      if (queue.length) {
+        yield queue.shift()!;
+        if (queue.length < 4) input.resume();
+        continue;
+      }
+      if (failure) throw failure;
+      if (done) return;
+      await new Promise<void>((res) => (wake = res));
+    }
+  } finally {
+    input.destroy();
+  }
 }
 
 async function* xz(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
