@@ -155,6 +155,7 @@ describe('runQuery formats', () => {
     assert.ok(!/[\u001b\u202e]/.test(t), 'no raw escape or override reaches the terminal');
     assert.match(t, /\\x1b\[31mred\\x1b\[0m \\u202eevil/);
     assert.equal(terminalSafe('a\nb\tc'), 'a\\nb\\tc');
+    assert.equal(terminalSafe('x\u2028y\u009bz'), 'x\\u2028y\\x9bz', 'line separator and the C1 CSI are escaped too');
   });
 
   it('table: long cells are cut and NULL is shown', async () => {
