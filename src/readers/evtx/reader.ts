@@ -164,18 +164,18 @@ export async function* renderEvtxFiles(
     for (const path of paths) for (const r of inlineFile(path, block, render, onError)) yield emit(r);
     return;
   }
-  // Small files are rendered here; only the chunks of large files go to the workers, in batches.
-  // A worker costs a start-up and its own JIT warm-up, which a small file never pays back, and
-  // a message per chunk cost more than the parsing it moved (measured: 2 threads were slower
-  // than 1 on both a collection of small files and a 34 MB file).
-  // This thread is one of the `threads`: it takes every threads-th batch itself, and the other
-  // threads - 1 are workers.
+  // Small files are rendered here, chunk by chunk as with one thread; only the chunks of large
+  // files are spread, in batches. A worker costs a start-up and its own JIT warm-up, which a
+  // small file never pays back, and a message per chunk cost more than the parsing it moved
+  // (measured: 2 threads were slower than 1 on a collection of small files and on a 34 MB file).
+  // This thread is one of the `threads`: it takes every threads-th batch itself.
+  const minParallel = opts.parallelMinFileBytes ?? PARALLEL_MIN_FILE_BYTES;
   const block = new Uint8Array(FILE_HEADER_SIZE + BLOCK_CHUNKS * CHUNK_SIZE);
+  const render = (buf: Uint8Array, info: ChunkTask): RenderedChunk => renderChunk(buf, info, format);
   let pool: WorkerPool | undefined;
-  let batches = 0;
-  const exec = (job: RenderJob): Promise<RenderedChunk> => {
-    if (job.kind === 'inline') return Promise.resolve(renderInline(job.path, block, format));
-    if (++batches % threads === 0) return Promise.resolve(renderBatch(job, block, format));
+  let sent = 0;
+  const exec = (job: Batch): Promise<RenderedChunk> => {
+    if (++sent % threads === 0) return Promise.resolve(renderBatch(job, block, format));
     pool ??= new WorkerPool(threads - 1);
     return pool.run(job.tasks, false, format).then(
       (r) => {
@@ -187,7 +187,14 @@ export async function* renderEvtxFiles(
     );
   };
   try {
-    for await (const r of ordered(renderJobs(paths, opts.parallelMinFileBytes ?? PARALLEL_MIN_FILE_BYTES), exec, threads * 2)) yield emit(r);
+    for (const path of paths) {
+      const plan = await planBatches(path, minParallel);
+      if (plan) {
+        for await (const r of ordered(toAsync(plan), exec, threads * 2)) yield emit(r);
+      } else {
+        for (const r of inlineFile(path, block, render, onError)) yield emit(r);
+      }
+    }
   } finally {
     await pool?.close();
   }
@@ -196,37 +203,39 @@ export async function* renderEvtxFiles(
 /** Files at least this large have their chunks spread over the threads (see renderEvtxFiles). */
 const PARALLEL_MIN_FILE_BYTES = 8 * 1024 * 1024;
 
-/** A whole small file for this thread, or a batch of a large file's chunks for a worker. */
-type RenderJob = { kind: 'inline'; path: string } | { kind: 'batch'; tasks: ChunkTask[]; errors: EvtxErrorData[] };
+/** A run of a large file's chunks, with the file's header warnings on its first run. */
+interface Batch {
+  tasks: ChunkTask[];
+  errors: EvtxErrorData[];
+}
 
-async function* renderJobs(paths: readonly string[], minParallel: number): AsyncGenerator<RenderJob> {
-  for (const path of paths) {
-    let size = 0;
-    try {
-      size = statSync(path).size;
-    } catch {
-      // Reported, in order, when the file is opened in this thread.
-    }
-    if (size < minParallel) {
-      yield { kind: 'inline', path };
-      continue;
-    }
-    // Header warnings go out with the file's first batch, so stderr stays in file order; a file
-    // that cannot be planned is opened again in this thread, which reports why, in order.
-    const headerErrors: EvtxErrorData[] = [];
-    const plan = await planFile(path, (e) => headerErrors.push(e.toData()));
-    if (!plan || !plan.tasks.length) {
-      yield { kind: 'inline', path };
-      continue;
-    }
-    for (let i = 0; i < plan.tasks.length; i += BLOCK_CHUNKS) {
-      yield { kind: 'batch', tasks: plan.tasks.slice(i, i + BLOCK_CHUNKS), errors: i === 0 ? headerErrors : [] };
-    }
+async function* toAsync<T>(items: T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+/**
+ * A large file's chunks in batches; null for a file to read in this thread (small, or one that
+ * cannot be planned: reading it here reports why). Header warnings travel with the first batch,
+ * so stderr stays in file order.
+ */
+async function planBatches(path: string, minParallel: number): Promise<Batch[] | null> {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return null;
   }
+  if (size < minParallel) return null;
+  const headerErrors: EvtxErrorData[] = [];
+  const plan = await planFile(path, (e) => headerErrors.push(e.toData()));
+  if (!plan || !plan.tasks.length) return null;
+  const out: Batch[] = [];
+  for (let i = 0; i < plan.tasks.length; i += BLOCK_CHUNKS) out.push({ tasks: plan.tasks.slice(i, i + BLOCK_CHUNKS), errors: i === 0 ? headerErrors : [] });
+  return out;
 }
 
 /** A batch of a large file's chunks rendered in this thread. */
-function renderBatch(job: RenderJob & { kind: 'batch' }, block: Uint8Array, format: RenderFormat): RenderedChunk {
+function renderBatch(job: Batch, block: Uint8Array, format: RenderFormat): RenderedChunk {
   const out: RenderedChunk = { kind: 'text', text: '', records: 0, errors: [...job.errors] };
   const texts: string[] = [];
   let fd: number | undefined;
@@ -243,20 +252,6 @@ function renderBatch(job: RenderJob & { kind: 'batch' }, block: Uint8Array, form
     out.errors.push(chunkFailure(job.tasks[0]!, e).toData());
   } finally {
     if (fd !== undefined) closeSync(fd);
-  }
-  out.text = texts.join('');
-  return out;
-}
-
-/** One file rendered in this thread, its errors (file-level ones too) kept in order. */
-function renderInline(path: string, block: Uint8Array, format: RenderFormat): RenderedChunk {
-  const out: RenderedChunk = { kind: 'text', text: '', records: 0, errors: [] };
-  const texts: string[] = [];
-  const fileError = (e: EvtxError): void => void out.errors.push(e.toData());
-  for (const r of inlineFile(path, block, (buf, info) => renderChunk(buf, info, format), fileError)) {
-    if (r.text) texts.push(r.text);
-    out.records += r.records;
-    for (const e of r.errors) out.errors.push(e);
   }
   out.text = texts.join('');
   return out;
