@@ -106,9 +106,11 @@ export class Detector {
       segments = next.segments;
       const buf = Buffer.from(current, 'latin1');
       const hits = this.matcher.scan(buf);
-      for (const [ri] of this.applicableRules(hits.keywordHits, path)) {
-        // Decoded text is small and its positions shift, so rules scan it whole.
-        this.runRule(this.contentRules[ri]!, raw, current, null, segments, path, findings);
+      // Only keyword hits near a decoded run can lead to a new finding (a match must touch
+      // decoded text); the rest of the pass is the raw text again, already scanned.
+      const near = nearSegments(segments, hits.keywordHits);
+      for (const [ri, starts] of this.applicableRules(near, path)) {
+        this.runRule(this.contentRules[ri]!, raw, current, starts, segments, path, findings);
       }
     }
   }
@@ -291,6 +293,23 @@ function mayHoldEncoded(buf: Buffer): boolean {
     } else run = 0;
   }
   return false;
+}
+
+// Hits within this distance of a decoded run are kept: the longest a rule's match can reach
+// from its keyword (UNBOUNDED_SPAN caps it at 64 KiB).
+const NEAR_SEGMENT = 64 * 1024;
+
+/** The [keywordId, end] pairs of `hits` whose offset lies within NEAR_SEGMENT of a decoded run. */
+function nearSegments(segments: Segment[], hits: Int32Array): Int32Array {
+  const out: number[] = [];
+  let si = 0;
+  for (let i = 0; i < hits.length; i += 2) {
+    const at = hits[i + 1]!;
+    // Segments are in text order and hits ascend, so one forward walk finds the neighbours.
+    while (si < segments.length && segments[si]!.decoded.end + NEAR_SEGMENT < at) si++;
+    if (si < segments.length && segments[si]!.decoded.start - NEAR_SEGMENT <= at) out.push(hits[i]!, at);
+  }
+  return Int32Array.from(out);
 }
 
 /** gitleaks drops a generic-rule finding when a specific rule found the same secret on that line. */
