@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseChunk, type EvtxError } from '../src/readers/evtx/index.js';
+import { renderChunk } from '../src/readers/evtx/render.js';
 import { mutateChunk, rng } from '../test/evtx/mutate.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -83,8 +84,14 @@ function fuzz(minutes: number, seed: number): void {
         p.errors[e.code] = (p.errors[e.code] ?? 0) + 1;
         if (e.code === 'evtx.internal') finding(`${m.what}: ${e.format()}`, m.bytes);
       }
+      // The dump path renders the same chunk straight to text; it must not throw either.
+      for (const format of ['jsonl', 'xml'] as const) {
+        for (const e of renderChunk(m.bytes, { file: 'fuzz', chunk: 0, fileOffset: 4096 }, format).errors) {
+          if (e.code === 'evtx.internal') finding(`${m.what}: ${format}: ${e.code}: ${e.message}`, m.bytes);
+        }
+      }
     } catch (e) {
-      finding(`${m.what}: parseChunk threw ${String(e)}`, m.bytes);
+      finding(`${m.what}: parseChunk or renderChunk threw ${String(e)}`, m.bytes);
     }
     const ms = performance.now() - t0;
     if (ms > p.slowestMs) {

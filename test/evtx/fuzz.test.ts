@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseChunk, readEvtx, type EvtxError } from '../../src/readers/evtx/index.js';
+import { renderChunk } from '../../src/readers/evtx/render.js';
 import { FIXTURES, readBytes } from './helpers.js';
 import { mutateChunk, mutateFile, rng } from './mutate.js';
 
@@ -53,6 +54,15 @@ test('fuzz: 2,000 mutated chunks never throw, hang or blow up', () => {
     }
     // A 64 KiB chunk may legitimately expand (templates are shared), but not without bound.
     assert.ok(outBytes < 64 << 20, `iteration ${i} (${m.what}): ${outBytes} bytes of output`);
+    // The dump path (straight to text) says exactly what the record API says.
+    const info = { file: 'fuzz', chunk: 7, fileOffset: 4096 + 7 * 65536 };
+    const rendered = renderChunk(m.bytes, info, 'jsonl');
+    const docs = items.filter((it) => 'doc' in it).map((it) => JSON.stringify((it as { doc: unknown }).doc));
+    assert.equal(rendered.text, docs.length ? docs.join('\n') + '\n' : '', `iteration ${i} (${m.what}): dump text differs`);
+    assert.deepEqual(
+      rendered.errors.map((e) => `${e.code} ${e.offset} ${e.message}`),
+      items.filter((it) => !('doc' in it)).map((it) => `${(it as EvtxError).code} ${(it as EvtxError).offset} ${(it as EvtxError).message}`),
+    );
     if (i % 100 === 0) heapMax = Math.max(heapMax, process.memoryUsage().heapUsed);
   }
   assert.ok(records > 1000, `mutations should leave many records readable (${records})`);
