@@ -53,7 +53,7 @@ test('dump rendering: threads 2 and 3 print the same text and errors, in the sam
     let text = '';
     const problems: string[] = [];
     const opts = { threads, parallelMinFileBytes, onError: (e: EvtxError): void => void problems.push(e.format()) };
-    for await (const c of renderEvtxFiles(files, 'jsonl', opts)) text += c.text;
+    for await (const c of renderEvtxFiles(files, 'jsonl', opts)) text += typeof c.text === 'string' ? c.text : Buffer.from(c.text).toString();
     return { text, problems };
   };
   const one = await render(1);

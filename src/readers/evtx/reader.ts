@@ -151,10 +151,10 @@ export async function* renderEvtxFiles(
     /** With threads > 1, files at least this large are split across threads (default 8 MiB). */
     parallelMinFileBytes?: number;
   } = {},
-): AsyncGenerator<{ text: string; records: number }> {
+): AsyncGenerator<{ text: string | Uint8Array; records: number }> {
   const onError = opts.onError ?? ((): void => undefined);
   const threads = resolveThreads(opts.threads);
-  const emit = (r: RenderedChunk): { text: string; records: number } => {
+  const emit = (r: RenderedChunk): { text: string | Uint8Array; records: number } => {
     for (const e of r.errors) onError(EvtxError.fromData(e));
     return { text: r.text, records: r.records };
   };
@@ -203,6 +203,9 @@ export async function* renderEvtxFiles(
 /** Files at least this large have their chunks spread over the threads (see renderEvtxFiles). */
 const PARALLEL_MIN_FILE_BYTES = 8 * 1024 * 1024;
 
+/** Chunks per message to a worker. */
+const BATCH_CHUNKS = 16;
+
 /** A run of a large file's chunks, with the file's header warnings on its first run. */
 interface Batch {
   tasks: ChunkTask[];
@@ -230,21 +233,22 @@ async function planBatches(path: string, minParallel: number): Promise<Batch[] |
   const plan = await planFile(path, (e) => headerErrors.push(e.toData()));
   if (!plan || !plan.tasks.length) return null;
   const out: Batch[] = [];
-  for (let i = 0; i < plan.tasks.length; i += BLOCK_CHUNKS) out.push({ tasks: plan.tasks.slice(i, i + BLOCK_CHUNKS), errors: i === 0 ? headerErrors : [] });
+  for (let i = 0; i < plan.tasks.length; i += BATCH_CHUNKS) out.push({ tasks: plan.tasks.slice(i, i + BATCH_CHUNKS), errors: i === 0 ? headerErrors : [] });
   return out;
 }
 
 /** A batch of a large file's chunks rendered in this thread. */
 function renderBatch(job: Batch, block: Uint8Array, format: RenderFormat): RenderedChunk {
   const out: RenderedChunk = { kind: 'text', text: '', records: 0, errors: [...job.errors] };
-  const texts: string[] = [];
+  let text = '';
   let fd: number | undefined;
   try {
     fd = openSync(job.tasks[0]!.path, 'r');
     for (const t of job.tasks) {
       const n = readSync(fd, block, 0, t.length, t.fileOffset);
       const r = renderChunk(block.subarray(0, n), t, format);
-      texts.push(r.text);
+      // Appending makes a rope that the write flattens as it encodes: no copy here.
+      text += r.text as string;
       out.records += r.records;
       for (const e of r.errors) out.errors.push(e);
     }
@@ -253,6 +257,6 @@ function renderBatch(job: Batch, block: Uint8Array, format: RenderFormat): Rende
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  out.text = texts.join('');
+  out.text = text;
   return out;
 }

@@ -8,10 +8,14 @@ import { parseChunkAs, type ChunkInfo } from './chunk.js';
 
 export type RenderFormat = 'jsonl' | 'xml';
 
-/** A rendered chunk: its output text, how many records it holds, and its errors. */
+/**
+ * A rendered chunk: its output text, how many records it holds, and its errors. Text from a
+ * worker thread arrives already encoded as UTF-8 (encoded there, in parallel, and handed over
+ * without a copy).
+ */
 export interface RenderedChunk {
   kind: 'text';
-  text: string;
+  text: string | Uint8Array;
   records: number;
   errors: EvtxErrorData[];
 }
@@ -25,5 +29,7 @@ export function renderChunk(buf: Uint8Array, info: ChunkInfo, format: RenderForm
     if (typeof it === 'string') lines.push(it);
     else if (it instanceof EvtxError) errors.push(it.toData());
   }
-  return { kind: 'text', text: lines.length ? lines.join('\n') + '\n' : '', records: lines.length, errors };
+  const records = lines.length;
+  if (records) lines.push('');
+  return { kind: 'text', text: lines.join('\n'), records, errors };
 }

@@ -52,13 +52,20 @@ function run(tasks: ChunkTask[], xml: boolean, render: RenderFormat | undefined)
   if (render) {
     const merged: RenderedChunk = { kind: 'text', text: '', records: 0, errors: [] };
     const texts: string[] = [];
+    let bytes = 0;
     for (const t of tasks) {
       const r = parse(t, xml, render) as RenderedChunk;
-      texts.push(r.text);
+      const text = r.text as string;
+      texts.push(text);
+      bytes += Buffer.byteLength(text);
       merged.records += r.records;
       for (const e of r.errors) merged.errors.push(e);
     }
-    merged.text = texts.join('');
+    // Encoded here, into memory of its own so it can be transferred rather than copied.
+    const out = Buffer.allocUnsafeSlow(bytes);
+    let at = 0;
+    for (const text of texts) at += out.write(text, at);
+    merged.text = out;
     return merged;
   }
   const merged: ItemsResult = { kind: 'items', items: [] };
@@ -73,5 +80,6 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   } catch (e) {
     reply = { id: msg.id, failure: String((e as Error)?.stack ?? e) };
   }
-  parentPort!.postMessage(reply);
+  const text = reply.result?.kind === 'text' ? reply.result.text : undefined;
+  parentPort!.postMessage(reply, text instanceof Uint8Array ? [text.buffer as ArrayBuffer] : []);
 });
