@@ -6,6 +6,7 @@ import { UsageError } from '../core/errors.js';
 import { processIo, type Command, type Io } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  hunt: { summary: 'hunt through a folder of evidence with the Sigma rules; timeline, summary, report', load: async () => (await import('./commands/hunt.js')).run },
   rules: { summary: 'rules lint|test — load, check and regression-test Sigma rules', load: async () => (await import('./commands/rules.js')).run },
   evtx: { summary: 'evtx dump — print Windows event log (EVTX) records as JSON lines or XML', load: async () => (await import('./commands/evtx.js')).run },
   scan: { summary: 'find private keys, credentials, cards, IBANs and SSNs in files and archives', load: async () => (await import('./commands/scan.js')).run },

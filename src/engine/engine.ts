@@ -2,16 +2,19 @@
  * The matching engine: routes each event to the rules whose logsource can apply to it
  * (by channel and event ID), then runs their compiled predicates. Single-event matching is a
  * pure function of (rules, event); stateful correlation lives elsewhere.
+ *
+ * Work is done lazily: a rule is compiled the first time an event can reach it, and the
+ * literal prefilter (one Aho-Corasick automaton per field) is built once per channel, the
+ * first time that channel is seen. Rules for log sources absent from the evidence cost nothing.
  */
-import type { Event } from '../events/event.js';
+import type { Event, Scalar } from '../events/event.js';
 import type { SigmaRule } from '../sigma/model.js';
+import { AhoCorasick } from './aho-corasick.js';
 import { compileRule, MatchContext, type Predicate } from './compile.js';
 import { interpretRule, type FieldMap } from './interpret.js';
-import { AhoCorasick } from './aho-corasick.js';
 import { loadLogsourceMap, resolveLogsource, type EventSourceSpec, type LogsourceMap } from './logsource.js';
 import { ruleRequirement, type Requirement } from './prefilter.js';
 import { fold, toText } from './values.js';
-import type { Scalar } from '../events/event.js';
 
 export interface Detection {
   rule: SigmaRule;
@@ -29,143 +32,171 @@ export interface EngineOptions {
   mode?: 'compiled' | 'interpreted';
 }
 
-interface Entry {
-  rule: SigmaRule;
-  pred: Predicate;
-  fieldMap: FieldMap;
-  conditions: [string, string][];
-  requirement: Requirement;
+/** One rule reachable through one log source (a rule with two sources has two entries). */
+class Entry {
+  private compiled: Predicate | undefined;
+  private req: Requirement | null = null;
+  readonly conditions: [string, string][];
+  constructor(
+    readonly rule: SigmaRule,
+    readonly fieldMap: FieldMap,
+    conditions: Record<string, string | number>,
+    private readonly interpreted: boolean,
+    /** Event IDs this entry applies to (null: any). */
+    readonly eventIds: ReadonlySet<number> | null,
+  ) {
+    this.conditions = Object.entries(conditions).map(([k, v]) => [k, String(v)]);
+  }
+  get pred(): Predicate {
+    if (!this.compiled) {
+      const { rule, fieldMap } = this;
+      this.compiled = this.interpreted ? (ctx) => interpretRule(rule, ctx.ev, fieldMap) : compileRule(rule, fieldMap);
+    }
+    return this.compiled;
+  }
+  get requirement(): Requirement {
+    if (this.req === null) this.req = this.interpreted ? undefined : ruleRequirement(this.rule, this.fieldMap);
+    return this.req;
+  }
 }
 
 /**
- * The rules routed to one (channel, event ID), with the prefilter built over them: rules with no
- * literal requirement always run; the others run when one field scan found one of their literals.
+ * Every entry that can apply to one channel, with the prefilter over all of them: entries with
+ * no literal requirement always run; the others run when a field scan found one of their
+ * literals. Per event ID, `byEventId` lists the entry indices that apply.
  */
-interface Plan {
-  entries: Entry[];
-  always: number[];
-  fields: { field: string; ac: AhoCorasick; owners: number[][] }[];
-  stamp: Int32Array;
-  epoch: number;
-}
+class ChannelIndex {
+  readonly always: Uint8Array;
+  readonly fields: { field: string; ac: AhoCorasick; owners: Int32Array[] }[] = [];
+  readonly stamp: Int32Array;
+  epoch = 0;
+  private readonly byEventId = new Map<number, Int32Array>();
 
-function buildPlan(entries: Entry[], prefilter: boolean): Plan {
-  const always: number[] = [];
-  const byField = new Map<string, Map<string, number[]>>();
-  entries.forEach((e, i) => {
-    if (!prefilter || !e.requirement) return void always.push(i);
-    for (const { field, text } of e.requirement) {
-      let needles = byField.get(field);
-      if (!needles) byField.set(field, (needles = new Map()));
-      const owners = needles.get(text);
-      if (!owners) needles.set(text, [i]);
-      else if (owners[owners.length - 1] !== i) owners.push(i);
+  constructor(
+    readonly entries: Entry[],
+    prefilter: boolean,
+  ) {
+    this.always = new Uint8Array(entries.length);
+    this.stamp = new Int32Array(entries.length);
+    const byField = new Map<string, Map<string, number[]>>();
+    entries.forEach((e, i) => {
+      const req = prefilter ? e.requirement : undefined;
+      if (!req) return void (this.always[i] = 1);
+      for (const { field, text } of req) {
+        let needles = byField.get(field);
+        if (!needles) byField.set(field, (needles = new Map()));
+        const owners = needles.get(text);
+        if (!owners) needles.set(text, [i]);
+        else if (owners[owners.length - 1] !== i) owners.push(i);
+      }
+    });
+    for (const [field, needles] of byField) this.fields.push({ field, ac: new AhoCorasick([...needles.keys()]), owners: [...needles.values()].map((o) => Int32Array.from(o)) });
+  }
+
+  /** Indices of the entries that apply to an event ID. */
+  forEventId(eid: number): Int32Array {
+    let list = this.byEventId.get(eid);
+    if (!list) {
+      const idx: number[] = [];
+      this.entries.forEach((e, i) => {
+        if (e.eventIds === null || e.eventIds.has(eid)) idx.push(i);
+      });
+      list = Int32Array.from(idx);
+      // Hostile input can invent endless event IDs: keep the cache bounded.
+      if (this.byEventId.size < 4096) this.byEventId.set(eid, list);
     }
-  });
-  const fields = [...byField].map(([field, needles]) => ({ field, ac: new AhoCorasick([...needles.keys()]), owners: [...needles.values()] }));
-  return { entries, always, fields, stamp: new Int32Array(entries.length), epoch: 0 };
-}
+    return list;
+  }
 
-interface ChannelRoute {
-  byEventId: Map<number, Entry[]>;
-  anyEventId: Entry[];
+  /** Mark the entries whose literal requirement the event meets (plus those that always run). */
+  mark(ev: Event, ctx: MatchContext): number {
+    const epoch = ++this.epoch;
+    const stamp = this.stamp;
+    for (const f of this.fields) {
+      const v = ev.get(f.field);
+      if (v === undefined) continue;
+      const owners = f.owners;
+      const hit = (id: number) => {
+        const o = owners[id]!;
+        for (let k = 0; k < o.length; k++) stamp[o[k]!] = epoch;
+      };
+      if (Array.isArray(v)) for (const x of v as Scalar[]) f.ac.scan(fold(toText(x)), hit);
+      else f.ac.scan(ctx.foldField(f.field, v as Scalar), hit);
+    }
+    return epoch;
+  }
 }
 
 export class Engine {
   /** Windows rules that no event log can feed, with the reason (reported, never silent). */
   readonly unmapped: { rule: SigmaRule; reason: string }[] = [];
   readonly ruleCount: number;
-  private readonly channels = new Map<string, ChannelRoute>();
+  private readonly prefilter: boolean;
+  private readonly interpreted: boolean;
+  /** Entries per lower-cased channel name. */
+  private readonly byChannel = new Map<string, Entry[]>();
   /** Windows rules with no channel constraint (product: windows only). */
-  private readonly anyChannel: { eventIds: Set<number> | null; entry: Entry }[] = [];
+  private readonly anyChannel: Entry[] = [];
   /** Rules for non-Windows events (no Channel field). */
   private readonly generic: Entry[] = [];
-  private readonly routeCache = new Map<string, Plan>();
-  private readonly prefilter: boolean;
-  private genericPlan: Plan | undefined;
+  private readonly indexes = new Map<string, ChannelIndex>();
 
   constructor(rules: readonly SigmaRule[], opts: EngineOptions = {}) {
     const map = opts.logsources ?? loadLogsourceMap();
-    const interpreted = opts.mode === 'interpreted';
-    this.prefilter = !interpreted;
+    this.interpreted = opts.mode === 'interpreted';
+    this.prefilter = !this.interpreted;
     this.ruleCount = rules.length;
     for (const rule of rules) {
       const res = resolveLogsource(rule.logsource, map);
-      if (res.kind === 'unmapped') {
-        this.unmapped.push({ rule, reason: res.reason });
-        continue;
-      }
-      if (res.kind === 'generic') {
-        this.generic.push(makeEntry(rule, {}, {}, interpreted));
-        continue;
-      }
-      for (const src of res.sources) this.addSource(rule, src, interpreted);
+      if (res.kind === 'unmapped') this.unmapped.push({ rule, reason: res.reason });
+      else if (res.kind === 'generic') this.generic.push(new Entry(rule, {}, {}, this.interpreted, null));
+      else for (const src of res.sources) this.addSource(rule, src);
     }
   }
 
-  private addSource(rule: SigmaRule, src: EventSourceSpec, interpreted: boolean): void {
-    const entry = makeEntry(rule, src.fields, src.conditions, interpreted);
-    if (src.channels === null) {
-      this.anyChannel.push({ eventIds: src.eventIds ? new Set(src.eventIds) : null, entry });
-      return;
-    }
+  private addSource(rule: SigmaRule, src: EventSourceSpec): void {
+    const entry = new Entry(rule, src.fields, src.conditions, this.interpreted, src.eventIds ? new Set(src.eventIds) : null);
+    if (src.channels === null) return void this.anyChannel.push(entry);
     for (const ch of src.channels) {
       const key = ch.toLowerCase();
-      let route = this.channels.get(key);
-      if (!route) this.channels.set(key, (route = { byEventId: new Map(), anyEventId: [] }));
-      if (src.eventIds === null) route.anyEventId.push(entry);
-      else
-        for (const id of src.eventIds) {
-          const list = route.byEventId.get(id);
-          if (list) list.push(entry);
-          else route.byEventId.set(id, [entry]);
-        }
+      const list = this.byChannel.get(key);
+      if (list) list.push(entry);
+      else this.byChannel.set(key, [entry]);
     }
   }
 
-  /** The rules an event is routed to. */
-  candidates(ev: Event): readonly Entry[] {
-    return this.plan(ev).entries;
+  private index(channel: string | undefined): ChannelIndex {
+    const key = channel === undefined ? '\u0000generic' : channel.toLowerCase();
+    let idx = this.indexes.get(key);
+    if (!idx) {
+      const entries = channel === undefined ? this.generic : [...(this.byChannel.get(key) ?? []), ...this.anyChannel];
+      idx = new ChannelIndex(entries, this.prefilter);
+      // Hostile input could invent endless channel names: unknown channels share no state.
+      if (this.indexes.size < 1024 || this.byChannel.has(key)) this.indexes.set(key, idx);
+    }
+    return idx;
   }
 
-  private plan(ev: Event): Plan {
-    const channel = ev.channel;
-    if (channel === undefined) return (this.genericPlan ??= buildPlan(this.generic, this.prefilter));
-    const eid = ev.eventId ?? -1;
-    const key = `${channel}\u0000${eid}`;
-    let plan = this.routeCache.get(key);
-    if (!plan) {
-      const route = this.channels.get(channel.toLowerCase());
-      const list = [...(route?.byEventId.get(eid) ?? []), ...(route?.anyEventId ?? []), ...this.anyChannel.filter((a) => a.eventIds === null || a.eventIds.has(eid)).map((a) => a.entry)];
-      plan = buildPlan(list, this.prefilter);
-      // Hostile input could invent endless channel names: keep the cache bounded.
-      if (this.routeCache.size < 10_000) this.routeCache.set(key, plan);
-    }
-    return plan;
+  /** The rule entries an event is routed to. */
+  candidates(ev: Event): readonly { rule: SigmaRule; fieldMap: FieldMap }[] {
+    const idx = this.index(ev.channel);
+    return Array.from(idx.forEventId(ev.eventId ?? -1), (i) => idx.entries[i]!);
   }
 
   /** All detections for one event. */
   match(ev: Event): Detection[] {
-    const plan = this.plan(ev);
-    const entries = plan.entries;
-    if (!entries.length) return [];
+    const idx = this.index(ev.channel);
+    const list = ev.channel === undefined ? undefined : idx.forEventId(ev.eventId ?? -1);
+    if (list && list.length === 0) return [];
+    if (!idx.entries.length) return [];
     const ctx = new MatchContext(ev);
-    const epoch = ++plan.epoch;
-    const stamp = plan.stamp;
-    for (const i of plan.always) stamp[i] = epoch;
-    for (const f of plan.fields) {
-      const v = ev.get(f.field);
-      if (v === undefined) continue;
-      const hit = (id: number) => {
-        for (const i of f.owners[id]!) stamp[i] = epoch;
-      };
-      if (Array.isArray(v)) for (const x of v as Scalar[]) f.ac.scan(fold(toText(x)), hit);
-      else f.ac.scan(ctx.foldField(f.field, v as Scalar), hit);
-    }
+    const epoch = idx.mark(ev, ctx);
     const out: Detection[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      if (stamp[i] !== epoch) continue;
-      const e = entries[i]!;
+    const n = list ? list.length : idx.entries.length;
+    for (let k = 0; k < n; k++) {
+      const i = list ? list[k]! : k;
+      if (idx.stamp[i] !== epoch && !idx.always[i]) continue;
+      const e = idx.entries[i]!;
       if (e.conditions.length && !e.conditions.every(([f, v]) => String(ev.get(f) ?? '') === v)) continue;
       if (!e.pred(ctx)) continue;
       if (out.some((d) => d.rule === e.rule)) continue; // one rule, two sources, same event
@@ -173,9 +204,4 @@ export class Engine {
     }
     return out;
   }
-}
-
-function makeEntry(rule: SigmaRule, fieldMap: FieldMap, conditions: Record<string, string | number>, interpreted: boolean): Entry {
-  const pred: Predicate = interpreted ? (ctx) => interpretRule(rule, ctx.ev, fieldMap) : compileRule(rule, fieldMap);
-  return { rule, pred, fieldMap, conditions: Object.entries(conditions).map(([k, v]) => [k, String(v)]), requirement: interpreted ? undefined : ruleRequirement(rule, fieldMap) };
 }

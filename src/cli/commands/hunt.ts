@@ -1,0 +1,129 @@
+/**
+ * `firebreak hunt PATH… [options]`: the offline breach hunt over a folder of evidence.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../core/errors.js';
+import type { DetectionRecord } from '../../output/records.js';
+import { hunt, type DetectionSink, type EventSink } from '../../hunt/run.js';
+import { levelRank } from '../../hunt/select.js';
+import { progressLine, renderSummary } from '../../hunt/summary.js';
+import { openOutputs } from '../../hunt/outputs.js';
+import { LEVELS, type Level } from '../../sigma/model.js';
+import type { Io } from '../io.js';
+
+const HELP = `usage: firebreak hunt PATH… [options]
+
+Reads every log file under PATH (EVTX, evtx-crate JSON, Winlogbeat/Elastic Agent ECS JSON or
+_bulk bodies, flat JSON; gzip of each — detected by content) and runs the Sigma rules over it.
+
+rules:
+  --rules PATH            rule file or folder (repeatable; default: the bundled SigmaHQ set)
+  --placeholders FILE     values for %placeholders% used with |expand
+  --min-level LEVEL       informational|low|medium|high|critical
+  --status LIST           statuses to run (default: stable,test,experimental)
+  --tags LIST             only rules with one of these tags (attack.t1059 matches sub-techniques)
+  --rule-id ID            only this rule (repeatable; id or name)
+  --exclude-rule ID       skip this rule (repeatable; id, name or title)
+events:
+  --from TIME --to TIME   only events in this time range (ISO-8601, UTC when no offset)
+outputs:
+  --csv FILE              timeline CSV
+  --jsonl FILE            one detection per line
+  --report FILE.html      self-contained HTML report
+  --db FILE               DuckDB database with every event and detection (see 'firebreak query')
+run:
+  --threads N             worker threads (default: all cores)
+  --fail-on LEVEL         exit 1 when a detection at or above LEVEL was found
+  --quiet                 no summary, no progress
+exit status: 0 the hunt ran, 1 --fail-on matched, 2 usage error.
+`;
+
+const list = (v: string | string[] | undefined) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean));
+
+function level(v: string | undefined, flag: string): Level | undefined {
+  if (v === undefined) return undefined;
+  if (!LEVELS.includes(v as Level)) throw new UsageError(`${flag} must be one of ${LEVELS.join(', ')}`);
+  return v as Level;
+}
+
+function time(v: string | undefined, flag: string): string | undefined {
+  if (v === undefined) return undefined;
+  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(v) || !/T|\d \d/.test(v) ? v : v + 'Z');
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag}: '${v}' is not a date/time (use ISO-8601, e.g. 2026-01-31T12:00:00Z)`);
+  return d.toISOString();
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      rules: { type: 'string', multiple: true },
+      placeholders: { type: 'string' },
+      'min-level': { type: 'string' },
+      status: { type: 'string', multiple: true },
+      tags: { type: 'string', multiple: true },
+      'rule-id': { type: 'string', multiple: true },
+      'exclude-rule': { type: 'string', multiple: true },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      csv: { type: 'string' },
+      jsonl: { type: 'string' },
+      report: { type: 'string' },
+      db: { type: 'string' },
+      threads: { type: 'string' },
+      'fail-on': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void io.stdout.write(HELP), 0;
+  if (!positionals.length) throw new UsageError(`give at least one file or folder to hunt through\n\n${HELP}`);
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 0)) throw new UsageError('--threads must be a whole number (0 = all cores)');
+  const failOn = level(values['fail-on'], '--fail-on');
+  const from = time(values.from, '--from');
+  const to = time(values.to, '--to');
+  if (from && to && from > to) throw new UsageError('--from is after --to');
+
+  const outputs = await openOutputs({ csv: values.csv, jsonl: values.jsonl, report: values.report, db: values.db });
+  let failed = false;
+  const tty = !values.quiet && !!io.stderr.isTTY;
+  const t0 = Date.now();
+  let lastDraw = 0;
+  try {
+    const summary = await hunt({
+      paths: positionals,
+      rulePaths: values.rules,
+      placeholders: values.placeholders,
+      filter: {
+        minLevel: level(values['min-level'], '--min-level'),
+        statuses: list(values.status),
+        tags: list(values.tags),
+        ruleIds: list(values['rule-id']),
+        excludeRules: values['exclude-rule'],
+      },
+      from,
+      to,
+      threads,
+      sinks: outputs.sinks as DetectionSink[],
+      eventSink: outputs.events as EventSink | undefined,
+      onDetection: (d: DetectionRecord) => {
+        if (failOn && levelRank(d.level) >= levelRank(failOn)) failed = true;
+      },
+      onProgress: tty
+        ? (p) => {
+            const now = Date.now();
+            if (now - lastDraw < 100 && p.filesDone < p.filesTotal) return;
+            lastDraw = now;
+            io.stderr.write(`\r${progressLine(p, now - t0)}\x1b[K`);
+          }
+        : undefined,
+    });
+    if (tty) io.stderr.write('\r\x1b[K');
+    if (!values.quiet) io.stdout.write(renderSummary(summary, outputs.describe()));
+  } finally {
+    await outputs.abort();
+  }
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,49 @@
+/** Engine detections and events → the output record shapes. */
+import type { Detection } from '../engine/engine.js';
+import { matchedFields } from '../engine/explain.js';
+import type { Event, FieldValue } from '../events/event.js';
+import type { DetectionRecord, EventRecord } from '../output/records.js';
+
+export function eventFields(ev: Event): Record<string, FieldValue> {
+  return { ...ev.fields };
+}
+
+export function toEventRecord(ev: Event): EventRecord {
+  return {
+    timestamp: normaliseTime(ev.timestamp),
+    computer: ev.computer ?? null,
+    channel: ev.channel ?? null,
+    provider: ev.provider ?? null,
+    eventId: ev.eventId ?? null,
+    recordId: ev.recordId ?? null,
+    sourceFile: ev.source.file,
+    fields: eventFields(ev),
+  };
+}
+
+export function toDetectionRecord(d: Detection): DetectionRecord {
+  const ev = d.event;
+  const r = d.rule;
+  const level = r.level ?? 'medium';
+  return {
+    timestamp: normaliseTime(ev.timestamp),
+    computer: ev.computer ?? null,
+    channel: ev.channel ?? null,
+    provider: ev.provider ?? null,
+    eventId: ev.eventId ?? null,
+    recordId: ev.recordId ?? null,
+    level,
+    rule: { id: r.id ?? null, title: r.title, level, status: r.status ?? null, tags: r.tags, file: r.file, kind: 'sigma' },
+    matched: matchedFields(r, ev, d.fieldMap),
+    sourceFile: ev.source.file,
+    event: eventFields(ev),
+  };
+}
+
+/** Timestamps as ISO-8601 UTC (`2026-01-02T03:04:05.678Z` style, sub-ms digits kept), or null. */
+export function normaliseTime(t: string | undefined): string | null {
+  if (!t) return null;
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(t)) return t;
+  const d = new Date(/^\d{4}-\d\d-\d\d \d/.test(t) ? t.replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(t) ? '' : 'Z') : t);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}

@@ -1,0 +1,173 @@
+/**
+ * `hunt` orchestration: load and select rules, discover evidence, fan files out to worker
+ * threads, aggregate the summary, keep detections in time order (spilling to disk), and hand
+ * them to the outputs. Memory stays bounded whatever the size of the evidence.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { loadLogsourceMap, resolveLogsource } from '../engine/logsource.js';
+import type { DetectionRecord, EventRecord, HuntError, HuntSummary } from '../output/records.js';
+import { ruleDirs } from '../sigma/bundled.js';
+import { loadPlaceholders, loadRules } from '../sigma/collection.js';
+import { LEVELS, type Level } from '../sigma/model.js';
+import { discoverFiles } from './discover.js';
+import { selectRules, type RuleFilter } from './select.js';
+import { DetectionSorter } from './sorter.js';
+import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
+
+/** Receives detections in time order at the end of the hunt. */
+export interface DetectionSink {
+  write(d: DetectionRecord): void | Promise<void>;
+  close(summary: HuntSummary): Promise<void>;
+}
+
+/** Receives every event as it is read (for --db). */
+export interface EventSink {
+  writeEvents(events: EventRecord[]): void | Promise<void>;
+}
+
+export interface HuntConfig {
+  paths: string[];
+  /** Rule files/folders; default: the bundled SigmaHQ set. */
+  rulePaths?: string[];
+  placeholders?: string;
+  filter: RuleFilter;
+  /** ISO-8601 bounds on event time. */
+  from?: string;
+  to?: string;
+  threads?: number;
+  sinks?: DetectionSink[];
+  eventSink?: EventSink;
+  /** Detections as they arrive, unordered (e.g. for --fail-on). */
+  onDetection?: (d: DetectionRecord) => void;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  bytesDone: number;
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
+  events: number;
+  detections: number;
+}
+
+const SAMPLE_ERRORS = 50;
+const MAX_TRACKED_HOSTS = 100_000;
+
+export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
+  const started = Date.now();
+  const summary: HuntSummary = {
+    startedAt: new Date(started).toISOString(),
+    elapsedMs: 0,
+    files: { read: 0, skipped: [] },
+    events: 0,
+    firstEvent: null,
+    lastEvent: null,
+    detections: 0,
+    byLevel: Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<Level, number>,
+    topRules: [],
+    topHosts: [],
+    rules: { loaded: 0, failed: 0, unmapped: 0 },
+    errors: { count: 0, sample: [] },
+    eventsPerSecond: 0,
+  };
+  const addError = (e: HuntError) => {
+    summary.errors.count++;
+    if (summary.errors.sample.length < SAMPLE_ERRORS) summary.errors.sample.push(e);
+  };
+
+  const col = loadRules(cfg.rulePaths?.length ? cfg.rulePaths : ruleDirs(), { placeholders: cfg.placeholders ? loadPlaceholders(cfg.placeholders) : undefined });
+  for (const e of col.errors) addError({ kind: 'rule', file: e.location.file, code: e.code, message: e.format() });
+  const rules = selectRules(col.rules, cfg.filter);
+  const logsources = loadLogsourceMap();
+  summary.rules = { loaded: rules.length, failed: col.errors.length, unmapped: rules.filter((r) => resolveLogsource(r.logsource, logsources).kind === 'unmapped').length };
+
+  const { files, unreadable } = await discoverFiles(cfg.paths);
+  for (const u of unreadable) summary.files.skipped.push({ file: u.file, reason: u.reason });
+  files.sort((a, b) => b.size - a.size); // largest first balances the workers
+  const bytesTotal = files.reduce((s, f) => s + f.size, 0);
+  const sizeOf = new Map(files.map((f) => [f.path, f.size]));
+  const progress: Progress = { bytesDone: 0, bytesTotal, filesDone: 0, filesTotal: files.length, events: 0, detections: 0 };
+
+  const ruleCounts = new Map<string, { id: string | null; title: string; level: Level; count: number }>();
+  const hostCounts = new Map<string, number>();
+  const sorter = new DetectionSorter();
+  const failedFiles = new Set<string>();
+
+  const threads = Math.max(1, Math.min(cfg.threads && cfg.threads > 0 ? cfg.threads : availableParallelism(), files.length || 1));
+  const init: WorkerInit = { rules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink };
+  const pending = [...files];
+  let chain = Promise.resolve();
+
+  await new Promise<void>((resolve, reject) => {
+    if (!pending.length) return resolve();
+    let live = 0;
+    for (let i = 0; i < threads; i++) {
+      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      live++;
+      const sendNext = () => {
+        const f = pending.shift();
+        w.postMessage((f ? { type: 'file', path: f.path } : { type: 'stop' }) satisfies ToWorker);
+      };
+      w.on('message', (m: FromWorker) => {
+        // Handle messages strictly in order; batches are acknowledged after they are stored.
+        chain = chain.then(async () => {
+          switch (m.type) {
+            case 'ready':
+              return sendNext();
+            case 'error':
+              if (m.error.kind === 'file') {
+                failedFiles.add(m.error.file);
+                summary.files.skipped.push({ file: m.error.file, reason: m.error.message });
+              }
+              return addError(m.error);
+            case 'batch': {
+              summary.events += m.eventCount;
+              progress.events += m.eventCount;
+              if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
+              if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
+              if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
+              for (const d of m.detections) {
+                summary.detections++;
+                progress.detections++;
+                summary.byLevel[d.level]++;
+                const key = d.rule.id ?? d.rule.title;
+                const rc = ruleCounts.get(key);
+                if (rc) rc.count++;
+                else ruleCounts.set(key, { id: d.rule.id, title: d.rule.title, level: d.level, count: 1 });
+                const host = d.computer ?? '(unknown)';
+                if (hostCounts.has(host) || hostCounts.size < MAX_TRACKED_HOSTS) hostCounts.set(host, (hostCounts.get(host) ?? 0) + 1);
+                cfg.onDetection?.(d);
+                await sorter.add(d);
+              }
+              w.postMessage({ type: 'ack' } satisfies ToWorker);
+              return;
+            }
+            case 'done':
+              if (!failedFiles.has(m.path)) summary.files.read++;
+              progress.filesDone++;
+              progress.bytesDone += sizeOf.get(m.path) ?? 0;
+              cfg.onProgress?.({ ...progress });
+              return sendNext();
+          }
+        }).catch(reject);
+      });
+      w.on('error', reject);
+      w.on('exit', () => {
+        if (--live === 0) chain.then(resolve, reject);
+      });
+    }
+  });
+  await chain;
+
+  summary.topRules = [...ruleCounts.values()].sort((a, b) => b.count - a.count || a.title.localeCompare(b.title)).slice(0, 10);
+  summary.topHosts = [...hostCounts].map(([computer, count]) => ({ computer, count })).sort((a, b) => b.count - a.count).slice(0, 10);
+  const sinks = cfg.sinks ?? [];
+  if (sinks.length) for await (const d of sorter.drain()) for (const s of sinks) await s.write(d);
+  else for await (const _ of sorter.drain()) void _;
+  summary.elapsedMs = Date.now() - started;
+  summary.eventsPerSecond = summary.elapsedMs ? Math.round(summary.events / (summary.elapsedMs / 1000)) : 0;
+  for (const s of sinks) await s.close(summary);
+  return summary;
+}

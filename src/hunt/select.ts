@@ -1,0 +1,35 @@
+/** Which rules a hunt runs: level, status, tag, id filters over the loaded collection. */
+import { LEVELS, type Level, type SigmaRule } from '../sigma/model.js';
+
+export interface RuleFilter {
+  minLevel?: Level;
+  /** Statuses to run; default: all but deprecated and unsupported. */
+  statuses?: string[];
+  /** Run only rules with at least one of these tags (prefix match: `attack.t1059` matches `attack.t1059.001`). */
+  tags?: string[];
+  ruleIds?: string[];
+  excludeRules?: string[];
+}
+
+export const DEFAULT_STATUSES = ['stable', 'test', 'experimental'];
+
+export function levelRank(l: Level | undefined): number {
+  return l ? LEVELS.indexOf(l) : 0;
+}
+
+/** The rules that pass the filter. Rules without a status count as `experimental`. */
+export function selectRules(rules: readonly SigmaRule[], f: RuleFilter): SigmaRule[] {
+  const statuses = new Set((f.statuses?.length ? f.statuses : DEFAULT_STATUSES).map((s) => s.toLowerCase()));
+  const min = f.minLevel ? levelRank(f.minLevel) : 0;
+  const ids = f.ruleIds?.length ? new Set(f.ruleIds) : undefined;
+  const excluded = new Set(f.excludeRules ?? []);
+  const tags = f.tags?.map((t) => t.toLowerCase());
+  return rules.filter((r) => {
+    if (!statuses.has((r.status ?? 'experimental').toLowerCase())) return false;
+    if (levelRank(r.level) < min) return false;
+    if (ids && !(r.id && ids.has(r.id)) && !(r.name && ids.has(r.name))) return false;
+    if ((r.id && excluded.has(r.id)) || (r.name && excluded.has(r.name)) || excluded.has(r.title)) return false;
+    if (tags && !r.tags.some((t) => tags.some((want) => t.toLowerCase() === want || t.toLowerCase().startsWith(want + '.')))) return false;
+    return true;
+  });
+}

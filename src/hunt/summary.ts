@@ -1,0 +1,68 @@
+/** The terminal summary and the progress line of `hunt`. */
+import type { HuntSummary } from '../output/records.js';
+import { LEVELS } from '../sigma/model.js';
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+export function bytes(b: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (b >= 1024 && i < units.length - 1) {
+    b /= 1024;
+    i++;
+  }
+  return `${b.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+/** A plain-text summary for the terminal (no colour codes, so it pipes cleanly). */
+export function renderSummary(s: HuntSummary, extra: string[] = []): string {
+  const lines: string[] = [];
+  lines.push('Firebreak hunt summary');
+  lines.push('');
+  lines.push(`  files      ${n(s.files.read)} read, ${n(s.files.skipped.length)} skipped`);
+  lines.push(`  events     ${n(s.events)}`);
+  lines.push(`  time range ${s.firstEvent ?? '-'}  →  ${s.lastEvent ?? '-'}`);
+  lines.push(`  rules      ${n(s.rules.loaded)} run, ${n(s.rules.failed)} failed to load, ${n(s.rules.unmapped)} without an event log source`);
+  lines.push(`  elapsed    ${duration(s.elapsedMs)} (${n(s.eventsPerSecond)} events/s)`);
+  lines.push('');
+  lines.push(`Detections: ${n(s.detections)}`);
+  for (const l of [...LEVELS].reverse()) if (s.byLevel[l]) lines.push(`  ${l.padEnd(13)} ${n(s.byLevel[l]).padStart(9)}`);
+  if (s.topRules.length) {
+    lines.push('');
+    lines.push('Top rules');
+    for (const r of s.topRules) lines.push(`  ${n(r.count).padStart(9)}  ${r.level.padEnd(13)} ${r.title}`);
+  }
+  if (s.topHosts.length) {
+    lines.push('');
+    lines.push('Top hosts');
+    for (const h of s.topHosts) lines.push(`  ${n(h.count).padStart(9)}  ${h.computer}`);
+  }
+  if (s.files.skipped.length) {
+    lines.push('');
+    lines.push(`Skipped files (${n(s.files.skipped.length)})`);
+    for (const f of s.files.skipped.slice(0, 20)) lines.push(`  ${f.file}: ${f.reason}`);
+    if (s.files.skipped.length > 20) lines.push(`  … and ${n(s.files.skipped.length - 20)} more`);
+  }
+  if (s.errors.count) {
+    lines.push('');
+    lines.push(`Errors (${n(s.errors.count)}; first ${Math.min(s.errors.sample.length, 10)} shown)`);
+    for (const e of s.errors.sample.slice(0, 10)) lines.push(`  ${e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`}`);
+  }
+  lines.push(...extra);
+  return lines.join('\n') + '\n';
+}
+
+/** One progress line: bar, percentage of bytes, ETA. */
+export function progressLine(p: { bytesDone: number; bytesTotal: number; events: number; detections: number }, elapsedMs: number, width = 30): string {
+  const frac = p.bytesTotal ? Math.min(1, p.bytesDone / p.bytesTotal) : 1;
+  const filled = Math.round(frac * width);
+  const eta = frac > 0 && frac < 1 ? duration(Math.round((elapsedMs / frac) * (1 - frac))) : '-';
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${bytes(p.bytesDone)}/${bytes(p.bytesTotal)}  ETA ${eta}  ${n(p.events)} events  ${n(p.detections)} detections`;
+}

@@ -1,0 +1,109 @@
+/**
+ * A hunt worker thread: compiles the rules it is given once, then reads whole evidence files
+ * and posts back detections (and, for --db, every event) in batches. The main thread acknowledges
+ * each batch before the next is sent, so a slow output cannot make memory grow.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { FirebreakError } from '../core/errors.js';
+import { Engine } from '../engine/engine.js';
+import { readEventsFromFile } from '../readers/detect.js';
+import type { DetectionRecord, EventRecord, HuntError } from '../output/records.js';
+import type { SigmaRule } from '../sigma/model.js';
+import type { LogsourceMap } from '../engine/logsource.js';
+import { normaliseTime, toDetectionRecord, toEventRecord } from './records.js';
+
+export interface WorkerInit {
+  rules: SigmaRule[];
+  logsources?: LogsourceMap;
+  from?: string;
+  to?: string;
+  wantEvents: boolean;
+}
+
+export type ToWorker = { type: 'file'; path: string } | { type: 'ack' } | { type: 'stop' };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'batch'; detections: DetectionRecord[]; events: EventRecord[]; bytesHint: number; eventCount: number; first: string | null; last: string | null; filtered: number }
+  | { type: 'error'; error: HuntError }
+  | { type: 'done'; path: string };
+
+const BATCH = 2_000;
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const init = workerData as WorkerInit;
+  const engine = new Engine(init.rules, { logsources: init.logsources });
+  const from = init.from ?? null;
+  const to = init.to ?? null;
+  let waiting: (() => void) | undefined;
+  const queue: ToWorker[] = [];
+  let wake: (() => void) | undefined;
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'ack') {
+      const w = waiting;
+      waiting = undefined;
+      w?.();
+      return;
+    }
+    queue.push(m);
+    wake?.();
+  });
+  const send = async (msg: FromWorker) => {
+    await new Promise<void>((resolve) => {
+      waiting = resolve;
+      port.postMessage(msg);
+    });
+  };
+  port.postMessage({ type: 'ready' } satisfies FromWorker);
+  for (;;) {
+    if (!queue.length) await new Promise<void>((r) => (wake = r));
+    wake = undefined;
+    const m = queue.shift()!;
+    if (m.type === 'stop') break;
+    if (m.type !== 'file') continue;
+    let detections: DetectionRecord[] = [];
+    let events: EventRecord[] = [];
+    let count = 0;
+    let filtered = 0;
+    let first: string | null = null;
+    let last: string | null = null;
+    const flush = async () => {
+      await send({ type: 'batch', detections, events, bytesHint: 0, eventCount: count, first, last, filtered });
+      detections = [];
+      events = [];
+      count = 0;
+      filtered = 0;
+      first = last = null;
+    };
+    const errors: HuntError[] = [];
+    try {
+      for await (const ev of readEventsFromFile(m.path, {
+        onError: (e) => errors.push({ kind: 'record', file: m.path, code: e.code, message: 'format' in e && typeof e.format === 'function' ? (e.format as () => string)() : e.message }),
+      })) {
+        const ts = normaliseTime(ev.timestamp);
+        if ((from && (!ts || ts < from)) || (to && (!ts || ts > to))) {
+          filtered++;
+          continue;
+        }
+        count++;
+        if (ts) {
+          if (!first || ts < first) first = ts;
+          if (!last || ts > last) last = ts;
+        }
+        if (init.wantEvents) events.push(toEventRecord(ev));
+        for (const d of engine.match(ev)) detections.push(toDetectionRecord(d));
+        if (count >= BATCH || detections.length >= BATCH) await flush();
+        if (errors.length) for (const error of errors.splice(0)) port.postMessage({ type: 'error', error } satisfies FromWorker);
+      }
+    } catch (e) {
+      const err = e instanceof FirebreakError ? e : new FirebreakError('read-failed', (e as Error).message);
+      errors.push({ kind: 'file', file: m.path, code: err.code, message: err.message });
+    }
+    for (const error of errors) port.postMessage({ type: 'error', error } satisfies FromWorker);
+    await flush();
+    port.postMessage({ type: 'done', path: m.path } satisfies FromWorker);
+  }
+  port.close();
+}
+
+void main();
