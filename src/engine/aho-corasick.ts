@@ -46,38 +46,30 @@ export class AhoCorasick {
 
   /** Whether any pattern occurs in `text` (stops at the first). */
   test(text: string): boolean {
-    const next = this.next;
-    const fail = this.fail;
-    const out = this.out;
     let node = 0;
     for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      let n = next[node]!.get(c);
-      while (n === undefined && node !== 0) {
-        node = fail[node]!;
-        n = next[node]!.get(c);
-      }
-      node = n ?? 0;
-      if (out[node]!.length) return true;
+      node = this.step(node, text.charCodeAt(i));
+      if (this.out[node]!.length) return true;
     }
     return false;
   }
 
+  /** The automaton's transition: follow failure links until `c` can be taken. */
+  private step(node: number, c: number): number {
+    let n = this.next[node]!.get(c);
+    while (n === undefined && node !== 0) {
+      node = this.fail[node]!;
+      n = this.next[node]!.get(c);
+    }
+    return n ?? 0;
+  }
+
   /** Call `hit(id)` for each occurrence of each pattern in `text` (ids may repeat). */
   scan(text: string, hit: (id: number) => void): void {
-    const next = this.next;
-    const fail = this.fail;
-    const out = this.out;
     let node = 0;
     for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      let n = next[node]!.get(c);
-      while (n === undefined && node !== 0) {
-        node = fail[node]!;
-        n = next[node]!.get(c);
-      }
-      node = n ?? 0;
-      const o = out[node]!;
+      node = this.step(node, text.charCodeAt(i));
+      const o = this.out[node]!;
       for (let k = 0; k < o.length; k++) hit(o[k]!);
     }
   }
