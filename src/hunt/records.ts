@@ -33,7 +33,7 @@ export function toDetectionRecord(d: Detection): DetectionRecord {
     eventId: ev.eventId ?? null,
     recordId: ev.recordId ?? null,
     level,
-    rule: { id: r.id ?? null, title: r.title, level, status: r.status ?? null, tags: r.tags, file: r.file, kind: 'sigma' },
+    rule: { id: r.id ?? null, name: r.name ?? null, title: r.title, level, status: r.status ?? null, tags: r.tags, file: r.file, kind: 'sigma' },
     matched: matchedFields(r, ev, d.fieldMap),
     sourceFile: ev.source.file,
     event: eventFields(ev),

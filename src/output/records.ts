@@ -17,6 +17,8 @@ export interface DetectionRecord {
   level: Level;
   rule: {
     id: string | null;
+    /** The rule's `name` (correlations may reference rules by it). */
+    name?: string | null;
     title: string;
     level: Level;
     status: string | null;
@@ -32,6 +34,39 @@ export interface DetectionRecord {
   sourceFile: string;
   /** The whole event, flat Sigma field names → values, for "open the event" views. */
   event: Record<string, FieldValue>;
+  /**
+   * Correlation detections only: the group (group-by field → value), the aggregate that met the
+   * condition, the window, and the detections that made it (capped; `omitted` counts the rest).
+   */
+  correlation?: CorrelationDetail;
+  /**
+   * True for a rule's match that a correlation consumes with `generate: false`: it feeds the
+   * correlation engine but is not an output of its own.
+   */
+  hidden?: boolean;
+}
+
+/** One detection that contributed to a correlation (enough to draw it, not the whole event). */
+export interface Contributor {
+  timestamp: string | null;
+  computer: string | null;
+  ruleId: string | null;
+  ruleTitle: string;
+  recordId: number | null;
+  sourceFile: string;
+  /** The contributing event's group-by and `field` values, and a few identity fields. */
+  fields: Record<string, FieldValue>;
+}
+
+export interface CorrelationDetail {
+  type: string;
+  group: Record<string, string | null>;
+  /** The aggregate value (count, distinct count, sum, average, percentile). */
+  value: number;
+  windowStart: string;
+  windowEnd: string;
+  contributors: Contributor[];
+  omitted: number;
 }
 
 /** One event as stored in the database (every event, not only detections). */
