@@ -13,7 +13,7 @@ import { AhoCorasick } from './aho-corasick.js';
 import { compileRule, MatchContext, type Predicate } from './compile.js';
 import { interpretRule, type FieldMap } from './interpret.js';
 import { loadLogsourceMap, resolveLogsource, type EventSourceSpec, type LogsourceMap } from './logsource.js';
-import { ruleRequirement, type Requirement } from './prefilter.js';
+import { ruleEventIds, ruleRequirement, type Requirement } from './prefilter.js';
 import { fold, toText } from './values.js';
 
 export interface Detection {
@@ -36,6 +36,7 @@ export interface EngineOptions {
 class Entry {
   private compiled: Predicate | undefined;
   private req: Requirement | null = null;
+  private ids: ReadonlySet<number> | null | undefined;
   readonly conditions: [string, string][];
   constructor(
     readonly rule: SigmaRule,
@@ -54,6 +55,22 @@ class Entry {
     }
     return this.compiled;
   }
+  /** Event IDs the rule's own detection pins down (null: any); see `ruleEventIds`. */
+  get detectionEventIds(): ReadonlySet<number> | null {
+    if (this.ids === undefined) this.ids = this.interpreted ? null : ruleEventIds(this.rule, this.fieldMap);
+    return this.ids;
+  }
+  /** Can this entry match an event whose ID no entry of its route names? */
+  appliesToOther(): boolean {
+    return this.eventIds === null && this.detectionEventIds === null;
+  }
+  /** Can this entry match an event with this numeric ID (-1: the event has none)? */
+  appliesTo(eid: number): boolean {
+    if (eid < 0) return this.eventIds === null;
+    if (this.eventIds !== null && !this.eventIds.has(eid)) return false;
+    const ids = this.detectionEventIds;
+    return ids === null || ids.has(eid);
+  }
   get requirement(): Requirement {
     if (this.req === null) this.req = this.interpreted ? undefined : ruleRequirement(this.rule, this.fieldMap);
     return this.req;
@@ -61,16 +78,15 @@ class Entry {
 }
 
 /**
- * Every entry that can apply to one channel, with the prefilter over all of them: entries with
- * no literal requirement always run; the others run when a field scan found one of their
- * literals. Per event ID, `byEventId` lists the entry indices that apply.
+ * Every entry that can apply to one (channel, event ID), with the prefilter over all of them:
+ * entries with no literal requirement always run; the others run when a field scan found one of
+ * their literals.
  */
 class ChannelIndex {
   readonly always: Uint8Array;
   readonly fields: { field: string; ac: AhoCorasick; owners: Int32Array[] }[] = [];
   readonly stamp: Int32Array;
   epoch = 0;
-  private readonly byEventId = new Map<number, Int32Array>();
 
   constructor(
     readonly entries: Entry[],
@@ -91,21 +107,6 @@ class ChannelIndex {
       }
     });
     for (const [field, needles] of byField) this.fields.push({ field, ac: new AhoCorasick([...needles.keys()]), owners: [...needles.values()].map((o) => Int32Array.from(o)) });
-  }
-
-  /** Indices of the entries that apply to an event ID. */
-  forEventId(eid: number): Int32Array {
-    let list = this.byEventId.get(eid);
-    if (!list) {
-      const idx: number[] = [];
-      this.entries.forEach((e, i) => {
-        if (e.eventIds === null || e.eventIds.has(eid)) idx.push(i);
-      });
-      list = Int32Array.from(idx);
-      // Hostile input can invent endless event IDs: keep the cache bounded.
-      if (this.byEventId.size < 4096) this.byEventId.set(eid, list);
-    }
-    return list;
   }
 
   /** Mark the entries whose literal requirement the event meets (plus those that always run). */
@@ -139,7 +140,7 @@ export class Engine {
   private readonly anyChannel: Entry[] = [];
   /** Rules for non-Windows events (no Channel field). */
   private readonly generic: Entry[] = [];
-  private readonly indexes = new Map<string, ChannelIndex>();
+  private readonly routes = new Map<string, { entries: Entry[]; named: Set<number>; byId: Map<number, ChannelIndex> }>();
 
   constructor(rules: readonly SigmaRule[], opts: EngineOptions = {}) {
     const map = opts.logsources ?? loadLogsourceMap();
@@ -165,36 +166,46 @@ export class Engine {
     }
   }
 
-  private index(channel: string | undefined): ChannelIndex {
-    const key = channel === undefined ? '\u0000generic' : channel.toLowerCase();
-    let idx = this.indexes.get(key);
-    if (!idx) {
+  /**
+   * The index for an event's channel and ID. Channels the rules do not name share one route (so
+   * hostile input inventing channel names costs nothing), and within a channel every event ID no
+   * rule names shares one index, so the number of indexes is bounded by the rules, not the input.
+   */
+  private index(channel: string | undefined, eventId: number | undefined): ChannelIndex {
+    const key = channel === undefined ? '\u0000generic' : this.byChannel.has(channel.toLowerCase()) ? channel.toLowerCase() : '\u0000other';
+    let route = this.routes.get(key);
+    if (!route) {
       const entries = channel === undefined ? this.generic : [...(this.byChannel.get(key) ?? []), ...this.anyChannel];
-      idx = new ChannelIndex(entries, this.prefilter);
-      // Hostile input could invent endless channel names: unknown channels share no state.
-      if (this.indexes.size < 1024 || this.byChannel.has(key)) this.indexes.set(key, idx);
+      const named = new Set<number>();
+      for (const e of entries) for (const set of [e.eventIds, e.detectionEventIds]) if (set) for (const id of set) named.add(id);
+      route = { entries, named, byId: new Map() };
+      this.routes.set(key, route);
+    }
+    // Events without an ID (generic JSON) reach every entry of the route that does not need one.
+    const eid = channel === undefined ? -2 : eventId === undefined ? -1 : route.named.has(eventId) ? eventId : -3;
+    let idx = route.byId.get(eid);
+    if (!idx) {
+      const list = eid === -2 ? route.entries : route.entries.filter((e) => (eid === -3 ? e.appliesToOther() : e.appliesTo(eid)));
+      idx = new ChannelIndex(list, this.prefilter);
+      route.byId.set(eid, idx);
     }
     return idx;
   }
 
   /** The rule entries an event is routed to. */
   candidates(ev: Event): readonly { rule: SigmaRule; fieldMap: FieldMap }[] {
-    const idx = this.index(ev.channel);
-    return Array.from(idx.forEventId(ev.eventId ?? -1), (i) => idx.entries[i]!);
+    return this.index(ev.channel, ev.eventId).entries;
   }
 
   /** All detections for one event. */
   match(ev: Event): Detection[] {
-    const idx = this.index(ev.channel);
-    const list = ev.channel === undefined ? undefined : idx.forEventId(ev.eventId ?? -1);
-    if (list && list.length === 0) return [];
-    if (!idx.entries.length) return [];
+    const idx = this.index(ev.channel, ev.eventId);
+    const n = idx.entries.length;
+    if (!n) return [];
     const ctx = new MatchContext(ev);
     const epoch = idx.mark(ev, ctx);
     const out: Detection[] = [];
-    const n = list ? list.length : idx.entries.length;
-    for (let k = 0; k < n; k++) {
-      const i = list ? list[k]! : k;
+    for (let i = 0; i < n; i++) {
       if (idx.stamp[i] !== epoch && !idx.always[i]) continue;
       const e = idx.entries[i]!;
       if (e.conditions.length && !e.conditions.every(([f, v]) => String(ev.get(f) ?? '') === v)) continue;

@@ -95,3 +95,73 @@ function score(r: NonNullable<Requirement>): number {
   const shortest = Math.min(...r.map((n) => n.text.length));
   return Math.min(shortest, 12) * 100 - r.length;
 }
+
+/**
+ * The event IDs a rule can match, read from its detection (`EventID: 4728` in every branch of
+ * the condition), or null when the condition does not pin them down. Used to route events by ID
+ * as the logsource mapping does: an event with a numeric EventID outside the set cannot match,
+ * since the item compares the same field the event's ID is read from.
+ */
+export function ruleEventIds(rule: SigmaRule, fieldMap: FieldMap): ReadonlySet<number> | null {
+  const memo = new Map<string, Set<number> | null>();
+  const search = (name: string): Set<number> | null => {
+    if (!memo.has(name)) memo.set(name, searchIds(rule.searches[name]!, fieldMap));
+    return memo.get(name)!;
+  };
+  return condIds(rule.condition, search);
+}
+
+type Ids = Set<number> | null;
+
+function condIds(node: ConditionNode, search: (name: string) => Ids): Ids {
+  switch (node.kind) {
+    case 'ref':
+      return search(node.name);
+    case 'not':
+      return null;
+    case 'of': {
+      const parts = node.names.map(search);
+      return node.quantifier === 'all' ? intersectIds(parts) : unionIds(parts);
+    }
+    case 'and':
+      return intersectIds(node.items.map((i) => condIds(i, search)));
+    case 'or':
+      return unionIds(node.items.map((i) => condIds(i, search)));
+  }
+}
+
+function searchIds(e: SearchExpr, fieldMap: FieldMap): Ids {
+  if (e.kind !== 'item') {
+    const parts = e.items.map((i) => searchIds(i, fieldMap));
+    return e.kind === 'and' ? intersectIds(parts) : unionIds(parts);
+  }
+  if (e.negate || e.field === null || (fieldMap[e.field] ?? e.field) !== 'EventID') return null;
+  if (e.all && e.values.length !== 1) return null;
+  const ids = new Set<number>();
+  for (const m of e.values) {
+    if (m.kind === 'number' && Number.isInteger(m.value) && m.value >= 0) ids.add(m.value);
+    else if (m.kind === 'string' && m.parts.length === 1 && typeof m.parts[0] === 'string' && /^\d{1,9}$/.test(m.parts[0])) ids.add(Number(m.parts[0]));
+    else if (m.kind === 'string' && m.parts.length === 1 && typeof m.parts[0] === 'string') continue; // non-numeric text: never an ID
+    else return null;
+  }
+  return ids;
+}
+
+/** AND: every constrained branch must hold. */
+function intersectIds(parts: Ids[]): Ids {
+  let out: Set<number> | null = null;
+  for (const p of parts) {
+    if (!p) continue;
+    if (!out) out = new Set(p);
+    else for (const x of out) if (!p.has(x)) out.delete(x);
+  }
+  return out;
+}
+
+/** OR: constrained only when every branch is. */
+function unionIds(parts: Ids[]): Ids {
+  if (parts.some((p) => p === null)) return null;
+  const out = new Set<number>();
+  for (const p of parts) for (const x of p!) out.add(x);
+  return out;
+}

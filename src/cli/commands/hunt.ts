@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../core/errors.js';
 import type { DetectionRecord } from '../../output/records.js';
-import { hunt, type DetectionSink, type EventSink } from '../../hunt/run.js';
+import { hunt } from '../../hunt/run.js';
 import { levelRank } from '../../hunt/select.js';
 import { progressLine, renderSummary } from '../../hunt/summary.js';
 import { openOutputs } from '../../hunt/outputs.js';
@@ -27,10 +27,13 @@ rules:
 events:
   --from TIME --to TIME   only events in this time range (ISO-8601, UTC when no offset)
 outputs:
-  --csv FILE              timeline CSV
+  --csv FILE              timeline CSV (columns in docs/hunt-outputs.md)
+  --csv-profile NAME      timeline (default) | timesketch (adds datetime, timestamp_desc, message)
   --jsonl FILE            one detection per line
+  --jsonl-events          put the whole event on each JSONL line
   --report FILE.html      self-contained HTML report
   --db FILE               DuckDB database with every event and detection (see 'firebreak query')
+  --overwrite             replace an existing --db file
 run:
   --threads N             worker threads (default: all cores)
   --fail-on LEVEL         exit 1 when a detection at or above LEVEL was found
@@ -68,7 +71,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
       from: { type: 'string' },
       to: { type: 'string' },
       csv: { type: 'string' },
+      'csv-profile': { type: 'string' },
       jsonl: { type: 'string' },
+      'jsonl-events': { type: 'boolean' },
+      overwrite: { type: 'boolean' },
       report: { type: 'string' },
       db: { type: 'string' },
       threads: { type: 'string' },
@@ -86,7 +92,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const to = time(values.to, '--to');
   if (from && to && from > to) throw new UsageError('--from is after --to');
 
-  const outputs = await openOutputs({ csv: values.csv, jsonl: values.jsonl, report: values.report, db: values.db });
+  const profile = values['csv-profile'];
+  if (profile !== undefined && profile !== 'timeline' && profile !== 'timesketch') throw new UsageError('--csv-profile must be timeline or timesketch');
+  if (profile && !values.csv) throw new UsageError('--csv-profile needs --csv FILE');
+  if (values['jsonl-events'] && !values.jsonl) throw new UsageError('--jsonl-events needs --jsonl FILE');
+  const outputs = await openOutputs({
+    csv: values.csv,
+    csvProfile: profile,
+    jsonl: values.jsonl,
+    jsonlEvents: values['jsonl-events'],
+    report: values.report,
+    db: values.db,
+    overwrite: values.overwrite,
+  });
   let failed = false;
   const tty = !values.quiet && !!io.stderr.isTTY;
   const t0 = Date.now();
@@ -106,8 +124,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       from,
       to,
       threads,
-      sinks: outputs.sinks as DetectionSink[],
-      eventSink: outputs.events as EventSink | undefined,
+      sinks: outputs.sinks,
+      eventSink: outputs.events,
       onDetection: (d: DetectionRecord) => {
         if (failOn && levelRank(d.level) >= levelRank(failOn)) failed = true;
       },
