@@ -9,6 +9,7 @@ import type { ConditionNode, DetectionItem, SearchExpr, SigmaRule, StrPart, Valu
 import { inNetwork, parseCidr, parseIp } from '../sigma/cidr.js';
 import { partsToRegexSource } from '../sigma/strings.js';
 import { AhoCorasick } from './aho-corasick.js';
+import { valueLiterals } from './prefilter.js';
 import type { FieldMap } from './interpret.js';
 import { compareNumbers, compileRuleRegex, datePartOf, fold, testRegex, toNumber, toText } from './values.js';
 
@@ -16,6 +17,7 @@ import { compareNumbers, compileRuleRegex, datePartOf, fold, testRegex, toNumber
 export class MatchContext {
   private readonly folded = new Map<string, string>();
   private all: { raw: Scalar[]; folded: string[] } | undefined;
+  private raw: { raw: Scalar[]; text: string[] } | undefined;
   constructor(readonly ev: Event) {}
 
   /** The lower-cased text of a scalar field, computed once per event. */
@@ -28,11 +30,26 @@ export class MatchContext {
     return f;
   }
 
+  /** Every value of the event, raw and as text (for keyword searches). */
+  rawValues(): { raw: Scalar[]; text: string[] } {
+    if (!this.raw) {
+      const raw: Scalar[] = [];
+      const fields = this.ev.fields;
+      for (const k in fields) {
+        const v = fields[k]!;
+        if (Array.isArray(v)) for (const x of v as Scalar[]) raw.push(x);
+        else raw.push(v as Scalar);
+      }
+      this.raw = { raw, text: raw.map(toText) };
+    }
+    return this.raw;
+  }
+
   /** Every value of the event, raw and lower-cased (for keyword searches). */
   allValues(): { raw: Scalar[]; folded: string[] } {
     if (!this.all) {
-      const raw = [...this.ev.values()];
-      this.all = { raw, folded: raw.map((v) => fold(toText(v))) };
+      const { raw, text } = this.rawValues();
+      this.all = { raw, folded: text.map(fold) };
     }
     return this.all;
   }
@@ -108,11 +125,40 @@ function compileSearch(e: SearchExpr, fieldMap: FieldMap): Compiled {
   return combine(e.kind, e.items.map((i) => compileSearch(i, fieldMap)));
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * For a keyword list whose every value needs an ASCII literal (the prefilter's literals): one
+ * case-insensitive regex of them all. On ASCII text it rejects exactly the values that cannot
+ * match (ASCII case folding is the same in the regex and `fold`); other text takes the full test.
+ */
+function keywordScreen(values: readonly ValueMatcher[]): RegExp | undefined {
+  const lits: string[] = [];
+  for (const m of values) {
+    const l = valueLiterals(m);
+    if (!l || !l.every((x) => ASCII.test(x))) return undefined;
+    lits.push(...l);
+  }
+  if (!lits.length) return undefined;
+  return new RegExp(lits.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
+}
+
 function compileItem(item: DetectionItem, fieldMap: FieldMap): Compiled {
   const { test, cost } = item.all ? allOf(item.values.map((m) => compileMatcher(m, fieldMap))) : anyOfMerged(item.values, fieldMap);
   let pred: Predicate;
   if (item.field === null) {
+    const screen = item.all ? undefined : keywordScreen(item.values);
     pred = (ctx) => {
+      if (screen) {
+        // Most values are plain ASCII and hold none of the literals: rejected natively, unfolded.
+        const { raw, text } = ctx.rawValues();
+        for (let i = 0; i < raw.length; i++) {
+          const t = text[i]!;
+          if (ASCII.test(t) && !screen.test(t)) continue;
+          if (test(raw[i]!, fold(t), ctx)) return true;
+        }
+        return false;
+      }
       const { raw, folded } = ctx.allValues();
       if (!item.all) {
         for (let i = 0; i < raw.length; i++) if (test(raw[i]!, folded[i]!, ctx)) return true;

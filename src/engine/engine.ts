@@ -83,8 +83,11 @@ class Entry {
  * their literals.
  */
 class ChannelIndex {
-  readonly always: Uint8Array;
-  readonly fields: { field: string; ac: AhoCorasick; owners: Int32Array[] }[] = [];
+  /** Entries that run on every event of the index (no literal requirement), ascending. */
+  readonly always: Int32Array;
+  /** Entries whose literal was found by the last `mark`, in the order found. */
+  readonly hits: number[] = [];
+  readonly fields: { field: string; ac: AhoCorasick; hit: (needle: number) => void }[] = [];
   readonly stamp: Int32Array;
   epoch = 0;
 
@@ -92,12 +95,12 @@ class ChannelIndex {
     readonly entries: Entry[],
     prefilter: boolean,
   ) {
-    this.always = new Uint8Array(entries.length);
+    const always: number[] = [];
     this.stamp = new Int32Array(entries.length);
     const byField = new Map<string, Map<string, number[]>>();
     entries.forEach((e, i) => {
       const req = prefilter ? e.requirement : undefined;
-      if (!req) return void (this.always[i] = 1);
+      if (!req) return void always.push(i);
       for (const { field, text } of req) {
         let needles = byField.get(field);
         if (!needles) byField.set(field, (needles = new Map()));
@@ -106,25 +109,49 @@ class ChannelIndex {
         else if (owners[owners.length - 1] !== i) owners.push(i);
       }
     });
-    for (const [field, needles] of byField) this.fields.push({ field, ac: new AhoCorasick([...needles.keys()]), owners: [...needles.values()].map((o) => Int32Array.from(o)) });
+    this.always = Int32Array.from(always);
+    for (const [field, needles] of byField) {
+      const owners = [...needles.values()].map((o) => Int32Array.from(o));
+      const stamp = this.stamp;
+      const hits = this.hits;
+      // Each entry is listed once per event however many of its literals occur.
+      const hit = (needle: number) => {
+        const o = owners[needle]!;
+        for (let k = 0; k < o.length; k++) {
+          const e = o[k]!;
+          if (stamp[e] !== this.epoch) {
+            stamp[e] = this.epoch;
+            hits.push(e);
+          }
+        }
+      };
+      this.fields.push({ field, ac: new AhoCorasick([...needles.keys()]), hit });
+    }
   }
 
   /** Mark the entries whose literal requirement the event meets (plus those that always run). */
-  mark(ev: Event, ctx: MatchContext): number {
-    const epoch = ++this.epoch;
-    const stamp = this.stamp;
+  mark(ev: Event, ctx: MatchContext): number[] {
+    this.epoch++;
+    const hits = this.hits;
+    hits.length = 0;
     for (const f of this.fields) {
       const v = ev.get(f.field);
       if (v === undefined) continue;
-      const owners = f.owners;
-      const hit = (id: number) => {
-        const o = owners[id]!;
-        for (let k = 0; k < o.length; k++) stamp[o[k]!] = epoch;
-      };
-      if (Array.isArray(v)) for (const x of v as Scalar[]) f.ac.scan(fold(toText(x)), hit);
-      else f.ac.scan(ctx.foldField(f.field, v as Scalar), hit);
+      if (Array.isArray(v)) for (const x of v as Scalar[]) f.ac.scan(fold(toText(x)), f.hit);
+      else f.ac.scan(ctx.foldField(f.field, v as Scalar), f.hit);
     }
-    return epoch;
+    // The entries to run, ascending (so detections come out in one stable order).
+    const always = this.always;
+    if (!hits.length) return Array.from(always);
+    hits.sort((a, b) => a - b);
+    const out: number[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < always.length || j < hits.length) {
+      if (j >= hits.length || (i < always.length && always[i]! < hits[j]!)) out.push(always[i++]!);
+      else out.push(hits[j++]!);
+    }
+    return out;
   }
 }
 
@@ -203,11 +230,10 @@ export class Engine {
     const n = idx.entries.length;
     if (!n) return [];
     const ctx = new MatchContext(ev);
-    const epoch = idx.mark(ev, ctx);
+    const run = idx.mark(ev, ctx);
     const out: Detection[] = [];
-    for (let i = 0; i < n; i++) {
-      if (idx.stamp[i] !== epoch && !idx.always[i]) continue;
-      const e = idx.entries[i]!;
+    for (let k = 0; k < run.length; k++) {
+      const e = idx.entries[run[k]!]!;
       if (e.conditions.length && !e.conditions.every(([f, v]) => String(ev.get(f) ?? '') === v)) continue;
       if (!e.pred(ctx)) continue;
       if (out.some((d) => d.rule === e.rule)) continue; // one rule, two sources, same event

@@ -50,7 +50,7 @@ function searchReq(e: SearchExpr, fieldMap: FieldMap): Requirement {
 function itemReq(item: DetectionItem, fieldMap: FieldMap): Requirement {
   if (item.negate || item.field === null) return undefined;
   const field = fieldMap[item.field] ?? item.field;
-  const literals = item.values.map(literalsOf);
+  const literals = item.values.map(valueLiterals);
   if (item.all) {
     // Every value must match: any single value's literals are necessary; take the best.
     return best(literals.map((l) => l?.map((text) => ({ field, text }))));
@@ -60,9 +60,9 @@ function itemReq(item: DetectionItem, fieldMap: FieldMap): Requirement {
 }
 
 /** Alternatives (one literal each) one of which a value must contain; undefined if none. */
-function literalsOf(m: ValueMatcher): string[] | undefined {
+export function valueLiterals(m: ValueMatcher): string[] | undefined {
   if (m.kind === 'anyOf') {
-    const parts = m.values.map(literalsOf);
+    const parts = m.values.map(valueLiterals);
     return parts.some((p) => p === undefined) ? undefined : (parts as string[][]).flat();
   }
   // Case-sensitive values are skipped: lower-casing is not always substring-preserving.
