@@ -173,9 +173,9 @@ class Agg {
   rules = new Map<string, { id: string | null; title: string; level: Level; count: number }>();
   refs: StoryDetectionRef[] = [];
   logCleared: { t: number; computer: string | null; title: string } | null = null;
-  /** For the noise rule: tactics and hosts of medium-or-above detections (two of each are enough). */
+  /** For the noise rule: tactics and rules of medium-or-above detections (two of each are enough). */
   mediumTactics = new Set<string>();
-  mediumHosts = new Set<string>();
+  mediumRules = new Set<string>();
   omitted = { timeline: 0, hosts: 0, accounts: 0, sourceIps: 0, spread: 0, rules: 0 };
 
   constructor(readonly id: number) {}
@@ -337,7 +337,11 @@ export class StoryBuilder {
     const f = o.fields;
     if (o.host) put('h:' + o.host, 'weak');
     for (const src of this.sources(o)) if (src.startsWith('h:')) put(src, 'weak');
-    for (const a of accountsOf(f, o.host)) put('u:' + a.key, 'weak');
+    for (const a of accountsOf(f, o.host)) {
+      put('u:' + a.key, 'weak');
+      // A machine account acting on another host is that machine: join its host too.
+      if (a.key.endsWith('$')) put('h:' + hostKey(a.key.slice(0, -1)), 'weak');
+    }
     for (const k of IP_FIELDS) {
       const ip = normaliseIp(stringOf(f[k]));
       if (ip) put('ip:' + ip, 'weak');
@@ -476,8 +480,8 @@ export class StoryBuilder {
       if (rank(d.level) >= rank('medium') && a.mediumTactics.size < 2) a.mediumTactics.add(tac);
     }
     for (const tech of techniques) a.techniques.add(tech);
-    if (techniques.includes('T1070.001') && (!a.logCleared || t < a.logCleared.t)) a.logCleared = { t, computer: main.hostName, title: d.rule.title };
-    if (rank(d.level) >= rank('medium') && main.host && a.mediumHosts.size < 2) a.mediumHosts.add(main.host);
+    if (isLogClear(d, techniques) && (!a.logCleared || t < a.logCleared.t)) a.logCleared = { t, computer: main.hostName, title: d.rule.title };
+    if (rank(d.level) >= rank('medium') && a.mediumRules.size < 2) a.mediumRules.add(d.rule.id ?? d.rule.title);
 
     const rk = d.rule.id ?? d.rule.title;
     const rule = a.rules.get(rk);
@@ -661,7 +665,7 @@ export class StoryBuilder {
     }
     for (const x of b.techniques) a.techniques.add(x);
     for (const x of b.mediumTactics) if (a.mediumTactics.size < 2) a.mediumTactics.add(x);
-    for (const x of b.mediumHosts) if (a.mediumHosts.size < 2) a.mediumHosts.add(x);
+    for (const x of b.mediumRules) if (a.mediumRules.size < 2) a.mediumRules.add(x);
     if (b.logCleared && (!a.logCleared || b.logCleared.t < a.logCleared.t)) a.logCleared = b.logCleared;
     for (const [k, r] of b.rules) {
       const mine = a.rules.get(k);
@@ -753,8 +757,11 @@ export class StoryBuilder {
       })
       .sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
 
+    // Ties on first touch (the source and target of one movement): the host moved into comes second.
+    const incoming = new Map<string, number>();
+    for (const e of edges.values()) if (e.from.startsWith('h:')) incoming.set(e.to, (incoming.get(e.to) ?? 0) + 1);
     const storyHosts: StoryHost[] = [...hosts.entries()]
-      .sort((x, y) => x[1].first - y[1].first)
+      .sort((x, y) => x[1].first - y[1].first || (incoming.get(x[0]) ?? 0) - (incoming.get(y[0]) ?? 0))
       .map(([k, h]) => ({ computer: display(k), firstTouched: iso(h.first), detections: h.detections, maxLevel: h.maxLevel >= 0 ? LEVELS[h.maxLevel]! : null }));
 
     const pz = patientZero(storyHosts, spread);
@@ -796,14 +803,19 @@ export class StoryBuilder {
 // ---- pure helpers ----------------------------------------------------------------------------
 
 /**
- * The noise rule: a story needs a high or critical detection, or a correlation detection, or
- * medium-or-above detections that span two tactics or two hosts. Lone low or medium detections
- * are what busy networks produce all day; they stay in the detection outputs.
+ * The noise rule (docs/stories.md): a story needs a high or critical detection; or a correlation
+ * detection; or medium detections from two different rules that together reach two tactics
+ * (progression); or a medium detection and movement from one known host to another. Low and
+ * informational detections never make a story on their own, and neither does one medium rule
+ * firing again and again (a helpdesk habit, a scanner on the internet).
  */
 function qualifies(a: Agg): boolean {
   if (a.correlations > 0) return true;
   if (a.levels.high + a.levels.critical > 0) return true;
-  return a.levels.medium > 0 && (a.mediumTactics.size >= 2 || a.mediumHosts.size >= 2);
+  if (a.levels.medium === 0) return false;
+  if (a.mediumTactics.size >= 2 && a.mediumRules.size >= 2) return true;
+  for (const e of a.edges.values()) if (e.from.startsWith('h:')) return true;
+  return false;
 }
 
 /**
@@ -835,13 +847,13 @@ export function patientZero(hosts: readonly StoryHost[], spread: readonly Spread
     const entry = spread.filter((e) => e.to === h.computer && e.fromKind === 'ip').sort((x, y) => (x.at < y.at ? -1 : 1))[0];
     const others = hosts.length - 1;
     const why =
-      `earliest activity in the story (${shortTime(h.firstTouched)})` +
-      (others ? ' with no incoming movement from another host of the story before it' : '') +
+      `first activity in the story at ${shortTime(h.firstTouched)}` +
+      (others ? ', not reached from another host of the story' : '') +
       (entry ? `; entered from ${entry.from} (${techniquePhrase(entry.technique)})` : '');
     return { computer: h.computer, why, ...(entry ? { entry: { from: entry.from, at: entry.at, technique: entry.technique } } : {}) };
   }
   const h = hosts[0]!;
-  return { computer: h.computer, why: `earliest activity in the story (${shortTime(h.firstTouched)}); every host has incoming movement, so the first one is taken` };
+  return { computer: h.computer, why: `first activity in the story at ${shortTime(h.firstTouched)}; every host was reached from another, so the first is taken` };
 }
 
 function narrative(s: Story, timeline: readonly StoryDetectionRef[], logCleared: { at: string; computer: string | null; title: string } | null): string {
@@ -880,13 +892,22 @@ function narrative(s: Story, timeline: readonly StoryDetectionRef[], logCleared:
   const stages = s.tactics
     .filter((t) => !covered.has(t.short))
     .map((t) => `${t.name.toLowerCase()} on ${t.first.computer ? hostOf(t.first.computer) : 'an unnamed host'} at ${at(t.first.at)} (${t.first.title})`);
-  if (stages.length) parts.push(`Then ${listText(stages, '; ')}.`);
+  if (stages.length) {
+    const text = listText(stages, '; ');
+    parts.push(text[0]!.toUpperCase() + text.slice(1) + '.');
+  }
   if (logCleared) parts.push(`Logs were cleared on ${logCleared.computer ? hostOf(logCleared.computer) : 'an unnamed host'} at ${at(logCleared.at)}.`);
   if (s.accounts.length) {
     const shown = s.accounts.slice(0, 3);
     parts.push(`Account${s.accounts.length === 1 ? '' : 's'} involved: ${shown.join(', ')}${s.accounts.length > 3 ? ` and ${s.accounts.length - 3} more` : ''}.`);
   }
   return parts.join(' ');
+}
+
+/** Event log cleared: tagged T1070.001, or the Eventlog service's own 1102 / 104 events. */
+function isLogClear(d: DetectionRecord, techniques: readonly string[]): boolean {
+  if (techniques.includes('T1070.001')) return true;
+  return (d.eventId === 1102 || d.eventId === 104) && (d.provider ?? '').toLowerCase() === 'microsoft-windows-eventlog';
 }
 
 function listText(items: string[], sep = ', '): string {

@@ -1,0 +1,82 @@
+/**
+ * Stories for people and programs: a compact block for the terminal summary, and `--stories
+ * FILE.jsonl` (one story per line, the `Story` shape of ./model.ts as JSON).
+ */
+import { TextSink, type OutputTarget } from '../output/sink.js';
+import type { Story } from './model.js';
+import { techniquePhrase } from './techniques.js';
+
+const WIDTH = 100;
+
+/** The top `max` stories as plain text for the terminal (no colour; the caller may add it). */
+export function renderStoriesText(stories: readonly Story[], max = 5): string {
+  if (!stories.length) return 'Stories: none (no group of detections passed the noise rule).\n';
+  const out: string[] = [`Stories: ${stories.length} (top ${Math.min(max, stories.length)} by score)`];
+  stories.slice(0, max).forEach((s, i) => {
+    const lv = (['critical', 'high', 'medium', 'low'] as const)
+      .filter((l) => s.levels[l])
+      .map((l) => `${s.levels[l]} ${l}`)
+      .join(', ');
+    out.push('');
+    out.push(`${i + 1}. score ${s.score} · ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'} · ${s.detections} detection${s.detections === 1 ? '' : 's'} (${lv || 'informational'}) · ${range(s.firstSeen, s.lastSeen)} · ${s.id}`);
+    if (s.patientZero) out.push(...wrap(`   patient zero: ${s.patientZero.computer} (${s.patientZero.why})`, '                 '));
+    if (s.spread.length) {
+      const shown = s.spread.slice(0, 6).map((e) => `${e.from} → ${e.to} ${e.at.slice(11, 16)} ${techniquePhrase(e.technique)}`);
+      out.push(...wrap(`   spread: ${shown.join('; ')}${s.spread.length > 6 ? `; +${s.spread.length - 6} more` : ''}`, '           '));
+    }
+    if (s.tactics.length) out.push(...wrap(`   tactics: ${s.tactics.map((t) => t.name).join(' → ')}`, '            '));
+    if (s.accounts.length) out.push(...wrap(`   accounts: ${s.accounts.slice(0, 6).join(', ')}${s.accounts.length > 6 ? ` +${s.accounts.length - 6}` : ''}`, '             '));
+    out.push(...wrap(`   ${s.narrative}`, '   '));
+  });
+  if (stories.length > max) out.push('', `… ${stories.length - max} more (see --stories or the report).`);
+  return out.join('\n') + '\n';
+}
+
+function range(a: string, b: string): string {
+  const x = a.slice(0, 16).replace('T', ' ');
+  const y = b.slice(0, 16).replace('T', ' ');
+  return (x.slice(0, 10) === y.slice(0, 10) ? `${x}–${y.slice(11)}` : `${x} – ${y}`) + ' UTC';
+}
+
+/** Word-wrap one line at WIDTH, continuation lines indented with `indent`. */
+function wrap(line: string, indent: string): string[] {
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > WIDTH) {
+    let cut = rest.lastIndexOf(' ', WIDTH);
+    if (cut <= indent.length) cut = WIDTH;
+    out.push(rest.slice(0, cut));
+    rest = indent + rest.slice(cut).trimStart();
+  }
+  out.push(rest);
+  return out;
+}
+
+/** `--stories FILE.jsonl`: one story per line. */
+export class StoriesJsonlWriter {
+  private readonly sink: TextSink;
+  rows = 0;
+
+  constructor(target: OutputTarget) {
+    this.sink = new TextSink(target, 'stories');
+  }
+
+  /** Add one story; returns a promise (to await) only when the destination is saturated. */
+  write(s: Story): void | Promise<void> {
+    this.rows++;
+    if (!this.sink.write(JSON.stringify(s) + '\n')) return this.sink.drain();
+  }
+
+  /** Write them all, in order. */
+  async writeAll(stories: readonly Story[]): Promise<void> {
+    for (const s of stories) await this.write(s);
+  }
+
+  close(): Promise<void> {
+    return this.sink.close();
+  }
+
+  async abort(): Promise<void> {
+    await this.sink.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,342 @@
+/** StoryBuilder on hand-made detections: joining, spread, patient zero, noise rule, caps, outputs. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { FieldValue } from '../../src/events/event.js';
+import type { DetectionRecord } from '../../src/output/records.js';
+import type { Level } from '../../src/sigma/model.js';
+import { addressClaims, normaliseIp } from '../../src/stories/addresses.js';
+import { accountsOf, StoryBuilder } from '../../src/stories/builder.js';
+import type { Story } from '../../src/stories/model.js';
+import { renderStoriesText, StoriesJsonlWriter } from '../../src/stories/render.js';
+import { detection } from '../output/fixtures.js';
+
+const T0 = Date.UTC(2024, 2, 1, 10, 0, 0);
+const at = (min: number): string => new Date(T0 + min * 60_000).toISOString();
+
+let n = 0;
+/** A detection at minute `min` on `computer` with only the given event fields. */
+function det(min: number, computer: string | null, level: Level, fields: Record<string, FieldValue> = {}, tags: string[] = ['attack.execution'], title = `Rule ${level}`, over: Partial<DetectionRecord> = {}): DetectionRecord {
+  n++;
+  return detection(
+    { timestamp: at(min), computer, level, recordId: n, eventId: typeof fields.EventID === 'number' ? fields.EventID : 1, event: { Computer: computer, ...fields }, matched: {}, ...over },
+    { id: `rule-${title}`, title, level, tags },
+  );
+}
+
+function build(ds: DetectionRecord[], learn: [string, string, string?][] = [], opts = {}): { stories: Story[]; b: StoryBuilder } {
+  const b = new StoryBuilder(opts);
+  for (const [ip, host, when] of learn) b.learnAddress(ip, host, when);
+  for (const d of [...ds].sort((x, y) => (x.timestamp! < y.timestamp! ? -1 : 1))) b.add(d);
+  return { stories: b.finish(), b };
+}
+
+const LOGON3 = (ip: string, ws: string, user = 'Administrator', extra: Record<string, FieldValue> = {}): Record<string, FieldValue> => ({
+  EventID: 4624,
+  Channel: 'Security',
+  LogonType: 3,
+  IpAddress: ip,
+  WorkstationName: ws,
+  TargetUserName: user,
+  TargetDomainName: 'CORP',
+  ...extra,
+});
+
+describe('addressClaims', () => {
+  it('reads the local side of Sysmon 3, the client of 4624/4625, the target of 4648 and outbound 5156', () => {
+    const sysmon = 'Microsoft-Windows-Sysmon/Operational';
+    assert.deepEqual(addressClaims({ EventID: 3, Channel: sysmon, Initiated: true, SourceIp: '10.0.0.5', DestinationIp: '10.0.0.9' }, 'WS01.corp.local'), [{ ip: '10.0.0.5', host: 'WS01.corp.local' }]);
+    assert.deepEqual(addressClaims({ EventID: 3, Channel: sysmon, Initiated: 'false', SourceIp: '10.0.0.5', DestinationIp: '10.0.0.9' }, 'FS01'), [{ ip: '10.0.0.9', host: 'FS01' }]);
+    assert.deepEqual(addressClaims({ EventID: 4624, Channel: 'Security', IpAddress: '10.0.0.5', WorkstationName: 'WS01' }, 'FS01'), [{ ip: '10.0.0.5', host: 'WS01' }]);
+    assert.deepEqual(addressClaims({ EventID: '4625', Channel: 'Security', IpAddress: '::ffff:10.0.0.6', WorkstationName: 'WS02' }, 'FS01'), [{ ip: '10.0.0.6', host: 'WS02' }]);
+    assert.deepEqual(addressClaims({ EventID: 4648, Channel: 'Security', IpAddress: '10.0.0.9', TargetServerName: 'FS01.corp.local' }, 'WS01'), [{ ip: '10.0.0.9', host: 'FS01.corp.local' }]);
+    assert.deepEqual(addressClaims({ EventID: 5156, Channel: 'Security', Direction: '%%14593', SourceAddress: '10.0.0.7' }, 'SRV1'), [{ ip: '10.0.0.7', host: 'SRV1' }]);
+    assert.deepEqual(addressClaims({ EventID: 5156, Channel: 'Security', Direction: '%%14592', SourceAddress: '10.0.0.7' }, 'SRV1'), []);
+  });
+
+  it('claims nothing for placeholders, loopback and link-local addresses, or other events', () => {
+    for (const [ip, ws] of [
+      ['-', 'WS01'],
+      ['127.0.0.1', 'WS01'],
+      ['::1', 'WS01'],
+      ['fe80::1c2b:3d4e', 'WS01'],
+      ['10.0.0.5', '-'],
+      ['10.0.0.5', ''],
+    ]) {
+      assert.deepEqual(addressClaims({ EventID: 4624, Channel: 'Security', IpAddress: ip!, WorkstationName: ws! }, 'FS01'), [], `${ip} ${ws}`);
+    }
+    assert.deepEqual(addressClaims({ EventID: 4624, Channel: 'Application', IpAddress: '10.0.0.5', WorkstationName: 'WS01' }, 'FS01'), []);
+    assert.deepEqual(addressClaims({ EventID: 1, Channel: 'Microsoft-Windows-Sysmon/Operational', SourceIp: '10.0.0.5' }, 'WS01'), []);
+    assert.deepEqual(addressClaims({}, null), []);
+    assert.equal(normaliseIp('0.0.0.0'), undefined);
+    assert.equal(normaliseIp('::'), undefined);
+    assert.equal(normaliseIp('169.254.3.4'), undefined);
+    assert.equal(normaliseIp(' 10.1.2.3 '), '10.1.2.3');
+    assert.equal(normaliseIp('2001:DB8::5'), '2001:db8::5');
+  });
+});
+
+describe('accounts', () => {
+  it('normalises domains, skips service identities and a machine account on its own host', () => {
+    assert.deepEqual(accountsOf({ TargetUserName: 'Alice', TargetDomainName: 'corp.local', SubjectUserName: 'WS01$', SubjectDomainName: 'CORP' }, 'ws01'), [{ key: 'alice', display: 'CORP\\Alice' }]);
+    assert.deepEqual(accountsOf({ SubjectUserName: 'WS01$', SubjectDomainName: 'CORP' }, 'dc01'), [{ key: 'ws01$', display: 'CORP\\WS01$' }]);
+    assert.deepEqual(accountsOf({ User: 'NT AUTHORITY\\SYSTEM' }, 'ws01'), []);
+    assert.deepEqual(accountsOf({ TargetUserName: 'ANONYMOUS LOGON', TargetDomainName: 'NT AUTHORITY' }, 'ws01'), []);
+    assert.deepEqual(accountsOf({ User: 'Window Manager\\DWM-1' }, 'ws01'), []);
+    assert.deepEqual(accountsOf({ TargetUserName: 'bob@corp.local' }, 'ws01'), [{ key: 'bob', display: 'CORP\\bob' }]);
+  });
+});
+
+describe('StoryBuilder', () => {
+  it('joins across hosts through a shared account and draws learnt-address spread', () => {
+    const ds = [
+      det(0, 'WS01.corp.local', 'high', { User: 'CORP\\alice' }, ['attack.credential-access', 'attack.t1003.001'], 'LSASS dump'),
+      det(10, 'FS01.corp.local', 'medium', LOGON3('10.0.0.5', '-', 'alice', { EventID: 4624 }), ['attack.lateral-movement', 'attack.t1550.002'], 'Pass the hash'),
+      det(11, 'FS01.corp.local', 'high', { EventID: 7045, ServiceName: 'PSEXESVC', ImagePath: '%SystemRoot%\\PSEXESVC.exe' }, ['attack.execution', 'attack.t1569.002'], 'PsExec service'),
+      det(30, 'DC01.corp.local', 'medium', { EventID: 7045, ServiceName: 'PSEXESVC', ImagePath: '%SystemRoot%\\PSEXESVC.exe' }, ['attack.execution', 'attack.t1569.002'], 'PsExec service'),
+      det(29, 'DC01.corp.local', 'medium', LOGON3('10.0.0.5', 'WS01', 'Administrator'), ['attack.lateral-movement', 'attack.t1550.002'], 'Pass the hash'),
+    ];
+    const { stories } = build(ds, [['10.0.0.5', 'WS01']]);
+    assert.equal(stories.length, 1);
+    const s = stories[0]!;
+    assert.deepEqual(
+      s.hosts.map((h) => h.computer),
+      ['WS01.corp.local', 'FS01.corp.local', 'DC01.corp.local'],
+    );
+    assert.equal(s.patientZero?.computer, 'WS01.corp.local');
+    assert.deepEqual(
+      s.spread.map((e) => [e.from, e.to, e.at, e.technique.id]),
+      [
+        ['WS01.corp.local', 'FS01.corp.local', at(10), 'T1569.002'],
+        ['WS01.corp.local', 'DC01.corp.local', at(29), 'T1569.002'],
+      ],
+    );
+    assert.deepEqual(
+      s.spread[0]!.detections.map((d) => d.title),
+      ['Pass the hash', 'PsExec service'],
+    );
+    assert.deepEqual(
+      s.tactics.map((t) => t.short),
+      ['execution', 'credential-access', 'lateral-movement'],
+    );
+    assert.deepEqual(s.accounts, ['CORP\\Administrator', 'CORP\\alice']);
+    assert.match(s.narrative, /^It started on WS01 at 10:00 UTC on 2024-03-01 with LSASS dump\. From there it reached FS01 \(10:10, remote service install\) and DC01 \(10:29, remote service install\)\./);
+    assert.match(s.narrative, /credential access on WS01 at 10:00 \(LSASS dump\)/);
+    assert.equal(s.detections, 5);
+    assert.deepEqual(s.levels, { informational: 0, low: 0, medium: 3, high: 2, critical: 0 });
+    assert.match(s.id, /^st-[0-9a-f]{12}$/);
+    assert.equal(build(ds, [['10.0.0.5', 'WS01']]).stories[0]!.id, s.id, 'stable id');
+  });
+
+  it('keeps an unknown source address as a node and names it as the way in', () => {
+    const ds = [
+      det(0, 'WS01', 'medium', LOGON3('203.0.113.9', '-', 'svc'), ['attack.initial-access', 'attack.t1133'], 'Public logon'),
+      det(5, 'WS01', 'high', { User: 'CORP\\svc' }, ['attack.credential-access'], 'Dump'),
+    ];
+    const s = build(ds).stories[0]!;
+    assert.deepEqual(
+      s.spread.map((e) => [e.from, e.fromKind, e.to]),
+      [['203.0.113.9', 'ip', 'WS01']],
+    );
+    assert.equal(s.patientZero?.computer, 'WS01');
+    assert.equal(s.patientZero?.entry?.from, '203.0.113.9');
+    assert.deepEqual(s.sourceIps, ['203.0.113.9']);
+    assert.match(s.narrative, /from 203\.0\.113\.9/);
+  });
+
+  it('picks as patient zero a source host with no detections of its own', () => {
+    const ds = [det(10, 'FS01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share'), det(20, 'DC01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share')];
+    const s = build(ds, [['10.0.0.5', 'WS07.corp.local']]).stories[0]!;
+    assert.equal(s.patientZero?.computer, 'WS07.corp.local');
+    assert.deepEqual(
+      s.hosts.map((h) => [h.computer, h.detections]),
+      [
+        ['WS07.corp.local', 0],
+        ['FS01', 1],
+        ['DC01', 1],
+      ],
+    );
+  });
+
+  it('resolves an address learnt after the detection when the story is finished', () => {
+    const b = new StoryBuilder();
+    b.add(det(10, 'FS01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement'], 'Logon'));
+    b.learnAddress('10.0.0.5', 'WS09', at(0));
+    const s = b.finish()[0]!;
+    assert.deepEqual(
+      s.spread.map((e) => [e.from, e.fromKind, e.to]),
+      [['WS09', 'host', 'FS01']],
+    );
+  });
+
+  it('uses the latest claim for an address handed to another host later (DHCP)', () => {
+    const ds = [det(120, 'FS01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement'], 'Logon')];
+    const s = build(ds, [
+      ['10.0.0.5', 'WS01', at(0)],
+      ['10.0.0.5', 'WS02', at(60)],
+      ['10.0.0.5', 'WS03', at(600)],
+    ]).stories[0]!;
+    assert.equal(s.spread[0]!.from, 'WS02');
+  });
+
+  it('draws spread from correlation contributors (one address, many targets)', () => {
+    const targets = ['SRV1', 'SRV2', 'SRV3', 'SRV4', 'SRV5', 'SRV6'];
+    const corr = det(12, null, 'high', {}, ['attack.lateral-movement', 'attack.t1021.002'], 'Network logons to many hosts', {
+      rule: { id: 'corr-1', title: 'Network logons to many hosts', level: 'high', status: 'test', tags: ['attack.lateral-movement', 'attack.t1021.002'], file: 'c.yml', kind: 'correlation' },
+      eventId: null,
+      correlation: {
+        type: 'value_count',
+        group: { IpAddress: '10.0.0.5' },
+        value: 6,
+        windowStart: at(0),
+        windowEnd: at(10),
+        contributors: targets.map((c, i) => ({ timestamp: at(i * 2), computer: c, ruleId: 'r', ruleTitle: 'Network logon', recordId: i, sourceFile: 'x', fields: { EventID: 4624, LogonType: 3, TargetUserName: 'adm' } })),
+        omitted: 0,
+      },
+    });
+    const withOwner = build([corr], [['10.0.0.5', 'WS09']]).stories;
+    assert.equal(withOwner.length, 1);
+    const s = withOwner[0]!;
+    assert.equal(s.correlations, 1);
+    assert.equal(s.patientZero?.computer, 'WS09');
+    assert.deepEqual(
+      s.spread.map((e) => [e.from, e.to, e.at]),
+      targets.map((t, i) => ['WS09', t, at(i * 2)]),
+    );
+    assert.equal(s.spread[0]!.technique.id, 'T1021.002');
+    assert.deepEqual(
+      s.hosts.map((h) => h.computer),
+      ['WS09', ...targets],
+    );
+    // Without an owner the address itself is the source, and the first target patient zero.
+    const bare = build([corr]).stories[0]!;
+    assert.deepEqual(new Set(bare.spread.map((e) => e.from)), new Set(['10.0.0.5']));
+    assert.equal(bare.patientZero?.computer, 'SRV1');
+  });
+
+  it('joins hosts named by a correlation on another field (same service on five hosts)', () => {
+    const hosts = ['A', 'B', 'C', 'D', 'E'];
+    const corr = det(20, null, 'medium', {}, ['attack.persistence'], 'Same service', {
+      rule: { id: 'c2', title: 'Same service', level: 'medium', status: 'test', tags: ['attack.persistence'], file: 'c.yml', kind: 'correlation' },
+      correlation: {
+        type: 'value_count',
+        group: { ServiceName: 'updsvc' },
+        value: 5,
+        windowStart: at(0),
+        windowEnd: at(20),
+        contributors: hosts.map((c, i) => ({ timestamp: at(i), computer: c, ruleId: 'r', ruleTitle: 'Service', recordId: i, sourceFile: 'x', fields: { EventID: 7045, ServiceName: 'updsvc' } })),
+        omitted: 0,
+      },
+    });
+    const later = det(50, 'C', 'high', { Image: 'x' }, ['attack.impact'], 'Wipe');
+    const { stories } = build([corr, later]);
+    assert.equal(stories.length, 1);
+    assert.deepEqual(
+      stories[0]!.hosts.map((h) => h.computer),
+      hosts,
+    );
+    assert.equal(stories[0]!.detections, 2);
+  });
+
+  it('applies the noise rule', () => {
+    const one = (ds: DetectionRecord[]) => build(ds).stories.length;
+    assert.equal(one([det(0, 'A', 'low')]), 0, 'lone low');
+    assert.equal(one([det(0, 'A', 'medium')]), 0, 'lone medium');
+    assert.equal(one([det(0, 'A', 'medium', { User: 'CORP\\x' }, ['attack.discovery'], 'Whoami'), det(5, 'B', 'medium', { User: 'CORP\\x' }, ['attack.discovery'], 'Whoami')]), 0, 'one medium rule on two hosts');
+    assert.equal(one([det(0, 'A', 'medium', {}, ['attack.privilege-escalation', 'attack.execution'], 'Shell'), det(1, 'A', 'medium', {}, ['attack.privilege-escalation', 'attack.execution'], 'Shell')]), 0, 'one rule, two tactics');
+    assert.equal(one([det(0, 'A', 'medium', {}, ['attack.discovery'], 'M1'), det(5, 'A', 'medium', {}, ['attack.collection'], 'M2')]), 1, 'two medium rules, two tactics');
+    assert.equal(one([det(0, 'A', 'medium', LOGON3('10.9.9.9', 'B'), ['attack.lateral-movement'], 'M')]), 1, 'medium with host-to-host movement');
+    assert.equal(one([det(0, 'A', 'medium', LOGON3('203.0.113.1', '-'), ['attack.initial-access'], 'Failed logon from public IP')]), 0, 'medium from an unknown address');
+    assert.equal(one([det(0, 'A', 'high')]), 1, 'lone high');
+    assert.equal(one([det(0, 'A', 'critical', {}, [], 'C', { hidden: true })]), 0, 'hidden');
+    assert.equal(one([det(0, 'A', 'informational'), det(1, 'A', 'informational')]), 0, 'informational');
+  });
+
+  it('joins only within the proximity window; unique ids keep joining longer', () => {
+    assert.equal(build([det(0, 'A', 'high'), det(60, 'A', 'high')]).stories.length, 1);
+    assert.equal(build([det(0, 'A', 'high'), det(300, 'A', 'high')]).stories.length, 2);
+    assert.equal(build([det(0, 'A', 'high'), det(300, 'A', 'high')], [], { windowMs: 6 * 3_600_000 }).stories.length, 1);
+    const g = { ProcessGuid: '{11111111-2222-3333-4444-555555555555}' };
+    assert.equal(build([det(0, 'A', 'high', g), det(600, 'A', 'high', { ParentProcessGuid: g.ProcessGuid })]).stories.length, 1, 'process GUID within 24 h');
+  });
+
+  it('does not join on service identities, a logon ID on another host, or a machine account at home', () => {
+    const sys = { User: 'NT AUTHORITY\\SYSTEM', SubjectLogonId: '0x3e7' };
+    assert.equal(build([det(0, 'A', 'high', sys), det(1, 'B', 'high', sys)]).stories.length, 2);
+    assert.equal(build([det(0, 'A', 'high', { TargetLogonId: '0x1234' }), det(1, 'B', 'high', { TargetLogonId: '0x1234' })]).stories.length, 2);
+    assert.equal(build([det(0, 'A', 'high', { SubjectUserName: 'A$' }), det(1, 'B', 'high', { SubjectUserName: 'A$' })]).stories.length, 1, 'A$ acting on B is A');
+    assert.equal(build([det(0, 'A', 'high', { TargetUserName: 'alice' }), det(1, 'B', 'high', { User: 'CORP\\Alice' })]).stories.length, 1);
+    assert.equal(build([det(0, 'A', 'high', { IpAddress: '127.0.0.1' }), det(1, 'B', 'high', { IpAddress: '127.0.0.1' })]).stories.length, 2);
+  });
+
+  it('orders stories by score: severity, breadth and progression', () => {
+    const small = [det(0, 'A', 'high')];
+    const wide = [det(0, 'B', 'high', { User: 'CORP\\bob' }, ['attack.execution']), det(2, 'C', 'high', { User: 'CORP\\bob' }, ['attack.credential-access']), det(4, 'D', 'critical', { User: 'CORP\\bob' }, ['attack.impact'])];
+    const { stories } = build([...small, ...wide]);
+    assert.equal(stories.length, 2);
+    assert.deepEqual(
+      stories.map((s) => s.hosts.length),
+      [3, 1],
+    );
+    assert.ok(stories[0]!.score > stories[1]!.score);
+  });
+
+  it('caps the timeline, keeping the most severe, and says what it left out', () => {
+    const ds = Array.from({ length: 30 }, (_, i) => det(i, 'A', i === 25 ? 'critical' : 'medium', {}, ['attack.execution'], i % 2 ? 'M1' : 'M2'));
+    const s = build(ds, [], { maxTimeline: 5 }).stories[0]!;
+    assert.equal(s.timeline.length, 5);
+    assert.equal(s.omitted.timeline, 25);
+    assert.ok(s.timeline.some((r) => r.level === 'critical'));
+    assert.deepEqual(
+      s.timeline.map((r) => r.timestamp),
+      [...s.timeline.map((r) => r.timestamp)].sort(),
+    );
+    assert.equal(s.detections, 30);
+  });
+
+  it('keeps memory bounded over a long run of unrelated detections', () => {
+    const b = new StoryBuilder({ maxOpen: 100, maxStories: 10 });
+    for (let i = 0; i < 20_000; i++) {
+      b.add(det(i, `H${i % 500}`, i % 97 === 0 ? 'high' : 'low', { TargetUserName: `u${i}` }));
+    }
+    const st = b.stats();
+    assert.ok(st.open <= 1100, `open ${st.open}`);
+    assert.ok(st.entities < 5000, `entities ${st.entities}`);
+    assert.ok(st.discarded > 0);
+    const stories = b.finish();
+    assert.ok(stories.length <= 20);
+    assert.equal(b.stats().seen, 20_000);
+  });
+});
+
+describe('story outputs', () => {
+  const ds = [det(0, 'WS01.corp.local', 'high', { User: 'CORP\\alice' }, ['attack.credential-access'], 'LSASS dump'), det(10, 'FS01.corp.local', 'high', LOGON3('10.0.0.5', 'WS01', 'alice'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share')];
+  const { stories } = build(ds);
+
+  it('renders a compact terminal summary', () => {
+    const text = renderStoriesText(stories);
+    assert.match(text, /^Stories: 1 \(top 1 by score\)/);
+    assert.match(text, /patient zero: WS01\.corp\.local/);
+    assert.match(text, /spread: WS01\.corp\.local → FS01\.corp\.local 10:10 admin share access/);
+    assert.match(text, /tactics: Credential Access → Lateral Movement/);
+    assert.ok(text.split('\n').every((l) => l.length <= 100));
+    assert.match(renderStoriesText([]), /^Stories: none/);
+  });
+
+  it('writes one story per JSONL line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-stories-'));
+    try {
+      const file = join(dir, 'stories.jsonl');
+      const w = new StoriesJsonlWriter(file);
+      await w.writeAll([...stories, ...stories]);
+      await w.close();
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+      assert.equal(lines.length, 2);
+      assert.deepEqual(JSON.parse(lines[0]!), JSON.parse(JSON.stringify(stories[0])));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
