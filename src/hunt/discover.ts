@@ -1,5 +1,5 @@
 /** Evidence discovery: files under the given paths, recursively, without following link loops. */
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface EvidenceFile {
@@ -12,6 +12,7 @@ export async function discoverFiles(paths: readonly string[]): Promise<{ files: 
   const files: EvidenceFile[] = [];
   const unreadable: { file: string; reason: string }[] = [];
   const seenDirs = new Set<string>();
+  const seenFiles = new Set<string>();
   const visit = async (p: string): Promise<void> => {
     let st;
     try {
@@ -33,7 +34,8 @@ export async function discoverFiles(paths: readonly string[]): Promise<{ files: 
       }
       for (const n of names) await visit(join(p, n));
     } else if (st.isFile()) {
-      if ((await lstat(p)).isSymbolicLink() && files.some((f) => f.path === p)) return;
+      if (seenFiles.has(p)) return; // a file given twice
+      seenFiles.add(p);
       files.push({ path: p, size: st.size });
     }
   };

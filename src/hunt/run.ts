@@ -169,5 +169,6 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   summary.elapsedMs = Date.now() - started;
   summary.eventsPerSecond = summary.elapsedMs ? Math.round(summary.events / (summary.elapsedMs / 1000)) : 0;
   for (const s of sinks) await s.close(summary);
+  summary.peakRssBytes = process.resourceUsage().maxRSS * 1024;
   return summary;
 }

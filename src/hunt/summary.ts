@@ -30,7 +30,7 @@ export function renderSummary(s: HuntSummary, extra: string[] = []): string {
   lines.push(`  events     ${n(s.events)}`);
   lines.push(`  time range ${s.firstEvent ?? '-'}  →  ${s.lastEvent ?? '-'}`);
   lines.push(`  rules      ${n(s.rules.loaded)} run, ${n(s.rules.failed)} failed to load, ${n(s.rules.unmapped)} without an event log source`);
-  lines.push(`  elapsed    ${duration(s.elapsedMs)} (${n(s.eventsPerSecond)} events/s)`);
+  lines.push(`  elapsed    ${duration(s.elapsedMs)} (${n(s.eventsPerSecond)} events/s)${s.peakRssBytes ? `, peak memory ${n(Math.round(s.peakRssBytes / 2 ** 20))} MiB` : ''}`);
   lines.push('');
   lines.push(`Detections: ${n(s.detections)}`);
   for (const l of [...LEVELS].reverse()) if (s.byLevel[l]) lines.push(`  ${l.padEnd(13)} ${n(s.byLevel[l]).padStart(9)}`);

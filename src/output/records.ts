@@ -105,4 +105,6 @@ export interface HuntSummary {
   rules: { loaded: number; failed: number; unmapped: number };
   errors: { count: number; sample: HuntError[] };
   eventsPerSecond: number;
+  /** Peak resident memory of the whole hunt process (main thread and workers), in bytes. */
+  peakRssBytes?: number;
 }

@@ -1,6 +1,10 @@
 /** Small generators of hunt records for the output tests (no evidence files needed). */
 import type { Level } from '../../src/sigma/model.js';
 import type { DetectionRecord, EventRecord, HuntSummary } from '../../src/output/records.js';
+import { rng } from '../../src/core/rng.js';
+
+/** Re-exported for the tests that use it through the fixtures. */
+export { rng };
 
 export const XSS = `"><img src=x onerror="window.__xss=1"></script><script>window.__xss=2</script>`;
 
@@ -42,17 +46,6 @@ export function detection(over: Partial<DetectionRecord> = {}, rule: Partial<Det
 
 export const LEVEL_CYCLE: Level[] = ['informational', 'low', 'medium', 'high', 'critical'];
 
-/** A deterministic pseudo-random generator (mulberry32) so fixtures are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One event record with predictable identity fields. */
 export function eventRecord(i: number): EventRecord {

@@ -1,6 +1,7 @@
 /**
  * `firebreak hunt PATH… [options]`: the offline breach hunt over a folder of evidence.
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../core/errors.js';
 import type { DetectionRecord } from '../../output/records.js';
@@ -37,6 +38,7 @@ outputs:
 run:
   --threads N             worker threads (default: all cores)
   --fail-on LEVEL         exit 1 when a detection at or above LEVEL was found
+  --summary-json FILE     also write the summary as JSON (- for stdout)
   --quiet                 no summary, no progress
 exit status: 0 the hunt ran, 1 --fail-on matched, 2 usage error.
 `;
@@ -80,6 +82,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       threads: { type: 'string' },
       'fail-on': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      'summary-json': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -140,6 +143,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     });
     if (tty) io.stderr.write('\r\x1b[K');
     if (!values.quiet) io.stdout.write(renderSummary(summary, outputs.describe()));
+    const sj = values['summary-json'];
+    if (sj === '-') io.stdout.write(JSON.stringify(summary) + '\n');
+    else if (sj) writeFileSync(sj, JSON.stringify(summary, null, 2) + '\n');
   } finally {
     await outputs.abort();
   }

@@ -1,0 +1,129 @@
+/**
+ * End-to-end `hunt` throughput and memory: the full bundled rule set over the attack samples
+ * replicated to at least EVENTS events (default 1,000,000), next to parse-only throughput of the
+ * same files in the same run (the same pipeline with no rules), and peak RSS at each scale (1x
+ * and 10x by default, to show memory does not grow with the evidence).
+ *
+ * `npm run bench:hunt [-- --events N] [--scales 1,10] [--runs R] [--threads T] [--keep]`
+ *
+ * The corpus is built from hard links (copies when linking fails) under the system temp folder,
+ * so 10x costs no disk. Each configuration is a fresh `firebreak hunt` process; the figures come
+ * from its `--summary-json` (events, elapsed, peak RSS of the whole process, workers included)
+ * and the median of R runs is quoted. The load average is printed before and after: on a shared
+ * machine only ratios from the same run mean anything.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { HuntSummary } from '../src/output/records.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(REPO, 'bin/firebreak.js');
+const SAMPLES = join(REPO, '../shared/evtx/attack-samples');
+
+function files(p: string, out: string[] = []): string[] {
+  if (statSync(p).isDirectory()) for (const n of readdirSync(p).sort()) files(join(p, n), out);
+  else out.push(p);
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+/** A folder holding `copies` replicas of the samples (hard links where possible). */
+function corpus(root: string, sources: string[], copies: number): string {
+  const dir = join(root, `x${copies}`);
+  if (existsSync(dir)) return dir;
+  for (let c = 0; c < copies; c++) {
+    for (const src of sources) {
+      const dst = join(dir, `copy${String(c).padStart(5, '0')}`, relative(SAMPLES, src));
+      mkdirSync(dirname(dst), { recursive: true });
+      try {
+        linkSync(src, dst);
+      } catch {
+        copyFileSync(src, dst);
+      }
+    }
+  }
+  return dir;
+}
+
+interface Run {
+  secs: number;
+  summary: HuntSummary;
+}
+
+function hunt(dir: string, extra: string[], threads: string[], scratch: string): Run {
+  const out = join(scratch, 'summary.json');
+  rmSync(out, { force: true });
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [BIN, 'hunt', dir, '--quiet', '--summary-json', out, ...threads, ...extra], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0 || !existsSync(out)) throw new Error(`hunt failed (${r.status}): ${r.stderr}`);
+  return { secs, summary: JSON.parse(readFileSync(out, 'utf8')) as HuntSummary };
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const opt = (name: string, def: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : def;
+  };
+  const target = Number(opt('--events', '1000000'));
+  const scales = opt('--scales', '1,10').split(',').map(Number);
+  const runs = Number(opt('--runs', '3'));
+  const threads = args.includes('--threads') ? ['--threads', opt('--threads', '0')] : [];
+  if (!existsSync(SAMPLES)) {
+    console.error(`attack samples not found at ${SAMPLES}`);
+    process.exit(2);
+  }
+  const sources = files(SAMPLES);
+  const root = mkdtempSync(join(tmpdir(), 'firebreak-bench-hunt-'));
+  const emptyRules = join(root, 'no-rules');
+  mkdirSync(emptyRules);
+  try {
+    // Events per copy, from a parse-only pass over one copy.
+    const one = hunt(corpus(root, sources, 1), ['--rules', emptyRules], threads, root).summary.events;
+    console.log(`corpus: ${sources.length} files, ${fmt(one)} events per copy; ${availableParallelism()} cores; threads ${threads[1] ?? 'all'}; runs ${runs}`);
+    console.log(`load average before: ${load()}`);
+    const rows: string[] = [];
+    for (const scale of scales) {
+      const copies = Math.ceil((target * scale) / one);
+      const dir = corpus(root, sources, copies);
+      const n = scale === 1 ? runs : 1;
+      const full: Run[] = [];
+      const parse: Run[] = [];
+      for (let i = 0; i < n; i++) {
+        parse.push(hunt(dir, ['--rules', emptyRules], threads, root));
+        full.push(hunt(dir, [], threads, root));
+      }
+      const fs = median(full.map((r) => r.secs));
+      const ps = median(parse.map((r) => r.secs));
+      const events = full[0]!.summary.events;
+      const rss = Math.max(...full.map((r) => r.summary.peakRssBytes ?? 0)) / 2 ** 20;
+      const prss = Math.max(...parse.map((r) => r.summary.peakRssBytes ?? 0)) / 2 ** 20;
+      const sum = full[0]!.summary;
+      rows.push(
+        `| ${scale}x | ${fmt(events)} | ${fs.toFixed(1)} | ${fmt(events / fs)} | ${fmt(rss)} | ${ps.toFixed(1)} | ${fmt(events / ps)} | ${fmt(prss)} | ${fmt(sum.detections)} | ${(fs / ps).toFixed(2)} | ${n} |`,
+      );
+      console.log(`${scale}x done: ${fmt(events)} events, full ${fs.toFixed(1)} s, parse-only ${ps.toFixed(1)} s, peak RSS ${fmt(rss)} MiB (load ${load()})`);
+    }
+    console.log('');
+    console.log('| input | events | full hunt: median s | events/s | peak RSS MiB | parse only: median s | events/s | peak RSS MiB | detections | full / parse | runs |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) console.log(r);
+    console.log(`\nload average after: ${load()}`);
+  } finally {
+    if (!args.includes('--keep')) rmSync(root, { recursive: true, force: true });
+    else console.log(`corpus kept in ${root}`);
+  }
+}
+
+main();

@@ -1,0 +1,15 @@
+/**
+ * A small deterministic pseudo-random generator (mulberry32): the same seed gives the same
+ * sequence on every machine, so generated fixtures, fuzz cases and bench corpora are reproducible.
+ * Not for anything secret.
+ */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
