@@ -133,6 +133,26 @@ interface Observation {
   title: string;
 }
 
+interface TacticFirst {
+  t: number;
+  computer: string | null;
+  title: string;
+  strong: boolean;
+  /** The rule is tagged with more than two tactics, so it says less about each. */
+  broad: boolean;
+}
+
+/**
+ * True when `x` should replace `prev` as a tactic's first detection: medium-or-above beats low,
+ * then a rule tagged with one or two tactics beats a broad one, then earlier beats later.
+ */
+function earlier(x: TacticFirst, prev: TacticFirst | undefined): boolean {
+  if (!prev) return true;
+  if (x.strong !== prev.strong) return x.strong;
+  if (x.broad !== prev.broad) return !x.broad;
+  return x.t < prev.t;
+}
+
 interface HostAcc {
   name: string;
   first: number;
@@ -168,7 +188,8 @@ class Agg {
   ips = new Set<string>();
   edges = new Map<string, EdgeAcc>();
   lateral: Lateral[] = [];
-  tactics = new Map<string, { t: number; computer: string | null; title: string }>();
+  /** Tactic → its first detection, preferring medium-or-above ones (`strong`) over low ones. */
+  tactics = new Map<string, TacticFirst>();
   techniques = new Set<string>();
   rules = new Map<string, { id: string | null; title: string; level: Level; count: number }>();
   refs: StoryDetectionRef[] = [];
@@ -475,8 +496,8 @@ export class StoryBuilder {
     const { tactics, techniques } = readAttackTags(d.rule.tags);
     const main = obs[0]!;
     for (const tac of tactics) {
-      const prev = a.tactics.get(tac);
-      if (!prev || t < prev.t) a.tactics.set(tac, { t, computer: main.hostName, title: d.rule.title });
+      const first = { t, computer: main.hostName, title: d.rule.title, strong: rank(d.level) >= rank('medium'), broad: tactics.length > 2 };
+      if (earlier(first, a.tactics.get(tac))) a.tactics.set(tac, first);
       if (rank(d.level) >= rank('medium') && a.mediumTactics.size < 2) a.mediumTactics.add(tac);
     }
     for (const tech of techniques) a.techniques.add(tech);
@@ -504,7 +525,9 @@ export class StoryBuilder {
     const tagMovement = techniques.filter(isMovementTechnique).map(techniqueRef);
     obs.forEach((o, i) => {
       if (o.host) this.touch(a, o.host, o.t, i === 0 ? d.level : null);
-      for (const acc of accountsOf(o.fields, o.host)) {
+      // Names tried in failed logons are guesses, not accounts the attacker holds: they join, but are not listed.
+      const failed = o.eventId === 4625 || o.eventId === 4771;
+      for (const acc of failed ? [] : accountsOf(o.fields, o.host)) {
         if (a.accounts.has(acc.key)) {
           // Prefer a display with a domain over a bare name.
           if (!a.accounts.get(acc.key)!.includes('\\') && acc.display.includes('\\')) a.accounts.set(acc.key, acc.display);
@@ -661,7 +684,7 @@ export class StoryBuilder {
     for (const l of b.lateral) if (a.lateral.length < this.cap) a.lateral.push(l);
     for (const [k, v] of b.tactics) {
       const mine = a.tactics.get(k);
-      if (!mine || v.t < mine.t) a.tactics.set(k, v);
+      if (earlier(v, mine)) a.tactics.set(k, v);
     }
     for (const x of b.techniques) a.techniques.add(x);
     for (const x of b.mediumTactics) if (a.mediumTactics.size < 2) a.mediumTactics.add(x);
@@ -769,7 +792,7 @@ export class StoryBuilder {
       .sort((x, y) => (TACTIC_INDEX.get(x[0]) ?? 99) - (TACTIC_INDEX.get(y[0]) ?? 99))
       .map(([short, v]) => {
         const t = TACTICS[TACTIC_INDEX.get(short)!]!;
-        return { id: t.id, short, name: t.name, first: { at: iso(v.t), computer: v.computer, title: v.title } };
+        return { id: t.id, short, name: t.name, first: { at: iso(v.t), computer: v.computer, title: v.title, significant: v.strong } };
       });
     const timeline = [...a.refs].sort((x, y) => (x.timestamp < y.timestamp ? -1 : x.timestamp > y.timestamp ? 1 : 0));
     const accounts = [...a.accounts.values()].sort();
@@ -832,41 +855,58 @@ export function score(levels: Record<Level, number>, hosts: number, accounts: nu
 }
 
 /**
- * Patient zero: the earliest-touched host whose first touch no spread edge from another host of
- * the story explains (an edge explains it when it arrives no later than a few minutes after).
- * Edges from bare addresses (no known host) do not explain a host: they show how the attacker
- * got in. When every host is explained (a cycle), the earliest host is taken.
+ * Patient zero (docs/stories.md), in order of preference:
+ * 1. the root of the spread: a host that moved to another host of the story and was not itself
+ *    reached from a host of the story before that (the earliest such first move wins);
+ * 2. without movement between hosts, a host entered from an outside address (earliest entry);
+ * 3. otherwise the earliest-touched host.
+ * Activity joined only by time and place (a detection on the same host an hour before) never
+ * outranks the movement the detections show.
  */
 export function patientZero(hosts: readonly StoryHost[], spread: readonly SpreadEdge[]): PatientZero | null {
   if (!hosts.length) return null;
+  const ms = (iso: string) => Date.parse(iso);
+  const entryOf = (computer: string) => spread.filter((e) => e.to === computer && e.fromKind === 'ip')[0];
+  const withEntry = (computer: string, why: string): PatientZero => {
+    const entry = entryOf(computer);
+    return {
+      computer,
+      why: why + (entry ? `; entered from ${entry.from} at ${shortTime(entry.at)} (${techniquePhrase(entry.technique)})` : ''),
+      ...(entry ? { entry: { from: entry.from, at: entry.at, technique: entry.technique } } : {}),
+    };
+  };
+  const moves = spread.filter((e) => e.fromKind === 'host' && e.from !== e.to);
+  let root: { computer: string; out: SpreadEdge } | undefined;
   for (const h of hosts) {
-    const first = Date.parse(h.firstTouched);
-    const incoming = spread.filter((e) => e.to === h.computer && e.fromKind === 'host' && e.from !== h.computer);
-    const explained = incoming.some((e) => Date.parse(e.at) <= first + EXPLAIN_SLACK_MS);
-    if (explained) continue;
-    const entry = spread.filter((e) => e.to === h.computer && e.fromKind === 'ip').sort((x, y) => (x.at < y.at ? -1 : 1))[0];
-    const others = hosts.length - 1;
-    const why =
-      `first activity in the story at ${shortTime(h.firstTouched)}` +
-      (others ? ', not reached from another host of the story' : '') +
-      (entry ? `; entered from ${entry.from} (${techniquePhrase(entry.technique)})` : '');
-    return { computer: h.computer, why, ...(entry ? { entry: { from: entry.from, at: entry.at, technique: entry.technique } } : {}) };
+    const out = moves.filter((e) => e.from === h.computer)[0];
+    if (!out) continue;
+    const reached = moves.some((e) => e.to === h.computer && ms(e.at) <= ms(out.at) + EXPLAIN_SLACK_MS);
+    if (reached) continue;
+    if (!root || ms(out.at) < ms(root.out.at)) root = { computer: h.computer, out };
+  }
+  if (root) return withEntry(root.computer, `source of the spread: moved to ${hostOf(root.out.to)} at ${shortTime(root.out.at)} and was not reached from another host of the story before`);
+  const entered = spread.filter((e) => e.fromKind === 'ip' && hosts.some((h) => h.computer === e.to))[0];
+  if (entered && !moves.some((e) => e.to === entered.to && ms(e.at) <= ms(entered.at) + EXPLAIN_SLACK_MS)) {
+    return withEntry(entered.to, moves.length ? 'first host entered from outside' : 'entered from outside; no movement between hosts seen');
   }
   const h = hosts[0]!;
-  return { computer: h.computer, why: `first activity in the story at ${shortTime(h.firstTouched)}; every host was reached from another, so the first is taken` };
+  return withEntry(h.computer, `earliest activity in the story (${shortTime(h.firstTouched)})` + (moves.length ? '; every host with outgoing movement was reached from another first' : ''));
 }
 
 function narrative(s: Story, timeline: readonly StoryDetectionRef[], logCleared: { at: string; computer: string | null; title: string } | null): string {
   const multiDay = s.firstSeen.slice(0, 10) !== s.lastSeen.slice(0, 10);
   const at = (iso: string) => (multiDay ? iso.slice(5, 10) + ' ' : '') + iso.slice(11, 16);
   const parts: string[] = [];
+  const said = new Set<string>();
   const pz = s.patientZero;
+  let startAt = s.firstSeen;
   if (pz) {
     const host = hostOf(pz.computer);
-    const first = timeline.find((r) => r.computer !== null && hostOf(r.computer) === host);
-    const firstAt = s.hosts.find((h) => h.computer === pz.computer)?.firstTouched ?? s.firstSeen;
+    startAt = pz.entry?.at ?? s.hosts.find((h) => h.computer === pz.computer)?.firstTouched ?? s.firstSeen;
+    const first = timeline.find((r) => r.computer !== null && hostOf(r.computer) === host && r.timestamp >= startAt);
+    if (first) said.add(first.title);
     parts.push(
-      `It started on ${host} at ${firstAt.slice(11, 16)} UTC on ${firstAt.slice(0, 10)}` +
+      `It started on ${host} at ${startAt.slice(11, 16)} UTC on ${startAt.slice(0, 10)}` +
         (first ? ` with ${first.title}` : '') +
         (pz.entry ? ` (${techniquePhrase(pz.entry.technique)} from ${pz.entry.from})` : '') +
         '.',
@@ -887,16 +927,23 @@ function narrative(s: Story, timeline: readonly StoryDetectionRef[], logCleared:
     const lead = pz && from === pz.computer ? 'From there it reached' : `From ${hostOf(from)} it reached`;
     parts.push(`${lead} ${listText(reached)}.`);
   }
-  // Later stages of the kill chain: where each tactic was first reached.
+  // Later stages of the kill chain: where each tactic was first reached by a medium-or-above
+  // detection, each rule told once.
   const covered = new Set(['initial-access', 'lateral-movement']);
-  const stages = s.tactics
-    .filter((t) => !covered.has(t.short))
-    .map((t) => `${t.name.toLowerCase()} on ${t.first.computer ? hostOf(t.first.computer) : 'an unnamed host'} at ${at(t.first.at)} (${t.first.title})`);
+  const stages: string[] = [];
+  for (const t of s.tactics) {
+    if (covered.has(t.short) || !t.first.significant || said.has(t.first.title)) continue;
+    said.add(t.first.title);
+    stages.push(`${t.name.toLowerCase()} on ${t.first.computer ? hostOf(t.first.computer) : 'an unnamed host'} at ${at(t.first.at)} (${t.first.title})`);
+  }
   if (stages.length) {
     const text = listText(stages, '; ');
     parts.push(text[0]!.toUpperCase() + text.slice(1) + '.');
   }
   if (logCleared) parts.push(`Logs were cleared on ${logCleared.computer ? hostOf(logCleared.computer) : 'an unnamed host'} at ${at(logCleared.at)}.`);
+  // Detections joined by time and place before the start: say so, they may be unrelated.
+  const before = s.hosts.filter((h) => h.detections > 0 && h.firstTouched < startAt).map((h) => `${hostOf(h.computer)} from ${at(h.firstTouched)}`);
+  if (before.length) parts.push(`Earlier detections joined by time and place (possibly unrelated): ${listText(before)}.`);
   if (s.accounts.length) {
     const shown = s.accounts.slice(0, 3);
     parts.push(`Account${s.accounts.length === 1 ? '' : 's'} involved: ${shown.join(', ')}${s.accounts.length > 3 ? ` and ${s.accounts.length - 3} more` : ''}.`);

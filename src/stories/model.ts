@@ -62,8 +62,11 @@ export interface StoryTactic {
   id: string;
   short: string;
   name: string;
-  /** When, where and by which rule the story first reached this tactic. */
-  first: { at: string; computer: string | null; title: string };
+  /**
+   * When, where and by which rule the story first reached this tactic: the first medium-or-above
+   * detection (`significant`), or the first low one when there is none.
+   */
+  first: { at: string; computer: string | null; title: string; significant: boolean };
 }
 
 export interface Story {

@@ -123,7 +123,7 @@ describe('StoryBuilder', () => {
     );
     assert.deepEqual(s.accounts, ['CORP\\Administrator', 'CORP\\alice']);
     assert.match(s.narrative, /^It started on WS01 at 10:00 UTC on 2024-03-01 with LSASS dump\. From there it reached FS01 \(10:10, remote service install\) and DC01 \(10:29, remote service install\)\./);
-    assert.match(s.narrative, /credential access on WS01 at 10:00 \(LSASS dump\)/);
+    assert.match(s.narrative, /Execution on FS01 at 10:11 \(PsExec service\)\. Accounts involved: CORP\\Administrator, CORP\\alice\.$/);
     assert.equal(s.detections, 5);
     assert.deepEqual(s.levels, { informational: 0, low: 0, medium: 3, high: 2, critical: 0 });
     assert.match(s.id, /^st-[0-9a-f]{12}$/);

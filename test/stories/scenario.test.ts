@@ -1,0 +1,119 @@
+/**
+ * Stories from a generated intrusion: the bundled SigmaHQ rules run over the scenario's events,
+ * detections become records, addresses are learnt from every event, and the StoryBuilder must
+ * find one story with the right patient zero, spread and tactics, and none in background only.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Engine } from '../../src/engine/engine.js';
+import { toDetectionRecord } from '../../src/hunt/records.js';
+import type { DetectionRecord } from '../../src/output/records.js';
+import { readEventsFromFile } from '../../src/readers/detect.js';
+import { ruleDirs } from '../../src/sigma/bundled.js';
+import { loadRules } from '../../src/sigma/collection.js';
+import { addressClaims } from '../../src/stories/addresses.js';
+import { StoryBuilder } from '../../src/stories/builder.js';
+import type { Story } from '../../src/stories/model.js';
+import { writeBackgroundOnly, writeScenario, type GroundTruth } from './scenario.js';
+
+interface Hunted {
+  stories: Story[];
+  detections: DetectionRecord[];
+  claims: number;
+  builder: StoryBuilder;
+}
+
+let engine: Engine;
+
+/** What `hunt` does, at library level: read, match, learn addresses, build stories. */
+async function hunt(files: string[]): Promise<Hunted> {
+  const detections: DetectionRecord[] = [];
+  const builder = new StoryBuilder();
+  let claims = 0;
+  for (const f of files) {
+    for await (const ev of readEventsFromFile(f)) {
+      for (const c of addressClaims(ev.fields, ev.computer ?? null)) {
+        builder.learnAddress(c.ip, c.host, ev.timestamp);
+        claims++;
+      }
+      for (const d of engine.match(ev)) detections.push(toDetectionRecord(d));
+    }
+  }
+  detections.sort((a, b) => (a.timestamp! < b.timestamp! ? -1 : a.timestamp! > b.timestamp! ? 1 : 0));
+  for (const d of detections) builder.add(d);
+  return { stories: builder.finish(), detections, claims, builder };
+}
+
+describe('stories from a generated intrusion (bundled SigmaHQ rules)', { timeout: 120_000 }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'fb-scenario-'));
+  before(() => {
+    engine = new Engine(loadRules(ruleDirs()).rules);
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  for (const seed of [1, 7, 42]) {
+    it(`finds the intrusion as one story (seed ${seed})`, async () => {
+      const gt: GroundTruth = writeScenario(join(work, `s${seed}`), { seed, hosts: 10 + seed, noiseEvents: 3000 });
+      const { stories, detections, claims } = await hunt(gt.files);
+      assert.ok(detections.length > 50, `${detections.length} detections`);
+      assert.ok(claims > 100, `${claims} address claims`);
+      assert.equal(stories.length, 1, stories.map((s) => `${s.score} ${s.hosts.map((h) => h.computer).join(',')}: ${s.narrative}`).join('\n'));
+      const s = stories[0]!;
+
+      assert.equal(s.patientZero?.computer, gt.patientZero);
+      assert.equal(s.patientZero?.entry?.from, gt.attackerIp);
+      // Every compromised host is in the story; background detections on other hosts may join by
+      // time and place, but never as part of the spread.
+      const hosts = s.hosts.map((h) => h.computer);
+      for (const h of gt.compromisedHosts) assert.ok(hosts.includes(h), `${h} in ${hosts.join(', ')}`);
+      const moved = new Set(s.spread.flatMap((e) => [e.from, e.to]));
+      for (const h of hosts) if (!gt.compromisedHosts.includes(h)) assert.ok(!moved.has(h), `${h} is not in the spread`);
+
+      const hostEdges = s.spread.filter((e) => e.fromKind === 'host');
+      assert.deepEqual(
+        hostEdges.map((e) => [e.from, e.to]),
+        gt.spreadEdges,
+      );
+      hostEdges.forEach((e, i) => assert.ok(Math.abs(Date.parse(e.at) - Date.parse(gt.spreadAt[i]!)) <= 60_000, `${e.to} at ${e.at}, truth ${gt.spreadAt[i]}`));
+      for (const e of hostEdges) assert.ok(['T1569.002', 'T1021.002'].includes(e.technique.id ?? ''), `${e.to}: ${JSON.stringify(e.technique)}`);
+      assert.deepEqual(
+        s.spread.filter((e) => e.fromKind === 'ip').map((e) => [e.from, e.to]),
+        [[gt.attackerIp, gt.patientZero]],
+      );
+
+      const tactics = s.tactics.map((t) => t.short);
+      for (const t of gt.tactics) assert.ok(tactics.includes(t), `tactic ${t} in ${tactics.join(', ')}`);
+      assert.deepEqual(
+        tactics,
+        [...tactics].sort((a, b) => s.tactics.findIndex((x) => x.short === a) - s.tactics.findIndex((x) => x.short === b)),
+      );
+      const accounts = s.accounts.map((a) => a.toLowerCase());
+      for (const a of gt.accounts) assert.ok(accounts.includes(a.toLowerCase()), `${a} in ${s.accounts.join(', ')}`);
+      assert.ok(s.sourceIps.includes(gt.attackerIp));
+      assert.ok(s.firstSeen <= gt.start.replace('.000Z', '.999Z') && s.lastSeen >= gt.end.slice(0, 19), `${s.firstSeen}..${s.lastSeen} vs ${gt.start}..${gt.end}`);
+      assert.ok(s.levels.high > 5);
+
+      const short = (fqdn: string) => fqdn.split('.')[0]!;
+      assert.match(s.narrative, new RegExp(`^It started on ${short(gt.patientZero)} at \\d\\d:\\d\\d UTC on 2024-05-14 with .+ from ${gt.attackerIp.replace(/\./g, '\\.')}\\)\\.`));
+      assert.match(s.narrative, new RegExp(`From there it reached ${short(gt.spreadEdges[0]![1])} \\(`));
+      for (const h of gt.logCleared) assert.ok(s.narrative.includes(`Logs were cleared on ${short(h)}`) || gt.logCleared.indexOf(h) > 0, s.narrative);
+      assert.match(s.narrative, /credential access on /i);
+      assert.match(s.narrative, /impact on /i);
+    });
+  }
+
+  it('makes no story from background activity alone, though some rules fire on it', async () => {
+    const bg = writeBackgroundOnly(join(work, 'bg'), { seed: 3, hosts: 20, noiseEvents: 6000 });
+    const { stories, detections, builder } = await hunt(bg.files);
+    assert.ok(detections.length > 0, 'benign admin habits trip a few low/medium rules');
+    assert.ok(detections.every((d) => d.level === 'low' || d.level === 'medium' || d.level === 'informational'));
+    assert.deepEqual(
+      stories.map((s) => s.narrative),
+      [],
+    );
+    assert.ok(builder.stats().discarded > 0);
+  });
+});
