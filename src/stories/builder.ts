@@ -780,12 +780,20 @@ export class StoryBuilder {
       })
       .sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
 
+    // Addresses a story host owns are that host's; the rest are outside or unknown machines.
+    const owned = new Map<string, string[]>();
+    const outside: string[] = [];
+    for (const ip of [...a.ips].sort()) {
+      const owner = this.owner(ip, a.lastT);
+      if (owner && hosts.has(owner)) owned.set(owner, [...(owned.get(owner) ?? []), ip]);
+      else outside.push(ip);
+    }
     // Ties on first touch (the source and target of one movement): the host moved into comes second.
     const incoming = new Map<string, number>();
     for (const e of edges.values()) if (e.from.startsWith('h:')) incoming.set(e.to, (incoming.get(e.to) ?? 0) + 1);
     const storyHosts: StoryHost[] = [...hosts.entries()]
       .sort((x, y) => x[1].first - y[1].first || (incoming.get(x[0]) ?? 0) - (incoming.get(y[0]) ?? 0))
-      .map(([k, h]) => ({ computer: display(k), firstTouched: iso(h.first), detections: h.detections, maxLevel: h.maxLevel >= 0 ? LEVELS[h.maxLevel]! : null }));
+      .map(([k, h]) => ({ computer: display(k), firstTouched: iso(h.first), detections: h.detections, maxLevel: h.maxLevel >= 0 ? LEVELS[h.maxLevel]! : null, addresses: owned.get(k) ?? [] }));
 
     const pz = patientZero(storyHosts, spread);
     const tactics: StoryTactic[] = [...a.tactics.entries()]
@@ -807,7 +815,7 @@ export class StoryBuilder {
       patientZero: pz,
       spread,
       accounts,
-      sourceIps: [...a.ips].sort(),
+      sourceIps: outside,
       tactics,
       techniques: [...a.techniques].sort(),
       levels: { ...a.levels },

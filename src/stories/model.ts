@@ -21,6 +21,8 @@ export interface StoryHost {
   detections: number;
   /** The most severe detection level on the host, null when it has none. */
   maxLevel: Level | null;
+  /** Addresses the story's detections name that this host owns (learnt, see addresses.ts). */
+  addresses: string[];
 }
 
 export interface PatientZero {
@@ -80,7 +82,7 @@ export interface Story {
   spread: SpreadEdge[];
   /** Accounts as `DOMAIN\name` (or `name` when no domain was seen). */
   accounts: string[];
-  /** Remote addresses named by the detections (not the hosts' own addresses). */
+  /** Addresses named by the detections that no host of the story owns (outside or unknown machines). */
   sourceIps: string[];
   /** ATT&CK tactics reached, in kill-chain order. */
   tactics: StoryTactic[];

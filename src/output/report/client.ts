@@ -186,10 +186,146 @@ function breakable(name) { return name.split(' ').map(function (w) { return SHY[
   });
 })();
 
-// ---- stories (reserved: see the STORIES comment in the page) --------------------------------
-if (Array.isArray(stories) && stories.length) {
+// ---- stories: detections joined into incidents (src/stories, docs/stories.md) ---------------
+// Each story is a card: score, narrative, tactics, the spread drawn as hosts (nodes) joined by
+// timed arrows, and the story's detections in time order. Drawn from #fb-stories only.
+var STORY_MAX = 25, GRAPH_MAX_NODES = 40;
+function hhmm(iso) { return iso ? String(iso).slice(11, 16) : ''; }
+function shortHost(name) { var s = String(name); var d = s.indexOf('.'); return d > 0 && !/^\d/.test(s) ? s.slice(0, d) : s; }
+function storyGraph(s) {
+  var pz = s.patientZero ? s.patientZero.computer : null;
+  var nodes = [], byName = {};
+  function node(name, kind, first, level, count) {
+    if (byName[name]) return byName[name];
+    if (nodes.length >= GRAPH_MAX_NODES) return null;
+    var n = { name: name, kind: kind, first: first, level: level, count: count || 0, depth: 0, row: 0, placed: false };
+    byName[name] = n; nodes.push(n);
+    return n;
+  }
+  (s.spread || []).forEach(function (e) { if (e.fromKind === 'ip') node(e.from, 'ip', e.at, null, 0); });
+  (s.hosts || []).forEach(function (h) { node(h.computer, 'host', h.firstTouched, h.maxLevel, h.detections); });
+  var edges = (s.spread || []).filter(function (e) { return byName[e.from] && byName[e.to] && e.from !== e.to; });
+  // Columns by order of movement: a host sits one column right of the host that first reached it.
+  var incoming = {};
+  edges.forEach(function (e) { incoming[e.to] = (incoming[e.to] || 0) + 1; });
+  var queue = nodes.filter(function (n) { return !incoming[n.name]; });
+  if (!queue.length && byName[pz]) queue.push(byName[pz]);
+  queue.forEach(function (n) { n.placed = true; });
+  for (var qi = 0; qi < queue.length; qi++) {
+    var cur = queue[qi];
+    edges.forEach(function (e) {
+      if (e.from !== cur.name) return;
+      var t = byName[e.to];
+      if (t.placed) return;
+      t.placed = true; t.depth = cur.depth + 1; queue.push(t);
+    });
+  }
+  nodes.forEach(function (n) { if (!n.placed) { n.placed = true; n.depth = 0; } });
+  var cols = [];
+  nodes.forEach(function (n) { (cols[n.depth] = cols[n.depth] || []).push(n); });
+  cols.forEach(function (c) {
+    c.sort(function (a, b) { return (a.name === pz ? -1 : b.name === pz ? 1 : 0) || (a.kind === b.kind ? 0 : a.kind === 'ip' ? -1 : 1) || (a.first < b.first ? -1 : a.first > b.first ? 1 : 0); });
+    c.forEach(function (n, i) { n.row = i; });
+  });
+  var NW = 176, NH = 50, GAP = 320, BEND = 64, RH = 78, PAD = 14;
+  var rows = 1; cols.forEach(function (c) { if (c && c.length > rows) rows = c.length; });
+  var W = PAD * 2 + cols.length * NW + (cols.length - 1) * GAP, H = PAD * 2 + rows * RH - (RH - NH) + 18;
+  var svg = sv('svg', { viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, role: 'img', class: 'spread', 'aria-label': 'Spread between hosts' });
+  var defs = sv('defs', {});
+  var mk = sv('marker', { id: 'fb-arrow-' + s.id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+  mk.appendChild(sv('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#475569' }));
+  defs.appendChild(mk); svg.appendChild(defs);
+  nodes.forEach(function (n) { n.x = PAD + n.depth * (NW + GAP); n.y = PAD + 18 + n.row * RH; });
+  var labels = [];
+  edges.forEach(function (e, i) {
+    var a = byName[e.from], b = byName[e.to];
+    var x1 = a.x + NW, y1 = a.y + NH / 2, x2 = b.x, y2 = b.y + NH / 2, d;
+    // Forward: a short bend out of the source, then a straight run into the target that carries the label.
+    if (b.depth > a.depth) d = 'M' + x1 + ',' + y1 + ' C' + (x1 + BEND / 2) + ',' + y1 + ' ' + (x1 + BEND / 2) + ',' + y2 + ' ' + (x1 + BEND) + ',' + y2 + ' L' + x2 + ',' + y2;
+    else { x2 = b.x + NW / 2; y2 = b.y + (b.y > a.y ? 0 : NH); x1 = a.x + NW / 2; y1 = a.y + (b.y > a.y ? NH : 0); var bend = a.x + NW + 40; d = 'M' + x1 + ',' + y1 + ' C' + bend + ',' + y1 + ' ' + bend + ',' + y2 + ' ' + x2 + ',' + y2; }
+    var g = sv('g', { class: 'edge', 'data-from': e.from, 'data-to': e.to, 'data-at': e.at, 'data-technique': e.technique.id || '' });
+    g.appendChild(sv('path', { d: d, fill: 'none', stroke: '#475569', 'stroke-width': 1.6, 'marker-end': 'url(#fb-arrow-' + s.id + ')' }));
+    g.appendChild(sv('title', {}, e.from + ' → ' + e.to + ' at ' + time(e.at) + ' UTC: ' + e.techniques.map(function (t) { return (t.id ? t.id + ' ' : '') + t.name; }).join(', ') + (e.detections.length ? '\nshown by: ' + e.detections.map(function (x) { return x.title; }).join('; ') : '')));
+    svg.appendChild(g);
+    var lx = b.depth > a.depth ? (x1 + BEND + x2) / 2 - 4 : a.x + NW + 44, ly = b.depth > a.depth ? y2 : (y1 + y2) / 2;
+    labels.push({ x: lx, y: ly, t1: hhmm(e.at), t2: (e.technique.id ? e.technique.id + ' ' : '') + e.technique.name, g: g });
+  });
+  // Edge labels above the lines: time, then technique, on a white plate.
+  labels.forEach(function (l) {
+    var t2 = l.t2.length > 34 ? l.t2.slice(0, 33) + '…' : l.t2;
+    var w = Math.max(l.t1.length, t2.length) * 5.9 + 12;
+    var lg = sv('g', { class: 'elabel' });
+    lg.appendChild(sv('rect', { x: l.x - w / 2, y: l.y - 15, width: w, height: 30, rx: 4, fill: '#fff', stroke: '#cbd5e1' }));
+    lg.appendChild(sv('text', { x: l.x, y: l.y - 3, 'text-anchor': 'middle', class: 'et' }, l.t1));
+    lg.appendChild(sv('text', { x: l.x, y: l.y + 10, 'text-anchor': 'middle', class: 'eq' }, t2));
+    l.g.appendChild(lg);
+  });
+  nodes.forEach(function (n) {
+    var g = sv('g', { class: 'node' + (n.name === pz ? ' pz' : '') + (n.kind === 'ip' ? ' ext' : ''), 'data-host': n.name });
+    var stroke = n.name === pz ? '#f97316' : n.kind === 'ip' ? '#94a3b8' : '#334155';
+    g.appendChild(sv('rect', { x: n.x, y: n.y, width: NW, height: NH, rx: 8, fill: n.kind === 'ip' ? '#f8fafc' : '#fff', stroke: stroke, 'stroke-width': n.name === pz ? 3 : 1.4, 'stroke-dasharray': n.kind === 'ip' ? '5 4' : 'none' }));
+    if (n.level) g.appendChild(sv('rect', { x: n.x, y: n.y, width: 6, height: NH, rx: 3, fill: COLOR[n.level] || COLOR.informational }));
+    var label = n.kind === 'ip' ? n.name : shortHost(n.name);
+    g.appendChild(sv('text', { x: n.x + 14, y: n.y + 20, class: 'nn' }, label.length > 22 ? label.slice(0, 21) + '…' : label));
+    g.appendChild(sv('text', { x: n.x + 14, y: n.y + 38, class: 'ns' }, n.kind === 'ip' ? 'outside address' : 'from ' + hhmm(n.first) + ' · ' + num(n.count) + ' det.'));
+    if (n.name === pz) g.appendChild(sv('text', { x: n.x, y: n.y - 6, class: 'pzl' }, 'PATIENT ZERO'));
+    g.appendChild(sv('title', {}, n.name + (n.kind === 'ip' ? ' (no host in the evidence owns this address)' : '\nfirst touched ' + time(n.first) + ' UTC · ' + num(n.count) + ' detections')));
+    svg.appendChild(g);
+  });
+  return svg;
+}
+function storyCard(s, i) {
+  var card = el('article', 'story');
+  card.setAttribute('data-story', s.id);
+  var head = el('div', 'sh');
+  var sc = el('span', 'score', String(s.score)); sc.title = 'Score: rises with severity, breadth (hosts, accounts) and progression (tactics reached)';
+  var lv = LEVELS.slice().reverse().filter(function (l) { return s.levels[l]; }).map(function (l) { return num(s.levels[l]) + ' ' + l; }).join(', ');
+  add(head, sc, add(el('div', 'st'), el('div', 'sn', 'Story ' + (i + 1) + (s.patientZero ? ' · from ' + shortHost(s.patientZero.computer) : '')),
+    el('div', 'sm', num(s.hosts.length) + ' host' + (s.hosts.length === 1 ? '' : 's') + ' · ' + num(s.detections) + ' detections (' + lv + ') · ' + range(s.firstSeen, s.lastSeen).replace('\n', ' ') + ' UTC · ' + s.id)));
+  card.appendChild(head);
+  card.appendChild(el('p', 'narrative', s.narrative));
+  var tl = el('div', 'tactics');
+  s.tactics.forEach(function (t, k) {
+    if (k) tl.appendChild(el('span', 'arrow', '→'));
+    var c = el('span', 'tactic', t.name); c.title = t.id + ' · first: ' + time(t.first.at) + ' on ' + (t.first.computer || '?') + ' (' + t.first.title + ')';
+    c.setAttribute('data-tactic', t.short);
+    tl.appendChild(c);
+  });
+  if (s.tactics.length) card.appendChild(tl);
+  var facts = el('div', 'facts');
+  if (s.patientZero) add(facts, add(el('div'), el('b', '', 'Patient zero: '), el('span', 'pzname', s.patientZero.computer), el('span', 'muted', ' — ' + s.patientZero.why)));
+  if (s.accounts.length) add(facts, add(el('div'), el('b', '', 'Accounts: '), document.createTextNode(s.accounts.join(', ') + (s.omitted.accounts ? ' (+' + num(s.omitted.accounts) + ' more)' : ''))));
+  var own = [];
+  s.hosts.forEach(function (h) { if (h.addresses && h.addresses.length) own.push(shortHost(h.computer) + ' ' + h.addresses.join(', ')); });
+  if (s.sourceIps.length) add(facts, add(el('div'), el('b', '', 'Outside addresses: '), document.createTextNode(s.sourceIps.slice(0, 20).join(', ') + (s.sourceIps.length > 20 ? ' …' : ''))));
+  if (own.length) add(facts, add(el('div'), el('b', '', 'Host addresses: '), document.createTextNode(own.slice(0, 20).join(' · '))));
+  card.appendChild(facts);
+  if (s.spread.length || s.hosts.length > 1) {
+    var gw = el('div', 'graphwrap');
+    gw.appendChild(storyGraph(s));
+    card.appendChild(gw);
+  }
+  var det = el('details', 'stl');
+  var sum = el('summary', '', 'Timeline: ' + num(s.timeline.length) + ' detection' + (s.timeline.length === 1 ? '' : 's') + (s.omitted.timeline ? ' (' + num(s.omitted.timeline) + ' less severe ones left out)' : ''));
+  det.appendChild(sum);
+  var tb = el('table', 'det stimeline');
+  s.timeline.forEach(function (r) {
+    var tr = add(el('tr'), el('td', 'ts', short(r.timestamp)), add(el('td'), badge(r.level)), el('td', '', shortHost(r.computer || '')), el('td', '', r.title + (r.kind === 'correlation' ? ' (correlation)' : '')));
+    tr.className = 'link';
+    tr.addEventListener('click', function () { $('fb-search').value = r.title; table.search = r.title; apply(); $('detections').scrollIntoView({ behavior: 'smooth', block: 'start' }); });
+    tb.appendChild(tr);
+  });
+  if (i === 0) det.open = true;
+  var sw = el('div', 'stlwrap'); sw.appendChild(tb); det.appendChild(sw);
+  card.appendChild(det);
+  return card;
+}
+function drawStories() {
+  if (!Array.isArray(stories) || !stories.length) return;
   $('stories').hidden = false;
-  $('fb-stories-view').appendChild(el('p', 'muted', num(stories.length) + ' stories are recorded in this report; this version of the report does not draw them yet.'));
+  var box = $('fb-stories-view');
+  box.appendChild(el('p', 'muted', num(stories.length) + ' stor' + (stories.length === 1 ? 'y' : 'ies') + ': detections joined by shared hosts, accounts, addresses, logon sessions, processes, services and files close in time; highest score first.' + (stories.length > STORY_MAX ? ' The first ' + STORY_MAX + ' are drawn.' : '')));
+  stories.slice(0, STORY_MAX).forEach(function (s, i) { box.appendChild(storyCard(s, i)); });
 }
 
 // ---- detections table ---------------------------------------------------------------------
@@ -347,6 +483,7 @@ apply();
     box.appendChild(us);
   }
 })();
+drawStories();
 $('fb-footer').textContent = meta.generator + ' · self-contained report: no network access, works offline · detections table limited to ' + num(T.maxRows) + ' rows';
 document.documentElement.setAttribute('data-ready', '1');
 })();

@@ -58,16 +58,16 @@ export function pageHead(title: string): string {
 <noscript><div>This report draws its figures and tables with JavaScript; please allow scripts for this file.</div></noscript>
 <main>
 <section class="card" id="summary"><h2>Summary</h2><div class="stats" id="fb-stats"></div><div class="levels" id="fb-levels"></div></section>
+<!-- STORIES: detections joined into incidents (src/stories): per story its score, narrative,
+     tactics, the spread as hosts joined by timed arrows, and its timeline. The data arrives in the
+     #fb-stories JSON block (ReportExtras.stories); the section stays hidden while it is empty. -->
+<section class="card" id="stories" hidden><h2>Stories <span class="hint">incidents across hosts and accounts; hover an arrow for the detections that show it, click a timeline row to filter the table</span></h2><div id="fb-stories-view"></div></section>
 <section class="card chart" id="timeline"><h2>Detections over time <span class="hint" id="fb-chart-hint"></span></h2><div id="fb-chart"></div><div class="legend" id="fb-legend"></div></section>
 <div class="grid2 row-gap">
 <section class="card" id="top-rules"><h2>Top rules <span class="hint">click to filter the table</span></h2><table class="toplist" id="fb-top-rules"></table></section>
 <section class="card" id="top-hosts"><h2>Top hosts <span class="hint">click to filter the table</span></h2><table class="toplist" id="fb-top-hosts"></table></section>
 </div>
 <section class="card" id="attack"><h2>MITRE ATT&amp;CK <span class="hint">detections per technique, under the tactics their rules are tagged with; click a technique to filter</span></h2><div class="heat" id="fb-heat"></div></section>
-<!-- STORIES: reserved for the stories view (hosts as nodes, timed arrows between them). Its data
-     arrives in the #fb-stories JSON block (ReportExtras.stories); the section stays hidden while
-     that block is empty. -->
-<section class="card" id="stories" hidden><h2>Stories</h2><div id="fb-stories-view"></div></section>
 <section class="card" id="detections"><h2>Detections <span class="hint">click a row to open the full event; click a column to sort</span></h2>
 <div id="fb-left-out"></div>
 <div class="toolbar">

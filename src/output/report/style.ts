@@ -95,6 +95,30 @@ table.kv td.v { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, mono
 table.kv tr.hit td { background: #fff7d6; }
 ul.errs { margin: 0; padding-left: 18px; font-size: 13px; } ul.errs li { margin: 3px 0; }
 ul.errs code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; background: #f1f5f9; padding: 1px 4px; border-radius: 3px; }
+#stories > p.muted { margin: 0 0 12px; }
+article.story { border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; margin-bottom: 14px; background: #fcfcfd; }
+article.story .sh { display: flex; gap: 14px; align-items: center; }
+article.story .score { min-width: 52px; height: 52px; border-radius: 10px; background: #0f172a; color: #fff; font-size: 20px; font-weight: 700; display: flex; align-items: center; justify-content: center; font-variant-numeric: tabular-nums; }
+article.story .sn { font-size: 15.5px; font-weight: 650; }
+article.story .sm { color: var(--muted); font-size: 12.5px; margin-top: 2px; }
+article.story p.narrative { font-size: 14px; line-height: 1.55; margin: 12px 0 10px; max-width: 1100px; }
+article.story .tactics { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; margin-bottom: 10px; }
+article.story .tactic { background: #1e293b; color: #f8fafc; border-radius: 999px; padding: 2px 10px; font-size: 12px; font-weight: 600; }
+article.story .tactics .arrow { color: #94a3b8; font-size: 12px; }
+article.story .facts { font-size: 13px; line-height: 1.6; margin-bottom: 10px; }
+article.story .facts .pzname { color: #c2410c; font-weight: 650; }
+article.story .graphwrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 8px; background: #fff; padding: 6px; margin-bottom: 10px; }
+svg.spread { display: block; font-family: inherit; }
+svg.spread .nn { font-size: 13.5px; font-weight: 650; fill: #0f172a; }
+svg.spread .ns { font-size: 11px; fill: #64748b; }
+svg.spread .pzl { font-size: 10.5px; font-weight: 700; fill: #c2410c; letter-spacing: .6px; }
+svg.spread .et { font-size: 11.5px; font-weight: 700; fill: #0f172a; font-variant-numeric: tabular-nums; }
+svg.spread .eq { font-size: 10.5px; fill: #334155; }
+svg.spread .edge:hover path { stroke: var(--accent); stroke-width: 2.4; }
+details.stl summary { cursor: pointer; font-size: 13px; font-weight: 600; color: #334155; padding: 4px 0; }
+details.stl .stlwrap { max-height: 340px; overflow-y: auto; border: 1px solid var(--line); border-radius: 8px; margin-top: 6px; }
+table.stimeline td { padding: 4px 8px; }
+table.stimeline tr.link { cursor: pointer; }
 footer { color: var(--muted); font-size: 12px; text-align: center; padding: 8px 0 24px; }
 noscript div { background: #fee2e2; padding: 12px; border-radius: 8px; margin: 20px; }
 `;
