@@ -106,9 +106,20 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     for (let i = 0; i < threads; i++) {
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       live++;
+      // Each worker has up to two files queued, so it never waits for the next one.
+      let queued = 0;
+      let stopped = false;
       const sendNext = () => {
-        const f = pending.shift();
-        w.postMessage((f ? { type: 'file', path: f.path } : { type: 'stop' }) satisfies ToWorker);
+        while (queued < 2 && !stopped) {
+          const f = pending.shift();
+          if (f) {
+            queued++;
+            w.postMessage({ type: 'file', path: f.path } satisfies ToWorker);
+          } else {
+            stopped = true;
+            w.postMessage({ type: 'stop' } satisfies ToWorker);
+          }
+        }
       };
       w.on('message', (m: FromWorker) => {
         // Handle messages strictly in order; batches are acknowledged after they are stored.
@@ -145,6 +156,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
               return;
             }
             case 'done':
+              queued--;
               if (!failedFiles.has(m.path)) summary.files.read++;
               progress.filesDone++;
               progress.bytesDone += sizeOf.get(m.path) ?? 0;

@@ -28,6 +28,8 @@ export type FromWorker =
   | { type: 'done'; path: string };
 
 const BATCH = 2_000;
+/** Batches a worker may have in flight before it waits for the main thread to store them. */
+export const WINDOW = 4;
 
 async function main(): Promise<void> {
   const port = parentPort!;
@@ -35,11 +37,14 @@ async function main(): Promise<void> {
   const engine = new Engine(init.rules, { logsources: init.logsources });
   const from = init.from ?? null;
   const to = init.to ?? null;
+  // Credit-based flow control: up to WINDOW batches unacknowledged, then wait for an ack.
+  let inFlight = 0;
   let waiting: (() => void) | undefined;
   const queue: ToWorker[] = [];
   let wake: (() => void) | undefined;
   port.on('message', (m: ToWorker) => {
     if (m.type === 'ack') {
+      inFlight--;
       const w = waiting;
       waiting = undefined;
       w?.();
@@ -49,10 +54,9 @@ async function main(): Promise<void> {
     wake?.();
   });
   const send = async (msg: FromWorker) => {
-    await new Promise<void>((resolve) => {
-      waiting = resolve;
-      port.postMessage(msg);
-    });
+    while (inFlight >= WINDOW) await new Promise<void>((resolve) => (waiting = resolve));
+    inFlight++;
+    port.postMessage(msg);
   };
   port.postMessage({ type: 'ready' } satisfies FromWorker);
   for (;;) {

@@ -4,8 +4,8 @@
  * ECS documents (one per line or as `_bulk` bodies), flat JSON objects, and gzip-compressed
  * versions of each. Every reader yields the same `Event`; errors are reported and reading goes on.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -36,17 +36,21 @@ export function sniffFormat(head: Uint8Array): LogFormat {
   return 'unknown';
 }
 
-/** Sniff a file's format from its first bytes. */
-export async function detectFormat(path: string): Promise<LogFormat> {
-  const fh = await open(path, 'r');
+/**
+ * Sniff a file's format from its first bytes. Synchronous: 512 bytes cost less than three trips
+ * through the I/O thread pool, which add up over thousands of small evidence files.
+ */
+export function detectFormat(path: string): LogFormat {
+  const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(512);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const bytesRead = readSync(fd, buf, 0, buf.length, 0);
     return sniffFormat(buf.subarray(0, bytesRead));
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
+
 
 /** JSON records (any layout) → Events, skipping `_bulk` action lines. */
 async function* jsonEvents(chunks: AsyncIterable<Buffer>, file: string, opts: ReadOptions): AsyncGenerator<Event> {
@@ -88,7 +92,7 @@ async function* gunzipped(path: string): AsyncGenerator<Buffer> {
 
 /** All events of one log file, whatever its (supported) format. Throws only for the file as a whole. */
 export async function* readEventsFromFile(path: string, opts: ReadOptions = {}): AsyncGenerator<Event> {
-  const format = await detectFormat(path);
+  const format = detectFormat(path);
   if (format === 'evtx') return yield* evtxEvents(path, path, opts);
   if (format === 'json') return yield* jsonEvents(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path, opts);
   if (format === 'gzip') {
