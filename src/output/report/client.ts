@@ -266,8 +266,8 @@ function storyGraph(s) {
     g.appendChild(sv('rect', { x: n.x, y: n.y, width: NW, height: NH, rx: 8, fill: n.kind === 'ip' ? '#f8fafc' : '#fff', stroke: stroke, 'stroke-width': n.name === pz ? 3 : 1.4, 'stroke-dasharray': n.kind === 'ip' ? '5 4' : 'none' }));
     if (n.level) g.appendChild(sv('rect', { x: n.x, y: n.y, width: 6, height: NH, rx: 3, fill: COLOR[n.level] || COLOR.informational }));
     var label = n.kind === 'ip' ? n.name : shortHost(n.name);
-    g.appendChild(sv('text', { x: n.x + 14, y: n.y + 20, class: 'nn' }, label.length > 22 ? label.slice(0, 21) + '…' : label));
-    g.appendChild(sv('text', { x: n.x + 14, y: n.y + 38, class: 'ns' }, n.kind === 'ip' ? 'outside address' : 'from ' + hhmm(n.first) + ' · ' + num(n.count) + ' det.'));
+    g.appendChild(sv('text', { x: n.x + 14, y: n.y + 20, class: 'nn' }, label.length > 19 ? label.slice(0, 18) + '…' : label));
+    g.appendChild(sv('text', { x: n.x + 14, y: n.y + 38, class: 'ns' }, n.kind === 'ip' ? 'outside address' : 'from ' + hhmm(n.first) + (n.count ? ' · ' + num(n.count) + ' det.' : '')));
     if (n.name === pz) g.appendChild(sv('text', { x: n.x, y: n.y - 6, class: 'pzl' }, 'PATIENT ZERO'));
     g.appendChild(sv('title', {}, n.name + (n.kind === 'ip' ? ' (no host in the evidence owns this address)' : '\nfirst touched ' + time(n.first) + ' UTC · ' + num(n.count) + ' detections')));
     svg.appendChild(g);
