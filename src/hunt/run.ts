@@ -13,6 +13,8 @@ import { LEVELS, type Level } from '../sigma/model.js';
 import { discoverFiles } from './discover.js';
 import { selectRules, type RuleFilter } from './select.js';
 import { DetectionSorter } from './sorter.js';
+import { StoryBuilder } from '../stories/builder.js';
+import type { Story } from '../stories/model.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
 /** Receives detections in time order at the end of the hunt. */
@@ -37,6 +39,8 @@ export interface HuntConfig {
   to?: string;
   threads?: number;
   sinks?: DetectionSink[];
+  /** Receives the stories at the end (before the sinks close). */
+  onStories?: (stories: Story[]) => void | Promise<void>;
   eventSink?: EventSink;
   /** Detections as they arrive, unordered (e.g. for --fail-on). */
   onDetection?: (d: DetectionRecord) => void;
@@ -93,6 +97,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   const ruleCounts = new Map<string, { id: string | null; title: string; level: Level; count: number }>();
   const hostCounts = new Map<string, number>();
   const sorter = new DetectionSorter();
+  const stories = new StoryBuilder();
   const failedFiles = new Set<string>();
 
   const threads = Math.max(1, Math.min(cfg.threads && cfg.threads > 0 ? cfg.threads : availableParallelism(), files.length || 1));
@@ -139,17 +144,9 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
               if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
               if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
               if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
+              for (const c of m.claims) stories.learnAddress(c.ip, c.host, c.at ?? undefined);
               for (const d of m.detections) {
-                summary.detections++;
                 progress.detections++;
-                summary.byLevel[d.level]++;
-                const key = d.rule.id ?? d.rule.title;
-                const rc = ruleCounts.get(key);
-                if (rc) rc.count++;
-                else ruleCounts.set(key, { id: d.rule.id, title: d.rule.title, level: d.level, count: 1 });
-                const host = d.computer ?? '(unknown)';
-                if (hostCounts.has(host) || hostCounts.size < MAX_TRACKED_HOSTS) hostCounts.set(host, (hostCounts.get(host) ?? 0) + 1);
-                cfg.onDetection?.(d);
                 await sorter.add(d);
               }
               w.postMessage({ type: 'ack' } satisfies ToWorker);
@@ -173,11 +170,28 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   });
   await chain;
 
+  // Detections in time order: correlations see every rule's matches (even those they hide),
+  // then counts, outputs and stories see what is reported.
+  const sinks = cfg.sinks ?? [];
+  const emit = async (d: DetectionRecord) => {
+    summary.detections++;
+    summary.byLevel[d.level]++;
+    const key = d.rule.id ?? d.rule.title;
+    const rc = ruleCounts.get(key);
+    if (rc) rc.count++;
+    else ruleCounts.set(key, { id: d.rule.id, title: d.rule.title, level: d.level, count: 1 });
+    const host = d.computer ?? '(unknown)';
+    if (hostCounts.has(host) || hostCounts.size < MAX_TRACKED_HOSTS) hostCounts.set(host, (hostCounts.get(host) ?? 0) + 1);
+    cfg.onDetection?.(d);
+    stories.add(d);
+    for (const s of sinks) await s.write(d);
+  };
+  for await (const d of sorter.drain()) await emit(d);
   summary.topRules = [...ruleCounts.values()].sort((a, b) => b.count - a.count || a.title.localeCompare(b.title)).slice(0, 10);
   summary.topHosts = [...hostCounts].map(([computer, count]) => ({ computer, count })).sort((a, b) => b.count - a.count).slice(0, 10);
-  const sinks = cfg.sinks ?? [];
-  if (sinks.length) for await (const d of sorter.drain()) for (const s of sinks) await s.write(d);
-  else for await (const _ of sorter.drain()) void _;
+  const found = stories.finish();
+  summary.stories = { count: found.length, top: found.slice(0, 5) };
+  await cfg.onStories?.(found);
   summary.elapsedMs = Date.now() - started;
   summary.eventsPerSecond = summary.elapsedMs ? Math.round(summary.events / (summary.elapsedMs / 1000)) : 0;
   for (const s of sinks) await s.close(summary);

@@ -1,6 +1,8 @@
 /** The terminal summary and the progress line of `hunt`. */
 import type { HuntSummary } from '../output/records.js';
 import { LEVELS } from '../sigma/model.js';
+import type { Story } from '../stories/model.js';
+import { renderStoriesText } from '../stories/render.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -22,7 +24,7 @@ export function bytes(b: number): string {
 }
 
 /** A plain-text summary for the terminal (no colour codes, so it pipes cleanly). */
-export function renderSummary(s: HuntSummary, extra: string[] = []): string {
+export function renderSummary(s: HuntSummary, extra: string[] = [], stories?: readonly Story[]): string {
   const lines: string[] = [];
   lines.push('Firebreak hunt summary');
   lines.push('');
@@ -43,6 +45,10 @@ export function renderSummary(s: HuntSummary, extra: string[] = []): string {
     lines.push('');
     lines.push('Top hosts');
     for (const h of s.topHosts) lines.push(`  ${n(h.count).padStart(9)}  ${h.computer}`);
+  }
+  if (stories) {
+    lines.push('');
+    lines.push(renderStoriesText(stories).trimEnd());
   }
   if (s.files.skipped.length) {
     lines.push('');

@@ -10,6 +10,7 @@ import { readEventsFromFile } from '../readers/detect.js';
 import type { DetectionRecord, EventRecord, HuntError } from '../output/records.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
+import { addressClaims } from '../stories/addresses.js';
 import { normaliseTime, toDetectionRecord, toEventRecord } from './records.js';
 
 export interface WorkerInit {
@@ -23,7 +24,18 @@ export interface WorkerInit {
 export type ToWorker = { type: 'file'; path: string } | { type: 'ack' } | { type: 'stop' };
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'batch'; detections: DetectionRecord[]; events: EventRecord[]; bytesHint: number; eventCount: number; first: string | null; last: string | null; filtered: number }
+  | {
+      type: 'batch';
+      detections: DetectionRecord[];
+      events: EventRecord[];
+      /** IP → host claims first seen in this batch (for stories). */
+      claims: { ip: string; host: string; at: string | null }[];
+      bytesHint: number;
+      eventCount: number;
+      first: string | null;
+      last: string | null;
+      filtered: number;
+    }
   | { type: 'error'; error: HuntError }
   | { type: 'done'; path: string };
 
@@ -58,6 +70,7 @@ async function main(): Promise<void> {
     inFlight++;
     port.postMessage(msg);
   };
+  const seenClaims = new Set<string>();
   port.postMessage({ type: 'ready' } satisfies FromWorker);
   for (;;) {
     if (!queue.length) await new Promise<void>((r) => (wake = r));
@@ -67,14 +80,16 @@ async function main(): Promise<void> {
     if (m.type !== 'file') continue;
     let detections: DetectionRecord[] = [];
     let events: EventRecord[] = [];
+    let claims: { ip: string; host: string; at: string | null }[] = [];
     let count = 0;
     let filtered = 0;
     let first: string | null = null;
     let last: string | null = null;
     const flush = async () => {
-      await send({ type: 'batch', detections, events, bytesHint: 0, eventCount: count, first, last, filtered });
+      await send({ type: 'batch', detections, events, claims, bytesHint: 0, eventCount: count, first, last, filtered });
       detections = [];
       events = [];
+      claims = [];
       count = 0;
       filtered = 0;
       first = last = null;
@@ -95,6 +110,14 @@ async function main(): Promise<void> {
           if (!last || ts > last) last = ts;
         }
         if (init.wantEvents) events.push(toEventRecord(ev));
+        for (const c of addressClaims(ev.fields, ev.computer ?? null)) {
+          const key = `${c.ip}\u0000${c.host.toLowerCase()}`;
+          if (seenClaims.has(key)) continue;
+          // Bounded: forgetting only means a claim is sent again.
+          if (seenClaims.size >= 100_000) seenClaims.clear();
+          seenClaims.add(key);
+          claims.push({ ip: c.ip, host: c.host, at: ts });
+        }
         for (const d of engine.match(ev)) detections.push(toDetectionRecord(d));
         if (count >= BATCH || detections.length >= BATCH) await flush();
         if (errors.length) for (const error of errors.splice(0)) port.postMessage({ type: 'error', error } satisfies FromWorker);

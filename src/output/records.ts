@@ -4,6 +4,7 @@
  */
 import type { FieldValue } from '../events/event.js';
 import type { Level } from '../sigma/model.js';
+import type { Story } from '../stories/model.js';
 
 /** One rule firing on one event. */
 export interface DetectionRecord {
@@ -105,6 +106,8 @@ export interface HuntSummary {
   rules: { loaded: number; failed: number; unmapped: number };
   errors: { count: number; sample: HuntError[] };
   eventsPerSecond: number;
+  /** Stories found (see docs/stories.md): how many, and the five highest-scored. */
+  stories?: { count: number; top: Story[] };
   /** Peak resident memory of the whole hunt process (main thread and workers), in bytes. */
   peakRssBytes?: number;
 }

@@ -10,6 +10,8 @@ import { levelRank } from '../../hunt/select.js';
 import { progressLine, renderSummary } from '../../hunt/summary.js';
 import { openOutputs } from '../../hunt/outputs.js';
 import { LEVELS, type Level } from '../../sigma/model.js';
+import type { Story } from '../../stories/model.js';
+import { StoriesJsonlWriter } from '../../stories/render.js';
 import type { Io } from '../io.js';
 
 const HELP = `usage: firebreak hunt PATH… [options]
@@ -32,7 +34,8 @@ outputs:
   --csv-profile NAME      timeline (default) | timesketch (adds datetime, timestamp_desc, message)
   --jsonl FILE            one detection per line
   --jsonl-events          put the whole event on each JSONL line
-  --report FILE.html      self-contained HTML report
+  --report FILE.html      self-contained HTML report (with the stories view)
+  --stories FILE.jsonl    every story, one per line (see docs/stories.md)
   --db FILE               DuckDB database with every event and detection (see 'firebreak query')
   --overwrite             replace an existing --db file
 run:
@@ -78,6 +81,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       'jsonl-events': { type: 'boolean' },
       overwrite: { type: 'boolean' },
       report: { type: 'string' },
+      stories: { type: 'string' },
       db: { type: 'string' },
       threads: { type: 'string' },
       'fail-on': { type: 'string' },
@@ -109,6 +113,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     overwrite: values.overwrite,
   });
   let failed = false;
+  let found: Story[] = [];
   const tty = !values.quiet && !!io.stderr.isTTY;
   const t0 = Date.now();
   let lastDraw = 0;
@@ -128,6 +133,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
       to,
       threads,
       sinks: outputs.sinks,
+      onStories: async (list) => {
+        found = list;
+        outputs.reportExtras.stories = list;
+        if (values.stories) {
+          const w = new StoriesJsonlWriter(values.stories);
+          try {
+            await w.writeAll(list);
+            await w.close();
+          } catch (e) {
+            await w.abort();
+            throw e;
+          }
+        }
+      },
       eventSink: outputs.events,
       onDetection: (d: DetectionRecord) => {
         if (failOn && levelRank(d.level) >= levelRank(failOn)) failed = true;
@@ -142,7 +161,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
         : undefined,
     });
     if (tty) io.stderr.write('\r\x1b[K');
-    if (!values.quiet) io.stdout.write(renderSummary(summary, outputs.describe()));
+    const written = outputs.describe();
+    if (values.stories) written.push(...(written.length ? [] : ['', 'Written']), `  stories ${values.stories}`);
+    if (!values.quiet) io.stdout.write(renderSummary(summary, written, found));
     const sj = values['summary-json'];
     if (sj === '-') io.stdout.write(JSON.stringify(summary) + '\n');
     else if (sj) writeFileSync(sj, JSON.stringify(summary, null, 2) + '\n');
