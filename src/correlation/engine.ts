@@ -18,7 +18,7 @@
  *   correlation, is an intermediate result and is marked `hidden` (pySigma `disable_output()`).
  *   A rule referenced by several correlations is hidden if any of them has `generate: false`.
  */
-import type { FieldValue } from '../events/event.js';
+import { lookupPath, type FieldValue } from '../events/event.js';
 import type { Contributor, CorrelationDetail, DetectionRecord } from '../output/records.js';
 import type { SigmaCorrelation, SigmaRule } from '../sigma/model.js';
 import { aggregateName, conditionMet, formatAggregate, newAccumulator, numericValue, type Accumulator, type Entry } from './aggregate.js';
@@ -369,7 +369,7 @@ export class CorrelationEngine {
     const ref = st.refs.indexOf(doc);
     const values: string[] = [];
     for (const f of st.groupFields[ref]!) {
-      const v = groupText(d.event[f]);
+      const v = groupText(fieldOf(d.event, f));
       if (v === undefined) {
         this.s.missingGroupField++;
         return undefined;
@@ -379,13 +379,13 @@ export class CorrelationEngine {
     const e: Entry = { t, seq, ref, contributor: this.contributor(st, d) };
     const vf = st.valueFields[ref];
     if (st.corr.type === 'value_count' && vf !== undefined) {
-      e.key = groupText(d.event[vf]);
+      e.key = groupText(fieldOf(d.event, vf));
       if (e.key === undefined) {
         this.s.missingField++;
         return undefined;
       }
     } else if (vf !== undefined) {
-      const raw = d.event[vf];
+      const raw = fieldOf(d.event, vf);
       if (raw === undefined || raw === null || raw === '') {
         this.s.missingField++;
         return undefined;
@@ -563,7 +563,7 @@ export class CorrelationEngine {
   private contributor(st: CorrelationState, d: DetectionRecord): Contributor {
     const fields: Record<string, FieldValue> = {};
     for (const f of st.keep) {
-      const v = d.event[f];
+      const v = fieldOf(d.event, f);
       if (v !== undefined) fields[f] = v;
     }
     return { timestamp: d.timestamp, computer: d.computer, ruleId: d.rule.id, ruleTitle: d.rule.title, recordId: d.recordId, sourceFile: d.sourceFile, fields };
@@ -572,6 +572,26 @@ export class CorrelationEngine {
 
 function fileKey(file: string, name: string | undefined | null, title: string): string {
   return `${file}\u0000${name ?? ''}\u0000${title}`;
+}
+
+/**
+ * A field of a record's flat event. Nested JSON objects are stored there as JSON text, so a
+ * dotted name (`destination.ip`) that is not a literal key is looked up inside them.
+ */
+function fieldOf(event: Record<string, FieldValue>, f: string): FieldValue | undefined {
+  const v = event[f];
+  if (v !== undefined || !f.includes('.')) return v;
+  const parts = f.split('.');
+  for (let i = parts.length - 1; i > 0; i--) {
+    const outer = event[parts.slice(0, i).join('.')];
+    if (typeof outer !== 'string' || !outer.startsWith('{')) continue;
+    try {
+      return lookupPath(JSON.parse(outer) as unknown, parts.slice(i).join('.'));
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** Entry order: time, then arrival. */
