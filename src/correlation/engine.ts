@@ -486,7 +486,8 @@ export class CorrelationEngine {
       g.start -= k;
     }
     if (g.entries.length > this.maxEvents) {
-      const drop = g.entries.length - this.maxEvents + Math.ceil(this.maxEvents / 10);
+      // The newest detection always stays: it is the one being evaluated.
+      const drop = Math.min(g.entries.length - 1, g.entries.length - this.maxEvents + Math.ceil(this.maxEvents / 10));
       for (let i = Math.max(g.start, 0); i < Math.min(drop, g.entries.length); i++) g.acc.remove(g.entries[i]!);
       g.entries.splice(0, drop);
       g.start = Math.max(0, g.start - drop);

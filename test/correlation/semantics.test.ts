@@ -326,6 +326,15 @@ correlation: {type: event_count, rules: [rule_a, rule_b], group-by: [host], time
     assert.ok(r.ce.stats().droppedEvents >= 150);
   });
 
+  it('the smallest per-group bound still evaluates the newest detection', () => {
+    const r = run(
+      count('gte: 1'),
+      [a(0), a(1), a(2)],
+      { maxEventsPerGroup: 1 },
+    );
+    assert.equal(r.correlations.length, 3);
+  });
+
   it('a huge group stays fast (incremental windows)', () => {
     const col = pack(`${BASE}---
 title: distinct
