@@ -1,7 +1,9 @@
 /** Shared test helpers: build rules from YAML text and evaluate them both ways. */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { main } from '../src/cli/main.js';
 import { compileRule, MatchContext } from '../src/engine/compile.js';
 import { interpretRule } from '../src/engine/interpret.js';
 import { Event, type Fields } from '../src/events/event.js';
@@ -46,4 +48,16 @@ export function matches(r: SigmaRule | string, fields: Record<string, unknown>):
   const interpreted = interpretRule(ru, ev);
   assert.equal(compiled, interpreted, `compiled (${compiled}) and interpreted (${interpreted}) disagree on ${JSON.stringify(fields)}`);
   return compiled;
+}
+
+/** Run the CLI in-process; capture exit code, stdout and stderr. */
+export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const code = await main(argv, { stdout, stderr });
+  return { code, out, err };
 }

@@ -198,18 +198,23 @@ export class Engine {
    * hostile input inventing channel names costs nothing), and within a channel every event ID no
    * rule names shares one index, so the number of indexes is bounded by the rules, not the input.
    */
-  private index(channel: string | undefined, eventId: number | undefined): ChannelIndex {
-    const key = channel === undefined ? '\u0000generic' : this.byChannel.has(channel.toLowerCase()) ? channel.toLowerCase() : '\u0000other';
+  private index(ev: Event): ChannelIndex {
+    const channel = ev.channel;
+    const eventId = ev.eventId;
+    // A Windows event without a channel (ETW-sourced records) meets the Windows rules that name
+    // no channel; only events from other sources meet the rules of other products.
+    const generic = channel === undefined && ev.product !== 'windows';
+    const key = generic ? '\u0000generic' : channel !== undefined && this.byChannel.has(channel.toLowerCase()) ? channel.toLowerCase() : '\u0000other';
     let route = this.routes.get(key);
     if (!route) {
-      const entries = channel === undefined ? this.generic : [...(this.byChannel.get(key) ?? []), ...this.anyChannel];
+      const entries = generic ? this.generic : [...(this.byChannel.get(key) ?? []), ...this.anyChannel];
       const named = new Set<number>();
       for (const e of entries) for (const set of [e.eventIds, e.detectionEventIds]) if (set) for (const id of set) named.add(id);
       route = { entries, named, byId: new Map() };
       this.routes.set(key, route);
     }
     // Events without an ID (generic JSON) reach every entry of the route that does not need one.
-    const eid = channel === undefined ? -2 : eventId === undefined ? -1 : route.named.has(eventId) ? eventId : -3;
+    const eid = generic ? -2 : eventId === undefined ? -1 : route.named.has(eventId) ? eventId : -3;
     let idx = route.byId.get(eid);
     if (!idx) {
       const list = eid === -2 ? route.entries : route.entries.filter((e) => (eid === -3 ? e.appliesToOther() : e.appliesTo(eid)));
@@ -221,12 +226,12 @@ export class Engine {
 
   /** The rule entries an event is routed to. */
   candidates(ev: Event): readonly { rule: SigmaRule; fieldMap: FieldMap }[] {
-    return this.index(ev.channel, ev.eventId).entries;
+    return this.index(ev).entries;
   }
 
   /** All detections for one event. */
   match(ev: Event): Detection[] {
-    const idx = this.index(ev.channel, ev.eventId);
+    const idx = this.index(ev);
     const n = idx.entries.length;
     if (!n) return [];
     const ctx = new MatchContext(ev);

@@ -32,6 +32,12 @@ export class Event {
     readonly source: EventSource = { file: '' },
     /** The document as read (evtx-crate JSON shape or the original JSON), for output. */
     readonly raw: unknown = undefined,
+    /**
+     * `windows` when a Windows event reader made the event (EVTX, evtx-crate JSON, Winlogbeat):
+     * it is then routed to Windows rules even when its Channel is missing (ETW-sourced records),
+     * never to rules for other products.
+     */
+    readonly product?: 'windows',
   ) {}
 
   /** The value of a field, or undefined when the event does not have it. */

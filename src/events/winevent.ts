@@ -30,7 +30,7 @@ export function eventFromWindowsDoc(doc: { Event: Doc }, source: EventSource): E
     if (key === 'System' || key === '#attributes') continue;
     flattenData(ev[key], fields, key);
   }
-  return new Event(fields, source, doc);
+  return new Event(fields, source, doc, 'windows');
 }
 
 /**

@@ -3,7 +3,7 @@
  * `winlog.channel`, `winlog.event_id`, `winlog.provider_name`, `host.name`, `@timestamp`) →
  * the same Sigma-named `Event` an EVTX record gives, so detections do not depend on the shipper.
  */
-import { Event, toFieldValue, type EventSource, type Fields } from '../events/event.js';
+import { Event, toFieldValue, type EventSource, type Fields, type Scalar } from '../events/event.js';
 import { sigmaFieldName } from '../events/winevent.js';
 
 type Obj = Record<string, unknown>;
@@ -54,5 +54,16 @@ export function eventFromEcs(doc: Obj & { winlog: Obj }, source: EventSource): E
       else set(sigmaFieldName(k), v);
     }
   }
-  return new Event(fields, source, doc);
+  // Winlogbeat numbers unnamed <Data> items param1…N; the EVTX record (and SigmaHQ's rules for
+  // classic Application/System logs) has them as one `Data` list. Give both names.
+  if (isObj(w.event_data) && !('Data' in fields)) {
+    const params = Object.keys(w.event_data)
+      .filter((k) => /^param\d{1,4}$/.test(k))
+      .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+    if (params.length) {
+      const list = params.map((k) => toFieldValue((w.event_data as Obj)[k]) ?? null).map((v) => (Array.isArray(v) ? JSON.stringify(v) : v) as Scalar);
+      fields.Data = list.length === 1 ? list[0]! : list;
+    }
+  }
+  return new Event(fields, source, doc, 'windows');
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine } from '../../src/engine/engine.js';
+import { Event } from '../../src/events/event.js';
 import { ruleEventIds } from '../../src/engine/prefilter.js';
 import { event, matches, rule } from '../helpers.js';
 
@@ -83,5 +84,18 @@ describe('keyword screen', () => {
     const num = security('keywords:\n  - 4711\ncondition: keywords');
     assert.equal(both(num, { Channel: 'Security', EventID: 1, X: 4711 }), true);
     assert.equal(both(kw, { Channel: 'Security', EventID: 1, X: ['a', 'has kiwi'] }), true);
+  });
+});
+
+describe('events without a channel', () => {
+  it('a Windows record without a channel meets Windows rules, never rules of other products', () => {
+    const cisco = rule("title: c\nlogsource: {product: cisco, service: aaa}\ndetection:\n  keywords: ['aaa']\n  condition: keywords\n");
+    const win = rule("title: w\nlogsource: {product: windows}\ndetection:\n  keywords: ['aaa']\n  condition: keywords\n");
+    const engine = new Engine([cisco, win]);
+    const fields = { EventID: 6, Provider_Name: 'Microsoft-Windows-RPC', Correlation_ActivityID: '81962F8A-071B07AAA37A' };
+    const windowsEvent = new Event(fields, { file: 't' }, undefined, 'windows');
+    assert.deepEqual(engine.match(windowsEvent).map((d) => d.rule.title), ['w']);
+    // The same fields from a generic JSON source: not a Windows record, so the product rules apply.
+    assert.deepEqual(engine.match(new Event(fields, { file: 't' })).map((d) => d.rule.title), ['c']);
   });
 });
