@@ -7,11 +7,12 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { loadLogsourceMap, resolveLogsource } from '../engine/logsource.js';
 import type { DetectionRecord, EventRecord, HuntError, HuntSummary } from '../output/records.js';
-import { ruleDirs } from '../sigma/bundled.js';
+import { CorrelationEngine } from '../correlation/engine.js';
+import { defaultRuleDirs } from '../sigma/bundled.js';
 import { loadPlaceholders, loadRules } from '../sigma/collection.js';
 import { LEVELS, type Level } from '../sigma/model.js';
 import { discoverFiles } from './discover.js';
-import { selectRules, type RuleFilter } from './select.js';
+import { correlationInputs, selectRules, type RuleFilter } from './select.js';
 import { DetectionSorter } from './sorter.js';
 import { StoryBuilder } from '../stories/builder.js';
 import type { Story } from '../stories/model.js';
@@ -57,6 +58,11 @@ export interface Progress {
 }
 
 const SAMPLE_ERRORS = 50;
+
+/** A rule's identity in detection records (file, id and title; a file may hold several rules). */
+function ruleKey(r: { file: string; id?: string | null; title: string }): string {
+  return `${r.file}\u0000${r.id ?? ''}\u0000${r.title}`;
+}
 const MAX_TRACKED_HOSTS = 100_000;
 
 export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
@@ -72,7 +78,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     byLevel: Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<Level, number>,
     topRules: [],
     topHosts: [],
-    rules: { loaded: 0, failed: 0, unmapped: 0 },
+    rules: { loaded: 0, correlations: 0, failed: 0, unmapped: 0 },
     errors: { count: 0, sample: [] },
     eventsPerSecond: 0,
   };
@@ -81,11 +87,25 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     if (summary.errors.sample.length < SAMPLE_ERRORS) summary.errors.sample.push(e);
   };
 
-  const col = loadRules(cfg.rulePaths?.length ? cfg.rulePaths : ruleDirs(), { placeholders: cfg.placeholders ? loadPlaceholders(cfg.placeholders) : undefined });
+  const col = loadRules(cfg.rulePaths?.length ? cfg.rulePaths : defaultRuleDirs(), { placeholders: cfg.placeholders ? loadPlaceholders(cfg.placeholders) : undefined });
   for (const e of col.errors) addError({ kind: 'rule', file: e.location.file, code: e.code, message: e.format() });
-  const rules = selectRules(col.rules, cfg.filter);
+  const selected = selectRules(col.rules, cfg.filter);
+  // Correlations pass the same filters; the rules they consume run whatever the filters say
+  // (a brute-force correlation needs its informational failed-logon rule), but a rule that only
+  // runs for a correlation is never reported on its own.
+  const inputs = correlationInputs(selectRules(col.correlations, cfg.filter), col.correlations, col.rules);
+  const selectedSet = new Set(selected);
+  const feeders = inputs.rules.filter((r) => !selectedSet.has(r));
+  const feederKeys = new Set(feeders.map(ruleKey));
+  const rules = [...selected, ...feeders];
+  const correlations = inputs.correlations.length ? new CorrelationEngine(inputs.correlations, rules) : undefined;
   const logsources = loadLogsourceMap();
-  summary.rules = { loaded: rules.length, failed: col.errors.length, unmapped: rules.filter((r) => resolveLogsource(r.logsource, logsources).kind === 'unmapped').length };
+  summary.rules = {
+    loaded: selected.length,
+    correlations: selectRules(col.correlations, cfg.filter).length,
+    failed: col.errors.length,
+    unmapped: rules.filter((r) => resolveLogsource(r.logsource, logsources).kind === 'unmapped').length,
+  };
 
   const { files, unreadable } = await discoverFiles(cfg.paths);
   for (const u of unreadable) summary.files.skipped.push({ file: u.file, reason: u.reason });
@@ -186,7 +206,16 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     stories.add(d);
     for (const s of sinks) await s.write(d);
   };
-  for await (const d of sorter.drain()) await emit(d);
+  for await (const d of sorter.drain()) {
+    if (feederKeys.size && feederKeys.has(ruleKey(d.rule))) d.hidden = true;
+    const made = correlations ? correlations.push(d) : [];
+    if (!d.hidden) await emit(d);
+    for (const c of made) if (!c.hidden) await emit(c);
+  }
+  if (correlations) {
+    for (const c of correlations.flush()) if (!c.hidden) await emit(c);
+    summary.correlation = correlations.stats();
+  }
   summary.topRules = [...ruleCounts.values()].sort((a, b) => b.count - a.count || a.title.localeCompare(b.title)).slice(0, 10);
   summary.topHosts = [...hostCounts].map(([computer, count]) => ({ computer, count })).sort((a, b) => b.count - a.count).slice(0, 10);
   const found = stories.finish();

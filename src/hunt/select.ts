@@ -1,5 +1,5 @@
 /** Which rules a hunt runs: level, status, tag, id filters over the loaded collection. */
-import { LEVELS, type Level, type SigmaRule } from '../sigma/model.js';
+import { LEVELS, type Level, type SigmaCorrelation, type SigmaRule } from '../sigma/model.js';
 
 export interface RuleFilter {
   minLevel?: Level;
@@ -18,7 +18,7 @@ export function levelRank(l: Level | undefined): number {
 }
 
 /** The rules that pass the filter. Rules without a status count as `experimental`. */
-export function selectRules(rules: readonly SigmaRule[], f: RuleFilter): SigmaRule[] {
+export function selectRules<T extends Pick<SigmaRule, 'status' | 'level' | 'id' | 'name' | 'title' | 'tags'>>(rules: readonly T[], f: RuleFilter): T[] {
   const statuses = new Set((f.statuses?.length ? f.statuses : DEFAULT_STATUSES).map((s) => s.toLowerCase()));
   const min = f.minLevel ? levelRank(f.minLevel) : 0;
   const ids = f.ruleIds?.length ? new Set(f.ruleIds) : undefined;
@@ -32,4 +32,32 @@ export function selectRules(rules: readonly SigmaRule[], f: RuleFilter): SigmaRu
     if (tags && !r.tags.some((t) => tags.some((want) => t.toLowerCase() === want || t.toLowerCase().startsWith(want + '.')))) return false;
     return true;
   });
+}
+
+/**
+ * Everything the given correlations need, through chains: the rules and correlations they
+ * reference (by id or name), whether or not the filters selected those.
+ */
+export function correlationInputs(selected: readonly SigmaCorrelation[], all: readonly SigmaCorrelation[], rules: readonly SigmaRule[]): { rules: SigmaRule[]; correlations: SigmaCorrelation[] } {
+  const byRef = new Map<string, SigmaRule | SigmaCorrelation>();
+  for (const r of [...rules, ...all]) {
+    if (r.id) byRef.set(r.id, r);
+    if (r.name) byRef.set(r.name, r);
+  }
+  const needRules = new Set<SigmaRule>();
+  const needCorr = new Set<SigmaCorrelation>(selected);
+  const queue = [...selected];
+  while (queue.length) {
+    const c = queue.pop()!;
+    for (const ref of c.rules) {
+      const target = byRef.get(ref);
+      if (!target) continue;
+      if (target.kind === 'rule') needRules.add(target);
+      else if (!needCorr.has(target)) {
+        needCorr.add(target);
+        queue.push(target);
+      }
+    }
+  }
+  return { rules: [...needRules], correlations: [...needCorr] };
 }

@@ -31,7 +31,10 @@ export function renderSummary(s: HuntSummary, extra: string[] = [], stories?: re
   lines.push(`  files      ${n(s.files.read)} read, ${n(s.files.skipped.length)} skipped`);
   lines.push(`  events     ${n(s.events)}`);
   lines.push(`  time range ${s.firstEvent ?? '-'}  →  ${s.lastEvent ?? '-'}`);
-  lines.push(`  rules      ${n(s.rules.loaded)} run, ${n(s.rules.failed)} failed to load, ${n(s.rules.unmapped)} without an event log source`);
+  lines.push(`  rules      ${n(s.rules.loaded)} run${s.rules.correlations ? ` and ${n(s.rules.correlations)} correlations` : ''}, ${n(s.rules.failed)} failed to load, ${n(s.rules.unmapped)} without an event log source`);
+  const c = s.correlation;
+  if (c && (c.droppedGroups || c.droppedEvents || c.late || c.noTimestamp))
+    lines.push(`  correlation dropped ${n(c.droppedGroups)} groups and ${n(c.droppedEvents)} detections to stay bounded; ${n(c.late)} late, ${n(c.noTimestamp)} without a timestamp`);
   lines.push(`  elapsed    ${duration(s.elapsedMs)} (${n(s.eventsPerSecond)} events/s)${s.peakRssBytes ? `, peak memory ${n(Math.round(s.peakRssBytes / 2 ** 20))} MiB` : ''}`);
   lines.push('');
   lines.push(`Detections: ${n(s.detections)}`);

@@ -5,6 +5,7 @@
 import type { FieldValue } from '../events/event.js';
 import type { Level } from '../sigma/model.js';
 import type { Story } from '../stories/model.js';
+import type { CorrelationStats } from '../correlation/engine.js';
 
 /** One rule firing on one event. */
 export interface DetectionRecord {
@@ -103,7 +104,10 @@ export interface HuntSummary {
   byLevel: Record<Level, number>;
   topRules: { id: string | null; title: string; level: Level; count: number }[];
   topHosts: { computer: string; count: number }[];
-  rules: { loaded: number; failed: number; unmapped: number };
+  /** Rules run, correlation rules run, rules that failed to load, rules no event log can feed. */
+  rules: { loaded: number; correlations?: number; failed: number; unmapped: number };
+  /** What the correlation stage saw and had to drop (see docs/correlations.md). */
+  correlation?: CorrelationStats;
   errors: { count: number; sample: HuntError[] };
   eventsPerSecond: number;
   /** Stories found (see docs/stories.md): how many, and the five highest-scored. */

@@ -7,13 +7,13 @@ import { UsageError } from '../../core/errors.js';
 import { Engine } from '../../engine/engine.js';
 import { findRegressionCases, runRegression } from '../../engine/regression.js';
 import { readEventsFromFile } from '../../readers/detect.js';
-import { ruleDirs } from '../../sigma/bundled.js';
+import { defaultRuleDirs, ruleDirs } from '../../sigma/bundled.js';
 import { loadPlaceholders, loadRules } from '../../sigma/collection.js';
 import type { Io } from '../io.js';
 
 const HELP = `usage:
   firebreak rules lint [PATH…] [--placeholders FILE] [--json]
-      Load Sigma rules (default: the bundled SigmaHQ set) and report every error with
+      Load Sigma rules (default: the bundled SigmaHQ set and Firebreak's correlation rules) and report every error with
       file:line:column. Exit 1 when any rule failed to load.
   firebreak rules test SIGMA_ROOT [--source json|evtx] [--placeholders FILE] [--json]
       Run SigmaHQ's regression tests (SIGMA_ROOT/regression_data/…/info.yml): a test passes
@@ -38,7 +38,7 @@ function placeholdersFrom(file: string | undefined) {
 async function lint(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { placeholders: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) return void io.stdout.write(HELP), 0;
-  const paths = positionals.length ? positionals : ruleDirs();
+  const paths = positionals.length ? positionals : defaultRuleDirs();
   const col = loadRules(paths, { placeholders: placeholdersFrom(values.placeholders) });
   const engine = new Engine(col.rules);
   if (values.json) {
