@@ -937,11 +937,19 @@ function narrative(s: Story, timeline: readonly StoryDetectionRef[], logCleared:
   }
   // Later stages of the kill chain: where each tactic was first reached by a medium-or-above
   // detection, each rule told once.
+  // A rule tagged with several tactics is told under the most telling one (an LSASS dump tagged
+  // stealth and credential access is credential access); evasion tactics come last in that choice.
   const covered = new Set(['initial-access', 'lateral-movement']);
-  const stages: string[] = [];
-  for (const t of s.tactics) {
+  const evasion = new Set(['defense-evasion', 'stealth', 'defense-impairment']);
+  const chosen = new Set<string>();
+  for (const t of [...s.tactics.filter((x) => !evasion.has(x.short)), ...s.tactics.filter((x) => evasion.has(x.short))]) {
     if (covered.has(t.short) || !t.first.significant || said.has(t.first.title)) continue;
     said.add(t.first.title);
+    chosen.add(t.short);
+  }
+  const stages: string[] = [];
+  for (const t of s.tactics) {
+    if (!chosen.has(t.short)) continue;
     stages.push(`${t.name.toLowerCase()} on ${t.first.computer ? hostOf(t.first.computer) : 'an unnamed host'} at ${at(t.first.at)} (${t.first.title})`);
   }
   if (stages.length) {
