@@ -51,20 +51,25 @@ function parse(task: ChunkTask, xml: boolean, render: RenderFormat | undefined):
 function run(tasks: ChunkTask[], xml: boolean, render: RenderFormat | undefined): WorkerReply['result'] {
   if (render) {
     const merged: RenderedChunk = { kind: 'text', text: '', records: 0, errors: [] };
-    const texts: string[] = [];
+    const texts: (string | Uint8Array)[] = [];
     let bytes = 0;
     for (const t of tasks) {
       const r = parse(t, xml, render) as RenderedChunk;
-      const text = r.text as string;
-      texts.push(text);
-      bytes += Buffer.byteLength(text);
+      texts.push(r.text);
+      bytes += typeof r.text === 'string' ? Buffer.byteLength(r.text) : r.text.length;
       merged.records += r.records;
       for (const e of r.errors) merged.errors.push(e);
     }
     // Encoded here, into memory of its own so it can be transferred rather than copied.
     const out = Buffer.allocUnsafeSlow(bytes);
     let at = 0;
-    for (const text of texts) at += out.write(text, at);
+    for (const text of texts) {
+      if (typeof text === 'string') at += out.write(text, at);
+      else {
+        out.set(text, at);
+        at += text.length;
+      }
+    }
     merged.text = out;
     return merged;
   }
