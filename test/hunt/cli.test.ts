@@ -1,0 +1,140 @@
+/**
+ * `firebreak hunt` as a user runs it: every output at once on a generated intrusion, checked by
+ * reading each file back (strict CSV parser, JSON, SQL through `firebreak query`, the report in
+ * headless Chromium), `--fail-on`, and usage errors with exit status 2.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
+import { CSV_COLUMNS } from '../../src/output/csv.js';
+import type { HuntSummary } from '../../src/output/records.js';
+import { cli, REPO } from '../helpers.js';
+import { parseCsv } from '../output/csv-parse.js';
+import { writeScenario, type GroundTruth } from '../stories/scenario.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const work = mkdtempSync(join(tmpdir(), 'fb-hunt-cli-'));
+const evidence = join(work, 'evidence');
+const out = (name: string) => join(work, name);
+let gt: GroundTruth;
+let run: { code: number; out: string; err: string };
+let summary: HuntSummary;
+
+describe('firebreak hunt, all outputs', { timeout: 300_000 }, () => {
+  before(async () => {
+    gt = writeScenario(evidence, { seed: 4, hosts: 10, noiseEvents: 2000 });
+    run = await cli('hunt', evidence, '--csv', out('t.csv'), '--jsonl', out('d.jsonl'), '--report', out('r.html'), '--db', out('h.duckdb'), '--stories', out('s.jsonl'), '--summary-json', out('summary.json'));
+    summary = JSON.parse(readFileSync(out('summary.json'), 'utf8')) as HuntSummary;
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it('exits 0 and prints the summary, stories and what it wrote', () => {
+    assert.equal(run.code, 0, run.err);
+    assert.equal(summary.events, gt.events);
+    assert.ok(summary.detections > 20);
+    for (const text of ['Firebreak hunt summary', 'Detections: ', 'Top rules', 'Stories: 1', `patient zero: ${gt.patientZero}`, 'Written', out('t.csv'), out('s.jsonl')]) assert.ok(run.out.includes(text), `summary shows ${text}`);
+    assert.equal(run.err, '', 'nothing on stderr when not on a terminal');
+  });
+
+  it('CSV: documented columns, one row per detection, parses strictly', () => {
+    const rows = parseCsv(readFileSync(out('t.csv'), 'utf8').replace(/^\uFEFF/, ''));
+    assert.deepEqual(rows[0], [...CSV_COLUMNS]);
+    assert.equal(rows.length - 1, summary.detections);
+    const ts = rows.slice(1).map((r) => r[0]!);
+    assert.deepEqual(ts, [...ts].sort(), 'time order');
+  });
+
+  it('JSONL: one detection per line with rule, identity, source and matched fields', () => {
+    const lines = readFileSync(out('d.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, summary.detections);
+    for (const l of lines) {
+      for (const k of ['timestamp', 'rule', 'computer', 'channel', 'event_id', 'record_id', 'source_file', 'matched']) assert.ok(k in l || k.replace('_', '') in l || Object.keys(l).some((x) => x.toLowerCase().replace(/_/g, '') === k.replace(/_/g, '')), `${k} in ${Object.keys(l).join(',')}`);
+    }
+    assert.ok(lines.some((l) => (l.rule as { kind?: string }).kind === 'correlation'), 'correlation detections are written too');
+  });
+
+  it('stories JSONL: the intrusion, with its patient zero', () => {
+    const stories = readFileSync(out('s.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { patientZero: { computer: string } });
+    assert.equal(stories.length, 1);
+    assert.equal(stories[0]!.patientZero.computer, gt.patientZero);
+  });
+
+  it('DuckDB: every event and detection, queryable with firebreak query', async () => {
+    const r = await cli('query', out('h.duckdb'), 'SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM detections) AS detections', '--format', 'json');
+    assert.equal(r.code, 0, r.err);
+    const [row] = JSON.parse(r.out) as { events: number | string; detections: number | string }[];
+    assert.equal(Number(row!.events), summary.events);
+    assert.equal(Number(row!.detections), summary.detections);
+  });
+
+  it('an existing database is refused (exit 2) unless --overwrite', async () => {
+    const r = await cli('hunt', evidence, '--db', out('h.duckdb'), '--rules', out('no-rules'), '--quiet');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /already exists.*--overwrite/);
+    mkdirSync(out('no-rules'), { recursive: true });
+    const again = await cli('hunt', evidence, '--db', out('h.duckdb'), '--overwrite', '--rules', out('no-rules'), '--quiet');
+    assert.equal(again.code, 0, again.err);
+  });
+
+  it('the report opens offline in Chromium and shows detections and the story graph', { skip: !existsSync(CHROMIUM) && 'Chromium not installed' }, async () => {
+    const ctx = await chromium.launchPersistentContext(join(work, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      viewport: { width: 1440, height: 900 },
+      offline: true,
+    });
+    try {
+      const page = ctx.pages()[0] ?? (await ctx.newPage());
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(out('r.html')).href);
+      await page.waitForSelector('html[data-ready="1"]', { timeout: 30_000 });
+      const text = await page.locator('body').innerText();
+      assert.ok(text.includes(`${summary.detections.toLocaleString('en-US')}`), 'detection count shown');
+      assert.ok(text.includes(gt.patientZero.split('.')[0]!), 'patient zero shown');
+      assert.ok((await page.locator('svg').count()) > 0, 'graphs drawn');
+      assert.deepEqual(errors, []);
+      mkdirSync(join(REPO, 'tmp'), { recursive: true });
+      await page.screenshot({ path: join(REPO, 'tmp', 'hunt-report.png'), fullPage: true });
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
+describe('firebreak hunt: exit status', { timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-hunt-exit-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const rules = join(dir, 'rules');
+  before(() => {
+    mkdirSync(rules);
+    writeFileSync(
+      join(rules, 'r.yml'),
+      'title: Whoami\nid: 0b5c1c7e-2a5f-4c9e-9a57-1d0c3b1f2e10\nstatus: test\nlevel: high\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s: {Image|endswith: \\whoami.exe}\n  condition: s\n',
+    );
+    writeFileSync(
+      join(dir, 'ev.json'),
+      JSON.stringify({ Event: { System: { Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, Computer: 'WS1', TimeCreated: { '#attributes': { SystemTime: '2024-01-01T00:00:00Z' } } }, EventData: { Image: 'C:\\Windows\\System32\\whoami.exe' } } }) + '\n',
+    );
+  });
+
+  it('--fail-on: 1 when a detection at or above the level was found, else 0', async () => {
+    assert.equal((await cli('hunt', join(dir, 'ev.json'), '--rules', rules, '--fail-on', 'high', '--quiet')).code, 1);
+    assert.equal((await cli('hunt', join(dir, 'ev.json'), '--rules', rules, '--fail-on', 'medium', '--quiet')).code, 1);
+    assert.equal((await cli('hunt', join(dir, 'ev.json'), '--rules', rules, '--fail-on', 'critical', '--quiet')).code, 0);
+    assert.equal((await cli('hunt', join(dir, 'ev.json'), '--rules', rules, '--quiet')).code, 0);
+  });
+
+  it('usage errors exit 2 with a message', async () => {
+    for (const args of [[], [dir, '--min-level', 'severe'], [dir, '--fail-on', 'x'], [dir, '--threads', '-1'], [dir, '--from', 'yesterday'], [dir, '--csv-profile', 'excel', '--csv', 'x.csv'], [dir, '--jsonl-events'], [dir, '--bogus']]) {
+      const r = await cli('hunt', ...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.ok(r.err.length > 10, `a message for ${args.join(' ')}`);
+    }
+  });
+});
