@@ -60,9 +60,16 @@ export function renderSummary(s: HuntSummary, extra: string[] = [], stories?: re
     if (s.files.skipped.length > 20) lines.push(`  … and ${n(s.files.skipped.length - 20)} more`);
   }
   if (s.errors.count) {
+    // Rules waiting for placeholder values are one known situation, not 25 surprises: one line.
+    const placeholders = s.errors.sample.filter((e) => e.kind === 'rule' && e.code === 'unresolved-placeholder');
+    const others = s.errors.sample.filter((e) => !placeholders.includes(e));
     lines.push('');
-    lines.push(`Errors (${n(s.errors.count)}; first ${Math.min(s.errors.sample.length, 10)} shown)`);
-    for (const e of s.errors.sample.slice(0, 10)) lines.push(`  ${e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`}`);
+    lines.push(`Errors (${n(s.errors.count)})`);
+    if (placeholders.length)
+      lines.push(`  ${n(placeholders.length)} rules use |expand placeholders with no values and did not load: give values with --placeholders FILE (see data/placeholders.example.yml; 'firebreak rules lint' lists them)`);
+    for (const e of others.slice(0, 10)) lines.push(`  ${e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`}`);
+    const unshown = s.errors.count - placeholders.length - Math.min(others.length, 10);
+    if (unshown > 0) lines.push(`  … and ${n(unshown)} more (--summary-json keeps the first ${n(s.errors.sample.length)})`);
   }
   lines.push(...extra);
   return lines.join('\n') + '\n';
