@@ -1,8 +1,9 @@
 /**
  * End-to-end `hunt` throughput and memory: the full bundled rule set over the attack samples
  * replicated to at least EVENTS events (default 1,000,000), next to parse-only throughput of the
- * same files in the same run (the same pipeline with no rules), and peak RSS at each scale (1x
- * and 10x by default, to show memory does not grow with the evidence).
+ * same files in the same run (the same pipeline with no rules) and the same hunt without
+ * correlations and stories (`--no-correlations --no-stories`: what those two stages cost), and
+ * peak RSS at each scale (1x and 10x by default, to show memory does not grow with the evidence).
  *
  * `npm run bench:hunt [-- --events N] [--scales 1,10] [--runs R] [--threads T] [--keep]`
  *
@@ -100,24 +101,28 @@ function main(): void {
       const n = scale === 1 ? runs : 1;
       const full: Run[] = [];
       const parse: Run[] = [];
+      const plain: Run[] = [];
       for (let i = 0; i < n; i++) {
         parse.push(hunt(dir, ['--rules', emptyRules], threads, root));
+        plain.push(hunt(dir, ['--no-correlations', '--no-stories'], threads, root));
         full.push(hunt(dir, [], threads, root));
       }
+      const ss = median(plain.map((r) => r.secs));
       const fs = median(full.map((r) => r.secs));
       const ps = median(parse.map((r) => r.secs));
       const events = full[0]!.summary.events;
       const rss = Math.max(...full.map((r) => r.summary.peakRssBytes ?? 0)) / 2 ** 20;
       const prss = Math.max(...parse.map((r) => r.summary.peakRssBytes ?? 0)) / 2 ** 20;
       const sum = full[0]!.summary;
+      const srss = Math.max(...plain.map((r) => r.summary.peakRssBytes ?? 0)) / 2 ** 20;
       rows.push(
-        `| ${scale}x | ${fmt(events)} | ${fs.toFixed(1)} | ${fmt(events / fs)} | ${fmt(rss)} | ${ps.toFixed(1)} | ${fmt(events / ps)} | ${fmt(prss)} | ${fmt(sum.detections)} | ${(fs / ps).toFixed(2)} | ${n} |`,
+        `| ${scale}x | ${fmt(events)} | ${fs.toFixed(1)} | ${fmt(events / fs)} | ${fmt(rss)} | ${ss.toFixed(1)} | ${fmt(srss)} | ${(100 * (fs / ss - 1)).toFixed(0)}% | ${ps.toFixed(1)} | ${fmt(events / ps)} | ${fmt(prss)} | ${fmt(sum.detections)} | ${sum.stories?.count ?? 0} | ${n} |`,
       );
-      console.log(`${scale}x done: ${fmt(events)} events, full ${fs.toFixed(1)} s, parse-only ${ps.toFixed(1)} s, peak RSS ${fmt(rss)} MiB (load ${load()})`);
+      console.log(`${scale}x done: ${fmt(events)} events, full ${fs.toFixed(1)} s, without correlations/stories ${ss.toFixed(1)} s, parse-only ${ps.toFixed(1)} s, peak RSS ${fmt(rss)} MiB (load ${load()})`);
     }
     console.log('');
-    console.log('| input | events | full hunt: median s | events/s | peak RSS MiB | parse only: median s | events/s | peak RSS MiB | detections | full / parse | runs |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+    console.log('| input | events | full hunt: median s | events/s | peak RSS MiB | no correlations/stories: median s | peak RSS MiB | correlations + stories cost | parse only: median s | events/s | peak RSS MiB | detections | stories | runs |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
     console.log(`\nload average after: ${load()}`);
   } finally {

@@ -40,6 +40,10 @@ export interface HuntConfig {
   to?: string;
   threads?: number;
   sinks?: DetectionSink[];
+  /** Evaluate correlation rules (default true; false runs the single-event rules only). */
+  correlations?: boolean;
+  /** Build stories (default true). */
+  stories?: boolean;
   /** Receives the stories at the end (before the sinks close). */
   onStories?: (stories: Story[]) => void | Promise<void>;
   eventSink?: EventSink;
@@ -93,7 +97,8 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   // Correlations pass the same filters; the rules they consume run whatever the filters say
   // (a brute-force correlation needs its informational failed-logon rule), but a rule that only
   // runs for a correlation is never reported on its own.
-  const inputs = correlationInputs(selectRules(col.correlations, cfg.filter), col.correlations, col.rules);
+  const wantCorrelations = cfg.correlations !== false;
+  const inputs = correlationInputs(wantCorrelations ? selectRules(col.correlations, cfg.filter) : [], col.correlations, col.rules);
   const selectedSet = new Set(selected);
   const feeders = inputs.rules.filter((r) => !selectedSet.has(r));
   const feederKeys = new Set(feeders.map(ruleKey));
@@ -102,7 +107,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   const logsources = loadLogsourceMap();
   summary.rules = {
     loaded: selected.length,
-    correlations: selectRules(col.correlations, cfg.filter).length,
+    correlations: inputs.correlations.length,
     failed: col.errors.length,
     unmapped: rules.filter((r) => resolveLogsource(r.logsource, logsources).kind === 'unmapped').length,
   };
@@ -117,11 +122,11 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   const ruleCounts = new Map<string, { id: string | null; title: string; level: Level; count: number }>();
   const hostCounts = new Map<string, number>();
   const sorter = new DetectionSorter();
-  const stories = new StoryBuilder();
+  const stories = cfg.stories === false ? undefined : new StoryBuilder();
   const failedFiles = new Set<string>();
 
   const threads = Math.max(1, Math.min(cfg.threads && cfg.threads > 0 ? cfg.threads : availableParallelism(), files.length || 1));
-  const init: WorkerInit = { rules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink };
+  const init: WorkerInit = { rules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink, wantClaims: !!stories };
   const pending = [...files];
   let chain = Promise.resolve();
 
@@ -164,7 +169,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
               if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
               if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
               if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
-              for (const c of m.claims) stories.learnAddress(c.ip, c.host, c.at ?? undefined);
+              if (stories) for (const c of m.claims) stories.learnAddress(c.ip, c.host, c.at ?? undefined);
               for (const d of m.detections) {
                 progress.detections++;
                 await sorter.add(d);
@@ -203,7 +208,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     const host = d.computer ?? '(unknown)';
     if (hostCounts.has(host) || hostCounts.size < MAX_TRACKED_HOSTS) hostCounts.set(host, (hostCounts.get(host) ?? 0) + 1);
     cfg.onDetection?.(d);
-    stories.add(d);
+    stories?.add(d);
     for (const s of sinks) await s.write(d);
   };
   for await (const d of sorter.drain()) {
@@ -218,9 +223,11 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   }
   summary.topRules = [...ruleCounts.values()].sort((a, b) => b.count - a.count || a.title.localeCompare(b.title)).slice(0, 10);
   summary.topHosts = [...hostCounts].map(([computer, count]) => ({ computer, count })).sort((a, b) => b.count - a.count).slice(0, 10);
-  const found = stories.finish();
-  summary.stories = { count: found.length, top: found.slice(0, 5) };
-  await cfg.onStories?.(found);
+  if (stories) {
+    const found = stories.finish();
+    summary.stories = { count: found.length, top: found.slice(0, 5) };
+    await cfg.onStories?.(found);
+  }
   summary.elapsedMs = Date.now() - started;
   summary.eventsPerSecond = summary.elapsedMs ? Math.round(summary.events / (summary.elapsedMs / 1000)) : 0;
   for (const s of sinks) await s.close(summary);

@@ -19,6 +19,8 @@ export interface WorkerInit {
   from?: string;
   to?: string;
   wantEvents: boolean;
+  /** Collect IP → host claims (for stories). */
+  wantClaims: boolean;
 }
 
 export type ToWorker = { type: 'file'; path: string } | { type: 'ack' } | { type: 'stop' };
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
           if (!last || ts > last) last = ts;
         }
         if (init.wantEvents) events.push(toEventRecord(ev));
-        for (const c of addressClaims(ev.fields, ev.computer ?? null)) {
+        if (init.wantClaims) for (const c of addressClaims(ev.fields, ev.computer ?? null)) {
           const key = `${c.ip}\u0000${c.host.toLowerCase()}`;
           if (seenClaims.has(key)) continue;
           // Bounded: forgetting only means a claim is sent again.

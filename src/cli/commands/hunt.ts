@@ -38,6 +38,8 @@ outputs:
   --stories FILE.jsonl    every story, one per line (see docs/stories.md)
   --db FILE               DuckDB database with every event and detection (see 'firebreak query')
   --overwrite             replace an existing --db file
+  --no-correlations       run single-event rules only
+  --no-stories            do not join detections into stories
 run:
   --threads N             worker threads (default: all cores)
   --fail-on LEVEL         exit 1 when a detection at or above LEVEL was found
@@ -87,6 +89,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       'fail-on': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       'summary-json': { type: 'string' },
+      'no-correlations': { type: 'boolean' },
+      'no-stories': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -102,6 +106,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const profile = values['csv-profile'];
   if (profile !== undefined && profile !== 'timeline' && profile !== 'timesketch') throw new UsageError('--csv-profile must be timeline or timesketch');
   if (profile && !values.csv) throw new UsageError('--csv-profile needs --csv FILE');
+  if (values['no-stories'] && values.stories) throw new UsageError('--stories FILE and --no-stories contradict each other');
   if (values['jsonl-events'] && !values.jsonl) throw new UsageError('--jsonl-events needs --jsonl FILE');
   const outputs = await openOutputs({
     csv: values.csv,
@@ -132,6 +137,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       from,
       to,
       threads,
+      correlations: !values['no-correlations'],
+      stories: !values['no-stories'],
       sinks: outputs.sinks,
       onStories: async (list) => {
         found = list;
@@ -163,7 +170,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (tty) io.stderr.write('\r\x1b[K');
     const written = outputs.describe();
     if (values.stories) written.push(...(written.length ? [] : ['', 'Written']), `  stories ${values.stories}`);
-    if (!values.quiet) io.stdout.write(renderSummary(summary, written, found));
+    if (!values.quiet) io.stdout.write(renderSummary(summary, written, values['no-stories'] ? undefined : found));
     const sj = values['summary-json'];
     if (sj === '-') io.stdout.write(JSON.stringify(summary) + '\n');
     else if (sj) writeFileSync(sj, JSON.stringify(summary, null, 2) + '\n');
