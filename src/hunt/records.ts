@@ -1,14 +1,11 @@
 /** Engine detections and events → the output record shapes. */
 import type { Detection } from '../engine/engine.js';
 import { matchedFields } from '../engine/explain.js';
-import type { Event, FieldValue } from '../events/event.js';
+import type { Event } from '../events/event.js';
 import type { DetectionRecord, EventRecord } from '../output/records.js';
 
-export function eventFields(ev: Event): Record<string, FieldValue> {
-  return { ...ev.fields };
-}
-
-export function toEventRecord(ev: Event): EventRecord {
+/** Who, where and when: the identity fields every record carries. */
+function identity(ev: Event): Pick<EventRecord, 'timestamp' | 'computer' | 'channel' | 'provider' | 'eventId' | 'recordId' | 'sourceFile'> {
   return {
     timestamp: normaliseTime(ev.timestamp),
     computer: ev.computer ?? null,
@@ -17,8 +14,15 @@ export function toEventRecord(ev: Event): EventRecord {
     eventId: ev.eventId ?? null,
     recordId: ev.recordId ?? null,
     sourceFile: ev.source.file,
-    fields: eventFields(ev),
   };
+}
+
+/**
+ * Records share the event's field object instead of copying it: nothing mutates an event after
+ * it was read, and detections of one event then cost one copy when they are posted together.
+ */
+export function toEventRecord(ev: Event): EventRecord {
+  return { ...identity(ev), fields: ev.fields };
 }
 
 export function toDetectionRecord(d: Detection): DetectionRecord {
@@ -26,17 +30,11 @@ export function toDetectionRecord(d: Detection): DetectionRecord {
   const r = d.rule;
   const level = r.level ?? 'medium';
   return {
-    timestamp: normaliseTime(ev.timestamp),
-    computer: ev.computer ?? null,
-    channel: ev.channel ?? null,
-    provider: ev.provider ?? null,
-    eventId: ev.eventId ?? null,
-    recordId: ev.recordId ?? null,
+    ...identity(ev),
     level,
     rule: { id: r.id ?? null, name: r.name ?? null, title: r.title, level, status: r.status ?? null, tags: r.tags, file: r.file, kind: 'sigma' },
     matched: matchedFields(r, ev, d.fieldMap),
-    sourceFile: ev.source.file,
-    event: eventFields(ev),
+    event: ev.fields,
   };
 }
 
