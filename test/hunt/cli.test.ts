@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { PassThrough } from 'node:stream';
 import { chromium } from 'playwright-core';
+import { main } from '../../src/cli/main.js';
+import { progressLine } from '../../src/hunt/summary.js';
 import { CSV_COLUMNS } from '../../src/output/csv.js';
 import type { HuntSummary } from '../../src/output/records.js';
 import { cli, REPO } from '../helpers.js';
@@ -128,6 +131,23 @@ describe('firebreak hunt: exit status', { timeout: 300_000 }, () => {
     assert.equal((await cli('hunt', join(dir, 'ev.json'), '--rules', rules, '--fail-on', 'medium', '--quiet')).code, 1);
     assert.equal((await cli('hunt', join(dir, 'ev.json'), '--rules', rules, '--fail-on', 'critical', '--quiet')).code, 0);
     assert.equal((await cli('hunt', join(dir, 'ev.json'), '--rules', rules, '--quiet')).code, 0);
+  });
+
+  it('on a terminal, a progress line on stderr (cleared at the end); piped, nothing', async () => {
+    const stdout = new PassThrough();
+    const stderr = Object.assign(new PassThrough(), { isTTY: true });
+    let err = '';
+    stderr.on('data', (d) => (err += d));
+    stdout.resume();
+    const code = await main(['hunt', join(dir, 'ev.json'), '--rules', rules], { stdout, stderr });
+    assert.equal(code, 0);
+    assert.match(err, /\r.*100%.*1 events.*1 detections/s);
+    assert.ok(err.endsWith('\r\x1b[K'), JSON.stringify(err.slice(-20)));
+    const piped = await cli('hunt', join(dir, 'ev.json'), '--rules', rules);
+    assert.equal(piped.err, '');
+    const line = progressLine({ bytesDone: 512, bytesTotal: 2048, events: 12345, detections: 7 }, 10_000);
+    assert.match(line, /25%/);
+    assert.match(line, /ETA 30\.0 s/);
   });
 
   it('usage errors exit 2 with a message', async () => {
