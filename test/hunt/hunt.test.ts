@@ -6,19 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { findRegressionCases } from '../../src/engine/regression.js';
 import { hunt, type HuntConfig } from '../../src/hunt/run.js';
+import { readEventsFromFile } from '../../src/readers/detect.js';
 import type { DetectionRecord, HuntSummary } from '../../src/output/records.js';
 import { BUNDLED_SIGMA_ROOT, DATA_DIR } from '../../src/sigma/bundled.js';
 import { HAVE_SHARED, REPO, SHARED } from '../helpers.js';
 import { toEcs } from './ecs-converter.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fb-hunt-'));
+mkdirSync(join(tmp, 'no-rules'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Run a hunt and keep every detection. */
@@ -103,6 +105,18 @@ function diff(left: string[], right: string[]): { onlyLeft: string[]; onlyRight:
 }
 
 describe('hunt: input handling', () => {
+  it('--from/--to keep exactly the events in the range', async () => {
+    const dir = join(REPO, 'data/samples/intrusion');
+    const from = '2024-05-14T11:00:00.000Z';
+    const to = '2024-05-14T12:00:00.000Z';
+    let inRange = 0;
+    for (const f of readdirSync(dir)) for await (const ev of readEventsFromFile(join(dir, f))) if (ev.timestamp && new Date(ev.timestamp).toISOString() >= from && new Date(ev.timestamp).toISOString() <= to) inRange++;
+    const { summary } = await collect({ paths: [dir], rulePaths: [join(tmp, 'no-rules')], from, to });
+    assert.ok(inRange > 100 && inRange < 4964, `${inRange} events in range`);
+    assert.equal(summary.events, inRange);
+    assert.ok(summary.firstEvent! >= from && summary.lastEvent! <= to);
+  });
+
   it('lists unknown and unreadable files with the reason, and reads the rest', async () => {
     const dir = join(tmp, 'mixed');
     mkdirSync(dir);
