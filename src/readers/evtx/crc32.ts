@@ -1,7 +1,10 @@
 /** CRC-32 (IEEE 802.3, as zlib), which EVTX uses for its header, chunk and record checksums. */
 import * as zlib from 'node:zlib';
 
-const TABLE = (() => {
+// Built on first use: with zlib.crc32 (below) it never is, and start-up skips the loop.
+let TABLE: Int32Array | undefined;
+
+function table(): Int32Array {
   const t = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
@@ -9,11 +12,12 @@ const TABLE = (() => {
     t[n] = c;
   }
   return t;
-})();
+}
 
 function crc32Js(buf: Uint8Array, crc: number): number {
+  const TABLE_ = (TABLE ??= table());
   let c = ~crc;
-  for (let i = 0; i < buf.length; i++) c = TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  for (let i = 0; i < buf.length; i++) c = TABLE_[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 

@@ -27,7 +27,7 @@ import { filetime, hex32, hex64, sid } from './format.js';
 import { ArrayValue, K, T, type ElementNode, type Node, type Template, type Value } from './ir.js';
 import { MAX_EXPANDED_CHARS, MAX_EXPANDED_NODES, MAX_NESTING_DEPTH } from './limits.js';
 import { trySpend } from './resolve.js';
-import { readSized } from './values.js';
+import { readSized, TRAILING_WS } from './values.js';
 
 // ---------------------------------------------------------------------------------------------
 // Compilation
@@ -40,14 +40,17 @@ const OBJ = 3; // child elements (and BinXML substitutions spliced in), no attri
 const ATTR_OBJ = 4; // attributes, and child elements (and BinXML substitutions) or nothing
 const ATTR_LEAF = 5; // attributes and one literal or substitution
 const SPLICE = 6; // a substitution among child elements: a BinXML value whose elements join them
+const DATA_TEXT = 7; // unnamed <Data> with one literal or substitution: {"#text": value}
+const ABSENT = 8; // unnamed <Data> with no content: no key at all (charged all the same)
 
 interface CAttr {
   /** UTF-8 of `"name":`. */
   pre: Uint8Array;
   /** A literal value as UTF-8 JSON, or null for a substitution. */
   text: Uint8Array | null;
-  /** Substitution index. */
+  /** Substitution index, and its bit in the plan masks (substitutions only). */
   idx: number;
+  bit: number;
 }
 
 interface CEl {
@@ -77,11 +80,17 @@ export interface CompiledTemplate {
   els: CEl[];
   /** Their keys. */
   keys: string[];
+  /** Whether the elements write any member (a nested instance that writes none is left to the builder). */
+  members: boolean;
   /** Budget for resolving the top-level node list (its length), and the root's name. */
   topNodes: number;
   rootChars: number;
   /** Root element only (records): the substitution `Event.System.EventRecordID` comes from. */
   erid: number;
+  /** Substitution indices of the attributes (bit k of a plan mask: attribute k is present). */
+  attrSlots: Int32Array;
+  /** Plans by mask. */
+  plans: Map<number, Plan>;
 }
 
 /** erid values other than a substitution index. */
@@ -137,14 +146,19 @@ function compileAttrs(e: ElementNode): CAttr[] {
     if (a.value.length === 0) continue; // never present, costs nothing
     if (a.value.length !== 1) unsupported();
     const n = a.value[0]!;
-    if (n.k === K.Text) out.push({ pre, text: textBytes(n.s), idx: -1 });
+    if (n.k === K.Text) out.push({ pre, text: textBytes(n.s), idx: -1, bit: -1 });
     else if (n.k === K.Subst) {
       if (n.optional && n.type === T.Null) continue;
-      out.push({ pre, text: null, idx: n.index });
+      if (attrSlots.length >= 30) unsupported();
+      out.push({ pre, text: null, idx: n.index, bit: attrSlots.length });
+      attrSlots.push(n.index);
     } else unsupported();
   }
   return out;
 }
+
+/** Attribute substitutions of the template being compiled, in order (their bits). */
+let attrSlots: number[] = [];
 
 /** Static characters charged for attributes (the literals). */
 function attrChars(e: ElementNode): number {
@@ -212,9 +226,9 @@ function compileElement(e: ElementNode): CEl {
   let chars = name.length;
   const attrs = e.attrs;
   if (name === 'Data') {
-    // `<Data Name="X">` is the key X; other attributes are ignored. Unnamed Data is not handled.
+    // `<Data Name="X">` is the key X; other attributes are ignored.
     const a = attrs.find((x) => x.name === 'Name');
-    if (!a) unsupported();
+    if (!a) return unnamedData(e);
     if (a.value.length === 0) name = '';
     else if (a.value.length === 1 && a.value[0]!.k === K.Text) name = a.value[0]!.s;
     else unsupported();
@@ -229,6 +243,27 @@ function compileElement(e: ElementNode): CEl {
   // insertPlain, then content: one node per child.
   const o = el(OBJ, name, pre, e.children.length, chars);
   compileChildren(o, e.children, []);
+  return o;
+}
+
+/**
+ * Unnamed `<Data>` (classic event log records: `<Data>%1</Data><Binary>%2</Binary>`): its text
+ * goes under `Data.#text`. One such item is handled; several share one entry, left to the
+ * builder (the parent's keys must differ, so a second one makes the template unsupported).
+ */
+function unnamedData(e: ElementNode): CEl {
+  const kids = e.children;
+  const pre = keyBytes('Data')!;
+  const n = kids[0];
+  // element() charges the name, content() one node per child.
+  if (n === undefined || (kids.length === 1 && n.k === K.Subst && n.optional && n.type === T.Null)) return el(ABSENT, 'Data', pre, kids.length, 4);
+  if (kids.length !== 1) unsupported();
+  const o = el(DATA_TEXT, 'Data', pre, 1, 4);
+  if (n.k === K.Text) {
+    o.text = textBytes(n.s);
+    o.chars += n.s.length;
+  } else if (n.k === K.Subst) o.idx = n.index;
+  else unsupported();
   return o;
 }
 
@@ -257,25 +292,69 @@ function compileWithAttributes(e: ElementNode, chars: number): CEl {
   return o;
 }
 
+/**
+ * Compiled templates by structure, shared by every chunk: a template is parsed in each chunk
+ * that uses it (names are chunk offsets), but compiled, and its plans built, once.
+ */
+const shared = new Map<string, CompiledTemplate | null>();
+
 /** Compile `tpl` (cached on it); null when it has a shape the document builder must handle. */
 export function compiled(tpl: Template): CompiledTemplate | null {
   if (tpl.json !== undefined) return tpl.json;
-  let out: CompiledTemplate | null;
-  try {
-    const top = el(OBJ, '', NO_BYTES, 0, 0);
-    compileChildren(top, tpl.nodes, []);
-    if (top.keys) unsupported(); // a substitution at the top of a template
-    const els = top.children;
-    let rootChars = 0;
-    for (const n of tpl.nodes) if (n.k === K.Element) rootChars += n.name.length;
-    out = { els, keys: els.map((c) => c.key), topNodes: tpl.nodes.length, rootChars, erid: ERID_NONE };
-    if (els.length === 1 && els[0]!.key === 'Event') out.erid = eridSource(els[0]!);
-  } catch (e) {
-    if (e !== UNSUPPORTED) throw e;
-    out = null;
+  const fp = fingerprint(tpl.nodes, '');
+  let out = shared.get(fp);
+  if (out === undefined) {
+    out = compile(tpl.nodes);
+    if (shared.size >= 4096) shared.clear();
+    shared.set(fp, out);
   }
   tpl.json = out;
   return out;
+}
+
+/** Everything compile() reads from a node list, as an unambiguous string. */
+function fingerprint(nodes: Node[], s: string): string {
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    switch (n.k) {
+      case K.Element:
+        s += '<' + n.name.length + ':' + n.name;
+        for (let j = 0; j < n.attrs.length; j++) {
+          const a = n.attrs[j]!;
+          s = fingerprint(a.value, s + ' ' + a.name.length + ':' + a.name + '=');
+        }
+        s = fingerprint(n.children, s + '>') + '/';
+        break;
+      case K.Text:
+        s += 't' + n.s.length + ':' + n.s;
+        break;
+      case K.Subst:
+        s += (n.optional ? '?' : '%') + n.index + ':' + n.type + ';';
+        break;
+      default:
+        // Anything else makes the template uncompilable.
+        s += '!';
+    }
+  }
+  return s + '.';
+}
+
+function compile(nodes: Node[]): CompiledTemplate | null {
+  attrSlots = [];
+  try {
+    const top = el(OBJ, '', NO_BYTES, 0, 0);
+    compileChildren(top, nodes, []);
+    if (top.keys) unsupported(); // a substitution at the top of a template
+    const els = top.children;
+    let rootChars = 0;
+    for (const n of nodes) if (n.k === K.Element) rootChars += n.name.length;
+    const out: CompiledTemplate = { els, members: present(els), keys: els.map((c) => c.key), topNodes: nodes.length, rootChars, erid: ERID_NONE, attrSlots: Int32Array.from(attrSlots), plans: new Map() };
+    if (els.length === 1 && els[0]!.key === 'Event') out.erid = eridSource(els[0]!);
+    return out;
+  } catch (e) {
+    if (e !== UNSUPPORTED) throw e;
+    return null;
+  }
 }
 
 /** Where `doc.Event.System.EventRecordID` comes from (chunk.ts checks it for zeroed records). */
@@ -420,8 +499,26 @@ let instEnd = 0;
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-let out = new Uint8Array(1 << 18);
+// Output goes into a slab shared by successive chunks: each chunk's text is a view of it, so
+// the text of a chunk costs neither an allocation nor a copy; a full slab is left to the views
+// still using it and a new one started.
+const SLAB = 1 << 22;
+
+/**
+ * Node's own Buffer codecs (undocumented, stable since Node 0.x, what Buffer.write and
+ * toString call): native from the first call, while a byte loop in JavaScript runs slowly until
+ * V8 has optimised it — and on a collection of small files most of the run is that warm-up.
+ */
+interface Codecs {
+  utf8Write(s: string, offset: number): number;
+  latin1Write(s: string, offset: number): number;
+  ucs2Slice(start: number, end: number): string;
+}
+const slab = (n: number): Uint8Array & Codecs => Buffer.allocUnsafeSlow(n) as unknown as Uint8Array & Codecs;
+let out = slab(SLAB);
 let at = 0;
+/** Where the current chunk's output starts in the slab. */
+let chunkStart = 0;
 
 /**
  * Room for `n` more bytes, and a few besides: the single separators (`,` `}` `\n`) written
@@ -429,18 +526,20 @@ let at = 0;
  */
 function ensure(n: number): void {
   if (at + n + SLACK <= out.length) return;
-  let len = out.length * 2;
-  while (len < at + n + SLACK) len *= 2;
-  const o = new Uint8Array(len);
-  o.set(out.subarray(0, at));
+  const used = at - chunkStart;
+  const o = slab(Math.max(SLAB, 2 * (used + n + SLACK)));
+  o.set(out.subarray(chunkStart, at));
   out = o;
+  chunkStart = 0;
+  at = used;
 }
 
 function put(bytes: Uint8Array): void {
   const n = bytes.length;
   ensure(n);
-  if (n < 24) {
-    for (let i = 0; i < n; i++) out[at + i] = bytes[i]!;
+  if (n <= 8) {
+    const o = out;
+    for (let i = 0; i < n; i++) o[at + i] = bytes[i]!;
   } else {
     out.set(bytes, at);
   }
@@ -449,103 +548,20 @@ function put(bytes: Uint8Array): void {
 
 /** ASCII text known to need no escaping. */
 function putAscii(s: string): void {
-  const n = s.length;
-  ensure(n);
-  for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
-  at += n;
+  ensure(s.length);
+  at += out.latin1Write(s, at);
 }
 
 /** A JS string as UTF-8 (it is JSON text already, or text without anything to escape). */
 function putText(s: string): void {
   ensure(s.length * 3);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) out[at++] = c;
-    else {
-      at += encoder.encodeInto(s.slice(i), out.subarray(at)).written;
-      return;
-    }
-  }
+  at += out.utf8Write(s, at);
 }
 
-const HEX = '0123456789abcdef';
 const HEX_UPPER_CODES = utf8('0123456789ABCDEF');
 
-/** One UTF-16 unit as JSON.stringify escapes it (`\uXXXX`, lower-case hex). */
-function putEscapedUnit(c: number): void {
-  out[at++] = 0x5c; // backslash
-  switch (c) {
-    case 0x22: out[at++] = 0x22; return;
-    case 0x5c: out[at++] = 0x5c; return;
-    case 0x08: out[at++] = 0x62; return; // b
-    case 0x09: out[at++] = 0x74; return; // t
-    case 0x0a: out[at++] = 0x6e; return; // n
-    case 0x0c: out[at++] = 0x66; return; // f
-    case 0x0d: out[at++] = 0x72; return; // r
-  }
-  out[at++] = 0x75; // u
-  out[at++] = HEX.charCodeAt((c >> 12) & 15);
-  out[at++] = HEX.charCodeAt((c >> 8) & 15);
-  out[at++] = HEX.charCodeAt((c >> 4) & 15);
-  out[at++] = HEX.charCodeAt(c & 15);
-}
 
-/**
- * `n` UTF-16LE units at `p` as a JSON string in UTF-8. `replace`: lone surrogates become U+FFFD
- * (what TextDecoder makes of them), else they are escaped (what JSON.stringify does with the
- * strings decoded by hand); see cursor.ts decodeUtf16.
- */
-function putUtf16(b: Uint8Array, p: number, n: number, replace: boolean): void {
-  ensure(n * 6 + 2);
-  let o = at;
-  const dst = out;
-  dst[o++] = 0x22;
-  const end = p + n * 2;
-  while (p < end) {
-    const c = b[p]! | (b[p + 1]! << 8);
-    p += 2;
-    if (c < 0x80) {
-      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) dst[o++] = c;
-      else {
-        at = o;
-        putEscapedUnit(c);
-        o = at;
-      }
-    } else if (c < 0x800) {
-      dst[o++] = 0xc0 | (c >> 6);
-      dst[o++] = 0x80 | (c & 63);
-    } else if (c < 0xd800 || c > 0xdfff) {
-      dst[o++] = 0xe0 | (c >> 12);
-      dst[o++] = 0x80 | ((c >> 6) & 63);
-      dst[o++] = 0x80 | (c & 63);
-    } else {
-      const d = p < end ? b[p]! | (b[p + 1]! << 8) : 0;
-      if (c < 0xdc00 && d >= 0xdc00 && d <= 0xdfff) {
-        p += 2;
-        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        dst[o++] = 0xf0 | (cp >> 18);
-        dst[o++] = 0x80 | ((cp >> 12) & 63);
-        dst[o++] = 0x80 | ((cp >> 6) & 63);
-        dst[o++] = 0x80 | (cp & 63);
-      } else if (replace) {
-        dst[o++] = 0xef;
-        dst[o++] = 0xbf;
-        dst[o++] = 0xbd;
-      } else {
-        at = o;
-        putEscapedUnit(c);
-        o = at;
-      }
-    }
-  }
-  dst[o++] = 0x22;
-  at = o;
-}
 
-/** Rust's char::is_whitespace on one UTF-16 unit (values.ts TRAILING_WS). */
-function isWs(c: number): boolean {
-  return c === 0x20 || (c >= 9 && c <= 13) || c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
-}
 
 // Budget spent by the record being written (see resolve.ts), and whether it must go to the
 // document builder after all.
@@ -554,24 +570,25 @@ let chars = 0;
 let bail = false;
 
 /** A string substitution (values.ts substString): cut at NUL, trailing whitespace trimmed. */
-function putString(b: Uint8Array, p: number, size: number): void {
+function putString(p: number, size: number): void {
   const units = size >> 1;
-  let len = 0;
-  while (len < units && (b[p + len * 2]! | b[p + len * 2 + 1]!) !== 0) len++;
-  // decodeUtf16: up to 24 units by hand, longer ones through TextDecoder, which drops a leading
-  // byte order mark and replaces lone surrogates.
-  const decoder = len > 24;
-  if (decoder && b[p] === 0xff && b[p + 1] === 0xfe) {
-    p += 2;
-    len--;
-  }
-  while (len > 0 && isWs(b[p + len * 2 - 2]! | (b[p + len * 2 - 1]! << 8))) len--;
-  if ((chars += len) > MAX_EXPANDED_CHARS) {
+  let s = chunkCodecs!.ucs2Slice(p, p + units * 2);
+  const nul = s.indexOf('\0');
+  if (nul >= 0) s = s.slice(0, nul);
+  // decodeUtf16: up to 24 units by hand (as ucs2Slice), longer ones through TextDecoder, which
+  // drops a leading byte order mark and replaces lone surrogates.
+  if (s.length > 24 && (s.charCodeAt(0) === 0xfeff || SURROGATE.test(s))) s = utf16.decode(chunkCodecs!.subarray(p, p + s.length * 2));
+  const last = s.charCodeAt(s.length - 1);
+  if (last <= 0x20 || last === 0x85 || last === 0xa0 || last >= 0x1680) s = s.replace(TRAILING_WS, '');
+  if ((chars += s.length) > MAX_EXPANDED_CHARS) {
     bail = true;
     return;
   }
-  putUtf16(b, p, len, decoder);
+  putJsonString(s);
 }
+
+const SURROGATE = /[\ud800-\udfff]/;
+const utf16 = new TextDecoder('utf-16le');
 
 /** A string value of ASCII characters that need no escaping (hex, SIDs, times), charged. */
 function putAsciiString(s: string): void {
@@ -579,26 +596,25 @@ function putAsciiString(s: string): void {
     bail = true;
     return;
   }
-  const n = s.length;
-  ensure(n + 2);
-  const o = out;
-  let a = at;
-  o[a++] = 0x22;
-  for (let i = 0; i < n; i++) o[a++] = s.charCodeAt(i);
-  o[a++] = 0x22;
-  at = a;
+  ensure(s.length + 2);
+  out[at++] = 0x22;
+  at += out.latin1Write(s, at);
+  out[at++] = 0x22;
 }
 
 /** A JS string as a JSON string. */
 function putJsonString(s: string): void {
-  if (/["\\\u0000-\u001f\ud800-\udfff]/.test(s)) putText(json(s));
+  if (NEEDS_ESCAPE.test(s)) putText(json(s));
   else {
     ensure(s.length * 3 + 2);
     out[at++] = 0x22;
-    putText(s);
+    at += out.utf8Write(s, at);
     out[at++] = 0x22;
   }
 }
+
+// Strings JSON.stringify would escape: quotes, backslashes, control characters, surrogates.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 function num(n: number): string {
   return Number.isFinite(n) ? '' + n : 'null';
@@ -617,6 +633,8 @@ function arrayJson(a: ArrayValue): string {
 
 let cursor: Cursor | null = null;
 let parser: BinXmlParser | null = null;
+/** The chunk being written, as a Buffer (for ucs2Slice). */
+let chunkCodecs: (Uint8Array & Codecs) | null = null;
 
 /** A value decoded as the parser decodes it (for the rarer types), written as json.ts would. */
 function putDecoded(j: number): void {
@@ -656,7 +674,7 @@ function putValue(b: Uint8Array, dv: DataView, j: number): void {
   const p = vOff[j]!;
   switch (vType[j]) {
     case T.String:
-      putString(b, p, vSize[j]!);
+      putString(p, vSize[j]!);
       return;
     case T.UInt8:
     case T.UInt16:
@@ -725,87 +743,227 @@ function putGuid(b: Uint8Array, p: number): void {
 
 const GUID_ORDER = [3, 2, 1, 0, -1, 5, 4, -1, 7, 6, -1, 8, 9, -1, 10, 11, 12, 13, 14, 15];
 
-const NULL = utf8('null');
-const OPEN = utf8('{');
-const ATTRS_OPEN = utf8('{"#attributes":{');
-const TEXT_KEY = utf8(',"#text":');
-
 /** Value `i` of instance `n`, or -1 when the instance has no such value. */
 function valueIndex(n: number, i: number): number {
   return i < instCount[n]! ? instBase[n]! + i : -1;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Plans: a compiled template flattened, for one pattern of absent attributes, into static bytes
+// with value slots between them.
+
+/** Slot kinds. */
+const OP_VALUE = 0; // a value (a BinXML one sends the record to the builder)
+const OP_LEAF = 1; // an element's whole content: a value, or a BinXML value's elements as an object
+const OP_SPLICE = 2; // a BinXML value's elements among others (the slot's element holds the keys)
+
 /**
- * The attributes object (`{"#attributes":{…}`, left open for what follows); false, with nothing
- * written, when every attribute is absent.
+ * `frags[0]`, slot 0, `frags[1]`, slot 1, … `frags[n]`. Budget charged whatever the values:
+ * `nodes`, `chars` (value strings and nested instances are charged as they are written).
  */
-function putAttrs(b: Uint8Array, dv: DataView, attrs: CAttr[], n: number): boolean {
-  const start = at;
-  put(ATTRS_OPEN);
-  const first = at;
-  for (let i = 0; i < attrs.length; i++) {
-    const a = attrs[i]!;
-    if (a.text !== null) {
-      if (at !== first) out[at++] = 0x2c;
-      put(a.pre);
-      put(a.text);
-      continue;
-    }
-    const j = valueIndex(n, a.idx);
-    if (isNull(j)) continue;
-    if (vType[j] === T.BinXml) {
-      bail = true;
-      return false;
-    }
-    ensure(1);
-    if (at !== first) out[at++] = 0x2c;
-    put(a.pre);
-    putValue(b, dv, j);
-  }
-  if (at === first) {
-    at = start;
-    return false;
-  }
-  ensure(1);
-  out[at++] = 0x7d;
-  return true;
+interface Plan {
+  frags: Uint8Array[];
+  ops: Int32Array;
+  idx: Int32Array;
+  parents: (CEl | null)[];
+  nodes: number;
+  chars: number;
 }
 
-/** The members written by an object's children (no braces); whether any were written. */
-function putMembers(b: Uint8Array, dv: DataView, parent: CEl, n: number, first: number): void {
-  const children = parent.children;
-  for (let i = 0; i < children.length; i++) {
-    const c = children[i]!;
-    if (c.kind === SPLICE) {
-      const j = valueIndex(n, c.idx);
-      if (j < 0 || vNested[j]! < 0) {
-        // Text among child elements (a null BinXML value is one: `#text: null`).
-        bail = true;
+class PlanBuilder {
+  bytes: number[] = [];
+  frags: Uint8Array[] = [];
+  ops: number[] = [];
+  idx: number[] = [];
+  parents: (CEl | null)[] = [];
+  nodes = 0;
+  chars = 0;
+
+  constructor(readonly mask: number) {}
+
+  add(b: Uint8Array): void {
+    for (let i = 0; i < b.length; i++) this.bytes.push(b[i]!);
+  }
+  ascii(s: string): void {
+    for (let i = 0; i < s.length; i++) this.bytes.push(s.charCodeAt(i));
+  }
+  slot(op: number, idx: number, parent: CEl | null): void {
+    this.frags.push(Uint8Array.from(this.bytes));
+    this.bytes = [];
+    this.ops.push(op);
+    this.idx.push(idx);
+    this.parents.push(parent);
+  }
+  done(): Plan {
+    this.frags.push(Uint8Array.from(this.bytes));
+    return { frags: this.frags, ops: Int32Array.from(this.ops), idx: Int32Array.from(this.idx), parents: this.parents, nodes: this.nodes, chars: this.chars };
+  }
+
+  /** Members of an object (comma-separated; a spliced value always adds at least one). */
+  members(children: CEl[], parent: CEl | null, prev: boolean): void {
+    for (const c of children) {
+      if (c.kind === ABSENT) {
+        this.nodes += c.nodes;
+        this.chars += c.chars;
+        continue;
+      }
+      if (prev) this.ascii(',');
+      prev = true;
+      if (c.kind === SPLICE) this.slot(OP_SPLICE, c.idx, parent);
+      else {
+        this.add(c.pre);
+        this.element(c);
+      }
+    }
+  }
+
+  /** `{"#attributes":{…}` (left open) for the attributes present; false when none are. */
+  attrs(e: CEl): boolean {
+    let any = false;
+    for (const a of e.attrs) {
+      if (a.text === null && !(this.mask & (1 << a.bit))) continue;
+      this.ascii(any ? ',' : '{"#attributes":{');
+      any = true;
+      this.add(a.pre);
+      if (a.text !== null) this.add(a.text);
+      else this.slot(OP_VALUE, a.idx, null);
+    }
+    if (any) this.ascii('}');
+    return any;
+  }
+
+  element(e: CEl): void {
+    this.nodes += e.nodes;
+    this.chars += e.chars;
+    switch (e.kind) {
+      case LEAF_NULL:
+        this.ascii('null');
+        return;
+      case LEAF_TEXT:
+        this.add(e.text!);
+        return;
+      case LEAF_SUBST:
+        this.slot(OP_LEAF, e.idx, null);
+        return;
+      case DATA_TEXT:
+        this.ascii('{"#text":');
+        if (e.idx >= 0) this.slot(OP_VALUE, e.idx, null);
+        else this.add(e.text!);
+        this.ascii('}');
+        return;
+      case OBJ:
+        if (!present(e.children)) this.ascii('null');
+        else {
+          this.ascii('{');
+          this.members(e.children, e, false);
+          this.ascii('}');
+        }
+        return;
+      case ATTR_OBJ: {
+        const any = e.attrs.length > 0 && this.attrs(e);
+        if (any) {
+          this.members(e.children, e, true);
+          this.ascii('}');
+        } else if (!present(e.children)) this.ascii('null');
+        else {
+          this.ascii('{');
+          this.members(e.children, e, false);
+          this.ascii('}');
+        }
         return;
       }
-      putSpliced(b, dv, j, parent, first);
-    } else {
-      ensure(1);
-      if (at !== first) out[at++] = 0x2c;
-      put(c.pre);
-      putElement(b, dv, c, n);
+      default: {
+        // ATTR_LEAF: text under #text when there are attributes.
+        const any = e.attrs.length > 0 && this.attrs(e);
+        const hasText = e.idx >= 0 || e.text !== null;
+        if (any && hasText) this.ascii(',"#text":');
+        if (e.idx >= 0) this.slot(OP_VALUE, e.idx, null);
+        else if (e.text !== null) this.add(e.text);
+        else if (!any) this.ascii('null');
+        if (any) this.ascii('}');
+      }
+    }
+  }
+}
+
+/** Whether any of `children` writes a member. */
+function present(children: CEl[]): boolean {
+  return children.some((c) => c.kind !== ABSENT);
+}
+
+/** The plan of `c` for the attributes present in `mask` (bit k: attribute substitution k). */
+function planFor(c: CompiledTemplate, mask: number): Plan {
+  let p = c.plans.get(mask);
+  if (p === undefined) {
+    const b = new PlanBuilder(mask);
+    b.members(c.els, null, false);
+    p = b.done();
+    c.plans.set(mask, p);
+  }
+  return p;
+}
+
+/** Which attribute substitutions of instance `n` are present (not null). */
+function maskOf(c: CompiledTemplate, n: number): number {
+  const slots = c.attrSlots;
+  let mask = 0;
+  for (let k = 0; k < slots.length; k++) if (!isNull(valueIndex(n, slots[k]!))) mask |= 1 << k;
+  return mask;
+}
+
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+const NULL = utf8('null');
+
+/** Write instance `n`'s members by its plan. */
+function runPlan(b: Uint8Array, dv: DataView, c: CompiledTemplate, n: number): void {
+  const plan = planFor(c, c.attrSlots.length ? maskOf(c, n) : 0);
+  nodes += plan.nodes;
+  chars += plan.chars;
+  const frags = plan.frags;
+  const ops = plan.ops;
+  const idx = plan.idx;
+  for (let i = 0; i < ops.length; i++) {
+    put(frags[i]!);
+    const j = valueIndex(n, idx[i]!);
+    const nested = j >= 0 ? vNested[j]! : -1;
+    switch (ops[i]) {
+      case OP_VALUE:
+        if (nested >= 0) bail = true;
+        else putValue(b, dv, j);
+        break;
+      case OP_LEAF:
+        if (nested < 0) putValue(b, dv, j);
+        else {
+          ensure(1);
+          out[at++] = OPEN;
+          runNested(b, dv, nested, null);
+          ensure(1);
+          out[at++] = CLOSE;
+        }
+        break;
+      default:
+        // OP_SPLICE: text among child elements (a null BinXML value is one: `#text: null`) is
+        // left to the builder.
+        if (nested < 0) bail = true;
+        else runNested(b, dv, nested, plan.parents[i]!);
     }
     if (bail) return;
   }
+  put(frags[ops.length]!);
 }
 
 /**
- * The members a BinXML value (table index `j`) adds to an object (content(v) in json.ts): the
- * elements of the template instance it holds. `parent`, when given, holds other keys, which the
- * value's must not repeat; `first` is where the object's members start.
+ * The elements of nested instance `n` (content(v) in json.ts). `parent`, when given, holds other
+ * keys, which the nested ones must not repeat.
  */
-function putSpliced(b: Uint8Array, dv: DataView, j: number, parent: CEl | null, first: number): void {
-  const n = vNested[j]!;
+function runNested(b: Uint8Array, dv: DataView, n: number, parent: CEl | null): void {
   const c = instTpl[n]!;
   // content(v), then the instance's template: one node each, plus its top-level list.
   nodes += 1 + c.topNodes;
-  // Nested values are where output can grow exponentially: stop past the record's budget.
-  if (nodes > MAX_EXPANDED_NODES) {
+  // Nested values are where output can grow exponentially: stop past the record's budget. An
+  // instance without elements (rare) leaves the object as it was: left to the builder.
+  if (nodes > MAX_EXPANDED_NODES || !c.members) {
     bail = true;
     return;
   }
@@ -818,118 +976,7 @@ function putSpliced(b: Uint8Array, dv: DataView, j: number, parent: CEl | null, 
     }
     parent.spliceOk = c;
   }
-  const els = c.els;
-  for (let i = 0; i < els.length; i++) {
-    const e = els[i]!;
-    ensure(1);
-    if (at !== first) out[at++] = 0x2c;
-    put(e.pre);
-    putElement(b, dv, e, n);
-    if (bail) return;
-  }
-}
-
-function putElement(b: Uint8Array, dv: DataView, e: CEl, n: number): void {
-  nodes += e.nodes;
-  chars += e.chars;
-  switch (e.kind) {
-    case LEAF_NULL:
-      put(NULL);
-      return;
-    case LEAF_TEXT:
-      put(e.text!);
-      return;
-    case LEAF_SUBST: {
-      const j = valueIndex(n, e.idx);
-      if (j >= 0 && vNested[j]! >= 0) {
-        // Not a simple value: the node charged above is content([subst])'s.
-        const start = at;
-        put(OPEN);
-        const first = at;
-        putSpliced(b, dv, j, null, first);
-        if (at === first) {
-          at = start;
-          put(NULL);
-        } else {
-          ensure(1);
-          out[at++] = 0x7d;
-        }
-        return;
-      }
-      if (j >= 0 && vType[j] === T.BinXml && vSize[j]! > 0) {
-        bail = true;
-        return;
-      }
-      putValue(b, dv, j);
-      return;
-    }
-    case OBJ: {
-      const start = at;
-      put(OPEN);
-      const first = at;
-      putMembers(b, dv, e, n, first);
-      if (at === first) {
-        at = start;
-        put(NULL);
-      } else {
-        ensure(1);
-        out[at++] = 0x7d;
-      }
-      return;
-    }
-    case ATTR_OBJ: {
-      const start = at;
-      if (e.attrs.length && putAttrs(b, dv, e.attrs, n)) {
-        // {"#attributes":{…}  then ,members  then }
-        const mark = at;
-        ensure(1);
-        out[at++] = 0x2c;
-        const first = at;
-        putMembers(b, dv, e, n, first);
-        if (at === first) at = mark;
-        ensure(1);
-        out[at++] = 0x7d;
-        return;
-      }
-      if (bail) return;
-      put(OPEN);
-      const first = at;
-      putMembers(b, dv, e, n, first);
-      if (at === first) {
-        at = start;
-        put(NULL);
-      } else {
-        ensure(1);
-        out[at++] = 0x7d;
-      }
-      return;
-    }
-    default: {
-      // ATTR_LEAF
-      const hasAttrs = e.attrs.length > 0 && putAttrs(b, dv, e.attrs, n);
-      if (bail) return;
-      let j = -1;
-      if (e.idx >= 0) {
-        j = valueIndex(n, e.idx);
-        if (j >= 0 && vType[j] === T.BinXml && vSize[j]! > 0) {
-          bail = true;
-          return;
-        }
-      }
-      const hasText = e.idx >= 0 || e.text !== null;
-      if (hasAttrs) {
-        if (hasText) {
-          put(TEXT_KEY);
-          if (e.idx >= 0) putValue(b, dv, j);
-          else put(e.text!);
-        }
-        ensure(1);
-        out[at++] = 0x7d;
-      } else if (!hasText) put(NULL);
-      else if (e.idx >= 0) putValue(b, dv, j);
-      else put(e.text!);
-    }
-  }
+  runPlan(b, dv, c, n);
 }
 
 /** What `writeRecordJson` found besides the line: the record's EventRecordID when it is 0 or null. */
@@ -959,6 +1006,7 @@ export function writeRecordJson(p: BinXmlParser, start: number, end: number): bo
   if (parser !== p) {
     parser = p;
     cursor = new Cursor(b, 0, b.length, dv);
+    chunkCodecs = Buffer.from(b.buffer, b.byteOffset, b.byteLength) as unknown as Uint8Array & Codecs;
   }
   zeroId = undefined;
   if (c.erid !== ERID_NONE) {
@@ -978,10 +1026,9 @@ export function writeRecordJson(p: BinXmlParser, start: number, end: number): bo
   chars = c.rootChars;
   bail = false;
   const line = at;
-  const root0 = c.els[0]!;
-  put(OPEN);
-  put(root0.pre);
-  putElement(b, dv, root0, root);
+  ensure(1);
+  out[at++] = OPEN;
+  runPlan(b, dv, c, root);
   if (bail || !trySpend(nodes, chars)) {
     at = line;
     return false;
@@ -997,17 +1044,15 @@ const SLACK = 16;
 
 /** Start a chunk's output. */
 export function beginOutput(): void {
-  at = 0;
+  at = chunkStart;
   lines = 0;
 }
 
-/** The chunk's output so far, copied out (the buffer is reused). */
+/** The chunk's output: a view of the slab, which later chunks do not overwrite. */
 export function takeOutput(): Uint8Array {
-  const o = out.slice(0, at);
-  at = 0;
+  const o = out.subarray(chunkStart, at);
+  chunkStart = at;
   lines = 0;
-  // Keep memory flat after an unusually large chunk.
-  if (out.length > 1 << 22) out = new Uint8Array(1 << 18);
   return o;
 }
 
@@ -1016,7 +1061,6 @@ export let lines = 0;
 
 /** A line the document builder wrote, added to the chunk's output in order. */
 export function writeLine(line: string): void {
-  ensure(line.length * 3 + 1);
   putText(line);
   out[at++] = 0x0a;
   lines++;

@@ -8,7 +8,7 @@ import { parseChunk, type ChunkItem, type EvtxRecord } from './chunk.js';
 import { Codes, EvtxError, type EvtxErrorData } from './errors.js';
 import { checkHeader, ordered, planFile, type ChunkTask } from './file.js';
 import { CHUNK_SIZE, FILE_HEADER_SIZE } from './limits.js';
-import { WorkerPool, type ItemsResult } from './pool.js';
+import type { ItemsResult, WorkerPool } from './pool.js';
 import { renderChunk, type RenderedChunk, type RenderFormat } from './render.js';
 
 export interface ReadOptions {
@@ -35,6 +35,14 @@ async function* allTasks(paths: readonly string[], onError: (e: EvtxError) => vo
     const plan = await planFile(path, onError);
     if (plan) yield* plan.tasks;
   }
+}
+
+/**
+ * The worker pool module, loaded only when threads are asked for: with one thread (the common
+ * case on small collections) start-up skips it and node:worker_threads.
+ */
+async function loadPool(): Promise<typeof WorkerPool> {
+  return (await import('./pool.js')).WorkerPool;
 }
 
 /** Chunks read per file read in this thread: 1 MiB, so one read serves 16 chunks. */
@@ -104,7 +112,7 @@ async function* chunkItems(paths: readonly string[], opts: ReadOptions): AsyncGe
     for (const path of paths) yield* inlineFile(path, block, parse, onError);
     return;
   }
-  const pool = new WorkerPool(threads);
+  const pool = new (await loadPool())(threads);
   try {
     const exec = (task: ChunkTask): Promise<ChunkItem[]> =>
       pool.run([task], xml).then(
@@ -172,11 +180,12 @@ export async function* renderEvtxFiles(
   const minParallel = opts.parallelMinFileBytes ?? PARALLEL_MIN_FILE_BYTES;
   const block = new Uint8Array(FILE_HEADER_SIZE + BLOCK_CHUNKS * CHUNK_SIZE);
   const render = (buf: Uint8Array, info: ChunkTask): RenderedChunk => renderChunk(buf, info, format);
+  const Pool = await loadPool();
   let pool: WorkerPool | undefined;
   let sent = 0;
   const exec = (job: Batch): Promise<RenderedChunk> => {
     if (++sent % threads === 0) return Promise.resolve(renderBatch(job, block, format));
-    pool ??= new WorkerPool(threads - 1);
+    pool ??= new Pool(threads - 1);
     return pool.run(job.tasks, false, format).then(
       (r) => {
         const rendered = r as RenderedChunk;
