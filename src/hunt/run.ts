@@ -172,7 +172,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
               if (stories) for (const c of m.claims) stories.learnAddress(c.ip, c.host, c.at ?? undefined);
               for (const d of m.detections) {
                 progress.detections++;
-                await sorter.add(d);
+                sorter.add(d);
               }
               w.postMessage({ type: 'ack' } satisfies ToWorker);
               return;
@@ -211,7 +211,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     stories?.add(d);
     for (const s of sinks) await s.write(d);
   };
-  for await (const d of sorter.drain()) {
+  for (const d of sorter.drain()) {
     if (feederKeys.size && feederKeys.has(ruleKey(d.rule))) d.hidden = true;
     const made = correlations ? correlations.push(d) : [];
     if (!d.hidden) await emit(d);

@@ -1,13 +1,17 @@
 /**
  * Time-ordered detections in bounded memory: records are kept in memory up to a limit, then
- * sorted and spilled to temporary NDJSON runs; `drain` merges the runs back in time order.
+ * sorted and spilled to temporary NDJSON runs; `drain` merges the runs back in time order with a
+ * heap. At most MAX_RUNS runs exist at once (earlier runs are merged into one when there would be
+ * more), so open files stay bounded whatever the size of the evidence.
+ *
+ * Runs are written and read with synchronous calls in large blocks: this runs on the main thread
+ * beside the workers, and one promise per record (as a line-by-line stream reader costs) was the
+ * biggest part of its CPU time.
  */
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { once } from 'node:events';
+import { StringDecoder } from 'node:string_decoder';
 import type { DetectionRecord } from '../output/records.js';
 
 export function compareDetections(a: DetectionRecord, b: DetectionRecord): number {
@@ -20,57 +24,169 @@ export function compareDetections(a: DetectionRecord, b: DetectionRecord): numbe
   return (a.recordId ?? 0) - (b.recordId ?? 0) || (a.rule.title < b.rule.title ? -1 : a.rule.title > b.rule.title ? 1 : 0);
 }
 
+/** Runs kept before the oldest are merged into one (bounds open files during `drain`). */
+const MAX_RUNS = 64;
+const BLOCK = 1 << 20;
+
 export class DetectionSorter {
   private buffer: DetectionRecord[] = [];
   private runs: string[] = [];
   private dir: string | undefined;
+  private made = 0;
   count = 0;
 
   constructor(private readonly memoryLimit = 20_000) {}
 
-  async add(d: DetectionRecord): Promise<void> {
+  add(d: DetectionRecord): void {
     this.buffer.push(d);
     this.count++;
-    if (this.buffer.length >= this.memoryLimit) await this.spill();
+    if (this.buffer.length >= this.memoryLimit) this.spill();
   }
 
-  private async spill(): Promise<void> {
-    this.dir ??= await mkdtemp(join(tmpdir(), 'firebreak-sort-'));
-    const file = join(this.dir, `run-${this.runs.length}.ndjson`);
+  private file(): string {
+    this.dir ??= mkdtempSync(join(tmpdir(), 'firebreak-sort-'));
+    return join(this.dir, `run-${this.made++}.ndjson`);
+  }
+
+  private spill(): void {
     this.buffer.sort(compareDetections);
-    const out = createWriteStream(file);
-    for (const d of this.buffer) if (!out.write(JSON.stringify(d) + '\n')) await once(out, 'drain');
-    out.end();
-    await once(out as WriteStream, 'finish');
-    this.runs.push(file);
+    const out = new RunWriter(this.file());
+    for (const d of this.buffer) out.write(d);
+    out.close();
+    this.runs.push(out.path);
     this.buffer = [];
+    if (this.runs.length > MAX_RUNS) {
+      const merged = new RunWriter(this.file());
+      const inputs = this.runs.splice(0, MAX_RUNS);
+      for (const d of merge(inputs.map((f) => new RunReader(f)))) merged.write(d);
+      merged.close();
+      for (const f of inputs) rmSync(f, { force: true });
+      this.runs.unshift(merged.path);
+    }
   }
 
   /** All records in time order; temporary files are removed afterwards. */
-  async *drain(): AsyncGenerator<DetectionRecord> {
+  *drain(): Generator<DetectionRecord> {
     try {
       if (!this.runs.length) {
         this.buffer.sort(compareDetections);
         yield* this.buffer;
         return;
       }
-      if (this.buffer.length) await this.spill();
-      const readers = this.runs.map((f) => createInterface({ input: createReadStream(f), crlfDelay: Infinity })[Symbol.asyncIterator]());
-      const heads: (DetectionRecord | undefined)[] = await Promise.all(readers.map(async (r) => next(r)));
-      for (;;) {
-        let best = -1;
-        for (let i = 0; i < heads.length; i++) if (heads[i] && (best < 0 || compareDetections(heads[i]!, heads[best]!) < 0)) best = i;
-        if (best < 0) break;
-        yield heads[best]!;
-        heads[best] = await next(readers[best]!);
-      }
+      if (this.buffer.length) this.spill();
+      yield* merge(this.runs.map((f) => new RunReader(f)));
     } finally {
-      if (this.dir) await rm(this.dir, { recursive: true, force: true });
+      if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     }
   }
 }
 
-async function next(r: AsyncIterator<string>): Promise<DetectionRecord | undefined> {
-  const n = await r.next();
-  return n.done ? undefined : (JSON.parse(n.value) as DetectionRecord);
+/** K-way merge of sorted runs with a binary heap of their heads. */
+function* merge(readers: RunReader[]): Generator<DetectionRecord> {
+  const heap: { d: DetectionRecord; r: RunReader }[] = [];
+  const less = (i: number, j: number) => compareDetections(heap[i]!.d, heap[j]!.d) < 0;
+  const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
+  const up = (i: number) => {
+    while (i > 0 && less(i, (i - 1) >> 1)) {
+      swap(i, (i - 1) >> 1);
+      i = (i - 1) >> 1;
+    }
+  };
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && less(l, m)) m = l;
+      if (r < heap.length && less(r, m)) m = r;
+      if (m === i) return;
+      swap(i, m);
+      i = m;
+    }
+  };
+  try {
+    for (const r of readers) {
+      const d = r.next();
+      if (d) {
+        heap.push({ d, r });
+        up(heap.length - 1);
+      }
+    }
+    while (heap.length) {
+      const top = heap[0]!;
+      yield top.d;
+      const d = top.r.next();
+      if (d) {
+        top.d = d;
+        down(0);
+      } else {
+        const last = heap.pop()!;
+        if (heap.length) {
+          heap[0] = last;
+          down(0);
+        }
+      }
+    }
+  } finally {
+    for (const r of readers) r.close();
+  }
+}
+
+/** Buffered NDJSON writer (synchronous, large blocks). */
+class RunWriter {
+  private fd: number;
+  private parts: string[] = [];
+  private size = 0;
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'w');
+  }
+  write(d: DetectionRecord): void {
+    const line = JSON.stringify(d) + '\n';
+    this.parts.push(line);
+    this.size += line.length;
+    if (this.size >= BLOCK) this.flush();
+  }
+  private flush(): void {
+    if (this.parts.length) writeSync(this.fd, this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+  }
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** Reads one run back a block at a time (UTF-8 split across blocks is handled). */
+class RunReader {
+  private fd: number | undefined;
+  private readonly buf = Buffer.alloc(BLOCK);
+  private readonly decoder = new StringDecoder('utf8');
+  private lines: string[] = [];
+  private i = 0;
+  private rest = '';
+  private pos = 0;
+  constructor(path: string) {
+    this.fd = openSync(path, 'r');
+  }
+  next(): DetectionRecord | undefined {
+    while (this.i >= this.lines.length) if (!this.fill()) return undefined;
+    return JSON.parse(this.lines[this.i++]!) as DetectionRecord;
+  }
+  private fill(): boolean {
+    if (this.fd === undefined) return false;
+    const n = readSync(this.fd, this.buf, 0, this.buf.length, this.pos);
+    this.pos += n;
+    const text = this.rest + (n ? this.decoder.write(this.buf.subarray(0, n)) : this.decoder.end());
+    const lines = text.split('\n');
+    this.rest = n ? lines.pop()! : '';
+    this.lines = lines.filter((l) => l.length > 0);
+    this.i = 0;
+    if (!n) this.close();
+    return this.lines.length > 0 || n > 0;
+  }
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
 }
