@@ -24,23 +24,52 @@ export function compareDetections(a: DetectionRecord, b: DetectionRecord): numbe
   return (a.recordId ?? 0) - (b.recordId ?? 0) || (a.rule.title < b.rule.title ? -1 : a.rule.title > b.rule.title ? 1 : 0);
 }
 
+/**
+ * A detection on its way to the sort: its JSON text (made in the worker, so the main thread never
+ * serialises it) and the keys `compareDetections` orders by.
+ */
+export interface SortItem {
+  t: string;
+  c: string;
+  r: number;
+  n: string;
+  json: string;
+}
+
+export function sortItem(d: DetectionRecord): SortItem {
+  return { t: d.timestamp ?? '', c: d.computer ?? '', r: d.recordId ?? 0, n: d.rule.title, json: JSON.stringify(d) };
+}
+
+function compareItems(a: SortItem, b: SortItem): number {
+  if (a.t !== b.t) return a.t < b.t ? -1 : 1;
+  if (a.c !== b.c) return a.c < b.c ? -1 : 1;
+  return a.r - b.r || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0);
+}
+
 /** Runs kept before the oldest are merged into one (bounds open files during `drain`). */
 const MAX_RUNS = 64;
 const BLOCK = 1 << 20;
 
 export class DetectionSorter {
-  private buffer: DetectionRecord[] = [];
+  private buffer: SortItem[] = [];
+  private bytes = 0;
   private runs: string[] = [];
   private dir: string | undefined;
   private made = 0;
   count = 0;
 
-  constructor(private readonly memoryLimit = 20_000) {}
+  /** Spill when this many detections, or this many characters of them, are held. */
+  constructor(
+    private readonly memoryLimit = 50_000,
+    private readonly charLimit = 64 * 2 ** 20,
+  ) {}
 
-  add(d: DetectionRecord): void {
-    this.buffer.push(d);
+  add(d: DetectionRecord | SortItem): void {
+    const item = 'json' in d ? d : sortItem(d);
+    this.buffer.push(item);
+    this.bytes += item.json.length;
     this.count++;
-    if (this.buffer.length >= this.memoryLimit) this.spill();
+    if (this.buffer.length >= this.memoryLimit || this.bytes >= this.charLimit) this.spill();
   }
 
   private file(): string {
@@ -49,16 +78,17 @@ export class DetectionSorter {
   }
 
   private spill(): void {
-    this.buffer.sort(compareDetections);
+    this.buffer.sort(compareItems);
     const out = new RunWriter(this.file());
-    for (const d of this.buffer) out.write(d);
+    for (const d of this.buffer) out.writeLine(d.json);
     out.close();
     this.runs.push(out.path);
     this.buffer = [];
+    this.bytes = 0;
     if (this.runs.length > MAX_RUNS) {
       const merged = new RunWriter(this.file());
       const inputs = this.runs.splice(0, MAX_RUNS);
-      for (const d of merge(inputs.map((f) => new RunReader(f)))) merged.write(d);
+      for (const d of merge(inputs.map((f) => new RunReader(f)))) merged.writeLine(JSON.stringify(d));
       merged.close();
       for (const f of inputs) rmSync(f, { force: true });
       this.runs.unshift(merged.path);
@@ -69,8 +99,8 @@ export class DetectionSorter {
   *drain(): Generator<DetectionRecord> {
     try {
       if (!this.runs.length) {
-        this.buffer.sort(compareDetections);
-        yield* this.buffer;
+        this.buffer.sort(compareItems);
+        for (const item of this.buffer) yield JSON.parse(item.json) as DetectionRecord;
         return;
       }
       if (this.buffer.length) this.spill();
@@ -140,10 +170,9 @@ class RunWriter {
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w');
   }
-  write(d: DetectionRecord): void {
-    const line = JSON.stringify(d) + '\n';
-    this.parts.push(line);
-    this.size += line.length;
+  writeLine(json: string): void {
+    this.parts.push(json, '\n');
+    this.size += json.length + 1;
     if (this.size >= BLOCK) this.flush();
   }
   private flush(): void {
