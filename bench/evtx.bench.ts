@@ -16,7 +16,9 @@
  * per file. Both figures are printed: the speed-up as measured, and without evtxexport's start-up.
  * `--per-file` adds Firebreak run the same way, one process per file (start-up and warm-up per
  * file: slow, and not how it is used, but like for like). The load average is printed before and
- * after: on a shared machine only ratios from the same run mean anything.
+ * after: on a shared machine only ratios from the same run mean anything. `--baseline BIN` adds
+ * another build's `bin/firebreak.js` (single-threaded), interleaved run by run, for a before/after
+ * under the same load.
  */
 import { spawnSync } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -59,11 +61,13 @@ function main(): void {
   let runs = 5;
   let repeat = 1;
   let perFile = false;
+  let baseline: string | undefined;
   const inputs: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--runs') runs = Number(args[++i]);
     else if (args[i] === '--repeat') repeat = Number(args[++i]);
     else if (args[i] === '--per-file') perFile = true;
+    else if (args[i] === '--baseline') baseline = args[++i];
     else inputs.push(args[i]!);
   }
   if (!inputs.length) {
@@ -103,6 +107,8 @@ function main(): void {
   const multiRss: number[] = [];
   const xml: number[] = [];
   const own: number[] = [];
+  const base: number[] = [];
+  const baseRss: number[] = [];
   const ex: number[] = [];
   const exRss: number[] = [];
   let exStartup = NaN;
@@ -115,6 +121,11 @@ function main(): void {
     multi.push(t.secs);
     multiRss.push(t.rssKiB);
     xml.push(timed(process.execPath, [BIN, 'evtx', 'dump', '--format', 'xml', '--threads', '1', ...files]).secs);
+    if (baseline) {
+      const b = timed(process.execPath, [baseline, 'evtx', 'dump', '--threads', '1', ...files]);
+      base.push(b.secs);
+      baseRss.push(b.rssKiB);
+    }
     if (perFile) own.push(files.reduce((sum, f) => sum + timed(process.execPath, [BIN, 'evtx', 'dump', '--threads', '1', f]).secs, 0));
     if (haveEvtxexport) {
       let sum = 0;
@@ -133,6 +144,7 @@ function main(): void {
   const s1 = report('firebreak evtx dump (jsonl), 1 thread', single, singleRss);
   report(`firebreak evtx dump (jsonl), ${cores} threads`, multi, multiRss);
   report('firebreak evtx dump --format xml, 1 thread', xml, []);
+  const sb = baseline ? report('baseline build: evtx dump (jsonl), 1 thread', base, baseRss) : NaN;
   if (perFile) report('firebreak evtx dump, one process per file', own, []);
   const se = haveEvtxexport ? report('evtxexport -f xml (one process per file)', ex, exRss) : NaN;
 
@@ -151,6 +163,7 @@ function main(): void {
   if (haveEvtxexport) {
     console.log('');
     console.log(`single-threaded speed-up over evtxexport: ${(se / s1).toFixed(1)}x`);
+    if (baseline) console.log(`baseline build (${baseline}): ${(se / sb).toFixed(1)}x; this build is ${(sb / s1).toFixed(2)}x the baseline's speed`);
     const startupTotal = exStartup * files.length;
     console.log(
       `evtxexport process start-up: ${(exStartup * 1000).toFixed(1)} ms x ${files.length} files = ${startupTotal.toFixed(2)} s of its time; ` +

@@ -48,7 +48,7 @@ export class BinXmlParser implements NestedParser {
   private readonly names = new Map<number, string>();
   private readonly templates = new Map<number, Template | Broken | null>();
 
-  readonly dv: DataView;
+  private readonly dv: DataView;
 
   constructor(readonly buf: Uint8Array) {
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -257,7 +257,7 @@ export class BinXmlParser implements NestedParser {
   }
 
   /** The template defined at `offset`, parsed on first use and cached for the chunk. */
-  template(offset: number, at: number, depth: number): Template {
+  private template(offset: number, at: number, depth: number): Template {
     const cached = this.templates.get(offset);
     if (cached) {
       if ('error' in cached) throw cached.error;
@@ -276,7 +276,7 @@ export class BinXmlParser implements NestedParser {
     this.templates.set(offset, null);
     try {
       const nodes = this.fragment(new Cursor(buf, start, start + size, this.dv), start + size, true, depth + 1);
-      const tpl: Template = { offset, guid: guid(buf, offset + 4), nodes, json: undefined };
+      const tpl: Template = { offset, guid: guid(buf, offset + 4), nodes };
       this.templates.set(offset, tpl);
       return tpl;
     } catch (e) {

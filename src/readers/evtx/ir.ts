@@ -4,7 +4,6 @@
  * node carrying that record's substitution values. Rendering (JSON document or XML) walks the
  * template nodes and reads values from the record, so a template is never copied per record.
  */
-import type { CompiledTemplate } from './jsonfast.js';
 
 export const K = {
   Element: 1,
@@ -94,8 +93,6 @@ export interface Template {
   offset: number;
   guid: string;
   nodes: Node[];
-  /** The template compiled for JSON lines (jsonfast.ts); null when it cannot be. */
-  json?: CompiledTemplate | null;
 }
 
 /** Value type codes (MS-EVEN6 / libyal). Arrays set bit 0x80. */

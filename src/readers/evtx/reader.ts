@@ -250,7 +250,6 @@ async function planBatches(path: string, minParallel: number): Promise<Batch[] |
 function renderBatch(job: Batch, block: Uint8Array, format: RenderFormat): RenderedChunk {
   const out: RenderedChunk = { kind: 'text', text: '', records: 0, errors: [...job.errors] };
   let text = '';
-  const bytes: Uint8Array[] = [];
   let fd: number | undefined;
   try {
     fd = openSync(job.tasks[0]!.path, 'r');
@@ -258,8 +257,7 @@ function renderBatch(job: Batch, block: Uint8Array, format: RenderFormat): Rende
       const n = readSync(fd, block, 0, t.length, t.fileOffset);
       const r = renderChunk(block.subarray(0, n), t, format);
       // Appending makes a rope that the write flattens as it encodes: no copy here.
-      if (typeof r.text === 'string') text += r.text;
-      else bytes.push(r.text);
+      text += r.text as string;
       out.records += r.records;
       for (const e of r.errors) out.errors.push(e);
     }
@@ -268,7 +266,6 @@ function renderBatch(job: Batch, block: Uint8Array, format: RenderFormat): Rende
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  // One format per run: JSON lines come as bytes, XML as text.
-  out.text = bytes.length ? Buffer.concat(bytes) : text;
+  out.text = text;
   return out;
 }

@@ -5,14 +5,13 @@
  */
 import { EvtxError, type EvtxErrorData } from './errors.js';
 import { parseChunkAs, type ChunkInfo } from './chunk.js';
-import { beginOutput, lines, takeOutput } from './jsonfast.js';
 
 export type RenderFormat = 'jsonl' | 'xml';
 
 /**
- * A rendered chunk: its output text, how many records it holds, and its errors. JSON lines are
- * UTF-8 bytes (written so from the chunk); XML is a string, except from a worker thread, where it
- * is encoded in parallel and handed over without a copy.
+ * A rendered chunk: its output text, how many records it holds, and its errors. Text from a
+ * worker thread arrives already encoded as UTF-8 (encoded there, in parallel, and handed over
+ * without a copy).
  */
 export interface RenderedChunk {
   kind: 'text';
@@ -21,23 +20,16 @@ export interface RenderedChunk {
   errors: EvtxErrorData[];
 }
 
-/** Parse one chunk straight to output (records are never built as documents for jsonl). */
+/** Parse one chunk straight to output text (records are never built as documents for jsonl). */
 export function renderChunk(buf: Uint8Array, info: ChunkInfo, format: RenderFormat): RenderedChunk {
-  const errors: EvtxErrorData[] = [];
-  if (format === 'jsonl') {
-    // UTF-8 lines written from the chunk bytes (jsonfast.ts).
-    beginOutput();
-    for (const it of parseChunkAs(buf, info, format)) if (it instanceof EvtxError) errors.push(it.toData());
-    const records = lines;
-    return { kind: 'text', text: takeOutput(), records, errors };
-  }
   // Lines joined once give one flat string to write (appending builds a rope to flatten later).
-  const out: string[] = [];
+  const lines: string[] = [];
+  const errors: EvtxErrorData[] = [];
   for (const it of parseChunkAs(buf, info, format)) {
-    if (typeof it === 'string') out.push(it);
+    if (typeof it === 'string') lines.push(it);
     else if (it instanceof EvtxError) errors.push(it.toData());
   }
-  const records = out.length;
-  if (records) out.push('');
-  return { kind: 'text', text: out.join('\n'), records, errors };
+  const records = lines.length;
+  if (records) lines.push('');
+  return { kind: 'text', text: lines.join('\n'), records, errors };
 }

@@ -43,19 +43,6 @@ export function resetBudget(): void {
   chars = Math.min(MAX_EXPANDED_CHARS, chunkChars);
 }
 
-/**
- * Charge `n` nodes and `c` characters at once if both fit the budgets, else charge nothing and
- * return false (the caller then takes the path that charges step by step and fails).
- */
-export function trySpend(n: number, c: number): boolean {
-  if (budget - n < 0 || chars - c < 0) return false;
-  budget -= n;
-  chunkSpent += n;
-  chars -= c;
-  chunkCharsSpent += c;
-  return true;
-}
-
 function overBudget(what: string, perRecord: number, perChunk: number, chunkLeft: number): never {
   const which = chunkLeft < perRecord ? `the chunk's records expand to more than ${perChunk}` : `record expands to more than ${perRecord}`;
   throw new DecodeError(Codes.limit, `${which} ${what}`, 0, 'record');

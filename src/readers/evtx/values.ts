@@ -82,7 +82,7 @@ function ansiText(buf: Uint8Array, p: number, bytes: number): string {
 
 // Rust's `char::is_whitespace` set (Unicode White_Space), which the evtx crate trims from the end
 // of string values; JavaScript's \s differs (it has U+FEFF, lacks U+0085).
-export const TRAILING_WS = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
+const TRAILING_WS = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/;
 
 /**
  * A string substitution. Trailing whitespace is dropped, as the evtx crate (0.8.5 on) does and

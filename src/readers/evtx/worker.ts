@@ -51,25 +51,20 @@ function parse(task: ChunkTask, xml: boolean, render: RenderFormat | undefined):
 function run(tasks: ChunkTask[], xml: boolean, render: RenderFormat | undefined): WorkerReply['result'] {
   if (render) {
     const merged: RenderedChunk = { kind: 'text', text: '', records: 0, errors: [] };
-    const texts: (string | Uint8Array)[] = [];
+    const texts: string[] = [];
     let bytes = 0;
     for (const t of tasks) {
       const r = parse(t, xml, render) as RenderedChunk;
-      texts.push(r.text);
-      bytes += typeof r.text === 'string' ? Buffer.byteLength(r.text) : r.text.length;
+      const text = r.text as string;
+      texts.push(text);
+      bytes += Buffer.byteLength(text);
       merged.records += r.records;
       for (const e of r.errors) merged.errors.push(e);
     }
     // Encoded here, into memory of its own so it can be transferred rather than copied.
     const out = Buffer.allocUnsafeSlow(bytes);
     let at = 0;
-    for (const text of texts) {
-      if (typeof text === 'string') at += out.write(text, at);
-      else {
-        out.set(text, at);
-        at += text.length;
-      }
-    }
+    for (const text of texts) at += out.write(text, at);
     merged.text = out;
     return merged;
   }
