@@ -9,7 +9,8 @@ import { loadLogsourceMap, resolveLogsource } from '../engine/logsource.js';
 import type { DetectionRecord, EventRecord, HuntError, HuntSummary } from '../output/records.js';
 import { CorrelationEngine } from '../correlation/engine.js';
 import { defaultRuleDirs } from '../sigma/bundled.js';
-import { loadPlaceholders, loadRules } from '../sigma/collection.js';
+import { loadRulesCached } from '../sigma/cache.js';
+import { loadPlaceholders } from '../sigma/collection.js';
 import { LEVELS, type Level } from '../sigma/model.js';
 import { discoverFiles } from './discover.js';
 import { correlationInputs, selectRules, type RuleFilter } from './select.js';
@@ -91,7 +92,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     if (summary.errors.sample.length < SAMPLE_ERRORS) summary.errors.sample.push(e);
   };
 
-  const col = loadRules(cfg.rulePaths?.length ? cfg.rulePaths : defaultRuleDirs(), { placeholders: cfg.placeholders ? loadPlaceholders(cfg.placeholders) : undefined });
+  const col = loadRulesCached(cfg.rulePaths?.length ? cfg.rulePaths : defaultRuleDirs(), { placeholders: cfg.placeholders ? loadPlaceholders(cfg.placeholders) : undefined });
   for (const e of col.errors) addError({ kind: 'rule', file: e.location.file, code: e.code, message: e.format() });
   const selected = selectRules(col.rules, cfg.filter);
   // Correlations pass the same filters; the rules they consume run whatever the filters say

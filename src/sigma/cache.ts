@@ -1,0 +1,104 @@
+/**
+ * A cache of parsed rule packs, so a hunt does not spend seconds re-reading 3,800 YAML files that
+ * have not changed. The key covers everything the parse depends on: every rule file's path, size,
+ * modification time and inode, the placeholder values, and the compiled parser modules
+ * themselves (a new Firebreak build never reads an old cache). Entries are V8-serialised (the
+ * same structured clone the worker threads use, exact for every value) and written atomically.
+ *
+ * The cache can only save time: any problem reading or writing it falls back to parsing, and
+ * `FIREBREAK_NO_CACHE=1` turns it off. It lives in `$FIREBREAK_CACHE_DIR`, else
+ * `$XDG_CACHE_HOME/firebreak`, else `~/.cache/firebreak`, and keeps the 8 newest entries.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deserialize, serialize } from 'node:v8';
+import { RuleError } from '../core/errors.js';
+import { listRuleFiles, loadRules, type RuleCollection } from './collection.js';
+import type { ParseOptions } from './parse.js';
+
+const FORMAT = 1;
+const KEEP = 8;
+
+export function cacheDir(): string {
+  const env = process.env;
+  if (env.FIREBREAK_CACHE_DIR) return env.FIREBREAK_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'firebreak');
+}
+
+/** The compiled modules the parse depends on (this folder), by size and time. */
+function parserStamp(): string {
+  const dir = dirname(fileURLToPath(import.meta.url));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.js'))
+    .sort()
+    .map((f) => {
+      const st = statSync(join(dir, f));
+      return `${f}:${st.size}:${st.mtimeMs}`;
+    })
+    .join('|');
+}
+
+function key(paths: readonly string[], opts: ParseOptions): string | undefined {
+  const h = createHash('sha256');
+  h.update(`firebreak-rules-cache ${FORMAT}\n${parserStamp()}\n`);
+  let files: string[];
+  try {
+    files = listRuleFiles(paths);
+  } catch {
+    return undefined; // let the parse report the unreadable path
+  }
+  for (const f of files) {
+    const st = statSync(f, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    h.update(`${f}\0${st.size}\0${st.mtimeMs}\0${st.ino}\n`);
+  }
+  const ph = opts.placeholders ? [...opts.placeholders].sort((a, b) => (a[0] < b[0] ? -1 : 1)) : [];
+  h.update(JSON.stringify(ph));
+  return h.digest('hex').slice(0, 32);
+}
+
+interface Entry {
+  rules: RuleCollection['rules'];
+  filters: RuleCollection['filters'];
+  correlations: RuleCollection['correlations'];
+  errors: { code: string; message: string; location: RuleError['location'] }[];
+  files: number;
+}
+
+/** `loadRules`, through the cache. */
+export function loadRulesCached(paths: readonly string[], opts: ParseOptions = {}): RuleCollection {
+  if (process.env.FIREBREAK_NO_CACHE === '1') return loadRules(paths, opts);
+  const k = key(paths, opts);
+  if (!k) return loadRules(paths, opts);
+  const file = join(cacheDir(), `rules-${k}.bin`);
+  try {
+    const e = deserialize(readFileSync(file)) as Entry;
+    return { rules: e.rules, filters: e.filters, correlations: e.correlations, errors: e.errors.map((x) => new RuleError(x.code, x.message, x.location)), files: e.files };
+  } catch {
+    // no entry (or an unreadable one): parse
+  }
+  const col = loadRules(paths, opts);
+  try {
+    const entry: Entry = { rules: col.rules, filters: col.filters, correlations: col.correlations, errors: col.errors.map((e) => ({ code: e.code, message: e.message, location: e.location })), files: col.files };
+    mkdirSync(cacheDir(), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, serialize(entry));
+    renameSync(tmp, file);
+    prune();
+  } catch {
+    // a read-only home or a full disk only costs the next run its time
+  }
+  return col;
+}
+
+function prune(): void {
+  const dir = cacheDir();
+  const entries = readdirSync(dir)
+    .filter((f) => /^rules-[0-9a-f]+\.bin$/.test(f))
+    .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const e of entries.slice(KEEP)) rmSync(join(dir, e.f), { force: true });
+}

@@ -1,0 +1,50 @@
+/** The parsed-rules cache: same collection as a parse, invalidated by any change to a rule file. */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadRulesCached } from '../../src/sigma/cache.js';
+import { loadRules } from '../../src/sigma/collection.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fb-cache-'));
+const cache = join(dir, 'cache');
+const rules = join(dir, 'rules');
+after(() => {
+  delete process.env.FIREBREAK_CACHE_DIR;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const rule = (title: string, value: string) => `title: ${title}\nlogsource: {product: windows}\ndetection:\n  s: {A|contains: '${value}', N|gte: 1e400}\n  condition: s\n`;
+
+describe('rules cache', () => {
+  it('returns what a parse returns, from the cache the second time, and follows changes', () => {
+    process.env.FIREBREAK_CACHE_DIR = cache;
+    mkdirSync(rules, { recursive: true });
+    writeFileSync(join(rules, 'a.yml'), rule('A', 'one'));
+    writeFileSync(join(rules, 'bad.yml'), 'title: bad\nlogsource: {product: windows}\ndetection: {s: {A|nope: 1}, condition: s}\n');
+    const first = loadRulesCached([rules]);
+    assert.equal(readdirSync(cache).length, 1, 'an entry was written');
+    const second = loadRulesCached([rules]);
+    const parsed = loadRules([rules]);
+    for (const c of [first, second]) {
+      assert.deepEqual(c.rules, parsed.rules);
+      assert.deepEqual(
+        c.errors.map((e) => e.format()),
+        parsed.errors.map((e) => e.format()),
+      );
+    }
+    assert.equal(second.rules[0]!.searches.s!.kind, 'and');
+    // A changed rule file gives a new parse, not the old entry.
+    writeFileSync(join(rules, 'a.yml'), rule('A', 'two-longer'));
+    const third = loadRulesCached([rules]);
+    assert.match(JSON.stringify(third.rules[0]), /two-longer/);
+    assert.equal(readdirSync(cache).length, 2);
+    // Off switch.
+    process.env.FIREBREAK_NO_CACHE = '1';
+    writeFileSync(join(rules, 'b.yml'), rule('B', 'three'));
+    assert.equal(loadRulesCached([rules]).rules.length, 2);
+    assert.equal(readdirSync(cache).length, 2, 'nothing written when off');
+    delete process.env.FIREBREAK_NO_CACHE;
+  });
+});
