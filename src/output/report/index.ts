@@ -64,8 +64,8 @@ export interface ReportOptions {
 /** What the report may take at the end of the hunt besides the summary. */
 export interface ReportExtras {
   /**
-   * Reserved for the stories view (hosts as nodes, timed arrows between them): embedded as the
-   * `#fb-stories` JSON block and announced in the hidden "Stories" section; not drawn yet.
+   * The hunt's stories (src/stories/model.ts `Story`), embedded as the `#fb-stories` JSON block
+   * and drawn in the Stories section: hosts as nodes, timed arrows, a timeline per story.
    */
   stories?: unknown[];
   /** ISO time the report was made (default: now). */
