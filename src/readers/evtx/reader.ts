@@ -49,6 +49,19 @@ async function loadPool(): Promise<typeof WorkerPool> {
 const BLOCK_CHUNKS = 16;
 
 /**
+ * Read blocks are reused across files: a hunt reads tens of thousands of small files, and a fresh
+ * 1 MiB buffer for each was a fresh mapping, page faults and external-memory pressure on the GC
+ * each time (measured as most of the per-file cost). A reader takes one and gives it back.
+ */
+const freeBlocks: Uint8Array[] = [];
+function takeBlock(): Uint8Array {
+  return freeBlocks.pop() ?? new Uint8Array(FILE_HEADER_SIZE + BLOCK_CHUNKS * CHUNK_SIZE);
+}
+function giveBlock(b: Uint8Array): void {
+  if (freeBlocks.length < 4) freeBlocks.push(b);
+}
+
+/**
  * One file's chunks, read and parsed in this thread: one open, then reads of a block of
  * chunks at a time (bounded: 1 MiB). The block buffer is reused; parsed records do not refer
  * to it. The reads are synchronous on purpose: parsing a block keeps this thread busy far longer
@@ -107,9 +120,13 @@ async function* chunkItems(paths: readonly string[], opts: ReadOptions): AsyncGe
   const threads = resolveThreads(opts.threads);
   const xml = !!opts.xml;
   if (threads <= 1) {
-    const block = new Uint8Array(FILE_HEADER_SIZE + BLOCK_CHUNKS * CHUNK_SIZE);
-    const parse = (buf: Uint8Array, info: ChunkTask): ChunkItem[] => parseChunk(buf, info, { xml });
-    for (const path of paths) yield* inlineFile(path, block, parse, onError);
+    const block = takeBlock();
+    try {
+      const parse = (buf: Uint8Array, info: ChunkTask): ChunkItem[] => parseChunk(buf, info, { xml });
+      for (const path of paths) yield* inlineFile(path, block, parse, onError);
+    } finally {
+      giveBlock(block);
+    }
     return;
   }
   const pool = new (await loadPool())(threads);
@@ -167,9 +184,13 @@ export async function* renderEvtxFiles(
     return { text: r.text, records: r.records };
   };
   if (threads <= 1) {
-    const block = new Uint8Array(FILE_HEADER_SIZE + BLOCK_CHUNKS * CHUNK_SIZE);
-    const render = (buf: Uint8Array, info: ChunkTask): RenderedChunk => renderChunk(buf, info, format);
-    for (const path of paths) for (const r of inlineFile(path, block, render, onError)) yield emit(r);
+    const block = takeBlock();
+    try {
+      const render = (buf: Uint8Array, info: ChunkTask): RenderedChunk => renderChunk(buf, info, format);
+      for (const path of paths) for (const r of inlineFile(path, block, render, onError)) yield emit(r);
+    } finally {
+      giveBlock(block);
+    }
     return;
   }
   // Small files are rendered here, chunk by chunk as with one thread; only the chunks of large
