@@ -278,6 +278,29 @@ export class CorrelationEngine {
   }
 
   /**
+   * The event fields the correlations read from a rule's detections (group-by, `field`, aliases,
+   * the contributors' identity fields), for a rule that is only a building block (hidden):
+   * nothing else of its events is ever used, so a producer may drop the rest. Undefined for a
+   * rule whose detections are output or not consumed at all.
+   */
+  fieldsUsed(rule: SigmaRule): string[] | undefined {
+    const doc = rule as Doc;
+    if (!this.hiddenDocs.has(doc)) return undefined;
+    const out = new Set<string>();
+    for (const st of this.consumersOf.get(doc) ?? []) for (const f of st.keep) out.add(f);
+    for (const st of this.consumersOf.get(doc) ?? [])
+      st.refs.forEach((r, i) => {
+        if (r !== doc) return;
+        for (const f of st.groupFields[i] ?? []) out.add(f);
+        const vf = st.valueFields[i];
+        if (vf) out.add(vf);
+      });
+    // A dotted name may be read inside a nested JSON field: keep its first segment too.
+    for (const f of [...out]) if (f.includes('.')) out.add(f.slice(0, f.indexOf('.')));
+    return [...out];
+  }
+
+  /**
    * True when the detection's rule is only a building block: a correlation references it with
    * `generate: false`, so it must not be an output of its own.
    */

@@ -45,3 +45,8 @@ export function normaliseTime(t: string | undefined): string | null {
   const d = new Date(/^\d{4}-\d\d-\d\d \d/.test(t) ? t.replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(t) ? '' : 'Z') : t);
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
+
+/** A rule's identity in detection records (file, id and title; a file may hold several rules). */
+export function ruleKey(r: { file: string; id?: string | null; title: string }): string {
+  return `${r.file}\u0000${r.id ?? ''}\u0000${r.title}`;
+}

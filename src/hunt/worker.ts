@@ -12,7 +12,7 @@ import { sortItem, type SortItem } from './sorter.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../stories/addresses.js';
-import { normaliseTime, toDetectionRecord, toEventRecord } from './records.js';
+import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from './records.js';
 
 export interface WorkerInit {
   rules: SigmaRule[];
@@ -22,6 +22,8 @@ export interface WorkerInit {
   wantEvents: boolean;
   /** Collect IP → host claims (for stories). */
   wantClaims: boolean;
+  /** Rules whose detections only feed correlations (by `ruleKey`) → the event fields to send. */
+  slim: Record<string, string[]>;
 }
 
 export type ToWorker = { type: 'file'; path: string } | { type: 'ack' } | { type: 'stop' };
@@ -75,6 +77,11 @@ async function main(): Promise<void> {
     port.postMessage(msg);
   };
   const seenClaims = new Set<string>();
+  const slimmed = new Map<SigmaRule, string[]>();
+  for (const r of init.rules) {
+    const keep = init.slim[ruleKey(r)];
+    if (keep) slimmed.set(r, keep);
+  }
   port.postMessage({ type: 'ready' } satisfies FromWorker);
   for (;;) {
     if (!queue.length) await new Promise<void>((r) => (wake = r));
@@ -122,7 +129,16 @@ async function main(): Promise<void> {
           seenClaims.add(key);
           claims.push({ ip: c.ip, host: c.host, at: ts });
         }
-        for (const d of engine.match(ev)) detections.push(sortItem(toDetectionRecord(d)));
+        for (const d of engine.match(ev)) {
+          const rec = toDetectionRecord(d);
+          const keep = slimmed.get(d.rule);
+          if (keep) {
+            const event: typeof rec.event = {};
+            for (const f of keep) if (f in rec.event) event[f] = rec.event[f]!;
+            rec.event = event;
+          }
+          detections.push(sortItem(rec));
+        }
         if (count >= BATCH || detections.length >= BATCH) await flush();
         if (errors.length) for (const error of errors.splice(0)) port.postMessage({ type: 'error', error } satisfies FromWorker);
       }
