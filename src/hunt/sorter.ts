@@ -186,10 +186,15 @@ class RunWriter {
   }
 }
 
-/** Reads one run back a block at a time (UTF-8 split across blocks is handled). */
+/**
+ * Reads one run back a block at a time (UTF-8 split across blocks is handled). Blocks are small
+ * (64 KiB): up to 64 runs are read at once, and their buffers and decoded lines must not add up
+ * to a memory cost that grows with the evidence.
+ */
+const READ_BLOCK = 64 * 1024;
 class RunReader {
   private fd: number | undefined;
-  private readonly buf = Buffer.alloc(BLOCK);
+  private readonly buf = Buffer.alloc(READ_BLOCK);
   private readonly decoder = new StringDecoder('utf8');
   private lines: string[] = [];
   private i = 0;
