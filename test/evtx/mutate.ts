@@ -4,17 +4,10 @@
  * fixed-seed fuzz test and the long fuzz run (bench/fuzz-evtx.ts).
  */
 
-/** mulberry32: small, fast and reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../src/core/rng.js';
+
+/** The project's seeded generator, re-exported for the fuzz test and the long fuzz run. */
+export { rng };
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 28, 512, 65535, 65536];
 
