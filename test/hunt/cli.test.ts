@@ -4,22 +4,20 @@
  * headless Chromium), `--fail-on`, and usage errors with exit status 2.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
-import { chromium } from 'playwright-core';
 import { main } from '../../src/cli/main.js';
 import { progressLine } from '../../src/hunt/summary.js';
 import { CSV_COLUMNS } from '../../src/output/csv.js';
 import type { HuntSummary } from '../../src/output/records.js';
 import { cli, REPO } from '../helpers.js';
+import { CHROMIUM_SKIP, openReport } from '../output/browser.js';
 import { parseCsv } from '../output/csv-parse.js';
 import { writeScenario, type GroundTruth } from '../stories/scenario.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const work = mkdtempSync(join(tmpdir(), 'fb-hunt-cli-'));
 const evidence = join(work, 'evidence');
 const out = (name: string) => join(work, name);
@@ -83,20 +81,9 @@ describe('firebreak hunt, all outputs', { timeout: 300_000 }, () => {
     assert.equal(again.code, 0, again.err);
   });
 
-  it('the report opens offline in Chromium and shows detections and the story graph', { skip: !existsSync(CHROMIUM) && 'Chromium not installed' }, async () => {
-    const ctx = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-      viewport: { width: 1440, height: 900 },
-      offline: true,
-    });
+  it('the report opens offline in Chromium and shows detections and the story graph', { skip: CHROMIUM_SKIP }, async () => {
+    const { ctx, page, pageErrors: errors } = await openReport(out('r.html'), join(work, 'profile'));
     try {
-      const page = ctx.pages()[0] ?? (await ctx.newPage());
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(pathToFileURL(out('r.html')).href);
-      await page.waitForSelector('html[data-ready="1"]', { timeout: 30_000 });
       const text = await page.locator('body').innerText();
       assert.ok(text.includes(`${summary.detections.toLocaleString('en-US')}`), 'detection count shown');
       assert.ok(text.includes(gt.patientZero.split('.')[0]!), 'patient zero shown');

@@ -4,19 +4,18 @@
  * installed at /usr/bin/chromium. Leaves screenshots in tmp/ at the repository root.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { HtmlReportWriter } from '../../src/output/report/index.js';
 import { REPO } from '../helpers.js';
+import { CHROMIUM_SKIP, openReport } from './browser.js';
 import { XSS } from './fixtures.js';
 import { huntDetections, huntSummary } from './report-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium); report browser checks skipped`;
+const skip = CHROMIUM_SKIP;
 export const SCREENSHOT = join(REPO, 'tmp', 'report-screenshot.png');
 
 const N = 800;
@@ -32,29 +31,15 @@ describe('HTML report in headless Chromium', { skip, timeout: 180_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'fb-report-browser-'));
   let ctx: BrowserContext;
   let page: Page;
-  const requests: string[] = [];
-  const problems: string[] = [];
+  let requests: string[] = [];
+  let problems: string[] = [];
 
   before(async () => {
     const path = join(work, 'report.html');
     const w = new HtmlReportWriter(path);
     for (const d of ds) await w.write(d);
     await w.close(huntSummary(ds), { generatedAt: '2024-03-02T09:00:00.000Z' });
-    ctx = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1440, height: 900 },
-      offline: true,
-    });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    await page.goto(pathToFileURL(path).href);
-    await page.waitForSelector('html[data-ready="1"]', { timeout: 30_000 });
+    ({ ctx, page, requests, problems } = await openReport(path, join(work, 'profile')));
   });
 
   /** Wait for the table's count line (the filter input is debounced). */

@@ -5,12 +5,11 @@
  * the stories section at /tmp/firebreak-stories.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { Engine } from '../../src/engine/engine.js';
 import { toDetectionRecord } from '../../src/hunt/records.js';
 import type { DetectionRecord } from '../../src/output/records.js';
@@ -21,11 +20,11 @@ import { loadRules } from '../../src/sigma/collection.js';
 import { addressClaims } from '../../src/stories/addresses.js';
 import { StoryBuilder } from '../../src/stories/builder.js';
 import type { Story } from '../../src/stories/model.js';
+import { CHROMIUM_SKIP, openReport } from '../output/browser.js';
 import { detection, summary, XSS } from '../output/fixtures.js';
 import { writeScenario, type GroundTruth } from './scenario.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium); story view checks skipped`;
+const skip = CHROMIUM_SKIP;
 export const STORIES_SCREENSHOT = '/tmp/firebreak-stories.png';
 
 interface BrowserGlobal {
@@ -66,8 +65,8 @@ describe('story view in the HTML report (headless Chromium)', { skip, timeout: 1
   let page: Page;
   let stories: Story[];
   let gt: GroundTruth;
-  const requests: string[] = [];
-  const problems: string[] = [];
+  let requests: string[] = [];
+  let problems: string[] = [];
 
   before(async () => {
     gt = writeScenario(join(work, 'evidence'), { seed: 7, hosts: 14, noiseEvents: 2500 });
@@ -92,21 +91,7 @@ describe('story view in the HTML report (headless Chromium)', { skip, timeout: 1
     for (const d of ds) byLevel[d.level]++;
     await w.close(summary({ detections: ds.length, byLevel, firstEvent: ds[0]!.timestamp, lastEvent: ds[ds.length - 1]!.timestamp }), { stories, generatedAt: '2024-05-15T09:00:00.000Z' });
 
-    ctx = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1440, height: 900 },
-      offline: true,
-    });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    await page.goto(pathToFileURL(path).href);
-    await page.waitForSelector('html[data-ready="1"]', { timeout: 30_000 });
+    ({ ctx, page, requests, problems } = await openReport(path, join(work, 'profile')));
   });
 
   after(async () => {
