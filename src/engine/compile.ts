@@ -78,6 +78,54 @@ export function compileRule(rule: SigmaRule, fieldMap: FieldMap = {}): Predicate
   return compileCondition(rule.condition, search).pred;
 }
 
+/**
+ * A rule's searches, search expressions and condition nodes, each compiled on its own and kept
+ * (for explaining a match: which parts of the rule were true). Built only for rules that fired.
+ */
+export class RuleParts {
+  private readonly exprs = new Map<SearchExpr, Compiled>();
+  private readonly nodes = new Map<ConditionNode, Predicate>();
+  constructor(
+    private readonly rule: SigmaRule,
+    private readonly fieldMap: FieldMap,
+  ) {}
+
+  private compiled(e: SearchExpr): Compiled {
+    let c = this.exprs.get(e);
+    if (!c) {
+      c = e.kind === 'item' ? compileItem(e, this.fieldMap) : combine(e.kind, e.items.map((i) => this.compiled(i)));
+      this.exprs.set(e, c);
+    }
+    return c;
+  }
+  /** A search expression (an item, or an AND/OR of them) as a predicate. */
+  expr(e: SearchExpr): Predicate {
+    return this.compiled(e).pred;
+  }
+  /** A named search as a predicate. */
+  search(name: string): Predicate {
+    return this.compiled(this.rule.searches[name]!).pred;
+  }
+  /** A condition node as a predicate. */
+  condition(n: ConditionNode): Predicate {
+    let p = this.nodes.get(n);
+    if (!p) {
+      p = compileCondition(n, (name) => this.compiled(this.rule.searches[name]!)).pred;
+      this.nodes.set(n, p);
+    }
+    return p;
+  }
+}
+
+const partsCache = new WeakMap<SigmaRule, Map<FieldMap, RuleParts>>();
+export function ruleParts(rule: SigmaRule, fieldMap: FieldMap): RuleParts {
+  let byMap = partsCache.get(rule);
+  if (!byMap) partsCache.set(rule, (byMap = new Map()));
+  let parts = byMap.get(fieldMap);
+  if (!parts) byMap.set(fieldMap, (parts = new RuleParts(rule, fieldMap)));
+  return parts;
+}
+
 function compileCondition(node: ConditionNode, search: (name: string) => Compiled): Compiled {
   switch (node.kind) {
     case 'ref':

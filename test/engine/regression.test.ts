@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { compileRule, MatchContext } from '../../src/engine/compile.js';
 import { Engine } from '../../src/engine/engine.js';
-import { interpretRule } from '../../src/engine/interpret.js';
+import { evalCondition, evalItem, evalSearch, interpretRule, type FieldMap } from '../../src/engine/interpret.js';
+import { matchedFields } from '../../src/engine/explain.js';
+import { toText } from '../../src/engine/values.js';
+import type { ConditionNode, SearchExpr, SigmaRule } from '../../src/sigma/model.js';
+import type { Scalar } from '../../src/events/event.js';
 import { findRegressionCases, runRegression } from '../../src/engine/regression.js';
 import type { Event } from '../../src/events/event.js';
 import { readEventsFromFile } from '../../src/readers/detect.js';
@@ -14,6 +18,30 @@ import { BUNDLED_SIGMA_ROOT, ruleDirs } from '../../src/sigma/bundled.js';
 import { loadPlaceholders, loadRules, type RuleCollection } from '../../src/sigma/collection.js';
 import { join } from 'node:path';
 import { DATA_DIR } from '../../src/sigma/bundled.js';
+
+/** The explanation as the reference interpreter gives it (what `matchedFields` must equal). */
+function referenceExplain(rule: SigmaRule, ev: Event, fieldMap: FieldMap): Record<string, string> {
+  const out: Record<string, string> = {};
+  const collect = (e: SearchExpr) => {
+    if (e.kind === 'item') {
+      if (e.negate || !evalItem(e, ev, fieldMap)) return;
+      if (e.field === null) return void (out['(keywords)'] ??= e.values.length ? 'matched' : '');
+      const name = fieldMap[e.field] ?? e.field;
+      const v = ev.get(name);
+      if (v !== undefined) out[name] = Array.isArray(v) ? v.map((x: Scalar) => toText(x)).join(', ') : toText(v as Scalar);
+      return;
+    }
+    if (e.kind === 'and' || evalSearch(e, ev, fieldMap)) e.items.forEach(collect);
+  };
+  const walk = (n: ConditionNode) => {
+    if (n.kind === 'ref') {
+      if (evalSearch(rule.searches[n.name]!, ev, fieldMap)) collect(rule.searches[n.name]!);
+    } else if (n.kind === 'of') n.names.forEach((name) => walk({ kind: 'ref', name }));
+    else if (n.kind !== 'not') n.items.forEach((i) => evalCondition(i, (name) => evalSearch(rule.searches[name]!, ev, fieldMap)) && walk(i));
+  };
+  walk(rule.condition);
+  return out;
+}
 
 let col: RuleCollection;
 const events: Event[] = [];
@@ -69,5 +97,17 @@ describe('bundled SigmaHQ rule set', () => {
       routed += a.length;
     }
     assert.ok(routed >= 238);
+  });
+
+  it('explains every regression detection with the fields the reference interpreter names', () => {
+    const engine = new Engine(col.rules);
+    let explained = 0;
+    for (const ev of events)
+      for (const d of engine.match(ev)) {
+        const got = matchedFields(d.rule, ev, d.fieldMap);
+        assert.deepEqual(got, referenceExplain(d.rule, ev, d.fieldMap), `rule ${d.rule.id} on ${ev.source.file}`);
+        if (Object.keys(got).length) explained++;
+      }
+    assert.ok(explained >= 238, `only ${explained} detections named fields`);
   });
 });
