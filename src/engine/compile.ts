@@ -64,18 +64,12 @@ interface Compiled {
   cost: number;
 }
 
-/** Compile a rule (with the field renames of one log source) into a predicate. */
+/**
+ * Compile a rule (with the field renames of one log source) into a predicate. Its parts are kept
+ * (see `RuleParts`), so explaining a detection reuses them.
+ */
 export function compileRule(rule: SigmaRule, fieldMap: FieldMap = {}): Predicate {
-  const searches = new Map<string, Compiled>();
-  const search = (name: string): Compiled => {
-    let c = searches.get(name);
-    if (!c) {
-      c = compileSearch(rule.searches[name]!, fieldMap);
-      searches.set(name, c);
-    }
-    return c;
-  };
-  return compileCondition(rule.condition, search).pred;
+  return ruleParts(rule, fieldMap).condition(rule.condition);
 }
 
 /**
@@ -168,10 +162,6 @@ function combine(kind: 'and' | 'or', parts: Compiled[]): Compiled {
   };
 }
 
-function compileSearch(e: SearchExpr, fieldMap: FieldMap): Compiled {
-  if (e.kind === 'item') return compileItem(e, fieldMap);
-  return combine(e.kind, e.items.map((i) => compileSearch(i, fieldMap)));
-}
 
 const ASCII = /^[\x00-\x7f]*$/;
 
