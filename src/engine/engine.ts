@@ -87,6 +87,8 @@ class ChannelIndex {
   readonly always: Int32Array;
   /** Entries whose literal was found by the last `mark`, in the order found. */
   readonly hits: number[] = [];
+  /** The entries to run for the last `mark` (reused: one event is matched at a time). */
+  private readonly run: number[] = [];
   readonly fields: { field: string; ac: AhoCorasick; hit: (needle: number) => void }[] = [];
   readonly stamp: Int32Array;
   epoch = 0;
@@ -130,7 +132,7 @@ class ChannelIndex {
   }
 
   /** Mark the entries whose literal requirement the event meets (plus those that always run). */
-  mark(ev: Event, ctx: MatchContext): number[] {
+  mark(ev: Event, ctx: MatchContext): ArrayLike<number> {
     this.epoch++;
     const hits = this.hits;
     hits.length = 0;
@@ -142,9 +144,10 @@ class ChannelIndex {
     }
     // The entries to run, ascending (so detections come out in one stable order).
     const always = this.always;
-    if (!hits.length) return Array.from(always);
+    if (!hits.length) return always;
     hits.sort((a, b) => a - b);
-    const out: number[] = [];
+    const out = this.run;
+    out.length = 0;
     let i = 0;
     let j = 0;
     while (i < always.length || j < hits.length) {

@@ -38,15 +38,32 @@ export function eventFromWindowsDoc(doc: { Event: Doc }, source: EventSource): E
  * `Element_Attribute` (`Provider_Name`, `TimeCreated_SystemTime`, `Execution_ProcessID`).
  */
 function flattenSystem(sys: Doc, out: Fields): void {
-  for (const [name, v] of Object.entries(sys)) {
+  for (const name in sys) {
+    const v = sys[name];
     if (isObj(v)) {
       const attrs = v['#attributes'];
-      if (isObj(attrs)) for (const [a, av] of Object.entries(attrs)) out[`${name}_${a}`] = scalar(av);
+      if (isObj(attrs)) for (const a in attrs) out[attributeField(name, a)] = scalar(attrs[a]);
       if ('#text' in v) out[name] = value(v['#text']);
     } else {
       out[name] = value(v);
     }
   }
+}
+
+/** `Element_Attribute` names, made once each (the same few dozen occur in every record). */
+const attributeNames = new Map<string, Map<string, string>>();
+function attributeField(element: string, attribute: string): string {
+  let byAttr = attributeNames.get(element);
+  if (!byAttr) {
+    if (attributeNames.size >= 1024) attributeNames.clear(); // hostile input inventing names
+    attributeNames.set(element, (byAttr = new Map()));
+  }
+  let name = byAttr.get(attribute);
+  if (name === undefined) {
+    if (byAttr.size >= 1024) byAttr.clear();
+    byAttr.set(attribute, (name = `${element}_${attribute}`));
+  }
+  return name;
 }
 
 /**
@@ -60,16 +77,17 @@ function flattenData(node: unknown, out: Fields, name: string, depth = 0): void 
     if (node !== null && node !== undefined && depth > 0) setField(out, name, value(node));
     return;
   }
-  for (const [k, v] of Object.entries(node)) {
+  for (const k in node) {
+    const v = node[k];
     if (k === '#attributes') {
-      if (depth > 0 && isObj(v)) for (const [a, av] of Object.entries(v)) if (a !== 'xmlns') setField(out, `${name}_${a}`, scalar(av));
+      if (depth > 0 && isObj(v)) for (const a in v) if (a !== 'xmlns') setField(out, attributeField(name, a), scalar(v[a]));
       continue;
     }
     if (k === '#text') {
       if (depth > 0) setField(out, name, value(v));
       continue;
     }
-    if (isObj(v) && !('#text' in v && Object.keys(v).every((x) => x === '#text' || x === '#attributes'))) {
+    if (isObj(v) && !('#text' in v && textWithAttributes(v))) {
       flattenData(v, out, k, depth + 1);
     } else if (isObj(v)) {
       setField(out, sigmaFieldName(k), value(v['#text']));
@@ -77,6 +95,12 @@ function flattenData(node: unknown, out: Fields, name: string, depth = 0): void 
       setField(out, sigmaFieldName(k), value(v));
     }
   }
+}
+
+/** Does the element hold only text and attributes (no child elements)? */
+function textWithAttributes(v: Doc): boolean {
+  for (const x in v) if (x !== '#text' && x !== '#attributes') return false;
+  return true;
 }
 
 function setField(out: Fields, name: string, v: FieldValue): void {
