@@ -284,8 +284,12 @@ export class CorrelationEngine {
    * rule whose detections are output or not consumed at all.
    */
   fieldsUsed(rule: SigmaRule): string[] | undefined {
+    return this.hiddenDocs.has(rule as Doc) ? this.fieldsRead(rule) : undefined;
+  }
+
+  /** The event fields the correlations read from a rule's detections (empty when none consume it). */
+  fieldsRead(rule: SigmaRule): string[] {
     const doc = rule as Doc;
-    if (!this.hiddenDocs.has(doc)) return undefined;
     const out = new Set<string>();
     for (const st of this.consumersOf.get(doc) ?? []) for (const f of st.keep) out.add(f);
     for (const st of this.consumersOf.get(doc) ?? [])

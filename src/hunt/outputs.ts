@@ -59,7 +59,7 @@ export async function openOutputs(paths: OutputPaths): Promise<OpenOutputs> {
       });
       writers.push(db);
       events = db;
-      sinks.push({ write: (d) => db.write(d), close: (s) => db.close(s) });
+      sinks.push({ needsEvent: true, write: (d) => db.write(d), close: (s) => db.close(s) });
       written.push(`  db      ${paths.db} (firebreak query ${paths.db} "SELECT …")`);
     }
     if (paths.csv) {
@@ -71,13 +71,13 @@ export async function openOutputs(paths: OutputPaths): Promise<OpenOutputs> {
     if (paths.jsonl) {
       const jsonl = new JsonlDetectionWriter(paths.jsonl, { includeEvent: paths.jsonlEvents });
       writers.push(jsonl);
-      sinks.push({ write: (d) => jsonl.write(d), close: () => jsonl.close() });
+      sinks.push({ needsEvent: !!paths.jsonlEvents, write: (d) => jsonl.write(d), close: () => jsonl.close() });
       written.push(`  jsonl   ${paths.jsonl}`);
     }
     if (paths.report) {
       const report = new HtmlReportWriter(paths.report);
       writers.push(report);
-      sinks.push({ write: (d) => report.write(d), close: (s: HuntSummary) => report.close(s, reportExtras) });
+      sinks.push({ needsEvent: true, write: (d) => report.write(d), close: (s: HuntSummary) => report.close(s, reportExtras) });
       written.push(`  report  ${paths.report}`);
     }
   } catch (e) {

@@ -17,12 +17,14 @@ import { discoverFiles } from './discover.js';
 import { ruleKey } from './records.js';
 import { correlationInputs, selectRules, type RuleFilter } from './select.js';
 import { DetectionSorter } from './sorter.js';
-import { StoryBuilder } from '../stories/builder.js';
+import { STORY_FIELDS, StoryBuilder } from '../stories/builder.js';
 import type { Story } from '../stories/model.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
 /** Receives detections in time order at the end of the hunt. */
 export interface DetectionSink {
+  /** The sink reads `DetectionRecord.event` (the whole event); without it, events are cut to what stories and correlations read. */
+  needsEvent?: boolean;
   write(d: DetectionRecord): void | Promise<void>;
   close(summary: HuntSummary): Promise<void>;
 }
@@ -137,13 +139,17 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
 
   const threads = Math.max(1, Math.min(cfg.threads && cfg.threads > 0 ? cfg.threads : availableParallelism(), files.length || 1));
   // Building-block rules: their detections only feed correlations, so workers send only the
-  // fields the correlations read (a third of all detections on the attack samples).
+  // fields the correlations read (a third of all detections on the attack samples). Other
+  // detections carry their whole event only when an output shows it (report, database,
+  // --jsonl-events); otherwise only the fields stories and correlations read, which makes the
+  // records crossing threads, the sort's runs and the final merge a fraction of the size.
+  const fullEvents = (cfg.sinks ?? []).some((s) => s.needsEvent);
   const slim: Record<string, string[]> = {};
-  if (correlations)
-    for (const r of inputs.rules) {
-      const used = correlations.fieldsUsed(r);
-      if (used) slim[ruleKey(r)] = used;
-    }
+  for (const r of rules) {
+    const hidden = correlations?.fieldsUsed(r);
+    if (hidden) slim[ruleKey(r)] = hidden;
+    else if (!fullEvents) slim[ruleKey(r)] = [...new Set([...(stories ? STORY_FIELDS : []), ...(correlations?.fieldsRead(r) ?? [])])];
+  }
   const init: WorkerInit = { rules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink, wantClaims: !!stories, slim };
   const pending = [...files];
   let chain = Promise.resolve();

@@ -107,6 +107,32 @@ const LOGON_ID_FIELDS = ['TargetLogonId', 'SubjectLogonId', 'LogonId'];
 const IP_FIELDS = ['IpAddress', 'SourceIp', 'DestinationIp', 'SourceAddress', 'DestAddress', 'ClientAddress', 'SourceNetworkAddress'];
 const FILE_FIELDS = ['TargetFilename', 'ImagePath'];
 
+/**
+ * Every event field the builder reads from a detection (the lists above and the fields that
+ * `sources`, `movementOf` and `observation` name). A hunt whose outputs need no full events sends
+ * only these (and what correlations read) from its workers; the hunt tests compare the stories
+ * built from such slim events with those built from full ones, so a field read here but missing
+ * from this list fails them.
+ */
+export const STORY_FIELDS: readonly string[] = [
+  ...new Set([
+    ...ACCOUNT_FIELDS.flatMap(([n, d]) => (d ? [n, d] : [n])),
+    ...STRONG_ID_FIELDS,
+    ...LOGON_ID_FIELDS,
+    ...IP_FIELDS,
+    ...FILE_FIELDS,
+    'EventID',
+    'Channel',
+    'ServiceName',
+    'Initiated',
+    'WorkstationName',
+    'SourceHostname',
+    'TargetServerName',
+    'LogonType',
+    'ShareName',
+  ]),
+];
+
 type Kind = 'weak' | 'strong';
 
 interface Entity {

@@ -18,21 +18,24 @@ import type { DetectionRecord, HuntSummary } from '../../src/output/records.js';
 import { BUNDLED_SIGMA_ROOT, DATA_DIR } from '../../src/sigma/bundled.js';
 import { HAVE_SHARED, REPO, SHARED } from '../helpers.js';
 import { toEcs } from './ecs-converter.js';
+import type { Story } from '../../src/stories/model.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fb-hunt-'));
 mkdirSync(join(tmp, 'no-rules'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Run a hunt and keep every detection. */
-async function collect(cfg: Omit<HuntConfig, 'filter'> & { filter?: HuntConfig['filter'] }): Promise<{ detections: DetectionRecord[]; summary: HuntSummary }> {
+async function collect(cfg: Omit<HuntConfig, 'filter'> & { filter?: HuntConfig['filter'] }, needsEvent = false): Promise<{ detections: DetectionRecord[]; summary: HuntSummary; stories: Story[] }> {
   const detections: DetectionRecord[] = [];
+  let stories: Story[] = [];
   const summary = await hunt({
     filter: {},
     threads: 2,
     ...cfg,
-    sinks: [{ write: (d) => void detections.push(d), close: async () => undefined }],
+    sinks: [{ needsEvent, write: (d) => void detections.push(d), close: async () => undefined }],
+    onStories: (s) => void (stories = s),
   });
-  return { detections, summary };
+  return { detections, summary, stories };
 }
 
 describe('hunt over SigmaHQ regression data', () => {
@@ -76,7 +79,7 @@ describe('hunt: EVTX, evtx-crate JSONL and ECS NDJSON give the same detections',
       if (i % 3 === 2) writeFileSync(join(ecsDir, `part${i}.ndjson.gz`), gzipSync(text));
       else writeFileSync(join(ecsDir, `part${i}.ndjson`), text);
     }
-    const evtx = await collect({ paths: [samples] });
+    const evtx = await collect({ paths: [samples] }, true);
     const dump = await collect({ paths: [dumpDir] });
     const ecs = await collect({ paths: [ecsDir] });
     assert.equal(dump.summary.events, evtx.summary.events);
@@ -87,6 +90,14 @@ describe('hunt: EVTX, evtx-crate JSONL and ECS NDJSON give the same detections',
     const c = ecs.detections.map(key).sort();
     assert.deepEqual(diff(b, a), { onlyLeft: [], onlyRight: [] }, 'JSONL vs EVTX');
     assert.deepEqual(diff(c, a), { onlyLeft: [], onlyRight: [] }, 'ECS vs EVTX');
+
+    // Without an output that shows whole events, workers cut them to the fields stories and
+    // correlations read: the same stories and the same detections otherwise.
+    const slim = await collect({ paths: [samples] });
+    assert.ok(evtx.stories.length > 50, `${evtx.stories.length} stories`);
+    assert.deepEqual(slim.stories, evtx.stories);
+    const strip = (ds: DetectionRecord[]) => ds.map(({ event: _event, ...rest }) => rest);
+    assert.deepEqual(strip(slim.detections), strip(evtx.detections));
   });
 });
 

@@ -16,14 +16,14 @@ import { writeBackgroundOnly, writeScenario } from '../stories/scenario.js';
 const work = mkdtempSync(join(tmpdir(), 'fb-hunt-scenario-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-async function run(dir: string): Promise<{ stories: Story[]; detections: DetectionRecord[]; summary: HuntSummary }> {
+async function run(dir: string, needsEvent = false): Promise<{ stories: Story[]; detections: DetectionRecord[]; summary: HuntSummary }> {
   const detections: DetectionRecord[] = [];
   let stories: Story[] = [];
   const summary = await hunt({
     paths: [dir],
     filter: {},
     threads: 2,
-    sinks: [{ write: (d) => void detections.push(d), close: async () => undefined }],
+    sinks: [{ needsEvent, write: (d) => void detections.push(d), close: async () => undefined }],
     onStories: (s) => void (stories = s),
   });
   return { stories, detections, summary };
@@ -55,6 +55,18 @@ describe('hunt on a generated intrusion', { timeout: 300_000 }, () => {
 
     // Detections come out in time order although host files were read in parallel.
     for (let i = 1; i < detections.length; i++) assert.ok((detections[i - 1]!.timestamp ?? '') <= (detections[i]!.timestamp ?? ''), `order at ${i}`);
+  });
+
+  it('the same stories and correlations whether detections carry whole events or only the fields stories read', async () => {
+    const slim = await run(join(work, 'attack'));
+    const full = await run(join(work, 'attack'), true);
+    assert.equal(slim.stories.length, 1);
+    assert.deepEqual(slim.stories, full.stories);
+    const strip = (ds: DetectionRecord[]) => ds.map(({ event: _event, ...rest }) => rest);
+    assert.deepEqual(strip(slim.detections), strip(full.detections));
+    // The cut really happened: whole events hold far more fields than stories read.
+    const fields = (ds: DetectionRecord[]) => ds.reduce((n, d) => n + Object.keys(d.event).length, 0);
+    assert.ok(fields(slim.detections) < fields(full.detections) / 2, `${fields(slim.detections)} of ${fields(full.detections)} fields`);
   });
 
   it('no story from background activity alone', async () => {
