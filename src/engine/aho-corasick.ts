@@ -107,6 +107,26 @@ export class AhoCorasick {
     }
   }
 
+  /**
+   * `scan` over the lower-cased text of an ASCII `text` without making it: A–Z are lowered on the
+   * fly (for ASCII, exactly what `toLowerCase` does). Stops and returns false at the first
+   * non-ASCII code unit (the caller then scans the fully lower-cased text); ids reported before
+   * that are real occurrences in the lower-cased text too.
+   */
+  scanAsciiLowered(text: string, hit: (id: number) => void): boolean {
+    const outStart = this.outStart;
+    const outIds = this.outIds;
+    let node = 0;
+    for (let i = 0; i < text.length; i++) {
+      let c = text.charCodeAt(i);
+      if (c >= 128) return false;
+      if (c >= 65 && c <= 90) c += 32;
+      node = this.step(node, c);
+      for (let k = outStart[node]!, end = outStart[node + 1]!; k < end; k++) hit(outIds[k]!);
+    }
+    return true;
+  }
+
   /** The automaton's transition: follow failure links until `c` can be taken. */
   private step(node: number, c: number): number {
     for (;;) {

@@ -13,7 +13,7 @@ import { AhoCorasick } from './aho-corasick.js';
 import { compileRule, MatchContext, type Predicate } from './compile.js';
 import { interpretRule, type FieldMap } from './interpret.js';
 import { loadLogsourceMap, resolveLogsource, type EventSourceSpec, type LogsourceMap } from './logsource.js';
-import { ruleEventIds, ruleRequirement, type Requirement } from './prefilter.js';
+import { ANY_VALUE, ruleEventIds, ruleRequirement, type Requirement } from './prefilter.js';
 import { fold, toText } from './values.js';
 
 export interface Detection {
@@ -77,6 +77,11 @@ class Entry {
   }
 }
 
+/** Scan a value's lower-cased text (lowered on the fly when it is ASCII, the common case). */
+function scanValue(f: { ac: AhoCorasick; hit: (needle: number) => void }, text: string): void {
+  if (!f.ac.scanAsciiLowered(text, f.hit)) f.ac.scan(fold(text), f.hit);
+}
+
 /**
  * Every entry that can apply to one (channel, event ID), with the prefilter over all of them:
  * entries with no literal requirement always run; the others run when a field scan found one of
@@ -132,15 +137,25 @@ class ChannelIndex {
   }
 
   /** Mark the entries whose literal requirement the event meets (plus those that always run). */
-  mark(ev: Event, ctx: MatchContext): ArrayLike<number> {
+  mark(ev: Event): ArrayLike<number> {
     this.epoch++;
     const hits = this.hits;
     hits.length = 0;
     for (const f of this.fields) {
+      if (f.field === ANY_VALUE) {
+        // Keyword searches: every value of the event.
+        const fields = ev.fields;
+        for (const k in fields) {
+          const v = fields[k]!;
+          if (Array.isArray(v)) for (const x of v as Scalar[]) scanValue(f, toText(x));
+          else scanValue(f, toText(v as Scalar));
+        }
+        continue;
+      }
       const v = ev.get(f.field);
       if (v === undefined) continue;
-      if (Array.isArray(v)) for (const x of v as Scalar[]) f.ac.scan(fold(toText(x)), f.hit);
-      else f.ac.scan(ctx.foldField(f.field, v as Scalar), f.hit);
+      if (Array.isArray(v)) for (const x of v as Scalar[]) scanValue(f, toText(x));
+      else scanValue(f, toText(v as Scalar));
     }
     // The entries to run, ascending (so detections come out in one stable order).
     const always = this.always;
@@ -238,7 +253,7 @@ export class Engine {
     const n = idx.entries.length;
     if (!n) return [];
     const ctx = new MatchContext(ev);
-    const run = idx.mark(ev, ctx);
+    const run = idx.mark(ev);
     const out: Detection[] = [];
     for (let k = 0; k < run.length; k++) {
       const e = idx.entries[run[k]!]!;

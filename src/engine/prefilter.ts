@@ -12,6 +12,12 @@ import { fold } from './values.js';
 /** At least one of these (event field, lower-cased literal) must occur; undefined = no constraint. */
 export type Requirement = { field: string; text: string }[] | undefined;
 
+/**
+ * The requirement's field name for keyword searches: the literal may occur in any value of the
+ * event (the engine scans every value for these).
+ */
+export const ANY_VALUE = '\u0000any value';
+
 /** Literals shorter than this would occur in nearly every value: no constraint instead. */
 const MIN_LITERAL = 3;
 
@@ -48,8 +54,8 @@ function searchReq(e: SearchExpr, fieldMap: FieldMap): Requirement {
 }
 
 function itemReq(item: DetectionItem, fieldMap: FieldMap): Requirement {
-  if (item.negate || item.field === null) return undefined;
-  const field = fieldMap[item.field] ?? item.field;
+  if (item.negate) return undefined;
+  const field = item.field === null ? ANY_VALUE : (fieldMap[item.field] ?? item.field);
   const literals = item.values.map(valueLiterals);
   if (item.all) {
     // Every value must match: any single value's literals are necessary; take the best.
@@ -68,7 +74,9 @@ export function valueLiterals(m: ValueMatcher): string[] | undefined {
   // Case-sensitive values are skipped: lower-casing is not always substring-preserving.
   if (m.kind !== 'string' || m.cased) return undefined;
   const longest = longestLiteral(m.parts);
-  return longest.length >= MIN_LITERAL ? [fold(longest)] : undefined;
+  // Non-ASCII text (an emoji, a symbol) is rare enough in logs to be a literal however short; at
+  // worst the rule then runs as often as it would with no requirement at all.
+  return longest.length >= MIN_LITERAL || /[^\x00-\x7f]/.test(longest) ? [fold(longest)] : undefined;
 }
 
 function longestLiteral(parts: readonly StrPart[]): string {

@@ -85,6 +85,24 @@ describe('keyword screen', () => {
     assert.equal(both(num, { Channel: 'Security', EventID: 1, X: 4711 }), true);
     assert.equal(both(kw, { Channel: 'Security', EventID: 1, X: ['a', 'has kiwi'] }), true);
   });
+  it('keyword literals are prefilter requirements over every value (ASCII lowered on the fly, other text folded)', () => {
+    // The NotPetya shape: a field selection OR a keyword; two keyword lists ANDed; keywords under `not`.
+    const mixed = security("sel:\n  Image|endswith: '\\rundll32.exe'\n  CommandLine|endswith: '.dat,#1'\nkw:\n  - '\\perfc.dat'\ncondition: 1 of sel or kw");
+    const all = security("kw1:\n  - 'alpha'\nkw2:\n  - 'beta'\ncondition: all of kw*");
+    const negated = security("sel: {EventID: 1}\nkeywords:\n  - 'kiwi'\ncondition: sel and not keywords");
+    const cases: [string, Record<string, unknown>, boolean][] = [
+      [mixed, { X: 'C:\\Windows\\PERFC.DAT' }, true],
+      [mixed, { X: 'ü C:\\Windows\\perfc.dat' }, true], // non-ASCII before the literal: folded scan
+      [mixed, { X: 'C:\\perfc.dat ü' }, true], // found before the non-ASCII code unit, then rescanned
+      [mixed, { X: 'perfc.dat' }, false],
+      [mixed, { Image: 'C:\\Windows\\rundll32.exe', CommandLine: 'x.dat,#1' }, true],
+      [all, { A: 'ALPHA', B: ['x', 'Beta'] }, true],
+      [all, { A: 'alpha' }, false],
+      [negated, { X: 'nothing' }, true],
+      [negated, { X: 'KIWI' }, false],
+    ];
+    for (const [text, fields, expect] of cases) assert.equal(both(text, { Channel: 'Security', EventID: 1, ...fields }), expect, JSON.stringify(fields));
+  });
 });
 
 describe('events without a channel', () => {
