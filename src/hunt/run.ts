@@ -176,7 +176,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
         }
       };
       w.on('message', (m: FromWorker) => {
-        // Handle messages strictly in order; batches are acknowledged after they are stored.
+        // Handle messages strictly in order; batches are acknowledged once their events are stored.
         chain = chain.then(async () => {
           switch (m.type) {
             case 'ready':
@@ -193,12 +193,15 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
               if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
               if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
               if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
+              // Acknowledged once the events are stored (the database is the one slow consumer);
+              // the sort below is synchronous, so the batch is done with before any other
+              // message, and a spill of the sort's buffer no longer stalls every worker.
+              w.postMessage({ type: 'ack' } satisfies ToWorker);
               if (stories) for (const c of m.claims) stories.learnAddress(c.ip, c.host, c.at ?? undefined);
               for (const d of m.detections) {
                 progress.detections++;
                 sorter.add(d);
               }
-              w.postMessage({ type: 'ack' } satisfies ToWorker);
               return;
             }
             case 'done':
