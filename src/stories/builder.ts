@@ -219,6 +219,8 @@ class Agg {
   techniques = new Set<string>();
   rules = new Map<string, { id: string | null; title: string; level: Level; count: number }>();
   refs: StoryDetectionRef[] = [];
+  /** Index of the weakest entry of a full `refs` (-1: not known). */
+  worstRef = -1;
   logCleared: { t: number; computer: string | null; title: string } | null = null;
   /** For the noise rule: tactics and rules of medium-or-above detections (two of each are enough). */
   mediumTactics = new Set<string>();
@@ -659,15 +661,27 @@ export class StoryBuilder {
 
   /** Keep at most `maxTimeline` refs: when full, a more severe detection replaces the least severe latest one. */
   private addRef(a: Agg, r: StoryDetectionRef): void {
-    if (a.refs.length < this.maxTimeline) return void a.refs.push(r);
-    let worst = 0;
-    for (let i = 1; i < a.refs.length; i++) {
-      const x = a.refs[i]!;
-      const w = a.refs[worst]!;
-      if (rank(x.level) < rank(w.level) || (rank(x.level) === rank(w.level) && x.timestamp > w.timestamp)) worst = i;
+    if (a.refs.length < this.maxTimeline) {
+      a.refs.push(r);
+      a.worstRef = -1;
+      return;
+    }
+    // The full timeline's weakest entry is found once and kept until it is replaced: a big story
+    // meets thousands of detections, and most of them replace nothing.
+    if (a.worstRef < 0) {
+      let worst = 0;
+      for (let i = 1; i < a.refs.length; i++) {
+        const x = a.refs[i]!;
+        const w = a.refs[worst]!;
+        if (rank(x.level) < rank(w.level) || (rank(x.level) === rank(w.level) && x.timestamp > w.timestamp)) worst = i;
+      }
+      a.worstRef = worst;
     }
     a.omitted.timeline++;
-    if (rank(r.level) > rank(a.refs[worst]!.level)) a.refs[worst] = r;
+    if (rank(r.level) > rank(a.refs[a.worstRef]!.level)) {
+      a.refs[a.worstRef] = r;
+      a.worstRef = -1;
+    }
   }
 
   private mergeInto(a: Agg, b: Agg): void {
@@ -730,6 +744,7 @@ export class StoryBuilder {
       refs.length = this.maxTimeline;
     }
     a.refs = refs;
+    a.worstRef = -1;
   }
 
   private nameHost(key: string, name: string): void {

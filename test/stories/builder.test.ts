@@ -12,6 +12,7 @@ import { accountsOf, StoryBuilder } from '../../src/stories/builder.js';
 import type { Story } from '../../src/stories/model.js';
 import { renderStoriesText, StoriesJsonlWriter } from '../../src/stories/render.js';
 import { detection } from '../output/fixtures.js';
+import { rng } from '../../src/core/rng.js';
 
 const T0 = Date.UTC(2024, 2, 1, 10, 0, 0);
 const at = (min: number): string => new Date(T0 + min * 60_000).toISOString();
@@ -294,6 +295,38 @@ describe('StoryBuilder', () => {
       [...s.timeline.map((r) => r.timestamp)].sort(),
     );
     assert.equal(s.detections, 30);
+  });
+
+  it('a capped timeline keeps exactly the entries the plain rule keeps (replace the weakest: lowest level, then latest)', () => {
+    const r = rng(3);
+    const levels: Level[] = ['low', 'medium', 'high', 'critical'];
+    for (let round = 0; round < 20; round++) {
+      const cap = 3 + Math.floor(r() * 5);
+      const ds = Array.from({ length: 40 + Math.floor(r() * 60) }, (_, i) => det(i, 'A', levels[Math.floor(r() * levels.length)]!, {}, ['attack.execution'], `R${i % 7}`));
+      // The rule, applied the slow way: scan for the weakest entry at every detection.
+      const rank = (l: Level) => levels.indexOf(l);
+      const kept: DetectionRecord[] = [];
+      for (const d of ds) {
+        if (kept.length < cap) {
+          kept.push(d);
+          continue;
+        }
+        let worst = 0;
+        for (let i = 1; i < kept.length; i++) {
+          const x = kept[i]!;
+          const w = kept[worst]!;
+          if (rank(x.level) < rank(w.level) || (rank(x.level) === rank(w.level) && x.timestamp! > w.timestamp!)) worst = i;
+        }
+        if (rank(d.level) > rank(kept[worst]!.level)) kept[worst] = d;
+      }
+      const s = build(ds, [], { maxTimeline: cap }).stories[0]!;
+      assert.deepEqual(
+        s.timeline.map((t) => t.timestamp),
+        kept.map((d) => d.timestamp).sort(),
+        `round ${round}`,
+      );
+      assert.equal(s.omitted.timeline, ds.length - cap);
+    }
   });
 
   it('keeps memory bounded over a long run of unrelated detections', () => {
