@@ -25,7 +25,8 @@ export function toEventRecord(ev: Event): EventRecord {
   return { ...identity(ev), fields: ev.fields };
 }
 
-export function toDetectionRecord(d: Detection): DetectionRecord {
+/** `explain: false` leaves `matched` empty (for detections that are never output). */
+export function toDetectionRecord(d: Detection, explain = true): DetectionRecord {
   const ev = d.event;
   const r = d.rule;
   const level = r.level ?? 'medium';
@@ -33,7 +34,7 @@ export function toDetectionRecord(d: Detection): DetectionRecord {
     ...identity(ev),
     level,
     rule: { id: r.id ?? null, name: r.name ?? null, title: r.title, level, status: r.status ?? null, tags: r.tags, file: r.file, kind: 'sigma' },
-    matched: matchedFields(r, ev, d.fieldMap),
+    matched: explain ? matchedFields(r, ev, d.fieldMap) : {},
     event: ev.fields,
   };
 }

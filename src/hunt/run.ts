@@ -150,7 +150,9 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     if (hidden) slim[ruleKey(r)] = hidden;
     else if (!fullEvents) slim[ruleKey(r)] = [...new Set([...(stories ? STORY_FIELDS : []), ...(correlations?.fieldsRead(r) ?? [])])];
   }
-  const init: WorkerInit = { rules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink, wantClaims: !!stories, slim };
+  // Detections nobody sees (building blocks, rules run only for a correlation): no explanation.
+  const unexplained = rules.filter((r) => feederKeys.has(ruleKey(r)) || correlations?.fieldsUsed(r)).map(ruleKey);
+  const init: WorkerInit = { rules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink, wantClaims: !!stories, slim, unexplained };
   const pending = [...files];
   let chain = Promise.resolve();
 

@@ -24,6 +24,8 @@ export interface WorkerInit {
   wantClaims: boolean;
   /** Rules whose detections only feed correlations (by `ruleKey`) → the event fields to send. */
   slim: Record<string, string[]>;
+  /** Rules (by `ruleKey`) whose detections are never output: their matched fields are not worked out. */
+  unexplained: string[];
 }
 
 export type ToWorker = { type: 'file'; path: string } | { type: 'ack' } | { type: 'stop' };
@@ -78,9 +80,12 @@ async function main(): Promise<void> {
   };
   const seenClaims = new Set<string>();
   const slimmed = new Map<SigmaRule, string[]>();
+  const unexplainedKeys = new Set(init.unexplained);
+  const unexplained = new Set<SigmaRule>();
   for (const r of init.rules) {
     const keep = init.slim[ruleKey(r)];
     if (keep) slimmed.set(r, keep);
+    if (unexplainedKeys.has(ruleKey(r))) unexplained.add(r);
   }
   port.postMessage({ type: 'ready' } satisfies FromWorker);
   for (;;) {
@@ -130,7 +135,7 @@ async function main(): Promise<void> {
           claims.push({ ip: c.ip, host: c.host, at: ts });
         }
         for (const d of engine.match(ev)) {
-          const rec = toDetectionRecord(d);
+          const rec = toDetectionRecord(d, !unexplained.has(d.rule));
           const keep = slimmed.get(d.rule);
           if (keep) {
             const event: typeof rec.event = {};
