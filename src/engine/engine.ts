@@ -77,6 +77,20 @@ class Entry {
   }
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * Keyword literals are scanned for in every value of an event, most of which hold none: one
+ * native case-insensitive regex of the ASCII literals rejects such an ASCII value first (ASCII
+ * case folding is the same in the regex and in `fold`; a non-ASCII literal cannot occur in the
+ * lower-cased text of an ASCII value). Non-ASCII values always take the full scan.
+ */
+function asciiScreen(needles: readonly string[]): RegExp {
+  const ascii = needles.filter((n) => ASCII.test(n));
+  if (!ascii.length) return /(?!)/;
+  return new RegExp(ascii.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
+}
+
 /** Scan a value's lower-cased text (lowered on the fly when it is ASCII, the common case). */
 function scanValue(f: { ac: AhoCorasick; hit: (needle: number) => void }, text: string): void {
   if (!f.ac.scanAsciiLowered(text, f.hit)) f.ac.scan(fold(text), f.hit);
@@ -94,7 +108,7 @@ class ChannelIndex {
   readonly hits: number[] = [];
   /** The entries to run for the last `mark` (reused: one event is matched at a time). */
   private readonly run: number[] = [];
-  readonly fields: { field: string; ac: AhoCorasick; hit: (needle: number) => void }[] = [];
+  readonly fields: { field: string; ac: AhoCorasick; hit: (needle: number) => void; screen?: RegExp }[] = [];
   readonly stamp: Int32Array;
   epoch = 0;
 
@@ -132,7 +146,7 @@ class ChannelIndex {
           }
         }
       };
-      this.fields.push({ field, ac: new AhoCorasick([...needles.keys()]), hit });
+      this.fields.push({ field, ac: new AhoCorasick([...needles.keys()]), hit, screen: field === ANY_VALUE ? asciiScreen([...needles.keys()]) : undefined });
     }
   }
 
@@ -145,10 +159,18 @@ class ChannelIndex {
       if (f.field === ANY_VALUE) {
         // Keyword searches: every value of the event.
         const fields = ev.fields;
+        const screen = f.screen!;
         for (const k in fields) {
           const v = fields[k]!;
-          if (Array.isArray(v)) for (const x of v as Scalar[]) scanValue(f, toText(x));
-          else scanValue(f, toText(v as Scalar));
+          if (Array.isArray(v)) {
+            for (const x of v as Scalar[]) {
+              const t = toText(x);
+              if (!ASCII.test(t) || screen.test(t)) scanValue(f, t);
+            }
+          } else {
+            const t = toText(v as Scalar);
+            if (!ASCII.test(t) || screen.test(t)) scanValue(f, t);
+          }
         }
         continue;
       }
