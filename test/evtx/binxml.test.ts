@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseChunk, type ChunkItem, type EvtxError, type EvtxRecord } from '../../src/readers/evtx/index.js';
+import { chunkRecords } from '../../src/readers/evtx/chunk.js';
 import { Bx, ChunkWriter, le, nul, str, T, u16, u32, utf16, type Sub } from './binxml-writer.js';
 
 function parse(w: ChunkWriter, xml = false): ChunkItem[] {
@@ -245,6 +246,54 @@ test('hostile expansion: a substitution used twice per level cannot expand expon
     ['evtx.limit'],
   );
   assert.match(errors(items)[0]!.message, /expands to more than/);
+});
+
+/** A chunk of `count` records, each a substitution doubled `levels` times (2^levels leaves). */
+function expandingChunk(levels: number, count: number): Uint8Array {
+  const w = new ChunkWriter();
+  for (let r = 0; r < count; r++)
+    w.record((x) => {
+      x.header();
+      const defAt = x.pos + 10;
+      const def = (t: Bx): void => void t.header().open('E').closeStart().subst(0, T.BinXml).subst(0, T.BinXml).end().eof();
+      const level = (k: number, at: number): number[] => {
+        const f = new Bx(at).header();
+        if (k === 0) return f.open('Leaf').closeEmpty().eof().b;
+        const headerLen = 4 + 1 + 1 + 4 + 4 + 4 + 4;
+        const inner = level(k - 1, at + headerLen);
+        f.template([{ type: T.BinXml, bytes: inner }], undefined, defAt).eof();
+        return f.b;
+      };
+      const first = new Bx(x.pos);
+      first.template([], def);
+      const valueAt = x.pos + first.b.length + 4;
+      x.template([{ type: T.BinXml, bytes: level(levels, valueAt) }], def).eof();
+    });
+  return w.bytes();
+}
+
+test("a chunk's expansion budget holds when chunks are parsed lazily and interleaved in one thread", () => {
+  const bytes = expandingChunk(10, 60);
+  const info = { file: 'built', chunk: 0, fileOffset: 4096 };
+  const codes = (items: Iterable<ChunkItem | string>) => [...items].map((i) => (typeof i === 'string' ? 'text' : 'doc' in i ? 'record' : i.code));
+  const alone = codes(chunkRecords(bytes, info, 'doc'));
+  // The chunk's budget runs out part way: some records, then limit errors.
+  assert.ok(alone.indexOf('evtx.limit') > 5, alone.join(' '));
+  assert.ok(alone.filter((c) => c === 'record').length < 60);
+  // Two readers take turns: each keeps its own chunk's budget.
+  const a = chunkRecords(bytes, info, 'doc');
+  const b = chunkRecords(bytes, { ...info, chunk: 1 }, 'doc');
+  const seenA: (ChunkItem | string)[] = [];
+  const seenB: (ChunkItem | string)[] = [];
+  for (;;) {
+    const x = a.next();
+    const y = b.next();
+    if (!x.done) seenA.push(x.value);
+    if (!y.done) seenB.push(y.value);
+    if (x.done && y.done) break;
+  }
+  assert.deepEqual(codes(seenA), alone);
+  assert.deepEqual(codes(seenB), alone);
 });
 
 test('a chunk with a wrong header checksum is still read, with a warning', () => {

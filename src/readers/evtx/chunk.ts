@@ -10,7 +10,7 @@ import { filetime } from './format.js';
 import { CHUNK_FLAG_NO_CRC32, chunkDataCrc, chunkHeaderCrc, isChunk, parseChunkHeader } from './headers.js';
 import { toDocument } from './json.js';
 import { CHUNK_HEADER_SIZE, CHUNK_SIZE, MIN_RECORD_SIZE, RECORD_HEADER_SIZE } from './limits.js';
-import { resetBudget, resetChunkBudget } from './resolve.js';
+import { resetBudget, resetChunkBudget, restoreBudget, saveBudget } from './resolve.js';
 import { toXml } from './xml.js';
 
 /** One event record. `doc` has the evtx crate's JSON shape: `{ Event: { System, EventData… } }`. */
@@ -77,51 +77,68 @@ export function parseChunk(buf: Uint8Array, info: ChunkInfo, opts: ParseOptions 
 
 /** parseChunk, with each record made into what `mode` asks for. Never throws. */
 export function parseChunkAs(buf: Uint8Array, info: ChunkInfo, mode: RecordMode): (ChunkItem | string)[] {
-  const out: (ChunkItem | string)[] = [];
+  return [...chunkRecords(buf, info, mode)];
+}
+
+/**
+ * The chunk's items one at a time, parsed as they are asked for: each record's document can die
+ * before the next is made (parsed eagerly, a chunk's hundreds of documents outlived young-
+ * generation collections and were copied, then promoted). `buf` must not change until the
+ * iteration ends. Never throws.
+ */
+export function* chunkRecords(buf: Uint8Array, info: ChunkInfo, mode: RecordMode): Generator<ChunkItem | string> {
   const where = (rel: number, record?: number): EvtxLocation => ({ file: info.file, chunk: info.chunk, record, offset: info.fileOffset + rel });
   try {
     if (buf.length < CHUNK_SIZE) {
-      if (info.beyondHeaderCount) return out;
-      out.push(new EvtxError(Codes.chunkIncomplete, `chunk is ${buf.length} bytes, expected ${CHUNK_SIZE} (file truncated)`, where(0), 'chunk'));
-      return out;
+      if (info.beyondHeaderCount) return;
+      yield new EvtxError(Codes.chunkIncomplete, `chunk is ${buf.length} bytes, expected ${CHUNK_SIZE} (file truncated)`, where(0), 'chunk');
+      return;
     }
     if (!isChunk(buf)) {
-      if (!info.beyondHeaderCount && !allZero(buf)) out.push(new EvtxError(Codes.chunkMagic, 'chunk does not start with ElfChnk', where(0), 'chunk header'));
-      return out;
+      if (!info.beyondHeaderCount && !allZero(buf)) yield new EvtxError(Codes.chunkMagic, 'chunk does not start with ElfChnk', where(0), 'chunk header');
+      return;
     }
     const h = parseChunkHeader(buf);
     let limit = h.freeSpaceOffset;
     if (limit < CHUNK_HEADER_SIZE || limit > CHUNK_SIZE) {
-      out.push(new EvtxError(Codes.chunkHeader, `free space offset ${limit} is outside the chunk; reading records up to the chunk end`, where(48), 'chunk header', 'warning'));
+      yield new EvtxError(Codes.chunkHeader, `free space offset ${limit} is outside the chunk; reading records up to the chunk end`, where(48), 'chunk header', 'warning');
       limit = CHUNK_SIZE;
     }
     if (!(h.flags & CHUNK_FLAG_NO_CRC32)) {
       const hc = chunkHeaderCrc(buf);
       if (hc !== h.headerChecksum) {
-        out.push(new EvtxError(Codes.chunkHeaderChecksum, `chunk header CRC-32 is 0x${hc.toString(16)}, header says 0x${h.headerChecksum.toString(16)}`, where(124), 'chunk header', 'warning'));
+        yield new EvtxError(Codes.chunkHeaderChecksum, `chunk header CRC-32 is 0x${hc.toString(16)}, header says 0x${h.headerChecksum.toString(16)}`, where(124), 'chunk header', 'warning');
       }
       const dc = chunkDataCrc(buf, limit);
       if (dc !== h.dataChecksum) {
-        out.push(new EvtxError(Codes.chunkDataChecksum, `record data CRC-32 is 0x${dc.toString(16)}, header says 0x${h.dataChecksum.toString(16)}`, where(52), 'chunk header', 'warning'));
+        yield new EvtxError(Codes.chunkDataChecksum, `record data CRC-32 is 0x${dc.toString(16)}, header says 0x${h.dataChecksum.toString(16)}`, where(52), 'chunk header', 'warning');
       }
     }
-    readRecords(buf, info, h.lastRecordId, limit, mode, out, where);
+    yield* readRecords(buf, info, h.lastRecordId, limit, mode, where);
   } catch (e) {
     // Unreachable by design; kept so that a bug costs one chunk, never the whole file.
-    out.push(new EvtxError('evtx.internal', `internal error: ${(e as Error)?.message ?? String(e)}`, where(0), 'chunk'));
+    yield new EvtxError('evtx.internal', `internal error: ${(e as Error)?.message ?? String(e)}`, where(0), 'chunk');
   }
-  return out;
 }
 
-function readRecords(
+/**
+ * Yield one item of a chunk, keeping the chunk's expansion budget across the pause: another
+ * chunk may be parsed in between (two readers interleaved in one thread).
+ */
+function* emit<T>(x: T): Generator<T> {
+  const budget = saveBudget();
+  yield x;
+  restoreBudget(budget);
+}
+
+function* readRecords(
   buf: Uint8Array,
   info: ChunkInfo,
   lastRecordId: number,
   limit: number,
   mode: RecordMode,
-  out: (ChunkItem | string)[],
   where: (rel: number, record?: number) => EvtxLocation,
-): void {
+): Generator<ChunkItem | string> {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const parser = new BinXmlParser(buf);
   resetChunkBudget();
@@ -129,27 +146,27 @@ function readRecords(
   let off = CHUNK_HEADER_SIZE;
   while (off < limit) {
     if (off + RECORD_HEADER_SIZE > CHUNK_SIZE) {
-      out.push(new EvtxError(Codes.truncated, 'record header runs past the chunk end', where(off), 'record header'));
+      yield* emit(new EvtxError(Codes.truncated, 'record header runs past the chunk end', where(off), 'record header'));
       return;
     }
     if (!isRecordMagic(buf, off)) {
       if (dv.getUint32(off, true) === 0) {
         // A writer that died between updating the chunk header and flushing the records
         // leaves zeros where the header promised records: the records simply end here.
-        out.push(new EvtxError(Codes.recordsEndEarly, `records end at chunk offset ${off}, before the free-space offset ${limit}`, where(off), 'record header', 'warning'));
+        yield* emit(new EvtxError(Codes.recordsEndEarly, `records end at chunk offset ${off}, before the free-space offset ${limit}`, where(off), 'record header', 'warning'));
         return;
       }
-      out.push(new EvtxError(Codes.recordMagic, 'record does not start with the **\\0\\0 signature', where(off), 'record header'));
+      yield* emit(new EvtxError(Codes.recordMagic, 'record does not start with the **\\0\\0 signature', where(off), 'record header'));
       return;
     }
     const size = dv.getUint32(off + 4, true);
     const id = dv.getUint32(off + 12, true) * 4294967296 + dv.getUint32(off + 8, true);
     if (size < MIN_RECORD_SIZE) {
-      out.push(new EvtxError(Codes.recordSize, `Invalid EVTX record data size, should be equals or greater than ${MIN_RECORD_SIZE}, found \`${size}\``, where(off + 4, id), 'record header'));
+      yield* emit(new EvtxError(Codes.recordSize, `Invalid EVTX record data size, should be equals or greater than ${MIN_RECORD_SIZE}, found \`${size}\``, where(off + 4, id), 'record header'));
       return;
     }
     if (off + size > CHUNK_SIZE) {
-      out.push(new EvtxError(Codes.recordSize, `record of ${size} bytes runs past the chunk end`, where(off + 4, id), 'record header'));
+      yield* emit(new EvtxError(Codes.recordSize, `record of ${size} bytes runs past the chunk end`, where(off + 4, id), 'record header'));
       return;
     }
     try {
@@ -161,16 +178,16 @@ function readRecords(
         // A record whose header was written but whose values were not (all zeros): still
         // yielded, as the evtx crate does, but flagged. (A different non-zero id is normal:
         // exported logs renumber record headers and keep the original EventRecordID.)
-        out.push(new EvtxError(Codes.recordUnwritten, `record ${id} holds zeroed values (EventRecordID ${String(eventRecordId)}): written only in part`, where(off + 8, id), 'record', 'warning'));
+        yield* emit(new EvtxError(Codes.recordUnwritten, `record ${id} holds zeroed values (EventRecordID ${String(eventRecordId)}): written only in part`, where(off + 8, id), 'record', 'warning'));
       }
       if (mode === 'jsonl') {
         // Measured: V8's native JSON.stringify over the built document beats writing the JSON
         // text from JavaScript (a streaming writer was 20% slower end to end, most of it in code
         // still cold on a collection of small files, where the native serialiser needs no warm-up).
-        out.push(JSON.stringify(doc));
+        yield* emit(JSON.stringify(doc));
       } else if (mode === 'xml') {
         resetBudget();
-        out.push(toXml(nodes));
+        yield* emit(toXml(nodes));
       } else {
         const timestamp = filetime(dv.getUint32(off + 16, true), dv.getUint32(off + 20, true));
         const rec: EvtxRecord = { recordId: id, timestamp, file: info.file, chunk: info.chunk, offset: info.fileOffset + off, doc };
@@ -178,13 +195,13 @@ function readRecords(
           resetBudget();
           rec.xml = toXml(nodes);
         }
-        out.push(rec);
+        yield* emit(rec);
       }
     } catch (e) {
       if (e instanceof DecodeError) {
-        out.push(new EvtxError(e.code, e.message, where(e.at > off ? e.at : off, id), e.what));
+        yield* emit(new EvtxError(e.code, e.message, where(e.at > off ? e.at : off, id), e.what));
       } else {
-        out.push(new EvtxError('evtx.internal', `internal error: ${(e as Error)?.message ?? String(e)}`, where(off, id), 'record'));
+        yield* emit(new EvtxError('evtx.internal', `internal error: ${(e as Error)?.message ?? String(e)}`, where(off, id), 'record'));
       }
     }
     // The chunk header names its last record; anything after it is slack space.

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { parseChunk, type ChunkItem, type EvtxRecord } from './chunk.js';
+import { chunkRecords, type ChunkItem, type EvtxRecord } from './chunk.js';
 import { Codes, EvtxError, type EvtxErrorData } from './errors.js';
 import { checkHeader, ordered, planFile, type ChunkTask } from './file.js';
 import { CHUNK_SIZE, FILE_HEADER_SIZE } from './limits.js';
@@ -114,15 +114,18 @@ function fromWorker(r: ItemsResult): ChunkItem[] {
   return r.items.map((it) => ('error' in it ? EvtxError.fromData(it.error) : it));
 }
 
-/** Chunks of `paths` in order, as parsed items. */
-async function* chunkItems(paths: readonly string[], opts: ReadOptions): AsyncGenerator<ChunkItem[]> {
+/**
+ * Chunks of `paths` in order, as parsed items. In this thread a chunk is parsed as its items are
+ * asked for (each must be consumed before the next chunk is asked for: the read block is reused).
+ */
+async function* chunkItems(paths: readonly string[], opts: ReadOptions): AsyncGenerator<Iterable<ChunkItem>> {
   const onError = opts.onError ?? ((): void => undefined);
   const threads = resolveThreads(opts.threads);
   const xml = !!opts.xml;
   if (threads <= 1) {
     const block = takeBlock();
     try {
-      const parse = (buf: Uint8Array, info: ChunkTask): ChunkItem[] => parseChunk(buf, info, { xml });
+      const parse = (buf: Uint8Array, info: ChunkTask): Iterable<ChunkItem> => chunkRecords(buf, info, xml ? 'doc+xml' : 'doc') as Generator<ChunkItem>;
       for (const path of paths) yield* inlineFile(path, block, parse, onError);
     } finally {
       giveBlock(block);

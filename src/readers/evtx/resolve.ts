@@ -27,6 +27,23 @@ let chars = MAX_EXPANDED_CHARS;
 let chunkChars = MAX_EXPANDED_CHARS_PER_CHUNK;
 let chunkCharsSpent = 0;
 
+/** The chunk's budgets where they stand (a lazily parsed chunk keeps them across its pauses). */
+export interface BudgetState {
+  chunkBudget: number;
+  chunkChars: number;
+}
+export function saveBudget(): BudgetState {
+  resetBudget();
+  return { chunkBudget, chunkChars };
+}
+export function restoreBudget(s: BudgetState): void {
+  chunkBudget = s.chunkBudget;
+  chunkChars = s.chunkChars;
+  chunkSpent = chunkCharsSpent = 0;
+  budget = Math.min(MAX_EXPANDED_NODES, chunkBudget);
+  chars = Math.min(MAX_EXPANDED_CHARS, chunkChars);
+}
+
 /** Start the expansion budgets for a chunk. */
 export function resetChunkBudget(): void {
   chunkBudget = MAX_EXPANDED_NODES_PER_CHUNK;
