@@ -68,7 +68,7 @@ interface Compiled {
  * Compile a rule (with the field renames of one log source) into a predicate. Its parts are kept
  * (see `RuleParts`), so explaining a detection reuses them.
  */
-export function compileRule(rule: SigmaRule, fieldMap: FieldMap = {}): Predicate {
+export function compileRule(rule: SigmaRule, fieldMap: FieldMap = NO_RENAMES): Predicate {
   return ruleParts(rule, fieldMap).condition(rule.condition);
 }
 
@@ -110,6 +110,9 @@ export class RuleParts {
     return p;
   }
 }
+
+/** The field map of a rule used without log-source renames (one object, so the parts cache hits). */
+export const NO_RENAMES: FieldMap = Object.freeze({});
 
 const partsCache = new WeakMap<SigmaRule, Map<FieldMap, RuleParts>>();
 export function ruleParts(rule: SigmaRule, fieldMap: FieldMap): RuleParts {

@@ -5,12 +5,12 @@
  */
 import type { Event, Scalar } from '../events/event.js';
 import type { ConditionNode, SearchExpr, SigmaRule } from '../sigma/model.js';
-import { MatchContext, ruleParts } from './compile.js';
+import { MatchContext, NO_RENAMES, ruleParts } from './compile.js';
 import type { FieldMap } from './interpret.js';
 import { toText } from './values.js';
 
 /** Event field name → value text, for the items that made the rule match. */
-export function matchedFields(rule: SigmaRule, ev: Event, fieldMap: FieldMap = {}): Record<string, string> {
+export function matchedFields(rule: SigmaRule, ev: Event, fieldMap: FieldMap = NO_RENAMES): Record<string, string> {
   const out: Record<string, string> = {};
   const parts = ruleParts(rule, fieldMap);
   const ctx = new MatchContext(ev);
