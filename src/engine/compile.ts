@@ -11,7 +11,7 @@ import { partsToRegexSource } from '../sigma/strings.js';
 import { AhoCorasick } from './aho-corasick.js';
 import { valueLiterals } from './prefilter.js';
 import type { FieldMap } from './interpret.js';
-import { compareNumbers, compileRuleRegex, datePartOf, fold, testRegex, toNumber, toText } from './values.js';
+import { ASCII, asciiLiteralScreen, compareNumbers, compileRuleRegex, datePartOf, fold, testRegex, toNumber, toText } from './values.js';
 
 /** Per-event state shared by every rule evaluated on that event (folded values cache). */
 export class MatchContext {
@@ -166,8 +166,6 @@ function combine(kind: 'and' | 'or', parts: Compiled[]): Compiled {
 }
 
 
-const ASCII = /^[\x00-\x7f]*$/;
-
 /**
  * For a keyword list whose every value needs an ASCII literal (the prefilter's literals): one
  * case-insensitive regex of them all. On ASCII text it rejects exactly the values that cannot
@@ -181,7 +179,7 @@ function keywordScreen(values: readonly ValueMatcher[]): RegExp | undefined {
     lits.push(...l);
   }
   if (!lits.length) return undefined;
-  return new RegExp(lits.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
+  return asciiLiteralScreen(lits);
 }
 
 function compileItem(item: DetectionItem, fieldMap: FieldMap): Compiled {

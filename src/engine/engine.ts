@@ -7,14 +7,14 @@
  * literal prefilter (one Aho-Corasick automaton per field) is built once per channel, the
  * first time that channel is seen. Rules for log sources absent from the evidence cost nothing.
  */
-import type { Event, Scalar } from '../events/event.js';
+import type { Event, FieldValue, Scalar } from '../events/event.js';
 import type { SigmaRule } from '../sigma/model.js';
 import { AhoCorasick } from './aho-corasick.js';
 import { compileRule, MatchContext, type Predicate } from './compile.js';
 import { interpretRule, type FieldMap } from './interpret.js';
 import { loadLogsourceMap, resolveLogsource, type EventSourceSpec, type LogsourceMap } from './logsource.js';
 import { ANY_VALUE, ruleEventIds, ruleRequirement, type Requirement } from './prefilter.js';
-import { fold, toText } from './values.js';
+import { ASCII, asciiLiteralScreen, fold, toText } from './values.js';
 
 export interface Detection {
   rule: SigmaRule;
@@ -77,23 +77,35 @@ class Entry {
   }
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** One prefilter field: its automaton, what a found literal marks, and (keywords) an ASCII screen. */
+interface FieldScan {
+  field: string;
+  ac: AhoCorasick;
+  hit: (needle: number) => void;
+  screen?: RegExp;
+}
 
 /**
  * Keyword literals are scanned for in every value of an event, most of which hold none: one
- * native case-insensitive regex of the ASCII literals rejects such an ASCII value first (ASCII
- * case folding is the same in the regex and in `fold`; a non-ASCII literal cannot occur in the
- * lower-cased text of an ASCII value). Non-ASCII values always take the full scan.
+ * native case-insensitive regex of the ASCII literals rejects such an ASCII value first (a
+ * non-ASCII literal cannot occur in the lower-cased text of an ASCII value). Non-ASCII values
+ * always take the full scan.
  */
-function asciiScreen(needles: readonly string[]): RegExp {
+function anyValueScreen(needles: readonly string[]): RegExp {
   const ascii = needles.filter((n) => ASCII.test(n));
-  if (!ascii.length) return /(?!)/;
-  return new RegExp(ascii.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
+  return ascii.length ? asciiLiteralScreen(ascii) : /(?!)/;
 }
 
-/** Scan a value's lower-cased text (lowered on the fly when it is ASCII, the common case). */
-function scanValue(f: { ac: AhoCorasick; hit: (needle: number) => void }, text: string): void {
+/** Scan one value's lower-cased text (lowered on the fly when it is ASCII, the common case). */
+function scanText(f: FieldScan, text: string): void {
+  if (f.screen && ASCII.test(text) && !f.screen.test(text)) return;
   if (!f.ac.scanAsciiLowered(text, f.hit)) f.ac.scan(fold(text), f.hit);
+}
+
+/** Scan a field's value, or each element of a list. */
+function scanValue(f: FieldScan, v: FieldValue): void {
+  if (Array.isArray(v)) for (const x of v as Scalar[]) scanText(f, toText(x));
+  else scanText(f, toText(v as Scalar));
 }
 
 /**
@@ -108,7 +120,7 @@ class ChannelIndex {
   readonly hits: number[] = [];
   /** The entries to run for the last `mark` (reused: one event is matched at a time). */
   private readonly run: number[] = [];
-  readonly fields: { field: string; ac: AhoCorasick; hit: (needle: number) => void; screen?: RegExp }[] = [];
+  readonly fields: FieldScan[] = [];
   readonly stamp: Int32Array;
   epoch = 0;
 
@@ -146,7 +158,7 @@ class ChannelIndex {
           }
         }
       };
-      this.fields.push({ field, ac: new AhoCorasick([...needles.keys()]), hit, screen: field === ANY_VALUE ? asciiScreen([...needles.keys()]) : undefined });
+      this.fields.push({ field, ac: new AhoCorasick([...needles.keys()]), hit, screen: field === ANY_VALUE ? anyValueScreen([...needles.keys()]) : undefined });
     }
   }
 
@@ -159,25 +171,11 @@ class ChannelIndex {
       if (f.field === ANY_VALUE) {
         // Keyword searches: every value of the event.
         const fields = ev.fields;
-        const screen = f.screen!;
-        for (const k in fields) {
-          const v = fields[k]!;
-          if (Array.isArray(v)) {
-            for (const x of v as Scalar[]) {
-              const t = toText(x);
-              if (!ASCII.test(t) || screen.test(t)) scanValue(f, t);
-            }
-          } else {
-            const t = toText(v as Scalar);
-            if (!ASCII.test(t) || screen.test(t)) scanValue(f, t);
-          }
-        }
+        for (const k in fields) scanValue(f, fields[k]!);
         continue;
       }
       const v = ev.get(f.field);
-      if (v === undefined) continue;
-      if (Array.isArray(v)) for (const x of v as Scalar[]) scanValue(f, toText(x));
-      else scanValue(f, toText(v as Scalar));
+      if (v !== undefined) scanValue(f, v);
     }
     // The entries to run, ascending (so detections come out in one stable order).
     const always = this.always;

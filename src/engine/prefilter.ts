@@ -7,7 +7,7 @@
  */
 import type { ConditionNode, DetectionItem, SearchExpr, SigmaRule, StrPart, ValueMatcher } from '../sigma/model.js';
 import type { FieldMap } from './interpret.js';
-import { fold } from './values.js';
+import { ASCII, fold } from './values.js';
 
 /** At least one of these (event field, lower-cased literal) must occur; undefined = no constraint. */
 export type Requirement = { field: string; text: string }[] | undefined;
@@ -76,7 +76,7 @@ export function valueLiterals(m: ValueMatcher): string[] | undefined {
   const longest = longestLiteral(m.parts);
   // Non-ASCII text (an emoji, a symbol) is rare enough in logs to be a literal however short; at
   // worst the rule then runs as often as it would with no requirement at all.
-  return longest.length >= MIN_LITERAL || /[^\x00-\x7f]/.test(longest) ? [fold(longest)] : undefined;
+  return longest.length >= MIN_LITERAL || !ASCII.test(longest) ? [fold(longest)] : undefined;
 }
 
 function longestLiteral(parts: readonly StrPart[]): string {

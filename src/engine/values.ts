@@ -71,3 +71,15 @@ export function compareNumbers(a: number, op: 'lt' | 'lte' | 'gt' | 'gte' | 'eq'
 export function fold(s: string): string {
   return s.toLowerCase();
 }
+
+/** Text made only of ASCII code units. */
+export const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * One case-insensitive regex matching any of the literals (ASCII literals only, non-empty list):
+ * on ASCII text it finds exactly what a search of the lower-cased text for the lower-cased
+ * literals finds, since ASCII case folding is the same in the regex and in `fold`.
+ */
+export function asciiLiteralScreen(literals: readonly string[]): RegExp {
+  return new RegExp(literals.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
+}

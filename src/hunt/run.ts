@@ -144,14 +144,16 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   // --jsonl-events); otherwise only the fields stories and correlations read, which makes the
   // records crossing threads, the sort's runs and the final merge a fraction of the size.
   const fullEvents = (cfg.sinks ?? []).some((s) => s.needsEvent);
+  // Detections nobody sees (building blocks, rules run only for a correlation) are not explained.
   const slim: Record<string, string[]> = {};
+  const unexplained: string[] = [];
   for (const r of rules) {
+    const key = ruleKey(r);
     const hidden = correlations?.fieldsUsed(r);
-    if (hidden) slim[ruleKey(r)] = hidden;
-    else if (!fullEvents) slim[ruleKey(r)] = [...new Set([...(stories ? STORY_FIELDS : []), ...(correlations?.fieldsRead(r) ?? [])])];
+    if (hidden) slim[key] = hidden;
+    else if (!fullEvents) slim[key] = [...new Set([...(stories ? STORY_FIELDS : []), ...(correlations?.fieldsRead(r) ?? [])])];
+    if (hidden || feederKeys.has(key)) unexplained.push(key);
   }
-  // Detections nobody sees (building blocks, rules run only for a correlation): no explanation.
-  const unexplained = rules.filter((r) => feederKeys.has(ruleKey(r)) || correlations?.fieldsUsed(r)).map(ruleKey);
   const init: WorkerInit = { rules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink, wantClaims: !!stories, slim, unexplained };
   const pending = [...files];
   let chain = Promise.resolve();

@@ -83,9 +83,10 @@ async function main(): Promise<void> {
   const unexplainedKeys = new Set(init.unexplained);
   const unexplained = new Set<SigmaRule>();
   for (const r of init.rules) {
-    const keep = init.slim[ruleKey(r)];
+    const key = ruleKey(r);
+    const keep = init.slim[key];
     if (keep) slimmed.set(r, keep);
-    if (unexplainedKeys.has(ruleKey(r))) unexplained.add(r);
+    if (unexplainedKeys.has(key)) unexplained.add(r);
   }
   port.postMessage({ type: 'ready' } satisfies FromWorker);
   for (;;) {
