@@ -16,6 +16,14 @@ function walk(dir, out) {
 
 const filter = process.argv.slice(2);
 let files = walk('dist/test', []).sort();
-if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
+if (filter.length) {
+  // Filters name test files by part of their path, as in the source tree or as compiled.
+  const parts = filter.map((x) => x.replace(/\.ts$/, '.js').replace(/^test\//, 'dist/test/'));
+  files = files.filter((f) => parts.some((x) => f.includes(x)));
+  if (!files.length) {
+    console.error(`run-tests: no test file matches ${filter.join(', ')}`);
+    process.exit(2);
+  }
+}
 const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

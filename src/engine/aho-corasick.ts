@@ -3,7 +3,7 @@
  * pattern that occurs in it, whatever the number of patterns. Used by the rule prefilter so the
  * cost of a field does not grow with the number of rules that look at it.
  *
- * The trie is built with Maps, then frozen into flat typed arrays (edges of a node sorted by
+ * The trie is built straight into flat typed arrays (edges of a node sorted by
  * code unit, one table for the root's ASCII edges): a few bytes per node instead of a Map each,
  * which matters with tens of thousands of rule literals in every worker thread.
  */
@@ -20,69 +20,92 @@ export class AhoCorasick {
   private readonly rootAscii = new Int32Array(128);
 
   constructor(patterns: readonly string[]) {
-    const next: Map<number, number>[] = [new Map()];
-    const out: number[][] = [[]];
-    patterns.forEach((p, id) => {
-      let node = 0;
-      for (let i = 0; i < p.length; i++) {
-        const c = p.charCodeAt(i);
-        let n = next[node]!.get(c);
-        if (n === undefined) {
-          n = next.length;
-          next.push(new Map());
-          out.push([]);
-          next[node]!.set(c, n);
-        }
-        node = n;
-      }
-      out[node]!.push(id);
+    // The trie is built from the patterns in code-unit order, with no lookup structure at all: a
+    // new pattern shares only its common prefix with the one before it, so its path below that
+    // prefix is all new nodes, and every node's children are made in ascending code-unit order
+    // (already the order the frozen edges need). Thousands of per-node Maps made the build (once
+    // per rule index, in every worker) the largest cost of a small hunt.
+    const order = patterns.map((_, i) => i).sort((a, b) => {
+      const x = patterns[a]!;
+      const y = patterns[b]!;
+      return x < y ? -1 : x > y ? 1 : a - b;
     });
-    const nodes = next.length;
-    this.edgeStart = new Int32Array(nodes + 1);
-    let edges = 0;
-    for (let n = 0; n < nodes; n++) {
-      this.edgeStart[n] = edges;
-      edges += next[n]!.size;
+    let bound = 1;
+    for (const p of patterns) bound += p.length;
+    const parentOf = new Int32Array(bound);
+    const charOf = new Uint16Array(bound);
+    const ownNode = new Int32Array(patterns.length);
+    const path = [0];
+    let prev = '';
+    let nodes = 1;
+    for (let k = 0; k < order.length; k++) {
+      const id = order[k]!;
+      const p = patterns[id]!;
+      let d = 0;
+      const common = Math.min(p.length, prev.length);
+      while (d < common && p.charCodeAt(d) === prev.charCodeAt(d)) d++;
+      for (; d < p.length; d++) {
+        const n = nodes++;
+        parentOf[n] = path[d]!;
+        charOf[n] = p.charCodeAt(d);
+        path[d + 1] = n;
+      }
+      ownNode[k] = path[p.length]!;
+      prev = p;
     }
-    this.edgeStart[nodes] = edges;
+
+    // Edges: a node's children are consecutive and ascending (nodes were made in that order).
+    this.edgeStart = new Int32Array(nodes + 1);
+    for (let n = 1; n < nodes; n++) this.edgeStart[parentOf[n]! + 1]!++;
+    for (let n = 0; n < nodes; n++) this.edgeStart[n + 1]! += this.edgeStart[n]!;
+    const edges = nodes - 1;
     this.edgeChar = new Uint16Array(edges);
     this.edgeNext = new Int32Array(edges);
-    for (let n = 0; n < nodes; n++) {
-      let k = this.edgeStart[n]!;
-      for (const [c, child] of [...next[n]!].sort((a, b) => a[0] - b[0])) {
-        this.edgeChar[k] = c;
-        this.edgeNext[k++] = child;
+    const fill = this.edgeStart.slice(0, nodes);
+    for (let n = 1; n < nodes; n++) {
+      const at = fill[parentOf[n]!]!++;
+      this.edgeChar[at] = charOf[n]!;
+      this.edgeNext[at] = n;
+    }
+    for (let k = this.edgeStart[0]!; k < this.edgeStart[1]!; k++) if (this.edgeChar[k]! < 128) this.rootAscii[this.edgeChar[k]!] = this.edgeNext[k]!;
+
+    // Breadth-first failure links (a node's link is shallower, so it is done before the node).
+    this.fail = new Int32Array(nodes);
+    const queue = new Int32Array(nodes);
+    let tail = 1;
+    for (let qi = 0; qi < tail; qi++) {
+      const node = queue[qi]!;
+      for (let k = this.edgeStart[node]!, end = this.edgeStart[node + 1]!; k < end; k++) {
+        const child = this.edgeNext[k]!;
+        queue[tail++] = child;
+        if (node !== 0) this.fail[child] = this.step(this.fail[node]!, this.edgeChar[k]!);
       }
     }
-    for (const [c, child] of next[0]!) if (c < 128) this.rootAscii[c] = child;
 
-    // Breadth-first failure links; outputs inherited along them.
-    this.fail = new Int32Array(nodes);
-    const queue: number[] = [...next[0]!.values()];
-    for (let qi = 0; qi < queue.length; qi++) {
-      const node = queue[qi]!;
-      for (const [c, child] of next[node]!) {
-        queue.push(child);
-        let f = this.fail[node]!;
-        let target = next[f]!.get(c);
-        while (target === undefined && f !== 0) {
-          f = this.fail[f]!;
-          target = next[f]!.get(c);
-        }
-        this.fail[child] = target !== undefined && target !== child ? target : 0;
-        const inherited = out[this.fail[child]!]!;
-        if (inherited.length) out[child] = [...out[child]!, ...inherited];
-      }
+    // Outputs: a node's own patterns, then (inherited along its failure link) its link's outputs.
+    const ownCount = new Int32Array(nodes);
+    for (let k = 0; k < order.length; k++) ownCount[ownNode[k]!]!++;
+    const ownStart = new Int32Array(nodes + 1);
+    for (let n = 0; n < nodes; n++) ownStart[n + 1] = ownStart[n]! + ownCount[n]!;
+    const ownIds = new Int32Array(order.length);
+    const ownFill = ownStart.slice(0, nodes);
+    for (let k = 0; k < order.length; k++) ownIds[ownFill[ownNode[k]!]!++] = order[k]!;
+    const outCount = new Int32Array(nodes);
+    for (let qi = 0; qi < nodes; qi++) {
+      const n = queue[qi]!;
+      outCount[n] = ownCount[n]! + (n === 0 ? 0 : outCount[this.fail[n]!]!);
     }
     this.outStart = new Int32Array(nodes + 1);
-    let total = 0;
-    for (let n = 0; n < nodes; n++) {
-      this.outStart[n] = total;
-      total += out[n]!.length;
+    for (let n = 0; n < nodes; n++) this.outStart[n + 1] = this.outStart[n]! + outCount[n]!;
+    this.outIds = new Int32Array(this.outStart[nodes]!);
+    for (let qi = 0; qi < nodes; qi++) {
+      const n = queue[qi]!;
+      let at = this.outStart[n]!;
+      for (let k = ownStart[n]!; k < ownStart[n + 1]!; k++) this.outIds[at++] = ownIds[k]!;
+      if (n === 0) continue;
+      const f = this.fail[n]!;
+      for (let k = this.outStart[f]!; k < this.outStart[f + 1]!; k++) this.outIds[at++] = this.outIds[k]!;
     }
-    this.outStart[nodes] = total;
-    this.outIds = new Int32Array(total);
-    for (let n = 0, k = 0; n < nodes; n++) for (const id of out[n]!) this.outIds[k++] = id;
   }
 
   /** Whether any pattern occurs in `text` (stops at the first). */
