@@ -154,77 +154,85 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     else if (!fullEvents) slim[key] = [...new Set([...(stories ? STORY_FIELDS : []), ...(correlations?.fieldsRead(r) ?? [])])];
     if (hidden || feederKeys.has(key)) unexplained.push(key);
   }
-  const init: WorkerInit = { rules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink, wantClaims: !!stories, slim, unexplained };
+  // Each worker sorts its own detections; together they hold about what one sort would.
+  const share = (limit: number, floor: number) => Math.max(floor, Math.floor(limit / threads));
+  const sortShare = { dir: sorter.directory(), items: share(sorter.memoryLimit, 5_000), chars: share(sorter.charLimit, 8 * 2 ** 20) };
+  const init = (i: number): WorkerInit => ({ rules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink, wantClaims: !!stories, slim, unexplained, sort: { ...sortShare, prefix: `w${i}` } });
   const pending = [...files];
   let chain = Promise.resolve();
 
-  await new Promise<void>((resolve, reject) => {
-    if (!pending.length) return resolve();
-    let live = 0;
-    for (let i = 0; i < threads; i++) {
-      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
-      live++;
-      // Each worker has up to two files queued, so it never waits for the next one.
-      let queued = 0;
-      let stopped = false;
-      const sendNext = () => {
-        while (queued < 2 && !stopped) {
-          const f = pending.shift();
-          if (f) {
-            queued++;
-            w.postMessage({ type: 'file', path: f.path } satisfies ToWorker);
-          } else {
-            stopped = true;
-            w.postMessage({ type: 'stop' } satisfies ToWorker);
-          }
-        }
-      };
-      w.on('message', (m: FromWorker) => {
-        // Handle messages strictly in order; batches are acknowledged once their events are stored.
-        chain = chain.then(async () => {
-          switch (m.type) {
-            case 'ready':
-              return sendNext();
-            case 'error':
-              if (m.error.kind === 'file') {
-                failedFiles.add(m.error.file);
-                summary.files.skipped.push({ file: m.error.file, reason: m.error.message });
-              }
-              return addError(m.error);
-            case 'batch': {
-              summary.events += m.eventCount;
-              progress.events += m.eventCount;
-              if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
-              if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
-              if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
-              // Acknowledged once the events are stored (the database is the one slow consumer);
-              // the sort below is synchronous, so the batch is done with before any other
-              // message, and a spill of the sort's buffer no longer stalls every worker.
-              w.postMessage({ type: 'ack' } satisfies ToWorker);
-              if (stories) for (const c of m.claims) stories.learnAddress(c.ip, c.host, c.at ?? undefined);
-              for (const d of m.detections) {
-                progress.detections++;
-                sorter.add(d);
-              }
-              return;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      if (!pending.length) return resolve();
+      let live = 0;
+      for (let i = 0; i < threads; i++) {
+        const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init(i) });
+        live++;
+        // Each worker has up to two files queued, so it never waits for the next one.
+        let queued = 0;
+        let stopped = false;
+        const sendNext = () => {
+          while (queued < 2 && !stopped) {
+            const f = pending.shift();
+            if (f) {
+              queued++;
+              w.postMessage({ type: 'file', path: f.path } satisfies ToWorker);
+            } else {
+              stopped = true;
+              w.postMessage({ type: 'stop' } satisfies ToWorker);
             }
-            case 'done':
-              queued--;
-              if (!failedFiles.has(m.path)) summary.files.read++;
-              progress.filesDone++;
-              progress.bytesDone += sizeOf.get(m.path) ?? 0;
-              cfg.onProgress?.({ ...progress });
-              return sendNext();
           }
-        }).catch(reject);
-      });
-      w.on('error', reject);
-      w.on('exit', () => {
-        if (--live === 0) chain.then(resolve, reject);
-      });
-    }
-  });
-  await chain;
+        };
+        w.on('message', (m: FromWorker) => {
+          // Handle messages strictly in order; batches are acknowledged once their events are stored.
+          chain = chain.then(async () => {
+            switch (m.type) {
+              case 'ready':
+                return sendNext();
+              case 'error':
+                if (m.error.kind === 'file') {
+                  failedFiles.add(m.error.file);
+                  summary.files.skipped.push({ file: m.error.file, reason: m.error.message });
+                }
+                return addError(m.error);
+              case 'batch': {
+                summary.events += m.eventCount;
+                progress.events += m.eventCount;
+                if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
+                if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
+                if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
+                // Acknowledged once the events are stored (the database is the one slow consumer).
+                w.postMessage({ type: 'ack' } satisfies ToWorker);
+                if (stories) for (const c of m.claims) stories.learnAddress(c.ip, c.host, c.at ?? undefined);
+                progress.detections += m.detections;
+                return;
+              }
+              case 'run':
+                return sorter.addRun(m.path);
+              case 'rest':
+                for (const d of m.detections) sorter.add(d);
+                return;
+              case 'done':
+                queued--;
+                if (!failedFiles.has(m.path)) summary.files.read++;
+                progress.filesDone++;
+                progress.bytesDone += sizeOf.get(m.path) ?? 0;
+                cfg.onProgress?.({ ...progress });
+                return sendNext();
+            }
+          }).catch(reject);
+        });
+        w.on('error', reject);
+        w.on('exit', () => {
+          if (--live === 0) chain.then(resolve, reject);
+        });
+      }
+    });
+    await chain;
+  } catch (e) {
+    sorter.dispose(); // the temporary folder, with any runs the workers wrote
+    throw e;
+  }
 
   // Detections in time order: correlations see every rule's matches (even those they hide),
   // then counts, outputs and stories see what is reported.

@@ -1,12 +1,18 @@
 /**
- * Time-ordered detections in bounded memory: records are kept in memory up to a limit, then
- * sorted and spilled to temporary NDJSON runs; `drain` merges the runs back in time order with a
- * heap. At most MAX_RUNS runs exist at once (earlier runs are merged into one when there would be
- * more), so open files stay bounded whatever the size of the evidence.
+ * Time-ordered detections in bounded memory. The sort is shared between threads: each hunt
+ * worker keeps its detections in a `RunSpiller`, which writes them as a sorted NDJSON run to
+ * the hunt's temporary folder whenever its share of memory fills, and hands what is left to the
+ * main thread at the end. The main thread's `DetectionSorter` collects those runs (and any
+ * records added directly, spilling them the same way), then `drain` merges everything in time
+ * order with a heap. At most MAX_RUNS runs exist at once (earlier runs are merged into one when
+ * there would be more), so open files stay bounded whatever the size of the evidence.
  *
- * Runs are written and read with synchronous calls in large blocks: this runs on the main thread
- * beside the workers, and one promise per record (as a line-by-line stream reader costs) was the
- * biggest part of its CPU time.
+ * Sorting and writing in the workers keeps that work off the main thread: when the main thread
+ * spilled for everyone, each spill (sorting and writing 50,000 detections) stalled every worker
+ * waiting for its batches to be acknowledged.
+ *
+ * Runs are written and read with synchronous calls in large blocks: one promise per record (as a
+ * line-by-line stream reader costs) was the biggest part of the sort's CPU time.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,34 +27,84 @@ export function compareDetections(a: DetectionRecord, b: DetectionRecord): numbe
   const ca = a.computer ?? '';
   const cb = b.computer ?? '';
   if (ca !== cb) return ca < cb ? -1 : 1;
-  return (a.recordId ?? 0) - (b.recordId ?? 0) || (a.rule.title < b.rule.title ? -1 : a.rule.title > b.rule.title ? 1 : 0);
+  return (a.recordId ?? 0) - (b.recordId ?? 0) || text(a.rule.title, b.rule.title) || text(a.sourceFile, b.sourceFile);
 }
+
+const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * A detection on its way to the sort: its JSON text (made in the worker, so the main thread never
- * serialises it) and the keys `compareDetections` orders by.
+ * serialises it) and the keys `compareDetections` orders by. The order is total (the source file
+ * breaks the last ties: the same log collected twice), so the outcome never depends on which
+ * thread finished first.
  */
 export interface SortItem {
   t: string;
   c: string;
   r: number;
   n: string;
+  f: string;
   json: string;
 }
 
 export function sortItem(d: DetectionRecord): SortItem {
-  return { t: d.timestamp ?? '', c: d.computer ?? '', r: d.recordId ?? 0, n: d.rule.title, json: JSON.stringify(d) };
+  return { t: d.timestamp ?? '', c: d.computer ?? '', r: d.recordId ?? 0, n: d.rule.title, f: d.sourceFile, json: JSON.stringify(d) };
 }
 
 function compareItems(a: SortItem, b: SortItem): number {
   if (a.t !== b.t) return a.t < b.t ? -1 : 1;
   if (a.c !== b.c) return a.c < b.c ? -1 : 1;
-  return a.r - b.r || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0);
+  return a.r - b.r || text(a.n, b.n) || text(a.f, b.f);
 }
 
 /** Runs kept before the oldest are merged into one (bounds open files during `drain`). */
 const MAX_RUNS = 64;
 const BLOCK = 1 << 20;
+
+/** Sort `items` and write them as one run at `path`. */
+function writeRun(items: SortItem[], path: string): void {
+  items.sort(compareItems);
+  const out = new RunWriter(path);
+  for (const d of items) out.writeLine(d.json);
+  out.close();
+}
+
+/**
+ * One thread's share of the sort: detections are held until `memoryLimit` of them (or
+ * `charLimit` characters of their JSON) are, then written to `dir` as a sorted run.
+ */
+export class RunSpiller {
+  private buffer: SortItem[] = [];
+  private chars = 0;
+  private made = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly prefix: string,
+    private readonly memoryLimit: number,
+    private readonly charLimit: number,
+  ) {}
+
+  /** Hold one detection; returns the path of the run written when the buffer filled. */
+  add(item: SortItem): string | undefined {
+    this.buffer.push(item);
+    this.chars += item.json.length;
+    if (this.buffer.length < this.memoryLimit && this.chars < this.charLimit) return undefined;
+    const path = join(this.dir, `${this.prefix}-${this.made++}.ndjson`);
+    writeRun(this.buffer, path);
+    this.buffer = [];
+    this.chars = 0;
+    return path;
+  }
+
+  /** The detections not yet written (in no particular order); the spiller is empty afterwards. */
+  take(): SortItem[] {
+    const rest = this.buffer;
+    this.buffer = [];
+    this.chars = 0;
+    return rest;
+  }
+}
 
 export class DetectionSorter {
   private buffer: SortItem[] = [];
@@ -56,35 +112,51 @@ export class DetectionSorter {
   private runs: string[] = [];
   private dir: string | undefined;
   private made = 0;
-  count = 0;
 
   /** Spill when this many detections, or this many characters of them, are held. */
   constructor(
-    private readonly memoryLimit = 50_000,
-    private readonly charLimit = 64 * 2 ** 20,
+    readonly memoryLimit = 50_000,
+    readonly charLimit = 64 * 2 ** 20,
   ) {}
 
   add(d: DetectionRecord | SortItem): void {
     const item = 'json' in d ? d : sortItem(d);
     this.buffer.push(item);
     this.bytes += item.json.length;
-    this.count++;
     if (this.buffer.length >= this.memoryLimit || this.bytes >= this.charLimit) this.spill();
   }
 
+  /** The folder runs are written to (made on first use; removed by `drain` or `dispose`). */
+  directory(): string {
+    return (this.dir ??= mkdtempSync(join(tmpdir(), 'firebreak-sort-')));
+  }
+
+  /** A sorted run written by a `RunSpiller` into `directory()`; it is merged by `drain`. */
+  addRun(path: string): void {
+    this.runs.push(path);
+    this.compact();
+  }
+
+  /** Remove the temporary folder (for a hunt that ends before `drain`). */
+  dispose(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+
   private file(): string {
-    this.dir ??= mkdtempSync(join(tmpdir(), 'firebreak-sort-'));
-    return join(this.dir, `run-${this.made++}.ndjson`);
+    return join(this.directory(), `run-${this.made++}.ndjson`);
   }
 
   private spill(): void {
-    this.buffer.sort(compareItems);
-    const out = new RunWriter(this.file());
-    for (const d of this.buffer) out.writeLine(d.json);
-    out.close();
-    this.runs.push(out.path);
+    const path = this.file();
+    writeRun(this.buffer, path);
+    this.runs.push(path);
     this.buffer = [];
     this.bytes = 0;
+    this.compact();
+  }
+
+  private compact(): void {
     if (this.runs.length > MAX_RUNS) {
       const merged = new RunWriter(this.file());
       const inputs = this.runs.splice(0, MAX_RUNS);
@@ -106,7 +178,7 @@ export class DetectionSorter {
       if (this.buffer.length) this.spill();
       yield* merge(this.runs.map((f) => new RunReader(f)));
     } finally {
-      if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+      this.dispose();
     }
   }
 }

@@ -1,14 +1,16 @@
 /**
- * A hunt worker thread: compiles the rules it is given once, then reads whole evidence files
- * and posts back detections (and, for --db, every event) in batches. The main thread acknowledges
- * each batch before the next is sent, so a slow output cannot make memory grow.
+ * A hunt worker thread: compiles the rules it is given once, then reads whole evidence files.
+ * Its detections go to its share of the time sort (`RunSpiller`: sorted runs written to the
+ * hunt's temporary folder, their paths posted to the main thread; what is left is posted at the
+ * end). Counts, address claims and (for --db) every event are posted in batches, which the main
+ * thread acknowledges, so a slow output cannot make memory grow.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FirebreakError } from '../core/errors.js';
 import { Engine } from '../engine/engine.js';
 import { readEventsFromFile } from '../readers/detect.js';
 import type { EventRecord, HuntError } from '../output/records.js';
-import { sortItem, type SortItem } from './sorter.js';
+import { RunSpiller, sortItem, type SortItem } from './sorter.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../stories/addresses.js';
@@ -26,6 +28,8 @@ export interface WorkerInit {
   slim: Record<string, string[]>;
   /** Rules (by `ruleKey`) whose detections are never output: their matched fields are not worked out. */
   unexplained: string[];
+  /** The folder this worker's sorted runs of detections go to, the runs' name prefix, and its share of the sort's memory. */
+  sort: { dir: string; prefix: string; items: number; chars: number };
 }
 
 export type ToWorker = { type: 'file'; path: string } | { type: 'ack' } | { type: 'stop' };
@@ -33,8 +37,8 @@ export type FromWorker =
   | { type: 'ready' }
   | {
       type: 'batch';
-      /** Detections as JSON text (one string copies faster between threads than an object tree), with their sort keys. */
-      detections: SortItem[];
+      /** Detections found in this batch (they are in the worker's share of the sort). */
+      detections: number;
       events: EventRecord[];
       /** IP → host claims first seen in this batch (for stories). */
       claims: { ip: string; host: string; at: string | null }[];
@@ -45,7 +49,11 @@ export type FromWorker =
       filtered: number;
     }
   | { type: 'error'; error: HuntError }
-  | { type: 'done'; path: string };
+  | { type: 'done'; path: string }
+  /** A sorted run of detections written to the sort's folder. */
+  | { type: 'run'; path: string }
+  /** The detections not written to a run, as JSON text with their sort keys; the last message. */
+  | { type: 'rest'; detections: SortItem[] };
 
 const BATCH = 2_000;
 /** Batches a worker may have in flight before it waits for the main thread to store them. */
@@ -78,6 +86,7 @@ async function main(): Promise<void> {
     inFlight++;
     port.postMessage(msg);
   };
+  const spiller = new RunSpiller(init.sort.dir, init.sort.prefix, init.sort.items, init.sort.chars);
   const seenClaims = new Set<string>();
   const slimmed = new Map<SigmaRule, string[]>();
   const unexplainedKeys = new Set(init.unexplained);
@@ -95,7 +104,7 @@ async function main(): Promise<void> {
     const m = queue.shift()!;
     if (m.type === 'stop') break;
     if (m.type !== 'file') continue;
-    let detections: SortItem[] = [];
+    let detections = 0;
     let events: EventRecord[] = [];
     let claims: { ip: string; host: string; at: string | null }[] = [];
     let count = 0;
@@ -104,7 +113,7 @@ async function main(): Promise<void> {
     let last: string | null = null;
     const flush = async () => {
       await send({ type: 'batch', detections, events, claims, bytesHint: 0, eventCount: count, first, last, filtered });
-      detections = [];
+      detections = 0;
       events = [];
       claims = [];
       count = 0;
@@ -143,9 +152,11 @@ async function main(): Promise<void> {
             for (const f of keep) if (f in rec.event) event[f] = rec.event[f]!;
             rec.event = event;
           }
-          detections.push(sortItem(rec));
+          detections++;
+          const run = spiller.add(sortItem(rec));
+          if (run) port.postMessage({ type: 'run', path: run } satisfies FromWorker);
         }
-        if (count >= BATCH || detections.length >= BATCH) await flush();
+        if (count >= BATCH || detections >= BATCH) await flush();
         if (errors.length) for (const error of errors.splice(0)) port.postMessage({ type: 'error', error } satisfies FromWorker);
       }
     } catch (e) {
@@ -156,6 +167,7 @@ async function main(): Promise<void> {
     await flush();
     port.postMessage({ type: 'done', path: m.path } satisfies FromWorker);
   }
+  port.postMessage({ type: 'rest', detections: spiller.take() } satisfies FromWorker);
   port.close();
 }
 

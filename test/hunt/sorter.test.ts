@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rng } from '../../src/core/rng.js';
-import { compareDetections, DetectionSorter } from '../../src/hunt/sorter.js';
+import { compareDetections, DetectionSorter, RunSpiller, sortItem } from '../../src/hunt/sorter.js';
 import { detection } from '../output/fixtures.js';
 
 describe('DetectionSorter', () => {
@@ -37,5 +37,42 @@ describe('DetectionSorter', () => {
       [...sorter.drain()].map((d) => d.timestamp),
       ['2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z', '2024-01-03T00:00:00Z'],
     );
+  });
+
+  it('merges the runs threads wrote with what they handed over at the end', () => {
+    const r = rng(11);
+    const sorter = new DetectionSorter(7);
+    const spillers = [0, 1, 2].map((i) => new RunSpiller(sorter.directory(), `w${i}`, 10 + i * 3, 2 ** 20));
+    const input = Array.from({ length: 400 }, (_, i) =>
+      detection({ timestamp: new Date(Date.UTC(2024, 0, 1) + Math.floor(r() * 5e4) * 1000).toISOString(), computer: `H${Math.floor(r() * 3)}`, recordId: i }),
+    );
+    let runs = 0;
+    input.forEach((d, i) => {
+      const path = spillers[i % 3]!.add(sortItem(d));
+      if (path) {
+        runs++;
+        sorter.addRun(path);
+      }
+    });
+    assert.ok(runs > 20, `${runs} runs`);
+    for (const s of spillers) for (const item of s.take()) sorter.add(item);
+    const out = [...sorter.drain()];
+    assert.deepEqual(
+      out.map((d) => d.recordId),
+      [...input].sort(compareDetections).map((d) => d.recordId),
+    );
+  });
+
+  it('spills on the character limit as well as the count, and take() empties the spiller', () => {
+    const sorter = new DetectionSorter();
+    const small = sortItem(detection({ recordId: 1 })).json.length;
+    const s = new RunSpiller(sorter.directory(), 'w0', 1_000, 2 * small + 50);
+    assert.equal(s.add(sortItem(detection({ recordId: 1 }))), undefined);
+    assert.equal(s.add(sortItem(detection({ recordId: 2 }))), undefined);
+    const path = s.add(sortItem(detection({ recordId: 3, event: { Text: 'x'.repeat(200) } })));
+    assert.ok(path, 'a run is written once the text passes the limit');
+    assert.deepEqual(s.take(), []);
+    sorter.addRun(path);
+    assert.equal([...sorter.drain()].length, 3);
   });
 });
