@@ -24,7 +24,8 @@ export function isWindowsEventDoc(doc: unknown): doc is { Event: Doc } {
 /** Build an Event from an evtx-crate JSON record. */
 export function eventFromWindowsDoc(doc: { Event: Doc }, source: EventSource): Event {
   const fields: Fields = Object.create(null) as Fields;
-  const ev = doc.Event;
+  // A damaged record may have another root element (or an empty one): an event without fields.
+  const ev: Doc = isObj(doc.Event) ? doc.Event : {};
   if (isObj(ev.System)) flattenSystem(ev.System, fields);
   for (const key of Object.keys(ev)) {
     if (key === 'System' || key === '#attributes') continue;

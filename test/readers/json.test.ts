@@ -85,3 +85,25 @@ describe('events from JSON', () => {
     );
   });
 });
+
+describe('EVTX records in hunt', () => {
+  it('a record whose root is not <Event> is an event without fields, and the file reads on', async () => {
+    const { ChunkWriter } = await import('../evtx/binxml-writer.js');
+    const { FIXTURES, readBytes } = await import('../evtx/helpers.js');
+    const w = new ChunkWriter();
+    w.record((x) => void x.header().open('NotAnEvent').closeEmpty().eof());
+    w.record((x) => void x.header().open('Event').closeStart().open('System').closeStart().open('EventID').closeStart().text('4624').end().end().end().eof());
+    // A real file header (one chunk), then the built chunk.
+    const file = readBytes(join(FIXTURES, 'Security_short_selected.evtx')).slice(0, 4096 + 65536);
+    file.set(w.bytes(), 4096);
+    const dir = mkdtempSync(join(tmpdir(), 'fb-root-'));
+    const path = join(dir, 'odd.evtx');
+    writeFileSync(path, file);
+    const errors: string[] = [];
+    const events = [];
+    for await (const ev of readEventsFromFile(path, { onError: (e) => errors.push(e.message) })) events.push(ev);
+    assert.equal(events.length, 2, errors.join('; '));
+    assert.deepEqual({ ...events[0]!.fields }, {});
+    assert.equal(events[1]!.fields.EventID, '4624');
+  });
+});
