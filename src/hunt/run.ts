@@ -15,7 +15,7 @@ import { loadPlaceholders } from '../sigma/collection.js';
 import { LEVELS, type Level } from '../sigma/model.js';
 import { discoverFiles } from './discover.js';
 import { ruleKey } from './records.js';
-import { correlationInputs, selectRules, type RuleFilter } from './select.js';
+import { correlationInputs, forWorker, selectRules, type RuleFilter } from './select.js';
 import { DetectionSorter } from './sorter.js';
 import { STORY_FIELDS, StoryBuilder } from '../stories/builder.js';
 import type { Story } from '../stories/model.js';
@@ -157,7 +157,8 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   // Each worker sorts its own detections; together they hold about what one sort would.
   const share = (limit: number, floor: number) => Math.max(floor, Math.floor(limit / threads));
   const sortShare = { dir: sorter.directory(), items: share(sorter.memoryLimit, 5_000), chars: share(sorter.charLimit, 8 * 2 ** 20) };
-  const init = (i: number): WorkerInit => ({ rules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink, wantClaims: !!stories, slim, unexplained, sort: { ...sortShare, prefix: `w${i}` } });
+  const workerRules = rules.map(forWorker);
+  const init = (i: number): WorkerInit => ({ rules: workerRules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink, wantClaims: !!stories, slim, unexplained, sort: { ...sortShare, prefix: `w${i}` } });
   const pending = [...files];
   let chain = Promise.resolve();
 

@@ -1,5 +1,5 @@
 /** Which rules a hunt runs: level, status, tag, id filters over the loaded collection. */
-import { LEVELS, type Level, type SigmaCorrelation, type SigmaRule } from '../sigma/model.js';
+import { LEVELS, type Level, type SearchExpr, type SigmaCorrelation, type SigmaRule } from '../sigma/model.js';
 
 export interface RuleFilter {
   minLevel?: Level;
@@ -60,4 +60,22 @@ export function correlationInputs(selected: readonly SigmaCorrelation[], all: re
     }
   }
   return { rules: [...needRules], correlations: [...needCorr] };
+}
+
+const NOWHERE = { file: '', line: 0, column: 0 };
+
+function withoutLocations(e: SearchExpr): SearchExpr {
+  return e.kind === 'item' ? { ...e, location: NOWHERE } : { kind: e.kind, items: e.items.map(withoutLocations) };
+}
+
+/**
+ * A rule as a worker thread needs it: what detections and their records use, without the text
+ * location of every detection item (one shared location instead) or the prose nobody matches on.
+ * Every worker deserialises its copy of the rule set at start-up; this made it about a third
+ * smaller.
+ */
+export function forWorker(r: SigmaRule): SigmaRule {
+  const searches: Record<string, SearchExpr> = {};
+  for (const [k, v] of Object.entries(r.searches)) searches[k] = withoutLocations(v);
+  return { ...r, location: NOWHERE, description: undefined, author: undefined, references: [], falsepositives: [], conditionText: [], searches };
 }
