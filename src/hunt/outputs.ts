@@ -5,7 +5,6 @@
  */
 import { FirebreakError, UsageError } from '../core/errors.js';
 import { CsvTimelineWriter, type CsvProfile } from '../output/csv.js';
-import { DuckDbWriter } from '../output/duckdb.js';
 import { JsonlDetectionWriter } from '../output/jsonl.js';
 import type { HuntSummary } from '../output/records.js';
 import { HtmlReportWriter, type ReportExtras } from '../output/report/index.js';
@@ -53,6 +52,8 @@ export async function openOutputs(paths: OutputPaths): Promise<OpenOutputs> {
   };
   try {
     if (paths.db) {
+      // DuckDB's native module loads only when a database is asked for (75 ms of every start-up).
+      const { DuckDbWriter } = await import('../output/duckdb.js');
       const db = await DuckDbWriter.create(paths.db, { replace: paths.overwrite }).catch((e: unknown) => {
         if (e instanceof FirebreakError && e.code === 'db-exists') throw new UsageError(`--db: ${e.message} (or pass --overwrite)`);
         throw e;

@@ -175,17 +175,37 @@ export class DetectionSorter {
         for (const item of this.buffer) yield JSON.parse(item.json) as DetectionRecord;
         return;
       }
-      if (this.buffer.length) this.spill();
-      yield* merge(this.runs.map((f) => new RunReader(f)));
+      // What is still held joins the merge from memory (it was written out only to be read back).
+      const sources: Source[] = this.runs.map((f) => new RunReader(f));
+      if (this.buffer.length) sources.push(new MemoryRun(this.buffer.sort(compareItems)));
+      this.buffer = [];
+      yield* merge(sources);
     } finally {
       this.dispose();
     }
   }
 }
 
+/** A sorted run being merged: a file, or detections still in memory. */
+interface Source {
+  next(): DetectionRecord | undefined;
+  close(): void;
+}
+
+class MemoryRun implements Source {
+  private i = 0;
+  constructor(private items: SortItem[]) {}
+  next(): DetectionRecord | undefined {
+    return this.i < this.items.length ? (JSON.parse(this.items[this.i++]!.json) as DetectionRecord) : undefined;
+  }
+  close(): void {
+    this.items = [];
+  }
+}
+
 /** K-way merge of sorted runs with a binary heap of their heads. */
-function* merge(readers: RunReader[]): Generator<DetectionRecord> {
-  const heap: { d: DetectionRecord; r: RunReader }[] = [];
+function* merge(readers: Source[]): Generator<DetectionRecord> {
+  const heap: { d: DetectionRecord; r: Source }[] = [];
   const less = (i: number, j: number) => compareDetections(heap[i]!.d, heap[j]!.d) < 0;
   const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
   const up = (i: number) => {
@@ -264,7 +284,7 @@ class RunWriter {
  * to a memory cost that grows with the evidence.
  */
 const READ_BLOCK = 64 * 1024;
-class RunReader {
+class RunReader implements Source {
   private fd: number | undefined;
   private readonly buf = Buffer.alloc(READ_BLOCK);
   private readonly decoder = new StringDecoder('utf8');
