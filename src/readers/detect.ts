@@ -15,7 +15,7 @@ import { LIMITS } from '../core/limits.js';
 import type { Event } from '../events/event.js';
 import { eventFromWindowsDoc } from '../events/winevent.js';
 import { eventFromEcs, isBulkAction, isEcsWindowsDoc } from './ecs.js';
-import { readEvtx } from './evtx/index.js';
+import { EvtxError, readEvtx } from './evtx/index.js';
 import { eventFromJson, splitJson } from './json.js';
 
 export type LogFormat = 'evtx' | 'json' | 'gzip' | 'unknown';
@@ -67,9 +67,10 @@ async function* jsonEvents(chunks: AsyncIterable<Buffer>, file: string, opts: Re
   }
 }
 
+/** Events of an EVTX file read from `path`, named `label` (the .gz a temporary file was unpacked from) in events and errors. */
 async function* evtxEvents(path: string, label: string, opts: ReadOptions): AsyncGenerator<Event> {
-  for await (const rec of readEvtx(path, { onError: (e) => opts.onError?.(e) }))
-    yield eventFromWindowsDoc(rec.doc, { file: label, offset: rec.offset });
+  const onError = (e: EvtxError) => opts.onError?.(label === path || e.file !== path ? e : new EvtxError(e.code, e.message, { file: label, chunk: e.chunk, record: e.record, offset: e.offset }, e.what, e.severity));
+  for await (const rec of readEvtx(path, { onError })) yield eventFromWindowsDoc(rec.doc, { file: label, offset: rec.offset });
 }
 
 /**

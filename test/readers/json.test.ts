@@ -107,3 +107,26 @@ describe('EVTX records in hunt', () => {
     assert.equal(events[1]!.fields.EventID, '4624');
   });
 });
+
+describe('gzipped EVTX', () => {
+  it('errors name the .gz file, not the temporary file it was unpacked to', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const { FIXTURES, readBytes } = await import('../evtx/helpers.js');
+    const { EvtxError } = await import('../../src/readers/evtx/index.js');
+    const bytes = readBytes(join(FIXTURES, 'Security_short_selected.evtx')).slice();
+    bytes[4096 + 600] = bytes[4096 + 600]! ^ 0xff; // inside the first chunk's records: a checksum mismatch at least
+    const dir = mkdtempSync(join(tmpdir(), 'fb-gz-'));
+    const path = join(dir, 'Security.evtx.gz');
+    writeFileSync(path, gzipSync(bytes));
+    const errors: InstanceType<typeof EvtxError>[] = [];
+    let events = 0;
+    for await (const _ of readEventsFromFile(path, { onError: (e) => errors.push(e as InstanceType<typeof EvtxError>) })) events++;
+    assert.ok(events > 0);
+    assert.ok(errors.length > 0, 'the damaged chunk is reported');
+    for (const e of errors) {
+      assert.ok(e instanceof EvtxError);
+      assert.equal(e.file, path);
+      assert.match(e.format(), /Security\.evtx\.gz: chunk 0/);
+    }
+  });
+});
