@@ -147,11 +147,16 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   // Detections nobody sees (building blocks, rules run only for a correlation) are not explained.
   const slim: Record<string, string[]> = {};
   const unexplained: string[] = [];
+  // One shared list where a rule adds nothing to it (a shared array is cloned to workers once).
+  const shown = stories ? [...STORY_FIELDS] : [];
   for (const r of rules) {
     const key = ruleKey(r);
     const hidden = correlations?.fieldsUsed(r);
     if (hidden) slim[key] = hidden;
-    else if (!fullEvents) slim[key] = [...new Set([...(stories ? STORY_FIELDS : []), ...(correlations?.fieldsRead(r) ?? [])])];
+    else if (!fullEvents) {
+      const read = correlations?.fieldsRead(r) ?? [];
+      slim[key] = read.length ? [...new Set([...shown, ...read])] : shown;
+    }
     if (hidden || feederKeys.has(key)) unexplained.push(key);
   }
   // Each worker sorts its own detections; together they hold about what one sort would.

@@ -107,8 +107,8 @@ export class RunSpiller {
 }
 
 export class DetectionSorter {
-  private buffer: SortItem[] = [];
-  private bytes = 0;
+  /** Records added here: the same bounded buffer as a worker's share. */
+  private spiller: RunSpiller | undefined;
   private runs: string[] = [];
   private dir: string | undefined;
   private made = 0;
@@ -120,10 +120,9 @@ export class DetectionSorter {
   ) {}
 
   add(d: DetectionRecord | SortItem): void {
-    const item = 'json' in d ? d : sortItem(d);
-    this.buffer.push(item);
-    this.bytes += item.json.length;
-    if (this.buffer.length >= this.memoryLimit || this.bytes >= this.charLimit) this.spill();
+    this.spiller ??= new RunSpiller(this.directory(), 'main', this.memoryLimit, this.charLimit);
+    const path = this.spiller.add('json' in d ? d : sortItem(d));
+    if (path) this.addRun(path);
   }
 
   /** The folder runs are written to (made on first use; removed by `drain` or `dispose`). */
@@ -147,15 +146,6 @@ export class DetectionSorter {
     return join(this.directory(), `run-${this.made++}.ndjson`);
   }
 
-  private spill(): void {
-    const path = this.file();
-    writeRun(this.buffer, path);
-    this.runs.push(path);
-    this.buffer = [];
-    this.bytes = 0;
-    this.compact();
-  }
-
   private compact(): void {
     if (this.runs.length > MAX_RUNS) {
       const merged = new RunWriter(this.file());
@@ -170,15 +160,10 @@ export class DetectionSorter {
   /** All records in time order; temporary files are removed afterwards. */
   *drain(): Generator<DetectionRecord> {
     try {
-      if (!this.runs.length) {
-        this.buffer.sort(compareItems);
-        for (const item of this.buffer) yield JSON.parse(item.json) as DetectionRecord;
-        return;
-      }
-      // What is still held joins the merge from memory (it was written out only to be read back).
+      // What is still held joins the merge from memory (a small hunt never writes a run).
       const sources: Source[] = this.runs.map((f) => new RunReader(f));
-      if (this.buffer.length) sources.push(new MemoryRun(this.buffer.sort(compareItems)));
-      this.buffer = [];
+      const rest = this.spiller?.take() ?? [];
+      if (rest.length) sources.push(new MemoryRun(rest.sort(compareItems)));
       yield* merge(sources);
     } finally {
       this.dispose();
