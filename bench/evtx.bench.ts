@@ -87,11 +87,12 @@ function main(): void {
   // Record count from our own run (checked against evtxexport's when it is installed).
   const probe = spawnSync(process.execPath, [BIN, 'evtx', 'dump', '--threads', '1', ...files], { stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'], encoding: 'utf8', maxBuffer: 1 << 28 });
   const records = Number(/(\d+) good records?/.exec(probe.stderr)?.[1] ?? NaN);
-  console.log(
-    `corpus: ${once.length} files${repeat > 1 ? ` x ${repeat} passes` : ''}, ${(bytes / 1e6).toFixed(1)} MB, ${records} records; ${runs} runs each, medians; ${cores} cores`,
-  );
+  console.log(`corpus: ${once.length} files${repeat > 1 ? ` x ${repeat} passes` : ''}, ${(bytes / 1e6).toFixed(1)} MB, ${records} records; ${runs} runs each, medians; ${cores} cores`);
   console.log(probe.stderr.trim().split('\n').pop());
-  const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = (): string =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   console.log(`load average before: ${load()}`);
 
   const rows: [string, number, number][] = [];
@@ -155,7 +156,9 @@ function main(): void {
     console.log(
       name.padEnd(48) +
         secs.toFixed(3).padStart(10) +
-        Math.round(records / secs).toString().padStart(12) +
+        Math.round(records / secs)
+          .toString()
+          .padStart(12) +
         (bytes / 1e6 / secs).toFixed(1).padStart(9) +
         (Number.isFinite(rss) ? `${(rss / 1024).toFixed(0)} MiB` : 'n/a').padStart(11),
     );

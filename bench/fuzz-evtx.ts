@@ -11,7 +11,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { parseChunk, type EvtxError } from '../src/readers/evtx/index.js';
+import { parseChunk } from '../src/readers/evtx/index.js';
 import { renderChunk } from '../src/readers/evtx/render.js';
 import { mutateChunk, rng } from '../test/evtx/mutate.js';
 
@@ -80,7 +80,7 @@ function fuzz(minutes: number, seed: number): void {
           p.records++;
           continue;
         }
-        const e = it as EvtxError;
+        const e = it;
         p.errors[e.code] = (p.errors[e.code] ?? 0) + 1;
         if (e.code === 'evtx.internal') finding(`${m.what}: ${e.format()}`, m.bytes);
       }

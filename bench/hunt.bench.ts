@@ -36,7 +36,10 @@ function median(xs: number[]): number {
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 /** A folder holding `copies` replicas of the samples (hard links where possible). */
 function corpus(root: string, sources: string[], copies: number): string {
@@ -120,10 +123,14 @@ function main(): void {
       rows.push(
         `| ${scale}x | ${fmt(events)} | ${fs.toFixed(1)} | ${fmt(events / fs)} | ${fmt(rss)} | ${dash(ss, (x) => x.toFixed(1))} | ${dash(srss, fmt)} | ${dash(ss, (x) => `${(100 * (fs / x - 1)).toFixed(0)}%`)} | ${ps.toFixed(1)} | ${fmt(events / ps)} | ${fmt(prss)} | ${fmt(sum.detections)} | ${sum.stories?.count ?? 0} | ${n} |`,
       );
-      console.log(`${scale}x done: ${fmt(events)} events, full ${fs.toFixed(1)} s, without correlations/stories ${dash(ss, (x) => x.toFixed(1))} s, parse-only ${ps.toFixed(1)} s, peak RSS ${fmt(rss)} MiB (load ${load()})`);
+      console.log(
+        `${scale}x done: ${fmt(events)} events, full ${fs.toFixed(1)} s, without correlations/stories ${dash(ss, (x) => x.toFixed(1))} s, parse-only ${ps.toFixed(1)} s, peak RSS ${fmt(rss)} MiB (load ${load()})`,
+      );
     }
     console.log('');
-    console.log('| input | events | full hunt: median s | events/s | peak RSS MiB | no correlations/stories: median s | peak RSS MiB | correlations + stories cost | parse only: median s | events/s | peak RSS MiB | detections | stories | runs |');
+    console.log(
+      '| input | events | full hunt: median s | events/s | peak RSS MiB | no correlations/stories: median s | peak RSS MiB | correlations + stories cost | parse only: median s | events/s | peak RSS MiB | detections | stories | runs |',
+    );
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
     console.log(`\nload average after: ${load()}`);

@@ -12,7 +12,6 @@ import { rng } from '../src/core/rng.js';
 
 const VERSION = 1;
 
-
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** Secrets the scanner must find, built from parts so this file itself holds none. */
@@ -128,7 +127,16 @@ export async function ensureCorpus(dir: string, mb: number): Promise<{ bytes: nu
     else if (k < 15) write(`logs/app${i}.log`, withSecrets(logLines(r, 256_000 + Math.floor(r() * 768_000))));
     else if (k < 17) write(`config/service${i}.yaml`, withSecrets(Array.from({ length: 200 }, (_, j) => configText(r, i * 1000 + j)).join('\n')));
     else if (k < 18) write(`office/report${i}.docx`, docx(withSecrets(logLines(r, 200_000))));
-    else if (k < 19) write(`archives/src${i}.tar.gz`, gzipSync(await makeTar([{ name: `pkg/index${i}.js`, data: Buffer.from(withSecrets(codeSlice())) }, { name: `pkg/app${i}.log`, data: Buffer.from(logLines(r, 300_000)) }])));
+    else if (k < 19)
+      write(
+        `archives/src${i}.tar.gz`,
+        gzipSync(
+          await makeTar([
+            { name: `pkg/index${i}.js`, data: Buffer.from(withSecrets(codeSlice())) },
+            { name: `pkg/app${i}.log`, data: Buffer.from(logLines(r, 300_000)) },
+          ]),
+        ),
+      );
     else write(`archives/logs${i}.zip`, makeZip([{ name: `day${i}.log`, data: Buffer.from(withSecrets(logLines(r, 400_000))) }]));
   }
   writeFileSync(manifest, JSON.stringify({ version: VERSION, mb, bytes, files }));

@@ -68,7 +68,10 @@ function runRg(args: string[], inputs: string[], timeoutS?: number): { seconds: 
     ...(timeoutS ? { timeout: timeoutS * 1000 } : {}),
   });
   const seconds = (performance.now() - t0) / 1000;
-  const matches = (r.stdout ?? '').split('\n').filter(Boolean).reduce((a, l) => a + Number(l), 0);
+  const matches = (r.stdout ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .reduce((a, l) => a + Number(l), 0);
   return { seconds, matches, status: r.status, timedOut: r.signal === 'SIGTERM' };
 }
 
@@ -119,13 +122,17 @@ async function main(): Promise<void> {
   const s = await sample();
   const fs1 = await scanOnce(s.files);
   const u = runRg(['--regex-size-limit', '2G', '--dfa-size-limit', '2G', '-f', pats.union], s.files, RG_UNION_TIMEOUT_S);
-  const unionRate = u.timedOut ? `< ${MBs(s.bytes, u.seconds).toFixed(3)} MB/s (killed after ${RG_UNION_TIMEOUT_S} s, unfinished)` : `${MBs(s.bytes, u.seconds).toFixed(3)} MB/s (${u.seconds.toFixed(1)} s, ${u.matches} matches)`;
+  const unionRate = u.timedOut
+    ? `< ${MBs(s.bytes, u.seconds).toFixed(3)} MB/s (killed after ${RG_UNION_TIMEOUT_S} s, unfinished)`
+    : `${MBs(s.bytes, u.seconds).toFixed(3)} MB/s (${u.seconds.toFixed(1)} s, ${u.matches} matches)`;
   process.stdout.write(`sample of ${s.files.length} files, ${(s.bytes / 1e6).toFixed(1)} MB: firebreak ${MBs(s.bytes, fs1.seconds).toFixed(1)} MB/s | rg union of patterns ${unionRate}\n`);
 
   const fbRate = MBs(corpus.bytes, median(fb));
   const kwRate = MBs(corpus.bytes, median(rgKw));
   const peak = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`\nmedian of ${RUNS} on ${(corpus.bytes / 1e6).toFixed(0)} MB: firebreak ${fbRate.toFixed(1)} MB/s; rg keywords-only ${kwRate.toFixed(1)} MB/s (ratio ${(fbRate / kwRate).toFixed(2)})\n`);
+  process.stdout.write(
+    `\nmedian of ${RUNS} on ${(corpus.bytes / 1e6).toFixed(0)} MB: firebreak ${fbRate.toFixed(1)} MB/s; rg keywords-only ${kwRate.toFixed(1)} MB/s (ratio ${(fbRate / kwRate).toFixed(2)})\n`,
+  );
   process.stdout.write(`rg union of patterns (target: firebreak >= 0.5x): ${unionRate} vs firebreak ${MBs(s.bytes, fs1.seconds).toFixed(1)} MB/s on the same sample\n`);
   process.stdout.write(`firebreak peak RSS ${peak.toFixed(0)} MB (all threads)\n`);
 }

@@ -62,8 +62,12 @@ const dFastSubset = run(compiled, subset).detections;
 const eps = (ms: number, n = events.length) => Math.round(n / (ms / 1000));
 console.log(`rules: ${col.rules.length} loaded in ${loadMs.toFixed(0)} ms, compiled in ${compileMs.toFixed(0)} ms (${compiled.unmapped.length} unmapped)`);
 console.log(`events: ${events.length} (${base.length} SigmaHQ regression events replicated), passes: ${passes}`);
-console.log(`compiled:    median ${median(fast).toFixed(0)} ms  ${eps(median(fast)).toLocaleString('en-US')} events/s  (min ${Math.min(...fast).toFixed(0)}, max ${Math.max(...fast).toFixed(0)})  detections ${dFast}`);
-console.log(`interpreted: median ${median(slow).toFixed(0)} ms over ${subset.length} events  ${eps(median(slow), subset.length).toLocaleString('en-US')} events/s  (min ${Math.min(...slow).toFixed(0)}, max ${Math.max(...slow).toFixed(0)}, ${slow.length} passes)  detections ${dSlow}`);
+console.log(
+  `compiled:    median ${median(fast).toFixed(0)} ms  ${eps(median(fast)).toLocaleString('en-US')} events/s  (min ${Math.min(...fast).toFixed(0)}, max ${Math.max(...fast).toFixed(0)})  detections ${dFast}`,
+);
+console.log(
+  `interpreted: median ${median(slow).toFixed(0)} ms over ${subset.length} events  ${eps(median(slow), subset.length).toLocaleString('en-US')} events/s  (min ${Math.min(...slow).toFixed(0)}, max ${Math.max(...slow).toFixed(0)}, ${slow.length} passes)  detections ${dSlow}`,
+);
 console.log(`speed-up (events/s): ${(eps(median(fast)) / eps(median(slow), subset.length)).toFixed(1)}x`);
 if (dFastSubset !== dSlow) {
   console.error('compiled and interpreted detections differ');

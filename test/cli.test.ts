@@ -34,7 +34,10 @@ describe('firebreak rules', () => {
     mkdirSync(join(root, 'rules'));
     mkdirSync(join(root, 'regression_data', 'x'), { recursive: true });
     writeFileSync(join(root, 'rules', 'r.yml'), 'title: r\nid: 55555555-5555-5555-5555-555555555555\nlogsource: {product: windows}\ndetection: {s: {A: 1}, condition: s}\n');
-    writeFileSync(join(root, 'regression_data', 'x', 'info.yml'), 'rule_metadata:\n  - id: 55555555-5555-5555-5555-555555555555\nregression_tests_info:\n  - type: evtx\n    match_count: 2\n    path: regression_data/x/55555555-5555-5555-5555-555555555555.evtx\n');
+    writeFileSync(
+      join(root, 'regression_data', 'x', 'info.yml'),
+      'rule_metadata:\n  - id: 55555555-5555-5555-5555-555555555555\nregression_tests_info:\n  - type: evtx\n    match_count: 2\n    path: regression_data/x/55555555-5555-5555-5555-555555555555.evtx\n',
+    );
     writeFileSync(join(root, 'regression_data', 'x', '55555555-5555-5555-5555-555555555555.json'), '{"Event":{"System":{"Channel":"Security","EventID":1},"EventData":{"A":1}}}');
     const r = await cli('rules', 'test', root, '--json');
     assert.equal(r.code, 1);

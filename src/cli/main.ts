@@ -40,7 +40,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return 2;
   }
   try {
-    return await (await cmd.load())(rest, io);
+    return await (
+      await cmd.load()
+    )(rest, io);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
       io.stderr.write(`firebreak ${name}: ${(err as Error).message}\n`);

@@ -284,7 +284,7 @@ export class CorrelationEngine {
    * rule whose detections are output or not consumed at all.
    */
   fieldsUsed(rule: SigmaRule): string[] | undefined {
-    return this.hiddenDocs.has(rule as Doc) ? this.fieldsRead(rule) : undefined;
+    return this.hiddenDocs.has(rule) ? this.fieldsRead(rule) : undefined;
   }
 
   /** The event fields the correlations read from a rule's detections (empty when none consume it). */

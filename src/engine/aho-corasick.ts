@@ -25,11 +25,13 @@ export class AhoCorasick {
     // prefix is all new nodes, and every node's children are made in ascending code-unit order
     // (already the order the frozen edges need). Thousands of per-node Maps made the build (once
     // per rule index, in every worker) the largest cost of a small hunt.
-    const order = patterns.map((_, i) => i).sort((a, b) => {
-      const x = patterns[a]!;
-      const y = patterns[b]!;
-      return x < y ? -1 : x > y ? 1 : a - b;
-    });
+    const order = patterns
+      .map((_, i) => i)
+      .sort((a, b) => {
+        const x = patterns[a]!;
+        const y = patterns[b]!;
+        return x < y ? -1 : x > y ? 1 : a - b;
+      });
     let bound = 1;
     for (const p of patterns) bound += p.length;
     const parentOf = new Int32Array(bound);

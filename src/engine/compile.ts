@@ -4,7 +4,7 @@
  * a value lower-cased once per event, regexes run last. The reference interpreter
  * (interpret.ts) defines the semantics; the differential test holds the two together.
  */
-import type { Event, Scalar } from '../events/event.js';
+import { isList, type Event, type Scalar } from '../events/event.js';
 import type { ConditionNode, DetectionItem, SearchExpr, SigmaRule, StrPart, ValueMatcher } from '../sigma/model.js';
 import { inNetwork, parseCidr, parseIp } from '../sigma/cidr.js';
 import { partsToRegexSource } from '../sigma/strings.js';
@@ -87,7 +87,13 @@ export class RuleParts {
   private compiled(e: SearchExpr): Compiled {
     let c = this.exprs.get(e);
     if (!c) {
-      c = e.kind === 'item' ? compileItem(e, this.fieldMap) : combine(e.kind, e.items.map((i) => this.compiled(i)));
+      c =
+        e.kind === 'item'
+          ? compileItem(e, this.fieldMap)
+          : combine(
+              e.kind,
+              e.items.map((i) => this.compiled(i)),
+            );
       this.exprs.set(e, c);
     }
     return c;
@@ -117,7 +123,7 @@ export const NO_RENAMES: FieldMap = Object.freeze({});
 const partsCache = new WeakMap<SigmaRule, Map<FieldMap, RuleParts>>();
 export function ruleParts(rule: SigmaRule, fieldMap: FieldMap): RuleParts {
   let byMap = partsCache.get(rule);
-  if (!byMap) partsCache.set(rule, (byMap = new Map()));
+  if (!byMap) partsCache.set(rule, (byMap = new Map<FieldMap, RuleParts>()));
   let parts = byMap.get(fieldMap);
   if (!parts) byMap.set(fieldMap, (parts = new RuleParts(rule, fieldMap)));
   return parts;
@@ -134,7 +140,10 @@ function compileCondition(node: ConditionNode, search: (name: string) => Compile
     case 'of':
       return combine(node.quantifier === 'all' ? 'and' : 'or', node.names.map(search));
     default:
-      return combine(node.kind, node.items.map((i) => compileCondition(i, search)));
+      return combine(
+        node.kind,
+        node.items.map((i) => compileCondition(i, search)),
+      );
   }
 }
 
@@ -164,7 +173,6 @@ function combine(kind: 'and' | 'or', parts: Compiled[]): Compiled {
     cost,
   };
 }
-
 
 /**
  * For a keyword list whose every value needs an ASCII literal (the prefilter's literals): one
@@ -368,7 +376,7 @@ function literalShape(parts: readonly StrPart[]): Shape | undefined {
 const matcherCache = new WeakMap<ValueMatcher, Map<FieldMap, ScalarTest>>();
 function compileMatcherCached(m: ValueMatcher, fieldMap: FieldMap): ScalarTest {
   let byMap = matcherCache.get(m);
-  if (!byMap) matcherCache.set(m, (byMap = new Map()));
+  if (!byMap) matcherCache.set(m, (byMap = new Map<FieldMap, ScalarTest>()));
   let t = byMap.get(fieldMap);
   if (!t) byMap.set(fieldMap, (t = compileMatcher(m, fieldMap).test));
   return t;
@@ -457,8 +465,8 @@ function compileMatcher(m: ValueMatcher, fieldMap: FieldMap): { test: ScalarTest
           const o = ctx.ev.get(other);
           if (o === undefined) return false;
           const a = cased ? toText(v) : f;
-          if (Array.isArray(o)) return o.some((x) => cmp(a, cased ? toText(x) : fold(toText(x))));
-          return cmp(a, cased ? toText(o as Scalar) : ctx.foldField(other, o as Scalar));
+          if (isList(o)) return o.some((x) => cmp(a, cased ? toText(x) : fold(toText(x))));
+          return cmp(a, cased ? toText(o) : ctx.foldField(other, o));
         },
         cost: 2,
       };

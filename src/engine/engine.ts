@@ -136,7 +136,7 @@ class ChannelIndex {
       if (!req) return void always.push(i);
       for (const { field, text } of req) {
         let needles = byField.get(field);
-        if (!needles) byField.set(field, (needles = new Map()));
+        if (!needles) byField.set(field, (needles = new Map<string, number[]>()));
         const owners = needles.get(text);
         if (!owners) needles.set(text, [i]);
         else if (owners[owners.length - 1] !== i) owners.push(i);

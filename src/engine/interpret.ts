@@ -3,7 +3,7 @@
  * speed. The compiled matchers (compile.ts) must agree with it on every event; the
  * differential test checks that.
  */
-import type { Event, FieldValue, Scalar } from '../events/event.js';
+import { isList, type Event, type FieldValue, type Scalar } from '../events/event.js';
 import type { ConditionNode, DetectionItem, SearchExpr, SigmaRule, StrPart, ValueMatcher } from '../sigma/model.js';
 import { partsToRegexSource } from '../sigma/strings.js';
 import { inNetwork, parseCidr, parseIp } from '../sigma/cidr.js';
@@ -54,8 +54,8 @@ function testField(m: ValueMatcher, v: FieldValue | undefined, ev: Event, fieldM
   if (m.kind === 'anyOf') return m.values.some((x) => testField(x, v, ev, fieldMap));
   if (m.kind === 'exists') return (v !== undefined) === m.value;
   if (v === undefined) return m.kind === 'null';
-  if (Array.isArray(v)) return m.kind === 'null' && v.length === 0 ? true : v.some((x) => testScalar(m, x, ev, fieldMap));
-  return testScalar(m, v as Scalar, ev, fieldMap);
+  if (isList(v)) return m.kind === 'null' && v.length === 0 ? true : v.some((x) => testScalar(m, x, ev, fieldMap));
+  return testScalar(m, v, ev, fieldMap);
 }
 
 export function testScalar(m: ValueMatcher, v: Scalar, ev: Event, fieldMap: FieldMap): boolean {
@@ -69,7 +69,11 @@ export function testScalar(m: ValueMatcher, v: Scalar, ev: Event, fieldMap: Fiel
     case 'string':
       return wildcardMatch(m.parts, toText(v), m.cased);
     case 'regex':
-      return testRegex(memo(m, () => compileRuleRegex(m.pattern, m.flags)), toText(v), fold(toText(v)));
+      return testRegex(
+        memo(m, () => compileRuleRegex(m.pattern, m.flags)),
+        toText(v),
+        fold(toText(v)),
+      );
     case 'number':
       return typeof v === 'number' ? v === m.value : toText(v).trim() === String(m.value);
     case 'bool':
@@ -89,7 +93,7 @@ export function testScalar(m: ValueMatcher, v: Scalar, ev: Event, fieldMap: Fiel
     case 'fieldref': {
       const other = ev.get(fieldMap[m.field] ?? m.field);
       if (other === undefined) return false;
-      const others = Array.isArray(other) ? other : [other as Scalar];
+      const others: readonly Scalar[] = isList(other) ? other : [other];
       const a = m.cased ? toText(v) : fold(toText(v));
       return others.some((o) => {
         const b = m.cased ? toText(o) : fold(toText(o));

@@ -149,7 +149,8 @@ function searchIds(e: SearchExpr, fieldMap: FieldMap): Ids {
   for (const m of e.values) {
     if (m.kind === 'number' && Number.isInteger(m.value) && m.value >= 0) ids.add(m.value);
     else if (m.kind === 'string' && m.parts.length === 1 && typeof m.parts[0] === 'string' && /^\d{1,9}$/.test(m.parts[0])) ids.add(Number(m.parts[0]));
-    else if (m.kind === 'string' && m.parts.length === 1 && typeof m.parts[0] === 'string') continue; // non-numeric text: never an ID
+    else if (m.kind === 'string' && m.parts.length === 1 && typeof m.parts[0] === 'string')
+      continue; // non-numeric text: never an ID
     else return null;
   }
   return ids;

@@ -9,6 +9,11 @@ export type Scalar = string | number | boolean | null;
 export type FieldValue = Scalar | readonly Scalar[];
 export type Fields = Record<string, FieldValue>;
 
+/** A list value (`Array.isArray` does not narrow a readonly array union). */
+export function isList(v: FieldValue): v is readonly Scalar[] {
+  return Array.isArray(v);
+}
+
 /** Where an event came from: the file and the record's position in it. */
 export interface EventSource {
   /** Path of the evidence file (inner archive paths joined with `!`). */

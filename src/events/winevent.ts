@@ -57,7 +57,7 @@ function attributeField(element: string, attribute: string): string {
   let byAttr = attributeNames.get(element);
   if (!byAttr) {
     if (attributeNames.size >= 1024) attributeNames.clear(); // hostile input inventing names
-    attributeNames.set(element, (byAttr = new Map()));
+    attributeNames.set(element, (byAttr = new Map<string, string>()));
   }
   let name = byAttr.get(attribute);
   if (name === undefined) {

@@ -6,7 +6,7 @@
 import { FirebreakError, UsageError } from '../core/errors.js';
 import { CsvTimelineWriter, type CsvProfile } from '../output/csv.js';
 import { JsonlDetectionWriter } from '../output/jsonl.js';
-import type { HuntSummary } from '../output/records.js';
+import type { DetectionRecord, HuntSummary } from '../output/records.js';
 import { HtmlReportWriter, type ReportExtras } from '../output/report/index.js';
 import type { DetectionSink, EventSink } from './run.js';
 
@@ -89,7 +89,7 @@ export async function openOutputs(paths: OutputPaths): Promise<OpenOutputs> {
   let open = sinks.length;
   return {
     sinks: sinks.map((s) => ({
-      write: s.write,
+      write: (d: DetectionRecord) => s.write(d),
       close: async (summary: HuntSummary) => {
         await s.close(summary);
         if (--open === 0) closed = true;

@@ -163,7 +163,17 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   const share = (limit: number, floor: number) => Math.max(floor, Math.floor(limit / threads));
   const sortShare = { dir: sorter.directory(), items: share(sorter.memoryLimit, 5_000), chars: share(sorter.charLimit, 8 * 2 ** 20) };
   const workerRules = rules.map(forWorker);
-  const init = (i: number): WorkerInit => ({ rules: workerRules, logsources, from: cfg.from, to: cfg.to, wantEvents: !!cfg.eventSink, wantClaims: !!stories, slim, unexplained, sort: { ...sortShare, prefix: `w${i}` } });
+  const init = (i: number): WorkerInit => ({
+    rules: workerRules,
+    logsources,
+    from: cfg.from,
+    to: cfg.to,
+    wantEvents: !!cfg.eventSink,
+    wantClaims: !!stories,
+    slim,
+    unexplained,
+    sort: { ...sortShare, prefix: `w${i}` },
+  });
   const pending = [...files];
   let chain = Promise.resolve();
 
@@ -191,42 +201,44 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
         };
         w.on('message', (m: FromWorker) => {
           // Handle messages strictly in order; batches are acknowledged once their events are stored.
-          chain = chain.then(async () => {
-            switch (m.type) {
-              case 'ready':
-                return sendNext();
-              case 'error':
-                if (m.error.kind === 'file') {
-                  failedFiles.add(m.error.file);
-                  summary.files.skipped.push({ file: m.error.file, reason: m.error.message });
+          chain = chain
+            .then(async () => {
+              switch (m.type) {
+                case 'ready':
+                  return sendNext();
+                case 'error':
+                  if (m.error.kind === 'file') {
+                    failedFiles.add(m.error.file);
+                    summary.files.skipped.push({ file: m.error.file, reason: m.error.message });
+                  }
+                  return addError(m.error);
+                case 'batch': {
+                  summary.events += m.eventCount;
+                  progress.events += m.eventCount;
+                  if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
+                  if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
+                  if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
+                  // Acknowledged once the events are stored (the database is the one slow consumer).
+                  w.postMessage({ type: 'ack' } satisfies ToWorker);
+                  if (stories) for (const c of m.claims) stories.learnAddress(c.ip, c.host, c.at ?? undefined);
+                  progress.detections += m.detections;
+                  return;
                 }
-                return addError(m.error);
-              case 'batch': {
-                summary.events += m.eventCount;
-                progress.events += m.eventCount;
-                if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
-                if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
-                if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
-                // Acknowledged once the events are stored (the database is the one slow consumer).
-                w.postMessage({ type: 'ack' } satisfies ToWorker);
-                if (stories) for (const c of m.claims) stories.learnAddress(c.ip, c.host, c.at ?? undefined);
-                progress.detections += m.detections;
-                return;
+                case 'run':
+                  return sorter.addRun(m.path);
+                case 'rest':
+                  for (const d of m.detections) sorter.add(d);
+                  return;
+                case 'done':
+                  queued--;
+                  if (!failedFiles.has(m.path)) summary.files.read++;
+                  progress.filesDone++;
+                  progress.bytesDone += sizeOf.get(m.path) ?? 0;
+                  cfg.onProgress?.({ ...progress });
+                  return sendNext();
               }
-              case 'run':
-                return sorter.addRun(m.path);
-              case 'rest':
-                for (const d of m.detections) sorter.add(d);
-                return;
-              case 'done':
-                queued--;
-                if (!failedFiles.has(m.path)) summary.files.read++;
-                progress.filesDone++;
-                progress.bytesDone += sizeOf.get(m.path) ?? 0;
-                cfg.onProgress?.({ ...progress });
-                return sendNext();
-            }
-          }).catch(reject);
+            })
+            .catch(reject);
         });
         w.on('error', reject);
         w.on('exit', () => {
@@ -267,7 +279,10 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     summary.correlation = correlations.stats();
   }
   summary.topRules = [...ruleCounts.values()].sort((a, b) => b.count - a.count || a.title.localeCompare(b.title)).slice(0, 10);
-  summary.topHosts = [...hostCounts].map(([computer, count]) => ({ computer, count })).sort((a, b) => b.count - a.count).slice(0, 10);
+  summary.topHosts = [...hostCounts]
+    .map(([computer, count]) => ({ computer, count }))
+    .sort((a, b) => b.count - a.count)
+    .slice(0, 10);
   if (stories) {
     const found = stories.finish();
     summary.stories = { count: found.length, top: found.slice(0, 5) };

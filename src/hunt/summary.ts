@@ -31,7 +31,9 @@ export function renderSummary(s: HuntSummary, extra: string[] = [], stories?: re
   lines.push(`  files      ${n(s.files.read)} read, ${n(s.files.skipped.length)} skipped`);
   lines.push(`  events     ${n(s.events)}`);
   lines.push(`  time range ${s.firstEvent ?? '-'}  →  ${s.lastEvent ?? '-'}`);
-  lines.push(`  rules      ${n(s.rules.loaded)} run${s.rules.correlations ? ` and ${n(s.rules.correlations)} correlations` : ''}, ${n(s.rules.failed)} failed to load, ${n(s.rules.unmapped)} without an event log source`);
+  lines.push(
+    `  rules      ${n(s.rules.loaded)} run${s.rules.correlations ? ` and ${n(s.rules.correlations)} correlations` : ''}, ${n(s.rules.failed)} failed to load, ${n(s.rules.unmapped)} without an event log source`,
+  );
   const c = s.correlation;
   if (c && (c.droppedGroups || c.droppedEvents || c.late || c.noTimestamp))
     lines.push(`  correlation dropped ${n(c.droppedGroups)} groups and ${n(c.droppedEvents)} detections to stay bounded; ${n(c.late)} late, ${n(c.noTimestamp)} without a timestamp`);
@@ -66,7 +68,9 @@ export function renderSummary(s: HuntSummary, extra: string[] = [], stories?: re
     lines.push('');
     lines.push(`Errors (${n(s.errors.count)})`);
     if (placeholders.length)
-      lines.push(`  ${n(placeholders.length)} rules use |expand placeholders with no values and did not load: give values with --placeholders FILE (see data/placeholders.example.yml; 'firebreak rules lint' lists them)`);
+      lines.push(
+        `  ${n(placeholders.length)} rules use |expand placeholders with no values and did not load: give values with --placeholders FILE (see data/placeholders.example.yml; 'firebreak rules lint' lists them)`,
+      );
     for (const e of others.slice(0, 10)) lines.push(`  ${e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`}`);
     const unshown = s.errors.count - placeholders.length - Math.min(others.length, 10);
     if (unshown > 0) lines.push(`  … and ${n(unshown)} more (--summary-json keeps the first ${n(s.errors.sample.length)})`);

@@ -136,14 +136,15 @@ async function main(): Promise<void> {
           if (!last || ts > last) last = ts;
         }
         if (init.wantEvents) events.push(toEventRecord(ev));
-        if (init.wantClaims) for (const c of addressClaims(ev.fields, ev.computer ?? null)) {
-          const key = `${c.ip}\u0000${c.host.toLowerCase()}`;
-          if (seenClaims.has(key)) continue;
-          // Bounded: forgetting only means a claim is sent again.
-          if (seenClaims.size >= 100_000) seenClaims.clear();
-          seenClaims.add(key);
-          claims.push({ ip: c.ip, host: c.host, at: ts });
-        }
+        if (init.wantClaims)
+          for (const c of addressClaims(ev.fields, ev.computer ?? null)) {
+            const key = `${c.ip}\u0000${c.host.toLowerCase()}`;
+            if (seenClaims.has(key)) continue;
+            // Bounded: forgetting only means a claim is sent again.
+            if (seenClaims.size >= 100_000) seenClaims.clear();
+            seenClaims.add(key);
+            claims.push({ ip: c.ip, host: c.host, at: ts });
+          }
         for (const d of engine.match(ev)) {
           const rec = toDetectionRecord(d, !unexplained.has(d.rule));
           const keep = slimmed.get(d.rule);

@@ -20,19 +20,7 @@ import { TextSink, type OutputTarget } from './sink.js';
 export type CsvProfile = 'timeline' | 'timesketch';
 
 /** The columns every profile starts with, in order. */
-export const CSV_COLUMNS = [
-  'timestamp',
-  'computer',
-  'channel',
-  'event_id',
-  'level',
-  'rule_title',
-  'rule_id',
-  'tags',
-  'details',
-  'record_id',
-  'source_file',
-] as const;
+export const CSV_COLUMNS = ['timestamp', 'computer', 'channel', 'event_id', 'level', 'rule_title', 'rule_id', 'tags', 'details', 'record_id', 'source_file'] as const;
 
 /** Columns the `timesketch` profile appends (Timesketch's mandatory CSV fields). */
 export const TIMESKETCH_COLUMNS = ['datetime', 'timestamp_desc', 'message'] as const;
@@ -66,19 +54,7 @@ export class CsvTimelineWriter {
   write(d: DetectionRecord): void | Promise<void> {
     const tags = attackTags(d.rule.tags).join(';');
     const details = formatDetails(d.matched);
-    const row: (string | number | null)[] = [
-      d.timestamp,
-      d.computer,
-      d.channel,
-      d.eventId,
-      d.level,
-      d.rule.title,
-      d.rule.id,
-      tags,
-      details,
-      d.recordId,
-      d.sourceFile,
-    ];
+    const row: (string | number | null)[] = [d.timestamp, d.computer, d.channel, d.eventId, d.level, d.rule.title, d.rule.id, tags, details, d.recordId, d.sourceFile];
     if (this.profile === 'timesketch') row.push(d.timestamp, 'Event Time', `[${d.level}] ${d.rule.title}${details ? ': ' + details : ''}`);
     this.rows++;
     if (!this.sink.write(csvRow(row))) return this.sink.drain();

@@ -76,7 +76,7 @@ export async function runQuery(path: string, sql: string, format: QueryFormat, o
     const kinds = result.columnTypes().map(kindOf);
     const chunks = async function* (): AsyncGenerator<Json[][]> {
       try {
-        for await (const rows of result.yieldRowsJson()) yield rows as Json[][];
+        for await (const rows of result.yieldRowsJson()) yield rows;
       } catch (e) {
         throw new FirebreakError('query', cleanMessage(e), { cause: e });
       }
@@ -112,7 +112,7 @@ async function writeCsv(names: string[], kinds: Kind[], chunks: AsyncIterable<Js
     for (const row of rows) {
       // Numbers are written as DuckDB formats them (no quoting needed), so the formula guard
       // never turns a negative number into text and DECIMALs keep their digits.
-      text += row.map((v, i) => (v == null ? '' : kinds[i] === 'number' ? String(v) : csvField(typeof v === 'string' ? v : JSON.stringify(v)))).join(',') + '\r\n';
+      text += row.map((v, i) => (v == null ? '' : kinds[i] === 'number' ? String(v as number) : csvField(typeof v === 'string' ? v : JSON.stringify(v)))).join(',') + '\r\n';
       n++;
     }
     await w(text);

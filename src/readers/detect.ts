@@ -31,7 +31,10 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 export function sniffFormat(head: Uint8Array): LogFormat {
   if (Buffer.from(head.subarray(0, 8)).toString('latin1') === 'ElfFile\0') return 'evtx';
   if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) return 'gzip';
-  const text = Buffer.from(head).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const text = Buffer.from(head)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (text.startsWith('{') || text.startsWith('[')) return 'json';
   return 'unknown';
 }
@@ -51,7 +54,6 @@ export function detectFormat(path: string): LogFormat {
   }
 }
 
-
 /** JSON records (any layout) → Events, skipping `_bulk` action lines. */
 async function* jsonEvents(chunks: AsyncIterable<Buffer>, file: string, opts: ReadOptions): AsyncGenerator<Event> {
   for await (const rec of splitJson(chunks, file)) {
@@ -69,7 +71,8 @@ async function* jsonEvents(chunks: AsyncIterable<Buffer>, file: string, opts: Re
 
 /** Events of an EVTX file read from `path`, named `label` (the .gz a temporary file was unpacked from) in events and errors. */
 async function* evtxEvents(path: string, label: string, opts: ReadOptions): AsyncGenerator<Event> {
-  const onError = (e: EvtxError) => opts.onError?.(label === path || e.file !== path ? e : new EvtxError(e.code, e.message, { file: label, chunk: e.chunk, record: e.record, offset: e.offset }, e.what, e.severity));
+  const onError = (e: EvtxError) =>
+    opts.onError?.(label === path || e.file !== path ? e : new EvtxError(e.code, e.message, { file: label, chunk: e.chunk, record: e.record, offset: e.offset }, e.what, e.severity));
   for await (const rec of readEvtx(path, { onError })) yield eventFromWindowsDoc(rec.doc, { file: label, offset: rec.offset });
 }
 
@@ -80,7 +83,9 @@ async function* evtxEvents(path: string, label: string, opts: ReadOptions): Asyn
 async function* gunzipped(path: string): AsyncGenerator<Buffer> {
   let total = 0;
   const gunzip = createGunzip();
-  createReadStream(path).on('error', (e) => gunzip.destroy(e)).pipe(gunzip);
+  createReadStream(path)
+    .on('error', (e) => gunzip.destroy(e))
+    .pipe(gunzip);
   for await (const chunk of gunzip as AsyncIterable<Buffer>) {
     total += chunk.length;
     if (total > LIMITS.gzipMaxBytes) {
@@ -94,8 +99,14 @@ async function* gunzipped(path: string): AsyncGenerator<Buffer> {
 /** All events of one log file, whatever its (supported) format. Throws only for the file as a whole. */
 export async function* readEventsFromFile(path: string, opts: ReadOptions = {}): AsyncGenerator<Event> {
   const format = detectFormat(path);
-  if (format === 'evtx') return yield* evtxEvents(path, path, opts);
-  if (format === 'json') return yield* jsonEvents(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path, opts);
+  if (format === 'evtx') {
+    yield* evtxEvents(path, path, opts);
+    return;
+  }
+  if (format === 'json') {
+    yield* jsonEvents(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path, opts);
+    return;
+  }
   if (format === 'gzip') {
     // Peek at the decompressed head to choose the reader.
     const inner = gunzipped(path);
@@ -107,7 +118,8 @@ export async function* readEventsFromFile(path: string, opts: ReadOptions = {}):
         yield first.value as Buffer;
         yield* inner;
       }
-      return yield* jsonEvents(all(), path, opts);
+      yield* jsonEvents(all(), path, opts);
+      return;
     }
     if (innerFormat === 'evtx') {
       // EVTX needs its own file: decompress (bounded) to a temporary file and read that.
@@ -119,7 +131,8 @@ export async function* readEventsFromFile(path: string, opts: ReadOptions = {}):
           yield* inner;
         }
         await pipeline(all(), createWriteStream(tmp));
-        return yield* evtxEvents(tmp, path, opts);
+        yield* evtxEvents(tmp, path, opts);
+        return;
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

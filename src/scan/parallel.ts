@@ -67,7 +67,7 @@ export async function scanParallel(inputs: string[], spec: WorkerSpec, workers: 
   const issues: Issue[] = [];
   const files = await listFiles(inputs, issues);
   for (const i of issues) events.issue?.(i);
-  const replies: (WorkerReply | undefined)[] = new Array(files.length);
+  const replies = new Array<WorkerReply | undefined>(files.length);
   const stats = { leaves: 0, bytes: 0 };
   let next = 0;
   const n = Math.max(1, Math.min(workers, files.length));

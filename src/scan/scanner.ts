@@ -87,14 +87,7 @@ export class Scanner {
     return { findings, issues, stats };
   }
 
-  private async leaf(
-    path: string,
-    format: Format,
-    head: Buffer,
-    src: AsyncIterable<Buffer>,
-    emit: (f: Finding) => void,
-    counted: (n: number) => void,
-  ): Promise<void> {
+  private async leaf(path: string, format: Format, head: Buffer, src: AsyncIterable<Buffer>, emit: (f: Finding) => void, counted: (n: number) => void): Promise<void> {
     // Key stores are recognised by content before the path allowlist: gitleaks' list skips
     // `.bin` and friends as noise for text rules, and a renamed key store is what one hides.
     if (format === 'pkcs12' || format === 'java-keystore') {
@@ -164,18 +157,7 @@ export class Scanner {
   }
 }
 
-function place(
-  file: string,
-  ruleId: string,
-  description: string,
-  tags: string[],
-  match: string,
-  secret: string,
-  startLine: number,
-  startColumn: number,
-  endLine: number,
-  endColumn: number,
-): Finding {
+function place(file: string, ruleId: string, description: string, tags: string[], match: string, secret: string, startLine: number, startColumn: number, endLine: number, endColumn: number): Finding {
   return {
     ruleId,
     description,

@@ -24,7 +24,13 @@ parentPort!.on('message', (req: WorkerRequest) => {
     },
     // Scanner reports input trouble as issues; anything else is a bug, reported against the file.
     (err: unknown) => {
-      const reply: WorkerReply = { index: req.index, findings: [], issues: [{ path: req.path, kind: 'corrupt', message: `internal error: ${(err as Error)?.stack ?? err}` }], leaves: 0, bytes: 0 };
+      const reply: WorkerReply = {
+        index: req.index,
+        findings: [],
+        issues: [{ path: req.path, kind: 'corrupt', message: `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` }],
+        leaves: 0,
+        bytes: 0,
+      };
       parentPort!.postMessage(reply);
     },
   );

@@ -82,7 +82,13 @@ export function loadRulesCached(paths: readonly string[], opts: ParseOptions = {
   }
   const col = loadRules(paths, opts);
   try {
-    const entry: Entry = { rules: col.rules, filters: col.filters, correlations: col.correlations, errors: col.errors.map((e) => ({ code: e.code, message: e.message, location: e.location })), files: col.files };
+    const entry: Entry = {
+      rules: col.rules,
+      filters: col.filters,
+      correlations: col.correlations,
+      errors: col.errors.map((e) => ({ code: e.code, message: e.message, location: e.location })),
+      files: col.files,
+    };
     mkdirSync(cacheDir(), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, serialize(entry));

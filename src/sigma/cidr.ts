@@ -31,13 +31,16 @@ export function parseIp(text: string): Uint8Array | undefined {
   let tail: number[] = [];
   const lastColon = s.lastIndexOf(':');
   if (s.slice(lastColon + 1).includes('.')) {
-    tail = s.slice(lastColon + 1).split('.').map(Number);
+    tail = s
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
     s = s.slice(0, lastColon + 1) + '0:0';
   }
   const [head, rest] = s.includes('::') ? s.split('::') : [s, undefined];
   const h = head ? head.split(':') : [];
   const r = rest !== undefined && rest !== '' ? rest.split(':') : [];
-  const groups = rest === undefined ? h : [...h, ...Array(8 - h.length - r.length).fill('0'), ...r];
+  const groups = rest === undefined ? h : [...h, ...new Array<string>(8 - h.length - r.length).fill('0'), ...r];
   const out = new Uint8Array(16);
   groups.forEach((g, i) => {
     const n = parseInt(g, 16);

@@ -181,7 +181,8 @@ export function loadPlaceholders(file: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
     const name = k.replace(/^%|%$/g, '');
-    const values = Array.isArray(v) ? v.map(String) : v == null ? [] : [String(v)];
+    const text = (x: unknown): string => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x));
+    const values = Array.isArray(v) ? v.map(text) : v == null ? [] : [text(v)];
     if (!values.length) throw new RuleError('placeholders', `placeholder '${name}' has no values`, { file, line: 1, column: 1 });
     out.set(name, values);
   }

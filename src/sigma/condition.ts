@@ -99,8 +99,7 @@ export function parseCondition(text: string, identifiers: readonly string[]): Co
       const target = expect('an identifier pattern or "them"');
       return resolveOf(t.lower === 'all' ? 'all' : 'any', target);
     }
-    if (/^\d+$/.test(t.text) && tokens[pos]?.lower === 'of')
-      throw new ConditionError('condition-quantifier', `'${t.text} of' is not Sigma: only '1 of', 'any of' and 'all of' exist`, t.offset);
+    if (/^\d+$/.test(t.text) && tokens[pos]?.lower === 'of') throw new ConditionError('condition-quantifier', `'${t.text} of' is not Sigma: only '1 of', 'any of' and 'all of' exist`, t.offset);
     if (['and', 'or', 'of', 'them'].includes(t.lower)) throw new ConditionError('condition-syntax', `unexpected '${t.text}'`, t.offset);
     if (!IDENT.test(t.text)) throw new ConditionError('condition-syntax', `'${t.text}' is not a valid identifier`, t.offset);
     if (!identifiers.includes(t.text)) throw new ConditionError('condition-unknown-identifier', `'${t.text}' is not defined in detection`, t.offset);

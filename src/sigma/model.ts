@@ -103,15 +103,7 @@ export interface SigmaFilter extends DocumentMeta {
   conditionText: string;
 }
 
-export type CorrelationType =
-  | 'event_count'
-  | 'value_count'
-  | 'temporal'
-  | 'temporal_ordered'
-  | 'value_sum'
-  | 'value_avg'
-  | 'value_percentile'
-  | 'value_median';
+export type CorrelationType = 'event_count' | 'value_count' | 'temporal' | 'temporal_ordered' | 'value_sum' | 'value_avg' | 'value_percentile' | 'value_median';
 
 export type CorrelationOp = 'gt' | 'gte' | 'lt' | 'lte' | 'eq' | 'neq';
 

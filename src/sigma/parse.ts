@@ -167,7 +167,7 @@ function parseDetectionSection(det: Obj, base: Path, opts: Ctx, used: Set<string
     searches[name] = parseSearch(def, [...base, name], opts, used);
   }
   const cond = det.condition;
-  const texts = typeof cond === 'string' ? [cond] : Array.isArray(cond) && cond.length && cond.every((c) => typeof c === 'string') ? (cond as string[]) : undefined;
+  const texts = typeof cond === 'string' ? [cond] : Array.isArray(cond) && cond.length && cond.every((c) => typeof c === 'string') ? cond : undefined;
   if (!texts) throw new At('missing-condition', "'condition' is required: a string or a list of strings", [...base, 'condition']);
   if (det.timeframe != null) throw new At('timeframe-removed', "'timeframe' in detection is Sigma v1; use a correlation rule with 'timespan'", [...base, 'timeframe']);
   const names = Object.keys(searches);
@@ -216,7 +216,8 @@ function parseItem(key: string, raw: unknown, path: Path, opts: Ctx, used: Set<s
     }
     const keyword = field === null && !chain.some((m) => POSITIONAL.has(m));
     const values = list.map((v, i) => {
-      if (isObj(v) || Array.isArray(v)) throw new At('value-type', `values must be scalars; '${key || 'keywords'}' has a nested ${Array.isArray(v) ? 'list' : 'map'}`, Array.isArray(raw) ? [...path, i] : path);
+      if (isObj(v) || Array.isArray(v))
+        throw new At('value-type', `values must be scalars; '${key || 'keywords'}' has a nested ${Array.isArray(v) ? 'list' : 'map'}`, Array.isArray(raw) ? [...path, i] : path);
       let mv: ModValue = applyModifiers(fromYaml(v), ctx);
       // Keywords search the whole event: a plain keyword matches anywhere in a value.
       if (keyword) mv = applyModifiers(mv, { ...ctx, chain: ['contains'], index: 0 });
@@ -251,7 +252,7 @@ function parseCorrelation(y: YamlDoc, d: Obj): SigmaCorrelation {
   const rules = typeof c.rules === 'string' ? [c.rules] : Array.isArray(c.rules) ? c.rules.map(String) : undefined;
   if (!rules?.length) throw new At('correlation-rules', "correlation 'rules' must name at least one rule id or name", [...P, 'rules']);
   const gb = c['group-by'];
-  const groupBy = gb == null ? [] : typeof gb === 'string' ? [gb] : Array.isArray(gb) && gb.every((x) => typeof x === 'string') ? (gb as string[]) : undefined;
+  const groupBy = gb == null ? [] : typeof gb === 'string' ? [gb] : Array.isArray(gb) && gb.every((x) => typeof x === 'string') ? gb : undefined;
   if (!groupBy) throw new At('correlation-group-by', "'group-by' must be a field name or a list of field names", [...P, 'group-by']);
   const timespan = parseTimespan(c.timespan);
   if (timespan === undefined) throw new At('correlation-timespan', "'timespan' must be a positive number with a unit s, m, h, d, w, M or y (e.g. 5m)", [...P, 'timespan']);
@@ -311,4 +312,3 @@ function parseCorrelation(y: YamlDoc, d: Obj): SigmaCorrelation {
     generate,
   };
 }
-

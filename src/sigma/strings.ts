@@ -43,7 +43,7 @@ export function hasWildcards(parts: readonly StrPart[]): boolean {
 
 /** The literal text when there are no wildcards, else undefined. */
 export function plainText(parts: readonly StrPart[]): string | undefined {
-  return hasWildcards(parts) ? undefined : parts.join('');
+  return hasWildcards(parts) ? undefined : (parts as readonly string[]).join('');
 }
 
 /** Render back to Sigma syntax (escaping literal `*`, `?`, and backslashes where needed). */

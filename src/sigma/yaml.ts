@@ -82,4 +82,3 @@ export function parseYamlDocuments(text: string, file: string): { docs: YamlDoc[
   });
   return { docs, errors };
 }
-

@@ -87,7 +87,21 @@ const LEVEL_WEIGHT: Record<Level, number> = { informational: 0, low: 1, medium: 
 const TACTIC_INDEX = new Map(TACTICS.map((t, i) => [t.short, i]));
 
 /** Accounts that act on every machine and link nothing: Windows' own service identities. */
-const NOISE_ACCOUNTS = new Set(['', '-', 'system', 'local service', 'localservice', 'network service', 'networkservice', 'anonymous logon', 'localsystem', 'iusr', 'defaultaccount', 'guest', 'trustedinstaller']);
+const NOISE_ACCOUNTS = new Set([
+  '',
+  '-',
+  'system',
+  'local service',
+  'localservice',
+  'network service',
+  'networkservice',
+  'anonymous logon',
+  'localsystem',
+  'iusr',
+  'defaultaccount',
+  'guest',
+  'trustedinstaller',
+]);
 const NOISE_DOMAINS = new Set(['nt authority', 'font driver host', 'window manager', 'nt service', 'iis apppool', 'nt virtual machine']);
 /** Logon IDs of SYSTEM, NETWORK SERVICE, LOCAL SERVICE and "none". */
 const NOISE_LOGON_IDS = new Set(['0x0', '0x3e7', '0x3e4', '0x3e5', '0', '999', '996', '997']);

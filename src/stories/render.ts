@@ -18,7 +18,9 @@ export function renderStoriesText(stories: readonly Story[], max = 5): string {
       .map((l) => `${s.levels[l]} ${l}`)
       .join(', ');
     out.push('');
-    out.push(`${i + 1}. score ${s.score} · ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'} · ${s.detections} detection${s.detections === 1 ? '' : 's'} (${lv || 'informational'}) · ${range(s.firstSeen, s.lastSeen)} · ${s.id}`);
+    out.push(
+      `${i + 1}. score ${s.score} · ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'} · ${s.detections} detection${s.detections === 1 ? '' : 's'} (${lv || 'informational'}) · ${range(s.firstSeen, s.lastSeen)} · ${s.id}`,
+    );
     if (s.patientZero) out.push(...wrap(`   patient zero: ${s.patientZero.computer} (${s.patientZero.why})`, '                 '));
     if (s.spread.length) {
       const shown = s.spread.slice(0, 6).map((e) => `${e.from} → ${e.to} ${e.at.slice(11, 16)} ${techniquePhrase(e.technique)}`);

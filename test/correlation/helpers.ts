@@ -33,14 +33,7 @@ export function flat(time: number | null, fields: Record<string, unknown>): Even
 }
 
 /** A Windows event in the evtx-crate JSON shape, through the JSON reader's normalisation. */
-export function win(
-  channel: string,
-  eventId: number,
-  time: number,
-  computer: string,
-  data: Record<string, unknown>,
-  opts: { provider?: string; userData?: string } = {},
-): Event {
+export function win(channel: string, eventId: number, time: number, computer: string, data: Record<string, unknown>, opts: { provider?: string; userData?: string } = {}): Event {
   const provider = opts.provider ?? 'Microsoft-Windows-Security-Auditing';
   const body = opts.userData ? { UserData: { [opts.userData]: { '#attributes': { xmlns: 'http://manifests.microsoft.com/win/2004/08/windows/eventlog' }, ...data } } } : { EventData: data };
   const doc = {

@@ -42,11 +42,42 @@ const share = (t: number, host: string, name: string, ip: string, id = 5140) =>
 const privileged = (t: number, host: string, user: string, sid = 'S-1-5-21-1004336348-1177238915-682003330-1105') =>
   win(SEC, 4672, t, host, { SubjectUserSid: sid, SubjectUserName: user, SubjectDomainName: 'SPE', SubjectLogonId: '0x3e7a1', PrivilegeList: 'SeDebugPrivilege' });
 const cleared1102 = (t: number, host: string, user: string) =>
-  win(SEC, 1102, t, host, { SubjectUserSid: 'S-1-5-21-1', SubjectUserName: user, SubjectDomainName: 'SPE', SubjectLogonId: '0x3e7a1' }, { provider: 'Microsoft-Windows-Eventlog', userData: 'LogFileCleared' });
+  win(
+    SEC,
+    1102,
+    t,
+    host,
+    { SubjectUserSid: 'S-1-5-21-1', SubjectUserName: user, SubjectDomainName: 'SPE', SubjectLogonId: '0x3e7a1' },
+    { provider: 'Microsoft-Windows-Eventlog', userData: 'LogFileCleared' },
+  );
 const cleared104 = (t: number, host: string, user: string) =>
-  win('System', 104, t, host, { SubjectUserName: user, SubjectDomainName: 'SPE', Channel: 'Microsoft-Windows-Sysmon/Operational', BackupPath: '' }, { provider: 'Microsoft-Windows-Eventlog', userData: 'LogFileCleared' });
+  win(
+    'System',
+    104,
+    t,
+    host,
+    { SubjectUserName: user, SubjectDomainName: 'SPE', Channel: 'Microsoft-Windows-Sysmon/Operational', BackupPath: '' },
+    { provider: 'Microsoft-Windows-Eventlog', userData: 'LogFileCleared' },
+  );
 const deletion = (t: number, host: string, image: string, file: string, id = 23) =>
-  win(SYSMON, id, t, host, { RuleName: '-', UtcTime: at(t), ProcessGuid: '{6b7a3c1e-0000-0000-0000-000000000001}', ProcessId: 4242, User: 'SPE\\jdoe', Image: image, TargetFilename: file, Hashes: 'SHA256=00', IsExecutable: false }, { provider: 'Microsoft-Windows-Sysmon' });
+  win(
+    SYSMON,
+    id,
+    t,
+    host,
+    {
+      RuleName: '-',
+      UtcTime: at(t),
+      ProcessGuid: '{6b7a3c1e-0000-0000-0000-000000000001}',
+      ProcessId: 4242,
+      User: 'SPE\\jdoe',
+      Image: image,
+      TargetFilename: file,
+      Hashes: 'SHA256=00',
+      IsExecutable: false,
+    },
+    { provider: 'Microsoft-Windows-Sysmon' },
+  );
 
 describe('data/correlations: loading and metadata', () => {
   it('loads with zero errors', () => {
@@ -76,10 +107,7 @@ describe('data/correlations: loading and metadata', () => {
     const referenced = new Set(col.correlations.flatMap((c) => c.rules));
     const outermost = col.correlations.filter((c) => !referenced.has(c.name!) && !referenced.has(c.id!));
     for (const c of outermost) {
-      assert.ok(
-        c.tags.some((t) => /^attack\.t\d{4}/.test(t)) && c.tags.some((t) => /^attack\.[a-z-]+$/.test(t)),
-        `${c.title}: ATT&CK tactic and technique`,
-      );
+      assert.ok(c.tags.some((t) => /^attack\.t\d{4}/.test(t)) && c.tags.some((t) => /^attack\.[a-z-]+$/.test(t)), `${c.title}: ATT&CK tactic and technique`);
       assert.ok(c.falsepositives.length, `${c.title}: falsepositives`);
       assert.ok(c.level === 'medium' || c.level === 'high', c.title);
     }
@@ -174,7 +202,13 @@ describe('one source logging on to many hosts (value_count of Computer)', () => 
 
 describe('same service installed on many hosts (7045 and 4697)', () => {
   it('fires when one service name appears on 5 hosts within an hour, from either log', () => {
-    const evs = [service7045(0, 'HOST1', 'PSEXESVC'), service4697(60, 'HOST2', 'PSEXESVC'), service7045(120, 'HOST3', 'PSEXESVC'), service7045(180, 'HOST4', 'PSEXESVC'), service4697(240, 'HOST5', 'PSEXESVC')];
+    const evs = [
+      service7045(0, 'HOST1', 'PSEXESVC'),
+      service4697(60, 'HOST2', 'PSEXESVC'),
+      service7045(120, 'HOST3', 'PSEXESVC'),
+      service7045(180, 'HOST4', 'PSEXESVC'),
+      service4697(240, 'HOST5', 'PSEXESVC'),
+    ];
     const r = run(col, evs, {}, engine);
     assert.deepEqual(
       r.visible.map((d) => d.rule.title),

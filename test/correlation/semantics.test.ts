@@ -327,11 +327,7 @@ correlation: {type: event_count, rules: [rule_a, rule_b], group-by: [host], time
   });
 
   it('the smallest per-group bound still evaluates the newest detection', () => {
-    const r = run(
-      count('gte: 1'),
-      [a(0), a(1), a(2)],
-      { maxEventsPerGroup: 1 },
-    );
+    const r = run(count('gte: 1'), [a(0), a(1), a(2)], { maxEventsPerGroup: 1 });
     assert.equal(r.correlations.length, 3);
   });
 

@@ -357,7 +357,10 @@ correlation:
   it('splits the same name in two domains', () => {
     const evs = [0, 1, 2, 3].map((i) => failed(i, { TargetUserName: 'admin', TargetDomainName: i % 2 ? 'CORP' : 'LAB' }));
     assert.equal(run(col, evs).correlations.length, 0);
-    const r = run(col, [0, 1, 2].map((i) => failed(i, { TargetUserName: 'admin', TargetDomainName: 'CORP' })));
+    const r = run(
+      col,
+      [0, 1, 2].map((i) => failed(i, { TargetUserName: 'admin', TargetDomainName: 'CORP' })),
+    );
     assert.deepEqual(r.correlations[0]!.correlation!.group, { TargetUserName: 'admin', TargetDomainName: 'CORP' });
   });
 });

@@ -29,7 +29,11 @@ describe('Aho-Corasick', () => {
         const found: number[] = [];
         ac.scan(text, (id) => found.push(id));
         const expected = occurrences(patterns, text);
-        assert.deepEqual(found.sort((a, b) => a - b), expected, `patterns ${JSON.stringify(patterns)} text ${JSON.stringify(text)}`);
+        assert.deepEqual(
+          found.sort((a, b) => a - b),
+          expected,
+          `patterns ${JSON.stringify(patterns)} text ${JSON.stringify(text)}`,
+        );
         assert.equal(ac.test(text), expected.length > 0);
       }
     }

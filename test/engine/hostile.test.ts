@@ -13,7 +13,7 @@ describe('regex time on hostile text is bounded', () => {
     const pred = compileRule(r);
     const value = 'a'.repeat(50_000) + '!';
     const t = process.hrtime.bigint();
-    assert.equal(pred(new MatchContext(new Event({ F: value } as Fields))), false);
+    assert.equal(pred(new MatchContext(new Event({ F: value }))), false);
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     // Exponential backtracking would take longer than the age of the universe here.
     assert.ok(ms < 5_000, `took ${ms} ms`);

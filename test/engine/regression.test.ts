@@ -91,8 +91,14 @@ describe('bundled SigmaHQ rule set', () => {
     const slow = new Engine(col.rules, { mode: 'interpreted' });
     let routed = 0;
     for (const ev of events) {
-      const a = fast.match(ev).map((d) => d.rule.id).sort();
-      const b = slow.match(ev).map((d) => d.rule.id).sort();
+      const a = fast
+        .match(ev)
+        .map((d) => d.rule.id)
+        .sort();
+      const b = slow
+        .match(ev)
+        .map((d) => d.rule.id)
+        .sort();
       assert.deepEqual(a, b);
       routed += a.length;
     }

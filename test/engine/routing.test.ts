@@ -56,7 +56,11 @@ describe('event IDs pinned down by a detection', () => {
     const a = rule(security('a: {EventID: 4728}\ncondition: a'));
     const b = rule(security('b: {TargetUserName: bob}\ncondition: b').replace('title: t', 'title: u'));
     const engine = new Engine([a, b]);
-    const titles = (fields: Record<string, unknown>) => engine.match(event({ Channel: 'Security', ...fields })).map((d) => d.rule.title).sort();
+    const titles = (fields: Record<string, unknown>) =>
+      engine
+        .match(event({ Channel: 'Security', ...fields }))
+        .map((d) => d.rule.title)
+        .sort();
     assert.deepEqual(titles({ EventID: 4728, TargetUserName: 'bob' }), ['t', 'u']);
     assert.deepEqual(titles({ EventID: 9999, TargetUserName: 'bob' }), ['u']);
     assert.deepEqual(titles({ TargetUserName: 'bob' }), ['u']);
@@ -112,8 +116,14 @@ describe('events without a channel', () => {
     const engine = new Engine([cisco, win]);
     const fields = { EventID: 6, Provider_Name: 'Microsoft-Windows-RPC', Correlation_ActivityID: '81962F8A-071B07AAA37A' };
     const windowsEvent = new Event(fields, { file: 't' }, undefined, 'windows');
-    assert.deepEqual(engine.match(windowsEvent).map((d) => d.rule.title), ['w']);
+    assert.deepEqual(
+      engine.match(windowsEvent).map((d) => d.rule.title),
+      ['w'],
+    );
     // The same fields from a generic JSON source: not a Windows record, so the product rules apply.
-    assert.deepEqual(engine.match(new Event(fields, { file: 't' })).map((d) => d.rule.title), ['c']);
+    assert.deepEqual(
+      engine.match(new Event(fields, { file: 't' })).map((d) => d.rule.title),
+      ['c'],
+    );
   });
 });

@@ -5,7 +5,32 @@
  */
 import { crc32 } from '../../src/readers/evtx/crc32.js';
 
-export const T = { Null: 0, String: 1, Ansi: 2, Int8: 3, UInt8: 4, Int16: 5, UInt16: 6, Int32: 7, UInt32: 8, Int64: 9, UInt64: 0x0a, Real32: 0x0b, Real64: 0x0c, Bool: 0x0d, Binary: 0x0e, Guid: 0x0f, SizeT: 0x10, FileTime: 0x11, SysTime: 0x12, Sid: 0x13, HexInt32: 0x14, HexInt64: 0x15, BinXml: 0x21, Array: 0x80 } as const;
+export const T = {
+  Null: 0,
+  String: 1,
+  Ansi: 2,
+  Int8: 3,
+  UInt8: 4,
+  Int16: 5,
+  UInt16: 6,
+  Int32: 7,
+  UInt32: 8,
+  Int64: 9,
+  UInt64: 0x0a,
+  Real32: 0x0b,
+  Real64: 0x0c,
+  Bool: 0x0d,
+  Binary: 0x0e,
+  Guid: 0x0f,
+  SizeT: 0x10,
+  FileTime: 0x11,
+  SysTime: 0x12,
+  Sid: 0x13,
+  HexInt32: 0x14,
+  HexInt64: 0x15,
+  BinXml: 0x21,
+  Array: 0x80,
+} as const;
 
 /** A substitution value: its type and raw bytes. */
 export interface Sub {
@@ -13,10 +38,11 @@ export interface Sub {
   bytes: number[];
 }
 
-export const utf16 = (s: string): number[] => [...s].flatMap((ch) => {
-  const c = ch.charCodeAt(0);
-  return [c & 0xff, c >> 8];
-});
+export const utf16 = (s: string): number[] =>
+  [...s].flatMap((ch) => {
+    const c = ch.charCodeAt(0);
+    return [c & 0xff, c >> 8];
+  });
 export const le = (v: number, width: number): number[] => Array.from({ length: width }, (_, i) => Number((BigInt(v) >> BigInt(8 * i)) & 0xffn));
 export const str = (s: string): Sub => ({ type: T.String, bytes: [...utf16(s), 0, 0] });
 export const u16 = (v: number): Sub => ({ type: T.UInt16, bytes: le(v, 2) });

@@ -21,15 +21,18 @@ function errors(items: ChunkItem[]): EvtxError[] {
 /** One record: `<Event><System>…</System><EventData>…</EventData></Event>` from a template. */
 function eventRecord(w: ChunkWriter, values: Sub[], system: (t: Bx) => void, data: (t: Bx) => void): void {
   w.record((x) =>
-    x.header().template(values, (t) => {
-      t.header().open('Event').closeStart();
-      t.open('System').closeStart();
-      system(t);
-      t.end();
-      t.open('EventData').closeStart();
-      data(t);
-      t.end().end().eof();
-    }).eof(),
+    x
+      .header()
+      .template(values, (t) => {
+        t.header().open('Event').closeStart();
+        t.open('System').closeStart();
+        system(t);
+        t.end();
+        t.open('EventData').closeStart();
+        data(t);
+        t.end().end().eof();
+      })
+      .eof(),
   );
 }
 
@@ -48,21 +51,36 @@ test('EventID: a number; with Qualifiers, #attributes and #text; an optional nul
 
 test('named Data: keys from Name; trailing whitespace trimmed; empty string kept as ""', () => {
   const w = new ChunkWriter();
-  eventRecord(w, [str('cmd.exe /c whoami  '), str(''), u32(4460)], () => undefined, (t) => {
-    t.open('Data', true).attr('Name').text('CommandLine').closeStart().subst(0, T.String).end();
-    t.open('Data', true).attr('Name').text('Status Description').closeStart().subst(1, T.String).end();
-    t.open('Data', true).attr('Name').text('ProcessId').closeStart().subst(2, T.UInt32).end();
-  });
+  eventRecord(
+    w,
+    [str('cmd.exe /c whoami  '), str(''), u32(4460)],
+    () => undefined,
+    (t) => {
+      t.open('Data', true).attr('Name').text('CommandLine').closeStart().subst(0, T.String).end();
+      t.open('Data', true).attr('Name').text('Status Description').closeStart().subst(1, T.String).end();
+      t.open('Data', true).attr('Name').text('ProcessId').closeStart().subst(2, T.UInt32).end();
+    },
+  );
   const [r] = records(parse(w));
   assert.deepEqual(r!.doc.Event.EventData, { CommandLine: 'cmd.exe /c whoami', 'Status Description': '', ProcessId: 4460 });
 });
 
 test('unnamed Data: one item is {"#text": v}, several an array', () => {
   const w = new ChunkWriter();
-  eventRecord(w, [str('only')], () => undefined, (t) => t.open('Data').closeStart().subst(0, T.String).end());
-  eventRecord(w, [str('a'), str('b'), str('c')], () => undefined, (t) => {
-    for (let i = 0; i < 3; i++) t.open('Data').closeStart().subst(i, T.String).end();
-  });
+  eventRecord(
+    w,
+    [str('only')],
+    () => undefined,
+    (t) => t.open('Data').closeStart().subst(0, T.String).end(),
+  );
+  eventRecord(
+    w,
+    [str('a'), str('b'), str('c')],
+    () => undefined,
+    (t) => {
+      for (let i = 0; i < 3; i++) t.open('Data').closeStart().subst(i, T.String).end();
+    },
+  );
   const [one, three] = records(parse(w));
   assert.deepEqual(one!.doc.Event.EventData, { Data: { '#text': 'only' } });
   assert.deepEqual(three!.doc.Event.EventData, { Data: { '#text': ['a', 'b', 'c'] } });
@@ -70,9 +88,14 @@ test('unnamed Data: one item is {"#text": v}, several an array', () => {
 
 test('repeated element names: the latest keeps the name, earlier ones move to _1, _2', () => {
   const w = new ChunkWriter();
-  eventRecord(w, [str('first'), str('second'), str('third')], () => undefined, (t) => {
-    for (let i = 0; i < 3; i++) t.open('Header').closeStart().subst(i, T.String).end();
-  });
+  eventRecord(
+    w,
+    [str('first'), str('second'), str('third')],
+    () => undefined,
+    (t) => {
+      for (let i = 0; i < 3; i++) t.open('Header').closeStart().subst(i, T.String).end();
+    },
+  );
   const [r] = records(parse(w));
   assert.deepEqual(r!.doc.Event.EventData, { Header: 'third', Header_1: 'first', Header_2: 'second' });
 });
@@ -98,16 +121,21 @@ test('value types print as Windows and the evtx crate print them', () => {
   ];
   const names = ['hex32', 'hex64', 'guid', 'sid', 'filetime', 'systime', 'bool', 'binary', 'int32', 'real', 'sizet', 'int64', 'ansi'];
   const w = new ChunkWriter();
-  eventRecord(w, values, () => undefined, (t) => {
-    names.forEach((n, i) => t.open('Data', true).attr('Name').text(n).closeStart().subst(i, values[i]!.type).end());
-  });
+  eventRecord(
+    w,
+    values,
+    () => undefined,
+    (t) => {
+      names.forEach((n, i) => t.open('Data', true).attr('Name').text(n).closeStart().subst(i, values[i]!.type).end());
+    },
+  );
   const [r] = records(parse(w));
   assert.deepEqual(r!.doc.Event.EventData, {
     hex32: '0x100',
     hex64: '0x8020000000000000',
     guid: '5770385F-C22A-43E0-BF4C-06F5698FFBD9',
     sid: 'S-1-5-18',
-    filetime: (r!.doc.Event.EventData as unknown as Record<string, string>).filetime,
+    filetime: (r!.doc.Event.EventData as Record<string, string>).filetime,
     systime: '2024-02-29T13:05:09.007Z',
     bool: true,
     binary: 'DEAD0B',
@@ -127,7 +155,12 @@ test('FILETIME: exact to the microsecond, truncated like the crate', () => {
   const expected = new Date(ms).toISOString().replace(/\.(\d{3})Z$/, (_, m: string) => `.${m}${String((ticks / 10n) % 1000n).padStart(3, '0')}Z`);
   const bytes = Array.from({ length: 8 }, (_, i) => Number((ticks >> BigInt(8 * i)) & 0xffn));
   const w = new ChunkWriter();
-  eventRecord(w, [{ type: T.FileTime, bytes }], (t) => t.open('TimeCreated', true).attr('SystemTime').subst(0, T.FileTime).closeEmpty(), () => undefined);
+  eventRecord(
+    w,
+    [{ type: T.FileTime, bytes }],
+    (t) => t.open('TimeCreated', true).attr('SystemTime').subst(0, T.FileTime).closeEmpty(),
+    () => undefined,
+  );
   const [r] = records(parse(w));
   assert.equal(expected, '2019-11-16T16:25:54.123456Z');
   assert.deepEqual(r!.doc.Event.System, { TimeCreated: { '#attributes': { SystemTime: expected } } });
@@ -137,10 +170,15 @@ test('arrays: JSON arrays in the document, comma-joined in XML', () => {
   const w = new ChunkWriter();
   const strings: Sub = { type: T.String | T.Array, bytes: [...utf16('a'), 0, 0, ...utf16('bc'), 0, 0] };
   const ints: Sub = { type: T.UInt32 | T.Array, bytes: [...le(1, 4), ...le(2, 4), ...le(3, 4)] };
-  eventRecord(w, [strings, ints], () => undefined, (t) => {
-    t.open('Data', true).attr('Name').text('s').closeStart().subst(0, strings.type).end();
-    t.open('Data', true).attr('Name').text('n').closeStart().subst(1, ints.type).end();
-  });
+  eventRecord(
+    w,
+    [strings, ints],
+    () => undefined,
+    (t) => {
+      t.open('Data', true).attr('Name').text('s').closeStart().subst(0, strings.type).end();
+      t.open('Data', true).attr('Name').text('n').closeStart().subst(1, ints.type).end();
+    },
+  );
   const [r] = records(parse(w, true));
   assert.deepEqual(r!.doc.Event.EventData, { s: ['a', 'bc'], n: [1, 2, 3] });
   assert.match(r!.xml!, /<Data Name="s">a,bc<\/Data>/);
@@ -182,7 +220,12 @@ test('a template used a second time is read from its definition offset', () => {
     defAt = x.pos + 10; // token, unknown u8, template id u32, then the definition offset field
     x.template([str('one')], (t) => t.header().open('Event').closeStart().subst(0, T.String).end().eof()).eof();
   });
-  w.record((x) => x.header().template([str('two')], undefined, defAt).eof());
+  w.record((x) =>
+    x
+      .header()
+      .template([str('two')], undefined, defAt)
+      .eof(),
+  );
   assert.deepEqual(
     records(parse(w)).map((r) => r.doc),
     [{ Event: 'one' }, { Event: 'two' }],
@@ -191,7 +234,15 @@ test('a template used a second time is read from its definition offset', () => {
 
 test('a record cut short is an error naming the record; the next record is still read', () => {
   const w = new ChunkWriter();
-  w.record((x) => x.header().template([{ type: T.String, bytes: [0x41, 0] }], (t) => t.header().open('Event').closeStart().subst(0, T.String).end().eof()).raw(0x0c, 1, 1, 0, 0, 0, 0xff, 0xff, 0, 0).eof(), 41);
+  w.record(
+    (x) =>
+      x
+        .header()
+        .template([{ type: T.String, bytes: [0x41, 0] }], (t) => t.header().open('Event').closeStart().subst(0, T.String).end().eof())
+        .raw(0x0c, 1, 1, 0, 0, 0, 0xff, 0xff, 0, 0)
+        .eof(),
+    41,
+  );
   w.record((x) => x.header().open('Event').closeStart().text('fine').end().eof(), 42);
   const items = parse(w);
   const [e] = errors(items);

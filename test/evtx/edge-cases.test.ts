@@ -66,7 +66,10 @@ test('bad chunk magic: the chunk is reported and later chunks are still read', {
       ['evtx.chunk.magic', 10, 0xa1000],
     ],
   );
-  assert.ok(records.some((r) => r.chunk > 6), 'records after the bad chunk');
+  assert.ok(
+    records.some((r) => r.chunk > 6),
+    'records after the bad chunk',
+  );
 });
 
 test('bad data checksum is a warning; the chunk is still read', { skip: SKIP_EDGE }, async () => {

@@ -45,7 +45,7 @@ test('fuzz: 2,000 mutated chunks never throw, hang or blow up', () => {
         outBytes += JSON.stringify(it.doc).length;
       } else {
         errors++;
-        const e = it as EvtxError;
+        const e = it;
         assert.notEqual(e.code, 'evtx.internal', `iteration ${i} (${m.what}): ${e.format()}`);
         assert.equal(e.chunk, 7);
         assert.equal(e.file, 'fuzz');
@@ -89,7 +89,11 @@ test('fuzz: 150 truncated or bit-flipped files stream to the end without throwin
         assert.fail(`file ${i} (${m.what}): readEvtx threw ${String(e)}`);
       }
       for (const e of problems) assert.notEqual(e.code, 'evtx.internal', `file ${i} (${m.what}): ${e.format()}`);
-      if (m.bytes.length < 128) assert.ok(problems.some((e) => e.code === 'evtx.file.magic'), `file ${i}: short file reported`);
+      if (m.bytes.length < 128)
+        assert.ok(
+          problems.some((e) => e.code === 'evtx.file.magic'),
+          `file ${i}: short file reported`,
+        );
       assert.ok(n >= 0);
     }
   } finally {

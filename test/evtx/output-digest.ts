@@ -73,4 +73,4 @@ async function main(): Promise<number> {
   return diffs ? 1 : 0;
 }
 
-main().then((code) => (process.exitCode = code));
+void main().then((code) => (process.exitCode = code));

@@ -60,7 +60,11 @@ test('dump rendering: threads 2 and 3 print the same text and errors, in the sam
   assert.ok(one.text.length > 0);
   // 0: every file is split into batches over the worker and this thread; default: small files
   // stay in this thread.
-  for (const [threads, min] of [[2, 0], [3, 0], [2, undefined]] as const) {
+  for (const [threads, min] of [
+    [2, 0],
+    [3, 0],
+    [2, undefined],
+  ] as const) {
     const many = await render(threads, min);
     assert.equal(many.text, one.text);
     assert.deepEqual(many.problems, one.problems);

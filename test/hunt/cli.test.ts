@@ -28,7 +28,22 @@ let summary: HuntSummary;
 describe('firebreak hunt, all outputs', { timeout: 300_000 }, () => {
   before(async () => {
     gt = writeScenario(evidence, { seed: 4, hosts: 10, noiseEvents: 2000 });
-    run = await cli('hunt', evidence, '--csv', out('t.csv'), '--jsonl', out('d.jsonl'), '--report', out('r.html'), '--db', out('h.duckdb'), '--stories', out('s.jsonl'), '--summary-json', out('summary.json'));
+    run = await cli(
+      'hunt',
+      evidence,
+      '--csv',
+      out('t.csv'),
+      '--jsonl',
+      out('d.jsonl'),
+      '--report',
+      out('r.html'),
+      '--db',
+      out('h.duckdb'),
+      '--stories',
+      out('s.jsonl'),
+      '--summary-json',
+      out('summary.json'),
+    );
     summary = JSON.parse(readFileSync(out('summary.json'), 'utf8')) as HuntSummary;
   });
   after(() => rmSync(work, { recursive: true, force: true }));
@@ -37,7 +52,8 @@ describe('firebreak hunt, all outputs', { timeout: 300_000 }, () => {
     assert.equal(run.code, 0, run.err);
     assert.equal(summary.events, gt.events);
     assert.ok(summary.detections > 20);
-    for (const text of ['Firebreak hunt summary', 'Detections: ', 'Top rules', 'Stories: 1', `patient zero: ${gt.patientZero}`, 'Written', out('t.csv'), out('s.jsonl')]) assert.ok(run.out.includes(text), `summary shows ${text}`);
+    for (const text of ['Firebreak hunt summary', 'Detections: ', 'Top rules', 'Stories: 1', `patient zero: ${gt.patientZero}`, 'Written', out('t.csv'), out('s.jsonl')])
+      assert.ok(run.out.includes(text), `summary shows ${text}`);
     assert.equal(run.err, '', 'nothing on stderr when not on a terminal');
   });
 
@@ -50,16 +66,26 @@ describe('firebreak hunt, all outputs', { timeout: 300_000 }, () => {
   });
 
   it('JSONL: one detection per line with rule, identity, source and matched fields', () => {
-    const lines = readFileSync(out('d.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(out('d.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.length, summary.detections);
     for (const l of lines) {
-      for (const k of ['timestamp', 'rule', 'computer', 'channel', 'event_id', 'record_id', 'source_file', 'matched']) assert.ok(k in l || k.replace('_', '') in l || Object.keys(l).some((x) => x.toLowerCase().replace(/_/g, '') === k.replace(/_/g, '')), `${k} in ${Object.keys(l).join(',')}`);
+      for (const k of ['timestamp', 'rule', 'computer', 'channel', 'event_id', 'record_id', 'source_file', 'matched'])
+        assert.ok(k in l || k.replace('_', '') in l || Object.keys(l).some((x) => x.toLowerCase().replace(/_/g, '') === k.replace(/_/g, '')), `${k} in ${Object.keys(l).join(',')}`);
     }
-    assert.ok(lines.some((l) => (l.rule as { kind?: string }).kind === 'correlation'), 'correlation detections are written too');
+    assert.ok(
+      lines.some((l) => (l.rule as { kind?: string }).kind === 'correlation'),
+      'correlation detections are written too',
+    );
   });
 
   it('stories JSONL: the intrusion, with its patient zero', () => {
-    const stories = readFileSync(out('s.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { patientZero: { computer: string } });
+    const stories = readFileSync(out('s.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { patientZero: { computer: string } });
     assert.equal(stories.length, 1);
     assert.equal(stories[0]!.patientZero.computer, gt.patientZero);
   });
@@ -109,7 +135,12 @@ describe('firebreak hunt: exit status', { timeout: 300_000 }, () => {
     );
     writeFileSync(
       join(dir, 'ev.json'),
-      JSON.stringify({ Event: { System: { Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, Computer: 'WS1', TimeCreated: { '#attributes': { SystemTime: '2024-01-01T00:00:00Z' } } }, EventData: { Image: 'C:\\Windows\\System32\\whoami.exe' } } }) + '\n',
+      JSON.stringify({
+        Event: {
+          System: { Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, Computer: 'WS1', TimeCreated: { '#attributes': { SystemTime: '2024-01-01T00:00:00Z' } } },
+          EventData: { Image: 'C:\\Windows\\System32\\whoami.exe' },
+        },
+      }) + '\n',
     );
   });
 
@@ -138,7 +169,16 @@ describe('firebreak hunt: exit status', { timeout: 300_000 }, () => {
   });
 
   it('usage errors exit 2 with a message', async () => {
-    for (const args of [[], [dir, '--min-level', 'severe'], [dir, '--fail-on', 'x'], [dir, '--threads', '-1'], [dir, '--from', 'yesterday'], [dir, '--csv-profile', 'excel', '--csv', 'x.csv'], [dir, '--jsonl-events'], [dir, '--bogus']]) {
+    for (const args of [
+      [],
+      [dir, '--min-level', 'severe'],
+      [dir, '--fail-on', 'x'],
+      [dir, '--threads', '-1'],
+      [dir, '--from', 'yesterday'],
+      [dir, '--csv-profile', 'excel', '--csv', 'x.csv'],
+      [dir, '--jsonl-events'],
+      [dir, '--bogus'],
+    ]) {
       const r = await cli('hunt', ...args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
       assert.ok(r.err.length > 10, `a message for ${args.join(' ')}`);

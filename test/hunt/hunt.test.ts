@@ -50,7 +50,9 @@ describe('hunt over SigmaHQ regression data', () => {
       assert.equal(summary.files.skipped.length, 0, JSON.stringify(summary.files.skipped));
       const counts = new Map<string, number>();
       for (const d of detections) counts.set(`${d.rule.id}|${d.sourceFile}`, (counts.get(`${d.rule.id}|${d.sourceFile}`) ?? 0) + 1);
-      const failures = cases.filter((c) => (counts.get(`${c.ruleId}|${c.file}`) ?? 0) < c.expected).map((c) => `${c.title} (${c.ruleId}) on ${c.file}: ${counts.get(`${c.ruleId}|${c.file}`) ?? 0} < ${c.expected}`);
+      const failures = cases
+        .filter((c) => (counts.get(`${c.ruleId}|${c.file}`) ?? 0) < c.expected)
+        .map((c) => `${c.title} (${c.ruleId}) on ${c.file}: ${counts.get(`${c.ruleId}|${c.file}`) ?? 0} < ${c.expected}`);
       assert.deepEqual(failures, []);
     });
   }
@@ -75,7 +77,11 @@ describe('hunt: EVTX, evtx-crate JSONL and ECS NDJSON give the same detections',
     writeFileSync(join(dumpDir, 'all.jsonl'), jsonl);
     const perFile = 1000;
     for (let i = 0; i * perFile < lines.length; i++) {
-      const text = lines.slice(i * perFile, (i + 1) * perFile).map((l) => JSON.stringify(toEcs(JSON.parse(l)))).join('\n') + '\n';
+      const text =
+        lines
+          .slice(i * perFile, (i + 1) * perFile)
+          .map((l) => JSON.stringify(toEcs(JSON.parse(l))))
+          .join('\n') + '\n';
       if (i % 3 === 2) writeFileSync(join(ecsDir, `part${i}.ndjson.gz`), gzipSync(text));
       else writeFileSync(join(ecsDir, `part${i}.ndjson`), text);
     }
@@ -121,7 +127,8 @@ describe('hunt: input handling', () => {
     const from = '2024-05-14T11:00:00.000Z';
     const to = '2024-05-14T12:00:00.000Z';
     let inRange = 0;
-    for (const f of readdirSync(dir)) for await (const ev of readEventsFromFile(join(dir, f))) if (ev.timestamp && new Date(ev.timestamp).toISOString() >= from && new Date(ev.timestamp).toISOString() <= to) inRange++;
+    for (const f of readdirSync(dir))
+      for await (const ev of readEventsFromFile(join(dir, f))) if (ev.timestamp && new Date(ev.timestamp).toISOString() >= from && new Date(ev.timestamp).toISOString() <= to) inRange++;
     const { summary } = await collect({ paths: [dir], rulePaths: [join(tmp, 'no-rules')], from, to });
     assert.ok(inRange > 100 && inRange < 4964, `${inRange} events in range`);
     assert.equal(summary.events, inRange);
@@ -142,6 +149,9 @@ describe('hunt: input handling', () => {
     assert.deepEqual(skipped, ['does-not-exist', 'mixed/bad.json.gz', 'mixed/empty.bin', 'mixed/notes.txt']);
     for (const s of summary.files.skipped) assert.ok(s.reason.length > 5, s.reason);
     assert.ok(summary.events >= 1);
-    assert.ok(summary.errors.sample.some((e) => e.file.endsWith('truncated.json')), 'the truncated record is reported');
+    assert.ok(
+      summary.errors.sample.some((e) => e.file.endsWith('truncated.json')),
+      'the truncated record is reported',
+    );
   });
 });

@@ -54,7 +54,7 @@ describe('CsvTimelineWriter', () => {
   });
 
   it("neutralises spreadsheet formulas with a leading '", () => {
-    for (const v of ['=HYPERLINK("http://x")', '+1+1', '-2+3', '@SUM(A1)', '\tx', '\rx', '＝1+1', '=cmd|\' /C calc\'!A0']) {
+    for (const v of ['=HYPERLINK("http://x")', '+1+1', '-2+3', '@SUM(A1)', '\tx', '\rx', '＝1+1', "=cmd|' /C calc'!A0"]) {
       const f = csvField(v);
       const unq = f.startsWith('"') ? f.slice(1, -1).replace(/""/g, '"') : f;
       assert.equal(unq, "'" + v, `value ${JSON.stringify(v)}`);
@@ -65,9 +65,7 @@ describe('CsvTimelineWriter', () => {
   });
 
   it('neutralises formulas in every column, including computer and details', async () => {
-    const path = await writeCsv('formula.csv', [
-      detection({ computer: '=1+2', channel: '@x', sourceFile: '-f', matched: {} }, { title: '+t', id: '=id' }),
-    ]);
+    const path = await writeCsv('formula.csv', [detection({ computer: '=1+2', channel: '@x', sourceFile: '-f', matched: {} }, { title: '+t', id: '=id' })]);
     const row = parseCsv(readFileSync(path, 'utf8').slice(1))[1]!;
     for (const cell of row) assert.ok(!/^[=+\-@]/.test(cell), `cell ${JSON.stringify(cell)} starts a formula`);
     assert.equal(row[1], "'=1+2");
@@ -84,7 +82,7 @@ describe('CsvTimelineWriter', () => {
     assert.ok(text.startsWith('timestamp,'));
     const rows = parseCsv(text);
     assert.deepEqual(rows[0], [...CSV_COLUMNS, ...TIMESKETCH_COLUMNS]);
-    const r = Object.fromEntries(rows[0]!.map((k, i) => [k, rows[1]![i]]));
+    const r = Object.fromEntries(rows[0].map((k, i) => [k, rows[1]![i]]));
     assert.equal(r.datetime, '2024-03-01T10:15:30.123456Z');
     assert.equal(r.timestamp_desc, 'Event Time');
     assert.equal(r.message, '[high] Suspicious Encoded PowerShell: Image: C:\\Windows\\System32\\powershell.exe ¦ CommandLine: powershell -enc SQBFAFgA');

@@ -32,7 +32,10 @@ before(async () => {
   for (let i = 0; i < N_DET; i++) {
     const level = LEVEL_CYCLE[i % 5]!;
     w.writeDetection(
-      detection({ level, recordId: 1000 + i, computer: i === 7 ? HOSTILE : `HOST${i % 3}`, matched: { CommandLine: i === 7 ? HOSTILE : `cmd ${i}` } }, { level, id: `rule-${i % 4}`, ...(i === 7 ? { tags: [HOSTILE, '[a, "b"]', "c'd\\"] } : {}) }),
+      detection(
+        { level, recordId: 1000 + i, computer: i === 7 ? HOSTILE : `HOST${i % 3}`, matched: { CommandLine: i === 7 ? HOSTILE : `cmd ${i}` } },
+        { level, id: `rule-${i % 4}`, ...(i === 7 ? { tags: [HOSTILE, '[a, "b"]', "c'd\\"] } : {}) },
+      ),
     );
   }
   w.writeDetection(detection({ timestamp: 'not a time', eventId: null, recordId: null }, { id: null, status: null, tags: [] }));
@@ -73,9 +76,11 @@ describe('DuckDbWriter', () => {
   });
 
   it('has the documented column types (tags end up as VARCHAR[])', async () => {
-    const cols = await rows(`SELECT column_name AS c, data_type AS t, is_nullable AS n FROM information_schema.columns WHERE table_name = 'detections' AND column_name IN ('tags', 'level', 'timestamp', 'matched') ORDER BY c`);
+    const cols = await rows(
+      `SELECT column_name AS c, data_type AS t, is_nullable AS n FROM information_schema.columns WHERE table_name = 'detections' AND column_name IN ('tags', 'level', 'timestamp', 'matched') ORDER BY c`,
+    );
     assert.deepEqual(cols, [
-      { c: 'level', t: 'ENUM(\'informational\', \'low\', \'medium\', \'high\', \'critical\')', n: 'NO' },
+      { c: 'level', t: "ENUM('informational', 'low', 'medium', 'high', 'critical')", n: 'NO' },
       { c: 'matched', t: 'JSON', n: 'NO' },
       { c: 'tags', t: 'VARCHAR[]', n: 'NO' },
       { c: 'timestamp', t: 'TIMESTAMP', n: 'YES' },
@@ -140,7 +145,8 @@ describe('isoToMicros', () => {
     }
   });
   it('rejects what is not a real timestamp', () => {
-    for (const s of ['', 'yesterday', '2024-02-31T00:00:00Z', '2023-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2024-13-01T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T00:00:00Zjunk']) assert.equal(isoToMicros(s), null, s);
+    for (const s of ['', 'yesterday', '2024-02-31T00:00:00Z', '2023-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2024-13-01T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T00:00:00Zjunk'])
+      assert.equal(isoToMicros(s), null, s);
   });
 });
 

@@ -46,7 +46,6 @@ export function detection(over: Partial<DetectionRecord> = {}, rule: Partial<Det
 
 export const LEVEL_CYCLE: Level[] = ['informational', 'low', 'medium', 'high', 'critical'];
 
-
 /** One event record with predictable identity fields. */
 export function eventRecord(i: number): EventRecord {
   const ts = new Date(Date.UTC(2024, 2, 1, 0, 0, 0) + i * 1000).toISOString();

@@ -14,8 +14,8 @@ describe('JsonlDetectionWriter', () => {
   it('writes one documented object per line', async () => {
     const path = join(dir, 'a.jsonl');
     const w = new JsonlDetectionWriter(path);
-    w.write(detection());
-    w.write(detection({ timestamp: null, recordId: null }, { id: null, status: null, kind: 'correlation' }));
+    await w.write(detection());
+    await w.write(detection({ timestamp: null, recordId: null }, { id: null, status: null, kind: 'correlation' }));
     await w.close();
     const lines = readFileSync(path, 'utf8').split('\n');
     assert.equal(lines.length, 3);
@@ -50,7 +50,7 @@ describe('JsonlDetectionWriter', () => {
     const path = join(dir, 'b.jsonl');
     const hostile = 'a\nb\r\u2028\u2029\u0000"\\ \ud800 </script>';
     const w = new JsonlDetectionWriter(path, { includeEvent: true });
-    w.write(detection({ computer: hostile, matched: { CommandLine: hostile }, event: { X: hostile, L: [1, null, true] } }));
+    await w.write(detection({ computer: hostile, matched: { CommandLine: hostile }, event: { X: hostile, L: [1, null, true] } }));
     await w.close();
     const text = readFileSync(path, 'utf8');
     assert.equal(text.split('\n').length, 2, 'exactly one line');
@@ -81,8 +81,15 @@ describe('JsonlDetectionWriter', () => {
     }
     await w.close();
     assert.ok(refused > 0);
-    const ids = chunks.join('').trimEnd().split('\n').map((l) => JSON.parse(l).record_id);
-    assert.deepEqual(ids, Array.from({ length: 2000 }, (_, i) => i));
+    const ids = chunks
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l).record_id);
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 2000 }, (_, i) => i),
+    );
     assert.equal(w.rows, 2000);
   });
 });

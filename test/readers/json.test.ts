@@ -39,13 +39,13 @@ describe('JSON record splitting', () => {
     const rs = await split('garbage\n{"a":1}\n{"a": "unterminated');
     assert.deepEqual(docs(rs), [{ a: 1 }]);
     assert.deepEqual(
-      rs.filter((r) => r instanceof RecordError).map((r) => (r as RecordError).code),
+      rs.filter((r) => r instanceof RecordError).map((r) => r.code),
       ['json-stray', 'json-truncated'],
     );
   });
   it('random bytes never throw', async () => {
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     for (let n = 0; n < 200; n++) {
       const bytes = Buffer.from(Array.from({ length: 200 }, () => '{}[]",:\\a1 \n'.charCodeAt(Math.floor(rnd() * 13)) || 0x20));
       await split(bytes.toString('latin1'), 1 + Math.floor(rnd() * 50));
@@ -58,7 +58,13 @@ describe('events from JSON', () => {
     const ev = eventFromJson(
       {
         Event: {
-          System: { Provider: { '#attributes': { Name: 'P' } }, EventID: { '#attributes': { Qualifiers: 16384 }, '#text': 7045 }, Channel: 'System', Computer: 'H', TimeCreated: { '#attributes': { SystemTime: '2026-01-01T00:00:00Z' } } },
+          System: {
+            Provider: { '#attributes': { Name: 'P' } },
+            EventID: { '#attributes': { Qualifiers: 16384 }, '#text': 7045 },
+            Channel: 'System',
+            Computer: 'H',
+            TimeCreated: { '#attributes': { SystemTime: '2026-01-01T00:00:00Z' } },
+          },
           EventData: { 'Threat Name': 'X', ServiceName: 'svc' },
           UserData: { Wrapper: { '#attributes': { xmlns: 'u' }, Inner: 'v' } },
         },

@@ -24,7 +24,13 @@ class Sink extends Writable {
 async function run(args: string[], stdin: Buffer[] = []): Promise<{ code: number; out: string; err: string }> {
   const stdout = new Sink();
   const stderr = new Sink();
-  const io = { stdout, stderr, stdin: (async function* () { yield* stdin; })() };
+  const io = {
+    stdout,
+    stderr,
+    stdin: (async function* () {
+      yield* stdin;
+    })(),
+  };
   const code = await main(['scan', ...args], io);
   return { code, out: stdout.text, err: stderr.text };
 }
@@ -61,12 +67,18 @@ test('--no-mask prints secrets; json, jsonl, csv and sarif are well formed', asy
   const pem = JSON.parse((await run(['--format', 'json', '--rule', 'private-key', `${FIX}/leaky/id_rsa`])).out) as { startLine: number; startColumn: number; endColumn: number }[];
   assert.deepEqual([pem[0]!.startLine, pem[0]!.startColumn, pem[0]!.endColumn], [1, 1, 25]);
   const jsonl = await run(['--format', 'jsonl', `${FIX}/leaky/deploy.env`]);
-  const lines = jsonl.out.trim().split('\n').map((l) => JSON.parse(l) as { secret: string });
+  const lines = jsonl.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { secret: string });
   assert.equal(lines.length, rows.length);
   assert.ok(lines.every((l) => !l.secret.includes(AWS.slice(4))));
   const csv = await run(['--format', 'csv', `${FIX}/leaky/deploy.env`]);
   assert.equal(csv.out.split('\n')[0], 'ruleId,file,startLine,startColumn,endLine,endColumn,match,secret,entropy,decodeChain,confidence,fingerprint,tags');
-  const sarif = JSON.parse((await run(['--format', 'sarif', `${FIX}/leaky/deploy.env`])).out) as { version: string; runs: { results: { ruleId: string; locations: { physicalLocation: { region: { startLine: number } } }[] }[] }[] };
+  const sarif = JSON.parse((await run(['--format', 'sarif', `${FIX}/leaky/deploy.env`])).out) as {
+    version: string;
+    runs: { results: { ruleId: string; locations: { physicalLocation: { region: { startLine: number } } }[] }[] }[];
+  };
   assert.equal(sarif.version, '2.1.0');
   assert.equal(sarif.runs[0]!.results.length, rows.length);
   assert.equal(sarif.runs[0]!.results.find((r) => r.ruleId === 'aws-access-token')!.locations[0]!.physicalLocation.region.startLine, 3);
@@ -90,12 +102,28 @@ test('standard input, --rule, and --config with a gitleaks TOML', async () => {
   assert.equal(fromStdin.code, 1);
   assert.match(fromStdin.out, /"file":"-"/);
   const onlyGithub = await run(['--rule', 'github-pat', '--format', 'jsonl', `${FIX}/leaky`]);
-  assert.deepEqual([...new Set(onlyGithub.out.trim().split('\n').map((l) => (JSON.parse(l) as { ruleId: string }).ruleId))], ['github-pat']);
+  assert.deepEqual(
+    [
+      ...new Set(
+        onlyGithub.out
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { ruleId: string }).ruleId),
+      ),
+    ],
+    ['github-pat'],
+  );
   const cfg = join(tmp, 'custom.toml');
   writeFileSync(cfg, `[[rules]]\nid = "region"\nregex = '''REGION=(\\S+)'''\nkeywords = ["region"]\n`);
   const custom = await run(['--config', cfg, '--no-mask', '--format', 'jsonl', `${FIX}/leaky/deploy.env`]);
-  const ids = custom.out.trim().split('\n').map((l) => JSON.parse(l) as { ruleId: string; secret: string });
-  assert.deepEqual(ids.map((r) => [r.ruleId, r.secret]), [['region', 'eu-west-1']]);
+  const ids = custom.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { ruleId: string; secret: string });
+  assert.deepEqual(
+    ids.map((r) => [r.ruleId, r.secret]),
+    [['region', 'eu-west-1']],
+  );
   writeFileSync(cfg, `[extend]\nuseDefault = true\n[[rules]]\nid = "region"\nregex = '''REGION=(\\S+)'''\nkeywords = ["region"]\n`);
   const extended = await run(['--config', cfg, '--format', 'jsonl', `${FIX}/leaky/deploy.env`]);
   assert.ok(extended.out.includes('"ruleId":"region"') && extended.out.includes('"ruleId":"aws-access-token"'));
@@ -108,8 +136,17 @@ test('key stores recognised by content: PKCS#12 (any name) and Java key stores',
   writeFileSync(jks, Buffer.concat([Buffer.from([0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2, 0, 0, 0, 1]), Buffer.alloc(64)]));
   const r = await run(['--format', 'jsonl', renamed, jks]);
   assert.equal(r.code, 1);
-  const ids = r.out.trim().split('\n').map((l) => (JSON.parse(l) as { ruleId: string; file: string }));
-  assert.deepEqual(ids.map((x) => [x.ruleId, x.file]), [['pkcs12-keystore', renamed], ['java-keystore', jks]]);
+  const ids = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { ruleId: string; file: string });
+  assert.deepEqual(
+    ids.map((x) => [x.ruleId, x.file]),
+    [
+      ['pkcs12-keystore', renamed],
+      ['java-keystore', jks],
+    ],
+  );
 });
 
 test('a progress line on a terminal, none when stderr is not one', async () => {

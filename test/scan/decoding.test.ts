@@ -16,7 +16,10 @@ const DIR = '../shared/dlp/gitleaks/decoding';
 
 test('decoder: one pass over each of gitleaks decoder cases', (t) => {
   if (!existsSync(`${DIR}/decoder-cases.jsonl`)) return t.skip(`${DIR} absent (shared reference data)`);
-  const cases = readFileSync(`${DIR}/decoder-cases.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { name: string; input: string; expected_decoded: string });
+  const cases = readFileSync(`${DIR}/decoder-cases.jsonl`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { name: string; input: string; expected_decoded: string });
   assert.ok(cases.length >= 18);
   for (const c of cases) {
     const out = new Decoder().decode(c.input, []).text;
@@ -38,7 +41,15 @@ test('decoding: every expected finding of encoded-test-values.txt, with its deco
   const key = (rule: string, l: number, c: number, el: number, ec: number, secret: string, chain: string[]): string => JSON.stringify([rule, l, c, el, ec, secret, chain]);
   const got = new Set(r.findings.map((f) => key(f.ruleId, f.startLine - 1, f.startColumn + 1, f.endLine - 1, f.endColumn + 1, f.secret, f.decodeChain)));
   const expected = spec.expected_findings.map((e) =>
-    key(e.rule_id, e.start_line, e.start_column, e.end_line, e.end_column, e.secret, e.tags.filter((x) => x.startsWith('decoded:')).map((x) => x.slice(8))),
+    key(
+      e.rule_id,
+      e.start_line,
+      e.start_column,
+      e.end_line,
+      e.end_column,
+      e.secret,
+      e.tags.filter((x) => x.startsWith('decoded:')).map((x) => x.slice(8)),
+    ),
   );
   for (const e of expected) assert.ok(got.has(e), `missing ${e}`);
   assert.equal(r.findings.length, expected.length, 'no finding beyond the expected ones');
@@ -48,7 +59,30 @@ test('decoding: every expected finding of encoded-test-values.txt, with its deco
 });
 
 test('decoder: the fast run finder agrees with the reference regex', () => {
-  const parts = ['abc', ' ', 'U+0041 ', 'U+00', '\\u0068', '\\\\u0065', '%41', '%4', 'deadbeef', '0123456789abcdefABCDEF', 'ZGVjb2RlZC1zZWNyZXQ', '==', '=', '/', '+', '-', '_', '\n', 'x.y', 'Uu', 'AKIA', '%%'];
+  const parts = [
+    'abc',
+    ' ',
+    'U+0041 ',
+    'U+00',
+    '\\u0068',
+    '\\\\u0065',
+    '%41',
+    '%4',
+    'deadbeef',
+    '0123456789abcdefABCDEF',
+    'ZGVjb2RlZC1zZWNyZXQ',
+    '==',
+    '=',
+    '/',
+    '+',
+    '-',
+    '_',
+    '\n',
+    'x.y',
+    'Uu',
+    'AKIA',
+    '%%',
+  ];
   let seed = 7;
   const rnd = (n: number): number => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -60,7 +94,8 @@ test('decoder: the fast run finder agrees with the reference regex', () => {
     for (let i = 0; i < len; i++) s += parts[rnd(parts.length)];
     const ref: { start: number; end: number; kind: number }[] = [];
     ENCODED_RUN.lastIndex = 0;
-    for (let m = ENCODED_RUN.exec(s); m; m = ENCODED_RUN.exec(s)) ref.push({ start: m.index, end: m.index + m[0].length, kind: m[1] !== undefined ? 0 : m[2] !== undefined ? 1 : m[3] !== undefined ? 2 : 3 });
+    for (let m = ENCODED_RUN.exec(s); m; m = ENCODED_RUN.exec(s))
+      ref.push({ start: m.index, end: m.index + m[0].length, kind: m[1] !== undefined ? 0 : m[2] !== undefined ? 1 : m[3] !== undefined ? 2 : 3 });
     assert.deepEqual(findEncodedRuns(s), ref, JSON.stringify(s));
   }
 });

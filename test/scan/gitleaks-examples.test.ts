@@ -26,7 +26,10 @@ test('gitleaks rule examples: 100% recall, 0 false positives per rule', (t) => {
   }
   const cfg = defaultGitleaksConfig();
   assert.deepEqual(cfg.errors, []);
-  const examples = readFileSync(EXAMPLES, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Example);
+  const examples = readFileSync(EXAMPLES, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Example);
   const byRule = new Map(cfg.ruleSet.rules.map((r) => [r.id, r]));
   const detectors = new Map<string, Detector>();
   const stats = new Map<string, { tp: number; pos: number; fp: number; neg: number }>();
@@ -58,9 +61,15 @@ test('gitleaks rule examples: 100% recall, 0 false positives per rule', (t) => {
     }
     stats.set(ex.rule_id, s);
   }
-  let tp = 0, pos = 0, fp = 0, neg = 0;
+  let tp = 0,
+    pos = 0,
+    fp = 0,
+    neg = 0;
   for (const s of stats.values()) {
-    tp += s.tp; pos += s.pos; fp += s.fp; neg += s.neg;
+    tp += s.tp;
+    pos += s.pos;
+    fp += s.fp;
+    neg += s.neg;
   }
   const imperfect = [...stats].filter(([, s]) => s.tp < s.pos || s.fp > 0);
   t.diagnostic(`rules ${stats.size}; recall ${tp}/${pos} (${((100 * tp) / pos).toFixed(2)}%); false positives ${fp}/${neg}`);

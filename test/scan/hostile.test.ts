@@ -33,15 +33,27 @@ const clean = (): string => file(`plain-${Math.random().toString(36).slice(2)}.e
 const zeros = (n: number): Buffer => Buffer.alloc(n);
 
 test('zip bomb with honest headers: refused from its declared ratio, without inflating', async () => {
-  const bomb = file('bomb.zip', makeZip([{ name: 'zeros.bin', data: zeros(64 << 20) }, { name: 'readme.txt', data: SECRET_LINE }]));
+  const bomb = file(
+    'bomb.zip',
+    makeZip([
+      { name: 'zeros.bin', data: zeros(64 << 20) },
+      { name: 'readme.txt', data: SECRET_LINE },
+    ]),
+  );
   const next = clean();
   const r = await scan([bomb, next]);
   const issue = r.issues.find((i) => i.kind === 'zip-bomb');
   assert.ok(issue, JSON.stringify(r.issues));
   assert.equal(issue.path, `${bomb}!zeros.bin`);
   assert.match(issue.message, /ratio/);
-  assert.ok(r.findings.some((f) => f.file === `${bomb}!readme.txt`), 'the archive\'s other entries are still scanned');
-  assert.ok(r.findings.some((f) => f.file === next), 'the scan goes on to the next input');
+  assert.ok(
+    r.findings.some((f) => f.file === `${bomb}!readme.txt`),
+    "the archive's other entries are still scanned",
+  );
+  assert.ok(
+    r.findings.some((f) => f.file === next),
+    'the scan goes on to the next input',
+  );
   assert.ok(r.ms < 5000, `${r.ms} ms`);
 });
 
@@ -61,7 +73,10 @@ test('gzip bomb: stopped by the ratio limit while streaming', async () => {
   const bomb = file('bomb.log.gz', gzipSync(Buffer.alloc(64 << 20, 'a'), { level: constants.Z_BEST_COMPRESSION }));
   const rss0 = process.memoryUsage().rss;
   const r = await scan([bomb, clean()]);
-  assert.deepEqual(r.issues.map((i) => [i.kind, i.path]), [['zip-bomb', bomb]]);
+  assert.deepEqual(
+    r.issues.map((i) => [i.kind, i.path]),
+    [['zip-bomb', bomb]],
+  );
   assert.match(r.issues[0]!.message, /decompression bomb/);
   assert.equal(r.findings.length, 1);
   assert.ok(process.memoryUsage().rss - rss0 < 256 << 20, 'memory stays bounded');
@@ -76,7 +91,10 @@ test('deeply nested archives: reported at the depth limit; found when the limit 
   for (let i = 0; i < 10; i++) zip = makeZip([{ name: `level${i}.zip`, data: zip }]);
   const deepZip = file('deep.zip', zip);
   const r = await scan([deepGz, deepZip, clean()]);
-  assert.deepEqual(r.issues.map((i) => i.kind), ['too-deep', 'too-deep']);
+  assert.deepEqual(
+    r.issues.map((i) => i.kind),
+    ['too-deep', 'too-deep'],
+  );
   assert.equal(r.issues[0]!.path, deepGz);
   assert.match(r.issues[1]!.path, /^.*deep\.zip!level9\.zip!level8\.zip!.*level2\.zip$/);
   assert.equal(r.findings.length, 1);
@@ -87,7 +105,12 @@ test('deeply nested archives: reported at the depth limit; found when the limit 
 });
 
 test('truncated archives: reported as truncated or corrupt, scan continues', async () => {
-  const tgz = gzip(await makeTar([{ name: 'a.env', data: Buffer.concat([SECRET_LINE, zeros(0)]) }, { name: 'b.txt', data: Buffer.alloc(200_000, 'x') }]));
+  const tgz = gzip(
+    await makeTar([
+      { name: 'a.env', data: Buffer.concat([SECRET_LINE, zeros(0)]) },
+      { name: 'b.txt', data: Buffer.alloc(200_000, 'x') },
+    ]),
+  );
   const cutTgz = file('cut.tar.gz', tgz.subarray(0, Math.floor(tgz.length / 2)));
   const z = makeZip([{ name: 'a.env', data: SECRET_LINE }]);
   const cutZip = file('cut.zip', z.subarray(0, z.length - 30));
@@ -103,7 +126,13 @@ test('truncated archives: reported as truncated or corrupt, scan continues', asy
 
 test('path traversal entry names: reported, content still scanned, nothing written', async () => {
   const tar = file('evil.tar', await makeTar([{ name: '../../etc/cron.d/evil', data: SECRET_LINE }]));
-  const zip = file('evil.zip', makeZip([{ name: '../../../home/user/.ssh/config', data: SECRET_LINE }, { name: '/abs/path.txt', data: Buffer.from('hi\n') }]));
+  const zip = file(
+    'evil.zip',
+    makeZip([
+      { name: '../../../home/user/.ssh/config', data: SECRET_LINE },
+      { name: '/abs/path.txt', data: Buffer.from('hi\n') },
+    ]),
+  );
   const r = await scan([tar, zip]);
   assert.deepEqual(
     r.issues.map((i) => [i.kind, i.path]),
@@ -114,11 +143,17 @@ test('path traversal entry names: reported, content still scanned, nothing writt
     ],
   );
   assert.match(r.issues[0]!.message, /path traversal/);
-  assert.deepEqual(r.findings.map((f) => f.file), [`${tar}!../../etc/cron.d/evil`, `${zip}!../../../home/user/.ssh/config`]);
+  assert.deepEqual(
+    r.findings.map((f) => f.file),
+    [`${tar}!../../etc/cron.d/evil`, `${zip}!../../../home/user/.ssh/config`],
+  );
 });
 
 test('too many entries: refused past the limit', async () => {
   const many = file('many.zip', makeZip(Array.from({ length: 50 }, (_, i) => ({ name: `f${i}.txt`, data: Buffer.from('x') }))));
   const r = await scan([many], { maxEntries: 20 });
-  assert.deepEqual(r.issues.map((i) => i.kind), ['too-many-entries']);
+  assert.deepEqual(
+    r.issues.map((i) => i.kind),
+    ['too-many-entries'],
+  );
 });

@@ -30,16 +30,25 @@ const KINDS: [string, string][] = [
 for (const [name, kind] of KINDS) {
   test(`private key: ${name}`, () => {
     const found = detector.detect(Buffer.from(`key = <<EOF\n${pem(kind)}EOF\n`), 'k.txt');
-    assert.deepEqual(found.map((f) => f.ruleId), ['private-key']);
+    assert.deepEqual(
+      found.map((f) => f.ruleId),
+      ['private-key'],
+    );
   });
 }
 
 test('private key: legacy encrypted PEM with Proc-Type headers', () => {
   const found = detector.detect(Buffer.from(pem('RSA PRIVATE KEY', 'Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF\n\n')), 'k.pem');
-  assert.deepEqual(found.map((f) => f.ruleId), ['private-key']);
+  assert.deepEqual(
+    found.map((f) => f.ruleId),
+    ['private-key'],
+  );
 });
 
 test('public keys and certificates are not private keys', () => {
   const found = detector.detect(Buffer.from(pem('PUBLIC KEY') + pem('CERTIFICATE')), 'k.pem');
-  assert.deepEqual(found.filter((f) => f.ruleId === 'private-key'), []);
+  assert.deepEqual(
+    found.filter((f) => f.ruleId === 'private-key'),
+    [],
+  );
 });

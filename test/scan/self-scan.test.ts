@@ -28,7 +28,10 @@ test('self-scan of the scanner, its tests, benchmark and docs finds nothing', as
   assert.ok(inputs.length > 20);
   const s = new Scanner({ ruleSet: defaultGitleaksConfig().ruleSet, validated: VALIDATED_DETECTORS, limits: DEFAULT_LIMITS, maxDecodeDepth: 5 });
   const r = await s.scan(inputs, (async function* (): AsyncGenerator<Buffer> {})());
-  assert.deepEqual(r.findings.map((f) => `${f.ruleId} ${f.file}:${f.startLine}`), []);
+  assert.deepEqual(
+    r.findings.map((f) => `${f.ruleId} ${f.file}:${f.startLine}`),
+    [],
+  );
   // And the excluded folder really holds what the exclusion is for.
   const fx = await s.scan([EXCLUDED], (async function* (): AsyncGenerator<Buffer> {})());
   assert.ok(fx.findings.length >= 5);

@@ -4,8 +4,7 @@ import { ConditionError, parseCondition } from '../../src/sigma/condition.js';
 import { collection, matches } from '../helpers.js';
 
 /** A rule with identifiers a, b, c (fields A, B, C equal to 1) and the given condition. */
-const r = (cond: string, extra = '') =>
-  `title: t\nlogsource: {product: windows}\ndetection:\n  a: {A: 1}\n  b: {B: 1}\n  c: {C: 1}\n${extra}  condition: ${JSON.stringify(cond)}\n`;
+const r = (cond: string, extra = '') => `title: t\nlogsource: {product: windows}\ndetection:\n  a: {A: 1}\n  b: {B: 1}\n  c: {C: 1}\n${extra}  condition: ${JSON.stringify(cond)}\n`;
 /** All 8 truth assignments of a, b, c. */
 const rows = [0, 1, 2, 3, 4, 5, 6, 7].map((n) => ({ a: !!(n & 4), b: !!(n & 2), c: !!(n & 1) }));
 const ev = (row: { a: boolean; b: boolean; c: boolean }) => ({ A: row.a ? 1 : 0, B: row.b ? 1 : 0, C: row.c ? 1 : 0 });
@@ -60,7 +59,10 @@ describe('condition lists and errors', () => {
     assert.equal(matches(text, { C: 1 }), false);
   });
   it('rejects the v1 pipe syntax with a clear error', () => {
-    assert.throws(() => parseCondition('selection | count() by host > 5', ['selection']), (e: ConditionError) => e.code === 'condition-pipe' && /removed in Sigma v2/.test(e.message));
+    assert.throws(
+      () => parseCondition('selection | count() by host > 5', ['selection']),
+      (e: ConditionError) => e.code === 'condition-pipe' && /removed in Sigma v2/.test(e.message),
+    );
     const c = collection(r('a | near b'));
     assert.equal(c.errors[0]!.code, 'condition-pipe');
   });
@@ -70,7 +72,7 @@ describe('condition lists and errors', () => {
     assert.equal(c.errors[0]!.location.line, 7);
     assert.equal(c.errors[0]!.location.column, 14 + 6);
   });
-  for (const [cond, code] of [
+  for (const [cond, code] of <[string, string][]>[
     ['a and', 'condition-syntax'],
     ['(a or b', 'condition-syntax'],
     ['a or b)', 'condition-syntax'],

@@ -181,7 +181,11 @@ detection: {s: {EventID: 4625}, condition: s}
     ['percentile without percentile', `correlation:\n  type: value_percentile\n  rules: [failed_logon]\n  timespan: 5m\n  condition: {gte: 1, field: X}\n`, 'correlation-condition'],
     ['unknown rule', `correlation:\n  type: event_count\n  rules: [nope]\n  timespan: 5m\n  condition: {gte: 1}\n`, 'correlation-unknown-rule'],
     ['temporal with one rule', `correlation:\n  type: temporal\n  rules: [failed_logon]\n  timespan: 5m\n`, 'correlation-rules'],
-    ['alias to a rule not listed', `correlation:\n  type: event_count\n  rules: [failed_logon]\n  group-by: [u]\n  timespan: 5m\n  aliases: {u: {other: User}}\n  condition: {gte: 1}\n`, 'correlation-aliases'],
+    [
+      'alias to a rule not listed',
+      `correlation:\n  type: event_count\n  rules: [failed_logon]\n  group-by: [u]\n  timespan: 5m\n  aliases: {u: {other: User}}\n  condition: {gte: 1}\n`,
+      'correlation-aliases',
+    ],
     ['bad group-by', `correlation:\n  type: event_count\n  rules: [failed_logon]\n  group-by: {a: 1}\n  timespan: 5m\n  condition: {gte: 1}\n`, 'correlation-group-by'],
   ];
   for (const [name, body, code] of bad)
@@ -189,10 +193,13 @@ detection: {s: {EventID: 4625}, condition: s}
       const c = corr(body);
       assert.equal(c.correlations.length, 0);
       assert.equal(c.errors[0]?.code, code, c.errors.map((e) => e.format()).join('\n'));
-      assert.ok(c.errors[0]!.location.line > 0);
+      assert.ok(c.errors[0].location.line > 0);
     });
   it('a correlation cycle is reported', () => {
-    const c = collection(base + `title: c1\nname: c1\ncorrelation: {type: event_count, rules: [c2], timespan: 5m, condition: {gte: 1}}\n---\ntitle: c2\nname: c2\ncorrelation: {type: event_count, rules: [c1], timespan: 5m, condition: {gte: 1}}\n`);
+    const c = collection(
+      base +
+        `title: c1\nname: c1\ncorrelation: {type: event_count, rules: [c2], timespan: 5m, condition: {gte: 1}}\n---\ntitle: c2\nname: c2\ncorrelation: {type: event_count, rules: [c1], timespan: 5m, condition: {gte: 1}}\n`,
+    );
     assert.equal(c.errors.filter((e) => e.code === 'correlation-cycle').length, 2);
   });
 });

@@ -101,8 +101,7 @@ describe('encodings', () => {
   });
   it('base64offset finds the value at any offset of an encoded blob', () => {
     const r = det(`sel:\n  F|base64offset|contains: 'IEX (New-Object'\ncondition: sel`);
-    for (const prefix of ['', 'a', 'ab', 'abc'])
-      assert.equal(matches(r, { F: Buffer.from(prefix + 'IEX (New-Object Net.WebClient)').toString('base64') }), true, prefix);
+    for (const prefix of ['', 'a', 'ab', 'abc']) assert.equal(matches(r, { F: Buffer.from(prefix + 'IEX (New-Object Net.WebClient)').toString('base64') }), true, prefix);
   });
   it('base64 of the UTF-8 value; wildcards refused', () => {
     assert.deepEqual(literals(rule(det(`sel:\n  F|base64: foobar\ncondition: sel`))), ['Zm9vYmFy']);
@@ -161,8 +160,7 @@ describe('cidr', () => {
     assert.equal(matches(det(`sel:\n  Ip|cidr: 10.0.0.0/8\ncondition: sel`), { Ip: '::ffff:10.9.8.7' }), true);
   });
   it('a bad network is a rule error', () => {
-    for (const bad of ['10.0.0.0/33', '300.1.1.1/8', '::1/129', 'foo'])
-      assert.equal(collection(det(`sel:\n  Ip|cidr: '${bad}'\ncondition: sel`)).errors[0]?.code, 'bad-cidr', bad);
+    for (const bad of ['10.0.0.0/33', '300.1.1.1/8', '::1/129', 'foo']) assert.equal(collection(det(`sel:\n  Ip|cidr: '${bad}'\ncondition: sel`)).errors[0]?.code, 'bad-cidr', bad);
   });
 });
 

@@ -19,7 +19,15 @@ const at = (min: number): string => new Date(T0 + min * 60_000).toISOString();
 
 let n = 0;
 /** A detection at minute `min` on `computer` with only the given event fields. */
-function det(min: number, computer: string | null, level: Level, fields: Record<string, FieldValue> = {}, tags: string[] = ['attack.execution'], title = `Rule ${level}`, over: Partial<DetectionRecord> = {}): DetectionRecord {
+function det(
+  min: number,
+  computer: string | null,
+  level: Level,
+  fields: Record<string, FieldValue> = {},
+  tags: string[] = ['attack.execution'],
+  title = `Rule ${level}`,
+  over: Partial<DetectionRecord> = {},
+): DetectionRecord {
   n++;
   return detection(
     { timestamp: at(min), computer, level, recordId: n, eventId: typeof fields.EventID === 'number' ? fields.EventID : 1, event: { Computer: computer, ...fields }, matched: {}, ...over },
@@ -48,7 +56,9 @@ const LOGON3 = (ip: string, ws: string, user = 'Administrator', extra: Record<st
 describe('addressClaims', () => {
   it('reads the local side of Sysmon 3, the client of 4624/4625, the target of 4648 and outbound 5156', () => {
     const sysmon = 'Microsoft-Windows-Sysmon/Operational';
-    assert.deepEqual(addressClaims({ EventID: 3, Channel: sysmon, Initiated: true, SourceIp: '10.0.0.5', DestinationIp: '10.0.0.9' }, 'WS01.corp.local'), [{ ip: '10.0.0.5', host: 'WS01.corp.local' }]);
+    assert.deepEqual(addressClaims({ EventID: 3, Channel: sysmon, Initiated: true, SourceIp: '10.0.0.5', DestinationIp: '10.0.0.9' }, 'WS01.corp.local'), [
+      { ip: '10.0.0.5', host: 'WS01.corp.local' },
+    ]);
     assert.deepEqual(addressClaims({ EventID: 3, Channel: sysmon, Initiated: 'false', SourceIp: '10.0.0.5', DestinationIp: '10.0.0.9' }, 'FS01'), [{ ip: '10.0.0.9', host: 'FS01' }]);
     assert.deepEqual(addressClaims({ EventID: 4624, Channel: 'Security', IpAddress: '10.0.0.5', WorkstationName: 'WS01' }, 'FS01'), [{ ip: '10.0.0.5', host: 'WS01' }]);
     assert.deepEqual(addressClaims({ EventID: '4625', Channel: 'Security', IpAddress: '::ffff:10.0.0.6', WorkstationName: 'WS02' }, 'FS01'), [{ ip: '10.0.0.6', host: 'WS02' }]);
@@ -123,7 +133,10 @@ describe('StoryBuilder', () => {
       ['execution', 'credential-access', 'lateral-movement'],
     );
     assert.deepEqual(s.accounts, ['CORP\\Administrator', 'CORP\\alice']);
-    assert.match(s.narrative, /^It started on WS01 at 10:00 UTC on 2024-03-01 with LSASS dump\. From there it reached FS01 \(10:10, remote service install\) and DC01 \(10:29, remote service install\)\./);
+    assert.match(
+      s.narrative,
+      /^It started on WS01 at 10:00 UTC on 2024-03-01 with LSASS dump\. From there it reached FS01 \(10:10, remote service install\) and DC01 \(10:29, remote service install\)\./,
+    );
     assert.match(s.narrative, /Execution on FS01 at 10:11 \(PsExec service\)\. Accounts involved: CORP\\Administrator, CORP\\alice\.$/);
     assert.equal(s.detections, 5);
     assert.deepEqual(s.levels, { informational: 0, low: 0, medium: 3, high: 2, critical: 0 });
@@ -148,7 +161,10 @@ describe('StoryBuilder', () => {
   });
 
   it('picks as patient zero a source host with no detections of its own', () => {
-    const ds = [det(10, 'FS01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share'), det(20, 'DC01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share')];
+    const ds = [
+      det(10, 'FS01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share'),
+      det(20, 'DC01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share'),
+    ];
     const s = build(ds, [['10.0.0.5', 'WS07.corp.local']]).stories[0]!;
     assert.equal(s.patientZero?.computer, 'WS07.corp.local');
     assert.deepEqual(
@@ -193,7 +209,15 @@ describe('StoryBuilder', () => {
         value: 6,
         windowStart: at(0),
         windowEnd: at(10),
-        contributors: targets.map((c, i) => ({ timestamp: at(i * 2), computer: c, ruleId: 'r', ruleTitle: 'Network logon', recordId: i, sourceFile: 'x', fields: { EventID: 4624, LogonType: 3, TargetUserName: 'adm' } })),
+        contributors: targets.map((c, i) => ({
+          timestamp: at(i * 2),
+          computer: c,
+          ruleId: 'r',
+          ruleTitle: 'Network logon',
+          recordId: i,
+          sourceFile: 'x',
+          fields: { EventID: 4624, LogonType: 3, TargetUserName: 'adm' },
+        })),
         omitted: 0,
       },
     });
@@ -245,8 +269,16 @@ describe('StoryBuilder', () => {
     const one = (ds: DetectionRecord[]) => build(ds).stories.length;
     assert.equal(one([det(0, 'A', 'low')]), 0, 'lone low');
     assert.equal(one([det(0, 'A', 'medium')]), 0, 'lone medium');
-    assert.equal(one([det(0, 'A', 'medium', { User: 'CORP\\x' }, ['attack.discovery'], 'Whoami'), det(5, 'B', 'medium', { User: 'CORP\\x' }, ['attack.discovery'], 'Whoami')]), 0, 'one medium rule on two hosts');
-    assert.equal(one([det(0, 'A', 'medium', {}, ['attack.privilege-escalation', 'attack.execution'], 'Shell'), det(1, 'A', 'medium', {}, ['attack.privilege-escalation', 'attack.execution'], 'Shell')]), 0, 'one rule, two tactics');
+    assert.equal(
+      one([det(0, 'A', 'medium', { User: 'CORP\\x' }, ['attack.discovery'], 'Whoami'), det(5, 'B', 'medium', { User: 'CORP\\x' }, ['attack.discovery'], 'Whoami')]),
+      0,
+      'one medium rule on two hosts',
+    );
+    assert.equal(
+      one([det(0, 'A', 'medium', {}, ['attack.privilege-escalation', 'attack.execution'], 'Shell'), det(1, 'A', 'medium', {}, ['attack.privilege-escalation', 'attack.execution'], 'Shell')]),
+      0,
+      'one rule, two tactics',
+    );
     assert.equal(one([det(0, 'A', 'medium', {}, ['attack.discovery'], 'M1'), det(5, 'A', 'medium', {}, ['attack.collection'], 'M2')]), 1, 'two medium rules, two tactics');
     assert.equal(one([det(0, 'A', 'medium', LOGON3('10.9.9.9', 'B'), ['attack.lateral-movement'], 'M')]), 1, 'medium with host-to-host movement');
     assert.equal(one([det(0, 'A', 'medium', LOGON3('203.0.113.1', '-'), ['attack.initial-access'], 'Failed logon from public IP')]), 0, 'medium from an unknown address');
@@ -274,7 +306,11 @@ describe('StoryBuilder', () => {
 
   it('orders stories by score: severity, breadth and progression', () => {
     const small = [det(0, 'A', 'high')];
-    const wide = [det(0, 'B', 'high', { User: 'CORP\\bob' }, ['attack.execution']), det(2, 'C', 'high', { User: 'CORP\\bob' }, ['attack.credential-access']), det(4, 'D', 'critical', { User: 'CORP\\bob' }, ['attack.impact'])];
+    const wide = [
+      det(0, 'B', 'high', { User: 'CORP\\bob' }, ['attack.execution']),
+      det(2, 'C', 'high', { User: 'CORP\\bob' }, ['attack.credential-access']),
+      det(4, 'D', 'critical', { User: 'CORP\\bob' }, ['attack.impact']),
+    ];
     const { stories } = build([...small, ...wide]);
     assert.equal(stories.length, 2);
     assert.deepEqual(
@@ -345,7 +381,10 @@ describe('StoryBuilder', () => {
 });
 
 describe('story outputs', () => {
-  const ds = [det(0, 'WS01.corp.local', 'high', { User: 'CORP\\alice' }, ['attack.credential-access'], 'LSASS dump'), det(10, 'FS01.corp.local', 'high', LOGON3('10.0.0.5', 'WS01', 'alice'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share')];
+  const ds = [
+    det(0, 'WS01.corp.local', 'high', { User: 'CORP\\alice' }, ['attack.credential-access'], 'LSASS dump'),
+    det(10, 'FS01.corp.local', 'high', LOGON3('10.0.0.5', 'WS01', 'alice'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share'),
+  ];
   const { stories } = build(ds);
 
   it('renders a compact terminal summary', () => {

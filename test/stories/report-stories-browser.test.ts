@@ -46,7 +46,15 @@ function correlationStory(): Story[] {
         value: 4,
         windowStart: at(0),
         windowEnd: at(9),
-        contributors: targets.map((c, i) => ({ timestamp: at(i * 3), computer: c, ruleId: 'r', ruleTitle: 'Network logon', recordId: i, sourceFile: 'x', fields: { EventID: 4624, LogonType: 3, TargetUserName: 'svc_deploy' } })),
+        contributors: targets.map((c, i) => ({
+          timestamp: at(i * 3),
+          computer: c,
+          ruleId: 'r',
+          ruleTitle: 'Network logon',
+          recordId: i,
+          sourceFile: 'x',
+          fields: { EventID: 4624, LogonType: 3, TargetUserName: 'svc_deploy' },
+        })),
         omitted: 0,
       },
       event: {},
@@ -117,17 +125,22 @@ describe('story view in the HTML report (headless Chromium)', { skip, timeout: 1
     assert.deepEqual(new Set(hosts), new Set([...s.hosts.map((h) => h.computer), gt.attackerIp]));
     assert.equal(await page.getAttribute(`${card} svg.spread g.node.pz`, 'data-host'), gt.patientZero);
     assert.equal(await page.textContent(`${card} svg.spread g.node.pz text.pzl`), 'PATIENT ZERO');
-    const edges = await page.$$eval(`${card} svg.spread g.edge`, (gs) => gs.map((g) => [g.getAttribute('data-from'), g.getAttribute('data-to'), g.querySelector('text.et')?.textContent, g.querySelector('path')?.getAttribute('marker-end')]));
+    const edges = await page.$$eval(`${card} svg.spread g.edge`, (gs) =>
+      gs.map((g) => [g.getAttribute('data-from'), g.getAttribute('data-to'), g.querySelector('text.et')?.textContent, g.querySelector('path')?.getAttribute('marker-end')]),
+    );
     assert.equal(edges.length, s.spread.length);
     for (const [from, to] of gt.spreadEdges) {
       const e = edges.find((x) => x[0] === from && x[1] === to);
       assert.ok(e, `arrow ${from} → ${to}`);
       const truth = s.spread.find((x) => x.from === from && x.to === to)!;
       assert.equal(e[2], truth.at.slice(11, 16));
-      assert.match(e[3]!, /^url\(#fb-arrow-/);
+      assert.match(e[3], /^url\(#fb-arrow-/);
     }
     const labels = await page.$$eval(`${card} svg.spread g.edge text.eq`, (ts) => ts.map((t) => t.textContent));
-    assert.ok(labels.some((l) => /^T1569\.002 /.test(l ?? '')), labels.join(' | '));
+    assert.ok(
+      labels.some((l) => /^T1569\.002 /.test(l ?? '')),
+      labels.join(' | '),
+    );
     await page.locator(`${card}`).screenshot({ path: STORIES_SCREENSHOT.replace('.png', '-card.png') });
   });
 

@@ -134,7 +134,7 @@ class Writer {
       SubjectUserName: o.type === 3 ? '-' : `${target.name}$`,
       SubjectDomainName: o.type === 3 ? '-' : NETBIOS,
       SubjectLogonId: o.type === 3 ? '0x0' : '0x3e7',
-      TargetUserSid: `S-1-5-21-3623811015-3361044348-30300820-${1100 + (o.user.length * 37) % 800}`,
+      TargetUserSid: `S-1-5-21-3623811015-3361044348-30300820-${1100 + ((o.user.length * 37) % 800)}`,
       TargetUserName: o.user,
       TargetDomainName: o.domain ?? NETBIOS,
       TargetLogonId: id,
@@ -187,7 +187,11 @@ class Writer {
     });
   }
 
-  process(host: Host, t: number, o: { image: string; cmd: string; user: string; parent: { image: string; cmd: string; guid: string }; logonId?: string; integrity?: string; original?: string; description?: string }): string {
+  process(
+    host: Host,
+    t: number,
+    o: { image: string; cmd: string; user: string; parent: { image: string; cmd: string; guid: string }; logonId?: string; integrity?: string; original?: string; description?: string },
+  ): string {
     const guid = this.guid(t);
     const exe = o.image.slice(o.image.lastIndexOf('\\') + 1);
     this.event(host, t, SYSMON, SYSMON_CH, 1, {
@@ -289,8 +293,22 @@ function background(w: Writer, hosts: Host[], n: number, r: () => number, from: 
   // Each host starts the day with an interactive logon of its user (servers: an admin).
   for (const h of hosts) {
     const t = from + Math.floor(r() * 30 * 60_000);
-    w.logon(h, t, { user: h.kind === 'ws' ? h.user : 'adm_' + h.user, type: h.kind === 'ws' ? 2 : 10, ip: h.kind === 'ws' ? '127.0.0.1' : hosts[hosts.length - 1]!.ip, workstation: h.kind === 'ws' ? h.name : hosts[hosts.length - 1]!.name, kerberos: true });
-    parents.set(h.name, w.process(h, t + 2000, { image: EXPLORER.image, cmd: EXPLORER.cmd, user: `${NETBIOS}\\${h.user}`, parent: { image: 'C:\\Windows\\System32\\userinit.exe', cmd: 'C:\\Windows\\system32\\userinit.exe', guid: w.guid(t) } }));
+    w.logon(h, t, {
+      user: h.kind === 'ws' ? h.user : 'adm_' + h.user,
+      type: h.kind === 'ws' ? 2 : 10,
+      ip: h.kind === 'ws' ? '127.0.0.1' : hosts[hosts.length - 1]!.ip,
+      workstation: h.kind === 'ws' ? h.name : hosts[hosts.length - 1]!.name,
+      kerberos: true,
+    });
+    parents.set(
+      h.name,
+      w.process(h, t + 2000, {
+        image: EXPLORER.image,
+        cmd: EXPLORER.cmd,
+        user: `${NETBIOS}\\${h.user}`,
+        parent: { image: 'C:\\Windows\\System32\\userinit.exe', cmd: 'C:\\Windows\\system32\\userinit.exe', guid: w.guid(t) },
+      }),
+    );
   }
   for (let i = 0; i < n; i++) {
     const t = from + Math.floor(r() * (to - from));
@@ -314,7 +332,13 @@ function background(w: Writer, hosts: Host[], n: number, r: () => number, from: 
       const src = pick(hosts.filter((x) => x.kind !== 'ws'));
       if (src !== h) w.logon(h, t, { user: 'svc_monitor', type: 3, ip: src.ip, workstation: src.name });
     } else if (roll < 0.95) {
-      w.process(h, t, { image: 'C:\\Windows\\System32\\svchost.exe', cmd: 'C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule', user: 'NT AUTHORITY\\SYSTEM', parent: { ...SERVICES, guid: w.guid(from) }, integrity: 'System' });
+      w.process(h, t, {
+        image: 'C:\\Windows\\System32\\svchost.exe',
+        cmd: 'C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule',
+        user: 'NT AUTHORITY\\SYSTEM',
+        parent: { ...SERVICES, guid: w.guid(from) },
+        integrity: 'System',
+      });
     } else if (roll < 0.96) {
       w.service(h, t, 'Google Update Service (gupdate)', '"C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe" /svc', 'LocalSystem');
     } else if (roll < 0.965) {
@@ -327,7 +351,12 @@ function background(w: Writer, hosts: Host[], n: number, r: () => number, from: 
       ] as const);
       w.process(h, t, { image, cmd, user, parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: '"C:\\Windows\\system32\\cmd.exe"', guid: w.guid(t) } });
     } else {
-      w.process(h, t, { image: 'C:\\Windows\\System32\\gpupdate.exe', cmd: 'gpupdate /force', user, parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: '"C:\\Windows\\system32\\cmd.exe"', guid: w.guid(t) } });
+      w.process(h, t, {
+        image: 'C:\\Windows\\System32\\gpupdate.exe',
+        cmd: 'gpupdate /force',
+        user,
+        parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: '"C:\\Windows\\system32\\cmd.exe"', guid: w.guid(t) },
+      });
     }
   }
 }
@@ -389,7 +418,15 @@ export function writeScenario(dir: string, opts: ScenarioOptions = {}): GroundTr
 
   // 2. Credential dumping on the foothold (comsvcs MiniDump of LSASS).
   sec(90);
-  const shell = w.process(pz, t, { image: 'C:\\Windows\\System32\\cmd.exe', cmd: 'cmd.exe /Q /c whoami /all', user: `${NETBIOS}\\${user}`, parent: { ...SERVICES, guid: w.guid(t) }, logonId: entryLogon, integrity: 'High', original: 'Cmd.Exe' });
+  const shell = w.process(pz, t, {
+    image: 'C:\\Windows\\System32\\cmd.exe',
+    cmd: 'cmd.exe /Q /c whoami /all',
+    user: `${NETBIOS}\\${user}`,
+    parent: { ...SERVICES, guid: w.guid(t) },
+    logonId: entryLogon,
+    integrity: 'High',
+    original: 'Cmd.Exe',
+  });
   sec(40);
   const dumper = w.process(pz, t, {
     image: 'C:\\Windows\\System32\\rundll32.exe',
@@ -432,7 +469,9 @@ export function writeScenario(dir: string, opts: ScenarioOptions = {}): GroundTr
     sec(1);
     const psexec = i !== 1;
     const svcName = psexec ? 'PSEXESVC' : 'BTOBTO';
-    const svcImage = psexec ? '%SystemRoot%\\PSEXESVC.exe' : '%COMSPEC% /Q /c echo cd  ^> \\\\127.0.0.1\\C$\\__output 2^>^&1 > %TEMP%\\execute.bat & %COMSPEC% /Q /c %TEMP%\\execute.bat & del %TEMP%\\execute.bat';
+    const svcImage = psexec
+      ? '%SystemRoot%\\PSEXESVC.exe'
+      : '%COMSPEC% /Q /c echo cd  ^> \\\\127.0.0.1\\C$\\__output 2^>^&1 > %TEMP%\\execute.bat & %COMSPEC% /Q /c %TEMP%\\execute.bat & del %TEMP%\\execute.bat';
     if (psexec) w.share(target, t, { user: admin, ip: pz.ip, share: '\\\\*\\ADMIN$', path: '\\??\\C:\\Windows', target: 'PSEXESVC.exe', access: '%%4417 %%4418', mask: '0x2', logonId: lid });
     sec(2);
     w.service(target, t, svcName, svcImage);
@@ -440,25 +479,63 @@ export function writeScenario(dir: string, opts: ScenarioOptions = {}): GroundTr
     w.serviceState(target, t, svcName, 'running');
     sec(2);
     const svcGuid = w.guid(t);
-    w.process(target, t, { image: 'C:\\Windows\\System32\\cmd.exe', cmd: psexec ? '"cmd.exe" /c hostname' : 'C:\\Windows\\system32\\cmd.exe /Q /c echo cd ^> \\\\127.0.0.1\\C$\\__output 2^>^&1', user: 'NT AUTHORITY\\SYSTEM', parent: { image: psexec ? 'C:\\Windows\\PSEXESVC.exe' : 'C:\\Windows\\System32\\services.exe', cmd: psexec ? 'C:\\Windows\\PSEXESVC.exe' : 'C:\\Windows\\system32\\services.exe', guid: svcGuid }, integrity: 'System', original: 'Cmd.Exe' });
+    w.process(target, t, {
+      image: 'C:\\Windows\\System32\\cmd.exe',
+      cmd: psexec ? '"cmd.exe" /c hostname' : 'C:\\Windows\\system32\\cmd.exe /Q /c echo cd ^> \\\\127.0.0.1\\C$\\__output 2^>^&1',
+      user: 'NT AUTHORITY\\SYSTEM',
+      parent: { image: psexec ? 'C:\\Windows\\PSEXESVC.exe' : 'C:\\Windows\\System32\\services.exe', cmd: psexec ? 'C:\\Windows\\PSEXESVC.exe' : 'C:\\Windows\\system32\\services.exe', guid: svcGuid },
+      integrity: 'System',
+      original: 'Cmd.Exe',
+    });
   });
 
   // 4. Credentials on the DC (procdump of LSASS).
   sec(3 * 60);
-  w.process(dc, t, { image: 'C:\\Windows\\Temp\\procdump64.exe', cmd: 'C:\\Windows\\Temp\\procdump64.exe -accepteula -ma lsass.exe C:\\Windows\\Temp\\dc.dmp', user: 'NT AUTHORITY\\SYSTEM', parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: 'cmd.exe', guid: w.guid(t) }, integrity: 'System', original: 'procdump', description: 'Sysinternals process dump utility' });
+  w.process(dc, t, {
+    image: 'C:\\Windows\\Temp\\procdump64.exe',
+    cmd: 'C:\\Windows\\Temp\\procdump64.exe -accepteula -ma lsass.exe C:\\Windows\\Temp\\dc.dmp',
+    user: 'NT AUTHORITY\\SYSTEM',
+    parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: 'cmd.exe', guid: w.guid(t) },
+    integrity: 'System',
+    original: 'procdump',
+    description: 'Sysinternals process dump utility',
+  });
 
   // 5. Collection on the file server: password-protected archives.
   sec(6 * 60);
   const fsCmd = w.guid(t);
-  w.process(fs, t, { image: 'C:\\Program Files\\7-Zip\\7z.exe', cmd: '7z.exe a -t7z -mhe=on -pWinter2024! C:\\ProgramData\\fin.7z D:\\Shares\\Finance\\*', user: 'NT AUTHORITY\\SYSTEM', parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: 'cmd.exe', guid: fsCmd }, integrity: 'System', original: '7z.exe', description: '7-Zip Console' });
+  w.process(fs, t, {
+    image: 'C:\\Program Files\\7-Zip\\7z.exe',
+    cmd: '7z.exe a -t7z -mhe=on -pWinter2024! C:\\ProgramData\\fin.7z D:\\Shares\\Finance\\*',
+    user: 'NT AUTHORITY\\SYSTEM',
+    parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: 'cmd.exe', guid: fsCmd },
+    integrity: 'System',
+    original: '7z.exe',
+    description: '7-Zip Console',
+  });
   sec(3 * 60);
-  w.process(fs, t, { image: 'C:\\Program Files\\7-Zip\\7z.exe', cmd: '7z.exe a -t7z -pWinter2024! C:\\ProgramData\\hr.7z D:\\Shares\\HR\\*', user: 'NT AUTHORITY\\SYSTEM', parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: 'cmd.exe', guid: fsCmd }, integrity: 'System', original: '7z.exe', description: '7-Zip Console' });
+  w.process(fs, t, {
+    image: 'C:\\Program Files\\7-Zip\\7z.exe',
+    cmd: '7z.exe a -t7z -pWinter2024! C:\\ProgramData\\hr.7z D:\\Shares\\HR\\*',
+    user: 'NT AUTHORITY\\SYSTEM',
+    parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: 'cmd.exe', guid: fsCmd },
+    integrity: 'System',
+    original: '7z.exe',
+    description: '7-Zip Console',
+  });
 
   // 6. Impact on the file server and the extra server: shadow copies, backups, raw disk.
   sec(8 * 60);
   for (const h of [fs, extra]) {
     const parent = w.guid(t);
-    w.process(h, sec(5), { image: 'C:\\Windows\\System32\\vssadmin.exe', cmd: 'vssadmin.exe delete shadows /all /quiet', user: 'NT AUTHORITY\\SYSTEM', parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: 'cmd.exe', guid: parent }, integrity: 'System', original: 'VSSADMIN.EXE' });
+    w.process(h, sec(5), {
+      image: 'C:\\Windows\\System32\\vssadmin.exe',
+      cmd: 'vssadmin.exe delete shadows /all /quiet',
+      user: 'NT AUTHORITY\\SYSTEM',
+      parent: { image: 'C:\\Windows\\System32\\cmd.exe', cmd: 'cmd.exe', guid: parent },
+      integrity: 'System',
+      original: 'VSSADMIN.EXE',
+    });
     for (let i = 0; i < 12; i++) {
       w.event(h, sec(1), SYSMON, SYSMON_CH, 23, {
         RuleName: '-',
@@ -486,7 +563,15 @@ export function writeScenario(dir: string, opts: ScenarioOptions = {}): GroundTr
 
   // 7. Covering tracks: Security log cleared on the DC, System log on the file server.
   sec(4 * 60);
-  w.event(dc, t, 'Microsoft-Windows-Eventlog', 'Security', 1102, { LogFileCleared: { SubjectUserSid: 'S-1-5-21-3623811015-3361044348-30300820-500', SubjectUserName: admin, SubjectDomainName: NETBIOS, SubjectLogonId: '0x3b2c1d' } }, 'UserData');
+  w.event(
+    dc,
+    t,
+    'Microsoft-Windows-Eventlog',
+    'Security',
+    1102,
+    { LogFileCleared: { SubjectUserSid: 'S-1-5-21-3623811015-3361044348-30300820-500', SubjectUserName: admin, SubjectDomainName: NETBIOS, SubjectLogonId: '0x3b2c1d' } },
+    'UserData',
+  );
   sec(30);
   w.event(fs, t, 'Microsoft-Windows-Eventlog', 'System', 104, { LogFileCleared: { SubjectUserName: admin, SubjectDomainName: NETBIOS, Channel: 'System', BackupPath: '' } }, 'UserData');
 

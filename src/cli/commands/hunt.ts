@@ -48,7 +48,13 @@ run:
 exit status: 0 the hunt ran, 1 --fail-on matched, 2 usage error.
 `;
 
-const list = (v: string | string[] | undefined) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean));
+const list = (v: string | string[] | undefined) =>
+  v === undefined
+    ? undefined
+    : (Array.isArray(v) ? v : [v])
+        .flatMap((x) => x.split(','))
+        .map((x) => x.trim())
+        .filter(Boolean);
 
 function level(v: string | undefined, flag: string): Level | undefined {
   if (v === undefined) return undefined;
@@ -94,7 +100,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) return void io.stdout.write(HELP), 0;
+  if (values.help) return (void io.stdout.write(HELP), 0);
   if (!positionals.length) throw new UsageError(`give at least one file or folder to hunt through\n\n${HELP}`);
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 0)) throw new UsageError('--threads must be a whole number (0 = all cores)');

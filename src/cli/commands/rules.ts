@@ -37,7 +37,7 @@ function placeholdersFrom(file: string | undefined) {
 
 async function lint(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { placeholders: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help) return void io.stdout.write(HELP), 0;
+  if (values.help) return (void io.stdout.write(HELP), 0);
   const paths = positionals.length ? positionals : defaultRuleDirs();
   const col = loadRules(paths, { placeholders: placeholdersFrom(values.placeholders) });
   const engine = new Engine(col.rules);
@@ -54,9 +54,7 @@ async function lint(argv: string[], io: Io): Promise<number> {
     );
   } else {
     for (const e of col.errors) io.stdout.write(e.format() + '\n');
-    io.stdout.write(
-      `loaded ${col.rules.length} rules, ${col.filters.length} filters, ${col.correlations.length} correlations from ${col.files} files; ${col.errors.length} errors\n`,
-    );
+    io.stdout.write(`loaded ${col.rules.length} rules, ${col.filters.length} filters, ${col.correlations.length} correlations from ${col.files} files; ${col.errors.length} errors\n`);
     if (engine.unmapped.length) io.stdout.write(`note: ${engine.unmapped.length} Windows rules name a log source no Windows event log carries (ETW-only); see --json 'unmapped'\n`);
   }
   return col.errors.length ? 1 : 0;
@@ -68,7 +66,7 @@ async function test(argv: string[], io: Io): Promise<number> {
     allowPositionals: true,
     options: { source: { type: 'string', default: 'json' }, placeholders: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
-  if (values.help) return void io.stdout.write(HELP), 0;
+  if (values.help) return (void io.stdout.write(HELP), 0);
   if (positionals.length !== 1) throw new UsageError('rules test takes one SIGMA_ROOT (a SigmaHQ checkout with regression_data/)');
   const source = values.source;
   if (source !== 'json' && source !== 'evtx') throw new UsageError(`--source must be json or evtx, not '${source}'`);

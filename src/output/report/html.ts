@@ -23,14 +23,7 @@ const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').dig
 
 /** The policy: no fetches of any kind, only the inlined script and style run. */
 export function contentSecurityPolicy(): string {
-  return [
-    `default-src 'none'`,
-    `script-src 'sha256-${sha256(REPORT_CLIENT_JS)}'`,
-    `style-src 'sha256-${sha256(REPORT_CSS)}'`,
-    `img-src data:`,
-    `base-uri 'none'`,
-    `form-action 'none'`,
-  ].join('; ');
+  return [`default-src 'none'`, `script-src 'sha256-${sha256(REPORT_CLIENT_JS)}'`, `style-src 'sha256-${sha256(REPORT_CSS)}'`, `img-src data:`, `base-uri 'none'`, `form-action 'none'`].join('; ');
 }
 
 const LEVEL_OPTIONS = [

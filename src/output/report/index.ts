@@ -11,7 +11,7 @@
 import { renameSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FirebreakError } from '../../core/errors.js';
-import type { FieldValue } from '../../events/event.js';
+import { isList, type FieldValue } from '../../events/event.js';
 import { LEVELS, type Level } from '../../sigma/model.js';
 import type { DetectionRecord, HuntSummary } from '../records.js';
 import { TextSink } from '../sink.js';
@@ -178,7 +178,7 @@ export class HtmlReportWriter {
     let size = 0;
     for (const k in d.event) {
       const v = d.event[k]!;
-      const clipped = Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? this.clip(x, cut) : x)) : typeof v === 'string' ? this.clip(v, cut) : v;
+      const clipped = isList(v) ? v.map((x) => (typeof x === 'string' ? this.clip(x, cut) : x)) : typeof v === 'string' ? this.clip(v, cut) : v;
       const len = k.length + JSON.stringify(clipped).length + 4;
       if (size + len > REPORT_MAX_ROW) {
         cut.n++;
@@ -187,24 +187,7 @@ export class HtmlReportWriter {
       size += len;
       event[k] = clipped;
     }
-    return [
-      d.timestamp,
-      d.level,
-      d.rule.title,
-      d.rule.id,
-      d.rule.status,
-      d.rule.file,
-      d.rule.tags,
-      d.computer,
-      d.channel,
-      d.provider,
-      d.eventId,
-      d.recordId,
-      d.sourceFile,
-      matched,
-      event,
-      cut.n,
-    ];
+    return [d.timestamp, d.level, d.rule.title, d.rule.id, d.rule.status, d.rule.file, d.rule.tags, d.computer, d.channel, d.provider, d.eventId, d.recordId, d.sourceFile, matched, event, cut.n];
   }
 
   private clip(s: string, cut: { n: number }): string {

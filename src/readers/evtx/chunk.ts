@@ -131,14 +131,7 @@ function* emit<T>(x: T): Generator<T> {
   restoreBudget(budget);
 }
 
-function* readRecords(
-  buf: Uint8Array,
-  info: ChunkInfo,
-  lastRecordId: number,
-  limit: number,
-  mode: RecordMode,
-  where: (rel: number, record?: number) => EvtxLocation,
-): Generator<ChunkItem | string> {
+function* readRecords(buf: Uint8Array, info: ChunkInfo, lastRecordId: number, limit: number, mode: RecordMode, where: (rel: number, record?: number) => EvtxLocation): Generator<ChunkItem | string> {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const parser = new BinXmlParser(buf);
   resetChunkBudget();

@@ -36,12 +36,7 @@ export class Cursor {
   /** Throw unless `n` more bytes are available. */
   need(n: number, what: string): void {
     if (n < 0 || this.pos + n > this.end) {
-      throw new DecodeError(
-        Codes.truncated,
-        `${what}: need ${n} bytes at chunk offset ${this.pos}, have ${Math.max(0, this.end - this.pos)}`,
-        this.pos,
-        what,
-      );
+      throw new DecodeError(Codes.truncated, `${what}: need ${n} bytes at chunk offset ${this.pos}, have ${Math.max(0, this.end - this.pos)}`, this.pos, what);
     }
   }
 

@@ -28,7 +28,7 @@ export function hex64(lo: number, hi: number): string {
     hex64Cached = 1;
     m = undefined;
   }
-  if (!m) hex64Cache.set(hi, (m = new Map()));
+  if (!m) hex64Cache.set(hi, (m = new Map<number, string>()));
   m.set(lo, s);
   return s;
 }
@@ -43,11 +43,26 @@ export function binaryHex(buf: Uint8Array, pos: number, len: number): string {
 export function guid(b: Uint8Array, p: number): string {
   const h = HEX_UPPER;
   return (
-    h[b[p + 3]!]! + h[b[p + 2]!] + h[b[p + 1]!] + h[b[p]!] + '-' +
-    h[b[p + 5]!] + h[b[p + 4]!] + '-' +
-    h[b[p + 7]!] + h[b[p + 6]!] + '-' +
-    h[b[p + 8]!] + h[b[p + 9]!] + '-' +
-    h[b[p + 10]!] + h[b[p + 11]!] + h[b[p + 12]!] + h[b[p + 13]!] + h[b[p + 14]!] + h[b[p + 15]!]
+    h[b[p + 3]!]! +
+    h[b[p + 2]!] +
+    h[b[p + 1]!] +
+    h[b[p]!] +
+    '-' +
+    h[b[p + 5]!] +
+    h[b[p + 4]!] +
+    '-' +
+    h[b[p + 7]!] +
+    h[b[p + 6]!] +
+    '-' +
+    h[b[p + 8]!] +
+    h[b[p + 9]!] +
+    '-' +
+    h[b[p + 10]!] +
+    h[b[p + 11]!] +
+    h[b[p + 12]!] +
+    h[b[p + 13]!] +
+    h[b[p + 14]!] +
+    h[b[p + 15]!]
   );
 }
 

@@ -90,7 +90,7 @@ const nextSuffix = new WeakMap<JsonObject, Map<string, number>>();
 /** First free `key_N` (N ≥ 1) in `obj`. */
 function dupKey(obj: JsonObject, key: string): string {
   let m = nextSuffix.get(obj);
-  if (!m) nextSuffix.set(obj, (m = new Map()));
+  if (!m) nextSuffix.set(obj, (m = new Map<string, number>()));
   let n = m.get(key) ?? 1;
   while (`${key}_${n}` in obj) n++;
   m.set(key, n + 1);
@@ -138,7 +138,12 @@ function valueCharacters(parent: JsonObject, key: string, v: Value): void {
     spendText(v.length);
     characters(parent, key, v, v);
   } else {
-    characters(parent, key, valueJson(v), v === null ? '' : typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v));
+    characters(
+      parent,
+      key,
+      valueJson(v),
+      v === null ? '' : typeof v === 'boolean' ? (v ? 'true' : 'false') : typeof v === 'number' || typeof v === 'bigint' ? String(v) : v instanceof ArrayValue ? v.toString() : '',
+    );
   }
 }
 
@@ -231,7 +236,16 @@ function element(parent: JsonObject, el: ElementNode, ctx: Value[] | null, depth
     for (let i = 0; i < attrs.length; i++) {
       if (attrs[i]!.name !== 'Name') continue;
       const v = attrJson(attrs[i]!.value, ctx);
-      key = v === undefined || v === null ? '' : typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : String(v);
+      key =
+        v === undefined || v === null
+          ? ''
+          : typeof v === 'string'
+            ? v
+            : Array.isArray(v)
+              ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(',')
+              : typeof v === 'object'
+                ? JSON.stringify(v)
+                : String(v);
       if (parent[key] === undefined) {
         const c = simpleContent(el.children, ctx);
         if (c !== undefined) {

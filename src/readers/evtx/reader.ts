@@ -216,7 +216,7 @@ export async function* renderEvtxFiles(
         if (job.errors.length) rendered.errors = [...job.errors, ...rendered.errors];
         return rendered;
       },
-      (e) => ({ kind: 'text', text: '', records: 0, errors: [...job.errors, chunkFailure(job.tasks[0]!, e).toData()] }) as RenderedChunk,
+      (e) => ({ kind: 'text', text: '', records: 0, errors: [...job.errors, chunkFailure(job.tasks[0]!, e).toData()] }) satisfies RenderedChunk,
     );
   };
   try {

@@ -14,12 +14,24 @@ export interface NestedParser {
   fragment(c: Cursor, end: number, inTemplate: boolean, depth: number): Node[];
 }
 
-
 /** Natural width of fixed-size types; 0 for variable-size ones. */
 const WIDTH: Record<number, number> = {
-  [T.Int8]: 1, [T.UInt8]: 1, [T.Int16]: 2, [T.UInt16]: 2, [T.Int32]: 4, [T.UInt32]: 4,
-  [T.Int64]: 8, [T.UInt64]: 8, [T.Real32]: 4, [T.Real64]: 8, [T.Bool]: 4, [T.Guid]: 16,
-  [T.FileTime]: 8, [T.SysTime]: 16, [T.HexInt32]: 4, [T.HexInt64]: 8,
+  [T.Int8]: 1,
+  [T.UInt8]: 1,
+  [T.Int16]: 2,
+  [T.UInt16]: 2,
+  [T.Int32]: 4,
+  [T.UInt32]: 4,
+  [T.Int64]: 8,
+  [T.UInt64]: 8,
+  [T.Real32]: 4,
+  [T.Real64]: 8,
+  [T.Bool]: 4,
+  [T.Guid]: 16,
+  [T.FileTime]: 8,
+  [T.SysTime]: 16,
+  [T.HexInt32]: 4,
+  [T.HexInt64]: 8,
 };
 
 function i64(dv: DataView, p: number): number | bigint {
@@ -37,24 +49,41 @@ function u64(dv: DataView, p: number): number | bigint {
 function fixed(c: Cursor, type: number, p: number): Scalar {
   const dv = c.dv;
   switch (type) {
-    case T.Int8: return dv.getInt8(p);
-    case T.UInt8: return c.buf[p]!;
-    case T.Int16: return dv.getInt16(p, true);
-    case T.UInt16: return dv.getUint16(p, true);
-    case T.Int32: return dv.getInt32(p, true);
-    case T.UInt32: return dv.getUint32(p, true);
-    case T.Int64: return i64(dv, p);
-    case T.UInt64: return u64(dv, p);
-    case T.Real32: return dv.getFloat32(p, true);
-    case T.Real64: return dv.getFloat64(p, true);
+    case T.Int8:
+      return dv.getInt8(p);
+    case T.UInt8:
+      return c.buf[p]!;
+    case T.Int16:
+      return dv.getInt16(p, true);
+    case T.UInt16:
+      return dv.getUint16(p, true);
+    case T.Int32:
+      return dv.getInt32(p, true);
+    case T.UInt32:
+      return dv.getUint32(p, true);
+    case T.Int64:
+      return i64(dv, p);
+    case T.UInt64:
+      return u64(dv, p);
+    case T.Real32:
+      return dv.getFloat32(p, true);
+    case T.Real64:
+      return dv.getFloat64(p, true);
     // Windows writes BOOL as a 32-bit integer; any non-zero value is true (seen: 0x2, 0xff).
-    case T.Bool: return dv.getInt32(p, true) !== 0;
-    case T.Guid: return guid(c.buf, p);
-    case T.FileTime: return filetime(dv.getUint32(p, true), dv.getUint32(p + 4, true));
-    case T.SysTime: return systemtime(dv, p);
-    case T.HexInt32: return hex32(dv.getUint32(p, true));
-    case T.HexInt64: return hex64(dv.getUint32(p, true), dv.getUint32(p + 4, true));
-    default: throw new Error(`not a fixed-width type ${type}`);
+    case T.Bool:
+      return dv.getInt32(p, true) !== 0;
+    case T.Guid:
+      return guid(c.buf, p);
+    case T.FileTime:
+      return filetime(dv.getUint32(p, true), dv.getUint32(p + 4, true));
+    case T.SysTime:
+      return systemtime(dv, p);
+    case T.HexInt32:
+      return hex32(dv.getUint32(p, true));
+    case T.HexInt64:
+      return hex64(dv.getUint32(p, true), dv.getUint32(p + 4, true));
+    default:
+      throw new Error(`not a fixed-width type ${type}`);
   }
 }
 
@@ -67,7 +96,8 @@ function utf16Until0(buf: Uint8Array, p: number, bytes: number): string {
 }
 
 // Code page 1252 differs from Latin-1 only in 0x80–0x9F; undefined bytes map to U+FFFD.
-const CP1252_HIGH = '\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178';
+const CP1252_HIGH =
+  '\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178';
 
 /** ANSI (code page 1252) text, decoded by hand; NUL bytes, used as padding, are dropped. */
 function ansiText(buf: Uint8Array, p: number, bytes: number): string {
@@ -192,7 +222,7 @@ function readArray(c: Cursor, base: number, start: number, size: number): ArrayV
       items.push(binaryHex(buf, start, size));
       break;
     case T.Sid:
-      for (let p = start; p + 8 <= end; ) {
+      for (let p = start; p + 8 <= end;) {
         const n = Math.min(sidLength(buf, p), end - p);
         items.push(sid(buf, p, n));
         p += n;

@@ -121,8 +121,8 @@ const ESCAPE_RUN = /((?:%[0-9A-Fa-f]{2})+)|((?:U\+[a-fA-F0-9]{4}(?:[\t\n\f\r ]|$
 
 // Character classes for the run finder: bit 1 base64 `[\w/+-]`, bit 2 hex digit.
 const CLS = new Uint8Array(65536);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_/+-') CLS[c.charCodeAt(0)] |= 1;
-for (const c of '0123456789abcdefABCDEF') CLS[c.charCodeAt(0)] |= 2;
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_/+-') CLS[c.charCodeAt(0)]! |= 1;
+for (const c of '0123456789abcdefABCDEF') CLS[c.charCodeAt(0)]! |= 2;
 
 /**
  * The runs ENCODED_RUN would match, found by a character loop: the same leftmost-first choice

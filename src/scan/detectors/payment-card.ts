@@ -20,13 +20,55 @@ interface Issuer {
 // has been issued since 2017 and must be recognised.
 const ISSUERS: Issuer[] = [
   { name: 'visa', ranges: [[1, 4, 4]], lengths: [13, 16, 19] },
-  { name: 'mastercard', ranges: [[2, 51, 55], [4, 2221, 2720]], lengths: [16] },
-  { name: 'amex', ranges: [[2, 34, 34], [2, 37, 37]], lengths: [15] },
-  { name: 'discover', ranges: [[4, 6011, 6011], [3, 644, 649], [2, 65, 65], [6, 622126, 622925]], lengths: [16, 17, 18, 19] },
+  {
+    name: 'mastercard',
+    ranges: [
+      [2, 51, 55],
+      [4, 2221, 2720],
+    ],
+    lengths: [16],
+  },
+  {
+    name: 'amex',
+    ranges: [
+      [2, 34, 34],
+      [2, 37, 37],
+    ],
+    lengths: [15],
+  },
+  {
+    name: 'discover',
+    ranges: [
+      [4, 6011, 6011],
+      [3, 644, 649],
+      [2, 65, 65],
+      [6, 622126, 622925],
+    ],
+    lengths: [16, 17, 18, 19],
+  },
   { name: 'jcb', ranges: [[4, 3528, 3589]], lengths: [16, 17, 18, 19] },
-  { name: 'diners', ranges: [[3, 300, 305], [2, 36, 36], [2, 38, 39]], lengths: [14, 15, 16, 17, 18, 19] },
+  {
+    name: 'diners',
+    ranges: [
+      [3, 300, 305],
+      [2, 36, 36],
+      [2, 38, 39],
+    ],
+    lengths: [14, 15, 16, 17, 18, 19],
+  },
   { name: 'unionpay', ranges: [[2, 62, 62]], lengths: [16, 17, 18, 19] },
-  { name: 'maestro', ranges: [[4, 5018, 5018], [4, 5020, 5020], [4, 5038, 5038], [4, 5893, 5893], [4, 6304, 6304], [4, 6759, 6763]], lengths: [13, 14, 15, 16, 17, 18, 19] },
+  {
+    name: 'maestro',
+    ranges: [
+      [4, 5018, 5018],
+      [4, 5020, 5020],
+      [4, 5038, 5038],
+      [4, 5893, 5893],
+      [4, 6304, 6304],
+      [4, 6759, 6763],
+    ],
+    lengths: [13, 14, 15, 16, 17, 18, 19],
+  },
   { name: 'mir', ranges: [[4, 2200, 2204]], lengths: [16] },
 ];
 

@@ -41,13 +41,7 @@ export function nearWord(text: string, at: number, end: number, words: RegExp, b
 }
 
 /** A RawFinding for a validated match (no decoding, entropy for information only). */
-export function validatedFinding(
-  d: { id: string; description: string; tags: string[] },
-  text: string,
-  start: number,
-  end: number,
-  confidence: 'high' | 'medium',
-): RawFinding {
+export function validatedFinding(d: { id: string; description: string; tags: string[] }, text: string, start: number, end: number, confidence: 'high' | 'medium'): RawFinding {
   const match = text.slice(start, end);
   return {
     ruleId: d.id,

@@ -119,15 +119,7 @@ export class Detector {
    * Run one rule over `current` (the raw chunk, or a decoded pass of it). `hitStarts` limits the
    * regex to windows around keyword hits; null (decoded passes, keyword-less rules) scans it all.
    */
-  private runRule(
-    rule: RegexRule,
-    raw: string,
-    current: string,
-    hitStarts: number[] | null,
-    segments: Segment[],
-    path: string,
-    out: RawFinding[],
-  ): void {
+  private runRule(rule: RegexRule, raw: string, current: string, hitStarts: number[] | null, segments: Segment[], path: string, out: RawFinding[]): void {
     if (rule.lazyPrefix && hitStarts && hitStarts.length) {
       this.runPrefixed(rule, raw, current, hitStarts, segments, path, out);
       return;
@@ -183,16 +175,7 @@ export class Detector {
     }
   }
 
-  private consider(
-    rule: RegexRule,
-    raw: string,
-    current: string,
-    start: number,
-    matched: string,
-    segments: Segment[],
-    path: string,
-    out: RawFinding[],
-  ): void {
+  private consider(rule: RegexRule, raw: string, current: string, start: number, matched: string, segments: Segment[], path: string, out: RawFinding[]): void {
     const match = trimNewlines(matched);
     let s = start;
     let e = start + match.length;
@@ -317,8 +300,6 @@ function dedupeGeneric(findings: RawFinding[]): RawFinding[] {
   if (findings.length < 2) return findings;
   return findings.filter((f) => {
     if (!f.ruleId.toLowerCase().includes('generic')) return true;
-    return !findings.some(
-      (g) => g.lineStart === f.lineStart && g.ruleId !== f.ruleId && !g.ruleId.toLowerCase().includes('generic') && g.secret.includes(f.secret),
-    );
+    return !findings.some((g) => g.lineStart === f.lineStart && g.ruleId !== f.ruleId && !g.ruleId.toLowerCase().includes('generic') && g.secret.includes(f.secret));
   });
 }

@@ -41,7 +41,7 @@ export class KeywordMatcher {
     for (const bytes of encoded) for (const b of bytes) if (!this.column[FOLD[b]!]) this.column[FOLD[b]!] = cols++;
     for (let b = 65; b <= 90; b++) this.column[b] = this.column[b + 32]!;
     if (cols > 64) throw new Error(`keyword alphabet of ${cols} bytes exceeds 64`);
-    const goto: Map<number, number>[] = [new Map()];
+    const goto: Map<number, number>[] = [new Map<number, number>()];
     const out: number[][] = [[]];
     encoded.forEach((bytes, id) => {
       let s = 0;

@@ -44,7 +44,17 @@ export function render(format: ReportFormat, findings: Finding[], issues: Issue[
 const CSV_COLUMNS = ['ruleId', 'file', 'startLine', 'startColumn', 'endLine', 'endColumn', 'match', 'secret', 'entropy', 'decodeChain', 'confidence', 'fingerprint', 'tags'] as const;
 
 function csvCell(v: unknown): string {
-  const s = Array.isArray(v) ? v.join(' ') : v == null ? '' : String(v);
+  const s = Array.isArray(v)
+    ? v.map((x) => String(x as string | number)).join(' ')
+    : v == null
+      ? ''
+      : typeof v === 'string'
+        ? v
+        : typeof v === 'object'
+          ? JSON.stringify(v)
+          : typeof v === 'number' || typeof v === 'boolean'
+            ? String(v)
+            : '';
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -72,7 +82,11 @@ function table(findings: Finding[], issues: Issue[]): string {
   ]);
   const head = ['RULE', 'LOCATION', 'SECRET', 'ENTROPY', 'DECODED/CONFIDENCE'];
   const widths = head.map((h, i) => Math.min(90, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
-  const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (r: string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   let out = '';
   if (rows.length) out += [fmt(head), ...rows.map(fmt)].join('\n') + '\n';
   if (issues.length) {

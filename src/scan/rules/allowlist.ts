@@ -21,11 +21,7 @@ export function pathAllowed(path: string, allowlists: Allowlist[]): boolean {
 }
 
 /** Is one finding allowed by content (secret, match or line), stopwords, or an AND list? */
-export function findingAllowed(
-  f: { secret: string; match: string; line: string },
-  path: string,
-  allowlists: Allowlist[],
-): boolean {
+export function findingAllowed(f: { secret: string; match: string; line: string }, path: string, allowlists: Allowlist[]): boolean {
   for (const a of allowlists) {
     const target = a.regexTarget === 'match' ? f.match : a.regexTarget === 'line' ? f.line : f.secret;
     const byRegex = a.regexes.some((r) => r.test(target));

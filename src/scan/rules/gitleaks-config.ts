@@ -24,7 +24,7 @@ export interface LoadedConfig {
 export function loadGitleaksToml(text: string, source: string): LoadedConfig {
   let doc: Table;
   try {
-    doc = parseToml(text) as Table;
+    doc = parseToml(text);
   } catch (err) {
     throw new FirebreakError('scan.config', `${source}: invalid TOML: ${(err as Error).message}`);
   }

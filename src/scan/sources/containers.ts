@@ -29,7 +29,9 @@ function reportTraversal(path: string, name: string, ctx: WalkContext): void {
 /** Tar: entries stream one after another; only regular files are scanned. */
 export async function walkTar(path: string, src: AsyncIterable<Buffer>, depth: number, ctx: WalkContext): Promise<void> {
   const extract = tarStream.extract();
-  Readable.from(src).on('error', (e) => extract.destroy(e)).pipe(extract);
+  Readable.from(src)
+    .on('error', (e) => extract.destroy(e))
+    .pipe(extract);
   let n = 0;
   for await (const entry of extract) {
     checkEntryCount(path, ++n, ctx);
@@ -53,11 +55,11 @@ export async function walkZip(path: string, src: AsyncIterable<Buffer>, depth: n
   const opts = { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true } as const;
   let zip: yauzl.ZipFile;
   if (diskPath) {
-    zip = await new Promise((res, rej) => yauzl.open(diskPath, opts, (e, z) => (e ? rej(e) : res(z!))));
+    zip = await new Promise((res, rej) => yauzl.open(diskPath, opts, (e, z) => (e ? rej(e) : res(z))));
   } else {
     const buf = await readAllCapped(src, ctx.limits.maxBuffered);
     if (!buf) throw new ScanIssueError('too-large', path, `nested zip larger than ${ctx.limits.maxBuffered} bytes; not opened`);
-    zip = await new Promise((res, rej) => yauzl.fromBuffer(buf, opts, (e, z) => (e ? rej(e) : res(z!))));
+    zip = await new Promise((res, rej) => yauzl.fromBuffer(buf, opts, (e, z) => (e ? rej(e) : res(z))));
   }
   try {
     await walkZipEntries(path, zip, depth, ctx);
@@ -105,7 +107,7 @@ async function walkZipEntries(path: string, zip: yauzl.ZipFile, depth: number, c
     }
     let stream: Readable;
     try {
-      stream = await new Promise<Readable>((res, rej) => zip.openReadStream(e, (err, s) => (err ? rej(err) : res(s!))));
+      stream = await new Promise<Readable>((res, rej) => zip.openReadStream(e, (err, s) => (err ? rej(err) : res(s))));
     } catch (err) {
       ctx.sink.issue({ path: inner, kind: 'corrupt', message: (err as Error).message });
       continue;
@@ -178,7 +180,8 @@ export async function walk7z(path: string, src: AsyncIterable<Buffer>, depth: nu
   try {
     sz.FS.writeFile(`${dir}/in.7z`, buf);
     const list = run7z(sz, ['l', '-slt', '-ba', `${dir}/in.7z`]);
-    if (list.code !== 0) throw new ScanIssueError(/unexpected end|truncat/i.test(list.out.join(' ')) ? 'truncated' : 'corrupt', path, `7z listing failed: ${list.out.filter(Boolean).slice(-2).join('; ')}`);
+    if (list.code !== 0)
+      throw new ScanIssueError(/unexpected end|truncat/i.test(list.out.join(' ')) ? 'truncated' : 'corrupt', path, `7z listing failed: ${list.out.filter(Boolean).slice(-2).join('; ')}`);
     const files = parse7zList(list.out);
     checkEntryCount(path, files.length, ctx);
     const total = files.reduce((a, f) => a + f.size, 0);
@@ -190,12 +193,22 @@ export async function walk7z(path: string, src: AsyncIterable<Buffer>, depth: nu
       throw new ScanIssueError('zip-bomb', path, `7z declares ${total} bytes from ${buf.length} (ratio over ${l.maxRatio}:1); not extracted`);
     }
     const x = run7z(sz, ['x', '-y', '-p', `-o${dir}/out`, `${dir}/in.7z`]);
-    if (x.code !== 0) ctx.sink.issue({ path, kind: /unexpected end|truncat/i.test(x.out.join(' ')) ? 'truncated' : 'corrupt', message: `7z extraction reported errors: ${x.out.filter(Boolean).slice(-2).join('; ')}` });
+    if (x.code !== 0)
+      ctx.sink.issue({
+        path,
+        kind: /unexpected end|truncat/i.test(x.out.join(' ')) ? 'truncated' : 'corrupt',
+        message: `7z extraction reported errors: ${x.out.filter(Boolean).slice(-2).join('; ')}`,
+      });
     for (const f of files) {
       let data: Uint8Array;
       try {
         // 7-Zip strips '..' and leading '/' when extracting, so look the entry up the same way.
-        data = sz.FS.readFile(`${dir}/out/${f.path.split('/').filter((s) => s && s !== '..').join('/')}`);
+        data = sz.FS.readFile(
+          `${dir}/out/${f.path
+            .split('/')
+            .filter((s) => s && s !== '..')
+            .join('/')}`,
+        );
       } catch {
         continue;
       }

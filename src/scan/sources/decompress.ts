@@ -36,7 +36,7 @@ function throughTransform(src: AsyncIterable<Buffer>, t: Transform): AsyncIterab
   const input = Readable.from(src, { objectMode: false });
   // pipeline forwards errors from either side and tears both down, so an abandoned or failed
   // iteration leaves no stream running.
-  return pipeline(input, t, () => {}) as unknown as AsyncIterable<Buffer>;
+  return pipeline(input, t, () => {});
 }
 
 // unbzip2-stream is an old-style (`through`) stream: not async-iterable, unknown to pipeline, and
@@ -77,7 +77,8 @@ async function* bzip2(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         if (queue.length < 4) input.resume();
         continue;
       }
-      if (failure) throw failure;
+      const failed = failure as Error | null; // set by the stream's error handler
+      if (failed) throw failed;
       if (done) return;
       await new Promise<void>((res) => (wake = res));
     }

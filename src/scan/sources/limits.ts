@@ -35,16 +35,7 @@ export const DEFAULT_LIMITS: ScanLimits = {
 };
 
 /** The kinds of reportable trouble with an input; each is one line of the report. */
-export type IssueKind =
-  | 'zip-bomb'
-  | 'too-deep'
-  | 'too-many-entries'
-  | 'too-large'
-  | 'corrupt'
-  | 'truncated'
-  | 'path-traversal'
-  | 'unreadable'
-  | 'unsupported';
+export type IssueKind = 'zip-bomb' | 'too-deep' | 'too-many-entries' | 'too-large' | 'corrupt' | 'truncated' | 'path-traversal' | 'unreadable' | 'unsupported';
 
 /** A limit crossed or a broken input; `path` is the display path of the entry concerned. */
 export class ScanIssueError extends FirebreakError {
@@ -92,11 +83,7 @@ export class Meter {
       throw new ScanIssueError('too-large', this.path, `input decompressed past ${l.maxTotalBytes} bytes in total; stopped`);
     }
     if (this.out > l.ratioFloor && this.in > 0 && this.out / this.in > l.maxRatio) {
-      throw new ScanIssueError(
-        'zip-bomb',
-        this.path,
-        `compression ratio over ${l.maxRatio}:1 (${this.out} bytes from ${this.in}); looks like a decompression bomb, not followed`,
-      );
+      throw new ScanIssueError('zip-bomb', this.path, `compression ratio over ${l.maxRatio}:1 (${this.out} bytes from ${this.in}); looks like a decompression bomb, not followed`);
     }
   }
 }

@@ -30,7 +30,10 @@ export function xmlToText(xml: string): string {
     if (lt < 0) break;
     const gt = xml.indexOf('>', lt);
     if (gt < 0) break;
-    const tag = xml.slice(lt + 1, gt).split(/\s/)[0]!.replace(/\/$/, (m) => m);
+    const tag = xml
+      .slice(lt + 1, gt)
+      .split(/\s/)[0]!
+      .replace(/\/$/, (m) => m);
     if (BREAK_AFTER.test(tag)) out += '\n';
     else if (TAB_AT.test(tag)) out += '\t';
     i = gt + 1;

@@ -2,18 +2,7 @@
  * What a stream is, from its first bytes: archives are found by content, never by extension
  * (attackers rename archives, and tools write `.dat` files that are zips).
  */
-export type Format =
-  | 'zip'
-  | 'gzip'
-  | 'bzip2'
-  | 'xz'
-  | 'zstd'
-  | '7z'
-  | 'tar'
-  | 'pkcs12'
-  | 'java-keystore'
-  | 'binary'
-  | 'text';
+export type Format = 'zip' | 'gzip' | 'bzip2' | 'xz' | 'zstd' | '7z' | 'tar' | 'pkcs12' | 'java-keystore' | 'binary' | 'text';
 
 /** Bytes needed to decide: tar's "ustar" magic sits at offset 257. */
 export const SNIFF_BYTES = 8192;
@@ -43,7 +32,13 @@ export function sniff(head: Buffer): Format {
 function isTar(b: Buffer): boolean {
   if (b.length < 512) return false;
   if (b.toString('latin1', 257, 262) === 'ustar') return true;
-  const stored = parseInt(b.toString('latin1', 148, 156).replace(/[\0 ]+/g, ' ').trim(), 8);
+  const stored = parseInt(
+    b
+      .toString('latin1', 148, 156)
+      .replace(/[\0 ]+/g, ' ')
+      .trim(),
+    8,
+  );
   if (!Number.isFinite(stored) || b[0] === 0) return false;
   let sum = 0;
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : b[i]!;

@@ -64,6 +64,8 @@ export async function expand(path: string, src: AsyncIterable<Buffer>, depth: nu
     case 'java-keystore':
       await ctx.sink.leaf(path, format, head, p);
       return;
+    default:
+      break; // a compressed stream or a container: opened below
   }
   if (depth >= ctx.limits.maxArchiveDepth) {
     ctx.sink.issue({ path, kind: 'too-deep', message: `${format} archive at depth ${depth} (limit ${ctx.limits.maxArchiveDepth}); not opened` });
