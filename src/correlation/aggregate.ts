@@ -4,7 +4,7 @@
  * removed from the front as the window slides, so a group's aggregate is kept up to date in
  * O(1) (counts, sums) or O(log n) + a move (ordered values) per event, never recomputed.
  */
-import type { Contributor } from '../output/records.js';
+import type { Contributor } from '../detections/record.js';
 import type { CorrelationOp, CorrelationType, SigmaCorrelation } from '../sigma/model.js';
 
 /** One detection inside a group's window, reduced to what the aggregate and the output need. */

@@ -19,7 +19,7 @@
  *   A rule referenced by several correlations is hidden if any of them has `generate: false`.
  */
 import { lookupPath, type FieldValue } from '../events/event.js';
-import type { Contributor, CorrelationDetail, DetectionRecord } from '../output/records.js';
+import type { Contributor, CorrelationDetail, DetectionRecord } from '../detections/record.js';
 import type { SigmaCorrelation, SigmaRule } from '../sigma/model.js';
 import { aggregateName, conditionMet, formatAggregate, newAccumulator, numericValue, type Accumulator, type Entry } from './aggregate.js';
 

@@ -6,7 +6,8 @@
 import { FirebreakError, UsageError } from '../core/errors.js';
 import { CsvTimelineWriter, type CsvProfile } from '../output/csv.js';
 import { JsonlDetectionWriter } from '../output/jsonl.js';
-import type { DetectionRecord, HuntSummary } from '../output/records.js';
+import type { DetectionRecord } from '../detections/record.js';
+import type { HuntSummary } from '../output/records.js';
 import { HtmlReportWriter, type ReportExtras } from '../output/report/index.js';
 import type { DetectionSink, EventSink } from './run.js';
 

@@ -18,7 +18,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { DetectionRecord } from '../output/records.js';
+import type { DetectionRecord } from '../detections/record.js';
 
 export function compareDetections(a: DetectionRecord, b: DetectionRecord): number {
   const ta = a.timestamp ?? '';

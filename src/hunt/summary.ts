@@ -2,7 +2,7 @@
 import type { HuntSummary } from '../output/records.js';
 import { LEVELS } from '../sigma/model.js';
 import type { Story } from '../stories/model.js';
-import { renderStoriesText } from '../stories/render.js';
+import { renderStoriesText } from '../output/stories.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 

@@ -9,12 +9,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { FirebreakError } from '../core/errors.js';
 import { Engine } from '../engine/engine.js';
 import { readEventsFromFile } from '../readers/detect.js';
-import type { EventRecord, HuntError } from '../output/records.js';
+import type { EventRecord } from '../detections/record.js';
+import type { HuntError } from '../output/records.js';
 import { RunSpiller, sortItem, type SortItem } from './sorter.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../stories/addresses.js';
-import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from './records.js';
+import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from '../detections/convert.js';
 
 export interface WorkerInit {
   rules: SigmaRule[];

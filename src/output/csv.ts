@@ -14,7 +14,7 @@
  *   the local ANSI code page; profile `timesketch` has no BOM and adds the three columns
  *   Timesketch requires (`datetime`, `timestamp_desc`, `message`) after the common eleven.
  */
-import type { DetectionRecord } from './records.js';
+import type { DetectionRecord } from '../detections/record.js';
 import { TextSink, type OutputTarget } from './sink.js';
 
 export type CsvProfile = 'timeline' | 'timesketch';

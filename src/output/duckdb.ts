@@ -9,7 +9,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { DuckDBInstance, timestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { FirebreakError } from '../core/errors.js';
-import type { DetectionRecord, EventRecord, HuntSummary } from './records.js';
+import type { DetectionRecord, EventRecord } from '../detections/record.js';
+import type { HuntSummary } from './records.js';
 import { isoToMicros } from './time.js';
 
 export { isoToMicros };

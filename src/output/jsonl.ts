@@ -3,7 +3,7 @@
  * Keys are snake_case like the CSV columns and the database; `JSON.stringify` escapes control
  * characters and lone surrogates, so each line is valid UTF-8 JSON whatever the event held.
  */
-import type { DetectionRecord } from './records.js';
+import type { DetectionRecord } from '../detections/record.js';
 import { TextSink, type OutputTarget } from './sink.js';
 
 export interface JsonlOptions {

@@ -15,12 +15,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { FieldValue } from '../events/event.js';
-import type { DetectionRecord } from '../output/records.js';
-import { readAttackTags, TACTICS } from '../output/report/attack.js';
+import type { DetectionRecord } from '../detections/record.js';
+import { readAttackTags, TACTICS, techniquePhrase, techniqueRef } from '../detections/attack.js';
 import { LEVELS, type Level } from '../sigma/model.js';
 import { hostKey, hostName, normaliseIp } from './addresses.js';
 import type { PatientZero, SpreadEdge, Story, StoryDetectionRef, StoryHost, StoryTactic, TechniqueRef } from './model.js';
-import { isMovementTechnique, movementRank, techniquePhrase, techniqueRef } from './techniques.js';
+import { isMovementTechnique, movementRank } from './techniques.js';
 
 export interface StoryOptions {
   /** Two detections sharing a host, account, address, service or file join within this (ms). Default 2 h. */

@@ -3,14 +3,10 @@
  * ./builder.ts, explained in docs/stories.md). Plain JSON-able data: the report embeds it, the
  * `--stories` output writes one per line.
  */
+import type { TechniqueRef } from '../detections/attack.js';
 import type { Level } from '../sigma/model.js';
 
-/** A technique as shown on a spread edge or in the narrative. */
-export interface TechniqueRef {
-  /** ATT&CK id (`T1021.002`), or null when the movement is seen but no technique is tagged. */
-  id: string | null;
-  name: string;
-}
+export type { TechniqueRef };
 
 export interface StoryHost {
   /** The name as the logs write it (the longest seen, usually the FQDN). */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { aggregateName, numericValue, percentile } from '../../src/correlation/aggregate.js';
 import { CorrelationEngine } from '../../src/correlation/engine.js';
-import type { DetectionRecord } from '../../src/output/records.js';
+import type { DetectionRecord } from '../../src/detections/record.js';
 import type { RuleCollection } from '../../src/sigma/collection.js';
 import { at, flat, pack, run, T0, titles } from './helpers.js';
 

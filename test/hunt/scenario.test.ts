@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { hunt } from '../../src/hunt/run.js';
-import type { DetectionRecord, HuntSummary } from '../../src/output/records.js';
+import type { DetectionRecord } from '../../src/detections/record.js';
+import type { HuntSummary } from '../../src/output/records.js';
 import type { Story } from '../../src/stories/model.js';
 import { writeBackgroundOnly, writeScenario } from '../stories/scenario.js';
 

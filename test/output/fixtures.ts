@@ -1,6 +1,7 @@
 /** Small generators of hunt records for the output tests (no evidence files needed). */
 import type { Level } from '../../src/sigma/model.js';
-import type { DetectionRecord, EventRecord, HuntSummary } from '../../src/output/records.js';
+import type { DetectionRecord, EventRecord } from '../../src/detections/record.js';
+import type { HuntSummary } from '../../src/output/records.js';
 import { rng } from '../../src/core/rng.js';
 
 /** Re-exported for the tests that use it through the fixtures. */

@@ -1,6 +1,7 @@
 /** A realistic-looking hunt for the report tests: rules with ATT&CK tags, hosts, a burst in time. */
 import type { Level } from '../../src/sigma/model.js';
-import type { DetectionRecord, HuntSummary } from '../../src/output/records.js';
+import type { DetectionRecord } from '../../src/detections/record.js';
+import type { HuntSummary } from '../../src/output/records.js';
 import { detection, rng, summary, XSS } from './fixtures.js';
 
 interface FixtureRule {

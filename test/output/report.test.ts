@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readAttackTags } from '../../src/output/report/attack.js';
+import { readAttackTags } from '../../src/detections/attack.js';
 import { MAX_HOSTS, ReportAggregator } from '../../src/output/report/aggregate.js';
 import { contentSecurityPolicy, scriptSafeJson } from '../../src/output/report/html.js';
 import { HtmlReportWriter, ROW_FIELDS, type ReportOptions } from '../../src/output/report/index.js';
 import { LevelSpill } from '../../src/output/report/spill.js';
-import type { DetectionRecord } from '../../src/output/records.js';
+import type { DetectionRecord } from '../../src/detections/record.js';
 import { detection, XSS } from './fixtures.js';
 import { huntDetections, huntSummary } from './report-fixture.js';
 

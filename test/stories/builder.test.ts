@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { FieldValue } from '../../src/events/event.js';
-import type { DetectionRecord } from '../../src/output/records.js';
+import type { DetectionRecord } from '../../src/detections/record.js';
 import type { Level } from '../../src/sigma/model.js';
 import { addressClaims, normaliseIp } from '../../src/stories/addresses.js';
 import { accountsOf, StoryBuilder } from '../../src/stories/builder.js';
 import type { Story } from '../../src/stories/model.js';
-import { renderStoriesText, StoriesJsonlWriter } from '../../src/stories/render.js';
+import { renderStoriesText, StoriesJsonlWriter } from '../../src/output/stories.js';
 import { detection } from '../output/fixtures.js';
 import { rng } from '../../src/core/rng.js';
 

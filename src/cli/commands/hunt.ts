@@ -4,14 +4,14 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../core/errors.js';
-import type { DetectionRecord } from '../../output/records.js';
+import type { DetectionRecord } from '../../detections/record.js';
 import { hunt } from '../../hunt/run.js';
 import { levelRank } from '../../hunt/select.js';
 import { progressLine, renderSummary } from '../../hunt/summary.js';
 import { openOutputs } from '../../hunt/outputs.js';
 import { LEVELS, type Level } from '../../sigma/model.js';
 import type { Story } from '../../stories/model.js';
-import { StoriesJsonlWriter } from '../../stories/render.js';
+import { StoriesJsonlWriter } from '../../output/stories.js';
 import type { Io } from '../io.js';
 
 const HELP = `usage: firebreak hunt PATH… [options]

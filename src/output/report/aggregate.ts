@@ -4,9 +4,9 @@
  * map is bounded by the rule set or by an explicit cap.
  */
 import { LEVELS, type Level } from '../../sigma/model.js';
-import type { DetectionRecord } from '../records.js';
+import type { DetectionRecord } from '../../detections/record.js';
 import { isoToMicros } from '../time.js';
-import { TACTICS, UNASSIGNED, readAttackTags } from './attack.js';
+import { TACTICS, UNASSIGNED, readAttackTags } from '../../detections/attack.js';
 
 /** Distinct host names counted one by one; later new names are pooled (hostile input can invent millions). */
 export const MAX_HOSTS = 50_000;

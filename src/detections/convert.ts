@@ -2,7 +2,7 @@
 import type { Detection } from '../engine/engine.js';
 import { matchedFields } from '../engine/explain.js';
 import type { Event } from '../events/event.js';
-import type { DetectionRecord, EventRecord } from '../output/records.js';
+import type { DetectionRecord, EventRecord } from './record.js';
 
 /** Who, where and when: the identity fields every record carries. */
 function identity(ev: Event): Pick<EventRecord, 'timestamp' | 'computer' | 'channel' | 'provider' | 'eventId' | 'recordId' | 'sourceFile'> {

@@ -2,9 +2,9 @@
  * Stories for people and programs: a compact block for the terminal summary, and `--stories
  * FILE.jsonl` (one story per line, the `Story` shape of ./model.ts as JSON).
  */
-import { TextSink, type OutputTarget } from '../output/sink.js';
-import type { Story } from './model.js';
-import { techniquePhrase } from './techniques.js';
+import { TextSink, type OutputTarget } from './sink.js';
+import type { Story } from '../stories/model.js';
+import { techniquePhrase } from '../detections/attack.js';
 
 const WIDTH = 100;
 
