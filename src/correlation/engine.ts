@@ -18,6 +18,7 @@
  *   correlation, is an intermediate result and is marked `hidden` (pySigma `disable_output()`).
  *   A rule referenced by several correlations is hidden if any of them has `generate: false`.
  */
+import { defaultDomain, type Domain } from '../events/domain.js';
 import { lookupPath, type FieldValue } from '../events/event.js';
 import type { Contributor, CorrelationDetail, DetectionRecord } from '../detections/record.js';
 import type { SigmaCorrelation, SigmaRule } from '../sigma/model.js';
@@ -36,6 +37,12 @@ export interface CorrelationOptions {
   maxEventsPerGroup?: number;
   /** Contributors listed on one correlation detection (default 50); the rest are `omitted`. */
   maxContributors?: number;
+  /**
+   * Domain knowledge (default: the bundled data/domain.yml): its identity fields are kept on
+   * every contributor (they identify the event in a report, and those constant over a window are
+   * carried into the correlation's own detection, so a correlation consuming it can group on them).
+   */
+  domain?: Domain;
 }
 
 /** What the engine saw and what it had to drop; nothing is dropped without being counted here. */
@@ -75,30 +82,6 @@ const DEFAULTS = { maxGroups: 100_000, maxEventsPerGroup: 10_000, maxContributor
 const MAX_CHAIN_DEPTH = 16;
 /** Every this many pushes, idle correlations are swept for expired groups too. */
 const SWEEP_EVERY = 1024;
-/**
- * Fields every contributor keeps besides group-by and `field`: they identify the event in a
- * report, and the ones constant over a window are carried into the correlation's own event, so a
- * correlation consuming it can group on them (e.g. Computer under a group-by of IpAddress).
- */
-const IDENTITY_FIELDS = [
-  'Computer',
-  'Channel',
-  'Provider_Name',
-  'EventID',
-  'User',
-  'SubjectUserName',
-  'SubjectDomainName',
-  'TargetUserName',
-  'TargetDomainName',
-  'IpAddress',
-  'WorkstationName',
-  'LogonType',
-  'Image',
-  'ProcessGuid',
-  'ServiceName',
-  'ShareName',
-];
-
 interface Group {
   key: string;
   /** Group-by values, in group-by order. */
@@ -122,8 +105,8 @@ class CorrelationState {
   readonly groupFields: string[][] = [];
   /** Per ref: the event field read for the condition's `field` (aliases applied). */
   readonly valueFields: (string | undefined)[] = [];
-  /** Fields contributors keep; see IDENTITY_FIELDS. Grows with what consuming correlations need. */
-  readonly keep = new Set<string>(IDENTITY_FIELDS);
+  /** Fields contributors keep: the domain's identity fields, grown with what consuming correlations need. */
+  readonly keep: Set<string>;
   readonly groups = new Map<string, Group>();
   readonly aggName: string;
   readonly countsOnce: boolean;
@@ -133,7 +116,11 @@ class CorrelationState {
   /** Identity of the last event consumed, to count an event matched by two rules once. */
   lastEvent = '';
 
-  constructor(readonly corr: SigmaCorrelation) {
+  constructor(
+    readonly corr: SigmaCorrelation,
+    identityFields: readonly string[],
+  ) {
+    this.keep = new Set(identityFields);
     this.spanMs = corr.timespan * 1000;
     this.aggName = aggregateName(corr);
     this.countsOnce = corr.type !== 'temporal' && corr.type !== 'temporal_ordered';
@@ -159,6 +146,7 @@ export class CorrelationEngine {
   private readonly maxGroups: number;
   private readonly maxEvents: number;
   private readonly maxContributors: number;
+  private readonly identityFields: readonly string[];
   /** Detections this engine made: pushing one back must not count it twice. */
   private readonly produced = new WeakSet<DetectionRecord>();
   private watermark = -Infinity;
@@ -182,6 +170,7 @@ export class CorrelationEngine {
     this.maxGroups = Math.max(1, options.maxGroups ?? DEFAULTS.maxGroups);
     this.maxEvents = Math.max(1, options.maxEventsPerGroup ?? DEFAULTS.maxEventsPerGroup);
     this.maxContributors = Math.max(1, options.maxContributors ?? DEFAULTS.maxContributors);
+    this.identityFields = (options.domain ?? defaultDomain()).identityFields;
     for (const d of [...rules, ...correlations]) {
       if (d.id && !this.byId.has(d.id)) this.byId.set(d.id, d);
       if (d.name) this.byName.set(d.name, [...(this.byName.get(d.name) ?? []), d]);
@@ -234,7 +223,7 @@ export class CorrelationEngine {
   }
 
   private resolve(c: SigmaCorrelation): void {
-    const st = new CorrelationState(c);
+    const st = new CorrelationState(c, this.identityFields);
     const missing: string[] = [];
     for (const ref of c.rules) {
       const doc = this.lookup(ref, c.file);

@@ -18,7 +18,9 @@ import { discoverFiles } from './discover.js';
 import { ruleKey } from '../detections/convert.js';
 import { correlationInputs, forWorker, selectRules, type RuleFilter } from './select.js';
 import { DetectionSorter } from './sorter.js';
-import { STORY_FIELDS, StoryBuilder } from '../stories/builder.js';
+import { StoryBuilder } from '../stories/builder.js';
+import { storyFields } from '../stories/entities.js';
+import { defaultDomain } from '../events/domain.js';
 import type { Story } from '../stories/model.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
@@ -149,7 +151,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   const slim: Record<string, string[]> = {};
   const unexplained: string[] = [];
   // One shared list where a rule adds nothing to it (a shared array is cloned to workers once).
-  const shown = stories ? [...STORY_FIELDS] : [];
+  const shown = stories ? storyFields(defaultDomain()) : [];
   for (const r of rules) {
     const key = ruleKey(r);
     const hidden = correlations?.fieldsUsed(r);

@@ -14,7 +14,7 @@ import type { HuntError } from '../output/records.js';
 import { RunSpiller, sortItem, type SortItem } from './sorter.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
-import { addressClaims } from '../stories/addresses.js';
+import { addressClaims } from '../events/addresses.js';
 import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from '../detections/convert.js';
 
 export interface WorkerInit {

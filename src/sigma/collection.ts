@@ -10,7 +10,7 @@ import { RuleError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import type { LogSource, SigmaCorrelation, SigmaFilter, SigmaRule } from './model.js';
 import { parseSigmaDocument, type ParseOptions } from './parse.js';
-import { parseYamlDocuments } from './yaml.js';
+import { parseYamlDocuments } from '../core/yaml.js';
 
 export interface RuleCollection {
   rules: SigmaRule[];

@@ -20,7 +20,7 @@ import {
   type SigmaRule,
 } from './model.js';
 import { ModifierError, applyFlags, applyModifiers, finish, fromYaml, MODIFIERS, type ModifierContext, type ModValue } from './modifiers.js';
-import type { YamlDoc } from './yaml.js';
+import type { YamlDoc } from '../core/yaml.js';
 
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;

@@ -7,8 +7,10 @@ import { describe, it } from 'node:test';
 import type { FieldValue } from '../../src/events/event.js';
 import type { DetectionRecord } from '../../src/detections/record.js';
 import type { Level } from '../../src/sigma/model.js';
-import { addressClaims, normaliseIp } from '../../src/stories/addresses.js';
-import { accountsOf, StoryBuilder } from '../../src/stories/builder.js';
+import { addressClaims, normaliseIp } from '../../src/events/addresses.js';
+import { StoryBuilder } from '../../src/stories/builder.js';
+import { accountsOf } from '../../src/stories/entities.js';
+import { defaultDomain } from '../../src/events/domain.js';
 import type { Story } from '../../src/stories/model.js';
 import { renderStoriesText, StoriesJsonlWriter } from '../../src/output/stories.js';
 import { detection } from '../output/fixtures.js';
@@ -91,12 +93,14 @@ describe('addressClaims', () => {
 
 describe('accounts', () => {
   it('normalises domains, skips service identities and a machine account on its own host', () => {
-    assert.deepEqual(accountsOf({ TargetUserName: 'Alice', TargetDomainName: 'corp.local', SubjectUserName: 'WS01$', SubjectDomainName: 'CORP' }, 'ws01'), [{ key: 'alice', display: 'CORP\\Alice' }]);
-    assert.deepEqual(accountsOf({ SubjectUserName: 'WS01$', SubjectDomainName: 'CORP' }, 'dc01'), [{ key: 'ws01$', display: 'CORP\\WS01$' }]);
-    assert.deepEqual(accountsOf({ User: 'NT AUTHORITY\\SYSTEM' }, 'ws01'), []);
-    assert.deepEqual(accountsOf({ TargetUserName: 'ANONYMOUS LOGON', TargetDomainName: 'NT AUTHORITY' }, 'ws01'), []);
-    assert.deepEqual(accountsOf({ User: 'Window Manager\\DWM-1' }, 'ws01'), []);
-    assert.deepEqual(accountsOf({ TargetUserName: 'bob@corp.local' }, 'ws01'), [{ key: 'bob', display: 'CORP\\bob' }]);
+    assert.deepEqual(accountsOf({ TargetUserName: 'Alice', TargetDomainName: 'corp.local', SubjectUserName: 'WS01$', SubjectDomainName: 'CORP' }, 'ws01', defaultDomain()), [
+      { key: 'alice', display: 'CORP\\Alice' },
+    ]);
+    assert.deepEqual(accountsOf({ SubjectUserName: 'WS01$', SubjectDomainName: 'CORP' }, 'dc01', defaultDomain()), [{ key: 'ws01$', display: 'CORP\\WS01$' }]);
+    assert.deepEqual(accountsOf({ User: 'NT AUTHORITY\\SYSTEM' }, 'ws01', defaultDomain()), []);
+    assert.deepEqual(accountsOf({ TargetUserName: 'ANONYMOUS LOGON', TargetDomainName: 'NT AUTHORITY' }, 'ws01', defaultDomain()), []);
+    assert.deepEqual(accountsOf({ User: 'Window Manager\\DWM-1' }, 'ws01', defaultDomain()), []);
+    assert.deepEqual(accountsOf({ TargetUserName: 'bob@corp.local' }, 'ws01', defaultDomain()), [{ key: 'bob', display: 'CORP\\bob' }]);
   });
 });
 

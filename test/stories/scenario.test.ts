@@ -14,7 +14,7 @@ import type { DetectionRecord } from '../../src/detections/record.js';
 import { readEventsFromFile } from '../../src/readers/detect.js';
 import { ruleDirs } from '../../src/sigma/bundled.js';
 import { loadRules } from '../../src/sigma/collection.js';
-import { addressClaims } from '../../src/stories/addresses.js';
+import { addressClaims } from '../../src/events/addresses.js';
 import { StoryBuilder } from '../../src/stories/builder.js';
 import type { Story } from '../../src/stories/model.js';
 import { writeBackgroundOnly, writeScenario, type GroundTruth } from './scenario.js';

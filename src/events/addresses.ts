@@ -1,23 +1,14 @@
 /**
- * Which host owns which IP address, read from single events. The hunt calls `addressClaims` on
- * every event, so it checks the event ID first and returns early for almost all of them.
+ * Hosts and addresses as entities: the normal forms stories match by, and which host owns which IP
+ * address, read from single events. The hunt calls `addressClaims` on every event, so it checks
+ * the event ID first and returns early for almost all of them.
  *
- * Only events where Windows itself states both an address and the machine it belongs to are
- * used (each source documented in docs/stories.md):
- *
- * - Sysmon 3 (network connection): the local side of the connection belongs to `Computer`:
- *   `SourceIp` when `Initiated` is true (outbound), `DestinationIp` when false (inbound).
- * - Security 4624 / 4625 (logon, failed logon): `IpAddress` belongs to `WorkstationName`, the
- *   client that connected. NTLM clients supply that name themselves, so a hostile client can lie;
- *   it is still how the machine introduced itself, which is what an analyst wants to follow.
- * - Security 4648 (logon with explicit credentials): `IpAddress` is the *target* server's address
- *   and belongs to `TargetServerName`.
- * - Security 5156 (WFP allowed a connection), outbound only: `SourceAddress` belongs to
- *   `Computer`.
- *
- * Loopback, link-local, unspecified and empty addresses are never claimed.
+ * Only events where the system itself states both an address and the machine it belongs to are
+ * used: the `address_claims` of data/domain.yml (documented in docs/stories.md). Loopback,
+ * link-local, unspecified and empty addresses are never claimed.
  */
-import type { FieldValue } from '../events/event.js';
+import { defaultDomain, type Domain } from './domain.js';
+import type { FieldValue } from './event.js';
 
 export interface AddressClaim {
   ip: string;
@@ -25,35 +16,25 @@ export interface AddressClaim {
   host: string;
 }
 
-const IDS = new Set([3, 4624, 4625, 4648, 5156]);
-const SYSMON = 'microsoft-windows-sysmon/operational';
-
 /** IP → host claims an event makes (usually none). Pure and cheap. */
-export function addressClaims(fields: Record<string, FieldValue>, computer: string | null): AddressClaim[] {
+export function addressClaims(fields: Record<string, FieldValue>, computer: string | null, domain: Domain = defaultDomain()): AddressClaim[] {
   const id = eventIdOf(fields.EventID);
-  if (id === undefined || !IDS.has(id)) return NONE;
-  const channel = text(fields.Channel)?.toLowerCase();
-  if (id === 3) {
-    if (channel !== SYSMON || !computer) return NONE;
-    const initiated = fields.Initiated;
-    const out = initiated === true || text(initiated)?.toLowerCase() === 'true';
-    return claim(text(out ? fields.SourceIp : fields.DestinationIp), computer);
+  if (id === undefined || !domain.claimIds().has(id)) return NONE;
+  const specs = domain.claimsOf({ eventId: id, channel: text(fields.Channel) ?? null, provider: text(fields.Provider_Name) ?? null, fields });
+  let out = NONE;
+  for (const s of specs) {
+    const c = claim(text(fields[s.address]), s.host === 'Computer' ? computer : text(fields[s.host]));
+    if (c) out = out === NONE ? [c] : [...out, c];
   }
-  if (channel !== 'security') return NONE;
-  if (id === 4624 || id === 4625) return claim(text(fields.IpAddress), text(fields.WorkstationName));
-  if (id === 4648) return claim(text(fields.IpAddress), text(fields.TargetServerName));
-  // 5156: Direction is `%%14593` (outbound) in the raw event, "Outbound" when rendered.
-  const dir = text(fields.Direction);
-  if (computer && (dir === '%%14593' || dir?.toLowerCase() === 'outbound')) return claim(text(fields.SourceAddress), computer);
-  return NONE;
+  return out;
 }
 
 const NONE: AddressClaim[] = [];
 
-function claim(ipRaw: string | undefined, hostRaw: string | undefined | null): AddressClaim[] {
+function claim(ipRaw: string | undefined, hostRaw: string | undefined | null): AddressClaim | undefined {
   const ip = normaliseIp(ipRaw);
   const host = hostName(hostRaw);
-  return ip && host ? [{ ip, host }] : NONE;
+  return ip && host ? { ip, host } : undefined;
 }
 
 function eventIdOf(v: FieldValue | undefined): number | undefined {

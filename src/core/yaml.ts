@@ -1,5 +1,7 @@
 /**
- * YAML loading for Sigma documents, with source locations kept for error messages.
+ * Every YAML parse of the program goes through here (rules, the logsource map, domain data,
+ * placeholders, configuration), so each one has the alias cap and reports errors with file, line
+ * and column.
  *
  * SigmaHQ rules are written against YAML 1.1 (PyYAML). The one behaviour the corpus relies on is
  * that a plain scalar with leading zeros (`00000429`, a keyboard layout id) stays a string, while
@@ -7,8 +9,8 @@
  * tag that refuses leading zeros.
  */
 import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node, type Range, type ScalarTag } from 'yaml';
-import { RuleError, type TextLocation } from '../core/errors.js';
-import { LIMITS } from '../core/limits.js';
+import { FirebreakError, RuleError, type TextLocation } from './errors.js';
+import { LIMITS } from './limits.js';
 
 const decimalIntNoLeadingZero: ScalarTag = {
   identify: (v) => typeof v === 'number' && Number.isInteger(v),
@@ -81,4 +83,16 @@ export function parseYamlDocuments(text: string, file: string): { docs: YamlDoc[
     docs.push({ doc, file, index, data, locate });
   });
   return { docs, errors };
+}
+
+/**
+ * A file that must hold exactly one YAML document (data and configuration files): its data and
+ * a locator for error messages. Syntax errors and a missing document throw a `FirebreakError`
+ * naming the file, line and column.
+ */
+export function parseYamlFile(text: string, file: string): YamlDoc {
+  const { docs, errors } = parseYamlDocuments(text, file);
+  if (errors.length) throw new FirebreakError(errors[0]!.code, errors.map((e) => e.format()).join('\n'));
+  if (docs.length !== 1) throw new FirebreakError('yaml-documents', `${file}: expected one YAML document, found ${docs.length}`);
+  return docs[0]!;
 }

@@ -1,0 +1,354 @@
+/**
+ * Domain knowledge as data (data/domain.yml): which event fields name hosts, accounts, logon
+ * sessions, processes and addresses; which accounts are noise; what an event means (a logon, a
+ * service install, a share access, a process start); which events state who owns an address.
+ * Correlation and stories read it through this module, so a new log source adds entries to the
+ * data file, not code to the stages.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FirebreakError } from '../core/errors.js';
+import { validateYaml } from '../core/schema.js';
+import { parseYamlFile } from '../core/yaml.js';
+import type { FieldValue } from './event.js';
+
+export const DEFAULT_DOMAIN_FILE = fileURLToPath(new URL('../../../data/domain.yml', import.meta.url));
+
+type Cond = string | number | boolean | (string | number | boolean)[] | { matches: string };
+type Conditions = Record<string, Cond>;
+
+interface SourcesSpec {
+  address?: string[];
+  host?: string[];
+  when?: Conditions;
+  unless?: Conditions;
+}
+
+interface EventSpec {
+  meaning: string;
+  event_ids?: number[];
+  channels?: string[];
+  providers?: string[];
+  when?: Conditions;
+  unless?: Conditions;
+  sources?: SourcesSpec;
+  target_host?: string[];
+  technique?: ({ when?: Conditions } & ({ id: string } | { name: string }))[];
+  lateral?: boolean;
+  guesses?: boolean;
+}
+
+interface ClaimSpec {
+  event_ids?: number[];
+  channels?: string[];
+  providers?: string[];
+  when?: Conditions;
+  unless?: Conditions;
+  address: string;
+  host: string;
+}
+
+/** The data file as written. */
+export interface DomainData {
+  identity_fields: string[];
+  accounts: { fields: [string, string | null][]; noise_names: string[]; noise_domains: string[]; noise_patterns: string[] };
+  logon_ids: { fields: string[]; noise: string[] };
+  process_ids: string[];
+  addresses: string[];
+  files: string[];
+  services: string[];
+  sources: { address: string[]; host: string[] };
+  events: EventSpec[];
+  address_claims: ClaimSpec[];
+}
+
+const fieldList = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
+const condValue = {
+  anyOf: [
+    { type: ['string', 'number', 'boolean'] },
+    { type: 'array', items: { type: ['string', 'number', 'boolean'] } },
+    { type: 'object', properties: { matches: { type: 'string' } }, required: ['matches'], additionalProperties: false },
+  ],
+} as const;
+const conditions = { type: 'object', additionalProperties: condValue } as const;
+const selector = {
+  event_ids: { type: 'array', items: { type: 'integer', minimum: 0 } },
+  channels: fieldList,
+  providers: fieldList,
+  when: conditions,
+  unless: conditions,
+} as const;
+
+const SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['identity_fields', 'accounts', 'logon_ids', 'process_ids', 'addresses', 'files', 'services', 'sources', 'events', 'address_claims'],
+  properties: {
+    identity_fields: fieldList,
+    accounts: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['fields', 'noise_names', 'noise_domains', 'noise_patterns'],
+      properties: {
+        fields: { type: 'array', items: { type: 'array', minItems: 2, maxItems: 2, items: [{ type: 'string' }, { type: ['string', 'null'] }] } },
+        noise_names: { type: 'array', items: { type: 'string' } },
+        noise_domains: { type: 'array', items: { type: 'string' } },
+        noise_patterns: { type: 'array', items: { type: 'string' } },
+      },
+    },
+    logon_ids: { type: 'object', additionalProperties: false, required: ['fields', 'noise'], properties: { fields: fieldList, noise: { type: 'array', items: { type: 'string' } } } },
+    process_ids: fieldList,
+    addresses: fieldList,
+    files: fieldList,
+    services: fieldList,
+    sources: { type: 'object', additionalProperties: false, required: ['address', 'host'], properties: { address: fieldList, host: fieldList } },
+    events: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['meaning'],
+        properties: {
+          meaning: { type: 'string', minLength: 1 },
+          ...selector,
+          sources: { type: 'object', additionalProperties: false, properties: { address: fieldList, host: fieldList, when: conditions, unless: conditions } },
+          target_host: fieldList,
+          technique: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { when: conditions, id: { type: 'string', pattern: '^T\\d{4}(\\.\\d{3})?$' }, name: { type: 'string', minLength: 1 } },
+              oneOf: [{ required: ['id'] }, { required: ['name'] }],
+            },
+          },
+          lateral: { type: 'boolean' },
+          guesses: { type: 'boolean' },
+        },
+      },
+    },
+    address_claims: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, required: ['address', 'host'], properties: { ...selector, address: { type: 'string' }, host: { type: 'string' } } },
+    },
+  },
+} as const;
+
+type Fields = Readonly<Record<string, FieldValue>>;
+type Predicate = (f: Fields) => boolean;
+
+/** What an event means to the stages (the first matching entry of `events`). */
+export interface EventMeaning {
+  meaning: string;
+  /** Where an action on the event's host came from (the default `sources`, or the entry's own). */
+  sources: { address: readonly string[]; host: readonly string[]; applies: Predicate };
+  /** Fields naming the remote host the event's own host acted on. */
+  targetHost: readonly string[];
+  /** How a movement the event shows is named, given its fields (undefined: not named here). */
+  technique(f: Fields): { id: string } | { name: string } | undefined;
+  lateral: boolean;
+  guesses: boolean;
+}
+
+/** The event an entry is matched against: its identity and its fields. */
+export interface EventView {
+  eventId: number | null;
+  channel: string | null;
+  provider?: string | null;
+  fields: Fields;
+}
+
+/** Domain knowledge, compiled for lookups. */
+export class Domain {
+  readonly identityFields: readonly string[];
+  readonly accountFields: readonly (readonly [string, string | null])[];
+  readonly logonIdFields: readonly string[];
+  readonly processIdFields: readonly string[];
+  readonly addressFields: readonly string[];
+  readonly fileFields: readonly string[];
+  readonly serviceFields: readonly string[];
+  readonly defaultSources: EventMeaning['sources'];
+  private readonly noiseNames: Set<string>;
+  private readonly noiseDomains: Set<string>;
+  private readonly noisePatterns: RegExp[];
+  private readonly noiseLogonIds: Set<string>;
+  private readonly meanings: Indexed<EventMeaning>;
+  private readonly claims: Indexed<{ address: string; host: string }>;
+
+  constructor(
+    readonly data: DomainData,
+    readonly file: string,
+  ) {
+    this.identityFields = data.identity_fields;
+    this.accountFields = data.accounts.fields;
+    this.logonIdFields = data.logon_ids.fields;
+    this.processIdFields = data.process_ids;
+    this.addressFields = data.addresses;
+    this.fileFields = data.files;
+    this.serviceFields = data.services;
+    this.noiseNames = new Set(data.accounts.noise_names.map((s) => s.toLowerCase()));
+    this.noiseDomains = new Set(data.accounts.noise_domains.map((s) => s.toLowerCase()));
+    this.noisePatterns = data.accounts.noise_patterns.map((p, i) => regex(p, `accounts.noise_patterns[${i}]`, file));
+    this.noiseLogonIds = new Set(data.logon_ids.noise.map((s) => s.toLowerCase()));
+    this.defaultSources = { address: data.sources.address, host: data.sources.host, applies: always };
+    this.meanings = new Indexed(
+      data.events.map((e, i) => {
+        const where = `events[${i}]`;
+        const s = e.sources;
+        const tech = (e.technique ?? []).map((t, k) => ({ when: predicate(t.when, undefined, `${where}.technique[${k}]`, file), ref: 'id' in t ? { id: t.id } : { name: t.name } }));
+        const meaning: EventMeaning = {
+          meaning: e.meaning,
+          sources: s ? { address: s.address ?? data.sources.address, host: s.host ?? data.sources.host, applies: predicate(s.when, s.unless, `${where}.sources`, file) } : this.defaultSources,
+          targetHost: e.target_host ?? [],
+          technique: (f) => tech.find((t) => t.when(f))?.ref,
+          lateral: e.lateral ?? false,
+          guesses: e.guesses ?? false,
+        };
+        return { spec: e, test: predicate(e.when, e.unless, where, file), value: meaning };
+      }),
+    );
+    this.claims = new Indexed(data.address_claims.map((c, i) => ({ spec: c, test: predicate(c.when, c.unless, `address_claims[${i}]`, file), value: { address: c.address, host: c.host } })));
+  }
+
+  /** The meaning of an event, or undefined when no entry fits. */
+  meaningOf(ev: EventView): EventMeaning | undefined {
+    return this.meanings.first(ev);
+  }
+
+  /** True for an account name/domain that links nothing (the system's own identities). */
+  isNoiseAccount(lowerName: string, lowerDomain: string): boolean {
+    return this.noiseNames.has(lowerName) || this.noiseDomains.has(lowerDomain) || this.noisePatterns.some((r) => r.test(lowerName));
+  }
+
+  isNoiseLogonId(lowerId: string): boolean {
+    return this.noiseLogonIds.has(lowerId);
+  }
+
+  /** Event IDs that can carry an address claim (the cheap first test on every event). */
+  claimIds(): ReadonlySet<number> {
+    return this.claims.ids;
+  }
+
+  /** The `[address field, host field]` pairs an event's claim entries name (usually none). */
+  claimsOf(ev: EventView): { address: string; host: string }[] {
+    return this.claims.all(ev);
+  }
+}
+
+interface Entry<T> {
+  spec: { event_ids?: number[]; channels?: string[]; providers?: string[] };
+  test: Predicate;
+  value: T;
+}
+
+/** Entries indexed by event ID; an entry without IDs is tried on every event, after the indexed ones. */
+class Indexed<T> {
+  readonly ids = new Set<number>();
+  private readonly byId = new Map<number, (Entry<T> & { order: number })[]>();
+  private readonly anyId: (Entry<T> & { order: number })[] = [];
+
+  constructor(entries: Entry<T>[]) {
+    entries.forEach((e, order) => {
+      const x = { ...e, order };
+      if (!e.spec.event_ids) return void this.anyId.push(x);
+      for (const id of e.spec.event_ids) {
+        this.ids.add(id);
+        const list = this.byId.get(id) ?? [];
+        list.push(x);
+        this.byId.set(id, list);
+      }
+    });
+  }
+
+  private candidates(ev: EventView): (Entry<T> & { order: number })[] {
+    const listed = ev.eventId === null ? undefined : this.byId.get(ev.eventId);
+    if (!this.anyId.length) return listed ?? [];
+    return [...(listed ?? []), ...this.anyId].sort((a, b) => a.order - b.order);
+  }
+
+  first(ev: EventView): T | undefined {
+    for (const e of this.candidates(ev)) if (fits(e, ev)) return e.value;
+    return undefined;
+  }
+
+  all(ev: EventView): T[] {
+    return this.candidates(ev)
+      .filter((e) => fits(e, ev))
+      .map((e) => e.value);
+  }
+}
+
+function fits(e: Entry<unknown>, ev: EventView): boolean {
+  const s = e.spec;
+  if (s.channels && !includesText(s.channels, ev.channel)) return false;
+  if (s.providers && !includesText(s.providers, ev.provider ?? null)) return false;
+  return e.test(ev.fields);
+}
+
+function includesText(list: readonly string[], v: string | null): boolean {
+  if (v === null) return false;
+  const l = v.toLowerCase();
+  return list.some((x) => x.toLowerCase() === l);
+}
+
+const always: Predicate = () => true;
+
+function predicate(when: Conditions | undefined, unless: Conditions | undefined, where: string, file: string): Predicate {
+  const w = when ? compileConditions(when, `${where}.when`, file) : undefined;
+  const u = unless ? compileConditions(unless, `${where}.unless`, file) : undefined;
+  if (!w && !u) return always;
+  return (f) => (!w || w(f)) && (!u || !u(f));
+}
+
+/** All conditions must hold; each compares the field as case-insensitive text. */
+function compileConditions(c: Conditions, where: string, file: string): Predicate {
+  const tests = Object.entries(c).map(([field, cond]): Predicate => {
+    if (typeof cond === 'object' && !Array.isArray(cond)) {
+      const re = regex(cond.matches, `${where}.${field}`, file);
+      return (f) => {
+        const v = text(f[field]);
+        return v !== undefined && re.test(v);
+      };
+    }
+    const wanted = new Set((Array.isArray(cond) ? cond : [cond]).map((x) => String(x).toLowerCase()));
+    return (f) => {
+      const v = text(f[field]);
+      return v !== undefined && wanted.has(v.toLowerCase());
+    };
+  });
+  return (f) => tests.every((t) => t(f));
+}
+
+/** A pattern from the data; a leading `(?i)` makes it case-insensitive. */
+function regex(source: string, where: string, file: string): RegExp {
+  const ci = source.startsWith('(?i)');
+  try {
+    return new RegExp(ci ? source.slice(4) : source, ci ? 'i' : '');
+  } catch (e) {
+    throw new FirebreakError('data-invalid', `${file}: ${where}: bad pattern ${JSON.stringify(source)}: ${(e as Error).message}`);
+  }
+}
+
+function text(v: FieldValue | undefined): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+/** Load and validate a domain file (errors name file, line and column). */
+export function loadDomain(file = DEFAULT_DOMAIN_FILE): Domain {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new FirebreakError('data-unreadable', `cannot read domain data ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return new Domain(validateYaml<DomainData>(parseYamlFile(text, file), SCHEMA), file);
+}
+
+let bundled: Domain | undefined;
+
+/** The bundled domain data, loaded once. */
+export function defaultDomain(): Domain {
+  return (bundled ??= loadDomain());
+}
