@@ -325,23 +325,21 @@ export class CorrelationEngine {
 
   /**
    * End of input. Windows are evaluated as each detection arrives, so nothing is pending: this
-   * returns no detections and releases all state (its groups count as expired).
+   * only releases all state (its groups count as expired).
    */
-  flush(): DetectionRecord[] {
+  finish(): void {
     for (const st of this.states) {
       this.s.expired += st.groups.size;
       st.groups.clear();
     }
-    return [];
   }
 
   /**
-   * Move the watermark to a time (ISO-8601) without a detection, e.g. a live server's clock, and
+   * Move the watermark to an event time (ms) without a detection, e.g. a live stream's progress, and
    * expire the groups that can no longer fire.
    */
-  advance(timestamp: string): void {
-    const t = Date.parse(timestamp);
-    if (!Number.isNaN(t) && t > this.watermark) this.watermark = t;
+  advance(watermark: number): void {
+    if (!Number.isNaN(watermark) && watermark > this.watermark) this.watermark = watermark;
     for (const st of this.states) this.sweep(st);
   }
 

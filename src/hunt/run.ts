@@ -6,31 +6,18 @@
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { loadLogsourceMap, resolveLogsource } from '../engine/logsource.js';
 import type { DetectionRecord, EventRecord } from '../detections/record.js';
 import type { HuntError, HuntSummary } from '../output/records.js';
-import { CorrelationEngine } from '../correlation/engine.js';
-import { defaultRuleDirs } from '../sigma/bundled.js';
-import { loadRulesCached } from '../sigma/cache.js';
-import { loadPlaceholders } from '../sigma/collection.js';
+import type { DetectionSink } from '../output/stage.js';
+import { detectionStages, planDetection } from '../pipeline/plan.js';
+import { forWorker, type RuleFilter } from '../pipeline/select.js';
 import { LEVELS, type Level } from '../sigma/model.js';
-import { discoverFiles } from './discover.js';
-import { ruleKey } from '../detections/convert.js';
-import { correlationInputs, forWorker, selectRules, type RuleFilter } from './select.js';
-import { DetectionSorter } from './sorter.js';
-import { StoryBuilder } from '../stories/builder.js';
-import { storyFields } from '../stories/entities.js';
-import { defaultDomain } from '../events/domain.js';
 import type { Story } from '../stories/model.js';
+import { discoverFiles } from './discover.js';
+import { DetectionSorter } from './sorter.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
-/** Receives detections in time order at the end of the hunt. */
-export interface DetectionSink {
-  /** The sink reads `DetectionRecord.event` (the whole event); without it, events are cut to what stories and correlations read. */
-  needsEvent?: boolean;
-  write(d: DetectionRecord): void | Promise<void>;
-  close(summary: HuntSummary): Promise<void>;
-}
+export type { DetectionSink };
 
 /** Receives every event as it is read (for --db). */
 export interface EventSink {
@@ -71,7 +58,8 @@ export interface Progress {
 
 const SAMPLE_ERRORS = 50;
 
-const MAX_TRACKED_HOSTS = 100_000;
+/** Detections handed to the stages at a time (the time sort yields them one by one). */
+const PIPELINE_BATCH = 512;
 
 /**
  * Between full collections V8 lets a heap grow to up to four times what survived the last one
@@ -106,26 +94,18 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     if (summary.errors.sample.length < SAMPLE_ERRORS) summary.errors.sample.push(e);
   };
 
-  const col = loadRulesCached(cfg.rulePaths?.length ? cfg.rulePaths : defaultRuleDirs(), { placeholders: cfg.placeholders ? loadPlaceholders(cfg.placeholders) : undefined });
-  for (const e of col.errors) addError({ kind: 'rule', file: e.location.file, code: e.code, message: e.format() });
-  const selected = selectRules(col.rules, cfg.filter);
-  // Correlations pass the same filters; the rules they consume run whatever the filters say
-  // (a brute-force correlation needs its informational failed-logon rule), but a rule that only
-  // runs for a correlation is never reported on its own.
-  const wantCorrelations = cfg.correlations !== false;
-  const inputs = correlationInputs(wantCorrelations ? selectRules(col.correlations, cfg.filter) : [], col.correlations, col.rules);
-  const selectedSet = new Set(selected);
-  const feeders = inputs.rules.filter((r) => !selectedSet.has(r));
-  const feederKeys = new Set(feeders.map(ruleKey));
-  const rules = [...selected, ...feeders];
-  const correlations = inputs.correlations.length ? new CorrelationEngine(inputs.correlations, rules) : undefined;
-  const logsources = loadLogsourceMap();
-  summary.rules = {
-    loaded: selected.length,
-    correlations: inputs.correlations.length,
-    failed: col.errors.length,
-    unmapped: rules.filter((r) => resolveLogsource(r.logsource, logsources).kind === 'unmapped').length,
-  };
+  const sinks = cfg.sinks ?? [];
+  const plan = planDetection({
+    rulePaths: cfg.rulePaths,
+    placeholders: cfg.placeholders,
+    filter: cfg.filter,
+    correlations: cfg.correlations,
+    stories: cfg.stories,
+    fullEvents: sinks.some((s) => s.needsEvent),
+  });
+  for (const e of plan.ruleErrors) addError({ kind: 'rule', file: e.location.file, code: e.code, message: e.format() });
+  summary.rules = plan.counts;
+  const { pipeline, counts, stories } = detectionStages(plan, { sinks, onDetection: cfg.onDetection });
 
   const { files, unreadable } = await discoverFiles(cfg.paths);
   for (const u of unreadable) summary.files.skipped.push({ file: u.file, reason: u.reason });
@@ -134,47 +114,23 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   const sizeOf = new Map(files.map((f) => [f.path, f.size]));
   const progress: Progress = { bytesDone: 0, bytesTotal, filesDone: 0, filesTotal: files.length, events: 0, detections: 0 };
 
-  const ruleCounts = new Map<string, { id: string | null; title: string; level: Level; count: number }>();
-  const hostCounts = new Map<string, number>();
   const sorter = new DetectionSorter();
-  const stories = cfg.stories === false ? undefined : new StoryBuilder();
   const failedFiles = new Set<string>();
 
   const threads = Math.max(1, Math.min(cfg.threads && cfg.threads > 0 ? cfg.threads : availableParallelism(), files.length || 1));
-  // Building-block rules: their detections only feed correlations, so workers send only the
-  // fields the correlations read (a third of all detections on the attack samples). Other
-  // detections carry their whole event only when an output shows it (report, database,
-  // --jsonl-events); otherwise only the fields stories and correlations read, which makes the
-  // records crossing threads, the sort's runs and the final merge a fraction of the size.
-  const fullEvents = (cfg.sinks ?? []).some((s) => s.needsEvent);
-  // Detections nobody sees (building blocks, rules run only for a correlation) are not explained.
-  const slim: Record<string, string[]> = {};
-  const unexplained: string[] = [];
-  // One shared list where a rule adds nothing to it (a shared array is cloned to workers once).
-  const shown = stories ? storyFields(defaultDomain()) : [];
-  for (const r of rules) {
-    const key = ruleKey(r);
-    const hidden = correlations?.fieldsUsed(r);
-    if (hidden) slim[key] = hidden;
-    else if (!fullEvents) {
-      const read = correlations?.fieldsRead(r) ?? [];
-      slim[key] = read.length ? [...new Set([...shown, ...read])] : shown;
-    }
-    if (hidden || feederKeys.has(key)) unexplained.push(key);
-  }
   // Each worker sorts its own detections; together they hold about what one sort would.
   const share = (limit: number, floor: number) => Math.max(floor, Math.floor(limit / threads));
   const sortShare = { dir: sorter.directory(), items: share(sorter.memoryLimit, 5_000), chars: share(sorter.charLimit, 8 * 2 ** 20) };
-  const workerRules = rules.map(forWorker);
+  const workerRules = plan.rules.map(forWorker);
   const init = (i: number): WorkerInit => ({
     rules: workerRules,
-    logsources,
+    logsources: plan.logsources,
     from: cfg.from,
     to: cfg.to,
     wantEvents: !!cfg.eventSink,
     wantClaims: !!stories,
-    slim,
-    unexplained,
+    slim: plan.slim,
+    unexplained: plan.unexplained,
     sort: { ...sortShare, prefix: `w${i}` },
   });
   const pending = [...files];
@@ -223,7 +179,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
                   if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
                   // Acknowledged once the events are stored (the database is the one slow consumer).
                   w.postMessage({ type: 'ack' } satisfies ToWorker);
-                  if (stories) for (const c of m.claims) stories.learnAddress(c.ip, c.host, c.at ?? undefined);
+                  stories?.learn(m.claims);
                   progress.detections += m.detections;
                   return;
                 }
@@ -255,39 +211,26 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     throw e;
   }
 
-  // Detections in time order: correlations see every rule's matches (even those they hide),
-  // then counts, outputs and stories see what is reported.
-  const sinks = cfg.sinks ?? [];
-  const emit = async (d: DetectionRecord) => {
-    summary.detections++;
-    summary.byLevel[d.level]++;
-    const key = d.rule.id ?? d.rule.title;
-    const rc = ruleCounts.get(key);
-    if (rc) rc.count++;
-    else ruleCounts.set(key, { id: d.rule.id, title: d.rule.title, level: d.level, count: 1 });
-    const host = d.computer ?? '(unknown)';
-    if (hostCounts.has(host) || hostCounts.size < MAX_TRACKED_HOSTS) hostCounts.set(host, (hostCounts.get(host) ?? 0) + 1);
-    cfg.onDetection?.(d);
-    stories?.add(d);
-    for (const s of sinks) await s.write(d);
-  };
+  // Detections in time order through the stages: correlation (sees every rule's matches, even
+  // those it hides), counts, stories, outputs.
+  let batch: DetectionRecord[] = [];
   for (const d of sorter.drain()) {
-    if (feederKeys.size && feederKeys.has(ruleKey(d.rule))) d.hidden = true;
-    const made = correlations ? correlations.push(d) : [];
-    if (!d.hidden) await emit(d);
-    for (const c of made) if (!c.hidden) await emit(c);
+    batch.push(d);
+    if (batch.length >= PIPELINE_BATCH) {
+      await pipeline.push(batch);
+      batch = [];
+    }
   }
-  if (correlations) {
-    for (const c of correlations.flush()) if (!c.hidden) await emit(c);
-    summary.correlation = correlations.stats();
-  }
-  summary.topRules = [...ruleCounts.values()].sort((a, b) => b.count - a.count || a.title.localeCompare(b.title)).slice(0, 10);
-  summary.topHosts = [...hostCounts]
-    .map(([computer, count]) => ({ computer, count }))
-    .sort((a, b) => b.count - a.count)
-    .slice(0, 10);
+  if (batch.length) await pipeline.push(batch);
+  await pipeline.finish();
+  const c = counts.counts();
+  summary.detections = c.detections;
+  summary.byLevel = c.byLevel;
+  summary.topRules = c.topRules;
+  summary.topHosts = c.topHosts;
+  if (plan.correlationEngine) summary.correlation = plan.correlationEngine.stats();
   if (stories) {
-    const found = stories.finish();
+    const found = stories.stories();
     summary.stories = { count: found.length, top: found.slice(0, 5) };
     await cfg.onStories?.(found);
   }

@@ -19,16 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { DetectionRecord } from '../detections/record.js';
-
-export function compareDetections(a: DetectionRecord, b: DetectionRecord): number {
-  const ta = a.timestamp ?? '';
-  const tb = b.timestamp ?? '';
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  const ca = a.computer ?? '';
-  const cb = b.computer ?? '';
-  if (ca !== cb) return ca < cb ? -1 : 1;
-  return (a.recordId ?? 0) - (b.recordId ?? 0) || text(a.rule.title, b.rule.title) || text(a.sourceFile, b.sourceFile);
-}
+import { compareDetections } from '../detections/stage.js';
 
 const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -156,6 +156,19 @@ export class StoryBuilder {
     }
   }
 
+  /**
+   * Event time has reached `watermark` (ms): entities past their window expire and the stories
+   * they held close. Sweeps stay as rare as `add` makes them (a sweep walks every entity), which
+   * changes when a story closes, never what it holds.
+   */
+  advance(watermark: number): void {
+    if (watermark > this.graph.now) this.graph.now = watermark;
+    if (this.sinceSweep >= SWEEP_EVERY) {
+      this.sinceSweep = 0;
+      this.graph.sweep();
+    }
+  }
+
   /** Counters: what was used, ignored and dropped. */
   stats(): StoryStats {
     return {

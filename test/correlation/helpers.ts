@@ -79,10 +79,7 @@ export function run(col: RuleCollection, events: Event[], opts: CorrelationOptio
       out.correlations.push(...made);
     }
   }
-  for (const r of ce.flush()) {
-    out.correlations.push(r);
-    if (!r.hidden) out.visible.push(r);
-  }
+  ce.finish();
   return out;
 }
 

@@ -312,7 +312,7 @@ correlation: {type: event_count, rules: [rule_a, rule_b], group-by: [host], time
     assert.equal(s.expired, 2);
     assert.equal(s.droppedGroups, 0);
     assert.equal(s.groups, 1);
-    ce.advance(new Date(T0 + 10_000_000).toISOString());
+    ce.advance(T0 + 10_000_000);
     assert.equal(ce.stats().groups, 0);
   });
 
@@ -344,12 +344,14 @@ correlation: {type: value_count, rules: [rule_a], group-by: [host], timespan: 1h
     assert.ok(dropped >= 40_000 && dropped <= 41_000, `default 10,000 per group, dropped ${dropped}`);
   });
 
-  it('flush releases state and returns nothing pending', () => {
+  it('finish releases state (its groups count as expired)', () => {
     const col = count('gte: 2');
     const ce = new CorrelationEngine(col.correlations, col.rules);
     ce.push(rec(col, 'rule_a', 0, { host: 'h1' }));
-    assert.deepEqual(ce.flush(), []);
+    assert.equal(ce.stats().groups, 1);
+    ce.finish();
     assert.equal(ce.stats().groups, 0);
+    assert.equal(ce.stats().expired, 1);
   });
 
   it('reports correlations whose references do not resolve instead of throwing', () => {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rng } from '../../src/core/rng.js';
-import { compareDetections, DetectionSorter, RunSpiller, sortItem } from '../../src/hunt/sorter.js';
+import { compareDetections } from '../../src/detections/stage.js';
+import { DetectionSorter, RunSpiller, sortItem } from '../../src/hunt/sorter.js';
 import { detection } from '../output/fixtures.js';
 
 describe('DetectionSorter', () => {

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../../core/errors.js';
 import type { DetectionRecord } from '../../detections/record.js';
 import { hunt } from '../../hunt/run.js';
-import { levelRank } from '../../hunt/select.js';
+import { levelRank } from '../../pipeline/select.js';
 import { progressLine, renderSummary } from '../../hunt/summary.js';
 import { openOutputs } from '../../hunt/outputs.js';
 import { LEVELS, type Level } from '../../sigma/model.js';

@@ -1,0 +1,144 @@
+/**
+ * What a run of the detection pipeline needs, decided once from the rules and the options, for
+ * `hunt` and `serve` alike: the rules to match (the selected ones plus those only correlations
+ * need), the correlation engine, which fields each rule's detections must carry, which detections
+ * are never explained, and the stages that follow matching.
+ */
+import { CorrelationEngine } from '../correlation/engine.js';
+import { CorrelationStage } from '../correlation/stage.js';
+import { ruleKey } from '../detections/convert.js';
+import type { DetectionRecord } from '../detections/record.js';
+import type { Stage } from '../detections/stage.js';
+import { loadLogsourceMap, resolveLogsource, type LogsourceMap } from '../engine/logsource.js';
+import { defaultDomain, type Domain } from '../events/domain.js';
+import { SinkStage, type DetectionSink } from '../output/stage.js';
+import { defaultRuleDirs } from '../sigma/bundled.js';
+import { loadRulesCached } from '../sigma/cache.js';
+import { loadPlaceholders } from '../sigma/collection.js';
+import type { SigmaCorrelation, SigmaRule } from '../sigma/model.js';
+import type { RuleError } from '../core/errors.js';
+import { StoryBuilder, type StoryOptions } from '../stories/builder.js';
+import { storyFields } from '../stories/entities.js';
+import { StoryStage } from '../stories/stage.js';
+import { CountStage } from './counts.js';
+import { Pipeline } from './pipeline.js';
+import { correlationInputs, selectRules, type RuleFilter } from './select.js';
+
+export interface PlanOptions {
+  /** Rule files/folders; default: the bundled SigmaHQ set and Firebreak's correlation rules. */
+  rulePaths?: string[];
+  placeholders?: string;
+  filter: RuleFilter;
+  /** Evaluate correlation rules (default true). */
+  correlations?: boolean;
+  /** Build stories (default true). */
+  stories?: boolean;
+  /** Some output shows whole events: detections carry them in full. */
+  fullEvents?: boolean;
+  domain?: Domain;
+}
+
+export interface DetectionPlan {
+  /** Rules the matchers run: the selected ones, then those only correlations need. */
+  rules: SigmaRule[];
+  /** Rules that failed to load (reported, never silently dropped). */
+  ruleErrors: RuleError[];
+  correlations: SigmaCorrelation[];
+  /** Rules run only to feed a correlation (by `ruleKey`): never an output of their own. */
+  feederKeys: ReadonlySet<string>;
+  correlationEngine: CorrelationEngine | undefined;
+  logsources: LogsourceMap;
+  /** Per rule (by `ruleKey`): the event fields its detections carry; absent: the whole event. */
+  slim: Record<string, string[]>;
+  /** Rules (by `ruleKey`) whose detections are never output: their matched fields are not worked out. */
+  unexplained: string[];
+  wantStories: boolean;
+  domain: Domain;
+  counts: { loaded: number; correlations: number; failed: number; unmapped: number };
+}
+
+export function planDetection(o: PlanOptions): DetectionPlan {
+  const domain = o.domain ?? defaultDomain();
+  const col = loadRulesCached(o.rulePaths?.length ? o.rulePaths : defaultRuleDirs(), { placeholders: o.placeholders ? loadPlaceholders(o.placeholders) : undefined });
+  const selected = selectRules(col.rules, o.filter);
+  // Correlations pass the same filters; the rules they consume run whatever the filters say
+  // (a brute-force correlation needs its informational failed-logon rule), but a rule that only
+  // runs for a correlation is never reported on its own.
+  const inputs = correlationInputs(o.correlations !== false ? selectRules(col.correlations, o.filter) : [], col.correlations, col.rules);
+  const selectedSet = new Set(selected);
+  const feeders = inputs.rules.filter((r) => !selectedSet.has(r));
+  const feederKeys = new Set(feeders.map(ruleKey));
+  const rules = [...selected, ...feeders];
+  const correlationEngine = inputs.correlations.length ? new CorrelationEngine(inputs.correlations, rules, { domain }) : undefined;
+  const logsources = loadLogsourceMap();
+  const wantStories = o.stories !== false;
+
+  // Building-block rules: their detections only feed correlations, so they carry only the fields
+  // the correlations read (a third of all detections on the attack samples). Other detections
+  // carry their whole event only when an output shows it; otherwise only the fields stories and
+  // correlations read, which makes the records crossing threads and the time sort a fraction of
+  // the size. Detections nobody sees (building blocks, rules run only for a correlation) are not
+  // explained.
+  const slim: Record<string, string[]> = {};
+  const unexplained: string[] = [];
+  // One shared list where a rule adds nothing to it (a shared array is cloned to workers once).
+  const shown = wantStories ? storyFields(domain) : [];
+  for (const r of rules) {
+    const key = ruleKey(r);
+    const hidden = correlationEngine?.fieldsUsed(r);
+    if (hidden) slim[key] = hidden;
+    else if (!o.fullEvents) {
+      const read = correlationEngine?.fieldsRead(r) ?? [];
+      slim[key] = read.length ? [...new Set([...shown, ...read])] : shown;
+    }
+    if (hidden || feederKeys.has(key)) unexplained.push(key);
+  }
+  return {
+    rules,
+    ruleErrors: col.errors,
+    correlations: inputs.correlations,
+    feederKeys,
+    correlationEngine,
+    logsources,
+    slim,
+    unexplained,
+    wantStories,
+    domain,
+    counts: {
+      loaded: selected.length,
+      correlations: inputs.correlations.length,
+      failed: col.errors.length,
+      unmapped: rules.filter((r) => resolveLogsource(r.logsource, logsources).kind === 'unmapped').length,
+    },
+  };
+}
+
+export interface StageOptions {
+  sinks?: readonly DetectionSink[];
+  /** Each detection as it is counted (e.g. `--fail-on`). */
+  onDetection?: (d: DetectionRecord) => void;
+  stories?: StoryOptions;
+  /** Stages put first (e.g. a reorder stage for a live stream). */
+  before?: Stage[];
+}
+
+/** The stages after matching, in order: correlation, counts, stories, outputs. */
+export interface DetectionStages {
+  pipeline: Pipeline;
+  counts: CountStage;
+  correlation?: CorrelationStage;
+  stories?: StoryStage;
+}
+
+export function detectionStages(plan: DetectionPlan, o: StageOptions = {}): DetectionStages {
+  const feeders = plan.feederKeys;
+  const correlation = plan.correlationEngine ? new CorrelationStage(plan.correlationEngine, feeders.size ? (d) => feeders.has(ruleKey(d.rule)) : undefined) : undefined;
+  const counts = new CountStage(o.onDetection);
+  const stories = plan.wantStories ? new StoryStage(new StoryBuilder({ domain: plan.domain, ...o.stories })) : undefined;
+  const stages: Stage[] = [...(o.before ?? [])];
+  if (correlation) stages.push(correlation);
+  stages.push(counts);
+  if (stories) stages.push(stories);
+  if (o.sinks?.length) stages.push(new SinkStage(o.sinks));
+  return { pipeline: new Pipeline(stages), counts, correlation, stories };
+}

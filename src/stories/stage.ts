@@ -1,0 +1,44 @@
+/** Stories as a pipeline stage: it watches every detection go by and joins them into stories. */
+import type { DetectionRecord } from '../detections/record.js';
+import { ObserverStage, type StageOutput, type StageStats, NONE } from '../detections/stage.js';
+import type { AddressClaim } from '../events/addresses.js';
+import type { StoryBuilder } from './builder.js';
+import type { Story } from './model.js';
+
+export class StoryStage extends ObserverStage {
+  readonly name = 'stories';
+  private found: Story[] | undefined;
+
+  constructor(private readonly builder: StoryBuilder) {
+    super();
+  }
+
+  /** Address claims read from the events (a side input: stories resolve addresses to hosts with them). */
+  learn(claims: Iterable<AddressClaim & { at?: string | null }>): void {
+    for (const c of claims) this.builder.learnAddress(c.ip, c.host, c.at ?? undefined);
+  }
+
+  protected observe(batch: readonly DetectionRecord[]): void {
+    for (const d of batch) this.builder.add(d);
+  }
+
+  override advance(watermark: number): StageOutput {
+    this.builder.advance(watermark);
+    return NONE;
+  }
+
+  override finish(): StageOutput {
+    this.found = this.builder.finish();
+    return NONE;
+  }
+
+  /** The stories, highest score first (after `finish`). */
+  stories(): Story[] {
+    if (!this.found) throw new Error('stories are known only after finish()');
+    return this.found;
+  }
+
+  stats(): StageStats {
+    return { ...this.builder.stats() };
+  }
+}
