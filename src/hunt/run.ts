@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import { Worker } from 'node:worker_threads';
 import type { DetectionRecord, EventRecord } from '../detections/record.js';
 import type { HuntError, HuntSummary } from '../output/records.js';
 import type { DetectionSink } from '../output/stage.js';
@@ -15,13 +14,17 @@ import { LEVELS, type Level } from '../sigma/model.js';
 import type { Story } from '../stories/model.js';
 import { discoverFiles } from './discover.js';
 import { DetectionSorter } from './sorter.js';
-import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
+import { FirebreakError } from '../core/errors.js';
+import { TaskLostError, WorkerPool } from '../core/pool.js';
+import type { FileDone, FileTask, FromWorker, ToWorker, WorkerInit, WorkerRest } from './worker.js';
 
 export type { DetectionSink };
 
 /** Receives every event as it is read (for --db). */
 export interface EventSink {
   writeEvents(events: EventRecord[]): void | Promise<void>;
+  /** Take back the events of one source file (it is read again after its worker died). */
+  retract?(sourceFile: string): Promise<unknown>;
 }
 
 export interface HuntConfig {
@@ -45,6 +48,8 @@ export interface HuntConfig {
   /** Detections as they arrive, unordered (e.g. for --fail-on). */
   onDetection?: (d: DetectionRecord) => void;
   onProgress?: (p: Progress) => void;
+  /** Fault injection for tests: kill the worker that sent a message when this returns true. */
+  testFaults?: { killWorkerWhen?: (m: FromWorker, from: { instance: number }, task: { path: string } | undefined) => boolean };
 }
 
 export interface Progress {
@@ -111,110 +116,15 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   for (const u of unreadable) summary.files.skipped.push({ file: u.file, reason: u.reason });
   files.sort((a, b) => b.size - a.size); // largest first balances the workers
   const bytesTotal = files.reduce((s, f) => s + f.size, 0);
-  const sizeOf = new Map(files.map((f) => [f.path, f.size]));
   const progress: Progress = { bytesDone: 0, bytesTotal, filesDone: 0, filesTotal: files.length, events: 0, detections: 0 };
 
   const sorter = new DetectionSorter();
-  const failedFiles = new Set<string>();
-
-  const threads = Math.max(1, Math.min(cfg.threads && cfg.threads > 0 ? cfg.threads : availableParallelism(), files.length || 1));
-  // Each worker sorts its own detections; together they hold about what one sort would.
-  const share = (limit: number, floor: number) => Math.max(floor, Math.floor(limit / threads));
-  const sortShare = { dir: sorter.directory(), items: share(sorter.memoryLimit, 5_000), chars: share(sorter.charLimit, 8 * 2 ** 20) };
-  const workerRules = plan.rules.map(forWorker);
-  const init = (i: number): WorkerInit => ({
-    rules: workerRules,
-    logsources: plan.logsources,
-    from: cfg.from,
-    to: cfg.to,
-    wantEvents: !!cfg.eventSink,
-    wantClaims: !!stories,
-    slim: plan.slim,
-    unexplained: plan.unexplained,
-    sort: { ...sortShare, prefix: `w${i}` },
-  });
-  const pending = [...files];
-  let chain = Promise.resolve();
-
-  try {
-    await new Promise<void>((resolve, reject) => {
-      if (!pending.length) return resolve();
-      let live = 0;
-      for (let i = 0; i < threads; i++) {
-        const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init(i) });
-        live++;
-        // Each worker has up to two files queued, so it never waits for the next one.
-        let queued = 0;
-        let stopped = false;
-        const sendNext = () => {
-          while (queued < 2 && !stopped) {
-            const f = pending.shift();
-            if (f) {
-              queued++;
-              w.postMessage({ type: 'file', path: f.path } satisfies ToWorker);
-            } else {
-              stopped = true;
-              w.postMessage({ type: 'stop' } satisfies ToWorker);
-            }
-          }
-        };
-        w.on('message', (m: FromWorker) => {
-          // Handle messages strictly in order; batches are acknowledged once their events are stored.
-          chain = chain
-            .then(async () => {
-              switch (m.type) {
-                case 'ready':
-                  return sendNext();
-                case 'error':
-                  if (m.error.kind === 'file') {
-                    failedFiles.add(m.error.file);
-                    summary.files.skipped.push({ file: m.error.file, reason: m.error.message });
-                  }
-                  return addError(m.error);
-                case 'batch': {
-                  summary.events += m.eventCount;
-                  progress.events += m.eventCount;
-                  if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
-                  if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
-                  if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
-                  // Acknowledged once the events are stored (the database is the one slow consumer).
-                  w.postMessage({ type: 'ack' } satisfies ToWorker);
-                  stories?.learn(m.claims);
-                  progress.detections += m.detections;
-                  return;
-                }
-                case 'run':
-                  return sorter.addRun(m.path);
-                case 'rest':
-                  for (const d of m.detections) sorter.add(d);
-                  return;
-                case 'done':
-                  queued--;
-                  if (!failedFiles.has(m.path)) summary.files.read++;
-                  progress.filesDone++;
-                  progress.bytesDone += sizeOf.get(m.path) ?? 0;
-                  cfg.onProgress?.({ ...progress });
-                  return sendNext();
-              }
-            })
-            .catch(reject);
-        });
-        w.on('error', reject);
-        w.on('exit', () => {
-          if (--live === 0) chain.then(resolve, reject);
-        });
-      }
-    });
-    await chain;
-  } catch (e) {
-    sorter.dispose(); // the temporary folder, with any runs the workers wrote
-    throw e;
-  }
+  const exclude = await readAll(cfg, plan, files, sorter, summary, progress, addError, stories);
 
   // Detections in time order through the stages: correlation (sees every rule's matches, even
   // those it hides), counts, stories, outputs.
   let batch: DetectionRecord[] = [];
-  for (const d of sorter.drain()) {
+  for (const d of sorter.drain(exclude)) {
     batch.push(d);
     if (batch.length >= PIPELINE_BATCH) {
       await pipeline.push(batch);
@@ -239,4 +149,181 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   for (const s of sinks) await s.close(summary);
   summary.peakRssBytes = process.resourceUsage().maxRSS * 1024;
   return summary;
+}
+
+/** What one file added to the summary and progress (taken back if the file is read again). */
+interface FileTally {
+  events: number;
+  filtered: number;
+  detections: number;
+  errors: number;
+  done: boolean;
+}
+
+/**
+ * Read every file on the worker pool: counts, events for --db and address claims as they come,
+ * detections into the time sort. A worker that dies is replaced; the files it had not finished,
+ * and those it finished since it last wrote a run (their detections were in its memory), are
+ * read again from the start: what they added is taken back, and the dead worker's detections of
+ * them are left out of the sort. A file that kills workers twice is reported, not read.
+ */
+async function readAll(
+  cfg: HuntConfig,
+  plan: ReturnType<typeof planDetection>,
+  files: { path: string; size: number }[],
+  sorter: DetectionSorter,
+  summary: HuntSummary,
+  progress: Progress,
+  addError: (e: HuntError) => void,
+  stories: { learn(c: { ip: string; host: string; at: string | null }[]): void } | undefined,
+): Promise<(origin: number, file: string) => boolean> {
+  const excluded = new Map<number, Set<string>>();
+  const exclude = (origin: number, file: string) => excluded.get(origin)?.has(file) ?? false;
+  if (!files.length) return exclude;
+  const failedFiles = new Set<string>();
+  const threads = Math.max(1, Math.min(cfg.threads && cfg.threads > 0 ? cfg.threads : availableParallelism(), files.length));
+  const sizeOf = new Map(files.map((f) => [f.path, f.size]));
+  // Each worker sorts its own detections; together they hold about what one sort would.
+  const share = (limit: number, floor: number) => Math.max(floor, Math.floor(limit / threads));
+  const sortShare = { dir: sorter.directory(), items: share(sorter.memoryLimit, 5_000), chars: share(sorter.charLimit, 8 * 2 ** 20) };
+  const workerRules = plan.rules.map(forWorker);
+  const tallies = new Map<string, FileTally>();
+  const tally = (file: string): FileTally => {
+    let t = tallies.get(file);
+    if (!t) tallies.set(file, (t = { events: 0, filtered: 0, detections: 0, errors: 0, done: false }));
+    return t;
+  };
+  /** Per worker instance: files finished since its last run (their detections are in its memory). */
+  const sinceRun = new Map<number, Set<string>>();
+  const errorsOf = new Map<string, HuntError[]>();
+
+  /** Take back what a file added, and leave the dead worker's detections of it out of the sort. */
+  const forget = async (file: string, origin: number) => {
+    const t = tally(file);
+    summary.events -= t.events;
+    progress.events -= t.events;
+    progress.detections -= t.detections;
+    summary.errors.count -= t.errors;
+    summary.errors.sample = summary.errors.sample.filter((e) => e.file !== file || !errorsOf.get(file)?.includes(e));
+    errorsOf.delete(file);
+    if (failedFiles.delete(file)) summary.files.skipped = summary.files.skipped.filter((s) => s.file !== file);
+    if (t.done) {
+      summary.files.read--;
+      progress.filesDone--;
+      progress.bytesDone -= sizeOf.get(file) ?? 0;
+    }
+    tallies.delete(file);
+    if (t.events && cfg.eventSink) {
+      if (!cfg.eventSink.retract) throw new FirebreakError('worker-lost', `a worker thread died while reading ${file}, and the event store cannot take back its events`);
+      await cfg.eventSink.retract(file);
+    }
+    let set = excluded.get(origin);
+    if (!set) excluded.set(origin, (set = new Set()));
+    set.add(file);
+  };
+
+  const pending: Promise<void>[] = [];
+  const pool: WorkerPool<FileTask, FileDone, FromWorker> = new WorkerPool<FileTask, FileDone, FromWorker>({
+    url: new URL('./worker.js', import.meta.url),
+    size: threads,
+    // Each worker has up to two files queued, so it never waits for the next one.
+    depth: 2,
+    describe: (t) => t.path,
+    workerData: (instance): WorkerInit => ({
+      rules: workerRules,
+      logsources: plan.logsources,
+      from: cfg.from,
+      to: cfg.to,
+      wantEvents: !!cfg.eventSink,
+      wantClaims: !!stories,
+      slim: plan.slim,
+      unexplained: plan.unexplained,
+      sort: { ...sortShare, prefix: `w${instance}`, origin: instance },
+    }),
+    killWhen: cfg.testFaults?.killWorkerWhen,
+    onMessage: async (m, from) => {
+      switch (m.type) {
+        case 'error': {
+          const list = errorsOf.get(m.error.file) ?? [];
+          list.push(m.error);
+          errorsOf.set(m.error.file, list);
+          tally(m.error.file).errors++;
+          if (m.error.kind === 'file') {
+            failedFiles.add(m.error.file);
+            summary.files.skipped.push({ file: m.error.file, reason: m.error.message });
+          }
+          return addError(m.error);
+        }
+        case 'batch': {
+          const t = tally(m.file);
+          t.events += m.eventCount;
+          t.filtered += m.filtered;
+          t.detections += m.detections;
+          summary.events += m.eventCount;
+          progress.events += m.eventCount;
+          if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
+          if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
+          if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
+          // Acknowledged once the events are stored (the database is the one slow consumer).
+          from.post({ type: 'ack' } satisfies ToWorker);
+          stories?.learn(m.claims);
+          progress.detections += m.detections;
+          return;
+        }
+        case 'run':
+          sinceRun.get(from.instance)?.clear();
+          return sorter.addRun(m.path);
+      }
+    },
+    onDone: (task, done) => {
+      const t = tally(task.path);
+      t.done = true;
+      let set = sinceRun.get(done.origin);
+      if (!set) sinceRun.set(done.origin, (set = new Set()));
+      set.add(task.path);
+      if (!failedFiles.has(task.path)) summary.files.read++;
+      progress.filesDone++;
+      progress.bytesDone += sizeOf.get(task.path) ?? 0;
+      cfg.onProgress?.({ ...progress });
+    },
+    onDeath: async (from, held) => {
+      const finished = [...(sinceRun.get(from.instance) ?? [])];
+      sinceRun.delete(from.instance);
+      for (const t of held) await forget(t.path, from.instance);
+      for (const f of finished) {
+        await forget(f, from.instance);
+        pending.push(submit({ path: f }));
+      }
+      return held;
+    },
+    onStopped: (rest) => {
+      for (const d of rest as WorkerRest) sorter.add(d);
+    },
+  });
+  const submit = (task: FileTask): Promise<void> =>
+    pool.submit(task).then(
+      () => undefined,
+      (e: unknown) => {
+        // A file that kept killing workers is reported; anything else stops the hunt.
+        if (!(e instanceof TaskLostError)) throw e;
+        failedFiles.add(task.path);
+        summary.files.skipped.push({ file: task.path, reason: e.message });
+        addError({ kind: 'file', file: task.path, code: e.code, message: e.message });
+      },
+    );
+  try {
+    for (const f of files) pending.push(submit({ path: f.path }));
+    // Files read again after a death join `pending` while we wait.
+    for (let done = 0; done < pending.length;) {
+      const upTo = pending.length;
+      await Promise.all(pending.slice(done, upTo));
+      done = upTo;
+    }
+    await pool.close();
+  } catch (e) {
+    await pool.terminate(e instanceof Error ? e : new Error(String(e)));
+    sorter.dispose(); // the temporary folder, with any runs the workers wrote
+    throw e;
+  }
+  return exclude;
 }

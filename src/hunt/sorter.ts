@@ -13,6 +13,10 @@
  *
  * Runs are written and read with synchronous calls in large blocks: one promise per record (as a
  * line-by-line stream reader costs) was the biggest part of the sort's CPU time.
+ *
+ * Every line of a run starts with its origin (the worker instance that found the detection) and
+ * a tab: when a worker dies part-way and its files are read again, `drain` leaves out that
+ * worker's detections of those files, wherever runs were merged since.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +34,8 @@ const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * thread finished first.
  */
 export interface SortItem {
+  /** Origin: the worker instance that found it (-1: the main thread). */
+  o: number;
   t: string;
   c: string;
   r: number;
@@ -38,8 +44,8 @@ export interface SortItem {
   json: string;
 }
 
-export function sortItem(d: DetectionRecord): SortItem {
-  return { t: d.timestamp ?? '', c: d.computer ?? '', r: d.recordId ?? 0, n: d.rule.title, f: d.sourceFile, json: JSON.stringify(d) };
+export function sortItem(d: DetectionRecord, origin = -1): SortItem {
+  return { o: origin, t: d.timestamp ?? '', c: d.computer ?? '', r: d.recordId ?? 0, n: d.rule.title, f: d.sourceFile, json: JSON.stringify(d) };
 }
 
 function compareItems(a: SortItem, b: SortItem): number {
@@ -56,7 +62,7 @@ const BLOCK = 1 << 20;
 function writeRun(items: SortItem[], path: string): void {
   items.sort(compareItems);
   const out = new RunWriter(path);
-  for (const d of items) out.writeLine(d.json);
+  for (const d of items) out.writeLine(d.o, d.json);
   out.close();
 }
 
@@ -141,7 +147,7 @@ export class DetectionSorter {
     if (this.runs.length > MAX_RUNS) {
       const merged = new RunWriter(this.file());
       const inputs = this.runs.splice(0, MAX_RUNS);
-      for (const d of merge(inputs.map((f) => new RunReader(f)))) merged.writeLine(JSON.stringify(d));
+      for (const x of merge(inputs.map((f) => new RunReader(f)))) merged.writeLine(x.o, JSON.stringify(x.d));
       merged.close();
       for (const f of inputs) rmSync(f, { force: true });
       this.runs.unshift(merged.path);
@@ -149,30 +155,35 @@ export class DetectionSorter {
   }
 
   /** All records in time order; temporary files are removed afterwards. */
-  *drain(): Generator<DetectionRecord> {
+  *drain(exclude?: (origin: number, sourceFile: string) => boolean): Generator<DetectionRecord> {
     try {
       // What is still held joins the merge from memory (a small hunt never writes a run).
       const sources: Source[] = this.runs.map((f) => new RunReader(f));
       const rest = this.spiller?.take() ?? [];
       if (rest.length) sources.push(new MemoryRun(rest.sort(compareItems)));
-      yield* merge(sources);
+      for (const x of merge(sources)) if (!exclude?.(x.o, x.d.sourceFile)) yield x.d;
     } finally {
       this.dispose();
     }
   }
 }
 
-/** A sorted run being merged: a file, or detections still in memory. */
+/** A sorted run being merged: a file, or detections still in memory. `origin` is the last one read's. */
 interface Source {
   next(): DetectionRecord | undefined;
+  origin: number;
   close(): void;
 }
 
 class MemoryRun implements Source {
   private i = 0;
+  origin = -1;
   constructor(private items: SortItem[]) {}
   next(): DetectionRecord | undefined {
-    return this.i < this.items.length ? (JSON.parse(this.items[this.i++]!.json) as DetectionRecord) : undefined;
+    if (this.i >= this.items.length) return undefined;
+    const it = this.items[this.i++]!;
+    this.origin = it.o;
+    return JSON.parse(it.json) as DetectionRecord;
   }
   close(): void {
     this.items = [];
@@ -180,8 +191,8 @@ class MemoryRun implements Source {
 }
 
 /** K-way merge of sorted runs with a binary heap of their heads. */
-function* merge(readers: Source[]): Generator<DetectionRecord> {
-  const heap: { d: DetectionRecord; r: Source }[] = [];
+function* merge(readers: Source[]): Generator<{ d: DetectionRecord; o: number }> {
+  const heap: { d: DetectionRecord; o: number; r: Source }[] = [];
   const less = (i: number, j: number) => compareDetections(heap[i]!.d, heap[j]!.d) < 0;
   const swap = (i: number, j: number) => ([heap[i], heap[j]] = [heap[j]!, heap[i]!]);
   const up = (i: number) => {
@@ -206,16 +217,17 @@ function* merge(readers: Source[]): Generator<DetectionRecord> {
     for (const r of readers) {
       const d = r.next();
       if (d) {
-        heap.push({ d, r });
+        heap.push({ d, o: r.origin, r });
         up(heap.length - 1);
       }
     }
     while (heap.length) {
       const top = heap[0]!;
-      yield top.d;
+      yield { d: top.d, o: top.o };
       const d = top.r.next();
       if (d) {
         top.d = d;
+        top.o = top.r.origin;
         down(0);
       } else {
         const last = heap.pop()!;
@@ -238,9 +250,10 @@ class RunWriter {
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w');
   }
-  writeLine(json: string): void {
-    this.parts.push(json, '\n');
-    this.size += json.length + 1;
+  writeLine(origin: number, json: string): void {
+    const o = String(origin);
+    this.parts.push(o, '\t', json, '\n');
+    this.size += o.length + json.length + 2;
     if (this.size >= BLOCK) this.flush();
   }
   private flush(): void {
@@ -271,9 +284,13 @@ class RunReader implements Source {
   constructor(path: string) {
     this.fd = openSync(path, 'r');
   }
+  origin = -1;
   next(): DetectionRecord | undefined {
     while (this.i >= this.lines.length) if (!this.fill()) return undefined;
-    return JSON.parse(this.lines[this.i++]!) as DetectionRecord;
+    const line = this.lines[this.i++]!;
+    const tab = line.indexOf('\t');
+    this.origin = Number(line.slice(0, tab));
+    return JSON.parse(line.slice(tab + 1)) as DetectionRecord;
   }
   private fill(): boolean {
     if (this.fd === undefined) return false;

@@ -5,7 +5,8 @@
  * end). Counts, address claims and (for --db) every event are posted in batches, which the main
  * thread acknowledges, so a slow output cannot make memory grow.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { serveTasks, type TaskContext } from '../core/pool-worker.js';
 import { FirebreakError } from '../core/errors.js';
 import { Engine } from '../engine/engine.js';
 import { readEventsFromFile } from '../readers/detect.js';
@@ -29,148 +30,148 @@ export interface WorkerInit {
   slim: Record<string, string[]>;
   /** Rules (by `ruleKey`) whose detections are never output: their matched fields are not worked out. */
   unexplained: string[];
-  /** The folder this worker's sorted runs of detections go to, the runs' name prefix, and its share of the sort's memory. */
-  sort: { dir: string; prefix: string; items: number; chars: number };
+  /** The folder this worker's sorted runs of detections go to, the runs' name prefix, its share of the sort's memory, and the origin its runs are marked with. */
+  sort: { dir: string; prefix: string; items: number; chars: number; origin: number };
 }
 
-export type ToWorker = { type: 'file'; path: string } | { type: 'ack' } | { type: 'stop' };
+/** A file to read (the pool's task) and what the worker says when it is done with it. */
+export interface FileTask {
+  path: string;
+}
+
+/** A file is read: its detections are in this worker's share of the sort (marked with `origin`). */
+export interface FileDone {
+  origin: number;
+}
+
+/** Acknowledgement of a batch (credit-based flow control). */
+export type ToWorker = { type: 'ack' };
+
+/** Messages streamed while a file is read (the file they belong to is named). */
 export type FromWorker =
-  | { type: 'ready' }
   | {
       type: 'batch';
+      file: string;
       /** Detections found in this batch (they are in the worker's share of the sort). */
       detections: number;
       events: EventRecord[];
       /** IP → host claims first seen in this batch (for stories). */
       claims: { ip: string; host: string; at: string | null }[];
-      bytesHint: number;
       eventCount: number;
       first: string | null;
       last: string | null;
       filtered: number;
     }
   | { type: 'error'; error: HuntError }
-  | { type: 'done'; path: string }
-  /** A sorted run of detections written to the sort's folder. */
-  | { type: 'run'; path: string }
-  /** The detections not written to a run, as JSON text with their sort keys; the last message. */
-  | { type: 'rest'; detections: SortItem[] };
+  /** A sorted run of detections written to the sort's folder (everything the worker held). */
+  | { type: 'run'; path: string };
+
+/** The worker's last words: the detections not written to a run, with their sort keys. */
+export type WorkerRest = SortItem[];
 
 const BATCH = 2_000;
 /** Batches a worker may have in flight before it waits for the main thread to store them. */
 export const WINDOW = 4;
 
-async function main(): Promise<void> {
-  const port = parentPort!;
-  const init = workerData as WorkerInit;
-  const engine = new Engine(init.rules, { logsources: init.logsources });
-  const from = init.from ?? null;
-  const to = init.to ?? null;
-  // Credit-based flow control: up to WINDOW batches unacknowledged, then wait for an ack.
-  let inFlight = 0;
-  let waiting: (() => void) | undefined;
-  const queue: ToWorker[] = [];
-  let wake: (() => void) | undefined;
-  port.on('message', (m: ToWorker) => {
-    if (m.type === 'ack') {
-      inFlight--;
-      const w = waiting;
-      waiting = undefined;
-      w?.();
-      return;
-    }
-    queue.push(m);
-    wake?.();
-  });
+const init = workerData as WorkerInit;
+const engine = new Engine(init.rules, { logsources: init.logsources });
+const from = init.from ?? null;
+const to = init.to ?? null;
+// Credit-based flow control: up to WINDOW batches unacknowledged, then wait for an ack.
+let inFlight = 0;
+let waiting: (() => void) | undefined;
+const spiller = new RunSpiller(init.sort.dir, init.sort.prefix, init.sort.items, init.sort.chars);
+const seenClaims = new Set<string>();
+const slimmed = new Map<SigmaRule, string[]>();
+const unexplainedKeys = new Set(init.unexplained);
+const unexplained = new Set<SigmaRule>();
+for (const r of init.rules) {
+  const key = ruleKey(r);
+  const keep = init.slim[key];
+  if (keep) slimmed.set(r, keep);
+  if (unexplainedKeys.has(key)) unexplained.add(r);
+}
+
+async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
+  const post = (msg: FromWorker) => ctx.post(msg);
   const send = async (msg: FromWorker) => {
     while (inFlight >= WINDOW) await new Promise<void>((resolve) => (waiting = resolve));
     inFlight++;
-    port.postMessage(msg);
+    post(msg);
   };
-  const spiller = new RunSpiller(init.sort.dir, init.sort.prefix, init.sort.items, init.sort.chars);
-  const seenClaims = new Set<string>();
-  const slimmed = new Map<SigmaRule, string[]>();
-  const unexplainedKeys = new Set(init.unexplained);
-  const unexplained = new Set<SigmaRule>();
-  for (const r of init.rules) {
-    const key = ruleKey(r);
-    const keep = init.slim[key];
-    if (keep) slimmed.set(r, keep);
-    if (unexplainedKeys.has(key)) unexplained.add(r);
-  }
-  port.postMessage({ type: 'ready' } satisfies FromWorker);
-  for (;;) {
-    if (!queue.length) await new Promise<void>((r) => (wake = r));
-    wake = undefined;
-    const m = queue.shift()!;
-    if (m.type === 'stop') break;
-    if (m.type !== 'file') continue;
-    let detections = 0;
-    let events: EventRecord[] = [];
-    let claims: { ip: string; host: string; at: string | null }[] = [];
-    let count = 0;
-    let filtered = 0;
-    let first: string | null = null;
-    let last: string | null = null;
-    const flush = async () => {
-      await send({ type: 'batch', detections, events, claims, bytesHint: 0, eventCount: count, first, last, filtered });
-      detections = 0;
-      events = [];
-      claims = [];
-      count = 0;
-      filtered = 0;
-      first = last = null;
-    };
-    const errors: HuntError[] = [];
-    try {
-      for await (const ev of readEventsFromFile(m.path, {
-        onError: (e) => errors.push({ kind: 'record', file: m.path, code: e.code, message: 'format' in e && typeof e.format === 'function' ? (e.format as () => string)() : e.message }),
-      })) {
-        const ts = normaliseTime(ev.timestamp);
-        if ((from && (!ts || ts < from)) || (to && (!ts || ts > to))) {
-          filtered++;
-          continue;
-        }
-        count++;
-        if (ts) {
-          if (!first || ts < first) first = ts;
-          if (!last || ts > last) last = ts;
-        }
-        if (init.wantEvents) events.push(toEventRecord(ev));
-        if (init.wantClaims)
-          for (const c of addressClaims(ev.fields, ev.computer ?? null)) {
-            const key = `${c.ip}\u0000${c.host.toLowerCase()}`;
-            if (seenClaims.has(key)) continue;
-            // Bounded: forgetting only means a claim is sent again.
-            if (seenClaims.size >= 100_000) seenClaims.clear();
-            seenClaims.add(key);
-            claims.push({ ip: c.ip, host: c.host, at: ts });
-          }
-        for (const d of engine.match(ev)) {
-          const rec = toDetectionRecord(d, !unexplained.has(d.rule));
-          const keep = slimmed.get(d.rule);
-          if (keep) {
-            const event: typeof rec.event = {};
-            for (const f of keep) if (f in rec.event) event[f] = rec.event[f]!;
-            rec.event = event;
-          }
-          detections++;
-          const run = spiller.add(sortItem(rec));
-          if (run) port.postMessage({ type: 'run', path: run } satisfies FromWorker);
-        }
-        if (count >= BATCH || detections >= BATCH) await flush();
-        if (errors.length) for (const error of errors.splice(0)) port.postMessage({ type: 'error', error } satisfies FromWorker);
+  const path = task.path;
+  let detections = 0;
+  let events: EventRecord[] = [];
+  let claims: { ip: string; host: string; at: string | null }[] = [];
+  let count = 0;
+  let filtered = 0;
+  let first: string | null = null;
+  let last: string | null = null;
+  const flush = async () => {
+    await send({ type: 'batch', file: path, detections, events, claims, eventCount: count, first, last, filtered });
+    detections = 0;
+    events = [];
+    claims = [];
+    count = 0;
+    filtered = 0;
+    first = last = null;
+  };
+  const errors: HuntError[] = [];
+  try {
+    for await (const ev of readEventsFromFile(path, {
+      onError: (e) => errors.push({ kind: 'record', file: path, code: e.code, message: 'format' in e && typeof e.format === 'function' ? (e.format as () => string)() : e.message }),
+    })) {
+      const ts = normaliseTime(ev.timestamp);
+      if ((from && (!ts || ts < from)) || (to && (!ts || ts > to))) {
+        filtered++;
+        continue;
       }
-    } catch (e) {
-      const err = e instanceof FirebreakError ? e : new FirebreakError('read-failed', (e as Error).message);
-      errors.push({ kind: 'file', file: m.path, code: err.code, message: err.message });
+      count++;
+      if (ts) {
+        if (!first || ts < first) first = ts;
+        if (!last || ts > last) last = ts;
+      }
+      if (init.wantEvents) events.push(toEventRecord(ev));
+      if (init.wantClaims)
+        for (const c of addressClaims(ev.fields, ev.computer ?? null)) {
+          const key = `${c.ip}\u0000${c.host.toLowerCase()}`;
+          if (seenClaims.has(key)) continue;
+          // Bounded: forgetting only means a claim is sent again.
+          if (seenClaims.size >= 100_000) seenClaims.clear();
+          seenClaims.add(key);
+          claims.push({ ip: c.ip, host: c.host, at: ts });
+        }
+      for (const d of engine.match(ev)) {
+        const rec = toDetectionRecord(d, !unexplained.has(d.rule));
+        const keep = slimmed.get(d.rule);
+        if (keep) {
+          const event: typeof rec.event = {};
+          for (const f of keep) if (f in rec.event) event[f] = rec.event[f]!;
+          rec.event = event;
+        }
+        detections++;
+        const run = spiller.add(sortItem(rec, init.sort.origin));
+        if (run) post({ type: 'run', path: run });
+      }
+      if (count >= BATCH || detections >= BATCH) await flush();
+      if (errors.length) for (const error of errors.splice(0)) post({ type: 'error', error });
     }
-    for (const error of errors) port.postMessage({ type: 'error', error } satisfies FromWorker);
-    await flush();
-    port.postMessage({ type: 'done', path: m.path } satisfies FromWorker);
+  } catch (e) {
+    const err = e instanceof FirebreakError ? e : new FirebreakError('read-failed', (e as Error).message);
+    errors.push({ kind: 'file', file: path, code: err.code, message: err.message });
   }
-  port.postMessage({ type: 'rest', detections: spiller.take() } satisfies FromWorker);
-  port.close();
+  for (const error of errors) post({ type: 'error', error });
+  await flush();
+  return { origin: init.sort.origin };
 }
 
-void main();
+serveTasks<FileTask, FileDone>(readFile, {
+  onMessage: (m) => {
+    if ((m as ToWorker).type !== 'ack') return;
+    inFlight--;
+    const w = waiting;
+    waiting = undefined;
+    w?.();
+  },
+  onStop: (): WorkerRest => spiller.take(),
+});

@@ -127,6 +127,19 @@ export class DuckDbWriter {
     for (const e of events) this.writeEvent(e);
   }
 
+  /**
+   * Take back the events of one source file (a hunt retrying a file whose worker died part-way:
+   * its events are written again from the start).
+   */
+  async retract(sourceFile: string): Promise<number> {
+    this.check();
+    this.eventsAp.flushSync();
+    const r = await this.conn.run('DELETE FROM events WHERE source_file = $1', [sourceFile]);
+    const n = Number(r.rowsChanged);
+    this.events -= n;
+    return n;
+  }
+
   /** Append one detection (the hunt's detection sink); same as `writeDetection`. */
   write(d: DetectionRecord): void {
     this.writeDetection(d);

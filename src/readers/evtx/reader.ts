@@ -8,7 +8,7 @@ import { chunkRecords, type ChunkItem, type EvtxRecord } from './chunk.js';
 import { Codes, EvtxError, type EvtxErrorData } from './errors.js';
 import { checkHeader, ordered, planFile, type ChunkTask } from './file.js';
 import { CHUNK_SIZE, FILE_HEADER_SIZE } from './limits.js';
-import type { ItemsResult, WorkerPool } from './pool.js';
+import type { ItemsResult, ChunkPool } from './pool.js';
 import { renderChunk, type RenderedChunk, type RenderFormat } from './render.js';
 
 export interface ReadOptions {
@@ -41,8 +41,8 @@ async function* allTasks(paths: readonly string[], onError: (e: EvtxError) => vo
  * The worker pool module, loaded only when threads are asked for: with one thread (the common
  * case on small collections) start-up skips it and node:worker_threads.
  */
-async function loadPool(): Promise<typeof WorkerPool> {
-  return (await import('./pool.js')).WorkerPool;
+async function loadPool(): Promise<typeof ChunkPool> {
+  return (await import('./pool.js')).ChunkPool;
 }
 
 /** Chunks read per file read in this thread: 1 MiB, so one read serves 16 chunks. */
@@ -205,7 +205,7 @@ export async function* renderEvtxFiles(
   const block = new Uint8Array(FILE_HEADER_SIZE + BLOCK_CHUNKS * CHUNK_SIZE);
   const render = (buf: Uint8Array, info: ChunkTask): RenderedChunk => renderChunk(buf, info, format);
   const Pool = await loadPool();
-  let pool: WorkerPool | undefined;
+  let pool: ChunkPool | undefined;
   let sent = 0;
   const exec = (job: Batch): Promise<RenderedChunk> => {
     if (++sent % threads === 0) return Promise.resolve(renderBatch(job, block, format));

@@ -4,7 +4,7 @@
  * records or, for the CLI, the rendered output text.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { serveTasks } from '../../core/pool-worker.js';
 import { parseChunk } from './chunk.js';
 import { EvtxError } from './errors.js';
 import { CHUNK_SIZE } from './limits.js';
@@ -73,13 +73,19 @@ function run(tasks: ChunkTask[], xml: boolean, render: RenderFormat | undefined)
   return merged;
 }
 
-parentPort!.on('message', (msg: WorkerRequest) => {
-  let reply: WorkerReply;
-  try {
-    reply = { id: msg.id, result: run(msg.tasks, msg.xml, msg.render) };
-  } catch (e) {
-    reply = { id: msg.id, failure: String((e as Error)?.stack ?? e) };
-  }
-  const text = reply.result?.kind === 'text' ? reply.result.text : undefined;
-  parentPort!.postMessage(reply, text instanceof Uint8Array ? [text.buffer as ArrayBuffer] : []);
-});
+serveTasks<WorkerRequest, WorkerReply>(
+  (msg) => {
+    try {
+      return { result: run(msg.tasks, msg.xml, msg.render) };
+    } catch (e) {
+      // A bug met on hostile input fails the chunks of this request, not the worker.
+      return { failure: String((e as Error)?.stack ?? e) };
+    }
+  },
+  {
+    transfer: (reply: WorkerReply) => {
+      const text = reply.result?.kind === 'text' ? reply.result.text : undefined;
+      return text instanceof Uint8Array ? [text.buffer as ArrayBuffer] : [];
+    },
+  },
+);

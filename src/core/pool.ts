@@ -1,0 +1,312 @@
+/**
+ * The one worker-thread pool of the program (hunt, scan, `evtx dump`). A task is submitted and
+ * its promise resolves with the worker's result; while a worker works on a task it may stream
+ * messages of its own (`onMessage`), which the pool hands over strictly in order, and the main
+ * thread may answer (`post`, e.g. flow-control acknowledgements).
+ *
+ * Failures, and what they do:
+ * - A worker that dies without a reported failure (it exited, was killed, ran out of memory) is
+ *   replaced; the tasks it held are retried on the replacement (`onDeath` may add tasks it had
+ *   finished whose results were not complete yet, or drop some), up to `maxAttempts` times each;
+ *   a task that keeps killing workers is rejected with a `TaskLostError`, which names it.
+ * - A failing worker (an uncaught exception, or a failure it reports with `fail`) and a throwing
+ *   `onMessage` are fatal: every other worker is terminated, every pending task is rejected with
+ *   that error, and nothing else is run. Rejections only reach the promises `submit` returned.
+ *
+ * The worker side is ./pool-worker.ts.
+ */
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { FirebreakError } from './errors.js';
+
+/** Messages of the pool's own protocol (worker side: ./pool-worker.ts). */
+export type ToPoolWorker<T> = { pool: 'task'; id: number; task: T } | { pool: 'stop' };
+export type FromPoolWorker<R> = { pool: 'ready' } | { pool: 'done'; id: number; result: R } | { pool: 'fatal'; message: string; stack?: string } | { pool: 'stopped'; last: unknown };
+
+/** A task could not be completed: the workers running it died `attempts` times. */
+export class TaskLostError extends FirebreakError {
+  constructor(
+    message: string,
+    readonly attempts: number,
+  ) {
+    super('worker-lost', message);
+  }
+}
+
+/** One worker thread as the caller sees it. */
+export interface PoolWorker {
+  /** Unique per spawned worker (a replacement gets a new one): names its output, filters its leftovers. */
+  readonly instance: number;
+  /** Send a message of the caller's protocol to this worker. */
+  post(msg: unknown): void;
+}
+
+export interface PoolOptions<T, M, R = unknown> {
+  /** The worker module (it calls `serveTasks` from ./pool-worker.ts). */
+  url: URL;
+  /** Worker threads at most (spawned as tasks arrive). */
+  size: number;
+  workerData?: (instance: number) => unknown;
+  /** Heap limits per worker (a worker over them dies of `ERR_WORKER_OUT_OF_MEMORY`: retried, then lost). */
+  resourceLimits?: ResourceLimits;
+  /** Tasks a worker holds at once (default 1; 2 keeps a busy worker from waiting for its next). */
+  depth?: number;
+  /** Times a task is tried before it is given up as lost (default 2). */
+  maxAttempts?: number;
+  /** A message of the caller's protocol from a worker (handled in order; a throw is fatal). */
+  onMessage?: (msg: M, from: PoolWorker) => void | Promise<void>;
+  /**
+   * A worker died. `held` are the tasks it had not finished; return those to run again (default:
+   * all of them); the others are rejected with a `TaskLostError`. A caller whose finished tasks
+   * may have left results in the dead worker submits those again itself.
+   */
+  onDeath?: (from: PoolWorker, held: T[], reason: string) => T[] | Promise<T[]>;
+  /** A task is done (called in order with its worker's messages, before its promise resolves). */
+  onDone?: (task: T, result: R, from: PoolWorker) => void | Promise<void>;
+  /** A worker's last words when it stops normally (see `serveTasks`' `onStop`). */
+  onStopped?: (last: unknown, from: PoolWorker) => void | Promise<void>;
+  /** Names a task in errors (default: its JSON). */
+  describe?: (task: T) => string;
+  /** Fault injection for tests: terminate the worker when this returns true for a message it sent. */
+  killWhen?: (msg: M, from: PoolWorker, task: T | undefined) => boolean;
+}
+
+interface Job<T, R> {
+  id: number;
+  task: T;
+  attempts: number;
+  resolve: (r: R) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot<T, R> {
+  worker: Worker;
+  handle: PoolWorker;
+  held: Map<number, Job<T, R>>;
+  ready: boolean;
+  stopping: boolean;
+  dead: boolean;
+  /** Terminated by fault injection: its remaining messages are ignored. */
+  killed: boolean;
+}
+
+export class WorkerPool<T, R = void, M = never> {
+  private readonly slots: Slot<T, R>[] = [];
+  private readonly queue: Job<T, R>[] = [];
+  private nextId = 1;
+  private nextInstance = 0;
+  private failure: Error | undefined;
+  private closing: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly depth: number;
+  private readonly maxAttempts: number;
+  /** Workers replaced after a death, and tasks given up (for the caller's report). */
+  readonly stats = { spawned: 0, deaths: 0, retried: 0, lost: 0 };
+
+  constructor(private readonly o: PoolOptions<T, M, R>) {
+    this.depth = Math.max(1, o.depth ?? 1);
+    this.maxAttempts = Math.max(1, o.maxAttempts ?? 2);
+  }
+
+  /** Run one task; resolves with its result. */
+  submit(task: T): Promise<R> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new Error('worker pool: submit after close'));
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, task, attempts: 0, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Stop every worker once its tasks are done (their last words go to `onStopped`) and wait for
+   * them to exit. Rejects with the pool's fatal error, if there was one.
+   */
+  close(): Promise<void> {
+    if (!this.closing) {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      this.closing = { promise, resolve, reject };
+      this.settle();
+    }
+    return this.closing.promise;
+  }
+
+  /** When closing: stop idle workers once nothing is left to run; resolve once all have exited. */
+  private settle(): void {
+    const c = this.closing;
+    if (!c) return;
+    if (this.failure) return c.reject(this.failure);
+    if (this.queue.length || this.slots.some((s) => s.held.size)) return;
+    const live = this.slots.filter((s) => !s.dead);
+    for (const s of live) if (!s.stopping) this.stop(s);
+    if (!live.length) this.chain.then(c.resolve, c.reject);
+  }
+
+  /** Terminate everything now (on the caller's own failure); pending tasks are rejected with `reason`. */
+  async terminate(reason: Error = new Error('worker pool terminated')): Promise<void> {
+    this.fail(reason);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    if (this.failure) return;
+    while (this.queue.length) {
+      const slot = this.slots.find((s) => s.ready && !s.dead && !s.stopping && s.held.size < this.depth);
+      if (slot) {
+        const job = this.queue.shift()!;
+        job.attempts++;
+        slot.held.set(job.id, job);
+        slot.worker.postMessage({ pool: 'task', id: job.id, task: job.task } satisfies ToPoolWorker<T>);
+        continue;
+      }
+      // Workers still starting take tasks once ready; spawn another only when they cannot take all.
+      const live = this.slots.filter((s) => !s.dead && !s.stopping);
+      const room = live.reduce((n, s) => n + this.depth - s.held.size, 0);
+      if (this.queue.length <= room || live.length >= this.o.size) return;
+      this.spawn();
+    }
+  }
+
+  private spawn(): Slot<T, R> {
+    const instance = this.nextInstance++;
+    const worker = new Worker(this.o.url, { workerData: this.o.workerData?.(instance), resourceLimits: this.o.resourceLimits });
+    this.stats.spawned++;
+    const slot: Slot<T, R> = {
+      worker,
+      held: new Map(),
+      ready: false,
+      stopping: false,
+      dead: false,
+      killed: false,
+      handle: { instance, post: (msg) => void (!slot.dead && worker.postMessage(msg)) },
+    };
+    this.slots.push(slot);
+    worker.on('message', (m: FromPoolWorker<R> | M) => this.onMessage(slot, m));
+    worker.on('error', (e: Error & { code?: string }) => {
+      // Out of memory is a death (the task may fit on a fresh heap); anything else thrown is a bug.
+      if (e.code === 'ERR_WORKER_OUT_OF_MEMORY') return this.died(slot, `ran out of memory (${e.message})`);
+      this.fail(withTask(e, this.heldNames(slot)));
+    });
+    worker.on('messageerror', (e) => this.fail(e));
+    worker.on('exit', (code) => {
+      if (slot.dead) return;
+      if (slot.stopping && !slot.held.size) {
+        slot.dead = true;
+        // Its last words were queued before it exited.
+        return this.enqueue(() => this.settle());
+      }
+      this.died(slot, `exited with code ${code}`);
+    });
+    return slot;
+  }
+
+  private onMessage(slot: Slot<T, R>, m: FromPoolWorker<R> | M): void {
+    if (slot.dead || slot.killed) return; // a dead or killed worker's last messages
+    const pm = m as FromPoolWorker<R>;
+    if (pm && typeof pm === 'object' && 'pool' in pm) {
+      switch (pm.pool) {
+        case 'ready':
+          slot.ready = true;
+          return this.dispatch();
+        case 'done': {
+          const job = slot.held.get(pm.id);
+          // In order with the task's own messages: its result is final once they are handled.
+          this.enqueue(async () => {
+            if (!job || slot.dead) return;
+            slot.held.delete(pm.id);
+            await this.o.onDone?.(job.task, pm.result, slot.handle);
+            job.resolve(pm.result);
+            this.dispatch();
+            this.settle();
+          });
+          return;
+        }
+        case 'fatal': {
+          const e = new Error(pm.message);
+          if (pm.stack) e.stack = pm.stack;
+          return this.fail(withTask(e, this.heldNames(slot)));
+        }
+        case 'stopped':
+          return this.enqueue(() => this.o.onStopped?.(pm.last, slot.handle));
+      }
+    }
+    const msg = m as M;
+    if (this.o.killWhen?.(msg, slot.handle, slot.held.values().next().value?.task)) {
+      slot.killed = true;
+      void slot.worker.terminate();
+      return;
+    }
+    this.enqueue(() => this.o.onMessage?.(msg, slot.handle));
+  }
+
+  /** Run caller code strictly in order; a throw is fatal. */
+  private enqueue(f: () => void | Promise<void>): void {
+    this.chain = this.chain.then(f).catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))));
+  }
+
+  private died(slot: Slot<T, R>, reason: string): void {
+    if (slot.dead || this.failure) return;
+    slot.dead = true;
+    this.stats.deaths++;
+    const held = [...slot.held.values()];
+    slot.held.clear();
+    void slot.worker.terminate();
+    // After the messages it sent before dying have been handled.
+    this.enqueue(async () => {
+      const again = new Set(
+        this.o.onDeath
+          ? await this.o.onDeath(
+              slot.handle,
+              held.map((j) => j.task),
+              reason,
+            )
+          : held.map((j) => j.task),
+      );
+      for (const job of held) {
+        if (again.has(job.task) && job.attempts < this.maxAttempts) {
+          this.stats.retried++;
+          this.queue.unshift(job);
+          continue;
+        }
+        this.stats.lost++;
+        job.reject(new TaskLostError(`worker thread ${reason} while working on ${this.name(job.task)} (attempt ${job.attempts} of ${this.maxAttempts})`, job.attempts));
+      }
+      this.dispatch();
+      this.settle();
+    });
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    for (const s of this.slots) {
+      for (const j of s.held.values()) j.reject(e);
+      s.held.clear();
+      s.dead = true;
+      void s.worker.terminate();
+    }
+    for (const j of this.queue.splice(0)) j.reject(e);
+    this.closing?.reject(e);
+  }
+
+  private stop(slot: Slot<T, R>): void {
+    slot.stopping = true;
+    slot.worker.postMessage({ pool: 'stop' } satisfies ToPoolWorker<T>);
+  }
+
+  private heldNames(slot: Slot<T, R>): string[] {
+    return [...slot.held.values()].map((j) => this.name(j.task));
+  }
+
+  private name(task: T): string {
+    return this.o.describe ? this.o.describe(task) : JSON.stringify(task);
+  }
+}
+
+function withTask(e: Error, tasks: string[]): Error {
+  if (!tasks.length) return e;
+  const out = new FirebreakError('worker-failed', `worker thread failed while working on ${tasks.join(', ')}: ${e.message}`, { cause: e });
+  out.stack = e.stack;
+  return out;
+}
