@@ -26,7 +26,7 @@ export function serveTasks<T, R>(handle: (task: T, ctx: TaskContext) => R | Prom
   const ctx: TaskContext = { post: (msg) => port.postMessage(msg) };
   const queue: ToPoolWorker<T>[] = [];
   let wake: (() => void) | undefined;
-  port.on('message', (m: ToPoolWorker<T> | unknown) => {
+  port.on('message', (m: unknown) => {
     if (m && typeof m === 'object' && 'pool' in m) {
       queue.push(m as ToPoolWorker<T>);
       wake?.();
