@@ -1,6 +1,9 @@
 /**
- * Every limit on untrusted input, in one place, each with its reason. Rules, logs and archives
- * may be built to hurt us: these caps keep time and memory bounded.
+ * Every limit of the program, in one place, each with its reason: first the caps on untrusted
+ * input (rules, logs and archives may be built to hurt us), then the bounds on the state the
+ * stages keep (whatever the size of the evidence or the length of a live stream, memory stays
+ * bounded, and what a bound drops is counted where it is dropped). The EVTX reader's caps on
+ * its binary structures are in src/readers/evtx/limits.ts beside the format they follow.
  */
 export const LIMITS = {
   /** YAML aliases per document: stops "billion laughs" expansion in rule files. */
@@ -21,4 +24,59 @@ export const LIMITS = {
   gzipMaxBytes: 64 * 1024 * 1024 * 1024,
   /** One JSON record (a pretty-printed evtx-crate object, one NDJSON line). */
   jsonRecordMaxBytes: 16 * 1024 * 1024,
+
+  /** Correlation state (src/correlation/engine.ts). */
+  correlation: {
+    /** Live groups per correlation: beyond it, expired groups go first, then the least recently updated (counted). */
+    maxGroups: 100_000,
+    /** Detections kept per group: a flood that never meets its condition drops its oldest tenth (counted). */
+    maxEventsPerGroup: 10_000,
+    /** Contributors listed on one correlation detection; the rest are counted as omitted. */
+    maxContributors: 50,
+    /** Chains deeper than this are cut (rule loading already rejects cycles; this is a backstop). */
+    maxChainDepth: 16,
+  },
+  /** Story state (src/stories). */
+  stories: {
+    /** Entities (hosts, accounts, addresses, sessions...) remembered at once. */
+    maxEntities: 200_000,
+    /** Stories still growing at once; beyond it the oldest are closed early (counted). */
+    maxOpen: 20_000,
+    /** Stories kept (the highest scores). */
+    maxStories: 500,
+    /** Detections listed per story timeline (the most severe kept). */
+    maxTimeline: 200,
+    /** Hosts, accounts, addresses, edges and distinct rules kept per story. */
+    maxPerStory: 200,
+    /** IP addresses whose owner is remembered, and host names. */
+    maxAddresses: 100_000,
+    /** Entity keys taken from one detection (a deletion burst can name hundreds of files). */
+    maxKeysPerDetection: 32,
+    /** Claims remembered per address (DHCP can hand one address to several hosts over time). */
+    claimsPerAddress: 4,
+    /** Distinct rules remembered per spread edge. */
+    rulesPerEdge: 20,
+  },
+  /** The time sort of `hunt` (src/hunt/sorter.ts). */
+  sort: {
+    /** Detections held in memory (over all threads) before a sorted run is written to disk. */
+    memoryItems: 50_000,
+    /** Characters of detection JSON held in memory before a run is written. */
+    memoryChars: 64 * 2 ** 20,
+    /** Runs kept before the oldest are merged into one (bounds open files while merging). */
+    maxRuns: 64,
+  },
+  /** Hosts counted for the top-hosts table; beyond it new hosts are not counted. */
+  maxTrackedHosts: 100_000,
+  /** Detections a live stream's reorder stage holds; beyond it the oldest are released early (counted). */
+  reorderMaxHeld: 1_000_000,
+  /** Hunt worker threads (src/hunt/worker.ts). */
+  worker: {
+    /** Events (or detections) per batch message to the main thread. */
+    batch: 2_000,
+    /** Batches a worker may have unacknowledged before it waits: a slow output cannot make memory grow. */
+    window: 4,
+    /** Address claims a worker remembers having sent (forgetting only means one is sent again). */
+    seenClaims: 100_000,
+  },
 } as const;

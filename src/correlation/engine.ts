@@ -18,6 +18,7 @@
  *   correlation, is an intermediate result and is marked `hidden` (pySigma `disable_output()`).
  *   A rule referenced by several correlations is hidden if any of them has `generate: false`.
  */
+import { LIMITS } from '../core/limits.js';
 import { defaultDomain, type Domain } from '../events/domain.js';
 import { lookupPath, type FieldValue } from '../events/event.js';
 import type { Contributor, CorrelationDetail, DetectionRecord } from '../detections/record.js';
@@ -26,16 +27,16 @@ import { aggregateName, conditionMet, formatAggregate, newAccumulator, numericVa
 
 export interface CorrelationOptions {
   /**
-   * Live groups per correlation (default 100,000). A new group beyond it first expires groups
+   * Live groups per correlation (default: LIMITS.correlation). A new group beyond it first expires groups
    * that can no longer fire, then drops the least recently updated one (`droppedGroups`).
    */
   maxGroups?: number;
   /**
-   * Detections kept per group (default 10,000): bounds memory when a group sees a flood that
+   * Detections kept per group (default: LIMITS.correlation): bounds memory when a group sees a flood that
    * never meets its condition. Beyond it the oldest tenth are dropped (`droppedEvents`).
    */
   maxEventsPerGroup?: number;
-  /** Contributors listed on one correlation detection (default 50); the rest are `omitted`. */
+  /** Contributors listed on one correlation detection (default: LIMITS.correlation); the rest are `omitted`. */
   maxContributors?: number;
   /**
    * Domain knowledge (default: the bundled data/domain.yml): its identity fields are kept on
@@ -76,10 +77,9 @@ export interface CorrelationStats {
 
 type Doc = SigmaRule | SigmaCorrelation;
 
-/** Default bounds (see CorrelationOptions for their reasons). */
-const DEFAULTS = { maxGroups: 100_000, maxEventsPerGroup: 10_000, maxContributors: 50 } as const;
-/** Chains deeper than this are cut (collection.ts already rejects cycles; this is a backstop). */
-const MAX_CHAIN_DEPTH = 16;
+/** Default bounds (src/core/limits.ts gives their reasons). */
+const DEFAULTS = LIMITS.correlation;
+const MAX_CHAIN_DEPTH = LIMITS.correlation.maxChainDepth;
 /** Every this many pushes, idle correlations are swept for expired groups too. */
 const SWEEP_EVERY = 1024;
 interface Group {

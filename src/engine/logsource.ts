@@ -4,8 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
-import { LIMITS } from '../core/limits.js';
+import { parseYamlFile } from '../core/yaml.js';
 import type { LogSource } from '../sigma/model.js';
 
 /** One place events of a logsource are written. `null` channels/eventIds mean any. */
@@ -34,7 +33,7 @@ export type Resolution =
 export const DEFAULT_LOGSOURCE_FILE = fileURLToPath(new URL('../../../data/logsources.yml', import.meta.url));
 
 export function loadLogsourceMap(file = DEFAULT_LOGSOURCE_FILE): LogsourceMap {
-  const data = parseYaml(readFileSync(file, 'utf8'), { maxAliasCount: LIMITS.yamlMaxAliasCount }) as Partial<LogsourceMap> | null;
+  const data = parseYamlFile(readFileSync(file, 'utf8'), file).data as Partial<LogsourceMap> | null;
   if (!data || !Array.isArray(data.services) || !Array.isArray(data.categories)) throw new Error(`${file}: a logsource map needs 'services' and 'categories' lists`);
   return { services: data.services, categories: data.categories };
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlFile } from '../core/yaml.js';
 import { Engine } from './engine.js';
 import type { Event } from '../events/event.js';
 import type { SigmaRule } from '../sigma/model.js';
@@ -43,7 +43,7 @@ export function findRegressionCases(root: string, source: 'json' | 'evtx'): Regr
 }
 
 function casesFromInfo(infoFile: string, root: string, source: 'json' | 'evtx'): RegressionCase[] {
-  const info = parseYaml(readFileSync(infoFile, 'utf8')) as {
+  const info = parseYamlFile(readFileSync(infoFile, 'utf8'), infoFile).data as {
     rule_metadata?: { id?: string; title?: string }[];
     regression_tests_info?: { type?: string; path?: string; match_count?: number }[] | null;
   };

@@ -22,6 +22,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { LIMITS } from '../core/limits.js';
 import type { DetectionRecord } from '../detections/record.js';
 import { compareDetections } from '../detections/stage.js';
 
@@ -55,7 +56,7 @@ function compareItems(a: SortItem, b: SortItem): number {
 }
 
 /** Runs kept before the oldest are merged into one (bounds open files during `drain`). */
-const MAX_RUNS = 64;
+const MAX_RUNS = LIMITS.sort.maxRuns;
 const BLOCK = 1 << 20;
 
 /** Sort `items` and write them as one run at `path`. */
@@ -112,8 +113,8 @@ export class DetectionSorter {
 
   /** Spill when this many detections, or this many characters of them, are held. */
   constructor(
-    readonly memoryLimit = 50_000,
-    readonly charLimit = 64 * 2 ** 20,
+    readonly memoryLimit: number = LIMITS.sort.memoryItems,
+    readonly charLimit: number = LIMITS.sort.memoryChars,
   ) {}
 
   add(d: DetectionRecord | SortItem): void {

@@ -8,6 +8,7 @@
 import { workerData } from 'node:worker_threads';
 import { serveTasks, type TaskContext } from '../core/pool-worker.js';
 import { FirebreakError } from '../core/errors.js';
+import { LIMITS } from '../core/limits.js';
 import { Engine } from '../engine/engine.js';
 import { readEventsFromFile } from '../readers/detect.js';
 import type { EventRecord } from '../detections/record.js';
@@ -69,9 +70,9 @@ export type FromWorker =
 /** The worker's last words: the detections not written to a run, with their sort keys. */
 export type WorkerRest = SortItem[];
 
-const BATCH = 2_000;
+const BATCH = LIMITS.worker.batch;
 /** Batches a worker may have in flight before it waits for the main thread to store them. */
-export const WINDOW = 4;
+export const WINDOW = LIMITS.worker.window;
 
 const init = workerData as WorkerInit;
 const engine = new Engine(init.rules, { logsources: init.logsources });
@@ -137,7 +138,7 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
           const key = `${c.ip}\u0000${c.host.toLowerCase()}`;
           if (seenClaims.has(key)) continue;
           // Bounded: forgetting only means a claim is sent again.
-          if (seenClaims.size >= 100_000) seenClaims.clear();
+          if (seenClaims.size >= LIMITS.worker.seenClaims) seenClaims.clear();
           seenClaims.add(key);
           claims.push({ ip: c.ip, host: c.host, at: ts });
         }

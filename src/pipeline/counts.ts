@@ -1,10 +1,10 @@
 /** The run's detection counts as a pipeline stage: by level, the top rules and the top hosts. */
+import { LIMITS } from '../core/limits.js';
 import type { DetectionRecord } from '../detections/record.js';
 import { ObserverStage, type StageStats } from '../detections/stage.js';
 import { LEVELS, type Level } from '../sigma/model.js';
 
-/** Hosts counted at most (the top ten are shown; beyond this many, new hosts are not counted). */
-const MAX_TRACKED_HOSTS = 100_000;
+const MAX_TRACKED_HOSTS = LIMITS.maxTrackedHosts;
 
 export interface DetectionCounts {
   detections: number;

@@ -5,6 +5,7 @@
  * once (the stages after handle late input as well as they can and count it too), never dropped.
  * Bounded: beyond `maxHeld` the oldest held detections are released early (counted).
  */
+import { LIMITS } from '../core/limits.js';
 import type { DetectionRecord } from '../detections/record.js';
 import { compareDetections, eventTime, NONE, type Stage, type StageOutput, type StageStats } from '../detections/stage.js';
 
@@ -14,7 +15,7 @@ export class ReorderStage implements Stage {
   private released = -Infinity;
   private readonly s = { held: 0, late: 0, untimed: 0, forced: 0, released: 0 };
 
-  constructor(private readonly maxHeld = 1_000_000) {}
+  constructor(private readonly maxHeld: number = LIMITS.reorderMaxHeld) {}
 
   push(batch: readonly DetectionRecord[]): StageOutput {
     let now: DetectionRecord[] | undefined;

@@ -2,7 +2,8 @@
  * A cache of parsed rule packs, so a hunt does not spend seconds re-reading 3,800 YAML files that
  * have not changed. The key covers everything the parse depends on: every rule file's path, size,
  * modification time and inode, the placeholder values, and the compiled parser modules
- * themselves (a new Firebreak build never reads an old cache). Entries are V8-serialised (the
+ * themselves, src/core included (a new Firebreak build never reads an old cache). What happens
+ * after parsing (routing by data/logsources.yml, compiling to closures) is not cached. Entries are V8-serialised (the
  * same structured clone the worker threads use, exact for every value) and written atomically.
  *
  * The cache can only save time: any problem reading or writing it falls back to parsing, and
@@ -28,16 +29,23 @@ export function cacheDir(): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'firebreak');
 }
 
-/** The compiled modules the parse depends on (this folder), by size and time. */
+/**
+ * The compiled modules the parse depends on, by size and time: this folder and src/core (YAML
+ * loading, limits, errors), which is every module the parser imports (the layer rules keep it
+ * so: src/sigma imports only src/core).
+ */
 function parserStamp(): string {
-  const dir = dirname(fileURLToPath(import.meta.url));
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.js'))
-    .sort()
-    .map((f) => {
-      const st = statSync(join(dir, f));
-      return `${f}:${st.size}:${st.mtimeMs}`;
-    })
+  const here = dirname(fileURLToPath(import.meta.url));
+  return [here, join(here, '..', 'core')]
+    .flatMap((dir) =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.js'))
+        .sort()
+        .map((f) => {
+          const st = statSync(join(dir, f));
+          return `${dir}/${f}:${st.size}:${st.mtimeMs}`;
+        }),
+    )
     .join('|');
 }
 

@@ -5,12 +5,11 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { RuleError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import type { LogSource, SigmaCorrelation, SigmaFilter, SigmaRule } from './model.js';
 import { parseSigmaDocument, type ParseOptions } from './parse.js';
-import { parseYamlDocuments } from '../core/yaml.js';
+import { parseYamlDocuments, parseYamlFile } from '../core/yaml.js';
 
 export interface RuleCollection {
   rules: SigmaRule[];
@@ -176,7 +175,7 @@ function refersToItself(start: SigmaCorrelation, all: SigmaCorrelation[]): boole
  * of values, e.g. `Administrators: ['Administrator', 'Domain Admins']`.
  */
 export function loadPlaceholders(file: string): Map<string, string[]> {
-  const data = parseYaml(readFileSync(file, 'utf8'), { maxAliasCount: LIMITS.yamlMaxAliasCount }) as unknown;
+  const data = parseYamlFile(readFileSync(file, 'utf8'), file).data;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new RuleError('placeholders', 'a placeholders file must be a YAML map of name: [values]', { file, line: 1, column: 1 });
   const out = new Map<string, string[]>();
   for (const [k, v] of Object.entries(data as Record<string, unknown>)) {

@@ -3,12 +3,12 @@
  * (claims from src/events/addresses.ts), and the longest name seen for each host. Bounded: beyond
  * `maxAddresses` new addresses and names are not remembered, and that is counted.
  */
+import { LIMITS } from '../core/limits.js';
 import { hostKey, hostName, normaliseIp } from '../events/addresses.js';
 
 /** A claim made slightly after the detection still counts (events are logged with skew). */
 const CLAIM_SLACK_MS = 5 * 60_000;
-/** Claims remembered per address (DHCP can hand one address to several hosts over time). */
-const CLAIMS_PER_IP = 4;
+const CLAIMS_PER_IP = LIMITS.stories.claimsPerAddress;
 
 interface Claim {
   t: number;

@@ -4,6 +4,7 @@
  * (with its observations); `merge` folds two components that an entity joined. Every list is
  * capped per story, and what did not fit is counted in `omitted`.
  */
+import { LIMITS } from '../core/limits.js';
 import { readAttackTags, techniqueRef, type TechniqueRef } from '../detections/attack.js';
 import type { DetectionRecord } from '../detections/record.js';
 import { hostKey, normaliseIp } from '../events/addresses.js';
@@ -18,8 +19,7 @@ import { isMovementTechnique } from './techniques.js';
 const LEVEL_RANK = new Map<Level, number>(LEVELS.map((l, i) => [l, i]));
 export const rank = (l: Level): number => LEVEL_RANK.get(l) ?? 0;
 
-/** Distinct rules remembered per spread edge. */
-const EDGE_RULES = 20;
+const EDGE_RULES = LIMITS.stories.rulesPerEdge;
 
 export interface TacticFirst {
   t: number;

@@ -15,6 +15,7 @@
  * components that fail the noise rule are dropped, and every per-story list is capped; `stats()`
  * says what was dropped.
  */
+import { LIMITS } from '../core/limits.js';
 import type { DetectionRecord } from '../detections/record.js';
 import { hostKey, hostName } from '../events/addresses.js';
 import { defaultDomain, type Domain } from '../events/domain.js';
@@ -37,17 +38,17 @@ export interface StoryOptions {
   minLevel?: Level;
   /** A movement detection without a source attaches to an incoming edge this close in time (ms). Default 15 min. */
   attachMs?: number;
-  /** Entities remembered at once (default 200,000). */
+  /** Entities remembered at once (default: LIMITS.stories). */
   maxEntities?: number;
-  /** Components open at once before the oldest are closed early (default 20,000). */
+  /** Components open at once before the oldest are closed early (default: LIMITS.stories). */
   maxOpen?: number;
-  /** Stories kept (the highest scores; default 500). */
+  /** Stories kept (the highest scores; default: LIMITS.stories). */
   maxStories?: number;
-  /** Detections listed per story timeline (default 200). */
+  /** Detections listed per story timeline (default: LIMITS.stories). */
   maxTimeline?: number;
-  /** Hosts, accounts, addresses, edges and distinct rules kept per story (default 200 each). */
+  /** Hosts, accounts, addresses, edges and distinct rules kept per story (default: LIMITS.stories). */
   maxPerStory?: number;
-  /** IP addresses whose owner is remembered (default 100,000). */
+  /** IP addresses whose owner is remembered (default: LIMITS.stories). */
   maxAddresses?: number;
   /** Domain knowledge (default: the bundled data/domain.yml). */
   domain?: Domain;
@@ -76,6 +77,7 @@ export interface StoryStats {
   addressesDropped: number;
 }
 
+const L = LIMITS.stories;
 const HOUR = 3_600_000;
 const MIN = 60_000;
 const SWEEP_EVERY = 1024;
@@ -98,13 +100,13 @@ export class StoryBuilder {
     const window = options.windowMs ?? 2 * HOUR;
     this.minRank = rank(options.minLevel ?? 'low');
     this.attach = options.attachMs ?? 15 * MIN;
-    this.maxStories = options.maxStories ?? 500;
-    this.cap = options.maxPerStory ?? 200;
+    this.maxStories = options.maxStories ?? L.maxStories;
+    this.cap = options.maxPerStory ?? L.maxPerStory;
     this.domain = options.domain ?? defaultDomain();
-    this.book = new AddressBook(options.maxAddresses ?? 100_000);
-    this.agg = new StoryAggregator({ cap: this.cap, maxTimeline: options.maxTimeline ?? 200 }, this.book, this.domain);
+    this.book = new AddressBook(options.maxAddresses ?? L.maxAddresses);
+    this.agg = new StoryAggregator({ cap: this.cap, maxTimeline: options.maxTimeline ?? L.maxTimeline }, this.book, this.domain);
     this.graph = new ComponentGraph<Agg>(
-      { window, strongWindow: Math.max(window, options.strongWindowMs ?? 24 * HOUR), maxEntities: options.maxEntities ?? 200_000, maxOpen: options.maxOpen ?? 20_000 },
+      { window, strongWindow: Math.max(window, options.strongWindowMs ?? 24 * HOUR), maxEntities: options.maxEntities ?? L.maxEntities, maxOpen: options.maxOpen ?? L.maxOpen },
       { create: (id) => new Agg(id), merge: (a, b) => this.agg.merge(a, b), close: (a) => this.close(a) },
     );
   }

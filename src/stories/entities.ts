@@ -4,6 +4,7 @@
  * from, and how a movement it shows is named. Which fields mean what is data (data/domain.yml,
  * src/events/domain.ts); this module only applies it.
  */
+import { LIMITS } from '../core/limits.js';
 import { techniqueRef, type TechniqueRef } from '../detections/attack.js';
 import { hostKey, hostName, normaliseIp } from '../events/addresses.js';
 import type { Domain, EventMeaning } from '../events/domain.js';
@@ -11,8 +12,7 @@ import type { FieldValue } from '../events/event.js';
 import type { AddressBook } from './addressbook.js';
 import { movementRank } from './techniques.js';
 
-/** Keys taken from one detection at most (a deletion burst can name hundreds of files). */
-const MAX_KEYS = 32;
+const MAX_KEYS = LIMITS.stories.maxKeysPerDetection;
 
 /** Weak keys join within the proximity window; strong ones (unique identifiers) over a long one. */
 export type Kind = 'weak' | 'strong';

@@ -90,7 +90,7 @@ describe('worker pool', () => {
     const settled = await Promise.allSettled(all);
     const failed = settled.filter((s) => s.status === 'rejected');
     assert.ok(failed.length >= 1);
-    for (const f of failed) assert.match(String((f).reason), /boom on 2/);
+    for (const f of failed) assert.match(String(f.reason), /boom on 2/);
     await assert.rejects(p.close(), /boom on 2/);
     await assert.rejects(p.submit({ op: 'echo', n: 9 }), /boom on 2/);
   });
