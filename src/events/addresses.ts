@@ -19,8 +19,8 @@ export interface AddressClaim {
 /** IP → host claims an event makes (usually none). Pure and cheap. */
 export function addressClaims(fields: Record<string, FieldValue>, computer: string | null, domain: Domain = defaultDomain()): AddressClaim[] {
   const id = eventIdOf(fields.EventID);
-  if (id === undefined || !domain.claimIds().has(id)) return NONE;
-  const specs = domain.claimsOf({ eventId: id, channel: text(fields.Channel) ?? null, provider: text(fields.Provider_Name) ?? null, fields });
+  if (!domain.mayClaim(id)) return NONE;
+  const specs = domain.claimsOf({ eventId: id ?? null, channel: text(fields.Channel) ?? null, provider: text(fields.Provider_Name) ?? null, fields });
   let out = NONE;
   for (const s of specs) {
     const c = claim(text(fields[s.address]), s.host === 'Computer' ? computer : text(fields[s.host]));

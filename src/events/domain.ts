@@ -224,9 +224,9 @@ export class Domain {
     return this.noiseLogonIds.has(lowerId);
   }
 
-  /** Event IDs that can carry an address claim (the cheap first test on every event). */
-  claimIds(): ReadonlySet<number> {
-    return this.claims.ids;
+  /** True when an event with this ID (or without one) may carry an address claim: the cheap first test on every event. */
+  mayClaim(eventId: number | undefined): boolean {
+    return this.claims.anyIdEntries || (eventId !== undefined && this.claims.ids.has(eventId));
   }
 
   /** The `[address field, host field]` pairs an event's claim entries name (usually none). */
@@ -244,6 +244,9 @@ interface Entry<T> {
 /** Entries indexed by event ID; an entry without IDs is tried on every event, after the indexed ones. */
 class Indexed<T> {
   readonly ids = new Set<number>();
+  get anyIdEntries(): boolean {
+    return this.anyId.length > 0;
+  }
   private readonly byId = new Map<number, (Entry<T> & { order: number })[]>();
   private readonly anyId: (Entry<T> & { order: number })[] = [];
 

@@ -1,0 +1,113 @@
+/**
+ * Domain knowledge as data: the bundled file loads and says what Windows events mean; a broken
+ * file is refused with the line of each mistake; and a new log source is taught to the stages
+ * by adding entries to the data, without code.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parse, stringify } from 'yaml';
+import type { DetectionRecord } from '../../src/detections/record.js';
+import { addressClaims } from '../../src/events/addresses.js';
+import { DEFAULT_DOMAIN_FILE, defaultDomain, loadDomain, type DomainData } from '../../src/events/domain.js';
+import { StoryBuilder } from '../../src/stories/builder.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fb-domain-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('domain data', () => {
+  it('the bundled file says what Windows events mean', () => {
+    const d = defaultDomain();
+    const m = (eventId: number, channel: string, fields: Record<string, string | number | boolean> = {}, provider: string | null = null) => d.meaningOf({ eventId, channel, provider, fields });
+    assert.equal(m(4624, 'Security')?.meaning, 'logon');
+    assert.deepEqual(m(4624, 'Security', { LogonType: 10 })?.technique({ LogonType: 10 }), { id: 'T1021.001' });
+    assert.deepEqual(m(4625, 'Security')?.technique({ LogonType: 3 }), { name: 'failed network logon' });
+    assert.equal(m(4625, 'Security')?.guesses, true);
+    assert.deepEqual(m(5145, 'Security')?.technique({ ShareName: '\\\\*\\ADMIN$' }), { id: 'T1021.002' });
+    assert.deepEqual(m(5145, 'Security')?.technique({ ShareName: '\\\\*\\c$' }), { id: 'T1021.002' });
+    assert.deepEqual(m(5145, 'Security')?.technique({ ShareName: '\\\\*\\IPC$' }), { name: 'network share access' });
+    assert.equal(m(7045, 'System')?.lateral, true);
+    assert.equal(m(1102, 'Security', {}, 'Microsoft-Windows-Eventlog')?.meaning, 'log-cleared');
+    assert.equal(m(4624, 'Application'), undefined, 'a 4624 outside the Security log means nothing');
+    const conn = m(3, 'Microsoft-Windows-Sysmon/Operational')!;
+    assert.equal(conn.sources.applies({ Initiated: 'true' }), false, 'an outbound connection names no source');
+    assert.equal(conn.sources.applies({ Initiated: 'false' }), true);
+    assert.ok(d.isNoiseAccount('system', 'nt authority'));
+    assert.ok(d.isNoiseAccount('dwm-3', ''));
+    assert.ok(!d.isNoiseAccount('alice', 'corp'));
+  });
+
+  it('a broken file is refused, naming the line and column of each mistake', () => {
+    const data = parse(readFileSync(DEFAULT_DOMAIN_FILE, 'utf8')) as DomainData & Record<string, unknown>;
+    (data.events[0] as unknown as Record<string, unknown>).event_ids = ['four'];
+    data.colour = 'blue';
+    const file = write('broken.yml', stringify(data));
+    assert.throws(
+      () => loadDomain(file),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'data-invalid');
+        assert.match(e.message, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+: events\\.0\\.event_ids\\.0: must be integer`));
+        assert.match(e.message, /unknown key 'colour'/);
+        return true;
+      },
+    );
+    assert.throws(() => loadDomain(write('syntax.yml', 'identity_fields: [a, b\n')), /syntax\.yml:\d+:\d+/);
+    const fresh = parse(readFileSync(DEFAULT_DOMAIN_FILE, 'utf8')) as DomainData;
+    fresh.accounts.noise_patterns = ['('];
+    assert.throws(() => loadDomain(write('pattern.yml', stringify(fresh))), /accounts\.noise_patterns\[0\]: bad pattern/);
+  });
+
+  it('a new log source joins the stories through data alone (an SSH logon from a known host is movement)', () => {
+    const data = parse(readFileSync(DEFAULT_DOMAIN_FILE, 'utf8')) as DomainData;
+    data.events.push({
+      meaning: 'logon',
+      channels: ['auth.log'],
+      when: { program: 'sshd', outcome: 'accepted' },
+      sources: { address: ['src_ip'], host: [] },
+      technique: [{ id: 'T1021.004' } as never],
+    } as never);
+    data.address_claims.push({ channels: ['auth.log'], when: { program: 'sshd', outcome: 'accepted' }, address: 'src_ip', host: 'src_host' } as never);
+    const domain = loadDomain(write('linux.yml', stringify(data)));
+    const det = (computer: string, t: string, fields: Record<string, string>, level: DetectionRecord['level'] = 'high'): DetectionRecord => ({
+      timestamp: t,
+      computer,
+      channel: 'auth.log',
+      provider: null,
+      eventId: null,
+      recordId: null,
+      level,
+      rule: { id: 'r-' + computer, title: 'SSH logon of interest', level, status: 'test', tags: [], file: 'x.yml', kind: 'sigma' },
+      matched: {},
+      sourceFile: 'auth.log',
+      event: { Channel: 'auth.log', ...fields },
+    });
+    const build = (d: typeof domain) => {
+      const b = new StoryBuilder({ domain: d });
+      for (const c of addressClaims({ Channel: 'auth.log', program: 'sshd', outcome: 'accepted', src_ip: '10.0.0.5', src_host: 'web01' }, 'db01', d)) b.learnAddress(c.ip, c.host);
+      b.add(det('web01', '2026-01-01T10:00:00Z', { program: 'bash', CommandLine: 'curl x | sh', User: 'deploy' }));
+      b.add(det('db01', '2026-01-01T10:05:00Z', { program: 'sshd', outcome: 'accepted', src_ip: '10.0.0.5', User: 'deploy' }));
+      return b.finish();
+    };
+    const withData = build(domain);
+    assert.equal(withData.length, 1);
+    assert.deepEqual(
+      withData[0]!.spread.map((e) => [e.from, e.to, e.technique.id]),
+      [['web01', 'db01', 'T1021.004']],
+    );
+    assert.equal(withData[0]!.patientZero?.computer, 'web01');
+    // The bundled data knows nothing of auth.log: no movement is drawn.
+    const without = build(defaultDomain());
+    assert.deepEqual(
+      without.flatMap((s) => s.spread.filter((e) => e.fromKind === 'host')),
+      [],
+    );
+  });
+});
