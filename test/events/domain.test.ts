@@ -72,9 +72,9 @@ describe('domain data', () => {
       channels: ['auth.log'],
       when: { program: 'sshd', outcome: 'accepted' },
       sources: { address: ['src_ip'], host: [] },
-      technique: [{ id: 'T1021.004' } as never],
-    } as never);
-    data.address_claims.push({ channels: ['auth.log'], when: { program: 'sshd', outcome: 'accepted' }, address: 'src_ip', host: 'src_host' } as never);
+      technique: [{ id: 'T1021.004' }],
+    });
+    data.address_claims.push({ channels: ['auth.log'], when: { program: 'sshd', outcome: 'accepted' }, address: 'src_ip', host: 'src_host' });
     const domain = loadDomain(write('linux.yml', stringify(data)));
     const det = (computer: string, t: string, fields: Record<string, string>, level: DetectionRecord['level'] = 'high'): DetectionRecord => ({
       timestamp: t,
