@@ -5,7 +5,11 @@
  * correlations and stories (`--no-correlations --no-stories`: what those two stages cost), and
  * peak RSS at each scale (1x and 10x by default, to show memory does not grow with the evidence).
  *
- * `npm run bench:hunt [-- --events N] [--scales 1,10] [--runs R] [--threads T] [--keep]`
+ * `npm run bench:hunt [-- --events N] [--scales 1,10] [--runs R] [--threads T] [--keep] [--against DIR]`
+ *
+ * `--against DIR` names another built checkout of Firebreak (e.g. the last release): its full
+ * hunt runs alternately with this one's on the same corpus (A B A B …), and the table gains the
+ * other build's median and the ratio of medians (this / other), so a change is judged in one run.
  *
  * The corpus is built from hard links (copies when linking fails) under the system temp folder,
  * so 10x costs no disk. Each configuration is a fresh `firebreak hunt` process; the figures come
@@ -64,11 +68,11 @@ interface Run {
   summary: HuntSummary;
 }
 
-function hunt(dir: string, extra: string[], threads: string[], scratch: string): Run {
+function hunt(dir: string, extra: string[], threads: string[], scratch: string, bin = BIN): Run {
   const out = join(scratch, 'summary.json');
   rmSync(out, { force: true });
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [BIN, 'hunt', dir, '--quiet', '--summary-json', out, ...threads, ...extra], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [bin, 'hunt', dir, '--quiet', '--summary-json', out, ...threads, ...extra], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0 || !existsSync(out)) throw new Error(`hunt failed (${r.status}): ${r.stderr}`);
   return { secs, summary: JSON.parse(readFileSync(out, 'utf8')) as HuntSummary };
@@ -84,6 +88,11 @@ function main(): void {
   const scales = opt('--scales', '1,10').split(',').map(Number);
   const runs = Number(opt('--runs', '3'));
   const threads = args.includes('--threads') ? ['--threads', opt('--threads', '0')] : [];
+  const against = args.includes('--against') ? join(opt('--against', ''), 'bin/firebreak.js') : undefined;
+  if (against && !existsSync(against)) {
+    console.error(`--against: no ${against}`);
+    process.exit(2);
+  }
   if (!existsSync(SAMPLES)) {
     console.error(`attack samples not found at ${SAMPLES}`);
     process.exit(2);
@@ -98,6 +107,7 @@ function main(): void {
     console.log(`corpus: ${sources.length} files, ${fmt(one)} events per copy; ${availableParallelism()} cores; threads ${threads[1] ?? 'all'}; runs ${runs}`);
     console.log(`load average before: ${load()}`);
     const rows: string[] = [];
+    const compared: string[] = [];
     for (const scale of scales) {
       const copies = Math.ceil((target * scale) / one);
       const dir = corpus(root, sources, copies);
@@ -105,11 +115,21 @@ function main(): void {
       const full: Run[] = [];
       const parse: Run[] = [];
       const plain: Run[] = [];
+      const other: Run[] = [];
       for (let i = 0; i < n; i++) {
         parse.push(hunt(dir, ['--rules', emptyRules], threads, root));
         // What correlations and stories cost is measured at 1x only (the 10x run shows memory).
         if (scale === 1) plain.push(hunt(dir, ['--no-correlations', '--no-stories'], threads, root));
         full.push(hunt(dir, [], threads, root));
+        if (against) other.push(hunt(dir, [], threads, root, against));
+      }
+      if (against) {
+        const a = median(full.map((r) => r.secs));
+        const b = median(other.map((r) => r.secs));
+        const orss = Math.max(...other.map((r) => r.summary.peakRssBytes ?? 0)) / 2 ** 20;
+        compared.push(
+          `| ${scale}x | ${fmt(full[0]!.summary.events)} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(a / b).toFixed(2)} | ${fmt(Math.max(...full.map((r) => r.summary.peakRssBytes ?? 0)) / 2 ** 20)} | ${fmt(orss)} | ${fmt(full[0]!.summary.detections)} / ${fmt(other[0]!.summary.detections)} | ${n} |`,
+        );
       }
       const ss = plain.length ? median(plain.map((r) => r.secs)) : NaN;
       const fs = median(full.map((r) => r.secs));
@@ -133,6 +153,12 @@ function main(): void {
     );
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
+    if (against) {
+      console.log(`\nthis build against ${against} (full hunt, alternating runs):\n`);
+      console.log('| input | events | this: median s | other: median s | ratio this/other | this: peak RSS MiB | other: peak RSS MiB | detections this / other | runs |');
+      console.log('|---|---|---|---|---|---|---|---|---|');
+      for (const r of compared) console.log(r);
+    }
     console.log(`\nload average after: ${load()}`);
   } finally {
     if (!args.includes('--keep')) rmSync(root, { recursive: true, force: true });
