@@ -493,7 +493,6 @@ export class WriteAheadLog extends EventEmitter {
       this.writingRecords = this.queuedRecords;
       this.queuedBytes = this.queuedRecords = 0;
       await this.writeBatch(batch);
-      this.writingBytes = this.writingRecords = 0;
     }
     if (this.failed) this.failAll(this.queue);
   }
@@ -541,6 +540,7 @@ export class WriteAheadLog extends EventEmitter {
     } catch (e) {
       this.failed = new WalError('wal-io', `writing ${seg.file} failed: ${(e as Error).message}; the log refuses appends until restarted`, seg.file, seg.size, { cause: e });
       await this.fh.truncate(seg.size).catch(() => {});
+      this.writingBytes = this.writingRecords = 0;
       this.failAll(batch);
       this.emit('failed', this.failed);
       return;
@@ -549,6 +549,7 @@ export class WriteAheadLog extends EventEmitter {
     seg.end = off;
     for (const x of cps) seg.checkpoints.push(x);
     this.next = off;
+    this.writingBytes = this.writingRecords = 0;
     batch.forEach((p, i) => p.resolve({ first: firsts[i]!, count: p.payloads.length }));
     this.wakeReaders();
     this.emit('durable', off);
@@ -611,11 +612,11 @@ export class WriteAheadLog extends EventEmitter {
         return;
       }
       this.persistedCommit = v;
+      await this.deleteCommitted();
       this.commitWaiters = this.commitWaiters.filter((w) => {
         if (w.next <= v) w.resolve();
         return w.next > v;
       });
-      await this.deleteCommitted();
       this.emit('commit', v);
       this.emit('lag');
     }
