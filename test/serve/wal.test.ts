@@ -186,7 +186,7 @@ describe('write-ahead log: crash safety under SIGKILL', { timeout: 300_000 }, ()
     let truncations = 0;
     for (let run = 0; run < 24; run++) {
       const withConsumer = run % 3 === 2;
-      const killAfterAcks = 20 + Math.floor(rand() * 400);
+      const killAfterAcks = 20 + Math.floor(rand() * 200);
       const { lines } = await runChild(child, [dir, String(nextId), String(Math.floor(rand() * 1e9)), withConsumer ? '1' : '0'], killAfterAcks);
       for (const l of lines) {
         const [kind, ...ids] = l.split(' ');

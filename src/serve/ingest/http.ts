@@ -1,0 +1,79 @@
+/**
+ * One fastify server per HTTP listener, with what every HTTP ingest protocol needs: TLS from files,
+ * slow-loris timeouts, a connection cap, bodies left unread for the adapters to stream under their
+ * limits, and a connection closed after an error answer when the body was not read (so a refused
+ * 100 MB upload is not drained).
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { HttpListenerConfig, IngestLimits, TlsConfig } from '../config.js';
+import type { IngestProtocol } from '../record.js';
+import { BodyLease } from './body.js';
+import type { IngestContext } from './context.js';
+
+/** TLS options for `https`/`tls` servers from a listener's certificate files. */
+export function tlsOptions(t: TlsConfig): { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } {
+  const o: { cert: Buffer; key: Buffer; ca?: Buffer; requestCert: boolean; rejectUnauthorized: boolean } = {
+    cert: readFileSync(t.cert),
+    key: readFileSync(t.key),
+    requestCert: t.clientAuth !== 'none',
+    rejectUnauthorized: t.clientAuth === 'require',
+  };
+  if (t.ca) o.ca = readFileSync(t.ca);
+  return o;
+}
+
+/** A fastify instance for one listener; the adapter adds its routes. */
+export function createHttpApp(cfg: HttpListenerConfig, limits: IngestLimits): FastifyInstance {
+  const base = {
+    logger: false,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle' as const,
+    maxParamLength: 1000,
+    exposeHeadRoutes: true,
+  };
+  const app = cfg.tls ? Fastify({ ...base, https: tlsOptions(cfg.tls) }) : Fastify(base);
+  app.server.headersTimeout = limits.headersTimeoutMs;
+  app.server.maxConnections = limits.maxConnections;
+  // Bodies are streamed by the adapters under their own limits (see body.ts).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+  return app;
+}
+
+/** Starts listening; resolves with the bound address (port 0 picks a free one). */
+export async function listenHttp(app: FastifyInstance, cfg: HttpListenerConfig): Promise<AddressInfo> {
+  await app.listen({ host: cfg.listen.host, port: cfg.listen.port });
+  return app.server.address() as AddressInfo;
+}
+
+/** `ip:port` of the request's peer. */
+export function remoteOf(req: IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? '?';
+  return a.includes(':') ? `[${a}]:${req.socket.remotePort}` : `${a}:${req.socket.remotePort}`;
+}
+
+/** After an error answer to a request whose body was not read, close rather than drain it. */
+export function closeAfter(reply: FastifyReply): void {
+  if (!reply.request.raw.readableEnded) reply.header('connection', 'close');
+}
+
+/** Runs `fn` with a body lease, released when it is done. */
+export async function withLease<T>(ctx: IngestContext, fn: (lease: BodyLease) => Promise<T>): Promise<T> {
+  const lease = new BodyLease(ctx.gate);
+  try {
+    return await fn(lease);
+  } finally {
+    lease.release();
+  }
+}
+
+/** Counts a request for `protocol`. */
+export function countRequest(ctx: IngestContext, protocol: IngestProtocol): void {
+  ctx.stats.byProtocol[protocol].requests++;
+}
