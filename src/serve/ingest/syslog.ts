@@ -312,7 +312,10 @@ class Connection {
     const length = this.length;
     this.parts = [];
     this.held = this.length = 0;
-    if (this.mode === 'newline' && bytes.length && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    // A trailing CR/LF is framing residue (rsyslog's RFC 5424 template ends octet-counted frames with LF).
+    let end = bytes.length;
+    while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+    bytes = bytes.subarray(0, end);
     if (!bytes.length) return;
     const meta: IngestMeta = { transport: this.transport, framing: this.mode!, remote: this.remote };
     if (this.peer) meta.peer = this.peer;
