@@ -16,6 +16,8 @@ export interface BodyLimits {
 /** Bytes of one request charged to the gate's in-flight budget; released when the answer is sent. */
 export class BodyLease {
   private held = 0;
+  /** The request whose body is being read (set by bodyChunks). */
+  req: IncomingMessage | null = null;
   constructor(private readonly gate: IngestGate) {}
   add(n: number): void {
     if (!this.gate.reserve(n)) throw new IngestError(429, 'busy', 'too many request bodies are being processed at once; retry later');
@@ -35,6 +37,7 @@ const fmt = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(0)} 
  * upload) or 429 (in-flight budget).
  */
 export async function* bodyChunks(req: IncomingMessage, limits: BodyLimits, lease: BodyLease): AsyncGenerator<Buffer> {
+  lease.req = req;
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limits.bodyMaxBytes) throw new IngestError(413, 'too-large', `request body of ${fmt(declared)} exceeds the ${fmt(limits.bodyMaxBytes)} limit`);
   const enc = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -62,7 +65,13 @@ export async function* bodyChunks(req: IncomingMessage, limits: BodyLimits, leas
           for await (const c of req as AsyncIterable<Buffer>) {
             wire += c.length;
             if (wire > limits.bodyMaxBytes) throw new IngestError(413, 'too-large', `request body exceeds the ${fmt(limits.bodyMaxBytes)} limit`);
-            if (!zz.write(c)) await new Promise<void>((r) => zz.once('drain', r));
+            if (zz.destroyed) return; // the reader stopped (limit, error): leave the rest unread
+            if (!zz.write(c)) {
+              await new Promise<void>((r) => {
+                zz.once('drain', r);
+                zz.once('close', r);
+              });
+            }
           }
           zz.end();
         } catch (e) {
@@ -89,6 +98,36 @@ export async function* bodyChunks(req: IncomingMessage, limits: BodyLimits, leas
     req.off('aborted', onAbort);
   }
   if (aborted || (Number.isFinite(declared) && !z && wire < declared)) throw new IngestError(400, 'aborted', 'the request body ended before Content-Length bytes arrived');
+}
+
+/**
+ * Before answering an error: read and discard what is left of the body (so the client, still
+ * sending, gets the answer instead of a reset), up to `cap` bytes; beyond that the caller closes
+ * the connection. Resolves true when the body was read to its end.
+ */
+export function discardRest(req: IncomingMessage, cap: number): Promise<boolean> {
+  if (req.readableEnded || req.destroyed) return Promise.resolve(req.readableEnded);
+  if (Number(req.headers['content-length'] ?? 0) > cap) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let n = 0;
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > cap) done(false);
+    };
+    const done = (ended: boolean) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      if (!ended) req.pause();
+      resolve(ended);
+    };
+    const onEnd = () => done(true);
+    const onClose = () => done(req.readableEnded);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('close', onClose);
+    req.resume();
+  });
 }
 
 /** The whole body (decompressed) as one buffer, within the limits. */

@@ -363,17 +363,14 @@ function parseAction(bytes: Buffer | null, lineNo: number): { op: BulkItem['acti
   return { op, meta: out };
 }
 
+/** Where the first invalid UTF-8 sequence starts (for the message; TextDecoder decides validity). */
 function firstInvalidUtf8(b: Buffer): number {
-  let lo = 0;
-  let hi = b.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(0, mid), { stream: true });
-      lo = mid;
-    } catch {
-      hi = mid - 1;
-    }
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 : c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    i += n + 1;
   }
-  return lo;
+  return b.length;
 }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { HttpListenerConfig, IngestLimits, TlsConfig } from '../config.js';
 import type { IngestProtocol } from '../record.js';
-import { BodyLease } from './body.js';
+import { BodyLease, discardRest } from './body.js';
 import type { IngestContext } from './context.js';
 
 /** TLS options for `https`/`tls` servers from a listener's certificate files. */
@@ -63,11 +63,22 @@ export function closeAfter(reply: FastifyReply): void {
   if (!reply.request.raw.readableEnded) reply.header('connection', 'close');
 }
 
-/** Runs `fn` with a body lease, released when it is done. */
+/** How much of an unread body is discarded so an error answer reaches the client (else: close). */
+const DISCARD_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Runs `fn` with a body lease, released when it is done. When `fn` fails with the body partly
+ * read (a limit, bad compression), the rest is discarded up to a cap so the client can read the
+ * answer; a larger rest is left and the connection closed after the answer.
+ */
 export async function withLease<T>(ctx: IngestContext, fn: (lease: BodyLease) => Promise<T>): Promise<T> {
   const lease = new BodyLease(ctx.gate);
   try {
     return await fn(lease);
+  } catch (e) {
+    lease.release();
+    if (lease.req) await discardRest(lease.req, DISCARD_MAX_BYTES);
+    throw e;
   } finally {
     lease.release();
   }
