@@ -256,7 +256,10 @@ export function parseServeConfig(text: string, file = '<inline>'): ServeConfig {
   const ajv = new Ajv({ allErrors: true, strict: false });
   const validate = ajv.compile(SERVE_CONFIG_SCHEMA);
   const nodeAt = (path: string): Node | undefined => {
-    const parts = path.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
+    const parts = path
+      .split('/')
+      .slice(1)
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
     for (let n = parts.length; n >= 0; n--) {
       const node = n === 0 ? doc.contents : doc.getIn(parts.slice(0, n), true);
       if (isNode(node)) return node;

@@ -28,7 +28,11 @@ describe('Elasticsearch facade', () => {
     const recs = (await walRecords(s.wal)).filter((e) => e.offset >= before);
     assert.equal(recs.length, 2500);
     const seqs = recs.map((e) => decodeElastic(e.record).seq as number).sort((a, b) => a - b);
-    assert.deepEqual(seqs, Array.from({ length: 2500 }, (_, i) => i), 'each document exactly once');
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 2500 }, (_, i) => i),
+      'each document exactly once',
+    );
     const r = recs[0]!.record;
     assert.equal(r.source, 'es-src');
     assert.equal(r.protocol, 'elastic');
@@ -86,7 +90,7 @@ describe('Elasticsearch facade', () => {
     const j = JSON.parse(await r.text());
     assert.equal(j.errors, true);
     assert.deepEqual(
-      j.items.map((i: Record<string, { status: number }>) => [Object.keys(i)[0], Object.values(i)[0]!.status]),
+      (j.items as Record<string, { status: number }>[]).map((i) => [Object.keys(i)[0], Object.values(i)[0]!.status]),
       [
         ['index', 201],
         ['create', 400],
@@ -98,7 +102,11 @@ describe('Elasticsearch facade', () => {
     );
     assert.match(j.items[1].create.error.reason, /failed to parse the document on line 5/);
     assert.equal(j.items[5].create._index, 'dflt');
-    const f = await fetch(`${url}/_bulk?filter_path=errors,items.*.error,items.*.status`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/x-ndjson' }, body: '{"index":{"_index":"a"}}\n{"n":4}\n' });
+    const f = await fetch(`${url}/_bulk?filter_path=errors,items.*.error,items.*.status`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/x-ndjson' },
+      body: '{"index":{"_index":"a"}}\n{"n":4}\n',
+    });
     assert.deepEqual(JSON.parse(await f.text()), { errors: false, items: [{ index: { status: 201 } }] });
   });
 
@@ -115,7 +123,7 @@ describe('Elasticsearch facade', () => {
   it('refuses missing and wrong credentials with 401 and a security_exception', async () => {
     const none = await fetch(`${url}/_bulk`, { method: 'POST', body: '{"index":{}}\n{}\n' });
     assert.equal(none.status, 401);
-    assert.equal((JSON.parse(await none.text())).error.type, 'security_exception');
+    assert.equal(JSON.parse(await none.text()).error.type, 'security_exception');
     const wrong = await fetch(`${url}/`, { headers: { authorization: `Basic ${Buffer.from('elastic:nope-nope-nope-nope').toString('base64')}` } });
     assert.equal(wrong.status, 401);
     const bearer = await fetch(`${url}/`, { headers: { authorization: `Bearer ${TOKENS.elastic}` } });

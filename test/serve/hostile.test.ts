@@ -41,12 +41,15 @@ describe('hostile input', { timeout: 120_000 }, () => {
   let url: string;
   let port: number;
   before(async () => {
-    s = await startServer(`listeners:\n  elastic: { listen: 0 }\n  hec: { listen: 0 }\nlimits: { headersTimeoutMs: 1000, requestTimeoutMs: 30000, decompressedMaxBytes: 20000000, bodyMaxBytes: 150000000 }\n${DEFAULT_TOKENS_YAML}`);
+    s = await startServer(
+      `listeners:\n  elastic: { listen: 0 }\n  hec: { listen: 0 }\nlimits: { headersTimeoutMs: 1000, requestTimeoutMs: 30000, decompressedMaxBytes: 20000000, bodyMaxBytes: 150000000 }\n${DEFAULT_TOKENS_YAML}`,
+    );
     port = s.ingest.addresses.elastic!.port;
     url = `http://127.0.0.1:${port}`;
   });
   after(() => s.close());
-  const bulk = (body: Buffer | string, headers: Record<string, string> = {}) => fetch(`${url}/_bulk`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-ndjson', ...headers }, body });
+  const bulk = (body: Buffer | string, headers: Record<string, string> = {}) =>
+    fetch(`${url}/_bulk`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-ndjson', ...headers }, body });
   const stillUp = async () => {
     const r = await bulk('{"index":{"_index":"ok"}}\n{"alive":true}\n');
     assert.equal(r.status, 200, 'a well-behaved client is still served');
@@ -75,11 +78,19 @@ describe('hostile input', { timeout: 120_000 }, () => {
 
   it('a 100 MB line is skipped with an item error; its neighbours are stored', async () => {
     const n = s.wal.nextOffset;
-    const r = await postStream(port, '/_bulk', auth, '{"index":{"_index":"a"}}\n{"before":1}\n{"index":{"_index":"a"}}\n{"big":"', 100 * 1024 * 1024, 0x41, '"}\n{"index":{"_index":"a"}}\n{"after":1}\n');
+    const r = await postStream(
+      port,
+      '/_bulk',
+      auth,
+      '{"index":{"_index":"a"}}\n{"before":1}\n{"index":{"_index":"a"}}\n{"big":"',
+      100 * 1024 * 1024,
+      0x41,
+      '"}\n{"index":{"_index":"a"}}\n{"after":1}\n',
+    );
     assert.equal(r.status, 200, r.body.slice(0, 500));
     const j = JSON.parse(r.body);
     assert.deepEqual(
-      j.items.map((i: { index: { status: number } }) => i.index.status),
+      (j.items as { index: { status: number } }[]).map((i) => i.index.status),
       [201, 400, 201],
     );
     assert.match(j.items[1].index.error.reason, /is 104857610 bytes; the limit is 1048576 bytes/);
@@ -98,10 +109,14 @@ describe('hostile input', { timeout: 120_000 }, () => {
   });
 
   it('invalid UTF-8 and malformed NDJSON documents are refused item by item', async () => {
-    const body = Buffer.concat([Buffer.from('{"index":{"_index":"a"}}\n{"s":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}\n{"index":{"_index":"a"}}\n{"s":"fine é"}\n{"index":{"_index":"a"}}\n{"s":}\n')]);
+    const body = Buffer.concat([
+      Buffer.from('{"index":{"_index":"a"}}\n{"s":"'),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from('"}\n{"index":{"_index":"a"}}\n{"s":"fine é"}\n{"index":{"_index":"a"}}\n{"s":}\n'),
+    ]);
     const j = JSON.parse(await (await bulk(body)).text());
     assert.deepEqual(
-      j.items.map((i: { index: { status: number } }) => i.index.status),
+      (j.items as { index: { status: number } }[]).map((i) => i.index.status),
       [400, 201, 400],
     );
     assert.match(j.items[0].index.error.reason, /not valid UTF-8 \(at byte 6\)/);
@@ -160,7 +175,7 @@ ${DEFAULT_TOKENS_YAML}`);
       } else {
         assert.equal(r.status, 200);
         const j = JSON.parse(await r.text());
-        j.items.forEach((it: { create: { status: number } }, i: number) => it.create.status === 201 && acked.push(b * 50 + i));
+        (j.items as { create: { status: number } }[]).forEach((it, i) => it.create.status === 201 && acked.push(b * 50 + i));
       }
     }
     assert.equal(refused, 1, 'ingest refused once the lag passed the high-water mark');

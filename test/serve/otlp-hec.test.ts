@@ -37,7 +37,13 @@ describe('OTLP/HTTP logs and Splunk HEC', () => {
       const provider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 100, scheduledDelayMillis: 10 })] });
       const logger = provider.getLogger('firebreak-test', '1.2.3');
       for (let i = 0; i < 500; i++) {
-        logger.emit({ body: `login failed seq=${i}`, severityNumber: 13, severityText: 'WARN', attributes: { seq: i, 'user.name': 'alice', nested: { a: [1, 'x'] } }, timestamp: 1_700_000_000_000 + i });
+        logger.emit({
+          body: `login failed seq=${i}`,
+          severityNumber: 13,
+          severityText: 'WARN',
+          attributes: { seq: i, 'user.name': 'alice', nested: { a: [1, 'x'] } },
+          timestamp: 1_700_000_000_000 + i,
+        });
       }
       await provider.forceFlush();
       await provider.shutdown();
@@ -63,14 +69,24 @@ describe('OTLP/HTTP logs and Splunk HEC', () => {
 
   it('OTLP: partial success for bad records, JSON answers JSON, errors carry a Status', async () => {
     const body = {
-      resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'ok' } }, { timeUnixNano: 'yesterday', body: { stringValue: 'bad' } }, { traceId: 'zz', body: { stringValue: 'bad id' } }] }] }],
+      resourceLogs: [
+        { scopeLogs: [{ logRecords: [{ body: { stringValue: 'ok' } }, { timeUnixNano: 'yesterday', body: { stringValue: 'bad' } }, { traceId: 'zz', body: { stringValue: 'bad id' } }] }] },
+      ],
     };
-    const r = await fetch(`${otlp}/v1/logs`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.otlp}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify(body)) });
+    const r = await fetch(`${otlp}/v1/logs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKENS.otlp}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify(body)),
+    });
     assert.equal(r.status, 200);
     const j = JSON.parse(await r.text());
     assert.equal(j.partialSuccess.rejectedLogRecords, '2');
     assert.match(j.partialSuccess.errorMessage, /timeUnixNano/);
-    const bad = await fetch(`${otlp}/v1/logs`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.otlp}`, 'content-type': 'application/x-protobuf' }, body: Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]) });
+    const bad = await fetch(`${otlp}/v1/logs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKENS.otlp}`, 'content-type': 'application/x-protobuf' },
+      body: Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]),
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.headers.get('content-type'), 'application/x-protobuf');
     const noTok = await fetch(`${otlp}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });

@@ -103,7 +103,11 @@ action(type="omelasticsearch" server="127.0.0.1" serverport="${a.elastic!.port}"
     await new Promise((r) => rsyslog.once('exit', r));
     for (const kind of ['tcp', 'tls', 'elastic']) {
       const got = (await ids(kind)()).map(Number).sort((x, y) => x - y);
-      assert.deepEqual(got, Array.from({ length: N }, (_, i) => i), `${kind}: every message exactly once`);
+      assert.deepEqual(
+        got,
+        Array.from({ length: N }, (_, i) => i),
+        `${kind}: every message exactly once`,
+      );
     }
     const recs = await walRecords(s.wal);
     const tcp = recs.find((e) => e.record.meta?.transport === 'tcp')!.record;

@@ -40,7 +40,9 @@ export async function* bodyChunks(req: IncomingMessage, limits: BodyLimits, leas
   lease.req = req;
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limits.bodyMaxBytes) throw new IngestError(413, 'too-large', `request body of ${fmt(declared)} exceeds the ${fmt(limits.bodyMaxBytes)} limit`);
-  const enc = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const enc = String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
   let z: Gunzip | Inflate | null = null;
   if (enc === 'gzip' || enc === 'x-gzip') z = createGunzip();
   else if (enc === 'deflate') z = createInflate();

@@ -23,10 +23,7 @@ export interface HecEvent {
 
 /** What a record decodes to, by protocol. */
 export type DecodedBody =
-  | { protocol: 'elastic'; doc: Record<string, unknown> }
-  | { protocol: 'syslog'; line: string }
-  | { protocol: 'otlp'; doc: OtlpLogDocument }
-  | { protocol: 'hec'; doc: HecEvent };
+  { protocol: 'elastic'; doc: Record<string, unknown> } | { protocol: 'syslog'; line: string } | { protocol: 'otlp'; doc: OtlpLogDocument } | { protocol: 'hec'; doc: HecEvent };
 
 const where = (offset: number | undefined) => ({ offset });
 

@@ -63,7 +63,10 @@ export function registerElastic(app: FastifyInstance, ctx: IngestContext, cfg: E
   const send = (req: FastifyRequest, reply: FastifyReply, status: number, body: unknown) => {
     const q = req.query as Query;
     const out = q.filter_path ? filterPath(body, q.filter_path) : body;
-    void reply.code(status).type('application/json; charset=UTF-8').send(q.pretty !== undefined ? JSON.stringify(out, null, 2) + '\n' : JSON.stringify(out));
+    void reply
+      .code(status)
+      .type('application/json; charset=UTF-8')
+      .send(q.pretty !== undefined ? JSON.stringify(out, null, 2) + '\n' : JSON.stringify(out));
     return reply;
   };
 
@@ -139,7 +142,8 @@ export function registerElastic(app: FastifyInstance, ctx: IngestContext, cfg: E
   const catHealth = async (req: FastifyRequest, reply: FastifyReply) => {
     const h = health();
     const q = req.query as Query;
-    if (q.format === 'json') return send(req, reply, 200, [{ epoch: String(Math.floor(Date.now() / 1000)), cluster: h.cluster_name, status: h.status, 'node.total': '1', 'node.data': '1', shards: '1', pri: '1' }]);
+    if (q.format === 'json')
+      return send(req, reply, 200, [{ epoch: String(Math.floor(Date.now() / 1000)), cluster: h.cluster_name, status: h.status, 'node.total': '1', 'node.data': '1', shards: '1', pri: '1' }]);
     return reply.type('text/plain; charset=UTF-8').send(`${Math.floor(Date.now() / 1000)} ${new Date().toISOString().slice(11, 19)} ${h.cluster_name} ${h.status} 1 1 1 1 0 0 0 0 - 100.0%\n`);
   };
   app.get('/_cat/health', catHealth);
@@ -147,7 +151,9 @@ export function registerElastic(app: FastifyInstance, ctx: IngestContext, cfg: E
     send(req, reply, 200, {
       _nodes: { total: 1, successful: 1, failed: 0 },
       cluster_name: cfg.clusterName,
-      nodes: { firebreak: { name: 'firebreak', version: cfg.version, roles: ['data', 'ingest', 'master'], ingest: { processors: [] }, http: { publish_address: `${cfg.listen.host}:${cfg.listen.port}` } } },
+      nodes: {
+        firebreak: { name: 'firebreak', version: cfg.version, roles: ['data', 'ingest', 'master'], ingest: { processors: [] }, http: { publish_address: `${cfg.listen.host}:${cfg.listen.port}` } },
+      },
     });
   app.get('/_nodes', nodes);
   app.get('/_nodes/*', nodes);
@@ -169,7 +175,8 @@ export function registerElastic(app: FastifyInstance, ctx: IngestContext, cfg: E
         reply.header('retry-after', String(ctx.gate.retryAfterSeconds));
       } else counters.errors++;
       closeAfter(reply);
-      const type = e.status === 429 ? 'es_rejected_execution_exception' : e.status === 413 ? 'content_too_long_exception' : e.status === 503 ? 'unavailable_shards_exception' : 'illegal_argument_exception';
+      const type =
+        e.status === 429 ? 'es_rejected_execution_exception' : e.status === 413 ? 'content_too_long_exception' : e.status === 503 ? 'unavailable_shards_exception' : 'illegal_argument_exception';
       return send(req, reply, e.status, esError(e.status, type, e.message));
     }
     counters.errors++;
@@ -212,7 +219,16 @@ export function registerElastic(app: FastifyInstance, ctx: IngestContext, cfg: E
 
 function itemBody(it: BulkItem): Record<string, unknown> {
   if (it.error) return { _index: it.index, _id: it.id ?? null, status: it.status, error: { ...it.error, index: it.index } };
-  return { _index: it.index, _id: it.id, _version: 1, result: 'created', _shards: { total: 1, successful: 1, failed: 0 }, _seq_no: Number(it.id?.startsWith('fb-') ? it.id.slice(3) : 0), _primary_term: 1, status: it.status };
+  return {
+    _index: it.index,
+    _id: it.id,
+    _version: 1,
+    result: 'created',
+    _shards: { total: 1, successful: 1, failed: 0 },
+    _seq_no: Number(it.id?.startsWith('fb-') ? it.id.slice(3) : 0),
+    _primary_term: 1,
+    status: it.status,
+  };
 }
 
 interface Doc {
@@ -225,7 +241,13 @@ interface Doc {
   pipeline?: string;
 }
 
-async function handleBulk(ctx: IngestContext, req: FastifyRequest, lease: BodyLease, urlIndex: string | undefined, source: string): Promise<{ took: number; errors: boolean; items: Record<string, unknown>[] }> {
+async function handleBulk(
+  ctx: IngestContext,
+  req: FastifyRequest,
+  lease: BodyLease,
+  urlIndex: string | undefined,
+  source: string,
+): Promise<{ took: number; errors: boolean; items: Record<string, unknown>[] }> {
   const t0 = Date.now();
   const items = await storeDocs(ctx, req, lease, source, null, urlIndex);
   return { took: Date.now() - t0, errors: items.some((i) => i.status >= 300), items: items.map((i) => ({ [i.action]: itemBody(i) })) };
@@ -235,14 +257,7 @@ async function handleBulk(ctx: IngestContext, req: FastifyRequest, lease: BodyLe
  * Reads a bulk (or single-document) body, checks each document, appends the good ones in one
  * batch and returns one item per action in request order.
  */
-async function storeDocs(
-  ctx: IngestContext,
-  req: FastifyRequest,
-  lease: BodyLease,
-  source: string,
-  singleDoc: ((line: Buffer | null) => Doc[]) | null,
-  urlIndex?: string,
-): Promise<BulkItem[]> {
+async function storeDocs(ctx: IngestContext, req: FastifyRequest, lease: BodyLease, source: string, singleDoc: ((line: Buffer | null) => Doc[]) | null, urlIndex?: string): Promise<BulkItem[]> {
   if (ctx.gate.check()) throw new IngestError(429, 'busy', `rejected execution: Firebreak's detection is behind (write-ahead log above its high-water mark); retry in ${ctx.gate.retryAfterSeconds}s`);
   const q = req.query as Query;
   const maxDoc = ctx.limits.recordMaxBytes;
@@ -286,9 +301,15 @@ async function storeDocs(
     const index = d.index ?? '';
     const base = { action: d.op, index } as const;
     if (!d.index) return { ...base, status: 400, error: { type: 'action_request_validation_exception', reason: 'Validation Failed: 1: index is missing;' } };
-    if (i >= LIMITS.bulkMaxItems) return { ...base, status: 429, error: { type: 'es_rejected_execution_exception', reason: `more than ${LIMITS.bulkMaxItems} items in one request; send the rest again` } };
+    if (i >= LIMITS.bulkMaxItems)
+      return { ...base, status: 429, error: { type: 'es_rejected_execution_exception', reason: `more than ${LIMITS.bulkMaxItems} items in one request; send the rest again` } };
     if (d.op === 'update' || d.op === 'delete') {
-      return { ...base, status: 400, ...(d.id ? { id: d.id } : {}), error: { type: 'illegal_argument_exception', reason: `${d.op} is not supported: Firebreak only stores new documents (use create or index)` } };
+      return {
+        ...base,
+        status: 400,
+        ...(d.id ? { id: d.id } : {}),
+        error: { type: 'illegal_argument_exception', reason: `${d.op} is not supported: Firebreak only stores new documents (use create or index)` },
+      };
     }
     if (d.doc === 'none') return { ...base, status: 400, error: { type: 'action_request_validation_exception', reason: `Validation Failed: 1: the ${d.op} action has no document line after it;` } };
     if (d.doc === null) {
@@ -365,7 +386,7 @@ function parseAction(bytes: Buffer | null, lineNo: number): { op: BulkItem['acti
 
 /** Where the first invalid UTF-8 sequence starts (for the message; TextDecoder decides validity). */
 function firstInvalidUtf8(b: Buffer): number {
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const c = b[i]!;
     const n = c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 : c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : -1;
     if (n < 0) return i;

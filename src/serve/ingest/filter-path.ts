@@ -12,7 +12,15 @@ function nameMatches(glob: string, name: string): boolean {
   if (!glob.includes('*')) return false;
   let re = globCache.get(glob);
   if (!re) {
-    re = new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$', 's');
+    re = new RegExp(
+      '^' +
+        glob
+          .split('*')
+          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*') +
+        '$',
+      's',
+    );
     if (globCache.size < 1000) globCache.set(glob, re);
   }
   return re.test(name);
@@ -47,9 +55,9 @@ function include(v: unknown, patterns: Pattern[]): unknown {
   if (v === null || typeof v !== 'object') return DROP;
   const out: Record<string, unknown> = {};
   let any = false;
-  for (const [k, x] of Object.entries(v)) {
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
     const { whole, rest } = descend(patterns, k);
-    const kept = whole ? x : rest.length ? include(x, rest) : DROP;
+    const kept: unknown = whole ? x : rest.length ? include(x, rest) : DROP;
     if (kept !== DROP) {
       out[k] = kept;
       any = true;
@@ -62,10 +70,10 @@ function exclude(v: unknown, patterns: Pattern[]): unknown {
   if (Array.isArray(v)) return v.map((x) => exclude(x, patterns)).filter((x) => x !== DROP);
   if (v === null || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
     const { whole, rest } = descend(patterns, k);
     if (whole) continue;
-    const kept = rest.length ? exclude(x, rest) : x;
+    const kept: unknown = rest.length ? exclude(x, rest) : x;
     if (kept !== DROP) out[k] = kept;
   }
   return Object.keys(out).length || !Object.keys(v).length ? out : DROP;

@@ -66,7 +66,10 @@ export function registerHec(app: FastifyInstance, ctx: IngestContext): void {
   const answer = (reply: FastifyReply, s: HecStatus, extra: Record<string, unknown> = {}) => {
     if (s.status >= 400) closeAfter(reply);
     if (s.status === 503) reply.header('retry-after', String(ctx.gate.retryAfterSeconds));
-    return reply.code(s.status).type('application/json; charset=UTF-8').send({ text: s.text, code: s.code, ...extra });
+    return reply
+      .code(s.status)
+      .type('application/json; charset=UTF-8')
+      .send({ text: s.text, code: s.code, ...extra });
   };
 
   const authenticate = (req: FastifyRequest): string => {

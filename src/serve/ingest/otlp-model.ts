@@ -108,7 +108,7 @@ function attributes(list: unknown, depth = 0, fromProtobuf = false): Record<stri
 const b64ToHex = (s: string) => Buffer.from(s, 'base64').toString('hex');
 const nanos = (v: unknown, what: string): string | undefined => {
   if (v === undefined || v === null) return undefined;
-  const s = String(v);
+  const s = typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : (JSON.stringify(v) ?? '');
   if (!/^\d+$/.test(s)) throw new OtlpShapeError(`${what} ${JSON.stringify(s).slice(0, 40)} is not a count of nanoseconds`);
   return s === '0' ? undefined : s;
 };

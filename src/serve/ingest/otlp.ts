@@ -34,7 +34,11 @@ export function registerOtlp(app: FastifyInstance, ctx: IngestContext, cfg: Otlp
   const fail = (reply: FastifyReply, asProto: boolean, status: number, code: number, message: string) => {
     closeAfter(reply);
     if (status === 429 || status === 503) reply.header('retry-after', String(ctx.gate.retryAfterSeconds));
-    if (asProto) return reply.code(status).type('application/x-protobuf').send(Buffer.from(encodeStatus(code, message)));
+    if (asProto)
+      return reply
+        .code(status)
+        .type('application/x-protobuf')
+        .send(Buffer.from(encodeStatus(code, message)));
     return reply.code(status).type('application/json').send({ code, message });
   };
 
@@ -108,7 +112,11 @@ export function registerOtlp(app: FastifyInstance, ctx: IngestContext, cfg: Otlp
         }
         counters.rejected += rejected;
         const message = [...reasons].slice(0, 5).join('; ');
-        if (asProto) return reply.code(200).type('application/x-protobuf').send(Buffer.from(encodeProtobufResponse(rejected, message)));
+        if (asProto)
+          return reply
+            .code(200)
+            .type('application/x-protobuf')
+            .send(Buffer.from(encodeProtobufResponse(rejected, message)));
         return reply
           .code(200)
           .type('application/json')
@@ -131,6 +139,9 @@ export function registerOtlp(app: FastifyInstance, ctx: IngestContext, cfg: Otlp
     closeAfter(reply);
     const path = req.url.split('?')[0];
     const known = path === '/v1/traces' || path === '/v1/metrics';
-    return reply.code(404).type('application/json').send({ code: 12, message: known ? `${path}: Firebreak takes logs only (POST /v1/logs)` : `${req.method} ${path}: not found (POST /v1/logs)` });
+    return reply
+      .code(404)
+      .type('application/json')
+      .send({ code: 12, message: known ? `${path}: Firebreak takes logs only (POST /v1/logs)` : `${req.method} ${path}: not found (POST /v1/logs)` });
   });
 }

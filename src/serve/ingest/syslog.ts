@@ -152,7 +152,7 @@ export async function startSyslogStream(ctx: IngestContext, cfg: SyslogPlainConf
       }
       onConnection(s, client.source, cn ? `CN=${cn}` : cert.fingerprint256);
     });
-    server.on('tlsClientError', (e, s) => {
+    server.on('tlsClientError', (e: Error, s: TLSSocket) => {
       counters.refusedAuth++;
       ctx.log('warn', `syslog/tls: handshake with ${plainAddress(s.remoteAddress)} failed: ${e.message}`);
     });

@@ -92,10 +92,7 @@ export function frameHeader(offset: number, payload: Buffer): Buffer {
 }
 
 /** The outcome of checking one frame in a buffer. */
-export type FrameCheck =
-  | { ok: true; offset: number; payloadStart: number; end: number }
-  | { ok: false; reason: 'incomplete'; need: number }
-  | { ok: false; reason: 'corrupt'; message: string };
+export type FrameCheck = { ok: true; offset: number; payloadStart: number; end: number } | { ok: false; reason: 'incomplete'; need: number } | { ok: false; reason: 'corrupt'; message: string };
 
 /**
  * Checks the frame at `pos` in `buf`: complete, within the size limit, checksum good, offset as

@@ -429,7 +429,13 @@ export class WriteAheadLog extends EventEmitter {
       }
       if (!bad && seg.size < size) bad = `torn frame: the last ${size - seg.size} bytes do not make a whole frame`;
       if (bad) {
-        if (!last) throw new WalError('wal-corrupt', `segment ${file} is corrupt at byte ${seg.size} (record ${seg.end}): ${bad}; it is not the last segment, so this is not a crash's torn write`, file, seg.size);
+        if (!last)
+          throw new WalError(
+            'wal-corrupt',
+            `segment ${file} is corrupt at byte ${seg.size} (record ${seg.end}): ${bad}; it is not the last segment, so this is not a crash's torn write`,
+            file,
+            seg.size,
+          );
         const cut = size - seg.size;
         await fh.truncate(seg.size);
         await fh.datasync();
