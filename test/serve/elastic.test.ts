@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@elastic/elasticsearch';
 import { filterPath } from '../../src/serve/ingest/filter-path.js';
 import { decodeElastic } from '../../src/serve/ingest/decode.js';
-import { DEFAULT_TOKENS_YAML, startServer, TOKENS, walRecords, type TestServer } from './ingest-helpers.js';
+import { DEFAULT_TOKENS_YAML, have, makeCerts, startServer, TOKENS, walRecords, type TestServer } from './ingest-helpers.js';
 
 describe('Elasticsearch facade', () => {
   let s: TestServer;
@@ -144,5 +147,42 @@ describe('filter_path', () => {
   it('exclusions', () => {
     assert.deepEqual(filterPath(body, '-items'), { took: 3, errors: true });
     assert.deepEqual(filterPath({ a: { b: 1, c: 2 } }, '-a.b'), { a: { c: 2 } });
+  });
+});
+
+describe('HTTP listeners over TLS, and graceful shutdown', { skip: !have('openssl') && 'openssl is not installed (needed to make test certificates)' }, () => {
+  it('the Elasticsearch listener serves HTTPS from certificate files', async () => {
+    const certs = makeCerts(mkdtempSync(join(tmpdir(), 'fb-https-')), []);
+    const s = await startServer(`listeners:\n  elastic: { listen: 0, tls: { cert: ${certs.cert}, key: ${certs.key} } }\n${DEFAULT_TOKENS_YAML}`);
+    try {
+      const client = new Client({
+        node: `https://localhost:${s.ingest.addresses.elastic!.port}`,
+        auth: { apiKey: Buffer.from(`id:${TOKENS.elastic}`).toString('base64') },
+        tls: { ca: readFileSync(certs.ca) },
+      });
+      const r = await client.bulk({ operations: [{ create: { _index: 'x' } }, { over: 'tls' }] });
+      assert.equal(r.errors, false);
+      assert.equal((await walRecords(s.wal)).length, 1);
+      await client.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('close() finishes requests in flight: what was acknowledged is in the log after shutdown', async () => {
+    const s = await startServer(`listeners:\n  elastic: { listen: 0 }\n${DEFAULT_TOKENS_YAML}`);
+    const url = `http://127.0.0.1:${s.ingest.addresses.elastic!.port}/_bulk`;
+    const body = Array.from({ length: 200 }, (_, i) => `{"create":{"_index":"x"}}\n{"n":${i}}\n`).join('');
+    const inflight = Array.from({ length: 10 }, () =>
+      fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.elastic}`, 'content-type': 'application/x-ndjson' }, body }).then(
+        async (r) => (r.status === 200 ? ((JSON.parse(await r.text()) as { items: unknown[] }).items.length as number) : 0),
+        () => 0,
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    await s.ingest.close();
+    const acked = (await Promise.all(inflight)).reduce((a, b) => a + b, 0);
+    assert.equal((await walRecords(s.wal)).length, acked);
+    await s.wal.close();
   });
 });

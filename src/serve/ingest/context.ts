@@ -48,11 +48,19 @@ export class IngestGate extends EventEmitter {
     private readonly inflightMax: number,
   ) {
     super();
-    const check = () => this.check();
-    wal.on('durable', check);
-    wal.on('lag', check);
-    wal.on('commit', check);
+    wal.on('durable', this.onWal);
+    wal.on('lag', this.onWal);
+    wal.on('commit', this.onWal);
     this.setMaxListeners(0);
+  }
+
+  private readonly onWal = () => void this.check();
+
+  /** Stops following the log (at shutdown). */
+  dispose(): void {
+    this.wal.off('durable', this.onWal);
+    this.wal.off('lag', this.onWal);
+    this.wal.off('commit', this.onWal);
   }
 
   /** True while ingest must refuse new data. */

@@ -5,7 +5,8 @@
  * 100 MB upload is not drained).
  */
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { HttpListenerConfig, IngestLimits, TlsConfig } from '../config.js';
@@ -27,18 +28,24 @@ export function tlsOptions(t: TlsConfig): { cert: Buffer; key: Buffer; ca?: Buff
 
 /** A fastify instance for one listener; the adapter adds its routes. */
 export function createHttpApp(cfg: HttpListenerConfig, limits: IngestLimits): FastifyInstance {
-  const base = {
-    logger: false,
+  // Node checks header and request timeouts every `connectionsCheckingInterval` (30 s by default),
+  // so a slow-loris client would keep its socket up to 30 s past the limit.
+  const serverOptions = {
+    connectionsCheckingInterval: Math.max(250, Math.min(5000, Math.floor(limits.headersTimeoutMs / 4))),
     requestTimeout: limits.requestTimeoutMs,
-    connectionTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
+  };
+  const tls = cfg.tls ? tlsOptions(cfg.tls) : null;
+  const app = Fastify({
+    logger: false,
     return503OnClosing: true,
-    forceCloseConnections: 'idle' as const,
+    forceCloseConnections: 'idle',
     maxParamLength: 1000,
     exposeHeadRoutes: true,
-  };
-  const app = cfg.tls ? Fastify({ ...base, https: tlsOptions(cfg.tls) }) : Fastify(base);
-  app.server.headersTimeout = limits.headersTimeoutMs;
+    serverFactory: (handler) => (tls ? createHttpsServer({ ...serverOptions, ...tls }, handler) : createHttpServer(serverOptions, handler)),
+  });
+  app.server.setTimeout(limits.requestTimeoutMs);
   app.server.maxConnections = limits.maxConnections;
   // Bodies are streamed by the adapters under their own limits (see body.ts).
   app.removeAllContentTypeParsers();

@@ -102,6 +102,7 @@ export async function startIngest(config: ServeConfig, wal: WriteAheadLog, opts:
     close: () =>
       (closing ??= (async () => {
         await Promise.all([...apps.map((a) => a.close()), ...syslogs.map((s) => s.close())]);
+        gate.dispose();
       })()),
   };
 }
