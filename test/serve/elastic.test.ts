@@ -175,7 +175,7 @@ describe('HTTP listeners over TLS, and graceful shutdown', { skip: !have('openss
     const body = Array.from({ length: 200 }, (_, i) => `{"create":{"_index":"x"}}\n{"n":${i}}\n`).join('');
     const inflight = Array.from({ length: 10 }, () =>
       fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.elastic}`, 'content-type': 'application/x-ndjson' }, body }).then(
-        async (r) => (r.status === 200 ? ((JSON.parse(await r.text()) as { items: unknown[] }).items.length as number) : 0),
+        async (r) => (r.status === 200 ? (JSON.parse(await r.text()) as { items: unknown[] }).items.length : 0),
         () => 0,
       ),
     );

@@ -84,6 +84,16 @@ export class IngestGate extends EventEmitter {
     return this.closedByLag;
   }
 
+  /** True while the in-flight budget is spent (stream listeners stop reading until it is not). */
+  get overBudget(): boolean {
+    return this.inflight >= this.inflightMax;
+  }
+
+  /** Charges bytes already read (a stream's messages) to the budget, even past it. */
+  charge(n: number): void {
+    this.inflight += n;
+  }
+
   /** Claims `n` bytes of the in-flight budget; false (nothing claimed) when it would overflow. */
   reserve(n: number): boolean {
     if (this.inflight + n > this.inflightMax) return false;
@@ -92,6 +102,7 @@ export class IngestGate extends EventEmitter {
   }
   release(n: number): void {
     this.inflight = Math.max(0, this.inflight - n);
+    if (n > 0 && this.inflight < this.inflightMax) this.emit('budget');
   }
 }
 

@@ -48,6 +48,8 @@ interface BulkItem {
   error?: { type: string; reason: string };
   /** Position in `records` when accepted. */
   record?: number;
+  /** The log offset it was stored at. */
+  seqNo?: number;
 }
 
 /** Registers the facade's routes on a listener's app. */
@@ -225,7 +227,7 @@ function itemBody(it: BulkItem): Record<string, unknown> {
     _version: 1,
     result: 'created',
     _shards: { total: 1, successful: 1, failed: 0 },
-    _seq_no: Number(it.id?.startsWith('fb-') ? it.id.slice(3) : 0),
+    _seq_no: it.seqNo ?? 0,
     _primary_term: 1,
     status: it.status,
   };
@@ -341,7 +343,11 @@ async function storeDocs(ctx: IngestContext, req: FastifyRequest, lease: BodyLea
     } catch (e) {
       throw new IngestError(503, 'unavailable', `the write-ahead log refused the documents: ${(e as Error).message}`);
     }
-    for (const it of items) if (it.record !== undefined) it.id ??= `fb-${first + it.record}`;
+    for (const it of items) {
+      if (it.record === undefined) continue;
+      it.seqNo = first + it.record;
+      it.id ??= `fb-${it.seqNo}`;
+    }
   }
   const c = ctx.stats.byProtocol.elastic;
   c.rejected += items.length - records.length;

@@ -216,6 +216,7 @@ class Connection {
     this.max = ctx.limits.syslogMessageMaxBytes;
     this.onGate = () => this.flow();
     ctx.gate.on('change', this.onGate);
+    ctx.gate.on('budget', this.onGate);
     if (ctx.limits.syslogIdleTimeoutMs > 0) {
       socket.setTimeout(ctx.limits.syslogIdleTimeoutMs, () => {
         ctx.log('info', `syslog/${transport}: closing ${this.remote}: idle`);
@@ -246,7 +247,10 @@ class Connection {
       socket.end();
     });
     socket.on('error', (e) => ctx.log('info', `syslog/${transport}: ${this.remote}: ${e.message}`));
-    socket.once('close', () => ctx.gate.off('change', this.onGate));
+    socket.once('close', () => {
+      ctx.gate.off('change', this.onGate);
+      ctx.gate.off('budget', this.onGate);
+    });
     this.flow();
   }
 
@@ -330,6 +334,9 @@ class Connection {
     this.batch = [];
     const bytes = b.reduce((n, r) => n + r.body.length, 0);
     this.pendingBytes += bytes;
+    // Messages waiting for the log count against the server's in-flight budget, so many
+    // connections cannot together hold more than it.
+    this.ctx.gate.charge(bytes);
     const p: Promise<void> = this.ctx.append('syslog', b).then(
       () => {},
       (e: Error) => {
@@ -342,13 +349,14 @@ class Connection {
     void p.finally(() => {
       this.pending.delete(p);
       this.pendingBytes -= bytes;
+      this.ctx.gate.release(bytes);
       this.flow();
     });
   }
 
   /** Reads while the gate is open and little waits for the log; pauses otherwise. */
   private flow(): void {
-    const stop = this.ctx.gate.closed || this.pendingBytes > LIMITS.syslogConnectionPendingBytes;
+    const stop = this.ctx.gate.closed || this.ctx.gate.overBudget || this.pendingBytes > LIMITS.syslogConnectionPendingBytes;
     if (stop && !this.socket.isPaused()) this.socket.pause();
     else if (!stop && this.socket.isPaused()) this.socket.resume();
   }
