@@ -76,3 +76,27 @@ export class UsageError extends FirebreakError {
     super('usage', message);
   }
 }
+
+/** An error in a configuration file: names the file, line and column of the offending value. */
+export class ConfigError extends FirebreakError {
+  constructor(
+    message: string,
+    readonly location: TextLocation,
+    options?: { cause?: unknown },
+  ) {
+    super('config', message, options);
+  }
+
+  /** `file:line:column: message`, as printed at start-up. */
+  format(): string {
+    const { file, line, column } = this.location;
+    return `${file}:${line}:${column}: ${this.message}`;
+  }
+}
+
+/** Several configuration errors found at once (all are reported, not only the first). */
+export class ConfigErrors extends FirebreakError {
+  constructor(readonly errors: ConfigError[]) {
+    super('config', errors.map((e) => e.format()).join('\n'));
+  }
+}

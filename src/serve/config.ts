@@ -1,0 +1,473 @@
+/**
+ * `firebreak serve` configuration: one YAML file, validated at start against a JSON schema (ajv),
+ * every error reported with its file, line and column. This module owns the ingest sections
+ * (listeners, tokens, TLS, limits, back-pressure, write-ahead log); other sections (storage,
+ * rules, notifications) are added to `SERVE_CONFIG_SCHEMA.properties` and `ServeConfig`.
+ *
+ * Relative paths (certificates, secret files, the log directory) are taken from the config file's
+ * folder. Listeners bind to loopback unless an address is given.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument, isNode, type Node } from 'yaml';
+import { ConfigError, ConfigErrors } from '../core/errors.js';
+import { LIMITS } from '../core/limits.js';
+import type { IngestProtocol } from './record.js';
+
+/** Where a listener binds. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** TLS for a listener, from PEM files. */
+export interface TlsConfig {
+  cert: string;
+  key: string;
+  /** CA bundle for client certificates (required for syslog TLS client authentication). */
+  ca?: string;
+  /** `none` (default for HTTP), `request`, or `require` (client certificate checked against `ca`). */
+  clientAuth: 'none' | 'request' | 'require';
+}
+
+export interface HttpListenerConfig {
+  listen: ListenAddress;
+  tls?: TlsConfig;
+}
+
+export interface ElasticListenerConfig extends HttpListenerConfig {
+  /** `version.number` in `GET /`: Beats refuse a server older than themselves. */
+  version: string;
+  clusterName: string;
+}
+
+export interface OtlpListenerConfig extends HttpListenerConfig {
+  /** Header carrying the token (`Authorization: Bearer <token>` by default, or the bare token). */
+  tokenHeader: string;
+}
+
+/** Plain syslog (UDP or TCP) carries no token: admitted only from the listed networks. */
+export interface SyslogPlainConfig {
+  listen: ListenAddress;
+  /** The source name records from this listener get. */
+  source: string;
+  /** CIDR blocks allowed to send; anything else is refused (TCP closed, datagram dropped and counted). */
+  allow: string[];
+}
+
+/** Syslog over TLS (RFC 5425): the client certificate (checked against `ca`) names the source. */
+export interface SyslogTlsConfig {
+  listen: ListenAddress;
+  tls: TlsConfig & { ca: string };
+  /** Client certificates accepted, by subject common name or SHA-256 fingerprint. */
+  clients: { source: string; commonName?: string; fingerprint256?: string }[];
+  /** Optional network restriction on top of the certificate. */
+  allow?: string[];
+}
+
+export interface TokenConfig {
+  /** The source name records admitted by this token get. */
+  source: string;
+  secret: string;
+  /** Protocols this token is good for (default: all HTTP ones). */
+  protocols: IngestProtocol[];
+}
+
+export interface IngestLimits {
+  recordMaxBytes: number;
+  bodyMaxBytes: number;
+  decompressedMaxBytes: number;
+  inflightMaxBytes: number;
+  syslogMessageMaxBytes: number;
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  syslogIdleTimeoutMs: number;
+}
+
+export interface BackpressureConfig {
+  /** Lag (uncommitted bytes in the log) at which ingest starts refusing (429 / stops reading). */
+  highWaterBytes: number;
+  /** Lag at which it accepts again. */
+  lowWaterBytes: number;
+  /** Same in records (either mark trips). */
+  highWaterRecords: number;
+  lowWaterRecords: number;
+  /** `Retry-After` seconds in 429/503 answers. */
+  retryAfterSeconds: number;
+}
+
+export interface WalConfig {
+  dir: string;
+  segmentBytes: number;
+  groupCommitMs: number;
+}
+
+export interface ServeConfig {
+  /** The file it was read from (for messages), or `<inline>`. */
+  file: string;
+  wal: WalConfig;
+  listeners: {
+    elastic?: ElasticListenerConfig;
+    otlp?: OtlpListenerConfig;
+    hec?: HttpListenerConfig;
+    syslog?: { udp?: SyslogPlainConfig; tcp?: SyslogPlainConfig; tls?: SyslogTlsConfig };
+  };
+  tokens: TokenConfig[];
+  limits: IngestLimits;
+  backpressure: BackpressureConfig;
+}
+
+const listen = { type: ['string', 'integer'], description: 'host:port, [v6]:port, or a port (loopback)' };
+const tlsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cert', 'key'],
+  properties: { cert: { type: 'string' }, key: { type: 'string' }, ca: { type: 'string' }, clientAuth: { enum: ['none', 'request', 'require'] } },
+};
+const cidrList = { type: 'array', items: { type: 'string' }, minItems: 1 };
+const plainSyslog = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['listen', 'source', 'allow'],
+  properties: { listen, source: { type: 'string', minLength: 1 }, allow: cidrList },
+};
+const bytes = { type: 'integer', minimum: 1 };
+const ms = { type: 'integer', minimum: 0 };
+
+/** The JSON schema of the configuration file. Add sections to `properties`. */
+export const SERVE_CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    wal: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { dir: { type: 'string' }, segmentBytes: { type: 'integer', minimum: 4096 }, groupCommitMs: { type: 'integer', minimum: 0, maximum: 1000 } },
+    },
+    listeners: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        elastic: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['listen'],
+          properties: { listen, tls: tlsSchema, version: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+' }, clusterName: { type: 'string' } },
+        },
+        otlp: { type: 'object', additionalProperties: false, required: ['listen'], properties: { listen, tls: tlsSchema, tokenHeader: { type: 'string', minLength: 1 } } },
+        hec: { type: 'object', additionalProperties: false, required: ['listen'], properties: { listen, tls: tlsSchema } },
+        syslog: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            udp: plainSyslog,
+            tcp: plainSyslog,
+            tls: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['listen', 'tls', 'clients'],
+              properties: {
+                listen,
+                tls: { ...tlsSchema, required: ['cert', 'key', 'ca'] },
+                allow: cidrList,
+                clients: {
+                  type: 'array',
+                  minItems: 1,
+                  items: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['source'],
+                    properties: { source: { type: 'string', minLength: 1 }, commonName: { type: 'string', minLength: 1 }, fingerprint256: { type: 'string', pattern: '^([0-9A-Fa-f]{2}:?){32}$' } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    tokens: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['source'],
+        properties: {
+          source: { type: 'string', minLength: 1, maxLength: 200 },
+          secret: { type: 'string', minLength: 16 },
+          secretFile: { type: 'string' },
+          protocols: { type: 'array', minItems: 1, items: { enum: ['elastic', 'otlp', 'hec'] } },
+        },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        recordMaxBytes: { type: 'integer', minimum: 1024, maximum: LIMITS.walFrameMaxBytes - 65536 },
+        bodyMaxBytes: bytes,
+        decompressedMaxBytes: bytes,
+        inflightMaxBytes: bytes,
+        syslogMessageMaxBytes: { type: 'integer', minimum: 480, maximum: LIMITS.walFrameMaxBytes - 65536 },
+        maxConnections: { type: 'integer', minimum: 1 },
+        headersTimeoutMs: { type: 'integer', minimum: 100 },
+        requestTimeoutMs: { type: 'integer', minimum: 100 },
+        keepAliveTimeoutMs: ms,
+        syslogIdleTimeoutMs: ms,
+      },
+    },
+    backpressure: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        highWaterBytes: bytes,
+        lowWaterBytes: bytes,
+        highWaterRecords: bytes,
+        lowWaterRecords: bytes,
+        retryAfterSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
+      },
+    },
+  },
+} as const;
+
+/** Reads, validates and resolves a configuration file. Throws `ConfigErrors` listing every problem. */
+export async function loadServeConfig(file: string): Promise<ServeConfig> {
+  return parseServeConfig(await readFile(file, 'utf8'), file);
+}
+
+/** Parses configuration text (paths relative to `file`'s folder). Throws `ConfigErrors`. */
+export function parseServeConfig(text: string, file = '<inline>'): ServeConfig {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  const at = (node: unknown, message: string): ConfigError => {
+    const off = isNode(node) && node.range ? node.range[0] : 0;
+    const { line, col } = lc.linePos(off);
+    return new ConfigError(message, { file, line, column: col });
+  };
+  if (doc.errors.length) {
+    throw new ConfigErrors(doc.errors.map((e) => new ConfigError(e.message.split('\n')[0]!, { file, line: e.linePos?.[0].line ?? 0, column: e.linePos?.[0].col ?? 0 })));
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: LIMITS.yamlMaxAliasCount }) ?? {};
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const validate = ajv.compile(SERVE_CONFIG_SCHEMA);
+  const nodeAt = (path: string): Node | undefined => {
+    const parts = path
+      .split('/')
+      .slice(1)
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
+    for (let n = parts.length; n >= 0; n--) {
+      const node = n === 0 ? doc.contents : doc.getIn(parts.slice(0, n), true);
+      if (isNode(node)) return node;
+    }
+    return undefined;
+  };
+  if (!validate(raw)) {
+    throw new ConfigErrors((validate.errors ?? []).map((e) => at(nodeAt(e.instancePath), describeAjvError(e))));
+  }
+  const errors: ConfigError[] = [];
+  const cfg = resolveConfig(raw as RawConfig, dirname(resolve(file)), (path, msg) => errors.push(at(nodeAt(path), msg)));
+  if (errors.length) throw new ConfigErrors(errors);
+  cfg.file = file;
+  return cfg;
+}
+
+function describeAjvError(e: ErrorObject): string {
+  const where = e.instancePath || '(top level)';
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${where}: unknown setting '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+    case 'required':
+      return `${where}: missing required setting '${(e.params as { missingProperty: string }).missingProperty}'`;
+    case 'enum':
+      return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${where}: ${e.message ?? e.keyword}`;
+  }
+}
+
+// What the schema guarantees, before defaults and checks the schema cannot express.
+interface RawTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  clientAuth?: TlsConfig['clientAuth'];
+}
+interface RawPlain {
+  listen: string | number;
+  source: string;
+  allow: string[];
+}
+interface RawConfig {
+  wal?: { dir?: string; segmentBytes?: number; groupCommitMs?: number };
+  listeners?: {
+    elastic?: { listen: string | number; tls?: RawTls; version?: string; clusterName?: string };
+    otlp?: { listen: string | number; tls?: RawTls; tokenHeader?: string };
+    hec?: { listen: string | number; tls?: RawTls };
+    syslog?: { udp?: RawPlain; tcp?: RawPlain; tls?: { listen: string | number; tls: RawTls & { ca: string }; allow?: string[]; clients: SyslogTlsConfig['clients'] } };
+  };
+  tokens?: { source: string; secret?: string; secretFile?: string; protocols?: IngestProtocol[] }[];
+  limits?: Partial<IngestLimits>;
+  backpressure?: Partial<BackpressureConfig>;
+}
+
+/** Parses `host:port`, `[v6]:port` or a bare port (bound to 127.0.0.1). */
+export function parseListen(v: string | number): ListenAddress | string {
+  if (typeof v === 'number' || /^\d+$/.test(v)) {
+    const port = Number(v);
+    return port >= 0 && port <= 65535 ? { host: '127.0.0.1', port } : `port ${port} is out of range`;
+  }
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d+)$/.exec(v);
+  if (!m) return `'${v}' is not host:port`;
+  const host = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  if (port > 65535) return `port ${port} is out of range`;
+  if (m[1] && isIP(host) !== 6) return `'${host}' is not an IPv6 address`;
+  return { host, port };
+}
+
+function resolveConfig(raw: RawConfig, base: string, err: (path: string, msg: string) => void): ServeConfig {
+  const path = (p: string) => resolve(base, p);
+  const addr = (v: string | number, where: string): ListenAddress => {
+    const a = parseListen(v);
+    if (typeof a === 'string') {
+      err(where, `${where}: ${a}`);
+      return { host: '127.0.0.1', port: 0 };
+    }
+    return a;
+  };
+  const tls = (t: RawTls | undefined, where: string): TlsConfig | undefined => {
+    if (!t) return undefined;
+    const out: TlsConfig = { cert: path(t.cert), key: path(t.key), clientAuth: t.clientAuth ?? 'none' };
+    if (t.ca) out.ca = path(t.ca);
+    for (const k of ['cert', 'key', 'ca'] as const) {
+      const f = out[k];
+      if (!f) continue;
+      try {
+        readFileSync(f);
+      } catch (e) {
+        err(`${where}/${k}`, `${where}/${k}: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    if (out.clientAuth !== 'none' && !out.ca) err(where, `${where}: clientAuth '${out.clientAuth}' needs a 'ca' to check client certificates against`);
+    return out;
+  };
+  const cidrs = (list: string[] | undefined, where: string): string[] | undefined => {
+    list?.forEach((c, i) => {
+      const [ip, bits] = c.split('/');
+      const v = isIP(ip ?? '');
+      const max = v === 6 ? 128 : 32;
+      if (!v || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) err(`${where}/${i}`, `${where}/${i}: '${c}' is not an address or CIDR block`);
+    });
+    return list;
+  };
+  const L = raw.listeners ?? {};
+  const listeners: ServeConfig['listeners'] = {};
+  if (L.elastic) {
+    const e: ElasticListenerConfig = { listen: addr(L.elastic.listen, '/listeners/elastic/listen'), version: L.elastic.version ?? '8.17.0', clusterName: L.elastic.clusterName ?? 'firebreak' };
+    const t = tls(L.elastic.tls, '/listeners/elastic/tls');
+    if (t) e.tls = t;
+    listeners.elastic = e;
+  }
+  if (L.otlp) {
+    const o: OtlpListenerConfig = { listen: addr(L.otlp.listen, '/listeners/otlp/listen'), tokenHeader: (L.otlp.tokenHeader ?? 'authorization').toLowerCase() };
+    const t = tls(L.otlp.tls, '/listeners/otlp/tls');
+    if (t) o.tls = t;
+    listeners.otlp = o;
+  }
+  if (L.hec) {
+    const h: HttpListenerConfig = { listen: addr(L.hec.listen, '/listeners/hec/listen') };
+    const t = tls(L.hec.tls, '/listeners/hec/tls');
+    if (t) h.tls = t;
+    listeners.hec = h;
+  }
+  if (L.syslog) {
+    const s: NonNullable<ServeConfig['listeners']['syslog']> = {};
+    for (const k of ['udp', 'tcp'] as const) {
+      const p = L.syslog[k];
+      if (p) s[k] = { listen: addr(p.listen, `/listeners/syslog/${k}/listen`), source: p.source, allow: cidrs(p.allow, `/listeners/syslog/${k}/allow`)! };
+    }
+    const t = L.syslog.tls;
+    if (t) {
+      const where = '/listeners/syslog/tls';
+      t.clients.forEach((c, i) => {
+        if (!c.commonName && !c.fingerprint256) err(`${where}/clients/${i}`, `${where}/clients/${i}: give 'commonName' or 'fingerprint256' to recognise this client's certificate`);
+      });
+      const st: SyslogTlsConfig = {
+        listen: addr(t.listen, `${where}/listen`),
+        tls: { ...tls({ ...t.tls, clientAuth: 'require' }, `${where}/tls`)!, ca: path(t.tls.ca) },
+        clients: t.clients.map((c) => ({ ...c, ...(c.fingerprint256 ? { fingerprint256: normaliseFingerprint(c.fingerprint256) } : {}) })),
+      };
+      const allow = cidrs(t.allow, `${where}/allow`);
+      if (allow) st.allow = allow;
+      s.tls = st;
+    }
+    listeners.syslog = s;
+  }
+  const tokens: TokenConfig[] = [];
+  const seen = new Map<string, number>();
+  (raw.tokens ?? []).forEach((t, i) => {
+    const where = `/tokens/${i}`;
+    let secret = t.secret;
+    if (t.secret && t.secretFile) err(where, `${where}: give 'secret' or 'secretFile', not both`);
+    if (t.secretFile) {
+      try {
+        secret = readFileSync(path(t.secretFile), 'utf8').trim();
+        if (secret.length < 16) err(`${where}/secretFile`, `${where}/secretFile: the secret in ${t.secretFile} is shorter than 16 characters`);
+      } catch (e) {
+        err(`${where}/secretFile`, `${where}/secretFile: cannot read ${path(t.secretFile)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    if (!secret) {
+      if (!t.secretFile) err(where, `${where}: missing 'secret' (or 'secretFile')`);
+      return;
+    }
+    const prev = seen.get(secret);
+    if (prev !== undefined) err(where, `${where}: the same secret is already used by /tokens/${prev}; each source needs its own token`);
+    seen.set(secret, i);
+    tokens.push({ source: t.source, secret, protocols: t.protocols ?? ['elastic', 'otlp', 'hec'] });
+  });
+  const lim = raw.limits ?? {};
+  const limits: IngestLimits = {
+    recordMaxBytes: lim.recordMaxBytes ?? LIMITS.ingestRecordMaxBytes,
+    bodyMaxBytes: lim.bodyMaxBytes ?? LIMITS.httpBodyMaxBytes,
+    decompressedMaxBytes: lim.decompressedMaxBytes ?? LIMITS.httpDecompressedMaxBytes,
+    inflightMaxBytes: lim.inflightMaxBytes ?? LIMITS.ingestInflightMaxBytes,
+    syslogMessageMaxBytes: lim.syslogMessageMaxBytes ?? LIMITS.syslogMessageMaxBytes,
+    maxConnections: lim.maxConnections ?? LIMITS.maxConnections,
+    headersTimeoutMs: lim.headersTimeoutMs ?? LIMITS.httpHeadersTimeoutMs,
+    requestTimeoutMs: lim.requestTimeoutMs ?? LIMITS.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: lim.keepAliveTimeoutMs ?? LIMITS.httpKeepAliveTimeoutMs,
+    syslogIdleTimeoutMs: lim.syslogIdleTimeoutMs ?? LIMITS.syslogIdleTimeoutMs,
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) err('/limits/headersTimeoutMs', '/limits/headersTimeoutMs: must not exceed requestTimeoutMs');
+  const bp = raw.backpressure ?? {};
+  const backpressure: BackpressureConfig = {
+    highWaterBytes: bp.highWaterBytes ?? 1024 * 1024 * 1024,
+    lowWaterBytes: bp.lowWaterBytes ?? 512 * 1024 * 1024,
+    highWaterRecords: bp.highWaterRecords ?? 5_000_000,
+    lowWaterRecords: bp.lowWaterRecords ?? 2_500_000,
+    retryAfterSeconds: bp.retryAfterSeconds ?? 5,
+  };
+  if (backpressure.lowWaterBytes >= backpressure.highWaterBytes) err('/backpressure/lowWaterBytes', '/backpressure/lowWaterBytes: must be below highWaterBytes');
+  if (backpressure.lowWaterRecords >= backpressure.highWaterRecords) err('/backpressure/lowWaterRecords', '/backpressure/lowWaterRecords: must be below highWaterRecords');
+  const wal: WalConfig = {
+    dir: path(raw.wal?.dir ?? 'firebreak-data/wal'),
+    segmentBytes: raw.wal?.segmentBytes ?? LIMITS.walSegmentBytes,
+    groupCommitMs: raw.wal?.groupCommitMs ?? 2,
+  };
+  if (!Object.keys(listeners).length) err('', 'no listeners configured: add at least one under listeners (elastic, otlp, hec, syslog)');
+  const needTokens = listeners.elastic || listeners.otlp || listeners.hec;
+  if (needTokens && !tokens.length) err('/tokens', 'HTTP listeners are configured but no tokens: every request would be refused');
+  return { file: base, wal, listeners, tokens, limits, backpressure };
+}
+
+/** `AA:BB:…` upper case, as Node reports `fingerprint256`. */
+export function normaliseFingerprint(f: string): string {
+  const hex = f.replace(/:/g, '').toUpperCase();
+  return hex.match(/../g)!.join(':');
+}

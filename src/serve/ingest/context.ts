@@ -1,0 +1,148 @@
+/**
+ * What every ingest adapter shares: the log it appends to, the tokens, the back-pressure gate,
+ * the limits and the counters. Adapters know nothing of rules or events.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { BackpressureConfig, IngestLimits, ServeConfig, TokenConfig } from '../config.js';
+import type { IngestProtocol, IngestRecord } from '../record.js';
+import type { WriteAheadLog } from '../wal/wal.js';
+
+/** Something went wrong with a request as a whole; `status` is the HTTP status to answer. */
+export class IngestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Tokens by the SHA-256 of their secret: lookups do not compare secrets byte by byte. */
+export class TokenTable {
+  private readonly byHash = new Map<string, TokenConfig>();
+  constructor(tokens: readonly TokenConfig[]) {
+    for (const t of tokens) this.byHash.set(hash(t.secret), t);
+  }
+  /** The source a secret admits for `protocol`, or null. */
+  source(protocol: IngestProtocol, secret: string | null | undefined): string | null {
+    if (!secret) return null;
+    const t = this.byHash.get(hash(secret));
+    return t && t.protocols.includes(protocol) ? t.source : null;
+  }
+}
+const hash = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Back-pressure: closed when the consumer's lag passes the high-water mark, open again below the
+ * low-water mark (hysteresis, so ingest does not flap). Also bounds the bytes of request bodies
+ * held in memory at once. Emits `change` when it opens or closes.
+ */
+export class IngestGate extends EventEmitter {
+  private closedByLag = false;
+  private inflight = 0;
+  constructor(
+    private readonly wal: WriteAheadLog,
+    private readonly bp: BackpressureConfig,
+    private readonly inflightMax: number,
+  ) {
+    super();
+    wal.on('durable', this.onWal);
+    wal.on('lag', this.onWal);
+    wal.on('commit', this.onWal);
+    this.setMaxListeners(0);
+  }
+
+  private readonly onWal = () => void this.check();
+
+  /** Stops following the log (at shutdown). */
+  dispose(): void {
+    this.wal.off('durable', this.onWal);
+    this.wal.off('lag', this.onWal);
+    this.wal.off('commit', this.onWal);
+  }
+
+  /** True while ingest must refuse new data. */
+  get closed(): boolean {
+    return this.closedByLag;
+  }
+  get retryAfterSeconds(): number {
+    return this.bp.retryAfterSeconds;
+  }
+  get inflightBytes(): number {
+    return this.inflight;
+  }
+
+  /** Re-evaluates the marks (called on every log event and before admitting data). */
+  check(): boolean {
+    const lag = this.wal.lag();
+    const was = this.closedByLag;
+    if (!was && (lag.bytes >= this.bp.highWaterBytes || lag.records >= this.bp.highWaterRecords)) this.closedByLag = true;
+    else if (was && lag.bytes <= this.bp.lowWaterBytes && lag.records <= this.bp.lowWaterRecords) this.closedByLag = false;
+    if (was !== this.closedByLag) this.emit('change', this.closedByLag);
+    return this.closedByLag;
+  }
+
+  /** True while the in-flight budget is spent (stream listeners stop reading until it is not). */
+  get overBudget(): boolean {
+    return this.inflight >= this.inflightMax;
+  }
+
+  /** Charges bytes already read (a stream's messages) to the budget, even past it. */
+  charge(n: number): void {
+    this.inflight += n;
+  }
+
+  /** Claims `n` bytes of the in-flight budget; false (nothing claimed) when it would overflow. */
+  reserve(n: number): boolean {
+    if (this.inflight + n > this.inflightMax) return false;
+    this.inflight += n;
+    return true;
+  }
+  release(n: number): void {
+    this.inflight = Math.max(0, this.inflight - n);
+    if (n > 0 && this.inflight < this.inflightMax) this.emit('budget');
+  }
+}
+
+/** Counters per protocol, for health and tests. */
+export interface IngestCounters {
+  requests: number;
+  accepted: number;
+  rejected: number;
+  refusedAuth: number;
+  refusedBusy: number;
+  errors: number;
+}
+
+export class IngestStats {
+  readonly byProtocol: Record<IngestProtocol, IngestCounters> = {
+    elastic: counters(),
+    syslog: counters(),
+    otlp: counters(),
+    hec: counters(),
+  };
+  /** Syslog datagrams dropped while the gate was closed or from a network not allowed. */
+  syslogDropped = 0;
+  syslogTruncated = 0;
+  syslogInvalidUtf8 = 0;
+}
+function counters(): IngestCounters {
+  return { requests: 0, accepted: 0, rejected: 0, refusedAuth: 0, refusedBusy: 0, errors: 0 };
+}
+
+/** Logging hook: the server's own messages (never event content beyond a short excerpt). */
+export type IngestLog = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+export interface IngestContext {
+  config: ServeConfig;
+  limits: IngestLimits;
+  wal: WriteAheadLog;
+  gate: IngestGate;
+  tokens: TokenTable;
+  stats: IngestStats;
+  log: IngestLog;
+  /** Appends and counts; resolves when durable. */
+  append(protocol: IngestProtocol, records: IngestRecord[]): Promise<{ first: number; count: number }>;
+}
