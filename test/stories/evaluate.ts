@@ -27,7 +27,7 @@ import { hunt } from '../../src/hunt/run.js';
 import type { DetectionRecord } from '../../src/output/records.js';
 import type { Level } from '../../src/sigma/model.js';
 import type { Story } from '../../src/stories/model.js';
-import { writeBackgroundOnly, writeScenario, type GroundTruth } from './scenario.js';
+import { writeBackgroundOnly, writeScenario, type BackgroundTruth, type GroundTruth } from './scenario.js';
 
 export interface EvalOptions {
   hosts?: number;
@@ -207,51 +207,67 @@ export function score(stories: readonly Story[], gt: Pick<GroundTruth, 'patientZ
 
 /** Generates one seed's network with and without the intrusion, hunts both, scores the stories. */
 export async function evaluateSeed(seed: number, o: EvalOptions = {}): Promise<SeedResult> {
-  const hosts = o.hosts ?? 40;
-  const days = o.days ?? 3;
   const root = o.keepDir ?? mkdtempSync(join(tmpdir(), 'fb-story-eval-'));
   try {
-    const opts = { seed, hosts, days, background: 'administered' as const };
-    let t0 = Date.now();
-    const bg = writeBackgroundOnly(join(root, `seed-${seed}`, 'background'), opts);
-    const bgGen = Date.now() - t0;
-    const hb = await run(join(root, `seed-${seed}`, 'background'), o.threads);
-    const bgLabels = bg.labels ?? new Map<string, string>();
-    const bgLabel = labeller(hb, bgLabels);
-
-    t0 = Date.now();
-    const gt = writeScenario(join(root, `seed-${seed}`, 'intrusion'), opts);
-    const inGen = Date.now() - t0;
-    const hi = await run(join(root, `seed-${seed}`, 'intrusion'), o.threads);
-    const inLabels = gt.labels ?? new Map<string, string>();
-    const inLabel = labeller(hi, inLabels);
-    return {
-      seed,
-      hosts,
-      days,
-      background: {
-        events: hb.events,
-        detections: hb.detections.length,
-        stories: hb.stories.length,
-        genMs: bgGen,
-        huntMs: hb.ms,
-        firings: firings(hb, bgLabels),
-        briefs: hb.stories.map((s) => brief(s, bgLabel)),
-      },
-      intrusion: {
-        events: hi.events,
-        detections: hi.detections.length,
-        stories: hi.stories.length,
-        genMs: inGen,
-        huntMs: hi.ms,
-        ...score(hi.stories, gt),
-        top: hi.stories[0] ? brief(hi.stories[0], inLabel) : null,
-        firings: firings(hi, inLabels).filter((f) => f.activity === 'intrusion'),
-      },
-    };
+    const g = generate(seed, join(root, `seed-${seed}`), o);
+    return await measure(seed, g, o);
   } finally {
     if (!o.keepDir) rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** One seed's networks on disk: the background alone and with the intrusion, with their truths. */
+export interface Generated {
+  dirs: { background: string; intrusion: string };
+  background: BackgroundTruth;
+  intrusion: GroundTruth;
+  genMs: { background: number; intrusion: number };
+}
+
+/** Writes one seed's administered network twice under `dir`: background only, and with the intrusion. */
+export function generate(seed: number, dir: string, o: Pick<EvalOptions, 'hosts' | 'days'> = {}): Generated {
+  const opts = { seed, hosts: o.hosts ?? 40, days: o.days ?? 3, background: 'administered' as const };
+  const dirs = { background: join(dir, 'background'), intrusion: join(dir, 'intrusion') };
+  let t0 = Date.now();
+  const background = writeBackgroundOnly(dirs.background, opts);
+  const bgMs = Date.now() - t0;
+  t0 = Date.now();
+  const intrusion = writeScenario(dirs.intrusion, opts);
+  return { dirs, background, intrusion, genMs: { background: bgMs, intrusion: Date.now() - t0 } };
+}
+
+/** Hunts both networks of a seed and scores the stories. */
+export async function measure(seed: number, g: Generated, o: Pick<EvalOptions, 'threads'> = {}): Promise<SeedResult> {
+  const hb = await run(g.dirs.background, o.threads);
+  const bgLabels = g.background.labels ?? new Map<string, string>();
+  const hi = await run(g.dirs.intrusion, o.threads);
+  const inLabels = g.intrusion.labels ?? new Map<string, string>();
+  const gt = g.intrusion;
+  const bgLabel = labeller(hb, bgLabels);
+  return {
+    seed,
+    hosts: gt.hosts.length,
+    days: gt.network?.days ?? 1,
+    background: {
+      events: hb.events,
+      detections: hb.detections.length,
+      stories: hb.stories.length,
+      genMs: g.genMs.background,
+      huntMs: hb.ms,
+      firings: firings(hb, bgLabels),
+      briefs: hb.stories.map((s) => brief(s, bgLabel)),
+    },
+    intrusion: {
+      events: hi.events,
+      detections: hi.detections.length,
+      stories: hi.stories.length,
+      genMs: g.genMs.intrusion,
+      huntMs: hi.ms,
+      ...score(hi.stories, gt),
+      top: hi.stories[0] ? brief(hi.stories[0], labeller(hi, inLabels)) : null,
+      firings: firings(hi, inLabels).filter((f) => f.activity === 'intrusion'),
+    },
+  };
 }
 
 /** Seeds from `1-10`, `3,5,9` or `1-3,8`. */

@@ -58,7 +58,7 @@ export interface NetHost extends Host {
 /** The administered network's ground truth. */
 export interface NetworkTruth {
   days: number;
-  /** First and last instant of the observed period (ISO). */
+  /** The first instant of the period and the last background event (ISO; a logoff may end a few minutes after the last day). */
   start: string;
   end: string;
   /** Role → hosts (FQDN) that play it. */
@@ -254,7 +254,9 @@ class Network {
   result(): Administered {
     const activities = Object.fromEntries(ACTIVITIES.map((a) => [a, 0])) as Record<Activity, number>;
     const eventsPerDay = Array.from({ length: this.days }, () => 0);
+    let last = START;
     for (const o of this.w.out) {
+      last = Math.max(last, o.t);
       if (o.label in activities) activities[o.label as Activity]++;
       const d = Math.floor((o.t - START) / DAY);
       if (d >= 0 && d < this.days) eventsPerDay[d]!++;
@@ -263,7 +265,7 @@ class Network {
     const truth: NetworkTruth = {
       days: this.days,
       start: new Date(START).toISOString(),
-      end: new Date(START + this.days * DAY - 1).toISOString(),
+      end: new Date(last).toISOString(),
       roles,
       accounts: {
         users: [...this.users],

@@ -125,6 +125,8 @@ export class Win implements Shapes {
   /** Recent processes by GUID, so the original shapes (which name a parent by GUID) get its process ID. */
   private readonly byGuid = new Map<string, Proc>();
   private readonly tickets = new Set<string>();
+  /** TGTs issued (account, client, 10-hour lifetime): a service ticket is never asked for without one. */
+  private readonly tgts = new Set<string>();
   private guidN = 0;
 
   private readonly opened = new Set<string>();
@@ -244,7 +246,7 @@ export class Win implements Shapes {
         Company: m ? m[2] : windows ? 'Microsoft Corporation' : '-',
         OriginalFileName: m ? m[4] : windows ? (WINDOWS_ORIGINAL[exe.toLowerCase()] ?? exe.toUpperCase()) : '-',
         CommandLine: o.cmd,
-        CurrentDirectory: o.cwd ?? (system ? 'C:\\Windows\\system32\\' : `C:\\Users\\${user.slice(user.indexOf('\\') + 1)}\\`),
+        CurrentDirectory: o.cwd ?? (user.startsWith('NT AUTHORITY\\') ? 'C:\\Windows\\system32\\' : `C:\\Users\\${user.slice(user.indexOf('\\') + 1)}\\`),
         User: user,
         LogonGuid: `{${hexOf(h.name, 8)}-0000-0000-0000-0020${lid.slice(2).toUpperCase().padStart(8, '0')}}`,
         LogonId: lid,
@@ -599,6 +601,7 @@ export class Win implements Shapes {
 
   /** 4768 (TGT) on the client's DC. */
   tgt(client: Host, t: number, user: string): void {
+    this.tgts.add(`${user.toLowerCase()}|${client.name}|${Math.floor(t / 36_000_000)}`);
     const dc = this.dcFor(client);
     const a = this.account(user);
     this.w.event(
@@ -633,6 +636,7 @@ export class Win implements Shapes {
     const key = `${user}|${client.name}|${server.name}|${service}|${Math.floor(t / 86_400_000)}`;
     if (this.tickets.has(key)) return;
     this.tickets.add(key);
+    if (!this.tgts.has(`${user.toLowerCase()}|${client.name}|${Math.floor(t / 36_000_000)}`)) this.tgt(client, t - 300, user);
     const dc = this.dcFor(client);
     this.w.event(
       dc,
@@ -1130,7 +1134,7 @@ export class Win implements Shapes {
   }
 
   process(host: Host, t: number, o: ProcessOptions): string {
-    const parent = this.byGuid.get(o.parent.guid) ?? { guid: o.parent.guid, pid: 600 + this.rand(400) * 4, image: o.parent.image, cmd: o.parent.cmd, user: o.user, logonId: o.logonId, session: 0 };
+    const parent = this.byGuid.get(o.parent.guid) ?? (/\\services\.exe$/i.test(o.parent.image) ? this.services(host) : undefined) ?? { guid: o.parent.guid, pid: 600 + this.rand(400) * 4, image: o.parent.image, cmd: o.parent.cmd, user: o.user, logonId: o.logonId, session: 0 };
     return this.proc(host, t, { image: o.image, cmd: o.cmd, parent, user: o.user, logonId: o.logonId, integrity: o.integrity, session: 0 }).guid;
   }
 
