@@ -4,10 +4,11 @@
 // generated and hunted with the real `hunt()`; prints the table per seed and the totals.
 //
 //   node scripts/story-eval.js --seeds 1-10 [--hosts 40] [--days 3] [--threads N]
-//                              [--activities] [--json FILE] [--keep DIR]
+//                              [--activities] [--without ACT,…] [--json FILE] [--keep DIR]
 //
 // --activities also prints, for the background-only runs, which rules fired per background
-// activity and what each story was made of. Builds first (tsc) when the compiled evaluator is
+// activity and what each story was made of. --without leaves background activities out (e.g.
+// --without monitor), to see what the others make on their own. Builds first (tsc) when the compiled evaluator is
 // missing or older than a source file.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -37,11 +38,12 @@ const { values } = parseArgs({
     activities: { type: 'boolean', default: false },
     json: { type: 'string' },
     keep: { type: 'string' },
+    without: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: node scripts/story-eval.js --seeds 1-10 [--hosts 40] [--days 3] [--threads N] [--activities] [--json FILE] [--keep DIR]');
+  console.log('usage: node scripts/story-eval.js --seeds 1-10 [--hosts 40] [--days 3] [--threads N] [--activities] [--without ACT,…] [--json FILE] [--keep DIR]');
   process.exit(0);
 }
 
@@ -67,16 +69,29 @@ const num = (v, name, min) => {
   }
   return n;
 };
-const opts = { hosts: num(values.hosts, 'hosts', 40), days: num(values.days, 'days', 2), threads: values.threads ? num(values.threads, 'threads', 1) : undefined, keepDir: values.keep };
+const opts = {
+  hosts: num(values.hosts, 'hosts', 40),
+  days: num(values.days, 'days', 2),
+  threads: values.threads ? num(values.threads, 'threads', 1) : undefined,
+  keepDir: values.keep,
+  without: values.without ? values.without.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
+};
 const results = [];
 for (const seed of seeds) {
-  const r = await evaluateSeed(seed, opts);
+  let r;
+  try {
+    r = await evaluateSeed(seed, opts);
+  } catch (e) {
+    console.error(`story-eval: seed ${seed}: ${e.message}`);
+    process.exit(1);
+  }
   results.push(r);
   const i = r.intrusion;
   process.stderr.write(
     `seed ${seed}: background ${r.background.stories} stories; with the intrusion ${i.stories} stories, top is intrusion: ${i.topIsIntrusion ? 'yes' : 'no'}, patient zero ${i.patientZeroRight ? 'right' : 'wrong'}, edges ${i.edgesRecovered}/${i.edges}\n`,
   );
 }
+if (opts.without) process.stdout.write(`background without: ${opts.without.join(', ')}\n`);
 process.stdout.write(formatTable(results));
 if (values.activities) process.stdout.write('\n' + formatActivities(results));
 if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2) + '\n');

@@ -27,6 +27,7 @@ import { hunt } from '../../src/hunt/run.js';
 import type { DetectionRecord } from '../../src/output/records.js';
 import type { Level } from '../../src/sigma/model.js';
 import type { Story } from '../../src/stories/model.js';
+import type { Activity } from './network.js';
 import { writeBackgroundOnly, writeScenario, type BackgroundTruth, type GroundTruth } from './scenario.js';
 
 export interface EvalOptions {
@@ -36,6 +37,8 @@ export interface EvalOptions {
   threads?: number;
   /** Keep the generated evidence under this folder (default: a temporary folder, removed). */
   keepDir?: string;
+  /** Background activities left out of the network (see `ScenarioOptions.without`). */
+  without?: readonly Activity[];
 }
 
 /** Rules that fired on one background activity. */
@@ -225,8 +228,8 @@ export interface Generated {
 }
 
 /** Writes one seed's administered network twice under `dir`: background only, and with the intrusion. */
-export function generate(seed: number, dir: string, o: Pick<EvalOptions, 'hosts' | 'days'> = {}): Generated {
-  const opts = { seed, hosts: o.hosts ?? 40, days: o.days ?? 3, background: 'administered' as const };
+export function generate(seed: number, dir: string, o: Pick<EvalOptions, 'hosts' | 'days' | 'without'> = {}): Generated {
+  const opts = { seed, hosts: o.hosts ?? 40, days: o.days ?? 3, background: 'administered' as const, without: o.without };
   const dirs = { background: join(dir, 'background'), intrusion: join(dir, 'intrusion') };
   let t0 = Date.now();
   const background = writeBackgroundOnly(dirs.background, opts);
@@ -289,7 +292,7 @@ const secs = (ms: number) => (ms / 1000).toFixed(1);
 
 /** The table per seed, then the totals against issue 16's targets. */
 export function formatTable(results: readonly SeedResult[]): string {
-  const head = ['seed', 'events', 'bg det', 'bg stories', 'stories', 'rank', 'top=intr', 'pz right', 'found pz', 'edges', 'extra', 'foreign', 'gen s', 'hunt s'];
+  const head = ['seed', 'events', 'bg det', 'bg stories', 'bg hosts', 'stories', 'rank', 'top=intr', 'pz right', 'found pz', 'edges', 'extra', 'foreign', 'gen s', 'hunt s'];
   const rows = results.map((r) => {
     const i = r.intrusion;
     return [
@@ -297,6 +300,7 @@ export function formatTable(results: readonly SeedResult[]): string {
       `${r.background.events}/${i.events}`,
       String(r.background.detections),
       String(r.background.stories),
+      String(Math.max(0, ...r.background.briefs.map((b) => b.hosts))),
       String(i.stories),
       i.rank === null ? '-' : String(i.rank),
       i.topIsIntrusion ? 'yes' : 'no',
@@ -310,7 +314,7 @@ export function formatTable(results: readonly SeedResult[]): string {
     ];
   });
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: string[]) => cells.map((c, k) => (k === 0 || k === 8 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
+  const line = (cells: string[]) => cells.map((c, k) => (k === 0 || k === 9 ? c.padEnd(widths[k]!) : c.padStart(widths[k]!))).join('  ');
   const out = [line(head), ...rows.map(line)];
   const n = results.length;
   if (!n) return out.join('\n') + '\n';
@@ -321,6 +325,7 @@ export function formatTable(results: readonly SeedResult[]): string {
     '',
     `seeds ${n} · ${results[0]!.hosts} hosts · ${results[0]!.days} days`,
     `background only: stories per seed mean ${(sum((r) => r.background.stories) / n).toFixed(1)}, max ${Math.max(...bgStories)}; seeds with at most 1: ${bgStories.filter((s) => s <= 1).length}/${n}   (target: at most 1 on every seed)`,
+    `                 hosts in the largest background story: mean ${(sum((r) => Math.max(0, ...r.background.briefs.map((b) => b.hosts))) / n).toFixed(1)} of ${results[0]!.hosts}`,
     `with the intrusion: top story is the intrusion ${sum((r) => +r.intrusion.topIsIntrusion)}/${n}   (target: every seed)`,
     `                    patient zero right ${sum((r) => +r.intrusion.patientZeroRight)}/${n}   (target: every seed)`,
     `                    spread edges recovered ${sum((r) => r.intrusion.edgesRecovered)}/${sum((r) => r.intrusion.edges)} = ${pct(sum((r) => r.intrusion.edgesRecovered), sum((r) => r.intrusion.edges))}   (target: ≥ 90%); extra host edges in the top story: ${sum((r) => r.intrusion.extraEdges)}`,

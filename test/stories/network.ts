@@ -89,11 +89,20 @@ const FIRST = ['james', 'mary', 'robert', 'patricia', 'john', 'jennifer', 'micha
 const LAST = ['smith', 'johnson', 'williams', 'brown', 'jones', 'garcia', 'miller', 'davis', 'rodriguez', 'martinez', 'hernandez', 'lopez', 'wilson', 'anderson', 'taylor', 'thomas', 'moore', 'jackson', 'martin', 'lee', 'perez', 'thompson', 'white', 'harris', 'clark', 'lewis', 'walker', 'hall', 'young', 'allen'];
 
 /** Builds the network and writes `days` of its administration into `w` (labels name the activity). */
-export function administer(w: Writer, r: () => number, o: { hosts: number; days: number }): Administered {
+export function administer(w: Writer, r: () => number, o: { hosts: number; days: number; without?: readonly string[] }): Administered {
   if (o.hosts < 40) throw new Error(`administered network: at least 40 hosts (got ${o.hosts})`);
   if (o.days < 2) throw new Error(`administered network: at least 2 days (got ${o.days})`);
+  const unknown = (o.without ?? []).filter((a) => !(ACTIVITIES as readonly string[]).includes(a));
+  if (unknown.length) throw new Error(`administered network: no activity ${unknown.join(', ')} (activities: ${ACTIVITIES.join(', ')})`);
   const n = new Network(w, r, o.hosts, o.days);
   n.run();
+  if (o.without?.length) {
+    // Everything is generated (the same choices, whatever is left out), then the events of the left-out activities dropped.
+    const drop = new Set(o.without);
+    let k = 0;
+    for (const e of w.out) if (!drop.has(e.label)) w.out[k++] = e;
+    w.out.length = k;
+  }
   return n.result();
 }
 

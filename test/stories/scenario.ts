@@ -17,7 +17,7 @@
  */
 import { rng } from '../output/fixtures.js';
 import { intrude, type IntrusionPlan } from './intrusion.js';
-import { administer, type NetworkTruth } from './network.js';
+import { administer, type Activity, type NetworkTruth } from './network.js';
 import { DOMAIN, flush, NETBIOS, Writer, type Host } from './winlog.js';
 
 export interface ScenarioOptions {
@@ -30,6 +30,11 @@ export interface ScenarioOptions {
   background?: 'simple' | 'administered';
   /** Administered background: days of activity, from Monday 2024-05-13 00:00 UTC (default 3, at least 2). */
   days?: number;
+  /**
+   * Administered background: activities left out (e.g. `['monitor']`), to see what the others
+   * make on their own. Everything else is exactly as with them.
+   */
+  without?: readonly Activity[];
 }
 
 export interface GroundTruth {
@@ -231,6 +236,6 @@ function administered(opts: ScenarioOptions): { w: Writer; net: ReturnType<typeo
   const seed = opts.seed ?? 1;
   // The writer's own sequence (ports, process IDs) and the background's choices.
   const w = new Writer(rng((seed * 0x9e3779b1) >>> 0), 'full');
-  const net = administer(w, rng(seed), { hosts: opts.hosts ?? 40, days: opts.days ?? 3 });
+  const net = administer(w, rng(seed), { hosts: opts.hosts ?? 40, days: opts.days ?? 3, without: opts.without });
   return { w, net };
 }
