@@ -180,7 +180,10 @@ function labeller(h: Hunted, labels: Map<string, string>): (ref: Story['timeline
 }
 
 /** Scores the stories of a hunt with the intrusion against its ground truth. */
-export function score(stories: readonly Story[], gt: Pick<GroundTruth, 'patientZero' | 'compromisedHosts' | 'spreadEdges' | 'attackerIp'>): Omit<SeedResult['intrusion'], keyof RunStats | 'top' | 'firings'> {
+export function score(
+  stories: readonly Story[],
+  gt: Pick<GroundTruth, 'patientZero' | 'compromisedHosts' | 'spreadEdges' | 'attackerIp'>,
+): Omit<SeedResult['intrusion'], keyof RunStats | 'top' | 'firings'> {
   const compromised = new Set(gt.compromisedHosts.map(short));
   const pz = short(gt.patientZero);
   const isIntrusion = (s: Story) => {
@@ -328,8 +331,14 @@ export function formatTable(results: readonly SeedResult[]): string {
     `                 hosts in the largest background story: mean ${(sum((r) => Math.max(0, ...r.background.briefs.map((b) => b.hosts))) / n).toFixed(1)} of ${results[0]!.hosts}`,
     `with the intrusion: top story is the intrusion ${sum((r) => +r.intrusion.topIsIntrusion)}/${n}   (target: every seed)`,
     `                    patient zero right ${sum((r) => +r.intrusion.patientZeroRight)}/${n}   (target: every seed)`,
-    `                    spread edges recovered ${sum((r) => r.intrusion.edgesRecovered)}/${sum((r) => r.intrusion.edges)} = ${pct(sum((r) => r.intrusion.edgesRecovered), sum((r) => r.intrusion.edges))}   (target: ≥ 90%); extra host edges in the top story: ${sum((r) => r.intrusion.extraEdges)}`,
-    `                    foreign hosts in the top story ${pct(sum((r) => r.intrusion.foreignHosts), sum((r) => r.intrusion.topHosts))} of its hosts (per seed mean ${Math.round((100 * foreignShares.reduce((a, b) => a + b, 0)) / n)}%)   (target: ≤ 10%)`,
+    `                    spread edges recovered ${sum((r) => r.intrusion.edgesRecovered)}/${sum((r) => r.intrusion.edges)} = ${pct(
+      sum((r) => r.intrusion.edgesRecovered),
+      sum((r) => r.intrusion.edges),
+    )}   (target: ≥ 90%); extra host edges in the top story: ${sum((r) => r.intrusion.extraEdges)}`,
+    `                    foreign hosts in the top story ${pct(
+      sum((r) => r.intrusion.foreignHosts),
+      sum((r) => r.intrusion.topHosts),
+    )} of its hosts (per seed mean ${Math.round((100 * foreignShares.reduce((a, b) => a + b, 0)) / n)}%)   (target: ≤ 10%)`,
     `                    entry edge (attacker address → patient zero) found ${sum((r) => +r.intrusion.entryFound)}/${n}`,
     `events per network: background ${Math.round(sum((r) => r.background.events) / n)}, with the intrusion ${Math.round(sum((r) => r.intrusion.events) / n)}; median generate ${secs(median(results.map((r) => r.intrusion.genMs)))} s, hunt ${secs(median(results.map((r) => r.intrusion.huntMs)))} s`,
   );
@@ -359,7 +368,8 @@ export function formatActivities(results: readonly SeedResult[]): string {
   const out = [`Background only, ${results.length} seed(s): rules that fired, by the activity that caused them (count over all seeds, seeds where it fired)`];
   for (const [activity, fs] of [...byActivity].sort((a, b) => sumCount(b[1]) - sumCount(a[1]))) {
     out.push('', `${activity} (${sumCount(fs)} detections)`);
-    for (const f of fs.sort((a, b) => rank[a.level]! - rank[b.level]! || b.count - a.count)) out.push(`  ${String(f.count).padStart(6)}  ${f.level.padEnd(13)} ${f.kind === 'correlation' ? '[corr] ' : ''}${f.rule}  (${f.seeds.size}/${results.length})`);
+    for (const f of fs.sort((a, b) => rank[a.level]! - rank[b.level]! || b.count - a.count))
+      out.push(`  ${String(f.count).padStart(6)}  ${f.level.padEnd(13)} ${f.kind === 'correlation' ? '[corr] ' : ''}${f.rule}  (${f.seeds.size}/${results.length})`);
   }
   const mine = new Map<string, Firing & { seeds: Set<number> }>();
   for (const r of results)
@@ -372,7 +382,8 @@ export function formatActivities(results: readonly SeedResult[]): string {
       } else mine.set(key, { ...f, seeds: new Set([r.seed]) });
     }
   out.push('', `With the intrusion: rules that fired on the intrusion's own events (${sumCount([...mine.values()])} detections)`);
-  for (const f of [...mine.values()].sort((a, b) => rank[a.level]! - rank[b.level]! || b.count - a.count)) out.push(`  ${String(f.count).padStart(6)}  ${f.level.padEnd(13)} ${f.kind === 'correlation' ? '[corr] ' : ''}${f.rule}  (${f.seeds.size}/${results.length})`);
+  for (const f of [...mine.values()].sort((a, b) => rank[a.level]! - rank[b.level]! || b.count - a.count))
+    out.push(`  ${String(f.count).padStart(6)}  ${f.level.padEnd(13)} ${f.kind === 'correlation' ? '[corr] ' : ''}${f.rule}  (${f.seeds.size}/${results.length})`);
   out.push('', 'With the intrusion: the top story of each seed');
   for (const r of results) {
     const s = r.intrusion.top;

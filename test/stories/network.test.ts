@@ -26,7 +26,10 @@ const work = mkdtempSync(join(tmpdir(), 'fb-network-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 interface Doc {
-  Event: { System: { EventID: number | { '#text': number }; EventRecordID: number; Channel: string; Computer: string; TimeCreated: { '#attributes': { SystemTime: string } } }; EventData?: Record<string, unknown> };
+  Event: {
+    System: { EventID: number | { '#text': number }; EventRecordID: number; Channel: string; Computer: string; TimeCreated: { '#attributes': { SystemTime: string } } };
+    EventData?: Record<string, unknown>;
+  };
 }
 const read = (file: string): Doc[] =>
   readFileSync(file, 'utf8')
@@ -117,7 +120,10 @@ describe('the administered network (generator ground truth)', { timeout: 600_000
             Math.abs(Date.parse(d.Event.System.TimeCreated['#attributes'].SystemTime) - at) < 1000,
         );
         assert.ok(hit, `no logon for ${from} → ${to} at ${gt.spreadAt[i]}`);
-        assert.ok(events(to).some((d) => idOf(d) === 7045 && Math.abs(Date.parse(d.Event.System.TimeCreated['#attributes'].SystemTime) - at) < 60_000), `no service install on ${to}`);
+        assert.ok(
+          events(to).some((d) => idOf(d) === 7045 && Math.abs(Date.parse(d.Event.System.TimeCreated['#attributes'].SystemTime) - at) < 60_000),
+          `no service install on ${to}`,
+        );
       });
       // Every event is labelled; the intrusion's are the difference between the two runs.
       const labels = gt.labels!;
@@ -138,11 +144,7 @@ describe('the administered network (generator ground truth)', { timeout: 600_000
         const bgDocs = read(join(dirs.background, f));
         const withDocs = read(join(dirs.intrusion, f));
         const extra = withDocs.filter((d) => gt.labels!.get(`${d.Event.System.Computer}|${d.Event.System.EventRecordID}`) === 'intrusion');
-        assert.deepEqual(
-          withDocs.filter((d) => !extra.includes(d)).map(strip),
-          bgDocs.map(strip),
-          f,
-        );
+        assert.deepEqual(withDocs.filter((d) => !extra.includes(d)).map(strip), bgDocs.map(strip), f);
       }
     });
   }
@@ -173,7 +175,10 @@ describe('the administered network (generator ground truth)', { timeout: 600_000
   it('is deterministic per seed, and seeds vary the roles and the intrusion', () => {
     const again = writeScenario(join(work, 'again'), { seed: SEEDS[0]!, background: 'administered' });
     const first = generated.get(SEEDS[0]!)!.intrusion;
-    const digest = (files: string[]) => createHash('sha256').update(files.map((f) => readFileSync(f)).join('')).digest('hex');
+    const digest = (files: string[]) =>
+      createHash('sha256')
+        .update(files.map((f) => readFileSync(f)).join(''))
+        .digest('hex');
     assert.equal(digest(again.files), digest(first.files));
     const other = generated.get(SEEDS[1]!)!.intrusion;
     assert.notDeepEqual(other.network!.roles, first.network!.roles);
@@ -188,10 +193,7 @@ describe('the administered network (generator ground truth)', { timeout: 600_000
   it('the simple background still makes the bundled sample, byte for byte', () => {
     const gt = writeScenario(join(work, 'sample'), { seed: 11, hosts: 14, noiseEvents: 4000 });
     const dir = join(REPO, 'data/samples/intrusion');
-    assert.deepEqual(
-      readdirSync(dir).sort(),
-      gt.files.map((f) => f.slice(f.lastIndexOf('/') + 1) + '.gz').sort(),
-    );
+    assert.deepEqual(readdirSync(dir).sort(), gt.files.map((f) => f.slice(f.lastIndexOf('/') + 1) + '.gz').sort());
     for (const f of gt.files) assert.ok(readFileSync(f).equals(gunzipSync(readFileSync(join(dir, f.slice(f.lastIndexOf('/') + 1) + '.gz')))), f);
     const { files: _files, ...truth } = gt;
     assert.deepEqual(JSON.parse(readFileSync(join(REPO, 'data/samples/intrusion-ground-truth.json'), 'utf8')), JSON.parse(JSON.stringify(truth)));

@@ -85,8 +85,70 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const SYSTEM = 'NT AUTHORITY\\SYSTEM';
 
-const FIRST = ['james', 'mary', 'robert', 'patricia', 'john', 'jennifer', 'michael', 'linda', 'david', 'elizabeth', 'william', 'barbara', 'richard', 'susan', 'joseph', 'jessica', 'thomas', 'sarah', 'charles', 'karen', 'daniel', 'lisa', 'matthew', 'nancy', 'anthony', 'betty', 'mark', 'sandra', 'paul', 'ashley'];
-const LAST = ['smith', 'johnson', 'williams', 'brown', 'jones', 'garcia', 'miller', 'davis', 'rodriguez', 'martinez', 'hernandez', 'lopez', 'wilson', 'anderson', 'taylor', 'thomas', 'moore', 'jackson', 'martin', 'lee', 'perez', 'thompson', 'white', 'harris', 'clark', 'lewis', 'walker', 'hall', 'young', 'allen'];
+const FIRST = [
+  'james',
+  'mary',
+  'robert',
+  'patricia',
+  'john',
+  'jennifer',
+  'michael',
+  'linda',
+  'david',
+  'elizabeth',
+  'william',
+  'barbara',
+  'richard',
+  'susan',
+  'joseph',
+  'jessica',
+  'thomas',
+  'sarah',
+  'charles',
+  'karen',
+  'daniel',
+  'lisa',
+  'matthew',
+  'nancy',
+  'anthony',
+  'betty',
+  'mark',
+  'sandra',
+  'paul',
+  'ashley',
+];
+const LAST = [
+  'smith',
+  'johnson',
+  'williams',
+  'brown',
+  'jones',
+  'garcia',
+  'miller',
+  'davis',
+  'rodriguez',
+  'martinez',
+  'hernandez',
+  'lopez',
+  'wilson',
+  'anderson',
+  'taylor',
+  'thomas',
+  'moore',
+  'jackson',
+  'martin',
+  'lee',
+  'perez',
+  'thompson',
+  'white',
+  'harris',
+  'clark',
+  'lewis',
+  'walker',
+  'hall',
+  'young',
+  'allen',
+];
 
 /** Builds the network and writes `days` of its administration into `w` (labels name the activity). */
 export function administer(w: Writer, r: () => number, o: { hosts: number; days: number; without?: readonly string[] }): Administered {
@@ -331,8 +393,23 @@ class Network {
 
   /** Userinit and Explorer of a new interactive session. */
   desktop(h: Host, t: number, user: string, logonId: string, session: number): Session {
-    const userinit = this.win.proc(h, t, { image: 'C:\\Windows\\System32\\userinit.exe', cmd: 'C:\\Windows\\system32\\userinit.exe', parent: this.win.winlogon(h, session), user: `${NETBIOS}\\${user}`, logonId, session, integrity: 'Medium' });
-    const explorer = this.win.proc(h, t + 900, { image: 'C:\\Windows\\explorer.exe', cmd: 'C:\\Windows\\Explorer.EXE', parent: userinit, session, integrity: 'Medium', cwd: 'C:\\Windows\\system32\\' });
+    const userinit = this.win.proc(h, t, {
+      image: 'C:\\Windows\\System32\\userinit.exe',
+      cmd: 'C:\\Windows\\system32\\userinit.exe',
+      parent: this.win.winlogon(h, session),
+      user: `${NETBIOS}\\${user}`,
+      logonId,
+      session,
+      integrity: 'Medium',
+    });
+    const explorer = this.win.proc(h, t + 900, {
+      image: 'C:\\Windows\\explorer.exe',
+      cmd: 'C:\\Windows\\Explorer.EXE',
+      parent: userinit,
+      session,
+      integrity: 'Medium',
+      cwd: 'C:\\Windows\\system32\\',
+    });
     return { logonId, explorer, session };
   }
 
@@ -343,7 +420,11 @@ class Network {
 
   powershell(h: Host, t: number, s: Session): Proc {
     if (!s.powershell) {
-      s.powershell = this.win.proc(h, t - 30_000, { image: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe', cmd: '"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe" ', parent: s.explorer });
+      s.powershell = this.win.proc(h, t - 30_000, {
+        image: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe',
+        cmd: '"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe" ',
+        parent: s.explorer,
+      });
       this.win.engine(h, t - 29_000, 'start', 'ConsoleHost', 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe', s.powershell);
     }
     return s.powershell;
@@ -392,8 +473,21 @@ class Network {
         this.win.serviceState(h, t + 2 * MIN + this.rand(8 * MIN), display, 'stopped', key);
       }
       // WMI and Defender read LSASS now and then (Sysmon configs log every LSASS access).
-      const wmi = this.win.proc(h, this.at(d, 0, 0, 24 * 60 - 5), { image: 'C:\\Windows\\System32\\wbem\\WmiPrvSE.exe', cmd: 'C:\\Windows\\system32\\wbem\\wmiprvse.exe -Embedding', parent: this.win.dcomLaunch(h), user: 'NT AUTHORITY\\NETWORK SERVICE', integrity: 'System' });
-      this.win.processAccess(h, this.at(d, 0, 0, 24 * 60), wmi, this.win.lsass(h), '0x1010', 'C:\\Windows\\SYSTEM32\\ntdll.dll+9d1e4|C:\\Windows\\System32\\KERNELBASE.dll+2c0de|c:\\windows\\system32\\cimwin32.dll+2a4c1|UNKNOWN(00007FFB1C2E1A3B)');
+      const wmi = this.win.proc(h, this.at(d, 0, 0, 24 * 60 - 5), {
+        image: 'C:\\Windows\\System32\\wbem\\WmiPrvSE.exe',
+        cmd: 'C:\\Windows\\system32\\wbem\\wmiprvse.exe -Embedding',
+        parent: this.win.dcomLaunch(h),
+        user: 'NT AUTHORITY\\NETWORK SERVICE',
+        integrity: 'System',
+      });
+      this.win.processAccess(
+        h,
+        this.at(d, 0, 0, 24 * 60),
+        wmi,
+        this.win.lsass(h),
+        '0x1010',
+        'C:\\Windows\\SYSTEM32\\ntdll.dll+9d1e4|C:\\Windows\\System32\\KERNELBASE.dll+2c0de|c:\\windows\\system32\\cimwin32.dll+2a4c1|UNKNOWN(00007FFB1C2E1A3B)',
+      );
     }
     // Directory replication between the controllers, every 30 minutes.
     const [a, b] = dcs as [NetHost, NetHost];
@@ -464,14 +558,23 @@ class Network {
     const dc = this.win.dcFor(h);
     const dlid = this.netLogon(dc, h, user, t + 4000, 'kerberos');
     this.win.shareOpened(dc, t + 4100, { user, logonId: dlid, ip: h.ip, share: 'NETLOGON', path: 'C:\\Windows\\SYSVOL\\sysvol\\corp.local\\SCRIPTS' });
-    const script = this.win.proc(h, t + 4300, { image: 'C:\\Windows\\System32\\cmd.exe', cmd: 'C:\\Windows\\system32\\cmd.exe /c ""\\\\corp.local\\NETLOGON\\logon.bat" "', parent: s.explorer, cwd: '\\\\corp.local\\NETLOGON\\' });
+    const script = this.win.proc(h, t + 4300, {
+      image: 'C:\\Windows\\System32\\cmd.exe',
+      cmd: 'C:\\Windows\\system32\\cmd.exe /c ""\\\\corp.local\\NETLOGON\\logon.bat" "',
+      parent: s.explorer,
+      cwd: '\\\\corp.local\\NETLOGON\\',
+    });
     this.win.proc(h, t + 4600, { image: 'C:\\Windows\\System32\\net.exe', cmd: `net  use H: \\\\${fs.name}\\home$\\${user} /persistent:no`, parent: script, cwd: '\\\\corp.local\\NETLOGON\\' });
     this.win.conn(h, t + 4700, this.win.kernel(h), { ip: fs.ip, port: 445, host: fs.fqdn });
     const flid = this.netLogon(fs, h, user, t + 4800, 'kerberos');
     this.win.shareOpened(fs, t + 4900, { user, logonId: flid, ip: h.ip, share: 'home$', path: 'D:\\Home' });
     const local = `C:\\Users\\${user}\\AppData\\Local`;
     this.win.proc(h, t + 9000, { image: `${local}\\Microsoft\\OneDrive\\OneDrive.exe`, cmd: `"${local}\\Microsoft\\OneDrive\\OneDrive.exe" /background`, parent: s.explorer });
-    const teams = this.win.proc(h, t + 11_000, { image: 'C:\\Program Files\\WindowsApps\\MSTeams_24091.214.2846.1452_x64__8wekyb3d8bbwe\\ms-teams.exe', cmd: '"C:\\Program Files\\WindowsApps\\MSTeams_24091.214.2846.1452_x64__8wekyb3d8bbwe\\ms-teams.exe" msteams:system-initiated', parent: s.explorer });
+    const teams = this.win.proc(h, t + 11_000, {
+      image: 'C:\\Program Files\\WindowsApps\\MSTeams_24091.214.2846.1452_x64__8wekyb3d8bbwe\\ms-teams.exe',
+      cmd: '"C:\\Program Files\\WindowsApps\\MSTeams_24091.214.2846.1452_x64__8wekyb3d8bbwe\\ms-teams.exe" msteams:system-initiated',
+      parent: s.explorer,
+    });
     const outlook = this.win.proc(h, t + 15_000, { image: APPS[1]![0], cmd: APPS[1]![1], parent: s.explorer });
     let browser: Proc | undefined;
     const leave = this.at(d, 16, 30, 150);
@@ -555,7 +658,7 @@ class Network {
     for (const t of times) {
       const target = this.chance(0.85) ? this.pick(this.servers.filter((h) => h !== jump)) : this.pick(this.workstations);
       // One task in ten is done from the administrator's own workstation.
-      const [src, ss] = this.chance(0.1) && own ? [a.ws, own] : [jump as NetHost, s];
+      const [src, ss] = this.chance(0.1) && own ? [a.ws, own] : [jump, s];
       const roll = this.r();
       if (roll < 0.3) this.psexec(src, ss, target, src === a.ws ? a.user : adm, adm, t, this.pick(PSEXEC_COMMANDS), 'admin-psexec');
       else if (roll < 0.6) this.winrm(src, ss, target, adm, t);
@@ -571,7 +674,16 @@ class Network {
 
   /** An RDP logon from `src` (mstsc running there) to `target`, with the desktop it opens. */
   private rdpInto(src: Host, mstsc: Proc, target: Host, user: string, t: number, session: number, srcLogonId: string, srcUser: string): Session {
-    this.win.explicit(src, t - 1500, { subject: srcUser, subjectLogonId: srcLogonId, user, target, info: `TERMSRV/${target.fqdn}`, process: 'C:\\Windows\\System32\\mstsc.exe', pid: mstsc.pid, port: '0' });
+    this.win.explicit(src, t - 1500, {
+      subject: srcUser,
+      subjectLogonId: srcLogonId,
+      user,
+      target,
+      info: `TERMSRV/${target.fqdn}`,
+      process: 'C:\\Windows\\System32\\mstsc.exe',
+      pid: mstsc.pid,
+      port: '0',
+    });
     this.win.conn(src, t - 1400, mstsc, { ip: target.ip, port: 3389, host: target.fqdn });
     this.win.tgt(src, t - 1300, user);
     this.win.serviceTicket(src, t - 1200, user, target, 'TERMSRV');
@@ -608,7 +720,14 @@ class Network {
     const svc = this.win.serviceProcess(target, t + 1150, 'C:\\Windows\\PSEXESVC.exe', 'C:\\Windows\\PSEXESVC.exe');
     this.win.psexecPipes(target, t + 1300, svc, src.name);
     const [exe, args] = command.startsWith('cmd ') ? ['C:\\Windows\\System32\\cmd.exe', command] : splitCommand(command);
-    const child = this.win.proc(target, t + 1500, { image: exe, cmd: args, parent: svc, user: system ? SYSTEM : `${NETBIOS}\\${account}`, logonId: system ? '0x3e7' : lid, integrity: system ? 'System' : 'High' });
+    const child = this.win.proc(target, t + 1500, {
+      image: exe,
+      cmd: args,
+      parent: svc,
+      user: system ? SYSTEM : `${NETBIOS}\\${account}`,
+      logonId: system ? '0x3e7' : lid,
+      integrity: system ? 'System' : 'High',
+    });
     if (command.startsWith('cmd ')) {
       const inner = command.replace(/^cmd \/c "?/, '').replace(/"$/, '');
       const [iexe, iargs] = splitCommand(inner);
@@ -629,7 +748,16 @@ class Network {
     this.win.conn(src, t + 150, ps, { ip: target.ip, port: 5985, host: target.fqdn });
     const lid = this.netLogon(target, src, account, t + 400, 'kerberos', 'HTTP');
     this.win.winrmServer(target, t + 450, account);
-    const host = this.win.proc(target, t + 800, { image: 'C:\\Windows\\System32\\wsmprovhost.exe', cmd: 'C:\\Windows\\system32\\wsmprovhost.exe -Embedding', parent: this.win.dcomLaunch(target), user: `${NETBIOS}\\${account}`, logonId: lid, integrity: 'High', session: 0, cwd: `C:\\Users\\${account}\\Documents\\` });
+    const host = this.win.proc(target, t + 800, {
+      image: 'C:\\Windows\\System32\\wsmprovhost.exe',
+      cmd: 'C:\\Windows\\system32\\wsmprovhost.exe -Embedding',
+      parent: this.win.dcomLaunch(target),
+      user: `${NETBIOS}\\${account}`,
+      logonId: lid,
+      integrity: 'High',
+      session: 0,
+      cwd: `C:\\Users\\${account}\\Documents\\`,
+    });
     this.win.engine(target, t + 1500, 'start', 'ServerRemoteHost', 'C:\\Windows\\system32\\wsmprovhost.exe -Embedding', host);
     this.win.scriptBlock(target, t + 1700, host, script);
     if (exe) {
@@ -691,7 +819,12 @@ class Network {
     for (const j of this.jobs) {
       if (d < j.from) continue;
       const t = this.at(d, j.hour, 30, 1);
-      const p = this.win.proc(j.host, t, { image: j.command.includes('\\') ? j.command : `C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\${j.command}`, cmd: `${j.command} ${j.args}`, parent: this.win.schedule(j.host), user: SYSTEM });
+      const p = this.win.proc(j.host, t, {
+        image: j.command.includes('\\') ? j.command : `C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\${j.command}`,
+        cmd: `${j.command} ${j.args}`,
+        parent: this.win.schedule(j.host),
+        user: SYSTEM,
+      });
       if (j.script) {
         this.win.engine(j.host, t + 500, 'start', 'ConsoleHost', `${j.command} ${j.args}`, p);
         this.win.scriptBlock(j.host, t + 800, p, j.script, j.args.match(/-File (\S+)/)?.[1] ?? '');
@@ -708,9 +841,25 @@ class Network {
     const dc = this.win.dcFor(hd.ws);
     const t0 = this.at(d, 8, 30, 60);
     // ADUC as the helpdesk account ("Run as different user": seclogon).
-    this.win.explicit(hd.ws, t0, { subject: hd.user, subjectLogonId: own.logonId, user: hd.account, target: hd.ws, info: 'localhost', process: 'C:\\Windows\\System32\\svchost.exe', pid: 1200 + this.rand(400), port: '-' });
+    this.win.explicit(hd.ws, t0, {
+      subject: hd.user,
+      subjectLogonId: own.logonId,
+      user: hd.account,
+      target: hd.ws,
+      info: 'localhost',
+      process: 'C:\\Windows\\System32\\svchost.exe',
+      pid: 1200 + this.rand(400),
+      port: '-',
+    });
     const lid = this.win.logonEvent(hd.ws, t0 + 300, { user: hd.account, type: 2, auth: 'negotiate', ip: '127.0.0.1' });
-    this.win.proc(hd.ws, t0 + 800, { image: 'C:\\Windows\\System32\\mmc.exe', cmd: '"C:\\Windows\\system32\\mmc.exe" "C:\\Windows\\system32\\dsa.msc" ', parent: own.explorer, user: `${NETBIOS}\\${hd.account}`, logonId: lid, integrity: 'High' });
+    this.win.proc(hd.ws, t0 + 800, {
+      image: 'C:\\Windows\\System32\\mmc.exe',
+      cmd: '"C:\\Windows\\system32\\mmc.exe" "C:\\Windows\\system32\\dsa.msc" ',
+      parent: own.explorer,
+      user: `${NETBIOS}\\${hd.account}`,
+      logonId: lid,
+      integrity: 'High',
+    });
     const ldap = this.netLogon(dc, hd.ws, hd.account, t0 + 2000, 'kerberos', 'ldap');
     const subject = { user: hd.account, logonId: ldap };
     // Lockout tickets go to the helpdesk staff in turn.
@@ -758,7 +907,16 @@ class Network {
     const t0 = this.at(d, 1, 0, 20);
     targets.forEach((h, i) => {
       let t = t0 + Math.floor(i / 8) * 3 * MIN + this.rand(60_000);
-      this.win.explicit(srv, t, { subject: 'svc_deploy', subjectLogonId: this.serviceLogonIds.get('deploy')!, user: 'svc_deploy', target: h, info: h.fqdn, process: service.image, pid: service.pid, port: '445' });
+      this.win.explicit(srv, t, {
+        subject: 'svc_deploy',
+        subjectLogonId: this.serviceLogonIds.get('deploy')!,
+        user: 'svc_deploy',
+        target: h,
+        info: h.fqdn,
+        process: service.image,
+        pid: service.pid,
+        port: '445',
+      });
       this.win.conn(srv, t + 100, this.win.kernel(srv), { ip: h.ip, port: 445, host: h.fqdn });
       const lid = this.netLogon(h, srv, 'svc_deploy', t + 300, 'kerberos');
       const dir = 'AdminArsenal\\PDQDeployRunner\\service-1';
@@ -812,7 +970,16 @@ class Network {
     const t0 = this.at(d, 3, 0, 15);
     targets.forEach((h, i) => {
       const t = t0 + Math.floor(i / 6) * 4 * MIN + this.rand(60_000);
-      this.win.explicit(srv, t, { subject: 'svc_patch', subjectLogonId: this.serviceLogonIds.get('patch')!, user: 'svc_patch', target: h, info: h.fqdn, process: console.image, pid: console.pid, port: '445' });
+      this.win.explicit(srv, t, {
+        subject: 'svc_patch',
+        subjectLogonId: this.serviceLogonIds.get('patch')!,
+        user: 'svc_patch',
+        target: h,
+        info: h.fqdn,
+        process: console.image,
+        pid: console.pid,
+        port: '445',
+      });
       this.win.conn(srv, t + 100, this.win.kernel(srv), { ip: h.ip, port: 445, host: h.fqdn });
       const lid = this.netLogon(h, srv, 'svc_patch', t + 300, 'ntlm');
       this.win.shareOpened(h, t + 400, { user: 'svc_patch', logonId: lid, ip: srv.ip, share: 'ADMIN$', path: '\\??\\C:\\Windows' });
@@ -842,7 +1009,11 @@ class Network {
       this.win.serviceState(h, end, 'STDeploy', 'stopped');
       this.win.logoff(h, end + 600, 'svc_patch', lid, 3);
       if (this.chance(0.6)) {
-        const shutdown = this.win.proc(h, end - 1000, { image: 'C:\\Windows\\System32\\shutdown.exe', cmd: 'shutdown.exe /r /t 300 /c "Ivanti Security Controls: restarting to complete patch installation" /d p:2:17', parent: agent });
+        const shutdown = this.win.proc(h, end - 1000, {
+          image: 'C:\\Windows\\System32\\shutdown.exe',
+          cmd: 'shutdown.exe /r /t 300 /c "Ivanti Security Controls: restarting to complete patch installation" /d p:2:17',
+          parent: agent,
+        });
         end += 5 * MIN;
         this.win.restart(h, end, shutdown, 'Ivanti Security Controls: restarting to complete patch installation', 2 * MIN + this.rand(3 * MIN));
       }
@@ -854,13 +1025,26 @@ class Network {
   private backup(d: number): void {
     this.label('backup');
     const srv = this.one('backup');
-    const manager = this.win.daemon(srv, 'C:\\Program Files\\Veeam\\Backup and Replication\\Backup\\Veeam.Backup.Manager.exe', '"C:\\Program Files\\Veeam\\Backup and Replication\\Backup\\Veeam.Backup.Manager.exe" startbackupjob');
+    const manager = this.win.daemon(
+      srv,
+      'C:\\Program Files\\Veeam\\Backup and Replication\\Backup\\Veeam.Backup.Manager.exe',
+      '"C:\\Program Files\\Veeam\\Backup and Replication\\Backup\\Veeam.Backup.Manager.exe" startbackupjob',
+    );
     const t0 = this.at(d, 21, 0, 10);
     this.servers
       .filter((h) => h !== srv)
       .forEach((h, i) => {
         const t = t0 + Math.floor(i / 4) * 7 * MIN + this.rand(60_000);
-        this.win.explicit(srv, t, { subject: 'svc_backup', subjectLogonId: this.serviceLogonIds.get('backup')!, user: 'svc_backup', target: h, info: h.fqdn, process: manager.image, pid: manager.pid, port: '445' });
+        this.win.explicit(srv, t, {
+          subject: 'svc_backup',
+          subjectLogonId: this.serviceLogonIds.get('backup')!,
+          user: 'svc_backup',
+          target: h,
+          info: h.fqdn,
+          process: manager.image,
+          pid: manager.pid,
+          port: '445',
+        });
         this.win.conn(srv, t + 100, this.win.kernel(srv), { ip: h.ip, port: 445, host: h.fqdn });
         const lid = this.netLogon(h, srv, 'svc_backup', t + 300, 'kerberos');
         this.win.shareOpened(h, t + 400, { user: 'svc_backup', logonId: lid, ip: srv.ip, share: 'ADMIN$', path: '\\??\\C:\\Windows' });
@@ -886,7 +1070,12 @@ class Network {
       this.win.logoff(h, t + 60_000 + this.rand(4 * MIN), 'svc_backup', lid, 3);
     });
     // Retention: the oldest restore points go.
-    const job = this.win.proc(srv, t0 - 60_000, { image: 'C:\\Program Files\\Veeam\\Backup and Replication\\Backup\\Veeam.Backup.Manager.exe', cmd: manager.cmd, parent: manager, user: `${NETBIOS}\\svc_backup` });
+    const job = this.win.proc(srv, t0 - 60_000, {
+      image: 'C:\\Program Files\\Veeam\\Backup and Replication\\Backup\\Veeam.Backup.Manager.exe',
+      cmd: manager.cmd,
+      parent: manager,
+      user: `${NETBIOS}\\svc_backup`,
+    });
     const old = new Date(START + (d - 14) * DAY).toISOString().slice(0, 10);
     this.servers
       .filter((h) => h !== srv)
@@ -912,7 +1101,8 @@ class Network {
       this.win.logoff(h, t + 1800, 'ANONYMOUS LOGON', anon, 3);
       const lid = this.netLogon(h, srv, 'svc_scan', t + 2500, 'ntlm');
       this.win.shareOpened(h, t + 2600, { user: 'svc_scan', logonId: lid, ip: srv.ip, share: 'IPC$', path: '' });
-      for (const [k, pipe] of ['winreg', 'srvsvc', 'svcctl', 'lsarpc', 'samr'].entries()) this.win.shareObject(h, t + 2700 + k * 200, { user: 'svc_scan', logonId: lid, ip: srv.ip, share: 'IPC$', path: '', target: pipe, pipe: true });
+      for (const [k, pipe] of ['winreg', 'srvsvc', 'svcctl', 'lsarpc', 'samr'].entries())
+        this.win.shareObject(h, t + 2700 + k * 200, { user: 'svc_scan', logonId: lid, ip: srv.ip, share: 'IPC$', path: '', target: pipe, pipe: true });
       if (h.kind === 'ws') this.win.serviceStartType(h, t + 3800, 'Remote Registry', 'disabled', 'demand start', 'RemoteRegistry');
       this.win.serviceState(h, t + 3900, 'Remote Registry', 'running', 'RemoteRegistry');
       this.win.shareOpened(h, t + 9000, { user: 'svc_scan', logonId: lid, ip: srv.ip, share: 'C$', path: '\\??\\C:\\' });
@@ -954,7 +1144,8 @@ class Network {
       this.win.shareOpened(fs, t + 4100, { user: `${h.name}$`, logonId: lid, ip: h.ip, share: 'Inventory$', path: 'D:\\Inventory' });
       this.win.engine(h, t + 9000, 'stop', 'ConsoleHost', `powershell.exe ${INVENTORY_ARGS}`, ps);
       // Updaters' own tasks: Google hourly while the machine is in use, Edge and Office daily, OneDrive in the user's session.
-      for (let hh = 8; hh < 19; hh++) this.win.proc(h, this.at(d, hh, 0, 5), { image: GOOGLE_UPDATE, cmd: `"${GOOGLE_UPDATE}" /ua /installsource scheduler`, parent: this.win.schedule(h), user: SYSTEM });
+      for (let hh = 8; hh < 19; hh++)
+        this.win.proc(h, this.at(d, hh, 0, 5), { image: GOOGLE_UPDATE, cmd: `"${GOOGLE_UPDATE}" /ua /installsource scheduler`, parent: this.win.schedule(h), user: SYSTEM });
       this.win.proc(h, this.at(d, 10, 0, 60), { image: EDGE_UPDATE, cmd: `"${EDGE_UPDATE}" /ua /installsource scheduler`, parent: this.win.schedule(h), user: SYSTEM });
       this.win.proc(h, this.at(d, 3, 0, 120), {
         image: 'C:\\Program Files\\Common Files\\microsoft shared\\ClickToRun\\OfficeC2RClient.exe',
@@ -964,7 +1155,14 @@ class Network {
       });
       if (this.weekday(d) && h.owner) {
         const updater = `C:\\Users\\${h.owner}\\AppData\\Local\\Microsoft\\OneDrive\\OneDriveStandaloneUpdater.exe`;
-        this.win.proc(h, this.at(d, 11, 0, 240), { image: updater, cmd: `"${updater}" /reporting`, parent: this.win.schedule(h), user: `${NETBIOS}\\${h.owner}`, logonId: this.sessions.get(h.name)?.logonId, integrity: 'Medium' });
+        this.win.proc(h, this.at(d, 11, 0, 240), {
+          image: updater,
+          cmd: `"${updater}" /reporting`,
+          parent: this.win.schedule(h),
+          user: `${NETBIOS}\\${h.owner}`,
+          logonId: this.sessions.get(h.name)?.logonId,
+          integrity: 'Medium',
+        });
       }
     }
   }
@@ -977,15 +1175,36 @@ class Network {
         const t = this.at(d, 8, 0, 10 * 60);
         const gu = this.win.proc(h, t, { image: GOOGLE_UPDATE, cmd: `"${GOOGLE_UPDATE}" /ua /installsource scheduler`, parent: this.win.schedule(h), user: SYSTEM });
         const dir = `C:\\Program Files (x86)\\Google\\Update\\Install\\{${hexGuid(h.name + d)}}`;
-        const mini = this.win.proc(h, t + 40_000, { image: `${dir}\\124.0.6367.119_chrome_installer.exe`, cmd: `"${dir}\\124.0.6367.119_chrome_installer.exe" --system-level --verbose-logging --do-not-launch-chrome --channel=stable`, parent: gu });
+        const mini = this.win.proc(h, t + 40_000, {
+          image: `${dir}\\124.0.6367.119_chrome_installer.exe`,
+          cmd: `"${dir}\\124.0.6367.119_chrome_installer.exe" --system-level --verbose-logging --do-not-launch-chrome --channel=stable`,
+          parent: gu,
+        });
         const tmp = `${dir}\\CR_${hexGuid(h.name + d + 'cr').slice(0, 5)}.tmp`;
-        const setup = this.win.proc(h, t + 42_000, { image: `${tmp}\\setup.exe`, cmd: `"${tmp}\\setup.exe" --install-archive="${tmp}\\CHROME.PACKED.7Z" --verbose-logging --do-not-launch-chrome --channel=stable --system-level`, parent: mini });
+        const setup = this.win.proc(h, t + 42_000, {
+          image: `${tmp}\\setup.exe`,
+          cmd: `"${tmp}\\setup.exe" --install-archive="${tmp}\\CHROME.PACKED.7Z" --verbose-logging --do-not-launch-chrome --channel=stable --system-level`,
+          parent: mini,
+        });
         this.win.file(h, t + 50_000, setup, 'C:\\Program Files\\Google\\Chrome\\Application\\124.0.6367.119\\chrome.dll');
       }
       if (this.chance(0.1)) {
         const t = this.at(d, 9, 0, 8 * 60);
-        const arm = this.win.proc(h, t, { image: 'C:\\Program Files (x86)\\Common Files\\Adobe\\ARM\\1.0\\AdobeARM.exe', cmd: '"C:\\Program Files (x86)\\Common Files\\Adobe\\ARM\\1.0\\AdobeARM.exe" /PRODUCT:Reader /VERSION:24.0 /MODE:3', parent: this.win.schedule(h), user: SYSTEM });
-        this.msi(h, t + 60_000, arm, 'msiexec.exe /qn /p "C:\\ProgramData\\Adobe\\ARM\\Reader_24.002.20687\\AcroRdrDCx64Upd2400220736_MUI.msp" REBOOT=ReallySuppress', ['C:\\Program Files\\Adobe\\Acrobat DC\\Acrobat\\Acrobat.exe'], '{AC76BA86-1033-FF00-7760-BC15014EA700}', '24.002.20736');
+        const arm = this.win.proc(h, t, {
+          image: 'C:\\Program Files (x86)\\Common Files\\Adobe\\ARM\\1.0\\AdobeARM.exe',
+          cmd: '"C:\\Program Files (x86)\\Common Files\\Adobe\\ARM\\1.0\\AdobeARM.exe" /PRODUCT:Reader /VERSION:24.0 /MODE:3',
+          parent: this.win.schedule(h),
+          user: SYSTEM,
+        });
+        this.msi(
+          h,
+          t + 60_000,
+          arm,
+          'msiexec.exe /qn /p "C:\\ProgramData\\Adobe\\ARM\\Reader_24.002.20687\\AcroRdrDCx64Upd2400220736_MUI.msp" REBOOT=ReallySuppress',
+          ['C:\\Program Files\\Adobe\\Acrobat DC\\Acrobat\\Acrobat.exe'],
+          '{AC76BA86-1033-FF00-7760-BC15014EA700}',
+          '24.002.20736',
+        );
       }
       const s = this.sessions.get(h.name);
       if (s && this.weekday(d) && this.chance(0.06)) {
@@ -1059,12 +1278,18 @@ const ROUTINE_WS: [string, string][] = [
   ['C:\\Windows\\System32\\sihclient.exe', 'C:\\Windows\\System32\\sihclient.exe  /cv 3gbfpOZXb0WzINN9oY1gmg.0.2'],
   ['C:\\Windows\\System32\\defrag.exe', 'C:\\Windows\\system32\\defrag.exe -c -h -o -$'],
   ['C:\\Windows\\System32\\rundll32.exe', 'C:\\Windows\\system32\\rundll32.exe Windows.Storage.ApplicationData.dll,CleanupTemporaryState'],
-  ['C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MpCmdRun.exe', '"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MpCmdRun.exe" -IdleTask -TaskName WdCacheMaintenance'],
+  [
+    'C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MpCmdRun.exe',
+    '"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MpCmdRun.exe" -IdleTask -TaskName WdCacheMaintenance',
+  ],
   ['C:\\Windows\\System32\\taskhostw.exe', 'taskhostw.exe Install $(Arg0)'],
 ];
 const ROUTINE_SRV: [string, string][] = [
   ['C:\\Windows\\System32\\defrag.exe', 'C:\\Windows\\system32\\defrag.exe -c -h -o -$'],
-  ['C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MpCmdRun.exe', '"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MpCmdRun.exe" -IdleTask -TaskName WdCacheMaintenance'],
+  [
+    'C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MpCmdRun.exe',
+    '"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24030.9-0\\MpCmdRun.exe" -IdleTask -TaskName WdCacheMaintenance',
+  ],
   ['C:\\Windows\\System32\\sc.exe', 'C:\\Windows\\system32\\sc.exe start wuauserv'],
   ['C:\\Windows\\System32\\taskhostw.exe', 'taskhostw.exe /RuntimeWide'],
   ['C:\\Windows\\System32\\cleanmgr.exe', 'C:\\Windows\\system32\\cleanmgr.exe /autoclean /d C:'],
@@ -1092,7 +1317,7 @@ const PSEXEC_COMMANDS = [
 const WINRM_SCRIPTS: [string, string][] = [
   ['Get-Service -Name Spooler | Restart-Service -PassThru', ''],
   ['Get-HotFix | Sort-Object InstalledOn -Descending | Select-Object -First 5', ''],
-  ["Get-EventLog -LogName System -EntryType Error -Newest 20 | Format-Table TimeGenerated, Source, Message -AutoSize", ''],
+  ['Get-EventLog -LogName System -EntryType Error -Newest 20 | Format-Table TimeGenerated, Source, Message -AutoSize', ''],
   ['Get-CimInstance Win32_LogicalDisk | Select-Object DeviceID, FreeSpace, Size', ''],
   ['Restart-Service W32Time; w32tm /resync /force', 'w32tm /resync /force'],
   ['Get-LocalGroupMember -Group Administrators', ''],
@@ -1131,7 +1356,12 @@ const ADMIN_TASKS: [string, string, string, string][] = [
     "Get-ChildItem -Path 'D:\\Logs','C:\\inetpub\\logs\\LogFiles' -Recurse -File | Where-Object LastWriteTime -lt (Get-Date).AddDays(-30) | Remove-Item -Force",
   ],
   ['\\Corp\\Restart Spooler', 'C:\\Windows\\System32\\cmd.exe', '/c "net stop spooler & net start spooler"', ''],
-  ['\\Corp\\Export Config', 'powershell.exe', '-NoProfile -ExecutionPolicy Bypass -File C:\\Scripts\\Export-Config.ps1', "Get-WindowsFeature | Where-Object Installed | Export-Csv -Path \\\\FS\\it$\\config\\$env:COMPUTERNAME.csv -NoTypeInformation"],
+  [
+    '\\Corp\\Export Config',
+    'powershell.exe',
+    '-NoProfile -ExecutionPolicy Bypass -File C:\\Scripts\\Export-Config.ps1',
+    'Get-WindowsFeature | Where-Object Installed | Export-Csv -Path \\\\FS\\it$\\config\\$env:COMPUTERNAME.csv -NoTypeInformation',
+  ],
 ];
 
 const INVENTORY_ARGS = '-NoProfile -ExecutionPolicy Bypass -WindowStyle Hidden -File "\\\\corp.local\\NETLOGON\\Inventory\\Get-Inventory.ps1"';
@@ -1175,7 +1405,12 @@ const PACKAGES: Package[] = [
         '124.0.6367.119',
       );
       if (n.firstInstall(h, 'chrome')) {
-        n.win.serviceInstalled(h, t + 20_000, 'Google Chrome Elevation Service (GoogleChromeElevationService)', '"C:\\Program Files\\Google\\Chrome\\Application\\124.0.6367.119\\elevation_service.exe"');
+        n.win.serviceInstalled(
+          h,
+          t + 20_000,
+          'Google Chrome Elevation Service (GoogleChromeElevationService)',
+          '"C:\\Program Files\\Google\\Chrome\\Application\\124.0.6367.119\\elevation_service.exe"',
+        );
         n.win.serviceInstalled(h, t + 21_000, 'Google Update Service (gupdate)', '"C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe" /svc', { start: 'auto start' });
         n.win.taskCreated(h, t + 22_000, {
           name: '\\GoogleUpdateTaskMachineCore{6A0A8A36-6E31-4C41-9BC2-4D1C0C7E0A57}',
@@ -1194,7 +1429,15 @@ const PACKAGES: Package[] = [
     name: '7-Zip',
     file: '7z2301-x64.msi',
     install(n, h, t, runner) {
-      n.msi(h, t, runner, `"C:\\Windows\\system32\\msiexec.exe" /i "${PDQ_EXEC}\\7z2301-x64.msi" /qn /norestart`, ['C:\\Program Files\\7-Zip\\7z.exe', 'C:\\Program Files\\7-Zip\\7z.dll'], '{23170F69-40C1-2702-2301-000001000000}', '23.01.00.0');
+      n.msi(
+        h,
+        t,
+        runner,
+        `"C:\\Windows\\system32\\msiexec.exe" /i "${PDQ_EXEC}\\7z2301-x64.msi" /qn /norestart`,
+        ['C:\\Program Files\\7-Zip\\7z.exe', 'C:\\Program Files\\7-Zip\\7z.dll'],
+        '{23170F69-40C1-2702-2301-000001000000}',
+        '23.01.00.0',
+      );
     },
   },
   {
@@ -1212,7 +1455,15 @@ const PACKAGES: Package[] = [
     file: 'AcroRdrDCx642400220687_MUI.exe',
     install(n, h, t, runner) {
       const p = n.win.proc(h, t, { image: `${PDQ_EXEC}\\AcroRdrDCx642400220687_MUI.exe`, cmd: `"${PDQ_EXEC}\\AcroRdrDCx642400220687_MUI.exe" /sAll /rs /msi EULA_ACCEPT=YES`, parent: runner });
-      n.msi(h, t + 30_000, p, '"C:\\Windows\\System32\\msiexec.exe" /i "C:\\Windows\\TEMP\\RarSFX0\\AcroPro.msi" /qn EULA_ACCEPT=YES', ['C:\\Program Files\\Adobe\\Acrobat DC\\Acrobat\\Acrobat.exe'], '{AC76BA86-1033-FF00-7760-BC15014EA700}', '24.002.20687');
+      n.msi(
+        h,
+        t + 30_000,
+        p,
+        '"C:\\Windows\\System32\\msiexec.exe" /i "C:\\Windows\\TEMP\\RarSFX0\\AcroPro.msi" /qn EULA_ACCEPT=YES',
+        ['C:\\Program Files\\Adobe\\Acrobat DC\\Acrobat\\Acrobat.exe'],
+        '{AC76BA86-1033-FF00-7760-BC15014EA700}',
+        '24.002.20687',
+      );
       if (n.firstInstall(h, 'adobe')) {
         n.win.serviceInstalled(h, t + 90_000, 'Adobe Acrobat Update Service', '"C:\\Program Files (x86)\\Common Files\\Adobe\\ARM\\1.0\\armsvc.exe"', { start: 'auto start' });
         n.win.taskCreated(h, t + 91_000, {
@@ -1232,7 +1483,15 @@ const PACKAGES: Package[] = [
     name: 'Zoom',
     file: 'ZoomInstallerFull.msi',
     install(n, h, t, runner) {
-      n.msi(h, t, runner, `"C:\\Windows\\system32\\msiexec.exe" /i "${PDQ_EXEC}\\ZoomInstallerFull.msi" /qn ZoomAutoUpdate=1 ZNoDesktopShortCut=true`, ['C:\\Program Files\\Zoom\\bin\\Zoom.exe'], '{A3F4C5E6-8B1D-4C2E-9F0A-6B7C8D9E0F12}', '6.0.2.33403');
+      n.msi(
+        h,
+        t,
+        runner,
+        `"C:\\Windows\\system32\\msiexec.exe" /i "${PDQ_EXEC}\\ZoomInstallerFull.msi" /qn ZoomAutoUpdate=1 ZNoDesktopShortCut=true`,
+        ['C:\\Program Files\\Zoom\\bin\\Zoom.exe'],
+        '{A3F4C5E6-8B1D-4C2E-9F0A-6B7C8D9E0F12}',
+        '6.0.2.33403',
+      );
     },
   },
   {
@@ -1249,7 +1508,7 @@ const PACKAGES: Package[] = [
         h,
         t + 1200,
         ps,
-        "$java = Get-CimInstance -ClassName Win32_Product -Filter \"Name LIKE 'Java 8%'\"\r\nforeach ($j in $java) { Start-Process msiexec.exe -ArgumentList \"/x $($j.IdentifyingNumber) /qn /norestart\" -Wait }",
+        '$java = Get-CimInstance -ClassName Win32_Product -Filter "Name LIKE \'Java 8%\'"\r\nforeach ($j in $java) { Start-Process msiexec.exe -ArgumentList "/x $($j.IdentifyingNumber) /qn /norestart" -Wait }',
         `${PDQ_EXEC}\\Remove-Java.ps1`,
       );
       n.win.engine(h, t + 40_000, 'stop', 'ConsoleHost', ps.cmd, ps);

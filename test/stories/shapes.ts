@@ -111,7 +111,10 @@ const WINDOWS_ORIGINAL: Record<string, string> = {
 /** A hex string of `n` digits derived from `seed` (the same file has the same hash on every host). */
 function hexOf(seed: string, n: number): string {
   let s = '';
-  for (let i = 0; s.length < n; i++) s += fnv(seed + '#' + i).toString(16).padStart(8, '0');
+  for (let i = 0; s.length < n; i++)
+    s += fnv(seed + '#' + i)
+      .toString(16)
+      .padStart(8, '0');
   return s.slice(0, n).toUpperCase();
 }
 
@@ -491,42 +494,27 @@ export class Win implements Shapes {
   /** Security 4672: special privileges assigned to a new logon (every administrator logon). */
   privileges(h: Host, t: number, user: string, logonId: string): void {
     const a = this.account(user);
-    this.w.event(
-      h,
-      t,
-      SECURITY,
-      'Security',
-      4672,
-      { SubjectUserSid: a.sid, SubjectUserName: user, SubjectDomainName: NETBIOS, SubjectLogonId: logonId, PrivilegeList: PRIVILEGES },
-      'EventData',
-      { task: 12548, keywords: OK, pid: 760 + (fnv(h.name + 'l') % 40) },
-    );
+    this.w.event(h, t, SECURITY, 'Security', 4672, { SubjectUserSid: a.sid, SubjectUserName: user, SubjectDomainName: NETBIOS, SubjectLogonId: logonId, PrivilegeList: PRIVILEGES }, 'EventData', {
+      task: 12548,
+      keywords: OK,
+      pid: 760 + (fnv(h.name + 'l') % 40),
+    });
   }
 
   logoff(h: Host, t: number, user: string, logonId: string, type: number): void {
-    this.w.event(
-      h,
-      t,
-      SECURITY,
-      'Security',
-      4634,
-      { TargetUserSid: this.account(user).sid, TargetUserName: user, TargetDomainName: NETBIOS, TargetLogonId: logonId, LogonType: type },
-      'EventData',
-      { task: 12545, keywords: OK, pid: 760 + (fnv(h.name + 'l') % 40) },
-    );
+    this.w.event(h, t, SECURITY, 'Security', 4634, { TargetUserSid: this.account(user).sid, TargetUserName: user, TargetDomainName: NETBIOS, TargetLogonId: logonId, LogonType: type }, 'EventData', {
+      task: 12545,
+      keywords: OK,
+      pid: 760 + (fnv(h.name + 'l') % 40),
+    });
   }
 
   userLogoff(h: Host, t: number, user: string, logonId: string): void {
-    this.w.event(
-      h,
-      t,
-      SECURITY,
-      'Security',
-      4647,
-      { TargetUserSid: this.account(user).sid, TargetUserName: user, TargetDomainName: NETBIOS, TargetLogonId: logonId },
-      'EventData',
-      { task: 12545, keywords: OK, pid: 760 + (fnv(h.name + 'l') % 40) },
-    );
+    this.w.event(h, t, SECURITY, 'Security', 4647, { TargetUserSid: this.account(user).sid, TargetUserName: user, TargetDomainName: NETBIOS, TargetLogonId: logonId }, 'EventData', {
+      task: 12545,
+      keywords: OK,
+      pid: 760 + (fnv(h.name + 'l') % 40),
+    });
   }
 
   /** Security 4625. `status`: bad password, unknown user, or locked out. */
@@ -803,7 +791,20 @@ export class Win implements Shapes {
 
   accountChanged(dc: Host, t: number, target: string, subject: { user: string; logonId: string }, change: Record<string, string>): void {
     const blank = Object.fromEntries(
-      ['SamAccountName', 'DisplayName', 'UserPrincipalName', 'HomeDirectory', 'HomePath', 'ScriptPath', 'ProfilePath', 'UserWorkstations', 'PasswordLastSet', 'AccountExpires', 'PrimaryGroupId', 'AllowedToDelegateTo'].map((k) => [k, '-']),
+      [
+        'SamAccountName',
+        'DisplayName',
+        'UserPrincipalName',
+        'HomeDirectory',
+        'HomePath',
+        'ScriptPath',
+        'ProfilePath',
+        'UserWorkstations',
+        'PasswordLastSet',
+        'AccountExpires',
+        'PrimaryGroupId',
+        'AllowedToDelegateTo',
+      ].map((k) => [k, '-']),
     );
     this.accountEvent(dc, t, 4738, target, subject, {
       PrivilegeList: '-',
@@ -970,11 +971,20 @@ export class Win implements Shapes {
       'EventData',
       { version: 1, task: 12804, keywords: OK, pid: 760 + (fnv(h.name + 'l') % 40) },
     );
-    this.w.event(h, t + 30, 'Microsoft-Windows-TaskScheduler', 'Microsoft-Windows-TaskScheduler/Operational', 106, { TaskName: o.name, UserContext: o.subject.endsWith('$') ? 'NT AUTHORITY\\System' : `${NETBIOS}\\${o.subject}` }, 'EventData', {
-      task: 106,
-      keywords: '0x8000000000000000',
-      pid: 1400 + (fnv(h.name + 's') % 300),
-    });
+    this.w.event(
+      h,
+      t + 30,
+      'Microsoft-Windows-TaskScheduler',
+      'Microsoft-Windows-TaskScheduler/Operational',
+      106,
+      { TaskName: o.name, UserContext: o.subject.endsWith('$') ? 'NT AUTHORITY\\System' : `${NETBIOS}\\${o.subject}` },
+      'EventData',
+      {
+        task: 106,
+        keywords: '0x8000000000000000',
+        pid: 1400 + (fnv(h.name + 's') % 300),
+      },
+    );
   }
 
   // ---- PowerShell, WinRM, RDP -----------------------------------------------------------------
@@ -987,7 +997,13 @@ export class Win implements Shapes {
       'Microsoft-Windows-PowerShell',
       'Microsoft-Windows-PowerShell/Operational',
       4104,
-      { MessageNumber: 1, MessageTotal: 1, ScriptBlockText: text, ScriptBlockId: `${hexOf(text + t, 8)}-${hexOf(text, 4)}-${hexOf(h.name, 4)}-${hexOf(t + h.name, 4)}-${hexOf(text + h.name + t, 12)}`.toLowerCase(), Path: path },
+      {
+        MessageNumber: 1,
+        MessageTotal: 1,
+        ScriptBlockText: text,
+        ScriptBlockId: `${hexOf(text + t, 8)}-${hexOf(text, 4)}-${hexOf(h.name, 4)}-${hexOf(t + h.name, 4)}-${hexOf(text + h.name + t, 12)}`.toLowerCase(),
+        Path: path,
+      },
       'EventData',
       { version: 1, level: 5, task: 2, opcode: 15, keywords: '0x0', userId: p.user === SYSTEM_USER ? 'S-1-5-18' : this.account(p.user.slice(p.user.indexOf('\\') + 1)).sid, pid: p.pid },
     );
@@ -1134,7 +1150,16 @@ export class Win implements Shapes {
   }
 
   process(host: Host, t: number, o: ProcessOptions): string {
-    const parent = this.byGuid.get(o.parent.guid) ?? (/\\services\.exe$/i.test(o.parent.image) ? this.services(host) : undefined) ?? { guid: o.parent.guid, pid: 600 + this.rand(400) * 4, image: o.parent.image, cmd: o.parent.cmd, user: o.user, logonId: o.logonId, session: 0 };
+    const parent = this.byGuid.get(o.parent.guid) ??
+      (/\\services\.exe$/i.test(o.parent.image) ? this.services(host) : undefined) ?? {
+        guid: o.parent.guid,
+        pid: 600 + this.rand(400) * 4,
+        image: o.parent.image,
+        cmd: o.parent.cmd,
+        user: o.user,
+        logonId: o.logonId,
+        session: 0,
+      };
     return this.proc(host, t, { image: o.image, cmd: o.cmd, parent, user: o.user, logonId: o.logonId, integrity: o.integrity, session: 0 }).guid;
   }
 

@@ -187,7 +187,14 @@ export class Writer {
     };
     if (provider === SECURITY) system.Security = null;
     const body = trimmed(data);
-    this.out.push({ t, host, doc: { Event: { '#attributes': { xmlns: 'http://schemas.microsoft.com/win/2004/08/events/event' }, System: system, [section]: body } }, label: this.label, channel, system });
+    this.out.push({
+      t,
+      host,
+      doc: { Event: { '#attributes': { xmlns: 'http://schemas.microsoft.com/win/2004/08/events/event' }, System: system, [section]: body } },
+      label: this.label,
+      channel,
+      system,
+    });
   }
 
   guid(t: number): string {
@@ -376,19 +383,19 @@ export class Writer {
   share(host: Host, t: number, o: { user: string; ip: string; share: string; path: string; target: string; access: string; mask: string; logonId: string }): void {
     if (this.shapes) return this.shapes.share(host, t, o);
     this.event(host, t, SECURITY, 'Security', 5145, {
-        SubjectUserSid: 'S-1-5-21-3623811015-3361044348-30300820-500',
-        SubjectUserName: o.user,
-        SubjectDomainName: NETBIOS,
-        SubjectLogonId: o.logonId,
-        ObjectType: 'File',
-        IpAddress: o.ip,
-        IpPort: String(49152 + Math.floor(this.r() * 16000)),
-        ShareName: o.share,
-        ShareLocalPath: o.path,
-        RelativeTargetName: o.target,
-        AccessMask: o.mask,
-        AccessList: o.access,
-        AccessReason: '-',
+      SubjectUserSid: 'S-1-5-21-3623811015-3361044348-30300820-500',
+      SubjectUserName: o.user,
+      SubjectDomainName: NETBIOS,
+      SubjectLogonId: o.logonId,
+      ObjectType: 'File',
+      IpAddress: o.ip,
+      IpPort: String(49152 + Math.floor(this.r() * 16000)),
+      ShareName: o.share,
+      ShareLocalPath: o.path,
+      RelativeTargetName: o.target,
+      AccessMask: o.mask,
+      AccessList: o.access,
+      AccessReason: '-',
     });
   }
 }
