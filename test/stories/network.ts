@@ -845,13 +845,13 @@ class Network {
       subject: hd.user,
       subjectLogonId: own.logonId,
       user: hd.account,
-      target: hd.ws,
+      target: 'localhost',
       info: 'localhost',
       process: 'C:\\Windows\\System32\\svchost.exe',
       pid: 1200 + this.rand(400),
       port: '-',
     });
-    const lid = this.win.logonEvent(hd.ws, t0 + 300, { user: hd.account, type: 2, auth: 'negotiate', ip: '127.0.0.1' });
+    const lid = this.win.logonEvent(hd.ws, t0 + 300, { user: hd.account, type: 2, auth: 'negotiate', ip: '127.0.0.1', logonProcess: 'seclogo' });
     this.win.proc(hd.ws, t0 + 800, {
       image: 'C:\\Windows\\System32\\mmc.exe',
       cmd: '"C:\\Windows\\system32\\mmc.exe" "C:\\Windows\\system32\\dsa.msc" ',

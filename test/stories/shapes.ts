@@ -442,7 +442,17 @@ export class Win implements Shapes {
   logonEvent(
     h: Host,
     t: number,
-    o: { user: string; domain?: string; type: 2 | 3 | 5 | 7 | 10; auth: 'kerberos' | 'ntlm' | 'negotiate'; ip: string; workstation?: string; keyLength?: number; elevated?: boolean },
+    o: {
+      user: string;
+      domain?: string;
+      type: 2 | 3 | 5 | 7 | 10;
+      auth: 'kerberos' | 'ntlm' | 'negotiate';
+      ip: string;
+      workstation?: string;
+      keyLength?: number;
+      elevated?: boolean;
+      logonProcess?: string;
+    },
   ): string {
     const a = this.account(o.user);
     const id = this.w.logonId();
@@ -465,7 +475,7 @@ export class Win implements Shapes {
         TargetDomainName: o.domain ?? NETBIOS,
         TargetLogonId: id,
         LogonType: o.type,
-        LogonProcessName: net ? (ntlm ? 'NtLmSsp ' : 'Kerberos') : o.type === 5 ? 'Advapi  ' : 'User32 ',
+        LogonProcessName: o.logonProcess ?? (net ? (ntlm ? 'NtLmSsp ' : 'Kerberos') : o.type === 5 ? 'Advapi  ' : 'User32 '),
         AuthenticationPackageName: net ? (ntlm ? 'NTLM' : 'Kerberos') : 'Negotiate',
         WorkstationName: net ? (ntlm ? (o.workstation ?? '-') : '') : o.type === 5 ? '-' : h.name,
         LogonGuid: ntlm ? '{00000000-0000-0000-0000-000000000000}' : `{${hexOf(id + h.name, 8)}-${hexOf(id, 4)}-${hexOf(o.user, 4)}-${hexOf(h.name + t, 4)}-${hexOf(id + t, 12)}}`,
@@ -555,8 +565,8 @@ export class Win implements Shapes {
     );
   }
 
-  /** Security 4648 on the client: a logon with explicit credentials (stored or typed) to `target`. */
-  explicit(h: Host, t: number, o: { subject: string; subjectLogonId: string; user: string; target: Host; info: string; process: string; pid: number; port: string }): void {
+  /** Security 4648 on the client: a logon with explicit credentials (stored or typed) to `target`, or to `localhost` (runas). */
+  explicit(h: Host, t: number, o: { subject: string; subjectLogonId: string; user: string; target: Host | 'localhost'; info: string; process: string; pid: number; port: string }): void {
     const s = this.account(o.subject);
     this.w.event(
       h,
@@ -573,11 +583,11 @@ export class Win implements Shapes {
         TargetUserName: o.user,
         TargetDomainName: NETBIOS,
         TargetLogonGuid: '{00000000-0000-0000-0000-000000000000}',
-        TargetServerName: o.target.fqdn,
+        TargetServerName: o.target === 'localhost' ? 'localhost' : o.target.fqdn,
         TargetInfo: o.info,
         ProcessId: hexId(o.pid),
         ProcessName: o.process,
-        IpAddress: o.target.ip,
+        IpAddress: o.target === 'localhost' ? '::1' : o.target.ip,
         IpPort: o.port,
       },
       'EventData',
