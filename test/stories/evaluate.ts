@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hunt } from '../../src/hunt/run.js';
-import type { DetectionRecord } from '../../src/output/records.js';
+import type { DetectionRecord } from '../../src/detections/record.js';
 import type { Level } from '../../src/sigma/model.js';
 import type { Story } from '../../src/stories/model.js';
 import type { Activity } from './network.js';
