@@ -141,8 +141,8 @@ describe('data/correlations: loading and metadata', () => {
     assert.deepEqual(col.rules.map((r) => r.name).sort(), Object.keys(expected).sort());
     for (const r of col.rules) {
       const res = resolveLogsource(r.logsource, map);
-      assert.equal(res.kind, 'windows', r.title);
-      if (res.kind !== 'windows') continue;
+      assert.equal(res.kind, 'routed', r.title);
+      if (res.kind !== 'routed') continue;
       const want = expected[r.name!]!;
       assert.deepEqual(
         res.sources.map((s) => s.channels),
