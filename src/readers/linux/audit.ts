@@ -128,6 +128,7 @@ export function parseAuditRecord(line: string): AuditRecord | AuditParseError {
       if (!(key in fields)) fields[key] = raw;
     });
   if (type === 'SYSCALL') translateSyscall(fields);
+  else if (type === 'SOCKADDR') decodeSockaddr(fields);
   const rec: AuditRecord = { type, time: h.time, serial: h.serial, fields };
   if (node !== undefined) rec.node = node;
   if (pieces.length) rec.pieces = pieces;
@@ -267,6 +268,58 @@ function translateSyscall(fields: Record<string, AuditValue>): void {
   if ('SYSCALL' in fields || typeof nr !== 'string') return;
   const name = /^\d{1,4}$/.test(nr) ? syscallName(arch, Number(nr)) : undefined;
   if (name) fields.SYSCALL = name;
+}
+
+/**
+ * `saddr=` is a hex `struct sockaddr`: add what it holds as `family`, `addr`, `port` (inet, inet6)
+ * or `path` (unix), the names ausearch -i and go-libaudit give them.
+ */
+function decodeSockaddr(fields: Record<string, AuditValue>): void {
+  const hex = fields.saddr;
+  if (typeof hex !== 'string' || hex.length < 4 || !HEX.test(hex)) return;
+  const b = Buffer.from(hex, 'hex');
+  const family = b.readUInt16LE(0);
+  const put = (k: string, v: string) => {
+    if (!(k in fields)) fields[k] = v;
+  };
+  if (family === 2 && b.length >= 8) {
+    put('family', 'ipv4');
+    put('port', String(b.readUInt16BE(2)));
+    put('addr', `${b[4]}.${b[5]}.${b[6]}.${b[7]}`);
+  } else if (family === 10 && b.length >= 24) {
+    put('family', 'ipv6');
+    put('port', String(b.readUInt16BE(2)));
+    const groups: string[] = [];
+    for (let i = 8; i < 24; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+    put('addr', compressIpv6(groups));
+  } else if (family === 1) {
+    put('family', 'unix');
+    // An abstract socket's name starts with a NUL byte (shown as `@name`, as ss(8) does).
+    const start = b[2] === 0 ? 3 : 2;
+    const end = b.indexOf(0, start);
+    put('path', (start === 3 ? '@' : '') + b.toString('utf8', start, end < 0 ? b.length : end));
+  } else if (family === 16) put('family', 'netlink');
+}
+
+/** RFC 5952 text of eight 16-bit groups: the longest run of two or more zero groups becomes `::`. */
+function compressIpv6(groups: string[]): string {
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
 /** `1492037291.036` → `2017-04-12T22:48:11.036Z`. */
