@@ -126,6 +126,14 @@ function withTag(rest: string, head: Partial3164): SyslogHeader {
     out.message = s.slice(tag[0].length);
     return out;
   }
+  // A tag with spaces before `[pid]:` (`-- root[2421]: ROOT LOGIN ON tty2`, util-linux login).
+  const spaced = /^ *([^:[\]]{1,48}?)\[(\d{1,10})\]: ?/.exec(s);
+  if (spaced && out.host) {
+    out.program = spaced[1]!.trim();
+    out.pid = spaced[2];
+    out.message = s.slice(spaced[0].length);
+    return out;
+  }
   // A tag without the colon (`syslogd 1.4.1: restart.`, `kernel [1.2] …`): RFC 3164 ends a tag
   // at the first character that is not alphanumeric.
   const bare = /^([A-Za-z][\w.-]{0,47})(?:\[(\d{1,10})\])?(?= )/.exec(s);
