@@ -44,8 +44,9 @@ export function sysmonStart(message: string): number {
 
 /** One Sysmon for Linux XML document → an Event (product linux), or why it cannot be one. */
 export function parseSysmonXml(xml: string, source: EventSource): Event | SysmonParseError {
-  const text = xml.trimEnd();
-  if (!text.endsWith('</Event>')) return new SysmonParseError('sysmon-truncated', `Sysmon for Linux event cut off after ${text.length} characters (no closing </Event>; a syslog message size limit?)`);
+  const close = xml.indexOf('</Event>');
+  if (close < 0) return new SysmonParseError('sysmon-truncated', `Sysmon for Linux event cut off after ${xml.trimEnd().length} characters (no closing </Event>; a syslog message size limit?)`);
+  const text = xml.slice(0, close + 8);
   let doc: unknown;
   try {
     doc = parser.parse(text);
