@@ -235,7 +235,7 @@ export class Engine {
       return;
     }
     let channels = this.byChannel.get(src.product);
-    if (!channels) this.byChannel.set(src.product, (channels = new Map()));
+    if (!channels) this.byChannel.set(src.product, (channels = new Map<string, Entry[]>()));
     for (const ch of src.channels) {
       const key = ch.toLowerCase();
       const list = channels.get(key);

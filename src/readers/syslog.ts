@@ -94,7 +94,7 @@ function fracMs(f: string | undefined): number {
 function absoluteMs(r: RegExpExecArray): number | undefined {
   const [y, mo, d, h, mi, sec] = [1, 2, 3, 4, 5, 6].map((i) => Number(r[i]));
   if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || sec! > 60) return undefined;
-  let ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, sec!, fracMs(r[7]));
+  let ms = Date.UTC(y!, mo! - 1, d, h, mi, sec, fracMs(r[7]));
   const z = r[8];
   if (z && z !== 'Z' && z !== 'z') {
     const sign = z[0] === '-' ? -1 : 1;
@@ -303,7 +303,7 @@ export class ZoneConverter {
     if (hit !== undefined) return hit;
     const p: Record<string, number> = {};
     for (const part of this.fmt!.formatToParts(new Date(hour * 3_600_000))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-    const asUtc = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
+    const asUtc = Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second);
     const off = asUtc - hour * 3_600_000;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hour, off);

@@ -72,7 +72,7 @@ describe('audit records: go-libaudit auparse reference (one golden entry per lin
         }
         assert.ok(!(rec instanceof AuditParseError), `${f}:${i + 1}: ${rec instanceof AuditParseError ? rec.message : ''}`);
         records++;
-        const r = rec as AuditRecord;
+        const r = rec;
         assert.equal(r.type.toLowerCase(), g.record_type, `${f}:${i + 1} type`);
         assert.equal(r.serial, g.sequence, `${f}:${i + 1} serial`);
         for (const [k, v] of Object.entries(g.data ?? {})) {

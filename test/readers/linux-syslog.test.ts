@@ -160,7 +160,7 @@ describe('syslog header forms', () => {
   const ok = (line: string): SyslogHeader => {
     const h = parseSyslogLine(line);
     assert.ok(!(h instanceof SyslogParseError), `${line}: ${h instanceof SyslogParseError ? h.message : ''}`);
-    return h as SyslogHeader;
+    return h;
   };
   it('RFC 5424 with structured data and a BOM (RFC 5424 section 6.5 examples)', () => {
     const h = ok(

@@ -112,7 +112,8 @@ function laurel(doc: Obj, stream: LinuxStream, source: EventSource): (Event | Re
   }
   const parent = doc.PARENT_INFO;
   const sys = doc.SYSCALL;
-  if (isObj(parent) && isObj(sys) && sys.ppid !== undefined && typeof parent.exe === 'string') stream.joiner.knowProcess(node ?? '', String(sys.ppid), unpercent(parent.exe));
+  const ppid = isObj(sys) && (typeof sys.ppid === 'number' || typeof sys.ppid === 'string') ? String(sys.ppid) : undefined;
+  if (isObj(parent) && ppid !== undefined && typeof parent.exe === 'string') stream.joiner.knowProcess(node ?? '', ppid, unpercent(parent.exe));
   return pushEvent(records, stream, source);
 }
 
@@ -155,7 +156,7 @@ function auditbeat(doc: Obj, stream: LinuxStream, source: EventSource): (Event |
     }
   }
   const setIf = (k: string, v: unknown) => {
-    const s = str(v as never);
+    const s = str(v);
     if (s !== undefined && !(k in main)) main[k] = s;
   };
   setIf('pid', get('process.pid'));
@@ -188,8 +189,8 @@ function auditbeat(doc: Obj, stream: LinuxStream, source: EventSource): (Event |
   const paths = get('auditd.paths');
   const list = typeof paths === 'string' ? safeJson(paths) : paths;
   if (Array.isArray(list))
-    for (const p of list) {
-      const obj = typeof p === 'string' ? safeJson(p) : p;
+    for (const p of list as unknown[]) {
+      const obj: unknown = typeof p === 'string' ? safeJson(p) : p;
       if (!isObj(obj)) continue;
       const f = base();
       for (const [k, v] of Object.entries(obj)) f[k] = typeof v === 'string' ? v : JSON.stringify(v);
@@ -199,20 +200,20 @@ function auditbeat(doc: Obj, stream: LinuxStream, source: EventSource): (Event |
 }
 
 function sentinel(doc: Obj, stream: LinuxStream, source: EventSource): (Event | RecordError)[] {
-  const time = str(doc.EventTime as never) ?? str(doc.TimeGenerated as never);
+  const time = str(doc.EventTime) ?? str(doc.TimeGenerated);
   const ms = time ? Date.parse(time) : NaN;
-  const facility = str(doc.Facility as never);
-  const severity = str(doc.SeverityLevel as never);
+  const facility = str(doc.Facility);
+  const severity = str(doc.SeverityLevel);
   return stream.messageRecord(
     {
-      host: str(doc.HostName as never) ?? str(doc.Computer as never),
+      host: str(doc.HostName) ?? str(doc.Computer),
       ms,
-      program: str(doc.ProcessName as never),
-      pid: str(doc.ProcessID as never),
+      program: str(doc.ProcessName),
+      pid: str(doc.ProcessID),
       facility: facility !== undefined ? FACILITY_NUMBERS[facility.toLowerCase()] : undefined,
       severity: severity !== undefined ? SEVERITY_NUMBERS[severity.toLowerCase()] : undefined,
       message: doc.SyslogMessage as string,
-      extra: { HostIP: str(doc.HostIP as never) },
+      extra: { HostIP: str(doc.HostIP) },
     },
     source,
   );
