@@ -179,6 +179,11 @@ function sudo(fields: Fields, msg: string): void {
   fields.CurrentDirectory = m[4]!;
   fields.TargetUserName = m[5]!;
   fields.CommandLine = m[6]!;
+  // sudo's own names too, as SigmaHQ's sudo rule reads them (USER: '#-*', CVE-2019-14287).
+  fields.TTY = m[3]!;
+  fields.PWD = m[4]!;
+  fields.USER = m[5]!;
+  fields.COMMAND = m[6]!;
   const problem = m[2];
   if (!problem) {
     fields.AuthResult = 'success';
