@@ -42,6 +42,8 @@ export interface HuntConfig {
   filter: RuleFilter;
   /** ISO-8601 bounds on event time. */
   from?: string;
+  /** Linux readers: zone and year of syslog time stamps written without them. */
+  linux?: { timeZone?: string; year?: number };
   to?: string;
   threads?: number;
   sinks?: DetectionSink[];
@@ -168,6 +170,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
     logsources,
     from: cfg.from,
     to: cfg.to,
+    linux: cfg.linux,
     wantEvents: !!cfg.eventSink,
     wantClaims: !!stories,
     slim,

@@ -21,6 +21,8 @@ export interface WorkerInit {
   logsources?: LogsourceMap;
   from?: string;
   to?: string;
+  /** Linux readers' options (syslog zone and year). */
+  linux?: { timeZone?: string; year?: number };
   wantEvents: boolean;
   /** Collect IP → host claims (for stories). */
   wantClaims: boolean;
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
     const errors: HuntError[] = [];
     try {
       for await (const ev of readEventsFromFile(m.path, {
+        linux: init.linux,
         onError: (e) => errors.push({ kind: 'record', file: m.path, code: e.code, message: 'format' in e && typeof e.format === 'function' ? (e.format as () => string)() : e.message }),
       })) {
         const ts = normaliseTime(ev.timestamp);

@@ -6,7 +6,8 @@
  * RFC 3339 files, year inference, time zones and the message fields of sshd, sudo and useradd.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { RecordError } from '../../src/core/errors.js';
@@ -19,7 +20,7 @@ import { LinuxStream } from '../../src/readers/linux/stream.js';
 import { parseSyslogLine, SyslogParseError, YearInference, ZoneConverter, type SyslogHeader } from '../../src/readers/syslog.js';
 import { loadRules } from '../../src/sigma/collection.js';
 import type { SigmaRule } from '../../src/sigma/model.js';
-import { HAVE_SHARED, REPO, SHARED, collection } from '../helpers.js';
+import { HAVE_SHARED, REPO, SHARED, cli, collection } from '../helpers.js';
 
 const LOGHUB = join(SHARED, 'linux/loghub');
 const skip = HAVE_SHARED ? false : 'needs ../shared/linux (loghub); absent';
@@ -293,5 +294,20 @@ describe('message fields and routing by program', () => {
     const p = events.find((e) => e.channel === 'linux/auditd/process_creation');
     assert.equal(p?.fields.Image, '/usr/bin/id');
     assert.equal(p?.fields.Computer, 'web1');
+  });
+});
+
+describe('hunt --log-timezone / --log-year', () => {
+  it('reads RFC 3164 time stamps in the zone and year given; a bad zone is a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-tz-'));
+    writeFileSync(join(dir, 'auth.log'), 'Jul 14 12:00:00 web1 useradd[9]: new user: name=john, UID=0, GID=0, home=/home/john, shell=/bin/bash\n');
+    const out = join(dir, 'out.jsonl');
+    const r = await cli('hunt', dir, '--log-timezone', 'Europe/Berlin', '--log-year', '2019', '--jsonl', out, '--quiet', '--no-stories');
+    assert.equal(r.code, 0, r.err);
+    const first = JSON.parse(readFileSync(out, 'utf8').split('\n')[0]!) as { timestamp: string; computer: string };
+    assert.deepEqual([first.timestamp, first.computer], ['2019-07-14T10:00:00.000Z', 'web1']);
+    const bad = await cli('hunt', dir, '--log-timezone', 'Nowhere/Town');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /unknown time zone 'Nowhere\/Town'/);
   });
 });
