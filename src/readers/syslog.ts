@@ -65,7 +65,8 @@ export function parseSyslogLine(line: string): SyslogHeader | SyslogParseError {
     if (v) return parse5424(s.slice(v[0].length), Number(v[1]), facility, severity);
   }
   const r = RFC3339.exec(s);
-  if (r) {
+  // A time stamp then a space: `2024-…Z,…` is a CSV row, not a syslog line.
+  if (r && s.charCodeAt(r[0].length) === 0x20) {
     const ms = absoluteMs(r);
     if (ms === undefined) return new SyslogParseError('syslog-bad-time', `bad time stamp '${r[0]}'`);
     const time = r[8]
