@@ -5,7 +5,12 @@
  * correlations and stories (`--no-correlations --no-stories`: what those two stages cost), and
  * peak RSS at each scale (1x and 10x by default, to show memory does not grow with the evidence).
  *
- * `npm run bench:hunt [-- --events N] [--scales 1,10] [--runs R] [--threads T] [--keep] [--against DIR]`
+ * Linux corpora run in the same invocation (`--linux-events N`, default 500,000 each; 0 skips
+ * them): raw audit logs made from go-libaudit's real records (event ids renumbered so each copy
+ * is a new event) and syslog files made from loghub's sshd and /var/log/messages lines, both
+ * read from ../shared and written to the temporary folder only.
+ *
+ * `npm run bench:hunt [-- --events N] [--scales 1,10] [--runs R] [--threads T] [--linux-events N] [--keep] [--against DIR]`
  *
  * `--against DIR` names another built checkout of Firebreak (e.g. the last release): its full
  * hunt runs alternately with this one's on the same corpus (A B A B …), and the table gains the
@@ -18,7 +23,7 @@
  * machine only ratios from the same run mean anything.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +32,7 @@ import type { HuntSummary } from '../src/output/records.js';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(REPO, 'bin/firebreak.js');
 const SAMPLES = join(REPO, '../shared/evtx/attack-samples');
+const LINUX = join(REPO, '../shared/linux');
 
 function files(p: string, out: string[] = []): string[] {
   if (statSync(p).isDirectory()) for (const n of readdirSync(p).sort()) files(join(p, n), out);
@@ -63,6 +69,59 @@ function corpus(root: string, sources: string[], copies: number): string {
   return dir;
 }
 
+/** Lines per file of the Linux corpora. */
+const LINUX_FILE_LINES = 100_000;
+
+/**
+ * A folder of `kind` logs with about `target` lines: go-libaudit's raw records (every copy's
+ * events get new serials and later times, so the joiner sees new events) or loghub's syslog lines.
+ */
+function linuxCorpus(root: string, kind: 'auditd' | 'syslog', target: number): string {
+  const dir = join(root, `linux-${kind}`);
+  mkdirSync(dir, { recursive: true });
+  const sources =
+    kind === 'auditd'
+      ? [
+          'go-libaudit/testdata/normal.log',
+          'go-libaudit/aucoalesce/testdata/execve.log',
+          'go-libaudit/auparse/testdata/audit-rhel7.log',
+          'go-libaudit/auparse/testdata/test2.log',
+          'go-libaudit/aucoalesce/testdata/sockaddr.log',
+        ]
+      : ['loghub/OpenSSH/OpenSSH_2k.log', 'loghub/Linux/Linux_2k.log'];
+  const lines = sources.flatMap((f) =>
+    readFileSync(join(LINUX, f), 'utf8')
+      .split(/\r?\n/)
+      .filter((l) => l.trim()),
+  );
+  let out: string[] = [];
+  let file = 0;
+  let serial = 1;
+  let copy = 0;
+  for (let n = 0; n < target;) {
+    const ids = new Map<string, string>();
+    for (const line of lines) {
+      if (kind === 'auditd')
+        out.push(
+          line.replace(/msg=audit\((\d+)\.(\d+):(\d+)\)/, (_, sec: string, ms: string, id: string) => {
+            let mapped = ids.get(`${sec}.${ms}:${id}`);
+            if (!mapped) ids.set(`${sec}.${ms}:${id}`, (mapped = `${1_700_000_000 + copy * 60 + (Number(sec) % 60)}.${ms}:${serial++}`));
+            return `msg=audit(${mapped})`;
+          }),
+        );
+      else out.push(line);
+      n++;
+      if (out.length >= LINUX_FILE_LINES || n >= target) {
+        writeFileSync(join(dir, `${kind === 'auditd' ? 'audit.log' : 'syslog'}.${file++}`), out.join('\n') + '\n');
+        out = [];
+      }
+      if (n >= target) break;
+    }
+    copy++;
+  }
+  return dir;
+}
+
 interface Run {
   secs: number;
   summary: HuntSummary;
@@ -93,6 +152,7 @@ function main(): void {
     console.error(`--against: no ${against}`);
     process.exit(2);
   }
+  const linuxEvents = Number(opt('--linux-events', '500000'));
   if (!existsSync(SAMPLES)) {
     console.error(`attack samples not found at ${SAMPLES}`);
     process.exit(2);
@@ -147,6 +207,27 @@ function main(): void {
         `${scale}x done: ${fmt(events)} events, full ${fs.toFixed(1)} s, without correlations/stories ${dash(ss, (x) => x.toFixed(1))} s, parse-only ${ps.toFixed(1)} s, peak RSS ${fmt(rss)} MiB (load ${load()})`,
       );
     }
+    if (linuxEvents > 0 && existsSync(LINUX))
+      for (const kind of ['auditd', 'syslog'] as const) {
+        const dir = linuxCorpus(root, kind, linuxEvents);
+        const full: Run[] = [];
+        const parse: Run[] = [];
+        for (let i = 0; i < runs; i++) {
+          parse.push(hunt(dir, ['--rules', emptyRules], threads, root));
+          full.push(hunt(dir, [], threads, root));
+        }
+        const fs = median(full.map((r) => r.secs));
+        const ps = median(parse.map((r) => r.secs));
+        const events = full[0]!.summary.events;
+        const rss = Math.max(...full.map((r) => r.summary.peakRssBytes ?? 0)) / 2 ** 20;
+        const prss = Math.max(...parse.map((r) => r.summary.peakRssBytes ?? 0)) / 2 ** 20;
+        const sum = full[0]!.summary;
+        rows.push(
+          `| ${kind} | ${fmt(events)} | ${fs.toFixed(1)} | ${fmt(events / fs)} | ${fmt(rss)} | - | - | - | ${ps.toFixed(1)} | ${fmt(events / ps)} | ${fmt(prss)} | ${fmt(sum.detections)} | ${sum.stories?.count ?? 0} | ${runs} |`,
+        );
+        console.log(`${kind} done: ${fmt(events)} events, full ${fs.toFixed(1)} s, parse-only ${ps.toFixed(1)} s, peak RSS ${fmt(rss)} MiB (load ${load()})`);
+      }
+    else if (linuxEvents > 0) console.log(`Linux material not found at ${LINUX}: auditd and syslog corpora skipped`);
     console.log('');
     console.log(
       '| input | events | full hunt: median s | events/s | peak RSS MiB | no correlations/stories: median s | peak RSS MiB | correlations + stories cost | parse only: median s | events/s | peak RSS MiB | detections | stories | runs |',

@@ -132,4 +132,18 @@ export const LIMITS = {
   syslogIdleTimeoutMs: 15 * 60_000,
   /** A TLS handshake not done within this is dropped (a stalled handshake holds a socket). */
   tlsHandshakeTimeoutMs: 10_000,
+  /**
+   * One line of a text log (audit.log, syslog, a journal export field): longer lines are
+   * reported and skipped, so a file without line breaks cannot grow memory (auditd's own
+   * records stay under 9 KB; syslog daemons cut messages at 1–64 KB).
+   */
+  textLineMaxBytes: 1024 * 1024,
+  /** Audit events waiting for their last record (see AuditJoiner): the oldest is completed early beyond it. */
+  auditPendingEvents: 4096,
+  /** Records kept for one audit event (a huge argv spans a few hundred EXECVE records); the rest are emitted unjoined. */
+  auditRecordsPerEvent: 2048,
+  /** Processes remembered by the audit joiner for ParentImage / ParentCommandLine (least recently seen forgotten first). */
+  auditProcessTable: 65_536,
+  /** Entries (fields) of one `journalctl -o export` entry, and bytes of one binary field. */
+  journalFieldsPerEntry: 4096,
 } as const;

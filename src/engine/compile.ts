@@ -35,11 +35,20 @@ export class MatchContext {
     if (!this.raw) {
       const raw: Scalar[] = [];
       const fields = this.ev.fields;
-      for (const k in fields) {
-        const v = fields[k]!;
-        if (Array.isArray(v)) for (const x of v as Scalar[]) raw.push(x);
-        else raw.push(v as Scalar);
-      }
+      const names = this.ev.keywordFields;
+      if (names) {
+        for (const k of names) {
+          const v = fields[k];
+          if (v === undefined) continue;
+          if (Array.isArray(v)) for (const x of v as Scalar[]) raw.push(x);
+          else raw.push(v as Scalar);
+        }
+      } else
+        for (const k in fields) {
+          const v = fields[k]!;
+          if (Array.isArray(v)) for (const x of v as Scalar[]) raw.push(x);
+          else raw.push(v as Scalar);
+        }
       this.raw = { raw, text: raw.map(toText) };
     }
     return this.raw;

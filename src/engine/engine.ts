@@ -169,9 +169,15 @@ class ChannelIndex {
     hits.length = 0;
     for (const f of this.fields) {
       if (f.field === ANY_VALUE) {
-        // Keyword searches: every value of the event.
+        // Keyword searches: every value of the event (of its keyword fields, when it names them).
         const fields = ev.fields;
-        for (const k in fields) scanValue(f, fields[k]!);
+        const names = ev.keywordFields;
+        if (names) {
+          for (const k of names) {
+            const v = fields[k];
+            if (v !== undefined) scanValue(f, v);
+          }
+        } else for (const k in fields) scanValue(f, fields[k]!);
         continue;
       }
       const v = ev.get(f.field);
@@ -194,16 +200,16 @@ class ChannelIndex {
 }
 
 export class Engine {
-  /** Windows rules that no event log can feed, with the reason (reported, never silent). */
+  /** Rules of a routed product (Windows, Linux) that no log source can feed, with the reason (reported, never silent). */
   readonly unmapped: { rule: SigmaRule; reason: string }[] = [];
   readonly ruleCount: number;
   private readonly prefilter: boolean;
   private readonly interpreted: boolean;
-  /** Entries per lower-cased channel name. */
-  private readonly byChannel = new Map<string, Entry[]>();
-  /** Windows rules with no channel constraint (product: windows only). */
-  private readonly anyChannel: Entry[] = [];
-  /** Rules for non-Windows events (no Channel field). */
+  /** Entries per product, then per lower-cased channel name. */
+  private readonly byChannel = new Map<string, Map<string, Entry[]>>();
+  /** Per product: rules with no channel constraint (e.g. `product: windows` alone). */
+  private readonly anyChannel = new Map<string, Entry[]>();
+  /** Rules for events of no routed product (generic JSON without a Channel). */
   private readonly generic: Entry[] = [];
   private readonly routes = new Map<string, { entries: Entry[]; named: Set<number>; byId: Map<number, ChannelIndex> }>();
 
@@ -222,33 +228,46 @@ export class Engine {
 
   private addSource(rule: SigmaRule, src: EventSourceSpec): void {
     const entry = new Entry(rule, src.fields, src.conditions, this.interpreted, src.eventIds ? new Set(src.eventIds) : null);
-    if (src.channels === null) return void this.anyChannel.push(entry);
+    if (src.channels === null) {
+      const list = this.anyChannel.get(src.product);
+      if (list) list.push(entry);
+      else this.anyChannel.set(src.product, [entry]);
+      return;
+    }
+    let channels = this.byChannel.get(src.product);
+    if (!channels) this.byChannel.set(src.product, (channels = new Map<string, Entry[]>()));
     for (const ch of src.channels) {
       const key = ch.toLowerCase();
-      const list = this.byChannel.get(key);
+      const list = channels.get(key);
       if (list) list.push(entry);
-      else this.byChannel.set(key, [entry]);
+      else channels.set(key, [entry]);
     }
   }
 
   /**
-   * The index for an event's channel and ID. Channels the rules do not name share one route (so
-   * hostile input inventing channel names costs nothing), and within a channel every event ID no
-   * rule names shares one index, so the number of indexes is bounded by the rules, not the input.
+   * The index for an event's product, channel and ID. Channels the rules do not name share one
+   * route per product (so hostile input inventing channel names costs nothing), and within a
+   * channel every event ID no rule names shares one index, so the number of indexes is bounded
+   * by the rules, not the input.
    */
   private index(ev: Event): ChannelIndex {
     const channel = ev.channel;
     const eventId = ev.eventId;
     // A Windows event without a channel (ETW-sourced records) meets the Windows rules that name
-    // no channel; only events from other sources meet the rules of other products.
-    const generic = channel === undefined && ev.product !== 'windows';
-    const key = generic ? '\u0000generic' : channel !== undefined && this.byChannel.has(channel.toLowerCase()) ? channel.toLowerCase() : '\u0000other';
+    // no channel; an event with a Channel and no product is taken for a Windows one (JSON
+    // exports); only events of no product and no channel meet the generic rules.
+    const product = ev.product ?? (channel !== undefined ? 'windows' : undefined);
+    const generic = product === undefined;
+    const lc = channel?.toLowerCase();
+    const channels = generic ? undefined : this.byChannel.get(product);
+    const named = lc !== undefined && channels?.has(lc) ? lc : undefined;
+    const key = generic ? '\u0000generic' : `${product}\u0000${named ?? '\u0000other'}`;
     let route = this.routes.get(key);
     if (!route) {
-      const entries = generic ? this.generic : [...(this.byChannel.get(key) ?? []), ...this.anyChannel];
-      const named = new Set<number>();
-      for (const e of entries) for (const set of [e.eventIds, e.detectionEventIds]) if (set) for (const id of set) named.add(id);
-      route = { entries, named, byId: new Map() };
+      const entries = generic ? this.generic : [...((named !== undefined && channels?.get(named)) || []), ...(this.anyChannel.get(product) ?? [])];
+      const ids = new Set<number>();
+      for (const e of entries) for (const set of [e.eventIds, e.detectionEventIds]) if (set) for (const id of set) ids.add(id);
+      route = { entries, named: ids, byId: new Map() };
       this.routes.set(key, route);
     }
     // Events without an ID (generic JSON) reach every entry of the route that does not need one.

@@ -8,6 +8,8 @@ export type Scalar = string | number | boolean | null;
 /** A field holds a scalar, or a list of scalars (multi-valued XML data, JSON arrays). */
 export type FieldValue = Scalar | readonly Scalar[];
 export type Fields = Record<string, FieldValue>;
+/** The operating system whose logs a reader made the event from (routing: data/logsources.yml). */
+export type Product = 'windows' | 'linux';
 
 /** A list value (`Array.isArray` does not narrow a readonly array union). */
 export function isList(v: FieldValue): v is readonly Scalar[] {
@@ -40,9 +42,17 @@ export class Event {
     /**
      * `windows` when a Windows event reader made the event (EVTX, evtx-crate JSON, Winlogbeat):
      * it is then routed to Windows rules even when its Channel is missing (ETW-sourced records),
-     * never to rules for other products.
+     * never to rules for other products. `linux` when a Linux reader made it (auditd, syslog,
+     * journald, Sysmon for Linux): its Channel names its Linux log source (data/logsources.yml)
+     * and it meets only `product: linux` rules.
      */
-    readonly product?: 'windows',
+    readonly product?: Product,
+    /**
+     * The fields a Sigma keyword search looks in; all fields when absent. A syslog line's
+     * keywords are searched in its message, as Sigma's keyword rules for syslog are written,
+     * not in the host name, program or time stamp the reader split off.
+     */
+    readonly keywordFields?: readonly string[],
   ) {}
 
   /** The value of a field, or undefined when the event does not have it. */
@@ -53,8 +63,18 @@ export class Event {
     return undefined;
   }
 
-  /** Every scalar value of the event (used by Sigma keyword searches). */
+  /** Every scalar value a Sigma keyword search looks at (see `keywordFields`). */
   *values(): IterableIterator<Scalar> {
+    const names = this.keywordFields;
+    if (names) {
+      for (const k of names) {
+        const v = this.fields[k];
+        if (v === undefined) continue;
+        if (Array.isArray(v)) yield* v as Scalar[];
+        else yield v as Scalar;
+      }
+      return;
+    }
     for (const k in this.fields) {
       const v = this.fields[k];
       if (Array.isArray(v)) yield* v as Scalar[];

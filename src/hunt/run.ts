@@ -35,6 +35,8 @@ export interface HuntConfig {
   filter: RuleFilter;
   /** ISO-8601 bounds on event time. */
   from?: string;
+  /** Linux readers: zone and year of syslog time stamps written without them. */
+  linux?: { timeZone?: string; year?: number };
   to?: string;
   threads?: number;
   sinks?: DetectionSink[];
@@ -234,6 +236,7 @@ async function readAll(
       logsources: plan.logsources,
       from: cfg.from,
       to: cfg.to,
+      linux: cfg.linux,
       wantEvents: !!cfg.eventSink,
       wantClaims: !!stories,
       slim: plan.slim,

@@ -24,6 +24,8 @@ export interface WorkerInit {
   logsources?: LogsourceMap;
   from?: string;
   to?: string;
+  /** Linux readers' options (syslog zone and year). */
+  linux?: { timeZone?: string; year?: number };
   wantEvents: boolean;
   /** Collect IP → host claims (for stories). */
   wantClaims: boolean;
@@ -120,6 +122,7 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
   const errors: HuntError[] = [];
   try {
     for await (const ev of readEventsFromFile(path, {
+      linux: init.linux,
       onError: (e) => errors.push({ kind: 'record', file: path, code: e.code, message: 'format' in e && typeof e.format === 'function' ? (e.format as () => string)() : e.message }),
     })) {
       const ts = normaliseTime(ev.timestamp);

@@ -1,10 +1,12 @@
 /**
  * Format detection by content, not by name, and one entry point that turns any supported log
  * file into Events: EVTX (native parser), JSON in the evtx-crate shape, Winlogbeat/Elastic Agent
- * ECS documents (one per line or as `_bulk` bodies), flat JSON objects, and gzip-compressed
- * versions of each. Every reader yields the same `Event`; errors are reported and reading goes on.
+ * ECS documents (one per line or as `_bulk` bodies), Linux logs (raw audit logs, syslog files,
+ * journal exports, and the JSON of journald, LAUREL, Auditbeat and Sentinel's Syslog table), flat
+ * JSON objects, and gzip-compressed versions of each. Every reader yields the same `Event`;
+ * errors are reported and reading goes on.
  */
-import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +19,24 @@ import { eventFromWindowsDoc } from '../events/winevent.js';
 import { eventFromEcs, isBulkAction, isEcsWindowsDoc } from './ecs.js';
 import { EvtxError, readEvtx } from './evtx/index.js';
 import { eventFromJson, splitJson } from './json.js';
+import { looksLikeAuditRecord } from './linux/audit.js';
+import { looksLikeJournalExport, splitJournalExport } from './linux/journal.js';
+import { linuxJsonEvents, linuxJsonKind } from './linux/shippers.js';
+import { LinuxStream, type LinuxReadOptions } from './linux/stream.js';
+import { splitLines } from './lines.js';
+import { parseSyslogLine, SyslogParseError } from './syslog.js';
 
-export type LogFormat = 'evtx' | 'json' | 'gzip' | 'unknown';
+export type LogFormat = 'evtx' | 'json' | 'gzip' | 'auditd' | 'syslog' | 'journal-export' | 'unknown';
 
 export interface ReadOptions {
   /** Called for every record or file error; reading continues. */
   onError?: (e: FirebreakError) => void;
+  /** Linux logs: the zone of time stamps without one, a fixed year for RFC 3164 lines. */
+  linux?: Pick<LinuxReadOptions, 'timeZone' | 'year' | 'join'>;
 }
+
+/** Bytes read to recognise a format (a text log's first lines). */
+const SNIFF_BYTES = 4096;
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
@@ -36,6 +49,22 @@ export function sniffFormat(head: Uint8Array): LogFormat {
     .replace(/^\uFEFF/, '')
     .trimStart();
   if (text.startsWith('{') || text.startsWith('[')) return 'json';
+  return sniffText(text);
+}
+
+/** A text log: raw audit records, a journal export, or syslog lines (the first that parse decide). */
+function sniffText(text: string): LogFormat {
+  if (looksLikeJournalExport(text)) return 'journal-export';
+  const lines = text.split('\n');
+  // The last line may be cut by the sniff window; judge on whole lines when there are any.
+  if (lines.length > 1) lines.pop();
+  let tried = 0;
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    if (looksLikeAuditRecord(line)) return 'auditd';
+    if (!(parseSyslogLine(line) instanceof SyslogParseError)) return 'syslog';
+    if (++tried >= 3) break;
+  }
   return 'unknown';
 }
 
@@ -46,7 +75,7 @@ export function sniffFormat(head: Uint8Array): LogFormat {
 export function detectFormat(path: string): LogFormat {
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.alloc(512);
+    const buf = Buffer.alloc(SNIFF_BYTES);
     const bytesRead = readSync(fd, buf, 0, buf.length, 0);
     return sniffFormat(buf.subarray(0, bytesRead));
   } finally {
@@ -55,7 +84,9 @@ export function detectFormat(path: string): LogFormat {
 }
 
 /** JSON records (any layout) → Events, skipping `_bulk` action lines. */
-async function* jsonEvents(chunks: AsyncIterable<Buffer>, file: string, opts: ReadOptions): AsyncGenerator<Event> {
+async function* jsonEvents(chunks: AsyncIterable<Buffer>, file: string, opts: ReadOptions, reference: Date): AsyncGenerator<Event> {
+  // Created at the first Linux shipper document: the audit joiner and year state of this file.
+  let linux: LinuxStream | undefined;
   for await (const rec of splitJson(chunks, file)) {
     if (rec instanceof RecordError) {
       opts.onError?.(rec);
@@ -63,9 +94,66 @@ async function* jsonEvents(chunks: AsyncIterable<Buffer>, file: string, opts: Re
     }
     const source = { file, offset: rec.offset, line: rec.line };
     if (isBulkAction(rec.doc)) continue;
-    const ev = isEcsWindowsDoc(rec.doc) ? eventFromEcs(rec.doc, source) : eventFromJson(rec.doc, source);
+    if (isEcsWindowsDoc(rec.doc)) {
+      yield eventFromEcs(rec.doc, source);
+      continue;
+    }
+    const kind = linuxJsonKind(rec.doc);
+    if (kind) {
+      linux ??= new LinuxStream(file, { ...opts.linux, reference });
+      yield* emit(linuxJsonEvents(kind, rec.doc as Record<string, unknown>, linux, source), opts);
+      continue;
+    }
+    const ev = eventFromJson(rec.doc, source);
     if (ev) yield ev;
     else opts.onError?.(new RecordError('json-not-object', 'record is not a JSON object', file, { line: rec.line, offset: rec.offset }));
+  }
+  if (linux) yield* emit(linux.finish(), opts);
+}
+
+function* emit(items: Iterable<Event | RecordError>, opts: ReadOptions): Generator<Event> {
+  for (const x of items) {
+    if (x instanceof RecordError) opts.onError?.(x);
+    else yield x;
+  }
+}
+
+/** A Linux text log (raw audit records, syslog lines, a journal export) → Events. */
+async function* linuxTextEvents(format: 'auditd' | 'syslog' | 'journal-export', chunks: AsyncIterable<Buffer>, file: string, opts: ReadOptions, reference: Date): AsyncGenerator<Event> {
+  const stream = new LinuxStream(file, { ...opts.linux, reference });
+  if (format === 'journal-export') {
+    for await (const e of splitJournalExport(chunks, file)) {
+      if (e instanceof RecordError) opts.onError?.(e);
+      else yield* emit(stream.journalEntry(e.fields, { file, offset: e.offset }), opts);
+    }
+  } else {
+    for await (const l of splitLines(chunks, file)) {
+      if (l instanceof RecordError) {
+        opts.onError?.(l);
+        continue;
+      }
+      const source = { file, offset: l.offset, line: l.line };
+      yield* emit(format === 'auditd' ? stream.auditLine(l.text, source) : stream.syslogLine(l.text, source), opts);
+    }
+  }
+  yield* emit(stream.finish(), opts);
+}
+
+/** The latest time a file can hold: its modification time (for a gzip file, the original's, from the header). */
+function referenceTime(path: string, gzip: boolean): Date {
+  const fd = openSync(path, 'r');
+  try {
+    if (gzip) {
+      const head = Buffer.alloc(8);
+      // RFC 1952: MTIME, seconds since 1970, at bytes 4–7 (0: not recorded).
+      if (readSync(fd, head, 0, 8, 0) === 8) {
+        const mtime = head.readUInt32LE(4);
+        if (mtime > 0) return new Date(mtime * 1000);
+      }
+    }
+    return fstatSync(fd).mtime;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -104,7 +192,11 @@ export async function* readEventsFromFile(path: string, opts: ReadOptions = {}):
     return;
   }
   if (format === 'json') {
-    yield* jsonEvents(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path, opts);
+    yield* jsonEvents(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path, opts, referenceTime(path, false));
+    return;
+  }
+  if (format === 'auditd' || format === 'syslog' || format === 'journal-export') {
+    yield* linuxTextEvents(format, createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path, opts, referenceTime(path, false));
     return;
   }
   if (format === 'gzip') {
@@ -112,13 +204,17 @@ export async function* readEventsFromFile(path: string, opts: ReadOptions = {}):
     const inner = gunzipped(path);
     const first = await inner.next();
     if (first.done) return;
-    const innerFormat = sniffFormat(first.value.subarray(0, 512));
+    const innerFormat = sniffFormat(first.value.subarray(0, SNIFF_BYTES));
+    async function* rest(): AsyncGenerator<Buffer> {
+      yield first.value as Buffer;
+      yield* inner;
+    }
     if (innerFormat === 'json') {
-      async function* all(): AsyncGenerator<Buffer> {
-        yield first.value as Buffer;
-        yield* inner;
-      }
-      yield* jsonEvents(all(), path, opts);
+      yield* jsonEvents(rest(), path, opts, referenceTime(path, true));
+      return;
+    }
+    if (innerFormat === 'auditd' || innerFormat === 'syslog' || innerFormat === 'journal-export') {
+      yield* linuxTextEvents(innerFormat, rest(), path, opts, referenceTime(path, true));
       return;
     }
     if (innerFormat === 'evtx') {
@@ -140,5 +236,5 @@ export async function* readEventsFromFile(path: string, opts: ReadOptions = {}):
     await inner.return(undefined);
     throw new FirebreakError('unknown-format', `${path}: gzip file whose content is not a log format Firebreak reads`);
   }
-  throw new FirebreakError('unknown-format', `${path}: not a log format Firebreak reads (EVTX, JSON, gzip of either)`);
+  throw new FirebreakError('unknown-format', `${path}: not a log format Firebreak reads (EVTX, JSON, audit log, syslog, journal export, gzip of any)`);
 }

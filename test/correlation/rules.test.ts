@@ -123,7 +123,7 @@ describe('data/correlations: loading and metadata', () => {
 
   it('routes every building block to the event log that writes its events', () => {
     const map = loadLogsourceMap();
-    const expected: Record<string, { channel: string; eventIds?: number[] }> = {
+    const expected: Record<string, { channel: string | string[]; eventIds?: number[] }> = {
       fb_failed_logon: { channel: SEC },
       fb_failed_remote_logon: { channel: SEC },
       fb_remote_logon: { channel: SEC },
@@ -137,16 +137,21 @@ describe('data/correlations: loading and metadata', () => {
       fb_system_log_cleared: { channel: 'System' },
       fb_file_deleted: { channel: SYSMON, eventIds: [23] },
       fb_file_delete_detected: { channel: SYSMON, eventIds: [26] },
+      fb_ssh_failed_logon: { channel: 'linux/sshd' },
+      fb_ssh_successful_logon: { channel: 'linux/sshd' },
+      fb_sudo_failure: { channel: 'linux/sudo' },
+      fb_sudo_command: { channel: 'linux/sudo' },
+      fb_linux_account_created: { channel: ['linux/sshd', 'linux/sudo', 'linux/auth'] },
     };
     assert.deepEqual(col.rules.map((r) => r.name).sort(), Object.keys(expected).sort());
     for (const r of col.rules) {
       const res = resolveLogsource(r.logsource, map);
-      assert.equal(res.kind, 'windows', r.title);
-      if (res.kind !== 'windows') continue;
+      assert.equal(res.kind, 'routed', r.title);
+      if (res.kind !== 'routed') continue;
       const want = expected[r.name!]!;
       assert.deepEqual(
         res.sources.map((s) => s.channels),
-        [[want.channel]],
+        [Array.isArray(want.channel) ? want.channel : [want.channel]],
         r.title,
       );
       if (want.eventIds) assert.deepEqual(res.sources[0]!.eventIds, want.eventIds, r.title);

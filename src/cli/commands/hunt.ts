@@ -9,6 +9,7 @@ import { hunt } from '../../hunt/run.js';
 import { levelRank } from '../../pipeline/select.js';
 import { progressLine, renderSummary } from '../../hunt/summary.js';
 import { openOutputs } from '../../hunt/outputs.js';
+import { ZoneConverter } from '../../readers/syslog.js';
 import { LEVELS, type Level } from '../../sigma/model.js';
 import type { Story } from '../../stories/model.js';
 import { StoriesJsonlWriter } from '../../output/stories.js';
@@ -29,6 +30,9 @@ rules:
   --exclude-rule ID       skip this rule (repeatable; id, name or title)
 events:
   --from TIME --to TIME   only events in this time range (ISO-8601, UTC when no offset)
+  --log-timezone ZONE     zone of log time stamps written without one (syslog RFC 3164): UTC (default),
+                          +02:00 or an IANA name such as Europe/Berlin (docs/linux.md)
+  --log-year YEAR         the year of RFC 3164 syslog time stamps (default: inferred from each file)
 outputs:
   --csv FILE              timeline CSV (columns in docs/hunt-outputs.md)
   --csv-profile NAME      timeline (default) | timesketch (adds datetime, timestamp_desc, message)
@@ -82,6 +86,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       'rule-id': { type: 'string', multiple: true },
       'exclude-rule': { type: 'string', multiple: true },
       from: { type: 'string' },
+      'log-timezone': { type: 'string' },
+      'log-year': { type: 'string' },
       to: { type: 'string' },
       csv: { type: 'string' },
       'csv-profile': { type: 'string' },
@@ -108,6 +114,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const from = time(values.from, '--from');
   const to = time(values.to, '--to');
   if (from && to && from > to) throw new UsageError('--from is after --to');
+  const linux = linuxOptions(values['log-timezone'], values['log-year']);
 
   const profile = values['csv-profile'];
   if (profile !== undefined && profile !== 'timeline' && profile !== 'timesketch') throw new UsageError('--csv-profile must be timeline or timesketch');
@@ -142,6 +149,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       },
       from,
       to,
+      linux,
       threads,
       correlations: !values['no-correlations'],
       stories: !values['no-stories'],
@@ -184,4 +192,23 @@ export async function run(argv: string[], io: Io): Promise<number> {
     await outputs.abort();
   }
   return failed ? 1 : 0;
+}
+
+/** `--log-timezone` and `--log-year`, checked here so a typo is a usage error, not a failed read per file. */
+function linuxOptions(zone: string | undefined, year: string | undefined): { timeZone?: string; year?: number } | undefined {
+  if (zone === undefined && year === undefined) return undefined;
+  const out: { timeZone?: string; year?: number } = {};
+  if (zone !== undefined) {
+    try {
+      new ZoneConverter(zone);
+    } catch {
+      throw new UsageError(`--log-timezone: unknown time zone '${zone}' (give UTC, an offset such as +02:00, or an IANA name such as Europe/Berlin)`);
+    }
+    out.timeZone = zone;
+  }
+  if (year !== undefined) {
+    if (!/^\d{4}$/.test(year)) throw new UsageError('--log-year must be a four-digit year');
+    out.year = Number(year);
+  }
+  return out;
 }

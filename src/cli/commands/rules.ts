@@ -55,7 +55,8 @@ async function lint(argv: string[], io: Io): Promise<number> {
   } else {
     for (const e of col.errors) io.stdout.write(e.format() + '\n');
     io.stdout.write(`loaded ${col.rules.length} rules, ${col.filters.length} filters, ${col.correlations.length} correlations from ${col.files} files; ${col.errors.length} errors\n`);
-    if (engine.unmapped.length) io.stdout.write(`note: ${engine.unmapped.length} Windows rules name a log source no Windows event log carries (ETW-only); see --json 'unmapped'\n`);
+    if (engine.unmapped.length)
+      io.stdout.write(`note: ${engine.unmapped.length} rules name a log source none of Firebreak's readers carries (e.g. ETW-only Windows categories); see --json 'unmapped'\n`);
   }
   return col.errors.length ? 1 : 0;
 }
