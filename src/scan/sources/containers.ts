@@ -149,10 +149,15 @@ function getSevenZip(): Promise<SevenZipModule> {
 function run7z(sz: SevenZipModule, args: string[]): { code: number; out: string[] } {
   sevenZipOut = [];
   let code: number;
+  // Emscripten's exit sets process.exitCode to 7-Zip's status: a damaged archive must not
+  // change the exit status of the whole program.
+  const exitCode = process.exitCode;
   try {
     code = sz.callMain(args) ?? 0;
   } catch (err) {
     code = typeof (err as { status?: number }).status === 'number' ? (err as { status: number }).status : 1;
+  } finally {
+    process.exitCode = exitCode;
   }
   return { code, out: sevenZipOut };
 }
@@ -179,7 +184,7 @@ export async function walk7z(path: string, src: AsyncIterable<Buffer>, depth: nu
   sz.FS.mkdir(dir);
   try {
     sz.FS.writeFile(`${dir}/in.7z`, buf);
-    const list = run7z(sz, ['l', '-slt', '-ba', `${dir}/in.7z`]);
+    const list = run7z(sz, ['l', '-bd', '-slt', '-ba', `${dir}/in.7z`]);
     if (list.code !== 0)
       throw new ScanIssueError(/unexpected end|truncat/i.test(list.out.join(' ')) ? 'truncated' : 'corrupt', path, `7z listing failed: ${list.out.filter(Boolean).slice(-2).join('; ')}`);
     const files = parse7zList(list.out);
@@ -192,8 +197,15 @@ export async function walk7z(path: string, src: AsyncIterable<Buffer>, depth: nu
     if (total > l.ratioFloor && total / buf.length > l.maxRatio) {
       throw new ScanIssueError('zip-bomb', path, `7z declares ${total} bytes from ${buf.length} (ratio over ${l.maxRatio}:1); not extracted`);
     }
-    const x = run7z(sz, ['x', '-y', '-p', `-o${dir}/out`, `${dir}/in.7z`]);
-    if (x.code !== 0)
+    const x = run7z(sz, ['x', '-bd', '-y', '-p', `-o${dir}/out`, `${dir}/in.7z`]);
+    // 7-Zip names the entry of each error (`ERROR: Data Error : a.txt`, `ERROR: … Wrong password? : b.txt`):
+    // each is reported against its entry; what is left is reported against the archive.
+    const entryErrors = new Map<string, string>();
+    for (const line of x.out) {
+      const m = /^ERROR: (.+?) : (.+)$/.exec(line.trim());
+      if (m) entryErrors.set(m[2]!, m[1]!);
+    }
+    if (x.code !== 0 && entryErrors.size === 0)
       ctx.sink.issue({
         path,
         kind: /unexpected end|truncat/i.test(x.out.join(' ')) ? 'truncated' : 'corrupt',
@@ -210,8 +222,19 @@ export async function walk7z(path: string, src: AsyncIterable<Buffer>, depth: nu
             .join('/')}`,
         );
       } catch {
+        // Listed but not extracted (a wrong or missing password, an unsupported method, damage):
+        // the entry was not scanned, and the report must say so.
+        const why = entryErrors.get(f.path);
+        const encrypted = why !== undefined && /password|encrypted/i.test(why);
+        ctx.sink.issue({
+          path: `${path}!${f.path}`,
+          kind: encrypted ? 'encrypted' : 'unreadable',
+          message: `7z entry listed but not extracted${why ? ` (${why})` : ''}; not scanned`,
+        });
         continue;
       }
+      const why = entryErrors.get(f.path);
+      if (why) ctx.sink.issue({ path: `${path}!${f.path}`, kind: 'corrupt', message: `7z reported '${why}' for this entry; what it extracted is scanned` });
       const meter = ctx.budget.meter(`${path}!${f.path}`);
       await ctx.enter(`${path}!${f.path}`, countOut(once(Buffer.from(data)), meter), depth + 1);
     }
@@ -227,7 +250,10 @@ function parse7zList(lines: string[]): { path: string; size: number }[] {
     if (cur.path !== undefined && !cur.dir) out.push({ path: cur.path, size: cur.size ?? 0 });
     cur = {};
   };
-  for (const line of lines) {
+  for (const raw of lines) {
+    // A progress line ("0M Scan /" and backspaces) can share the line of the first field: keep
+    // what follows the last backspace or run of spaces before a field name (-bd should stop it).
+    const line = raw.replace(/^.*[\b]\s*/, '');
     const m = /^([A-Za-z ]+?) = (.*)$/.exec(line);
     if (!m) continue;
     if (m[1] === 'Path') {

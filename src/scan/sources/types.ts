@@ -1,5 +1,6 @@
 /** Shared shapes of the walk: issues, the sink that receives leaves, the per-input context. */
 import type { Format } from './sniff.js';
+import { CapExceededError } from '../../core/capped.js';
 import { ScanIssueError, type Budget, type IssueKind, type ScanLimits } from './limits.js';
 
 /** A problem with one input or entry, reported and skipped. */
@@ -27,6 +28,11 @@ export interface WalkContext {
 /** Classify an error from reading an input as an Issue. */
 export function toIssue(path: string, err: unknown): Issue {
   if (err instanceof ScanIssueError) return { path: err.path, kind: err.kind, message: err.message };
+  if (err instanceof CapExceededError) {
+    // The message names the path already; the issue line shows it separately.
+    const message = err.message.startsWith(`${err.path}: `) ? err.message.slice(err.path.length + 2) : err.message;
+    return { path: err.path, kind: err.kind === 'ratio' ? 'zip-bomb' : 'too-large', message };
+  }
   const msg = (err as Error)?.message ?? String(err);
   // yauzl's check that an entry inflates to no more than its header declared: a lying header.
   if (/too many bytes in the stream/.test(msg)) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PeekableSource } from './peek.js';
 import { SNIFF_BYTES, sniff } from './sniff.js';
 import { decompress } from './decompress.js';
-import { Budget, countIn, countOut, type ScanLimits } from './limits.js';
+import { Budget, type ScanLimits } from './limits.js';
 import { walkTar, walkZip, walk7z } from './containers.js';
 import { toIssue, type WalkContext, type WalkSink } from './types.js';
 
@@ -76,8 +76,12 @@ export async function expand(path: string, src: AsyncIterable<Buffer>, depth: nu
     case 'bzip2':
     case 'xz':
     case 'zstd': {
-      const meter = ctx.budget.meter(path);
-      await expand(path, countOut(decompress(format, countIn(p, meter)), meter), depth + 1, ctx);
+      await expand(
+        path,
+        ctx.budget.capped(path, p, (s) => decompress(format, s)),
+        depth + 1,
+        ctx,
+      );
       return;
     }
     case 'tar':
