@@ -10,9 +10,27 @@ export interface Issue {
   message: string;
 }
 
+/** What the walk knows about a leaf beyond its bytes: text made from a document, a table, a page. */
+export interface LeafInfo {
+  /** Text extracted from a document, sheet or mail (not the file's own bytes). */
+  derived?: boolean;
+  /** The text is a table: one row a line, cells split by `delimiter` (quotes as in CSV). */
+  table?: TableInfo;
+  /** 1-based PDF page the text comes from. */
+  page?: number;
+}
+
+export interface TableInfo {
+  delimiter: string;
+  /** Worksheet name (XLSX, ODS). */
+  sheet?: string;
+  /** Sheet row of each line (filled while the sheet streams); absent: row = line. */
+  rows?: number[];
+}
+
 /** Where the walk sends leaves (files to scan as text or recognise as binary) and issues. */
 export interface WalkSink {
-  leaf(path: string, format: Format, head: Buffer, src: AsyncIterable<Buffer>): Promise<void>;
+  leaf(path: string, format: Format, head: Buffer, src: AsyncIterable<Buffer>, info?: LeafInfo): Promise<void>;
   issue(issue: Issue): void;
 }
 
@@ -22,7 +40,7 @@ export interface WalkContext {
   budget: Budget;
   sink: WalkSink;
   /** Scan one archive entry; its failure becomes an issue and does not stop its siblings. */
-  enter(path: string, src: AsyncIterable<Buffer>, depth: number): Promise<void>;
+  enter(path: string, src: AsyncIterable<Buffer>, depth: number, info?: LeafInfo): Promise<void>;
 }
 
 /** Classify an error from reading an input as an Issue. */
