@@ -11,6 +11,7 @@ import { SNIFF_BYTES, sniff } from './sniff.js';
 import { decompress } from './decompress.js';
 import { Budget, type ScanLimits } from './limits.js';
 import { walkTar, walkZip, walk7z } from './containers.js';
+import { documentKind, expandDocument } from './documents.js';
 import { toIssue, type LeafInfo, type WalkContext, type WalkSink } from './types.js';
 
 /** Walk one command-line input: `-` is standard input, a directory is walked recursively. */
@@ -57,6 +58,11 @@ export async function expand(path: string, src: AsyncIterable<Buffer>, depth: nu
   const p = new PeekableSource(src);
   const head = await p.peek(SNIFF_BYTES);
   const format = sniff(head);
+  const doc = info?.derived ? null : documentKind(path, format, head);
+  if (doc) {
+    await expandDocument(doc, path, p, depth, ctx);
+    return;
+  }
   switch (format) {
     case 'text':
     case 'binary':
