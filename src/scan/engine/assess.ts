@@ -86,8 +86,11 @@ export class LeafAssessor {
     const t = this.info?.table;
     const dataRows = Math.max(1, lines - (this.header ? 1 : 0));
     // Density per kind and column (or the whole file): most rows hold a strong valid value.
+    // Under a header that names the kind, every valid value counts (bare digits included).
     const dense = new Map<string, number>();
-    for (const p of this.pending) if (p.pii.dense) dense.set(`${p.pii.kind}\0${p.cell}`, (dense.get(`${p.pii.kind}\0${p.cell}`) ?? 0) + 1);
+    for (const p of this.pending) {
+      if (p.pii.dense || this.names(p.cell, p.pii.kind)) dense.set(`${p.pii.kind}\0${p.cell}`, (dense.get(`${p.pii.kind}\0${p.cell}`) ?? 0) + 1);
+    }
     const place = placeReasons(this.relative);
     if (this.binary) place.push('strings of a binary file');
     const out: Finding[] = [];
@@ -105,24 +108,19 @@ export class LeafAssessor {
       }
       if (!lifted) return;
       const n = dense.get(`${pii.kind}\0${cell}`) ?? 0;
-      const isDense = pii.dense === true && n >= DENSE_MIN && n / dataRows >= DENSE_SHARE;
+      const isDense = (pii.dense === true || named?.includes(pii.kind) === true) && n >= DENSE_MIN && n / dataRows >= DENSE_SHARE;
       if (isDense) {
         score = Math.max(score, 3);
         reasons.push(`${n} of ${dataRows} ${cell >= 0 ? 'rows of the column' : 'lines of the file'} hold one`);
       }
-      // Lookalikes live in code, test data and numeric tables; a header or density outweighs the place.
-      if (!isDense && !named?.includes(pii.kind)) {
-        const before = score;
-        for (const r of place) {
-          score--;
-          reasons.push(`in ${r}`);
-        }
-        // Contact lists are columns of numbers by nature: only identifiers are judged by it.
-        if (!t && pii.kind !== 'phone' && pii.kind !== 'email' && this.isNumeric()) {
-          score--;
-          reasons.push('in a numeric table');
-        }
-        if (before >= 1 && score < 1) score = 1;
+      // Lookalikes live in source code, test data and the strings of binaries: there a value is
+      // low whatever else it has. A numeric table lowers it unless a header or density names it.
+      const where = place.map((r) => `in ${r}`);
+      // Contact lists are columns of numbers by nature: only identifiers are judged by it.
+      if (!isDense && !named?.includes(pii.kind) && !t && pii.kind !== 'phone' && pii.kind !== 'email' && this.isNumeric()) where.push('in a numeric table');
+      if (where.length) {
+        score = 1;
+        reasons.push(...where);
       }
       if (score < 1) return;
       const level = levelOf(score);
@@ -150,6 +148,10 @@ export class LeafAssessor {
       if (columns.length) note = { file: this.path, rows: dataRows, columns };
     }
     return { findings: out, note };
+  }
+
+  private names(cell: number, kind: PiiKind): boolean {
+    return cell >= 0 && this.header !== null && this.headerKindsOf[cell]?.includes(kind) === true;
   }
 
   private isNumeric(): boolean {

@@ -7,7 +7,8 @@
  *   context  a word that names the kind near the value: +1 (+2 for a value that needs context)
  *   header   the column header names the kind: +2
  *   density  most values of the file or column are valid identifiers of the kind: high
- *   place    source code, test data, a numeric table (lookalikes live there): -1 each
+ *   place    source code, test data, a numeric table, strings of a binary (lookalikes live
+ *            there): low, unless a header or density names the value
  *
  * Score 3 or more is high, 2 medium, 1 low; a value whose evidence is demoted below 1 stays low
  * (with its reasons), and a value that needed context and got none is not reported.

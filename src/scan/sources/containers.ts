@@ -11,7 +11,7 @@ import yauzl from 'yauzl';
 import { readAllCapped } from './peek.js';
 import { ScanIssueError, countOut } from './limits.js';
 import { isTraversal, toIssue, type TableInfo, type WalkContext } from './types.js';
-import { odsParser, xlsxSharedStrings, xlsxSheetText, xlsxSheets } from './sheets.js';
+import { odsParser, xlsxDigitFormats, xlsxSharedStrings, xlsxSheetText, xlsxSheets } from './sheets.js';
 import { officeKind, officeXmlToText } from './office.js';
 
 /** Count one more entry of an archive; throws when the archive has too many. */
@@ -174,6 +174,8 @@ type PartOpener = (name: string) => Promise<Opened | null>;
 async function walkXlsx(path: string, depth: number, ctx: WalkContext, readPart: PartReader, open: PartOpener, done: Set<string>): Promise<void> {
   const sharedXml = await readPart('xl/sharedStrings.xml');
   const shared = sharedXml ? xlsxSharedStrings(sharedXml) : [];
+  const styles = await readPart('xl/styles.xml');
+  const formats = styles ? xlsxDigitFormats(styles) : [];
   const workbook = await readPart('xl/workbook.xml');
   const rels = await readPart('xl/_rels/workbook.xml.rels');
   if (!workbook || !rels) return;
@@ -184,7 +186,7 @@ async function walkXlsx(path: string, depth: number, ctx: WalkContext, readPart:
     // The shared strings are scanned in the cells that use them, not a second time on their own.
     done.add('xl/sharedStrings.xml');
     const table = { delimiter: '\t', sheet: sheet.name, rows: [] as number[] };
-    await ctx.enter(path, xlsxSheetText(o.counted, shared, table), depth + 1, { derived: true, table });
+    await ctx.enter(path, xlsxSheetText(o.counted, shared, table, formats), depth + 1, { derived: true, table });
     o.stream.destroy();
   }
 }

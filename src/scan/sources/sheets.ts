@@ -26,6 +26,52 @@ export function plainNumber(v: string): string {
   return String(n);
 }
 
+/**
+ * Number formats of an XLSX (xl/styles.xml): for each cell style index, the custom format code
+ * when it is a fixed-digit pattern such as Excel's Social Security Number format `000-00-0000`
+ * (an SSN stored as the number 12345678 displays as 012-34-5678).
+ */
+export function xlsxDigitFormats(stylesXml: string): (string | null)[] {
+  const codes = new Map<string, string>();
+  const out: (string | null)[] = [];
+  let inXfs = false;
+  new Parser(
+    {
+      onopentag(name, a) {
+        if (name === 'numFmt' && a.numFmtId && a.formatCode) codes.set(a.numFmtId, a.formatCode);
+        else if (name === 'cellXfs') inXfs = true;
+        else if (name === 'xf' && inXfs) {
+          const code = a.numFmtId ? codes.get(a.numFmtId) : undefined;
+          out.push(code ? digitPattern(code) : null);
+        }
+      },
+      onclosetag(name) {
+        if (name === 'cellXfs') inXfs = false;
+      },
+    },
+    { xmlMode: true, decodeEntities: true },
+  ).end(stylesXml);
+  return out;
+}
+
+/** `000\-00\-0000` → `000-00-0000`; null unless the code is zeros and literal separators only. */
+function digitPattern(code: string): string | null {
+  const lit = code.replace(/\\(.)/g, '$1').replace(/"([^"]*)"/g, '$1');
+  if (!/^[0\-\s./()]+$/.test(lit)) return null;
+  return (lit.match(/0/g) ?? []).length >= 4 ? lit : null;
+}
+
+/** An integer shown through a digit pattern: padded with zeros, separators put back. */
+export function applyDigitPattern(value: string, pattern: string): string {
+  if (!/^\d+$/.test(value)) return value;
+  const d = value.padStart((pattern.match(/0/g) ?? []).length, '0');
+  // Digits beyond the pattern's zeros go in front, as Excel shows them.
+  let i = d.length - (pattern.match(/0/g) ?? []).length;
+  let out = d.slice(0, i);
+  for (const ch of pattern) out += ch === '0' ? d[i++]! : ch;
+  return out;
+}
+
 /** A cell's text inside a tab-separated line: its own tabs and newlines would break the table. */
 function cellText(s: string): string {
   return s.replace(/[\t\r\n]+/g, ' ');
@@ -124,13 +170,14 @@ class RowWriter {
 }
 
 /** One XLSX worksheet part as table text: one line per row, shared strings and numbers resolved. */
-export async function* xlsxSheetText(src: AsyncIterable<Buffer>, shared: string[], table: TableInfo): AsyncGenerator<Buffer> {
+export async function* xlsxSheetText(src: AsyncIterable<Buffer>, shared: string[], table: TableInfo, formats: (string | null)[] = []): AsyncGenerator<Buffer> {
   table.rows ??= [];
   const w = new RowWriter(table, `sheet ${table.sheet ?? ''}`);
   let rowNumber = 0;
   let cells: string[] = [];
   let col = -1;
   let type = '';
+  let style = -1;
   let value = '';
   let inValue = false;
   let inInline = 0;
@@ -145,6 +192,7 @@ export async function* xlsxSheetText(src: AsyncIterable<Buffer>, shared: string[
           const ref = a.r ? /^([A-Za-z]{1,3})\d*$/.exec(a.r) : null;
           col = ref ? columnIndex(ref[1]!) : col + 1;
           type = a.t ?? 'n';
+          style = a.s ? Number(a.s) : -1;
           value = '';
         } else if (name === 'v') inValue = true;
         else if (name === 'is') inInline++;
@@ -158,7 +206,11 @@ export async function* xlsxSheetText(src: AsyncIterable<Buffer>, shared: string[
         else if (name === 'c') {
           let v = value;
           if (type === 's') v = shared[Number(value)] ?? '';
-          else if (type === 'n' || type === '') v = plainNumber(value);
+          else if (type === 'n' || type === '') {
+            v = plainNumber(value);
+            const pattern = style >= 0 ? formats[style] : null;
+            if (pattern) v = applyDigitPattern(v, pattern);
+          }
           // Excel's last column is XFD (16,384): anything past it is a hostile reference.
           if (col >= 0 && col < 16384 && v) {
             while (cells.length < col) cells.push('');
