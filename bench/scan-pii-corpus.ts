@@ -129,7 +129,9 @@ export function genAba(r: R): string {
 
 export function genBic(r: R): string {
   const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  return Array.from({ length: 4 }, () => pick(r, [...letters])).join('') + pick(r, ['DE', 'GB', 'FR', 'US', 'NL', 'CH']) + pick(r, [...letters]) + pick(r, ['2', 'X', 'M', 'L']) + (r() < 0.5 ? 'XXX' : '');
+  return (
+    Array.from({ length: 4 }, () => pick(r, [...letters])).join('') + pick(r, ['DE', 'GB', 'FR', 'US', 'NL', 'CH']) + pick(r, [...letters]) + pick(r, ['2', 'X', 'M', 'L']) + (r() < 0.5 ? 'XXX' : '')
+  );
 }
 
 const FIRST = ['Ana', 'Ben', 'Chloé', 'David', 'Elif', 'Farid', 'Grace', 'Hiro', 'Ines', 'Jonas', 'Kemi', 'Liam', 'Mei', 'Noah', 'Olga', 'Pavel'];
@@ -185,10 +187,13 @@ export function generatePiiCorpus(dir: string, opts: { seed?: number; scale?: nu
     t(payrollPath, 'credit-card', card);
     t(payrollPath, 'iban', iban);
   }
-  put('hr/payroll-2025.xlsx', makeXlsx([
-    { name: 'Payroll', rows: payroll },
-    { name: 'Contractors', rows: contractors },
-  ]));
+  put(
+    'hr/payroll-2025.xlsx',
+    makeXlsx([
+      { name: 'Payroll', rows: payroll },
+      { name: 'Contractors', rows: contractors },
+    ]),
+  );
 
   // 2. Staff in an ODS: UK and Canadian identifiers, bank routing and BIC columns.
   const staffPath = join(dir, 'hr/staff-uk-ca.ods');
@@ -321,7 +326,9 @@ export function generatePiiCorpus(dir: string, opts: { seed?: number; scale?: nu
   let ts = 1_760_000_000_000;
   for (let i = 0; i < scale * 20; i++) {
     ts += Math.floor(r() * 3000);
-    log.push(`${new Date(ts).toISOString()} INFO request trace=${digits(r, 16)} span=${digits(r, 12)} order=${digits(r, 9)} ts=${ts} user=u${Math.floor(r() * 1e6)} took=${(r() * 900).toFixed(3)}ms v=1.${i % 20}.${i % 7}`);
+    log.push(
+      `${new Date(ts).toISOString()} INFO request trace=${digits(r, 16)} span=${digits(r, 12)} order=${digits(r, 9)} ts=${ts} user=u${Math.floor(r() * 1e6)} took=${(r() * 900).toFixed(3)}ms v=1.${i % 20}.${i % 7}`,
+    );
   }
   put('logs/app-2025-03-03.log', log.join('\n') + '\n');
   // 10. Source code and its tests with the card networks' test numbers (lookalikes by design).

@@ -66,12 +66,15 @@ async function main(): Promise<void> {
   const scale = Number(process.env.FIREBREAK_PII_SCALE ?? 400);
   const seed = Number(process.env.FIREBREAK_PII_SEED ?? 7);
   const corpus = generatePiiCorpus(join(GENERATED_ROOT, 'pii-bench'), { seed, scale });
-  process.stdout.write(`corpus: ${corpus.dir}: ${corpus.files} files, ${corpus.truth.length} identifier values and ${corpus.bulk.length} contact lists in the truth (seed ${seed}, scale ${scale})\n\n`);
+  process.stdout.write(
+    `corpus: ${corpus.dir}: ${corpus.files} files, ${corpus.truth.length} identifier values and ${corpus.bulk.length} contact lists in the truth (seed ${seed}, scale ${scale})\n\n`,
+  );
   const { rows, findings, issues } = await measure(corpus);
   process.stdout.write(renderTable(rows));
   const fps = findings.filter((f) => f.confidence && !corpus.truth.some((t) => t.file === f.file && t.ruleId === f.ruleId) && !corpus.bulk.some((b) => b.file === f.file));
   const byFile = new Map<string, number>();
-  for (const f of fps) byFile.set(`${f.ruleId} ${f.file.slice(corpus.dir.length + 1)} (${f.confidence})`, (byFile.get(`${f.ruleId} ${f.file.slice(corpus.dir.length + 1)} (${f.confidence})`) ?? 0) + 1);
+  for (const f of fps)
+    byFile.set(`${f.ruleId} ${f.file.slice(corpus.dir.length + 1)} (${f.confidence})`, (byFile.get(`${f.ruleId} ${f.file.slice(corpus.dir.length + 1)} (${f.confidence})`) ?? 0) + 1);
   if (byFile.size) {
     process.stdout.write('\nfalse positives by file (in files with no truth of that kind):\n');
     for (const [k, n] of [...byFile].sort()) process.stdout.write(`  ${n} × ${k}\n`);

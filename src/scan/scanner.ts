@@ -3,6 +3,7 @@
  * detector on each chunk, place findings at file/line/column, fingerprint them, drop the ones a
  * baseline already knows. Memory per leaf is one chunk plus a small overlap, whatever its size.
  */
+import { basename } from 'node:path';
 import { Detector } from './engine/detect.js';
 import type { Finding, RawFinding } from './engine/finding.js';
 import { shannonEntropy } from './engine/finding.js';
@@ -144,7 +145,9 @@ export class Scanner {
       const delimiter = sniffTable(path, head);
       if (delimiter) leafInfo = { ...info, table: { delimiter } };
     }
-    const relative = path.startsWith(root) ? path.slice(root.length) : path;
+    // Where the file sits below the scanned folder (a file given itself: its name) says whether it is code or tests.
+    let relative = path.startsWith(root) ? path.slice(root.length) : path;
+    if (relative === '' || relative.startsWith('!')) relative = basename(root) + relative;
     const assessor = new LeafAssessor(path, relative, leafInfo, head, this.opts.minConfidence ?? 'medium', binary);
     const lines = await this.scanText(path, src, emit, counted, !allowed, leafInfo, assessor, binary);
     const settled = assessor.finish(lines);

@@ -59,7 +59,12 @@ test('context words raise confidence; traps stay quiet', async () => {
     const got = (await scanString(text, { minConfidence: 'low' })).filter((f) => f.ruleId === id);
     assert.equal(got[0]?.confidence, confidence, `${text}: ${JSON.stringify(got.map((f) => f.reasons))}`);
   }
-  for (const [text, id] of cases.notFound) assert.deepEqual((await scanString(text)).filter((f) => f.ruleId === id), [], text);
+  for (const [text, id] of cases.notFound)
+    assert.deepEqual(
+      (await scanString(text)).filter((f) => f.ruleId === id),
+      [],
+      text,
+    );
   // 13-digit millisecond timestamps that happen to pass Luhn are still not cards, at any level.
   const stamps = Array.from({ length: 10 }, (_, i) => String(1_700_000_000_000 + i));
   const luhnStamp = stamps.find(luhnValid)!;

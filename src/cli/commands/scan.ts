@@ -123,7 +123,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let report: string;
   if (values.summary) {
     const rows = summarise(findings, result.notes);
-    report = format === 'table' ? renderSummary(rows) + footer(findings.length, result.issues) : format === 'jsonl' ? rows.map((r) => JSON.stringify(r) + '\n').join('') : JSON.stringify(rows, null, 1) + '\n';
+    report =
+      format === 'table'
+        ? renderSummary(rows) + footer(findings.length, result.issues)
+        : format === 'jsonl'
+          ? rows.map((r) => JSON.stringify(r) + '\n').join('')
+          : JSON.stringify(rows, null, 1) + '\n';
   } else report = render(format, findings, result.issues);
   if (values.output) writeFileSync(values.output, report);
   else io.stdout.write(report);

@@ -72,9 +72,11 @@ export function nearWord(text: string, at: number, end: number, words: RegExp, b
 export function evidence(kind: PiiKind, score: number, reasons: string[], word: string | null, flags: { needsLift?: boolean; dense?: boolean } = {}): PiiEvidence {
   const e: PiiEvidence = { kind, score, reasons, ...flags };
   if (word) {
-    e.score += flags.needsLift ? 2 : 1;
+    const bonus = flags.needsLift ? 2 : 1;
+    e.score += bonus;
     e.reasons = [...reasons, `context word "${word}"`];
     e.needsLift = false;
+    e.context = { word, bonus };
   }
   return e;
 }

@@ -69,6 +69,15 @@ export class LeafAssessor {
     const t = this.info?.table;
     const cell = t ? cellIndexAt(lineText, offsetInLine, t.delimiter) : -1;
     if (t && this.header && lineIndex === 0) return; // a header cell is not a value
+    // In a table a word counts only inside the value's own cell: the header line or the cell next
+    // to it ("order" beside "SSN") is not this value's context.
+    if (t && pii.context && cell >= 0) {
+      const own = (splitCells(lineText, t.delimiter)[cell] ?? '').toLowerCase();
+      if (!own.includes(pii.context.word)) {
+        pii = { ...pii, score: pii.score - pii.context.bonus, reasons: pii.reasons.filter((x) => x !== `context word "${pii.context!.word}"`), needsLift: pii.context.bonus === 2 };
+        delete pii.context;
+      }
+    }
     if (bulkMin !== undefined) {
       let b = this.bulk.get(f.ruleId);
       if (!b) this.bulk.set(f.ruleId, (b = { values: new Set(), count: 0, first: f, pii, cell, min: bulkMin }));

@@ -30,6 +30,8 @@ export interface PiiEvidence {
   needsLift?: boolean;
   /** Counts toward file/column density (a strong form: grouped card, dashed SSN, IBAN). */
   dense?: boolean;
+  /** The context word that raised the score, and by how much (a table judges it again: see assess.ts). */
+  context?: { word: string; bonus: number };
 }
 
 export function levelOf(score: number): Confidence {

@@ -76,7 +76,11 @@ export async function parseEml(path: string, raw: Buffer): Promise<MailMessage> 
   } catch (err) {
     const e = err as { code?: string; message?: string };
     const kind = e.code === 'EMAXNESTINGDEPTH' || e.code === 'EMAXHEADERSIZE' || e.code === 'EMAXPARTCOUNT' ? 'too-deep' : 'corrupt';
-    throw new ScanIssueError(kind, path, `mail could not be decoded (${e.code ?? 'error'}: ${e.message ?? String(err)}); limits mimeMaxDepth ${LIMITS.mimeMaxDepth}, mimeMaxParts ${LIMITS.mimeMaxParts}`);
+    throw new ScanIssueError(
+      kind,
+      path,
+      `mail could not be decoded (${e.code ?? 'error'}: ${e.message ?? String(err)}); limits mimeMaxDepth ${LIMITS.mimeMaxDepth}, mimeMaxParts ${LIMITS.mimeMaxParts}`,
+    );
   }
   const problems: string[] = [];
   const lines = [

@@ -48,7 +48,11 @@ export function checkPdfStreams(path: string, pdf: Buffer, limits: { maxRatio: n
       out = inflateSync(pdf.subarray(s, end), { maxOutputLength: Math.max(1, budget - used), finishFlush: 2 /* Z_SYNC_FLUSH: tolerate cut streams */ });
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new ScanIssueError('zip-bomb', path, `a compressed PDF stream at byte ${s} inflates past ${budget - used} bytes (ratio limit ${limits.maxRatio}:1 over the file); looks like a PDF bomb, not read`);
+        throw new ScanIssueError(
+          'zip-bomb',
+          path,
+          `a compressed PDF stream at byte ${s} inflates past ${budget - used} bytes (ratio limit ${limits.maxRatio}:1 over the file); looks like a PDF bomb, not read`,
+        );
       }
       continue;
     }

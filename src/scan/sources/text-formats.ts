@@ -8,7 +8,25 @@
  */
 import { Parser } from 'htmlparser2';
 
-const RTF_SKIP = new Set(['fonttbl', 'colortbl', 'stylesheet', 'info', 'pict', 'object', 'themedata', 'colorschememapping', 'latentstyles', 'datastore', 'listtable', 'listoverridetable', 'rsidtbl', 'generator', 'xmlnstbl', 'filetbl', 'revtbl']);
+const RTF_SKIP = new Set([
+  'fonttbl',
+  'colortbl',
+  'stylesheet',
+  'info',
+  'pict',
+  'object',
+  'themedata',
+  'colorschememapping',
+  'latentstyles',
+  'datastore',
+  'listtable',
+  'listoverridetable',
+  'rsidtbl',
+  'generator',
+  'xmlnstbl',
+  'filetbl',
+  'revtbl',
+]);
 const CP1252: Record<number, string> = { 0x80: '€', 0x82: '‚', 0x84: '„', 0x85: '…', 0x91: '‘', 0x92: '’', 0x93: '“', 0x94: '”', 0x95: '•', 0x96: '–', 0x97: '—', 0x99: '™' };
 
 /** Is this the start of an RTF document? */
@@ -84,7 +102,35 @@ export function rtfToText(rtf: string): string {
   return out;
 }
 
-const BLOCK = new Set(['p', 'div', 'br', 'li', 'tr', 'table', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'pre', 'blockquote', 'section', 'article', 'header', 'footer', 'ul', 'ol', 'dl', 'dt', 'dd', 'hr', 'title', 'form', 'option']);
+const BLOCK = new Set([
+  'p',
+  'div',
+  'br',
+  'li',
+  'tr',
+  'table',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'pre',
+  'blockquote',
+  'section',
+  'article',
+  'header',
+  'footer',
+  'ul',
+  'ol',
+  'dl',
+  'dt',
+  'dd',
+  'hr',
+  'title',
+  'form',
+  'option',
+]);
 const KEEP_ATTRS = ['value', 'content', 'href', 'src', 'title', 'alt', 'placeholder', 'data-value'];
 
 /** Is this HTML (by name, or a doctype / html tag at the start)? */

@@ -183,13 +183,26 @@ export function quotedPrintable(s: string): string {
 /** An RFC 5322 message: a quoted-printable UTF-8 body and base64 attachments (multipart/mixed). */
 export function makeEml(opts: { from: string; to: string; subject: string; body: string; attachments?: { name: string; type: string; data: Buffer }[] }): Buffer {
   const boundary = `----=_Part_${Buffer.from(opts.subject).toString('hex').slice(0, 12)}`;
-  const head = [`From: ${opts.from}`, `To: ${opts.to}`, `Subject: =?UTF-8?B?${Buffer.from(opts.subject).toString('base64')}?=`, 'Date: Tue, 03 Mar 2026 10:00:00 +0000', 'Message-ID: <gen@example.org>', 'MIME-Version: 1.0'];
+  const head = [
+    `From: ${opts.from}`,
+    `To: ${opts.to}`,
+    `Subject: =?UTF-8?B?${Buffer.from(opts.subject).toString('base64')}?=`,
+    'Date: Tue, 03 Mar 2026 10:00:00 +0000',
+    'Message-ID: <gen@example.org>',
+    'MIME-Version: 1.0',
+  ];
   const body = ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable', '', quotedPrintable(opts.body)].join('\r\n');
   if (!opts.attachments?.length) return Buffer.from([...head, body].join('\r\n') + '\r\n');
   const parts = [
     body,
     ...opts.attachments.map((a) =>
-      [`Content-Type: ${a.type}; name="${a.name}"`, 'Content-Transfer-Encoding: base64', `Content-Disposition: attachment; filename="${a.name}"`, '', a.data.toString('base64').replace(/.{76}/g, '$&\r\n')].join('\r\n'),
+      [
+        `Content-Type: ${a.type}; name="${a.name}"`,
+        'Content-Transfer-Encoding: base64',
+        `Content-Disposition: attachment; filename="${a.name}"`,
+        '',
+        a.data.toString('base64').replace(/.{76}/g, '$&\r\n'),
+      ].join('\r\n'),
     ),
   ];
   return Buffer.from([...head, `Content-Type: multipart/mixed; boundary="${boundary}"`, '', ...parts.map((p) => `--${boundary}\r\n${p}`), `--${boundary}--`, ''].join('\r\n'));
@@ -197,7 +210,21 @@ export function makeEml(opts: { from: string; to: string; subject: string; body:
 
 /** An mbox (mboxrd) of messages. */
 export function makeMbox(messages: Buffer[]): Buffer {
-  return Buffer.concat(messages.map((m) => Buffer.concat([Buffer.from('From sender@example.org Tue Mar  3 10:00:00 2026\n'), Buffer.from(m.toString('latin1').replace(/\r\n/g, '\n').replace(/^(>*From )/gm, '>$1'), 'latin1'), Buffer.from('\n')])));
+  return Buffer.concat(
+    messages.map((m) =>
+      Buffer.concat([
+        Buffer.from('From sender@example.org Tue Mar  3 10:00:00 2026\n'),
+        Buffer.from(
+          m
+            .toString('latin1')
+            .replace(/\r\n/g, '\n')
+            .replace(/^(>*From )/gm, '>$1'),
+          'latin1',
+        ),
+        Buffer.from('\n'),
+      ]),
+    ),
+  );
 }
 
 /** A minimal RTF document, one paragraph per string, with a font table to skip. */
