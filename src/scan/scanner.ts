@@ -234,13 +234,14 @@ export class Scanner {
       const placed = this.placeRaw(path, chunk, line, f);
       if (info?.page !== undefined) placed.location = { page: info.page };
       if (binary) placed.location = { offset: chunkOffset + f.start };
-      if (!f.pii) {
-        emit(placed);
-        continue;
-      }
       const ls = lineStartOf(chunk, f.start);
       let le = chunk.indexOf(10, f.start);
       if (le < 0) le = chunk.length;
+      if (!f.pii) {
+        if (info?.table) assessor.locate(placed, line - 1, chunk.toString('latin1', ls, le), f.start - ls);
+        emit(placed);
+        continue;
+      }
       const bulk = this.bulkMin.get(f.ruleId);
       assessor.add(placed, f.pii, line - 1, info?.table ? chunk.toString('latin1', ls, le) : '', f.start - ls, bulk);
     }

@@ -14,6 +14,8 @@ import { LIMITS } from '../../core/limits.js';
 /** Findings of one kind in a column (or the whole file when -1) that count toward density. */
 const DENSE_MIN = 5;
 const DENSE_SHARE = 0.5;
+/** Distinct contacts that make a list when a column header names them (otherwise the detector's `bulk.min`). */
+const BULK_MIN_NAMED = 10;
 
 interface Pending {
   f: Finding;
@@ -90,6 +92,15 @@ export class LeafAssessor {
     this.pending.push({ f, pii, line: lineIndex, cell });
   }
 
+  /** The table cell of a credential found in a table leaf (identifiers get theirs when settled). */
+  locate(f: Finding, lineIndex: number, lineText: string, offsetInLine: number): void {
+    const t = this.info?.table;
+    if (!t) return;
+    const cell = cellIndexAt(lineText, offsetInLine, t.delimiter);
+    const header = this.header?.[cell];
+    f.location = { ...(t.sheet !== undefined ? { sheet: t.sheet } : {}), row: t.rows?.[lineIndex] ?? lineIndex + 1, column: columnLetters(cell), ...(header ? { header } : {}) };
+  }
+
   /** Settle levels once the leaf has ended (`lines` = its number of lines) and return what to report. */
   finish(lines: number): { findings: Finding[]; note: LeafNote | null } {
     const t = this.info?.table;
@@ -146,10 +157,12 @@ export class LeafAssessor {
     };
     for (const p of this.pending) settle(p.f, p.pii, p.cell, p.line);
     for (const b of this.bulk.values()) {
-      if (b.count < b.min) continue;
+      // A column whose header names the kind (E-mail, Phone) is a list of people at any length past a few.
+      const min = this.names(b.cell, b.pii.kind) ? Math.min(b.min, BULK_MIN_NAMED) : b.min;
+      if (b.count < min) continue;
       b.first.count = b.count;
       b.first.description = `${b.first.description}: ${b.count} distinct in this file`;
-      settle(b.first, b.pii, b.cell, 0, [`${b.count} distinct values in the file (reported from ${b.min})`]);
+      settle(b.first, b.pii, b.cell, 0, [`${b.count} distinct values in the file (reported from ${min})`]);
     }
     let note: LeafNote | null = null;
     if (t && this.header) {
