@@ -151,7 +151,10 @@ export class Scanner {
     const assessor = new LeafAssessor(path, relative, leafInfo, head, this.opts.minConfidence ?? 'medium', binary);
     const lines = await this.scanText(path, src, emit, counted, !allowed, leafInfo, assessor, binary);
     const settled = assessor.finish(lines);
-    for (const f of settled.findings) emit(f);
+    for (const f of settled.findings) {
+      f.fingerprint ||= fingerprint(f.ruleId, f.file, f.secret || f.match);
+      emit(f);
+    }
     return settled.note;
   }
 
@@ -172,7 +175,6 @@ export class Scanner {
     let carryLine = 1;
     let carryOffset = 0;
     let lines = 0;
-    const table = info?.table !== undefined;
     const flush = (final: boolean): void => {
       // Most files fit one read: scan that buffer as is rather than copying it.
       const data = carry.length === 0 && pending.length === 1 ? pending[0]! : Buffer.concat([carry, ...pending]);
@@ -183,7 +185,7 @@ export class Scanner {
       }
       const chunk = data.subarray(0, cut);
       const fresh = carry.length;
-      const raw = this.detector.detect(chunk, path, { table, rules });
+      const raw = this.detector.detect(chunk, path, { named: assessor.named, rules });
       if (raw.length) this.placeAll(path, chunk, carryLine, carryOffset, raw, fresh, info, binary, emit, assessor);
       if (final) {
         lines = carryLine - 1 + countNewlines(chunk, 0, chunk.length) + (chunk.length && chunk[chunk.length - 1] !== 10 ? 1 : 0);
@@ -231,7 +233,8 @@ export class Scanner {
       if (!(f.end > fresh || fresh === 0)) continue;
       line += countNewlines(chunk, at, f.start);
       at = f.start;
-      const placed = this.placeRaw(path, chunk, line, f);
+      // Identifier findings are fingerprinted once settled (most weak candidates never are).
+      const placed = this.placeRaw(path, chunk, line, f, f.pii !== undefined);
       if (info?.page !== undefined) placed.location = { page: info.page };
       if (binary) placed.location = { offset: chunkOffset + f.start };
       const ls = lineStartOf(chunk, f.start);
@@ -247,19 +250,31 @@ export class Scanner {
     }
   }
 
-  private placeRaw(path: string, chunk: Buffer, startLine: number, f: RawFinding): Finding {
+  private placeRaw(path: string, chunk: Buffer, startLine: number, f: RawFinding, later = false): Finding {
     const startCol = f.start - lineStartOf(chunk, f.start) + 1;
     const last = Math.max(f.start, f.end - 1);
     const endLine = startLine + countNewlines(chunk, f.start, last);
     const endCol = last - lineStartOf(chunk, last) + 1;
-    const out = place(path, f.ruleId, f.description, f.tags, utf8(f.match), utf8(f.secret), startLine, startCol, endLine, endCol);
+    const out = place(path, f.ruleId, f.description, f.tags, utf8(f.match), utf8(f.secret), startLine, startCol, endLine, endCol, later);
     out.entropy = f.entropy;
     out.decodeChain = f.decodeChain;
     return out;
   }
 }
 
-function place(file: string, ruleId: string, description: string, tags: string[], match: string, secret: string, startLine: number, startColumn: number, endLine: number, endColumn: number): Finding {
+function place(
+  file: string,
+  ruleId: string,
+  description: string,
+  tags: string[],
+  match: string,
+  secret: string,
+  startLine: number,
+  startColumn: number,
+  endLine: number,
+  endColumn: number,
+  noFingerprint = false,
+): Finding {
   return {
     ruleId,
     description,
@@ -273,7 +288,7 @@ function place(file: string, ruleId: string, description: string, tags: string[]
     entropy: shannonEntropy(secret),
     tags,
     decodeChain: [],
-    fingerprint: fingerprint(ruleId, file, secret || match),
+    fingerprint: noFingerprint ? '' : fingerprint(ruleId, file, secret || match),
   };
 }
 

@@ -4,7 +4,7 @@
  * country, location, optional branch). Nine digits and eight capitals are everywhere, so both are
  * reported only with a context word or a column header.
  */
-import { allDigits, contextWord, evidence, isDigitAt, isWordAt, lineAllowed, validatedFinding, type FindOptions, type ValidatedDetector } from './validated.js';
+import { allDigits, contextWord, evidence, isDigitAt, isWordAt, lineAllowed, runsNearKeywords, validatedFinding, type FindOptions, type ValidatedDetector } from './validated.js';
 import type { RawFinding } from '../engine/finding.js';
 
 /** ABA checksum: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10), prefix 00–12, 21–32, 61–72 or 80. */
@@ -23,6 +23,9 @@ export const abaRouting: ValidatedDetector = {
   id: 'us-bank-routing',
   description: 'US bank routing number (ABA checksum and Federal Reserve prefix, named by context)',
   tags: ['pii', 'financial', 'routing'],
+  // Outside a table a routing number needs one of these words before it: only runs near them are looked at.
+  keywords: ['routing', 'aba', 'rtn', 'transit', 'ach', 'fedwire'],
+  kind: 'routing',
   examples: {
     truePositives: [
       'routing number: 011000015', // gitleaks:allow (Federal Reserve Bank of Boston)
@@ -32,8 +35,9 @@ export const abaRouting: ValidatedDetector = {
     ],
     falsePositives: ['routing number: 011000016', 'order 021000021', 'routing 991000015', 'routing 000000000', 'aba 0210000211'], // gitleaks:allow (lookalikes the tests check are NOT reported)
   },
-  find(text: string, digitRuns: ArrayLike<number>, opts: FindOptions): RawFinding[] {
+  find(text: string, allRuns: ArrayLike<number>, opts: FindOptions): RawFinding[] {
     const out: RawFinding[] = [];
+    const digitRuns = opts.named.has('routing') ? allRuns : runsNearKeywords(allRuns, opts.keywordEnds);
     for (let ri = 0; ri < digitRuns.length; ri++) {
       const s = digitRuns[ri]!;
       if (!allDigits(text, s, 9) || isDigitAt(text, s + 9) || isWordAt(text, s - 1) || isWordAt(text, s + 9)) continue;
@@ -42,7 +46,7 @@ export const abaRouting: ValidatedDetector = {
       const digits = text.slice(s, s + 9);
       if (!abaValid(digits)) continue;
       const word = contextWord(text, s, s + 9, ROUTING_CONTEXT);
-      if (!word && !opts.table) continue;
+      if (!word && !opts.named.has('routing')) continue;
       if (lineAllowed(text, s)) continue;
       out.push(validatedFinding(abaRouting, text, s, s + 9, evidence('routing', 0, ['ABA 3-7-1 checksum', 'Federal Reserve prefix'], word, { needsLift: true })));
     }
@@ -75,6 +79,7 @@ export const swiftBic: ValidatedDetector = {
   description: 'SWIFT/BIC bank identifier code (ISO 9362, named by context)',
   tags: ['pii', 'financial', 'bic'],
   keywords: ['swift', 'bic'],
+  kind: 'bic',
   examples: {
     truePositives: ['SWIFT: DEUTDEFF', 'BIC NWBKGB2L', 'swift code BOFAUS3NXXX for the wire', 'bic=COBADEFFXXX'], // gitleaks:allow (published BICs)
     falsePositives: ['DEUTDEFF', 'SWIFT: DEUTQQFF', 'bic: ABCD', 'swift toolchain SWIFTLINT', 'public DEUTDEFF'], // gitleaks:allow (lookalikes the tests check are NOT reported)
@@ -84,7 +89,7 @@ export const swiftBic: ValidatedDetector = {
     const seen = new Set<number>();
     const consider = (start: number, code: string, word: string | null): void => {
       if (seen.has(start) || !bicValid(code)) return;
-      if (!word && !opts.table) return;
+      if (!word && !opts.named.has('bic')) return;
       if (lineAllowed(text, start)) return;
       seen.add(start);
       out.push(validatedFinding(swiftBic, text, start, start + code.length, evidence('bic', 0, ['ISO 9362 structure', `country ${code.slice(4, 6)}`], word, { needsLift: true })));
@@ -103,7 +108,7 @@ export const swiftBic: ValidatedDetector = {
       }
     }
     // In a table every cell of the right shape is kept: a BIC/SWIFT column header names them.
-    if (opts.table) {
+    if (opts.named.has('bic')) {
       BIC_SHAPE.lastIndex = 0;
       for (let m = BIC_SHAPE.exec(text); m; m = BIC_SHAPE.exec(text)) {
         const before = text[m.index - 1];

@@ -71,6 +71,12 @@ export const phoneNumbers: ValidatedDetector = {
     for (let ri = 0; ri < digitRuns.length; ri++) {
       const d = digitRuns[ri]!;
       if (d < lastEnd) continue;
+      // Cheap refusal first (most digit runs are not phones): "+", "(", or a group of three then a separator.
+      const pc = text.charCodeAt(d - 1);
+      if (pc !== 43 && pc !== 40) {
+        const c3 = text.charCodeAt(d + 3);
+        if (!isDigitAt(text, d + 2) || isDigitAt(text, d + 3) || (c3 !== 45 && c3 !== 46 && c3 !== 32)) continue;
+      }
       // International: "+" then 7-15 digits in groups; North American: (NXX) NXX-XXXX or NXX-NXX-XXXX.
       const plus = text[d - 1] === '+';
       const paren = text[d - 1] === '(';

@@ -2,7 +2,7 @@
  * National identifiers beyond the US: the UK National Insurance number (HMRC's allocation rules)
  * and the Canadian Social Insurance Number (Luhn, the first digit names the region).
  */
-import { allDigits, contextWord, evidence, isDigitAt, isWordAt, lineAllowed, validatedFinding, type FindOptions, type ValidatedDetector } from './validated.js';
+import { allDigits, contextWord, evidence, isDigitAt, isWordAt, lineAllowed, runsNearKeywords, validatedFinding, type FindOptions, type ValidatedDetector } from './validated.js';
 import { luhnValid } from './payment-card.js';
 import type { RawFinding } from '../engine/finding.js';
 
@@ -61,7 +61,7 @@ export const ukNino: ValidatedDetector = {
         i = sfx + 1;
       } else if (isWordAt(text, i)) continue;
       const word = contextWord(text, start, i, NINO_CONTEXT);
-      if (!suffix && !word && !opts.table) continue;
+      if (!suffix && !word && !opts.named.has('nino')) continue;
       if (lineAllowed(text, start)) continue;
       const reasons = ['HMRC prefix rules', suffix ? `suffix ${suffix}` : 'no suffix letter'];
       out.push(validatedFinding(ukNino, text, start, i, evidence('nino', suffix ? 2 : 0, reasons, word, { needsLift: !suffix, dense: !!suffix })));
@@ -76,6 +76,9 @@ export const caSin: ValidatedDetector = {
   id: 'ca-sin',
   description: 'Canadian Social Insurance Number (Luhn, region digit 1-7 or 9)',
   tags: ['pii', 'sin'],
+  // Outside a table a SIN needs its name before it: only runs near these words are looked at.
+  keywords: ['sin', 'social insurance', 'nas', 'assurance sociale'],
+  kind: 'sin',
   examples: {
     truePositives: [
       'SIN: 130 692 544', // gitleaks:allow
@@ -85,8 +88,9 @@ export const caSin: ValidatedDetector = {
     ],
     falsePositives: ['130 692 545', 'ref 130 692 544', '830 692 546', 'SIN: 000 000 000', 'math.sin(130692544)', '130692544'], // gitleaks:allow (lookalikes the tests check are NOT reported)
   },
-  find(text: string, digitRuns: ArrayLike<number>, opts: FindOptions): RawFinding[] {
+  find(text: string, allRuns: ArrayLike<number>, opts: FindOptions): RawFinding[] {
     const out: RawFinding[] = [];
+    const digitRuns = opts.named.has('sin') ? allRuns : runsNearKeywords(allRuns, opts.keywordEnds);
     for (let ri = 0; ri < digitRuns.length; ri++) {
       const s = digitRuns[ri]!;
       const first = text.charCodeAt(s);
@@ -109,7 +113,7 @@ export const caSin: ValidatedDetector = {
       const word = contextWord(text, s, end, SIN_CONTEXT);
       const bare = end - s === 9;
       // Luhn alone passes one number in ten: a SIN needs its name nearby, or a header.
-      if (!word && !opts.table) continue;
+      if (!word && !opts.named.has('sin')) continue;
       if (lineAllowed(text, s)) continue;
       const reasons = ['Luhn check digit', bare ? 'bare digits' : 'grouped 3-3-3'];
       out.push(validatedFinding(caSin, text, s, end, evidence('sin', bare ? 0 : 1, reasons, word, { needsLift: true })));

@@ -66,12 +66,14 @@ function nineDigitDetector(d: {
     const out: RawFinding[] = [];
     for (let ri = 0; ri < digitRuns.length; ri++) {
       const s = digitRuns[ri]!;
+      // ITINs start with 9, SSNs never do: one comparison refuses most runs for one of the two.
+      if ((text.charCodeAt(s) === 57) !== (d.kind === 'itin')) continue;
       const n = nineDigits(text, s);
       if (!n || !d.valid(n.digits)) continue;
       const word = contextWord(text, s, n.end, d.context);
       const bare = !n.sep;
       // Bare digits with no word near them may still be named by a column header: kept in tables only.
-      if (bare && !word && !opts.table) continue;
+      if (bare && !word && !opts.named.has(d.kind)) continue;
       if (lineAllowed(text, s)) continue;
       const reasons = [d.rule, bare ? 'bare digits' : n.sep === '-' ? 'dashed 3-2-4' : 'spaced 3-2-4'];
       out.push(validatedFinding(self, text, s, n.end, evidence(d.kind, bare ? 0 : n.sep === '-' ? 2 : 1, reasons, word, { needsLift: bare, dense: n.sep === '-' })));

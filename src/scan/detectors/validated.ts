@@ -6,7 +6,6 @@
  * Each declares the strings it must and must not report; the test suite checks them all.
  */
 import type { RawFinding } from '../engine/finding.js';
-import { shannonEntropy } from '../engine/finding.js';
 import type { PiiEvidence, PiiKind } from '../engine/confidence.js';
 
 /** Strings a detector must report at the default confidence (truePositives) and must not (falsePositives). */
@@ -17,8 +16,11 @@ export interface DetectorExamples {
 
 /** What a detector is told about the text it searches. */
 export interface FindOptions {
-  /** The text is a table (CSV, sheet): values that need context are kept, since a header may give it. */
-  table: boolean;
+  /**
+   * Kinds a column header of this table names (empty outside tables): values of these kinds that
+   * need context are kept without it, since the header may give it (see engine/assess.ts).
+   */
+  named: ReadonlySet<PiiKind>;
   /** Offsets just past each hit of the detector's own keywords, ascending. */
   keywordEnds: number[];
 }
@@ -28,8 +30,10 @@ export interface ValidatedDetector {
   description: string;
   tags: string[];
   examples: DetectorExamples;
-  /** Keywords (lower-case) whose hits the keyword pass hands to `find`. */
+  /** Keywords (lower-case) whose hits the keyword pass hands to `find`; without a hit it is not run. */
   keywords?: string[];
+  /** The kind a table header can name (then `find` runs even without a keyword hit). */
+  kind?: PiiKind;
   /** Reported once per file with a count (e-mail addresses, phone numbers), not per value. */
   bulk?: { min: number };
   /** Findings in `text`, given the offsets where digit runs start. */
@@ -81,6 +85,21 @@ export function evidence(kind: PiiKind, score: number, reasons: string[], word: 
   return e;
 }
 
+/**
+ * Digit-run starts within `before` characters after a keyword hit (or `after` before it): the only
+ * places a value that needs its name can be. Both lists ascend, so this is one merge.
+ */
+export function runsNearKeywords(digitRuns: ArrayLike<number>, keywordEnds: number[], before = 64, after = 16): number[] {
+  const out: number[] = [];
+  let k = 0;
+  for (let i = 0; i < digitRuns.length; i++) {
+    const r = digitRuns[i]!;
+    while (k < keywordEnds.length && keywordEnds[k]! + before < r) k++;
+    if (k < keywordEnds.length && keywordEnds[k]! - after - 32 <= r) out.push(r);
+  }
+  return out;
+}
+
 /** A RawFinding for a validated match (no decoding, entropy for information only). */
 export function validatedFinding(d: { id: string; description: string; tags: string[] }, text: string, start: number, end: number, pii: PiiEvidence): RawFinding {
   const match = text.slice(start, end);
@@ -92,7 +111,8 @@ export function validatedFinding(d: { id: string; description: string; tags: str
     lineStart: start <= 0 ? 0 : text.lastIndexOf('\n', start - 1) + 1,
     match,
     secret: match,
-    entropy: shannonEntropy(match),
+    // Computed for the findings that are reported (engine/assess.ts): most candidates are not.
+    entropy: 0,
     tags: d.tags,
     decodeChain: [],
     decodeDepth: 0,

@@ -5,7 +5,7 @@
  * how many distinct e-mail addresses it holds. One assessor per leaf collects the identifier
  * findings, then settles their levels when the leaf ends. Credentials bypass it.
  */
-import type { Finding } from './finding.js';
+import { shannonEntropy, type Finding } from './finding.js';
 import { headerKinds, isNumericTable, levelOf, levelRank, placeReasons, type Confidence, type PiiEvidence, type PiiKind } from './confidence.js';
 import { cellIndexAt, columnLetters, looksLikeHeader, splitCells } from '../sources/tables.js';
 import type { LeafInfo } from '../sources/types.js';
@@ -46,6 +46,8 @@ export class LeafAssessor {
   private header: string[] | null = null;
   private readonly headerKindsOf: (PiiKind | 'personal')[][] = [];
   private numeric: boolean | null = null;
+  /** Kinds some column header names: their values that need context are kept for the header to lift. */
+  readonly named = new Set<PiiKind>();
 
   constructor(
     private readonly path: string,
@@ -57,11 +59,13 @@ export class LeafAssessor {
   ) {
     const t = info?.table;
     if (t) {
-      const firstLine = head.toString('utf8').split('\n', 1)[0] ?? '';
+      const nl = head.indexOf(10);
+      const firstLine = head.toString('utf8', 0, nl < 0 ? Math.min(head.length, 65536) : Math.min(nl, 65536));
       const cells = splitCells(firstLine, t.delimiter);
       if (looksLikeHeader(cells)) {
         this.header = cells.map((c) => c.trim());
         for (const c of this.header) this.headerKindsOf.push(headerKinds(c));
+        for (const ks of this.headerKindsOf) for (const k of ks) if (k !== 'personal') this.named.add(k);
       }
     }
   }
@@ -146,6 +150,7 @@ export class LeafAssessor {
       const level = levelOf(score);
       if (levelRank(level) < levelRank(this.minConfidence)) return;
       if (level === 'low' && ++lows > LIMITS.scanMaxLowFindingsPerFile) return;
+      f.entropy = shannonEntropy(f.secret);
       f.confidence = level;
       f.reasons = reasons;
       f.tags = [...f.tags, `confidence:${level}`];
@@ -177,7 +182,7 @@ export class LeafAssessor {
   }
 
   private isNumeric(): boolean {
-    this.numeric ??= isNumericTable(this.head.toString('latin1'));
+    this.numeric ??= isNumericTable(this.head.toString('latin1', 0, 8192));
     return this.numeric;
   }
 }

@@ -10,9 +10,11 @@ import { findingAllowed } from '../rules/allowlist.js';
 import type { RegexRule, RuleSet } from '../rules/model.js';
 import { Decoder, adjustToOriginal, decodeTags, decodedLine, segmentsOverlapping, type Segment } from '../decode/codec.js';
 import type { ValidatedDetector } from '../detectors/validated.js';
+import type { PiiKind } from './confidence.js';
 
 const ALLOW_SIGNATURE = 'gitleaks:allow';
 const NO_HITS: number[] = [];
+const NO_KINDS: ReadonlySet<PiiKind> = new Set();
 // How far before a keyword hit the core of a lazy-prefixed rule may start (the keyword is inside
 // the core's first word: `passw(or)?d` for the keyword "password", `(?-i:[Aa]pi)` for "api").
 const CORE_SLACK = 32;
@@ -81,7 +83,7 @@ export class Detector {
    * Findings in one chunk. `path` is the display path (for path-scoped rules and allowlists);
    * offsets in the results are positions in `text` (= buf as latin1).
    */
-  detect(buf: Buffer, path: string, opts: { table?: boolean; rules?: boolean } = {}): RawFinding[] {
+  detect(buf: Buffer, path: string, opts: { named?: ReadonlySet<PiiKind>; rules?: boolean } = {}): RawFinding[] {
     const hits = this.matcher.scan(buf);
     // `rules: false`: gitleaks' global path allowlist skips this file for credential rules, but
     // personal data is looked for everywhere.
@@ -93,11 +95,12 @@ export class Detector {
     const text = buf.toString('latin1');
     const findings: RawFinding[] = [];
     for (const [ri, ends] of applicable) this.runRule(this.contentRules[ri]!, text, text, ends, [], path, findings);
-    const table = opts.table ?? false;
+    const named = opts.named ?? NO_KINDS;
     this.validated.forEach((v, vi) => {
       const keywordEnds = validatedEnds?.get(vi) ?? NO_HITS;
-      if (v.keywords && !keywordEnds.length && !(table && v.id === 'swift-bic')) return;
-      findings.push(...v.find(text, hits.digitRuns, { table, keywordEnds }));
+      // A detector with keywords runs only where they occur, unless a table header names its kind.
+      if (v.keywords && !keywordEnds.length && !(v.kind !== undefined && named.has(v.kind))) return;
+      findings.push(...v.find(text, hits.digitRuns, { named, keywordEnds }));
     });
     if (decodeCandidates) this.decodePasses(text, path, findings);
     return dedupeGeneric(findings);

@@ -20,6 +20,7 @@ export interface MailMessage {
   problems: string[];
 }
 
+const MAPI_STREAM = Buffer.from('__substg1.0_', 'utf16le');
 const HEADER_LINE = /^[!-9;-~]{1,76}:[^\n]*\r?\n/;
 const MAIL_HEADERS = /^(?:from|to|subject|date|received|return-path|message-id|mime-version|content-type|delivered-to|x-[a-z-]+):/im;
 
@@ -54,7 +55,7 @@ export function isMbox(head: Buffer): boolean {
 /** Outlook .msg: an OLE compound file (by name, or the MAPI property streams named in its directory). */
 export function isMsg(path: string, head: Buffer): boolean {
   if (!(head[0] === 0xd0 && head[1] === 0xcf && head[2] === 0x11 && head[3] === 0xe0)) return false;
-  return /\.msg$/i.test(path.split('!').pop()!) || head.includes(Buffer.from('__substg1.0_', 'utf16le'));
+  return /\.msg$/i.test(path.split('!').pop()!) || head.subarray(0, 65536).includes(MAPI_STREAM);
 }
 
 function addresses(a: Address[] | Address | undefined): string {

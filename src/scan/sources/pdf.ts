@@ -20,8 +20,8 @@ function loadPdfJs(): Promise<PdfJs> {
 
 /** Is this the start of a PDF (the header may follow up to 1 KB of junk, as readers allow)? */
 export function isPdf(head: Buffer): boolean {
-  const at = head.indexOf('%PDF-');
-  return at >= 0 && at < 1024;
+  const at = head.subarray(0, 1024).indexOf('%PDF-');
+  return at >= 0;
 }
 
 /**

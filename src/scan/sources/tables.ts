@@ -9,18 +9,21 @@ const DELIMITERS = [',', '\t', ';', '|'];
 /** The delimiter of a table file, or null when the text is not a table. */
 export function sniffTable(path: string, head: Buffer): string | null {
   const name = path.split('!').pop()!.toLowerCase();
-  const text = head.toString('latin1');
+  const text = head.toString('latin1', 0, 8192);
   const lines = text.split('\n', 21).slice(0, 20);
   // The last line of a head is usually cut short.
-  if (lines.length > 2 && head.length >= 8192) lines.pop();
+  if (lines.length > 2 && head.length > 8192) lines.pop();
   const nonEmpty = lines.map((l) => l.replace(/\r$/, '')).filter((l) => l.length);
   if (/\.(?:csv|tsv|tab|psv)$/.test(name)) {
     if (name.endsWith('.tsv') || name.endsWith('.tab')) return '\t';
     if (name.endsWith('.psv')) return '|';
     return best(nonEmpty) ?? ',';
   }
+  // By content, a table must open with a header row (mostly words): logs of JSON records have
+  // commas in every line too, and a table without a header gains nothing from being one.
   if (nonEmpty.length < 3) return null;
-  return best(nonEmpty);
+  const d = best(nonEmpty);
+  return d !== null && !nonEmpty[0]!.trimStart().startsWith('{') && looksLikeHeader(splitCells(nonEmpty[0]!, d)) ? d : null;
 }
 
 function best(lines: string[]): string | null {
