@@ -45,7 +45,7 @@ export const ukNino: ValidatedDetector = {
       if (start < 0 || !isUpperAt(text, start) || !isUpperAt(text, start + 1) || isWordAt(text, start - 1)) continue;
       const prefix = text.slice(start, start + 2);
       if (!ninoPrefixValid(prefix)) continue;
-      let i = d;
+      let i: number;
       if (spaced) {
         if (!(allDigits(text, d, 2) && text[d + 2] === ' ' && allDigits(text, d + 3, 2) && text[d + 5] === ' ' && allDigits(text, d + 6, 2))) continue;
         i = d + 8;
