@@ -65,8 +65,9 @@ export const phoneNumbers: ValidatedDetector = {
       .split('\0'),
     falsePositives: ['call (212) 555-0142', '2023-11-26 12:34:56', 'v1.2.3.4', '10.0.0.1', Array.from({ length: 30 }, (_, i) => `+1 212 555 ${String(1000 + i)}`).join('\n')],
   },
-  find(text: string, digitRuns: ArrayLike<number>, _opts: FindOptions): RawFinding[] {
+  find(text: string, digitRuns: ArrayLike<number>, opts: FindOptions): RawFinding[] {
     const out: RawFinding[] = [];
+    const lens = opts.runLengths;
     let lastEnd = -1;
     for (let ri = 0; ri < digitRuns.length; ri++) {
       const d = digitRuns[ri]!;
@@ -74,6 +75,7 @@ export const phoneNumbers: ValidatedDetector = {
       // Cheap refusal first (most digit runs are not phones): "+", "(", or a group of three then a separator.
       const pc = text.charCodeAt(d - 1);
       if (pc !== 43 && pc !== 40) {
+        if (lens && lens[ri] !== 3) continue;
         const c3 = text.charCodeAt(d + 3);
         if (!isDigitAt(text, d + 2) || isDigitAt(text, d + 3) || (c3 !== 45 && c3 !== 46 && c3 !== 32)) continue;
       }

@@ -39,8 +39,10 @@ export const ukNino: ValidatedDetector = {
     const out: RawFinding[] = [];
     for (let ri = 0; ri < digitRuns.length; ri++) {
       const d = digitRuns[ri]!;
+      const len = opts.runLengths?.[ri];
+      if (len !== undefined && len !== 6 && len !== 2) continue;
       // Compact (QQ123456C) or spaced (QQ 12 34 56 C, HMRC's example): the prefix ends 2 or 3 chars before the digits.
-      const spaced = text[d - 1] === ' ';
+      const spaced = text.charCodeAt(d - 1) === 32;
       const start = spaced ? d - 3 : d - 2;
       if (start < 0 || !isUpperAt(text, start) || !isUpperAt(text, start + 1) || isWordAt(text, start - 1)) continue;
       const prefix = text.slice(start, start + 2);

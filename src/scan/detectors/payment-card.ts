@@ -134,7 +134,7 @@ export const paymentCard: ValidatedDetector = {
       'phone 0044 1234 5678 90',
     ],
   },
-  find(text: string, digitRuns: ArrayLike<number>, _opts: FindOptions): RawFinding[] {
+  find(text: string, digitRuns: ArrayLike<number>, opts: FindOptions): RawFinding[] {
     const out: RawFinding[] = [];
     for (let ri = 0; ri < digitRuns.length; ri++) {
       const start = digitRuns[ri]!;
@@ -142,8 +142,9 @@ export const paymentCard: ValidatedDetector = {
       // PAN is one run of 13-19 digits or a first group of 4 (6 for Amex) then a separator.
       const first = text.charCodeAt(start);
       if (first < 50 || first > 54) continue;
-      let n = 1;
-      while (n < 20 && isDigitAt(text, start + n)) n++;
+      let n = opts.runLengths?.[ri] ?? 1;
+      if (n === 1) while (n < 20 && isDigitAt(text, start + n)) n++;
+      if (n > 20) n = 20;
       if (n < 13 && !(n === 4 && isSeparatorAt(text, start + n))) continue;
       const prev = start - 1;
       if (isWordAt(text, prev)) continue;

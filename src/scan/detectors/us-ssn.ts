@@ -13,6 +13,9 @@
 import { allDigits, contextWord, evidence, isDigitAt, isWordAt, lineAllowed, validatedFinding, type FindOptions, type ValidatedDetector } from './validated.js';
 import type { RawFinding } from '../engine/finding.js';
 
+/** Where a bare SSN/ITIN may be: near these (the context regexes below decide). */
+const SSN_KEYWORDS = ['ssn', 'social', 'soc sec', 'soc-sec', 'soc_sec', 'soc.sec', 'ss#', 'ss no', 'ss-no', 'ss_no'];
+const ITIN_KEYWORDS = ['itin', 'taxpayer', 'tin', 'tax id', 'tax-id', 'tax_id', 'taxid'];
 const PUBLIC_NUMBERS = new Set(['078051120', '219099999', '123456789']);
 const SSN_CONTEXT = /(?:\bssn|social[ _-]?security|social[ _-]?sec\b|\bsoc[ _.-]?sec\b|\bss#|\bss[ _-]?no\b)/i;
 const ITIN_CONTEXT = /(?:\bitin\b|\btaxpayer|\btin\b|\btax[ _-]?id)/i;
@@ -64,16 +67,27 @@ function nineDigitDetector(d: {
   const self = { id: d.id, description: d.description, tags: ['pii', d.kind] };
   return (text, digitRuns, opts) => {
     const out: RawFinding[] = [];
+    const named = opts.named.has(d.kind);
+    const ends = opts.keywordEnds;
+    let k = 0;
     for (let ri = 0; ri < digitRuns.length; ri++) {
       const s = digitRuns[ri]!;
+      const len = opts.runLengths?.[ri];
+      if (len !== undefined && len !== 3 && len !== 9) continue;
       // ITINs start with 9, SSNs never do: one comparison refuses most runs for one of the two.
       if ((text.charCodeAt(s) === 57) !== (d.kind === 'itin')) continue;
+      // Bare nine digits count only near a word for them (the keyword pass found where those are)
+      // or under a header naming them; the dashed and spaced forms count anywhere.
+      const c3 = text.charCodeAt(s + 3);
+      if (c3 !== 45 && c3 !== 32 && !named) {
+        while (k < ends.length && ends[k]! + 64 < s) k++;
+        if (k >= ends.length || ends[k]! > s + 48) continue;
+      }
       const n = nineDigits(text, s);
       if (!n || !d.valid(n.digits)) continue;
       const word = contextWord(text, s, n.end, d.context);
       const bare = !n.sep;
-      // Bare digits with no word near them may still be named by a column header: kept in tables only.
-      if (bare && !word && !opts.named.has(d.kind)) continue;
+      if (bare && !word && !named) continue;
       if (lineAllowed(text, s)) continue;
       const reasons = [d.rule, bare ? 'bare digits' : n.sep === '-' ? 'dashed 3-2-4' : 'spaced 3-2-4'];
       out.push(validatedFinding(self, text, s, n.end, evidence(d.kind, bare ? 0 : n.sep === '-' ? 2 : 1, reasons, word, { needsLift: bare, dense: n.sep === '-' })));
@@ -86,6 +100,8 @@ export const usSsn: ValidatedDetector = {
   id: 'us-ssn',
   description: 'US Social Security Number (SSA area/group/serial rules)',
   tags: ['pii', 'ssn'],
+  keywords: SSN_KEYWORDS,
+  keywordsOptional: true,
   examples: {
     truePositives: [
       'SSN: 536-22-8726', // gitleaks:allow
@@ -123,6 +139,8 @@ export const usItin: ValidatedDetector = {
   id: 'us-itin',
   description: 'US Individual Taxpayer Identification Number (IRS 9XX-[50-65|70-88|90-92|94-99]-XXXX)',
   tags: ['pii', 'itin'],
+  keywords: ITIN_KEYWORDS,
+  keywordsOptional: true,
   examples: {
     truePositives: [
       'ITIN: 912-70-1234', // gitleaks:allow

@@ -23,6 +23,8 @@ export interface FindOptions {
   named: ReadonlySet<PiiKind>;
   /** Offsets just past each hit of the detector's own keywords, ascending. */
   keywordEnds: number[];
+  /** Length of each digit run (capped at 255), index for index with the digit runs; absent for a subset. */
+  runLengths?: ArrayLike<number>;
 }
 
 export interface ValidatedDetector {
@@ -34,6 +36,8 @@ export interface ValidatedDetector {
   keywords?: string[];
   /** The kind a table header can name (then `find` runs even without a keyword hit). */
   kind?: PiiKind;
+  /** Run even without a keyword hit (the keywords only narrow part of the search). */
+  keywordsOptional?: boolean;
   /** Reported once per file with a count (e-mail addresses, phone numbers), not per value. */
   bulk?: { min: number };
   /** Findings in `text`, given the offsets where digit runs start. */

@@ -99,8 +99,8 @@ export class Detector {
     this.validated.forEach((v, vi) => {
       const keywordEnds = validatedEnds?.get(vi) ?? NO_HITS;
       // A detector with keywords runs only where they occur, unless a table header names its kind.
-      if (v.keywords && !keywordEnds.length && !(v.kind !== undefined && named.has(v.kind))) return;
-      findings.push(...v.find(text, hits.digitRuns, { named, keywordEnds }));
+      if (v.keywords && !v.keywordsOptional && !keywordEnds.length && !(v.kind !== undefined && named.has(v.kind))) return;
+      findings.push(...v.find(text, hits.digitRuns, { named, keywordEnds, runLengths: hits.runLengths }));
     });
     if (decodeCandidates) this.decodePasses(text, path, findings);
     return dedupeGeneric(findings);
