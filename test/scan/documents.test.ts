@@ -203,3 +203,11 @@ test('binaries: printable strings are scanned in place (offsets are file offsets
     out.push(c);
   assert.equal(Buffer.concat(out).toString('latin1'), '\n\nabcdefgh\n\n\n\nlonger-string');
 });
+
+test('a text file that merely looks like mail (an alert config) loses nothing: every header line is scanned', async () => {
+  const f = await scanString(`from: alerts@example.org\nto: ops@example.org\nsubject: disk full\n${SECRET_LINE.toString()}\nbody\n`, { name: 'alert.yaml' });
+  assert.deepEqual(
+    f.map((x) => x.ruleId),
+    ['aws-access-token'],
+  );
+});

@@ -84,12 +84,12 @@ export async function parseEml(path: string, raw: Buffer): Promise<MailMessage> 
     );
   }
   const problems: string[] = [];
+  // Every header, decoded (encoded words undone): an Authorization or X-Api-Key header is a
+  // credential, and a text file that merely looks like mail must lose nothing by being read as one.
   const lines = [
+    ...email.headers.map((h) => `${h.originalKey}: ${h.value.replace(/\r?\n/g, ' ')}`),
     `From: ${addresses(email.from)}`,
     `To: ${addresses(email.to)}`,
-    email.cc?.length ? `Cc: ${addresses(email.cc)}` : '',
-    `Subject: ${email.subject ?? ''}`,
-    `Date: ${email.date ?? ''}`,
     '',
     email.text ?? '',
     email.html && !email.text ? htmlToText(email.html) : '',
@@ -105,7 +105,7 @@ export async function parseEml(path: string, raw: Buffer): Promise<MailMessage> 
     const data = typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c instanceof ArrayBuffer ? new Uint8Array(c) : c);
     attachments.push({ name: k > 1 ? `${base}#${k}` : base, data });
   }
-  return { text: lines.filter((l, i) => l || i === 5).join('\n') + '\n', attachments, problems };
+  return { text: lines.join('\n') + '\n', attachments, problems };
 }
 
 /**
