@@ -131,7 +131,7 @@ export function readJsonFile(path: string): AsyncGenerator<JsonRecord | RecordEr
  * object keeps its top-level keys, and nested values stay reachable by dotted path.
  */
 export function eventFromJson(doc: unknown, source: { file: string; offset?: number; line?: number }): Event | undefined {
-  if (isWindowsEventDoc(doc)) return eventFromWindowsDoc(doc, source);
+  if (isWindowsEventDoc(doc)) return eventFromWindowsDoc(doc, source, { braceGuids: true });
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
   const fields: Fields = Object.create(null) as Fields;
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {

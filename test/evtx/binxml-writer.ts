@@ -182,3 +182,21 @@ export class ChunkWriter {
     return c;
   }
 }
+
+/** A whole EVTX file: a file header (with its checksum) followed by the given chunks. */
+export function evtxFile(chunks: readonly Uint8Array[], nextRecordId: number): Uint8Array {
+  const out = new Uint8Array(4096 + 65536 * chunks.length);
+  out.set([0x45, 0x6c, 0x66, 0x46, 0x69, 0x6c, 0x65, 0]); // ElfFile
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(8, 0n, true); // first chunk
+  dv.setBigUint64(16, BigInt(chunks.length - 1), true); // last chunk
+  dv.setBigUint64(24, BigInt(nextRecordId), true);
+  dv.setUint32(32, 128, true); // header size
+  dv.setUint16(36, 1, true); // minor version
+  dv.setUint16(38, 3, true); // major version
+  dv.setUint16(40, 4096, true); // header block size
+  dv.setUint16(42, chunks.length, true);
+  dv.setUint32(124, crc32(out.subarray(0, 120)), true);
+  chunks.forEach((c, i) => out.set(c, 4096 + 65536 * i));
+  return out;
+}
