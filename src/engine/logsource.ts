@@ -31,7 +31,7 @@ export type Resolution =
   /** A Windows rule whose logsource we cannot place (e.g. ETW-only categories). */
   | { kind: 'unmapped'; reason: string };
 
-export const DEFAULT_LOGSOURCE_FILE = fileURLToPath(new URL('../../../data/logsources.yml', import.meta.url));
+const DEFAULT_LOGSOURCE_FILE = fileURLToPath(new URL('../../../data/logsources.yml', import.meta.url));
 
 export function loadLogsourceMap(file = DEFAULT_LOGSOURCE_FILE): LogsourceMap {
   const data = parseYaml(readFileSync(file, 'utf8'), { maxAliasCount: LIMITS.yamlMaxAliasCount }) as Partial<LogsourceMap> | null;

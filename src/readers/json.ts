@@ -4,7 +4,6 @@
  * of objects. A malformed record becomes an error with its line and byte offset, and reading
  * goes on with the next one.
  */
-import { createReadStream } from 'node:fs';
 import { RecordError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import { Event, toFieldValue, type Fields } from '../events/event.js';
@@ -119,11 +118,6 @@ function finishRecord(parts: Buffer[], size: number, oversized: boolean, file: s
   } catch (e) {
     return new RecordError('json-syntax', (e as Error).message, file, { line, offset });
   }
-}
-
-/** Read a JSON log file as records. */
-export function readJsonFile(path: string): AsyncGenerator<JsonRecord | RecordError> {
-  return splitJson(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path);
 }
 
 /**
