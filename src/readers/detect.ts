@@ -43,7 +43,7 @@ const SNIFF_BYTES = 4096;
 const GZIP_MAGIC = [0x1f, 0x8b];
 
 /** Sniff a format from the first bytes of a file. */
-export function sniffFormat(head: Uint8Array): LogFormat {
+function sniffFormat(head: Uint8Array): LogFormat {
   if (Buffer.from(head.subarray(0, 8)).toString('latin1') === 'ElfFile\0') return 'evtx';
   if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) return 'gzip';
   const text = Buffer.from(head)
@@ -74,7 +74,7 @@ function sniffText(text: string): LogFormat {
  * Sniff a file's format from its first bytes. Synchronous: 512 bytes cost less than three trips
  * through the I/O thread pool, which add up over thousands of small evidence files.
  */
-export function detectFormat(path: string): LogFormat {
+function detectFormat(path: string): LogFormat {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(SNIFF_BYTES);

@@ -73,7 +73,7 @@ function eventData(v: unknown): unknown {
   for (const d of items) {
     const attrs = isObj(d) ? d['#attributes'] : undefined;
     const name = isObj(attrs) && typeof attrs.Name === 'string' ? attrs.Name : undefined;
-    const text = isObj(d) ? (d['#text'] ?? '') : d;
+    const text: unknown = isObj(d) ? (d['#text'] ?? '') : d;
     if (name === undefined) unnamed.push(text);
     else if (!(name in out)) out[name] = text;
   }
