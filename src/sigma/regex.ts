@@ -12,13 +12,12 @@
  * engine cannot run at all (large counted repetitions, look-arounds, back-references) only ever
  * see a bounded prefix of a value (LIMITS.regexBacktrackingInputMax).
  */
-import v8 from 'node:v8';
+import { applyV8Flags } from '../core/v8flags.js';
 import { RegExpParser, type AST } from '@eslint-community/regexpp';
 import { LIMITS } from '../core/limits.js';
 
-v8.setFlagsFromString('--enable-experimental-regexp-engine');
-v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
-v8.setFlagsFromString('--regexp-backtracks-before-fallback=10000');
+// Set at the program's entry (src/core/v8flags.ts); again here for library use, before any rule regex.
+applyV8Flags();
 
 /** A compiled rule regex and how it must be fed. */
 export interface SafeRegex {
