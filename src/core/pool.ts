@@ -297,6 +297,9 @@ export class WorkerPool<T, R = void, M = never> {
     this.stats.deaths++;
     const held = [...slot.held.values()];
     slot.held.clear();
+    // A worker runs its tasks one at a time, in order: only the first it held had started; the
+    // others never ran, so this death does not count against them.
+    for (const j of held.slice(1)) j.attempts--;
     void slot.worker.terminate();
     // After the messages it sent before dying have been handled.
     this.enqueue(async () => {
