@@ -180,4 +180,9 @@ export const LIMITS = {
   auditProcessTable: 65_536,
   /** Entries (fields) of one `journalctl -o export` entry, and bytes of one binary field. */
   journalFieldsPerEntry: 4096,
+  /** `firebreak serve`'s processing (src/serve/processor.ts). */
+  serve: {
+    /** Log records read and matched per batch: large enough to amortise a worker round trip, small enough for sub-second alerts. */
+    batchRecords: 2_000,
+  },
 } as const;

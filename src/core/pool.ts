@@ -165,7 +165,7 @@ export class WorkerPool<T, R = void, M = never> {
     if (this.failure) return;
     // Tasks with an affinity key wait for their own worker, in order; the others take any.
     const blocked = new Set<string>();
-    for (let i = 0; i < this.queue.length; ) {
+    for (let i = 0; i < this.queue.length;) {
       const job = this.queue[i]!;
       let slot: Slot<T, R> | undefined;
       if (job.key !== undefined) {

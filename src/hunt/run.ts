@@ -67,7 +67,6 @@ const SAMPLE_ERRORS = 50;
 /** Detections handed to the stages at a time (the time sort yields them one by one). */
 const PIPELINE_BATCH = 512;
 
-
 export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   const started = Date.now();
   const summary: HuntSummary = {

@@ -202,8 +202,34 @@ function isNxlogWindows(doc: Obj): boolean {
   return doc.EventID !== undefined && (typeof doc.Channel === 'string' || typeof doc.SourceName === 'string') && (typeof doc.Hostname === 'string' || typeof doc.Computer === 'string');
 }
 
-const NXLOG_SYSTEM: Record<string, string> = { Hostname: 'Computer', SourceName: 'Provider_Name', ProviderGuid: 'Provider_Guid', RecordNumber: 'EventRecordID', ProcessID: 'Execution_ProcessID', ThreadID: 'Execution_ThreadID' };
-const NXLOG_DROP = new Set(['EventTime', 'EventReceivedTime', 'SourceModuleName', 'SourceModuleType', 'Severity', 'SeverityValue', 'EventType', 'Message', 'Category', 'Opcode', 'Keywords', 'Version', 'Task', 'Level', 'Domain', 'AccountName', 'UserID', 'AccountType']);
+const NXLOG_SYSTEM: Record<string, string> = {
+  Hostname: 'Computer',
+  SourceName: 'Provider_Name',
+  ProviderGuid: 'Provider_Guid',
+  RecordNumber: 'EventRecordID',
+  ProcessID: 'Execution_ProcessID',
+  ThreadID: 'Execution_ThreadID',
+};
+const NXLOG_DROP = new Set([
+  'EventTime',
+  'EventReceivedTime',
+  'SourceModuleName',
+  'SourceModuleType',
+  'Severity',
+  'SeverityValue',
+  'EventType',
+  'Message',
+  'Category',
+  'Opcode',
+  'Keywords',
+  'Version',
+  'Task',
+  'Level',
+  'Domain',
+  'AccountName',
+  'UserID',
+  'AccountType',
+]);
 
 /** NXLog JSON → the evtx-crate shape, so the one Windows mapping reads it. */
 function nxlogToWindows(doc: Obj): Obj {
