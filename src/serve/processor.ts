@@ -23,7 +23,6 @@ import { ReorderStage } from '../pipeline/reorder.js';
 import { forWorker } from '../pipeline/select.js';
 import { AlertStage, type AlertChange, type SuppressionConfig } from './alerts.js';
 import type { DetectInit, DetectResult, DetectTask } from './detect-worker.js';
-import type { IngestRecord } from './record.js';
 import type { StateDb } from './store/db.js';
 import type { EventStore } from './store/types.js';
 import type { WalEntry, WriteAheadLog } from './wal/wal.js';
