@@ -126,7 +126,10 @@ describe('notifications configuration', () => {
   it('a secret file that cannot be read is named; the URL (a secret itself) is never quoted', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fb-ncfg-'));
     writeFileSync(join(dir, 'slack.url'), 'javascript:alert(1)//hooks.slack.com/services/T0/B0/topsecret\n');
-    const errs = errorsOf('  channels:\n    - { name: s, kind: slack, urlFile: slack.url }\n    - { name: w, kind: webhook, url: "https://example.com/", headers: { X-Key: { file: missing.key } } }\n', dir).join('\n');
+    const errs = errorsOf(
+      '  channels:\n    - { name: s, kind: slack, urlFile: slack.url }\n    - { name: w, kind: webhook, url: "https://example.com/", headers: { X-Key: { file: missing.key } } }\n',
+      dir,
+    ).join('\n');
     assert.match(errs, /\/notifications\/channels\/0\/urlFile: the URL scheme must be http or https, not javascript/);
     assert.doesNotMatch(errs, /topsecret/);
     assert.match(errs, /\/notifications\/channels\/1\/headers\/X-Key\/file: cannot read .*missing\.key: ENOENT/);

@@ -41,7 +41,10 @@ describe('notification contents', () => {
   it('values from logs are capped, and a huge story still fits a row', () => {
     const big = 'Ж'.repeat(100_000);
     const hosts = Array.from({ length: 500 }, (_, i) => ({ computer: `${big}${i}`, firstTouched: '2026-08-05T00:00:00.000Z', detections: 1, maxLevel: 'high' as const, addresses: [] }));
-    const n = noticeOf({ kind: 'story-created', story: hostileStory({ hosts, accounts: hosts.map((h) => h.computer), narrative: big, omitted: { timeline: 0, hosts: 100, accounts: 0, sourceIps: 0, spread: 0, rules: 0 } }) });
+    const n = noticeOf({
+      kind: 'story-created',
+      story: hostileStory({ hosts, accounts: hosts.map((h) => h.computer), narrative: big, omitted: { timeline: 0, hosts: 100, accounts: 0, sourceIps: 0, spread: 0, rules: 0 } }),
+    });
     assert.equal(n.hostCount, 600);
     assert.ok(n.hosts.length <= NOTIFY_LIMITS.listMaxItems);
     assert.ok(n.hosts.every((h) => h.length <= NOTIFY_LIMITS.valueMaxChars));
@@ -109,7 +112,12 @@ describe('notification contents', () => {
   });
 
   it('e-mail: one-line subject, every value escaped in HTML, only our own link', () => {
-    const n = noticeOf({ kind: 'story-escalated', story: hostileStory({ topRules: [{ id: null, title: 'evil\r\nBcc: victim@example.com', level: 'high', count: 1 }] }), previous: { score: 40, level: 'high' }, url: 'javascript:alert(1)' });
+    const n = noticeOf({
+      kind: 'story-escalated',
+      story: hostileStory({ topRules: [{ id: null, title: 'evil\r\nBcc: victim@example.com', level: 'high', count: 1 }] }),
+      previous: { score: 40, level: 'high' },
+      url: 'javascript:alert(1)',
+    });
     const m = emailMessage(n, '[SOC]');
     assert.ok(!/[\r\n]/.test(m.subject), m.subject);
     assert.match(m.subject, /^\[SOC\] Story escalated to critical \(score 87\): evil\uFFFD Bcc/);
@@ -141,15 +149,39 @@ describe('notification contents', () => {
 
   it('backoff doubles up to the cap, with jitter between half and all of the step', () => {
     const p = { initialDelayMs: 1000, maxDelayMs: 60_000 };
-    assert.equal(backoffDelay(1, p, () => 0), 500);
-    assert.equal(backoffDelay(1, p, () => 1), 1000);
-    assert.equal(backoffDelay(3, p, () => 1), 4000);
-    assert.equal(backoffDelay(30, p, () => 1), 60_000);
-    assert.equal(backoffDelay(30, p, () => 0), 30_000);
-    assert.equal(backoffDelay(200, p, () => 0.5), 45_000);
+    assert.equal(
+      backoffDelay(1, p, () => 0),
+      500,
+    );
+    assert.equal(
+      backoffDelay(1, p, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffDelay(3, p, () => 1),
+      4000,
+    );
+    assert.equal(
+      backoffDelay(30, p, () => 1),
+      60_000,
+    );
+    assert.equal(
+      backoffDelay(30, p, () => 0),
+      30_000,
+    );
+    assert.equal(
+      backoffDelay(200, p, () => 0.5),
+      45_000,
+    );
     // Retry-After is honoured, up to the cap.
-    assert.equal(backoffDelay(1, p, () => 0, 20_000), 20_000);
-    assert.equal(backoffDelay(1, p, () => 0, 3_600_000), 60_000);
+    assert.equal(
+      backoffDelay(1, p, () => 0, 20_000),
+      20_000,
+    );
+    assert.equal(
+      backoffDelay(1, p, () => 0, 3_600_000),
+      60_000,
+    );
   });
 
   it('metrics in Prometheus text format, labels escaped', () => {
