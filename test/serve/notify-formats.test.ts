@@ -101,7 +101,7 @@ describe('notification contents', () => {
     assert.ok(m.blocks.length <= 50);
     for (const b of m.blocks) {
       const t = (b.text as { text?: string } | undefined)?.text;
-      if (t !== undefined) assert.ok(t.length <= (b.type === 'header' ? L.headerMaxChars : L.sectionMaxChars), `${b.type}: ${t.length}`);
+      if (t !== undefined) assert.ok(t.length <= (b.type === 'header' ? L.headerMaxChars : L.sectionMaxChars), `${String(b.type)}: ${t.length}`);
       const fields = (b.fields as { text: string }[] | undefined) ?? [];
       assert.ok(fields.length <= L.maxFields);
       for (const f of fields) assert.ok(f.text.length <= L.fieldMaxChars, String(f.text.length));

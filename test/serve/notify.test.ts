@@ -69,7 +69,7 @@ describe('notifications: delivery', () => {
       assert.deepEqual(body.story.tactics, ['Execution', 'Lateral Movement']);
       assert.equal(body.story.firstSeen, '2026-08-05T14:03:00.000Z');
       assert.equal(body.story.url, 'https://fb.example.com/stories/st-1');
-      assert.ok(body.story.narrative.includes('powershell -enc <!here>'));
+      assert.match(body.story.narrative, /powershell -enc <!here>/);
 
       assert.equal(slack.requests.length, 1);
       const s = slack.requests[0]!;

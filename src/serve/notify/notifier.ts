@@ -265,7 +265,7 @@ export class Notifier {
     } else {
       const delay = backoffDelay(attempts, policy, this.random, outcome.retryAfterMs);
       this.outbox.markRetry(row.id, at, new Date(now + delay).toISOString(), outcome.error);
-      this.log('warn', `${what} failed (attempt ${attempts}), retrying in ${Math.ceil(delay / 1000)} s: ${outcome.error}`);
+      this.log('warn', `${what} failed (attempt ${attempts}), retrying in ${delay < 10_000 ? `${delay} ms` : `${Math.round(delay / 1000)} s`}: ${outcome.error}`);
     }
   }
 }
