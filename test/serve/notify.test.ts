@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +11,7 @@ import { noticeOf } from '../../src/serve/notify/message.js';
 import { Notifier, type ChannelHealth } from '../../src/serve/notify/notifier.js';
 import { Outbox } from '../../src/serve/notify/outbox.js';
 import { StateDb } from '../../src/serve/store/db.js';
-import { until } from './ingest-helpers.js';
+import { have, makeCerts, until } from './ingest-helpers.js';
 import { hostileStory, notifyConfig, receiver, tempDb } from './notify-helpers.js';
 
 const FAST = '  retry: { maxAttempts: 4, initialDelayMs: 5, maxDelayMs: 40 }\n';
@@ -94,7 +96,7 @@ describe('notifications: delivery', () => {
       // An escalation to critical reaches the channel that waits for one.
       assert.deepEqual(n.enqueue({ kind: 'story-escalated', story: hostileStory({ score: 95 }), previous: { score: 87, level: 'high' } }).sort(), ['crit-only', 'hook', 'picky', 'slack']);
       await until(() => hook.requests.length === 4 && slack.requests.length === 2, 'escalations');
-      const esc = JSON.parse(hook.requests.find((r) => r.url === new URL(hook.url).pathname && JSON.parse(r.body).kind === 'story-escalated')!.body);
+      const esc = JSON.parse(hook.requests.find((r) => JSON.parse(r.body).kind === 'story-escalated')!.body);
       assert.deepEqual(esc.story.previous, { score: 87, level: 'high' });
     } finally {
       await n.stop();
@@ -193,6 +195,64 @@ describe('notifications: delivery', () => {
       await n.stop();
       db.close();
       await slow.close();
+    }
+  });
+
+  it('an endless or hostile answer is cut off, not read to the end, and cleaned for health', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const endless = await receiver((_i, _r, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.write('\x1b[31mboom\u202e\n');
+      timers.push(setInterval(() => res.write('x'.repeat(4096)), 1));
+    });
+    const { db } = tempDb();
+    const n = new Notifier(db, notifyConfig(`  retry: { maxAttempts: 1 }\n  channels:\n    - { name: e, kind: webhook, url: "${endless.url}", timeoutMs: 60000 }\n`));
+    n.start();
+    try {
+      n.enqueue(event());
+      await until(() => channel(n, 'e').failed === 1, 'the failure');
+      const msg = channel(n, 'e').lastError!.message;
+      assert.match(msg, /^HTTP 500: \uFFFD\[31mboom\uFFFD x{100,}…? \(gave up after 1 attempts\)$/u);
+      assert.ok(msg.length < 600, String(msg.length));
+    } finally {
+      timers.forEach(clearInterval);
+      await n.stop();
+      db.close();
+      await endless.close();
+    }
+  });
+
+  it('HTTPS with a private certificate authority', { skip: !have('openssl') && 'openssl is not installed' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-notify-https-'));
+    const certs = makeCerts(dir, []);
+    const bodies: string[] = [];
+    const server = createHttpsServer({ key: readFileSync(certs.key), cert: readFileSync(certs.cert) }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks).toString('utf8'));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://localhost:${(server.address() as AddressInfo).port}/hook`;
+    const { db } = tempDb();
+    const cfg = notifyConfig(
+      `  retry: { maxAttempts: 1 }\n  channels:\n    - { name: trusted, kind: webhook, url: "${url}", ca: ${certs.ca} }\n    - { name: untrusted, kind: webhook, url: "${url}" }\n`,
+      dir,
+    );
+    const n = new Notifier(db, cfg);
+    n.start();
+    try {
+      n.enqueue(event());
+      await until(() => channel(n, 'trusted').sent === 1 && channel(n, 'untrusted').failed === 1, 'one trusted, one refused');
+      assert.equal(bodies.length, 1);
+      assert.match(channel(n, 'untrusted').lastError!.message, /certificate/i);
+    } finally {
+      await n.stop();
+      db.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 
