@@ -93,6 +93,7 @@ describe('notifications configuration', () => {
         '    - { name: g, kind: email, smtp: { host: mx.example.com, port: 587, secure: true, user: u }, from: a@example.com, to: [b@example.com] }',
         '    - { name: h, kind: webhook, url: "https://example.com", urlFile: nope.txt }',
         '    - { name: i, kind: email, from: a@example.com }',
+        '    - { name: j, kind: slack, url: "http://chat.example.com/hooks/x", ca: ca.pem }',
         '',
       ].join('\n'),
     );
@@ -114,6 +115,8 @@ describe('notifications configuration', () => {
       /\/notifications\/channels\/7: give 'url' or 'urlFile', not both/,
       /\/notifications\/channels\/8: missing required setting 'smtp' for an email channel/,
       /\/notifications\/channels\/8: missing required setting 'to' for an email channel/,
+      /\/notifications\/channels\/9\/ca: cannot read .*ca\.pem: ENOENT/,
+      /\/notifications\/channels\/9\/ca: the URL is plain http, so a certificate authority has no use: use https/,
     ];
     for (const re of expect) assert.match(text, re);
     // Schema errors (a wrong kind, an unknown setting) are reported before the checks above run.

@@ -270,6 +270,7 @@ function resolveChannel(c: RawChannel, where: string, base: string, err: (path: 
         const problem = checkHttpUrl(url);
         // The URL of a Slack webhook is itself the secret: never repeat it in a message.
         if (problem) fail(`${where}/${c.urlFile !== undefined ? 'urlFile' : 'url'}`, `${where}/${c.urlFile !== undefined ? 'urlFile' : 'url'}: ${problem}`);
+        else if (c.ca !== undefined && url.startsWith('http:')) fail(`${where}/ca`, `${where}/ca: the URL is plain http, so a certificate authority has no use: use https`);
       }
       if (c.kind === 'slack') return before.n || url === undefined ? undefined : withCa<SlackChannel>({ ...common, kind: 'slack', url });
       const headers: Record<string, string> = {};
