@@ -15,6 +15,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isNode, type Node } from 'yaml';
 import { ConfigError, ConfigErrors } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
+import { NOTIFICATIONS_SCHEMA, resolveNotifications, type NotificationsConfig, type RawNotifications } from './notify/config.js';
 import type { IngestProtocol } from './record.js';
 
 /** Where a listener binds. */
@@ -166,6 +167,7 @@ export interface ServeConfig {
   tokens: TokenConfig[];
   limits: IngestLimits;
   backpressure: BackpressureConfig;
+  notifications: NotificationsConfig;
 }
 
 const listen = { type: ['string', 'integer'], description: 'host:port, [v6]:port, or a port (loopback)' };
@@ -317,6 +319,7 @@ export const SERVE_CONFIG_SCHEMA = {
         retryAfterSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
       },
     },
+    notifications: NOTIFICATIONS_SCHEMA,
   },
 } as const;
 
@@ -403,6 +406,7 @@ interface RawConfig {
   tokens?: { source: string; secret?: string; secretFile?: string; protocols?: IngestProtocol[] }[];
   limits?: Partial<IngestLimits>;
   backpressure?: Partial<BackpressureConfig>;
+  notifications?: RawNotifications;
 }
 
 /** Parses `host:port`, `[v6]:port` or a bare port (bound to 127.0.0.1). */
@@ -579,7 +583,8 @@ function resolveConfig(raw: RawConfig, base: string, err: (path: string, msg: st
   if (!Object.keys(listeners).length) err('', 'no listeners configured: add at least one under listeners (elastic, otlp, hec, syslog)');
   const needTokens = listeners.elastic || listeners.otlp || listeners.hec;
   if (needTokens && !tokens.length) err('/tokens', 'HTTP listeners are configured but no tokens: every request would be refused');
-  return { file: base, data, rules, processing, suppression, storage, wal, listeners, tokens, limits, backpressure };
+  const notifications = resolveNotifications(raw.notifications, base, err);
+  return { file: base, data, rules, processing, suppression, storage, wal, listeners, tokens, limits, backpressure, notifications };
 }
 
 /** `AA:BB:…` upper case, as Node reports `fingerprint256`. */

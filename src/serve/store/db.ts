@@ -144,6 +144,16 @@ const MIGRATIONS: string[] = [
 
   CREATE TABLE baselines (name TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL);
   `,
+  `
+  -- Notification delivery (src/serve/notify): when a row was queued (the age limit counts from
+  -- it), last tried, and given up; pending rows found by channel and time; a story's creation is
+  -- announced once per channel, whatever the payload of a replay.
+  ALTER TABLE outbox ADD COLUMN created_at TEXT;
+  ALTER TABLE outbox ADD COLUMN attempted_at TEXT;
+  ALTER TABLE outbox ADD COLUMN failed_at TEXT;
+  CREATE INDEX outbox_pending ON outbox (channel, next_at) WHERE sent_at IS NULL AND failed_at IS NULL;
+  CREATE UNIQUE INDEX outbox_created_once ON outbox (channel, story_id) WHERE kind = 'story-created';
+  `,
 ];
 
 export interface AlertRow {
