@@ -144,6 +144,16 @@ const MIGRATIONS: string[] = [
 
   CREATE TABLE baselines (name TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL);
   `,
+  `
+  -- Alerts an analyst split out of a story (API): the pipeline must not put them back into it.
+  CREATE TABLE story_splits (
+    alert_id INTEGER PRIMARY KEY,
+    story_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL
+  );
+  CREATE INDEX story_splits_story ON story_splits (story_id);
+  `,
 ];
 
 export interface AlertRow {
