@@ -29,6 +29,8 @@ export interface ApiContext {
   limiters: { account: FailureLimiter; address: FailureLimiter };
   streams: StreamRegistry;
   rates: RateSampler;
+  /** Every API route with its access level (for tests and tooling: the route table). */
+  routes: { method: string; url: string; access: string }[];
   /** Append to the audit trail. */
   audit(actor: string, action: string, target: { kind: string; id: string | number } | undefined, detail?: Record<string, unknown>): void;
 }

@@ -57,6 +57,8 @@ export interface ApiOptions {
 /** A handle on the running API. */
 export interface ApiHandle {
   app: FastifyInstance;
+  /** The API's routes with their access levels. */
+  routes: ApiContext['routes'];
   address: AddressInfo;
   /** Stops accepting, ends live feeds, finishes requests in flight. */
   close(): Promise<void>;
@@ -94,7 +96,7 @@ export function apiFastifyOptions() {
   return {
     logger: false,
     bodyLimit: API_LIMITS.bodyMaxBytes,
-    maxParamLength: API_LIMITS.paramMaxChars * 3,
+    routerOptions: { maxParamLength: API_LIMITS.paramMaxChars * 3 },
     return503OnClosing: true,
     forceCloseConnections: 'idle' as const,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' as const, useDefaults: true, allErrors: false } },
@@ -136,6 +138,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, opts: Api
     },
     streams,
     rates,
+    routes: [],
     audit: (actor, action, target, detail) => deps.db.audit(actor, action, target, detail),
   };
 
@@ -185,6 +188,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, opts: Api
     installAuth(api, { credentials: creds, cookieName: settings.cookieName, publicOrigin, tls });
     // Every route answers errors in one documented shape, and has the API's body limit unless it sets its own.
     api.addHook('onRoute', (route) => {
+      for (const m of Array.isArray(route.method) ? route.method : [route.method]) if (m !== 'HEAD') ctx.routes.push({ method: m, url: route.url, access: String(route.config?.access) });
       route.bodyLimit ??= API_LIMITS.bodyMaxBytes;
       const schema = (route.schema ??= {}) as { response?: Record<string, unknown> };
       schema.response = { ...(schema.response ?? {}), '4xx': ref('Error'), '5xx': ref('Error') };
@@ -249,8 +253,9 @@ export async function startApi(cfg: ApiConfig, deps: ApiDeps, opts: Omit<ApiOpti
     ...apiFastifyOptions(),
     serverFactory: (handler) => (tls ? createHttpsServer({ ...serverOptions, ...tls }, handler) : createHttpServer(serverOptions, handler)),
   });
+  let ctx: ApiContext;
   try {
-    await registerApi(app, deps, {
+    ctx = await registerApi(app, deps, {
       ...opts,
       tls: tls !== null,
       publicOrigin: cfg.publicUrl ?? null,
@@ -263,5 +268,5 @@ export async function startApi(cfg: ApiConfig, deps: ApiDeps, opts: Omit<ApiOpti
     await app.close();
     throw e;
   }
-  return { app, address: app.server.address() as AddressInfo, close: () => app.close() };
+  return { app, routes: ctx.routes, address: app.server.address() as AddressInfo, close: () => app.close() };
 }
