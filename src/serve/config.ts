@@ -148,6 +148,18 @@ export interface StorageConfig {
   retentionDays: number;
 }
 
+/** The HTTP API and console listener (src/serve/api). */
+export interface ApiConfig extends HttpListenerConfig {
+  /** The console's address as browsers see it (`https://soc.example:8443`): the one Origin accepted for changes. */
+  publicUrl?: string;
+  /** A login session lasts this long (hours). */
+  sessionHours: number;
+  /** Live-feed (Server-Sent Events) connections open at once. */
+  maxStreams: number;
+  /** Built console assets to serve (default: dist/console in the package, when it exists). */
+  consoleDir?: string;
+}
+
 export interface ServeConfig {
   /** The file it was read from (for messages), or `<inline>`. */
   file: string;
@@ -168,6 +180,7 @@ export interface ServeConfig {
   limits: IngestLimits;
   backpressure: BackpressureConfig;
   notifications: NotificationsConfig;
+  api?: ApiConfig;
 }
 
 const listen = { type: ['string', 'integer'], description: 'host:port, [v6]:port, or a port (loopback)' };
@@ -308,6 +321,19 @@ export const SERVE_CONFIG_SCHEMA = {
         syslogIdleTimeoutMs: ms,
       },
     },
+    api: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['listen'],
+      properties: {
+        listen,
+        tls: tlsSchema,
+        publicUrl: { type: 'string', pattern: '^https?://' },
+        sessionHours: { type: 'integer', minimum: 1, maximum: 720 },
+        maxStreams: { type: 'integer', minimum: 1, maximum: 10000 },
+        consoleDir: { type: 'string' },
+      },
+    },
     backpressure: {
       type: 'object',
       additionalProperties: false,
@@ -407,6 +433,7 @@ interface RawConfig {
   limits?: Partial<IngestLimits>;
   backpressure?: Partial<BackpressureConfig>;
   notifications?: RawNotifications;
+  api?: { listen: string | number; tls?: RawTls; publicUrl?: string; sessionHours?: number; maxStreams?: number; consoleDir?: string };
 }
 
 /** Parses `host:port`, `[v6]:port` or a bare port (bound to 127.0.0.1). */
@@ -580,11 +607,29 @@ function resolveConfig(raw: RawConfig, base: string, err: (path: string, msg: st
     segmentBytes: raw.wal?.segmentBytes ?? LIMITS.walSegmentBytes,
     groupCommitMs: raw.wal?.groupCommitMs ?? 2,
   };
+  let api: ApiConfig | undefined;
+  if (raw.api) {
+    const a = raw.api;
+    api = { listen: addr(a.listen, '/api/listen'), sessionHours: a.sessionHours ?? 12, maxStreams: a.maxStreams ?? 64 };
+    const t = tls(a.tls, '/api/tls');
+    if (t) api.tls = t;
+    if (a.publicUrl !== undefined) {
+      let u: URL | undefined;
+      try {
+        u = new URL(a.publicUrl);
+      } catch {
+        err('/api/publicUrl', `/api/publicUrl: '${a.publicUrl}' is not a URL`);
+      }
+      if (u && (u.pathname !== '/' || u.search || u.hash || u.username || u.password)) err('/api/publicUrl', `/api/publicUrl: give the origin only (scheme, host and port), not '${a.publicUrl}'`);
+      if (u) api.publicUrl = u.origin;
+    }
+    if (a.consoleDir !== undefined) api.consoleDir = path(a.consoleDir);
+  }
   if (!Object.keys(listeners).length) err('', 'no listeners configured: add at least one under listeners (elastic, otlp, hec, syslog)');
   const needTokens = listeners.elastic || listeners.otlp || listeners.hec;
   if (needTokens && !tokens.length) err('/tokens', 'HTTP listeners are configured but no tokens: every request would be refused');
   const notifications = resolveNotifications(raw.notifications, base, err);
-  return { file: base, data, rules, processing, suppression, storage, wal, listeners, tokens, limits, backpressure, notifications };
+  return { file: base, data, rules, processing, suppression, storage, wal, listeners, tokens, limits, backpressure, notifications, ...(api ? { api } : {}) };
 }
 
 /** `AA:BB:…` upper case, as Node reports `fingerprint256`. */

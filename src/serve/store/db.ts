@@ -154,6 +154,16 @@ const MIGRATIONS: string[] = [
   CREATE INDEX outbox_pending ON outbox (channel, next_at) WHERE sent_at IS NULL AND failed_at IS NULL;
   CREATE UNIQUE INDEX outbox_created_once ON outbox (channel, story_id) WHERE kind = 'story-created';
   `,
+  `
+  -- Alerts an analyst split out of a story (API): the pipeline must not put them back into it.
+  CREATE TABLE story_splits (
+    alert_id INTEGER PRIMARY KEY,
+    story_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL
+  );
+  CREATE INDEX story_splits_story ON story_splits (story_id);
+  `,
 ];
 
 export interface AlertRow {
