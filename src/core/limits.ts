@@ -185,4 +185,87 @@ export const LIMITS = {
     /** Log records read and matched per batch: large enough to amortise a worker round trip, small enough for sub-second alerts. */
     batchRecords: 2_000,
   },
+
+  /**
+   * The event store of `firebreak serve` and its search (src/serve/store, docs/serve.md "Search").
+   * SQL search is a door into the server for whoever holds an analyst's credentials: every bound
+   * here is what keeps one query (a typo or an attack) from taking the server's memory, disk,
+   * threads or time.
+   */
+  store: {
+    /**
+     * DuckDB's `memory_limit` in the store process (configurable): hash tables, sorts, aggregates
+     * and buffered rows live under it, and a query that needs more spills to disk or fails with
+     * "Out of Memory Error".
+     */
+    memoryBytes: 1024 * 1024 * 1024,
+    /**
+     * Address space of the store process (RLIMIT_AS, configurable). DuckDB builds single values
+     * (`repeat`, `lpad`, a list from `range(n)`, a doubled string) outside its memory limit; under
+     * this cap such an allocation fails and DuckDB turns it into a query error instead of the
+     * kernel killing the server. Node and DuckDB need ~2 GiB of address space before any data.
+     */
+    processAddressSpaceBytes: 4 * 1024 * 1024 * 1024,
+    /** Disk a query may spill to (`max_temp_directory_size`): a huge sort cannot fill the data disk. */
+    tempBytes: 8 * 1024 * 1024 * 1024,
+    /** Characters of one SQL query: a parser fed megabytes of nesting is a denial of service. */
+    sqlMaxChars: 64 * 1024,
+    /** Characters of one filter expression, and terms in it. */
+    filterMaxChars: 8 * 1024,
+    filterMaxTerms: 64,
+    /** Rows a query returns when the caller does not say, and at most. */
+    searchRowsDefault: 1000,
+    searchRowsMax: 100_000,
+    /** JSON characters of one result: 100,000 rows of 1 MiB events would be 100 GB. */
+    searchResultMaxChars: 32 * 1024 * 1024,
+    /** A query is interrupted after this long when the caller does not say, and at most. */
+    searchTimeoutDefaultMs: 30_000,
+    searchTimeoutMaxMs: 300_000,
+    /**
+     * A query still running this long after its interrupt (one DuckDB function building a huge
+     * value does not look at the interrupt flag) gets the store process killed and restarted.
+     */
+    searchInterruptGraceMs: 5_000,
+    /** Queries run at once (each holds a DuckDB connection and a libuv thread); more wait. */
+    searchConcurrent: 2,
+    /** Queries waiting for a turn; beyond it a query is refused as busy rather than queued forever. */
+    searchQueued: 16,
+    /** Events a filter returns when the caller does not say, and at most. */
+    filterRowsDefault: 100,
+    filterRowsMax: 10_000,
+    /** Histogram buckets at most (a chart never needs more; each costs a row). */
+    histogramMaxBuckets: 1000,
+    /**
+     * Field names in the autocomplete catalogue. Hostile JSON can carry a million distinct keys;
+     * past this new names are counted as dropped, never stored.
+     */
+    fieldCatalogueMax: 10_000,
+    /** Longer field names are not catalogued (still stored with their event and searchable). */
+    fieldNameMaxChars: 256,
+    /** Names one autocomplete call returns at most. */
+    fieldNamesMax: 1000,
+    /**
+     * An event time more than this many days before its arrival is not believed: the event is
+     * filed under its arrival time (its own time is kept in `timestamp`). Every distinct day is a
+     * table; a sender spraying random years could otherwise make thousands. (Splunk's MAX_DAYS_AGO
+     * plays the same role.)
+     */
+    eventMaxDaysAgo: 731,
+    /** Same for event times in the future (clock skew is hours, not days; Splunk's MAX_DAYS_HENCE is 2). */
+    eventMaxDaysAhead: 2,
+    /** Events per `scan` batch. */
+    scanBatch: 1000,
+    /** Events one `scan` returns when the caller does not say, and at most. */
+    scanMaxEventsDefault: 1_000_000,
+    scanMaxEventsMax: 50_000_000,
+    /**
+     * Characters of events sent to the store process in one message. A larger append is split at
+     * record (offset) boundaries into several transactions, each durable on its own.
+     */
+    appendChunkChars: 64 * 1024 * 1024,
+    /** Store process deaths in a row (without a successful request between) before the store gives up. */
+    restartMax: 5,
+    /** How long a new store process waits for an old one (killed with the server) to let go of the file. */
+    openLockWaitMs: 30_000,
+  },
 } as const;

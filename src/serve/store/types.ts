@@ -12,6 +12,8 @@ export interface StoredEvent {
   source: string;
   /** ISO-8601 UTC event time, or null when the record had none (then the arrival time is used for its day). */
   timestamp: string | null;
+  /** Arrival time at the listener (ms since the epoch; `IngestRecord.receivedAt`): files events without a believable time. */
+  receivedAt: number;
   computer: string | null;
   channel: string | null;
   provider: string | null;
@@ -39,13 +41,19 @@ export interface SqlOptions {
 
 /** The simple field filter: `field=value` terms (wildcards `*`), AND-ed, over a time range. */
 export interface FilterQuery {
-  /** e.g. `EventID=4624 TargetUserName=adm* Computer=WS009*` (see docs/serve.md). */
+  /** e.g. `EventID=4624 TargetUserName=adm* Computer=WS009*` (see docs/serve.md); empty matches every event. */
   filter: string;
+  /** ISO-8601, inclusive; compared with the event's filing time (`time`: its own time, or its arrival). */
   from?: string;
+  /** ISO-8601, exclusive. */
   to?: string;
+  /** Events returned at most, newest first (default and ceiling in src/core/limits.ts). */
   limit?: number;
+  /** Interrupt after this long (as for SQL). */
+  timeoutMs?: number;
 }
 
+/** Event counts per time bucket; bucket i covers [from + i·bucketMs, from + (i+1)·bucketMs). */
 export interface Histogram {
   from: string;
   to: string;
@@ -53,8 +61,25 @@ export interface Histogram {
   counts: number[];
 }
 
+/** What the store holds, for health and metrics. */
+export interface StoreUsage {
+  /** Bytes on disk (the database file and DuckDB's own write-ahead log). */
+  bytes: number;
+  /** Days held (UTC, `YYYY-MM-DD`), oldest first. */
+  days: string[];
+  events: number;
+  /** Names in the autocomplete catalogue, and new names not catalogued because it was full. */
+  fieldNames: number;
+  fieldNamesDropped: number;
+  /** Times the store process was restarted (a crash, or a query that ignored its interrupt). */
+  restarts: number;
+}
+
 export interface EventStore {
-  /** Store events (in offset order); events at or below `maxOffset()` are skipped (a replay). */
+  /**
+   * Store events (in offset order, all events of one record in one call); events at or below
+   * `maxOffset()` are skipped (a replay). Durable once resolved.
+   */
   append(events: readonly StoredEvent[]): Promise<void>;
   /** The highest offset stored (−1 when empty): where a restarted server resumes storing. */
   maxOffset(): Promise<number>;
@@ -66,9 +91,9 @@ export interface EventStore {
   fieldNames(prefix?: string, limit?: number): Promise<string[]>;
   /** Every stored event in a time range, in batches (e.g. to test a rule before enabling it). */
   scan(from: string, to: string, onBatch: (events: StoredEvent[]) => void | Promise<void>, maxEvents?: number): Promise<number>;
-  /** Drop whole days older than `days` (retention); returns the days dropped. */
+  /** Drop the days whose every event is more than `days` days old (retention); returns the days dropped. */
   retain(days: number): Promise<string[]>;
-  /** Bytes on disk, days held, events held. */
-  usage(): Promise<{ bytes: number; days: string[]; events: number }>;
+  /** Bytes on disk, days held, events held, catalogue size. */
+  usage(): Promise<StoreUsage>;
   close(): Promise<void>;
 }
