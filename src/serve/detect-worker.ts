@@ -60,21 +60,22 @@ for (const r of init.rules) {
 
 function detect(task: DetectTask): DetectResult {
   const out: DetectResult = { events: [], detections: [], claims: [], errors: [], eventCount: 0, maxTime: Number.NaN };
-  const take = (items: ReturnType<RecordDecoder['decode']>, offset: number | null, source: string) => {
+  const take = (items: ReturnType<RecordDecoder['decode']>, offset: number | null, source: string, receivedAt: number) => {
     for (const it of items) {
       if (!('fields' in it)) {
         out.errors.push({ offset, source, code: it.code, message: it.format() });
         continue;
       }
-      handle(it, out, offset ?? it.source.offset ?? -1, source);
+      handle(it, out, offset ?? it.source.offset ?? -1, source, receivedAt);
     }
   };
-  for (const { offset, record } of task.records) take(decoder.decode(offset, record), offset, record.source);
-  if (task.flush) take(decoder.flush(), null, '');
+  for (const { offset, record } of task.records) take(decoder.decode(offset, record), offset, record.source, record.receivedAt);
+  // Held audit records released by a flush: their arrival is now, as far as the store is concerned.
+  if (task.flush) take(decoder.flush(), null, '', Date.now());
   return out;
 }
 
-function handle(ev: Event, out: DetectResult, offset: number, source: string): void {
+function handle(ev: Event, out: DetectResult, offset: number, source: string, receivedAt: number): void {
   out.eventCount++;
   const ts = normaliseTime(ev.timestamp);
   if (ts) {
@@ -86,6 +87,7 @@ function handle(ev: Event, out: DetectResult, offset: number, source: string): v
       offset,
       source,
       timestamp: ts,
+      receivedAt,
       computer: ev.computer ?? null,
       channel: ev.channel ?? null,
       provider: ev.provider ?? null,

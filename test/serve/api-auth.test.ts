@@ -240,7 +240,10 @@ describe('api auth', { timeout: 120_000 }, () => {
     const dis = await admin.req('PATCH', '/api/users/bob', { disabled: true });
     assert.equal(dis.json.disabled, true);
     const list = await admin.get('/api/users');
-    assert.ok(list.json.every((u: Record<string, unknown>) => !('password' in u)), 'password hashes are never returned');
+    assert.ok(
+      list.json.every((u: Record<string, unknown>) => !('password' in u)),
+      'password hashes are never returned',
+    );
   });
 
   it('hashes passwords with scrypt at strong default parameters, salted, and rehashes weaker ones at login', async () => {

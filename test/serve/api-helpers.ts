@@ -18,7 +18,7 @@ import { LiveHub } from '../../src/serve/api/live.js';
 import { StateRuleCatalog } from '../../src/serve/api/rules/catalog.js';
 import type { ApiConfig } from '../../src/serve/config.js';
 import { now, StateDb, type Role } from '../../src/serve/store/db.js';
-import type { EventStore, FilterQuery, Histogram, QueryResult, SqlOptions, StoredEvent } from '../../src/serve/store/types.js';
+import type { EventStore, FilterQuery, Histogram, QueryResult, SqlOptions, StoredEvent, StoreUsage } from '../../src/serve/store/types.js';
 import { parseRuleText } from '../../src/sigma/collection.js';
 import type { Story } from '../../src/stories/model.js';
 
@@ -73,7 +73,15 @@ export class MemoryEventStore implements EventStore {
     if (/crash/i.test(sql)) throw new Error('internal store failure /var/lib/secret/path');
     const rows = this.events.map((e): unknown[] => [e.computer, e.fields.CommandLine ?? null]);
     const max = opts?.maxRows ?? 1000;
-    return { columns: [{ name: 'computer', type: 'VARCHAR' }, { name: 'CommandLine', type: 'VARCHAR' }], rows: rows.slice(0, max), truncated: rows.length > max, elapsedMs: 2 };
+    return {
+      columns: [
+        { name: 'computer', type: 'VARCHAR' },
+        { name: 'CommandLine', type: 'VARCHAR' },
+      ],
+      rows: rows.slice(0, max),
+      truncated: rows.length > max,
+      elapsedMs: 2,
+    };
   }
   async filter(q: FilterQuery): Promise<QueryResult> {
     this.calls.push({ method: 'filter', args: [q] });
@@ -106,8 +114,8 @@ export class MemoryEventStore implements EventStore {
   async retain(): Promise<string[]> {
     return [];
   }
-  async usage(): Promise<{ bytes: number; days: string[]; events: number }> {
-    return { bytes: 4096, days: ['2026-01-01'], events: this.events.length };
+  async usage(): Promise<StoreUsage> {
+    return { bytes: 4096, days: ['2026-01-01'], events: this.events.length, fieldNames: 0, fieldNamesDropped: 0, restarts: 0 };
   }
   async close(): Promise<void> {}
 }
@@ -185,7 +193,7 @@ export async function startTestApi(opts: { config?: Partial<ApiConfig>; api?: Ap
   const health = new FakeHealth();
   const live = new LiveHub(16);
   const bundled = parseRuleText(RULE_YAML + '---\n' + CORRELATION_TARGET_YAML, 'bundled/test.yml');
-  if (bundled.errors.length) throw bundled.errors[0];
+  if (bundled.errors[0]) throw new Error(bundled.errors[0].message);
   const catalog = new StateRuleCatalog(db, bundled);
   const logs: string[] = [];
   const cfg: ApiConfig = { listen: { host: '127.0.0.1', port: 0 }, sessionHours: 12, maxStreams: 64, ...opts.config };
@@ -217,7 +225,7 @@ export interface Res {
   status: number;
   headers: Headers;
   text: string;
-  json: any;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- a response body, read by the tests
 }
 
 /** A console-like client: keeps the session cookie, sends Origin and the CSRF token on changes. */
@@ -344,7 +352,19 @@ export function seedAlert(
   return Number(r.lastInsertRowid);
 }
 
-export function makeStory(id: string, o: { hosts?: string[]; accounts?: string[]; first?: string; last?: string; score?: number; title?: string; spread?: [string, string, string][]; timeline?: { at: string; host: string; title: string }[] } = {}): Story {
+export function makeStory(
+  id: string,
+  o: {
+    hosts?: string[];
+    accounts?: string[];
+    first?: string;
+    last?: string;
+    score?: number;
+    title?: string;
+    spread?: [string, string, string][];
+    timeline?: { at: string; host: string; title: string }[];
+  } = {},
+): Story {
   const hosts = o.hosts ?? ['ws01.corp.example'];
   const first = o.first ?? '2026-01-01T00:00:00.000Z';
   return {

@@ -19,6 +19,7 @@ describe('api alerts and stories', { timeout: 120_000 }, () => {
           offset: 1,
           source: 's',
           timestamp: '2026-01-01T00:00:00.000Z',
+          receivedAt: Date.parse('2026-01-01T00:00:00.000Z'),
           computer: 'ws01.corp.example',
           channel: 'Security',
           provider: null,
@@ -30,6 +31,7 @@ describe('api alerts and stories', { timeout: 120_000 }, () => {
           offset: 2,
           source: 's',
           timestamp: '2026-01-01T05:00:00.000Z',
+          receivedAt: Date.parse('2026-01-01T05:00:00.000Z'),
           computer: 'srv02.corp.example',
           channel: 'Security',
           provider: null,
@@ -41,14 +43,56 @@ describe('api alerts and stories', { timeout: 120_000 }, () => {
     });
     analyst = await loggedIn(api, 'alice', 'analyst');
     await loggedIn(api, 'bob', 'analyst');
-    seedStory(api.db, makeStory('st-a', { hosts: ['ws01.corp.example', 'srv02.corp.example'], spread: [['ws01.corp.example', 'srv02.corp.example', '2026-01-01T01:00:00.000Z']], score: 80, first: '2026-01-01T00:00:00.000Z', last: '2026-01-01T02:00:00.000Z', timeline: [
-      { at: '2026-01-01T00:00:00.000Z', host: 'ws01.corp.example', title: 'Suspicious Whoami' },
-      { at: '2026-01-01T01:00:00.000Z', host: 'srv02.corp.example', title: 'Remote Logon' },
-    ] }), { level: 'critical' });
+    seedStory(
+      api.db,
+      makeStory('st-a', {
+        hosts: ['ws01.corp.example', 'srv02.corp.example'],
+        spread: [['ws01.corp.example', 'srv02.corp.example', '2026-01-01T01:00:00.000Z']],
+        score: 80,
+        first: '2026-01-01T00:00:00.000Z',
+        last: '2026-01-01T02:00:00.000Z',
+        timeline: [
+          { at: '2026-01-01T00:00:00.000Z', host: 'ws01.corp.example', title: 'Suspicious Whoami' },
+          { at: '2026-01-01T01:00:00.000Z', host: 'srv02.corp.example', title: 'Remote Logon' },
+        ],
+      }),
+      { level: 'critical' },
+    );
     seedStory(api.db, makeStory('st-b', { hosts: ['ws09.corp.example'], accounts: ['CORP\\bob'], score: 30, first: '2026-01-02T00:00:00.000Z' }), { level: 'medium' });
-    ids.whoami = seedAlert(api.db, { title: 'Suspicious Whoami', level: 'high', host: 'ws01.corp.example', users: ['CORP\\alice'], tactics: ['discovery'], techniques: ['T1033'], firstSeen: '2026-01-01T00:00:00.000Z', storyId: 'st-a', count: 3, event: { IpAddress: '10.9.9.9' } });
-    ids.logon = seedAlert(api.db, { title: 'Remote Logon', ruleId: '22222222-2222-3333-4444-555555555555', level: 'medium', host: 'srv02.corp.example', users: ['alice'], tactics: ['lateral-movement'], techniques: ['T1021.002'], firstSeen: '2026-01-01T01:00:00.000Z', storyId: 'st-a' });
-    ids.crit = seedAlert(api.db, { title: 'Mimikatz', ruleId: null, level: 'critical', host: 'ws09.corp.example', users: ['CORP\\bob'], tactics: ['credential-access'], techniques: ['T1003.001'], firstSeen: '2026-01-02T00:00:00.000Z', storyId: 'st-b' });
+    ids.whoami = seedAlert(api.db, {
+      title: 'Suspicious Whoami',
+      level: 'high',
+      host: 'ws01.corp.example',
+      users: ['CORP\\alice'],
+      tactics: ['discovery'],
+      techniques: ['T1033'],
+      firstSeen: '2026-01-01T00:00:00.000Z',
+      storyId: 'st-a',
+      count: 3,
+      event: { IpAddress: '10.9.9.9' },
+    });
+    ids.logon = seedAlert(api.db, {
+      title: 'Remote Logon',
+      ruleId: '22222222-2222-3333-4444-555555555555',
+      level: 'medium',
+      host: 'srv02.corp.example',
+      users: ['alice'],
+      tactics: ['lateral-movement'],
+      techniques: ['T1021.002'],
+      firstSeen: '2026-01-01T01:00:00.000Z',
+      storyId: 'st-a',
+    });
+    ids.crit = seedAlert(api.db, {
+      title: 'Mimikatz',
+      ruleId: null,
+      level: 'critical',
+      host: 'ws09.corp.example',
+      users: ['CORP\\bob'],
+      tactics: ['credential-access'],
+      techniques: ['T1003.001'],
+      firstSeen: '2026-01-02T00:00:00.000Z',
+      storyId: 'st-b',
+    });
     ids.low = seedAlert(api.db, { title: '100%_odd\\title', ruleId: null, level: 'low', host: 'ws01.corp.example', firstSeen: '2026-01-03T00:00:00.000Z' });
     for (let i = 0; i < 12; i++) seedAlert(api.db, { title: `Noise ${i}`, ruleId: null, level: 'informational', host: `h${i}`, firstSeen: `2026-01-04T00:00:${String(i).padStart(2, '0')}.000Z` });
   });
@@ -105,12 +149,30 @@ describe('api alerts and stories', { timeout: 120_000 }, () => {
 
   it('lists stories with filters, and returns one with its alerts, comments and audit', async () => {
     const all = await analyst.get('/api/stories');
-    assert.deepEqual(all.json.items.map((s: { id: string }) => s.id), ['st-b', 'st-a']);
-    assert.deepEqual((await analyst.get('/api/stories?sort=severity')).json.items.map((s: { id: string }) => s.id), ['st-a', 'st-b']);
-    assert.deepEqual((await analyst.get('/api/stories?host=srv02.corp.example')).json.items.map((s: { id: string }) => s.id), ['st-a']);
-    assert.deepEqual((await analyst.get('/api/stories?user=bob')).json.items.map((s: { id: string }) => s.id), ['st-b']);
-    assert.deepEqual((await analyst.get('/api/stories?rule=Mimikatz')).json.items.map((s: { id: string }) => s.id), ['st-b']);
-    assert.deepEqual((await analyst.get('/api/stories?tactic=lateral-movement&minLevel=high')).json.items.map((s: { id: string }) => s.id), ['st-a']);
+    assert.deepEqual(
+      all.json.items.map((s: { id: string }) => s.id),
+      ['st-b', 'st-a'],
+    );
+    assert.deepEqual(
+      (await analyst.get('/api/stories?sort=severity')).json.items.map((s: { id: string }) => s.id),
+      ['st-a', 'st-b'],
+    );
+    assert.deepEqual(
+      (await analyst.get('/api/stories?host=srv02.corp.example')).json.items.map((s: { id: string }) => s.id),
+      ['st-a'],
+    );
+    assert.deepEqual(
+      (await analyst.get('/api/stories?user=bob')).json.items.map((s: { id: string }) => s.id),
+      ['st-b'],
+    );
+    assert.deepEqual(
+      (await analyst.get('/api/stories?rule=Mimikatz')).json.items.map((s: { id: string }) => s.id),
+      ['st-b'],
+    );
+    assert.deepEqual(
+      (await analyst.get('/api/stories?tactic=lateral-movement&minLevel=high')).json.items.map((s: { id: string }) => s.id),
+      ['st-a'],
+    );
     const one = await analyst.get('/api/stories/st-a');
     assert.equal(one.status, 200);
     assert.equal(one.json.alerts.total, 2);
@@ -168,7 +230,10 @@ describe('api alerts and stories', { timeout: 120_000 }, () => {
     assert.equal(st.status, 200);
     const story = await analyst.get('/api/stories/st-b');
     assert.equal(story.json.status, 'closed');
-    assert.deepEqual(story.json.audit.map((a: { action: string }) => a.action), ['story.status']);
+    assert.deepEqual(
+      story.json.audit.map((a: { action: string }) => a.action),
+      ['story.status'],
+    );
     // The alert was closed before as a true positive; it stays so (only open alerts follow the story).
     assert.equal((await analyst.get(`/api/alerts/${ids.crit}`)).json.resolution, 'true_positive');
     await analyst.post('/api/stories/st-b/status', { status: 'in_progress' });
@@ -194,11 +259,17 @@ describe('api alerts and stories', { timeout: 120_000 }, () => {
     assert.ok(!(await analyst.get('/api/stories')).json.items.some((s: { id: string }) => s.id === 'st-c'), 'merged stories leave the list');
     const view = await analyst.get('/api/stories/st-a');
     assert.equal(view.json.alerts.total, 3);
-    assert.deepEqual(view.json.story.hosts.map((h: { computer: string }) => h.computer), ['dc01.corp.example', 'ws01.corp.example', 'srv02.corp.example']);
+    assert.deepEqual(
+      view.json.story.hosts.map((h: { computer: string }) => h.computer),
+      ['dc01.corp.example', 'ws01.corp.example', 'srv02.corp.example'],
+    );
     assert.equal(view.json.story.patientZero.computer, 'dc01.corp.example', 'the earliest story names patient zero');
     assert.deepEqual(view.json.story.accounts.sort(), ['CORP\\alice', 'CORP\\eve']);
     assert.equal(view.json.story.score, 90);
-    assert.deepEqual(view.json.audit.map((a: { action: string }) => a.action), ['story.merged-in']);
+    assert.deepEqual(
+      view.json.audit.map((a: { action: string }) => a.action),
+      ['story.merged-in'],
+    );
     assert.equal((await analyst.get(`/api/alerts/${alertC}`)).json.storyId, 'st-a');
 
     // Split the whoami alert out of st-a.
@@ -214,7 +285,10 @@ describe('api alerts and stories', { timeout: 120_000 }, () => {
     assert.equal(after.json.story.timeline.length, before - 1);
     assert.ok(!after.json.story.timeline.some((t: { title: string }) => t.title === 'Suspicious Whoami'));
     assert.ok(api.db.db.prepare('SELECT 1 FROM story_splits WHERE alert_id = ? AND story_id = ?').get(ids.whoami, 'st-a'), 'the pipeline can see the split');
-    assert.deepEqual(after.json.audit.map((a: { action: string }) => a.action), ['story.merged-in', 'story.split']);
+    assert.deepEqual(
+      after.json.audit.map((a: { action: string }) => a.action),
+      ['story.merged-in', 'story.split'],
+    );
     assert.equal((await analyst.get(`/api/alerts/${ids.whoami}`)).json.audit.at(-1).action, 'alert.split');
   });
 
@@ -245,7 +319,13 @@ describe('api alerts and stories', { timeout: 120_000 }, () => {
 
     const u = await analyst.get('/api/accounts/alice');
     assert.equal(u.json.alerts.total, 2);
-    assert.deepEqual(u.json.hosts.filter((x: { via: string }) => x.via === 'events').map((x: { host: string }) => x.host).sort(), ['srv02.corp.example', 'ws01.corp.example']);
+    assert.deepEqual(
+      u.json.hosts
+        .filter((x: { via: string }) => x.via === 'events')
+        .map((x: { host: string }) => x.host)
+        .sort(),
+      ['srv02.corp.example', 'ws01.corp.example'],
+    );
     const odd = await analyst.get(`/api/hosts/${encodeURIComponent('we ird*host')}`);
     assert.equal(odd.status, 200);
     assert.equal(odd.json.events, null, 'a name the field filter cannot express is not sent to the event store');

@@ -15,6 +15,7 @@ function proc(offset: number, at: string, computer: string, image: string, comma
     offset,
     source: 'winlogbeat',
     timestamp: at,
+    receivedAt: Date.parse(at),
     computer,
     channel: 'Microsoft-Windows-Sysmon/Operational',
     provider: 'Microsoft-Windows-Sysmon',
@@ -58,7 +59,10 @@ describe('api search and rules', { timeout: 120_000 }, () => {
     assert.deepEqual(api.store.calls.find((c) => c.method === 'sql')!.args, ['SELECT computer FROM events', { maxRows: 2 }]);
     const h = await viewer.post('/api/events/histogram', { filter: 'EventID=1', buckets: 4 });
     assert.equal(h.json.counts.length, 4);
-    assert.equal(h.json.counts.reduce((a: number, b: number) => a + b, 0), 4);
+    assert.equal(
+      h.json.counts.reduce((a: number, b: number) => a + b, 0),
+      4,
+    );
     const names = await viewer.get('/api/events/fields?prefix=comm');
     assert.deepEqual(names.json.fields, ['CommandLine']);
   });
@@ -76,7 +80,10 @@ describe('api search and rules', { timeout: 120_000 }, () => {
     assert.equal(crash.json.error.code, 'internal');
     assert.ok(!crash.text.includes('/var/lib/secret'), 'no internal detail reaches the client');
     assert.ok(!/\bat\s.+\(.+:\d+:\d+\)/.test(crash.text), 'no stack trace');
-    assert.ok(api.logs.some((l) => l.includes('/var/lib/secret')), 'the detail is in the server log');
+    assert.ok(
+      api.logs.some((l) => l.includes('/var/lib/secret')),
+      'the detail is in the server log',
+    );
     assert.equal((await viewer.post('/api/events/search', { filter: 'noequals' })).json.error.code, 'filter-syntax');
     assert.equal((await viewer.post('/api/events/sql', { sql: 'x'.repeat(20_001) })).status, 400);
     assert.equal((await viewer.post('/api/events/sql', {})).status, 400);
@@ -92,7 +99,13 @@ describe('api search and rules', { timeout: 120_000 }, () => {
     assert.equal(lines[0], 'computer,CommandLine');
     assert.ok(lines.includes(`ws02.corp.example,"'=cmd|""/c calc""!A1"`), lines.join('\n'));
     const byFilter = await viewer.get('/api/events/export.csv?filter=' + encodeURIComponent('Computer=ws01*'));
-    assert.equal(byFilter.text.replace(/^\uFEFF/, '').split('\r\n').filter(Boolean).length, 3);
+    assert.equal(
+      byFilter.text
+        .replace(/^\uFEFF/, '')
+        .split('\r\n')
+        .filter(Boolean).length,
+      3,
+    );
     assert.equal((await viewer.get('/api/events/export.csv')).status, 400);
     assert.equal((await viewer.get('/api/events/export.csv?filter=a%3D1&sql=x')).status, 400);
   });
@@ -119,11 +132,17 @@ describe('api search and rules', { timeout: 120_000 }, () => {
     const off = await analyst.req('PUT', `/api/rules/${ref}/enabled`, { enabled: false });
     assert.equal(off.status, 200);
     assert.equal(off.json.enabled, false);
-    assert.equal(api.catalog.enabled().rules.some((r) => r.title === 'Remote Logon'), false);
+    assert.equal(
+      api.catalog.enabled().rules.some((r) => r.title === 'Remote Logon'),
+      false,
+    );
     const on = await analyst.req('PUT', `/api/rules/${ref}/enabled`, { enabled: true });
     assert.equal(on.json.enabled, true);
     const audit = await analyst.get(`/api/rules/${ref}/audit`);
-    assert.deepEqual(audit.json.map((a: { action: string; actor: string }) => `${a.actor} ${a.action}`), ['alice rule.disable', 'alice rule.enable']);
+    assert.deepEqual(
+      audit.json.map((a: { action: string; actor: string }) => `${a.actor} ${a.action}`),
+      ['alice rule.disable', 'alice rule.enable'],
+    );
     assert.equal(audit.json[0].detail.title, 'Remote Logon');
   });
 
@@ -202,7 +221,10 @@ level: medium
     const discovery = c.json.tactics.find((t: { short: string }) => t.short === 'discovery');
     assert.deepEqual(discovery.techniques, [{ id: 'T1033', name: 'T1033', rules: 1, alerts: 2 }]);
     const lateral = c.json.tactics.find((t: { short: string }) => t.short === 'lateral-movement');
-    assert.deepEqual(lateral.techniques.map((t: { id: string }) => t.id), ['T1021.002', 'T1078']);
+    assert.deepEqual(
+      lateral.techniques.map((t: { id: string }) => t.id),
+      ['T1021.002', 'T1078'],
+    );
     assert.equal(lateral.techniques[0].name, 'SMB/Windows Admin Shares');
     const order = c.json.tactics.map((t: { short: string }) => t.short);
     assert.ok(order.indexOf('discovery') < order.indexOf('lateral-movement'), 'kill-chain order');

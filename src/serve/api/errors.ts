@@ -74,7 +74,8 @@ export function installErrorHandling(app: FastifyInstance, log: ApiLog): void {
     // fastify's own client errors (body too large, bad JSON, unsupported media type): their messages are generic.
     const status = fe.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const code = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body-too-large' : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported-media-type' : status === 400 ? 'bad-request' : 'client-error';
+      const code =
+        fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body-too-large' : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported-media-type' : status === 400 ? 'bad-request' : 'client-error';
       return send(reply, status, code, fe.message);
     }
     log('error', `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}: ${err.stack ?? err.message}`);

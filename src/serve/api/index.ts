@@ -15,7 +15,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { ApiConfig } from '../config.js';
 import { tlsOptions } from '../ingest/http.js';
 import { Credentials } from './auth/credentials.js';
-import { installAuth, type Access } from './auth/hooks.js';
+import { installAuth } from './auth/hooks.js';
 import { Passwords, type ScryptParams } from './auth/passwords.js';
 import { FailureLimiter } from './auth/ratelimit.js';
 import type { ApiContext, ApiSettings } from './context.js';
@@ -69,7 +69,8 @@ const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; fo
  * The console's policy: its own scripts, styles and fonts only; data from this origin only
  * (fetch and the event stream); images may be data: URLs (icons); nothing may frame it.
  */
-const CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CONSOLE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const isApiPath = (url: string): boolean => url === '/metrics' || url.startsWith('/metrics?') || url === '/api' || url.startsWith('/api/') || url.startsWith('/api?');
 
@@ -178,11 +179,11 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, opts: Api
       },
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
       transform: ({ schema, url, route }) => {
-        const access = (route.config as { access?: Access } | undefined)?.access;
+        const access = route.config?.access;
         const s = { ...(schema as Record<string, unknown>) };
         if (access === 'public') s.security = [];
         if (access) s.description = [s.description, `Access: ${access}.`].filter(Boolean).join(' ');
-        return { schema: s as typeof schema, url };
+        return { schema: s, url };
       },
     });
     installAuth(api, { credentials: creds, cookieName: settings.cookieName, publicOrigin, tls });

@@ -200,7 +200,7 @@ export function listAlerts(db: StateDb, f: AlertFilters): Page<AlertSummary> {
   if (f.user) w.add(`EXISTS (SELECT 1 FROM json_each(a.users) u WHERE ${ACCOUNT_MATCH('u.value')})`, f.user, f.user, f.user);
   if (f.rule) w.add('(a.rule_id = ? OR a.rule_key = ? OR a.rule_title = ?)', f.rule, f.rule, f.rule);
   if (f.tactic) w.add('EXISTS (SELECT 1 FROM json_each(a.tactics) t WHERE t.value = ?)', f.tactic);
-  if (f.technique) w.add('EXISTS (SELECT 1 FROM json_each(a.techniques) t WHERE t.value = ? OR t.value LIKE ? || \'.%\')', f.technique.toUpperCase(), f.technique.toUpperCase());
+  if (f.technique) w.add("EXISTS (SELECT 1 FROM json_each(a.techniques) t WHERE t.value = ? OR t.value LIKE ? || '.%')", f.technique.toUpperCase(), f.technique.toUpperCase());
   if (f.story) w.add('a.story_id = ?', f.story);
   if (f.ungrouped) w.add('a.story_id IS NULL');
   if (f.q) {
@@ -286,14 +286,27 @@ export function listStories(db: StateDb, f: StoryFilters): Page<StorySummary> {
 }
 
 export function comments(db: StateDb, kind: ItemKind, id: string): Comment[] {
-  return (db.db.prepare('SELECT id, author, body, created_at FROM comments WHERE target_kind = ? AND target_id = ? ORDER BY id').all(kind, id) as { id: number; author: string; body: string; created_at: string }[]).map(
-    (c) => ({ id: c.id, author: c.author, body: c.body, createdAt: c.created_at }),
-  );
+  return (
+    db.db.prepare('SELECT id, author, body, created_at FROM comments WHERE target_kind = ? AND target_id = ? ORDER BY id').all(kind, id) as {
+      id: number;
+      author: string;
+      body: string;
+      created_at: string;
+    }[]
+  ).map((c) => ({ id: c.id, author: c.author, body: c.body, createdAt: c.created_at }));
 }
 
 export function auditEntry(r: AuditRow): AuditEntry {
   const d = parseJson<unknown>(r.detail, {});
-  return { id: r.id, at: r.at, actor: r.actor, action: r.action, targetKind: r.target_kind, targetId: r.target_id, detail: d && typeof d === 'object' && !Array.isArray(d) ? (d as Record<string, unknown>) : {} };
+  return {
+    id: r.id,
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    targetKind: r.target_kind,
+    targetId: r.target_id,
+    detail: d && typeof d === 'object' && !Array.isArray(d) ? (d as Record<string, unknown>) : {},
+  };
 }
 
 export function auditTrail(db: StateDb, kind: string, id: string): AuditEntry[] {
@@ -301,7 +314,10 @@ export function auditTrail(db: StateDb, kind: string, id: string): AuditEntry[] 
 }
 
 /** What arrived (created) and changed (updated) since a time: the console's "new since you last looked". */
-export function countsSince(db: StateDb, since: string): { since: string; alerts: { created: number; updated: number; byLevel: Record<string, number> }; stories: { created: number; updated: number; byLevel: Record<string, number> } } {
+export function countsSince(
+  db: StateDb,
+  since: string,
+): { since: string; alerts: { created: number; updated: number; byLevel: Record<string, number> }; stories: { created: number; updated: number; byLevel: Record<string, number> } } {
   const one = (table: 'alerts' | 'stories', extra: string) => {
     const created = (db.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE created_at > ? ${extra}`).get(since) as { n: number }).n;
     const updated = (db.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE updated_at > ? AND created_at <= ? ${extra}`).get(since, since) as { n: number }).n;

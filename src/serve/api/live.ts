@@ -96,7 +96,8 @@ export class StreamRegistry {
 /** Serves one `/api/stream` connection. */
 export function serveStream(req: FastifyRequest, reply: FastifyReply, user: string, streams: StreamRegistry, o: StreamOptions): void {
   if (streams.count() >= o.maxStreams) throw new ApiError(429, 'too-many-streams', `the server has ${o.maxStreams} live feeds open; try again later`, undefined, { 'retry-after': '30' });
-  if (streams.count(user) >= API_LIMITS.streamsPerUser) throw new ApiError(429, 'too-many-streams', `${API_LIMITS.streamsPerUser} live feeds are already open for this user`, undefined, { 'retry-after': '30' });
+  if (streams.count(user) >= API_LIMITS.streamsPerUser)
+    throw new ApiError(429, 'too-many-streams', `${API_LIMITS.streamsPerUser} live feeds are already open for this user`, undefined, { 'retry-after': '30' });
   const q = req.query as { lastEventId?: string };
   const header = req.headers['last-event-id'];
   const lastId = typeof header === 'string' ? header : q.lastEventId;

@@ -43,7 +43,10 @@ const STORY = {
       lastSeen: str,
       hosts: { type: 'array', items: obj({ computer: str, firstTouched: str, detections: int, maxLevel: nlevel, addresses: strs }) },
       patientZero: {
-        oneOf: [{ type: 'null' }, { type: 'object', required: ['computer', 'why'], properties: { computer: str, why: str, entry: obj({ from: str, at: str, technique }) }, additionalProperties: false }],
+        oneOf: [
+          { type: 'null' },
+          { type: 'object', required: ['computer', 'why'], properties: { computer: str, why: str, entry: obj({ from: str, at: str, technique }) }, additionalProperties: false },
+        ],
       },
       spread: {
         type: 'array',
@@ -332,7 +335,12 @@ export const SHARED_SCHEMAS: Record<string, unknown>[] = [
   {
     $id: 'LiveEvent',
     description: 'One message of /api/stream (SSE `data:`); the SSE event name is `type`.',
-    ...obj({ id: str, type: { type: 'string', enum: ['alert.created', 'alert.updated', 'story.created', 'story.updated'] }, at: str, data: { type: 'object', required: ['id'], properties: { id: str, summary: {} }, additionalProperties: false } }),
+    ...obj({
+      id: str,
+      type: { type: 'string', enum: ['alert.created', 'alert.updated', 'story.created', 'story.updated'] },
+      at: str,
+      data: { type: 'object', required: ['id'], properties: { id: str, summary: {} }, additionalProperties: false },
+    }),
   },
 ];
 

@@ -20,22 +20,7 @@ import { FirebreakError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import { FilterError, buildFilter } from './filter.js';
 import { SearchError, duckMessage, engineConfig, prepareSearch } from './sandbox.js';
-import {
-  META_SCHEMA,
-  STORE_FILE,
-  STORE_SCHEMA_VERSION,
-  createDayTableSql,
-  dayLabel,
-  dayOfMs,
-  dayStartMs,
-  dayTable,
-  fileEvent,
-  isoMicros,
-  isoSql,
-  parseDayTable,
-  unionOf,
-  viewSql,
-} from './schema.js';
+import { META_SCHEMA, STORE_FILE, STORE_SCHEMA_VERSION, createDayTableSql, dayLabel, dayOfMs, dayStartMs, dayTable, fileEvent, isoMicros, isoSql, parseDayTable, unionOf, viewSql } from './schema.js';
 import type { EventStore, FilterQuery, Histogram, QueryResult, SqlOptions, StoreUsage, StoredEvent } from './types.js';
 
 const L = LIMITS.store;
@@ -171,14 +156,14 @@ export class DuckEventStore implements EventStore {
   private async load(): Promise<void> {
     const w = this.writer;
     for (const sql of META_SCHEMA) await w.run(sql);
-    const meta = new Map((await w.runAndReadAll('SELECT key, value FROM store_meta')).getRowsJson().map((r) => [String(r[0]), String(r[1])]));
+    const meta = new Map((await w.runAndReadAll('SELECT key, value FROM store_meta')).getRowsJson().map((r) => [textOf(r[0]), textOf(r[1])]));
     const version = Number(meta.get('schema_version') ?? STORE_SCHEMA_VERSION);
     if (version > STORE_SCHEMA_VERSION) throw new StoreError('store-open', `event store ${this.path}: written by a newer Firebreak (schema ${version}; this one reads ${STORE_SCHEMA_VERSION})`);
     if (!meta.has('schema_version')) await w.run(`INSERT OR REPLACE INTO store_meta VALUES ('schema_version', $1)`, [String(STORE_SCHEMA_VERSION)]);
     this.maxOff = Number(meta.get('max_offset') ?? -1);
     this.namesDropped = Number(meta.get('field_names_dropped') ?? 0);
     const tables = (await w.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main'`)).getRowsJson();
-    const days = tables.map((r) => parseDayTable(String(r[0]))).filter((d): d is number => d != null);
+    const days = tables.map((r) => parseDayTable(textOf(r[0]))).filter((d): d is number => d != null);
     days.sort((a, b) => a - b);
     if (days.length) {
       const counts = await w.runAndReadAll(days.map((d) => `SELECT ${d} AS day, count(*) AS n FROM ${dayTable(d)}`).join(' UNION ALL '));
@@ -186,7 +171,7 @@ export class DuckEventStore implements EventStore {
     }
     await w.run(viewSql(days));
     const names = await w.runAndReadAll(`SELECT name, max(events) AS n FROM field_names GROUP BY name ORDER BY n DESC, name LIMIT ${L.fieldCatalogueMax}`);
-    for (const [name, n] of names.getRowsJson()) this.catalogue.set(String(name), Number(n));
+    for (const [name, n] of names.getRowsJson()) this.catalogue.set(textOf(name), Number(n));
     this.countsFlushedAt = this.now();
   }
 
@@ -458,7 +443,11 @@ export class DuckEventStore implements EventStore {
       const msg = duckMessage(e);
       if (timedOut || /^INTERRUPT Error/.test(msg)) throw new SearchError('search-timeout', `the query ran longer than ${timeoutMs} ms and was stopped`, { cause: e });
       if (/^Out of Memory Error/.test(msg)) {
-        throw new SearchError('search-memory', `the query needed more memory than the store allows (${Math.round(this.memoryBytes / 2 ** 20)} MiB for DuckDB; the store process is capped too): ${msg}`, { cause: e });
+        throw new SearchError(
+          'search-memory',
+          `the query needed more memory than the store allows (${Math.round(this.memoryBytes / 2 ** 20)} MiB for DuckDB; the store process is capped too): ${msg}`,
+          { cause: e },
+        );
       }
       if (/^Permission Error/.test(msg)) throw new SearchError('search-refused', msg, { cause: e });
       this.noteFatal(e);
@@ -644,7 +633,13 @@ function clamp(v: number | undefined, dflt: number, max: number): number {
 }
 
 /** Bucket widths a person reads at a glance (ms). */
-const STEPS = [1, 2, 5, 10, 15, 30].map((s) => s * 1000).concat([1, 2, 5, 10, 15, 30].map((m) => m * 60_000), [1, 2, 3, 6, 12].map((h) => h * 3_600_000), [1, 2, 7, 14, 30, 90, 365].map((d) => d * DAY_MS));
+const STEPS = [1, 2, 5, 10, 15, 30]
+  .map((s) => s * 1000)
+  .concat(
+    [1, 2, 5, 10, 15, 30].map((m) => m * 60_000),
+    [1, 2, 3, 6, 12].map((h) => h * 3_600_000),
+    [1, 2, 7, 14, 30, 90, 365].map((d) => d * DAY_MS),
+  );
 
 /** The smallest readable step giving at most `n` buckets over [from, to), aligned to the step. */
 function buckets_(from: number, to: number, n: number): { step: number; start: number; count: number } {
@@ -657,9 +652,16 @@ function buckets_(from: number, to: number, n: number): { step: number; start: n
   }
 }
 
+/** A scalar from DuckDB's JSON rows as text (objects and lists as JSON, never "[object Object]"). */
+export function textOf(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v == null) return '';
+  return typeof v === 'object' ? JSON.stringify(v) : `${v as number | boolean | bigint}`;
+}
+
 function rowFromResult(r: unknown[]): StoreRow {
   const num = (v: unknown): number | null => (v == null ? null : Number(v));
-  const text = (v: unknown): string | null => (v == null ? null : String(v));
+  const text = (v: unknown): string | null => (v == null ? null : textOf(v));
   return {
     offset: Number(r[0]),
     source: String(r[1]),

@@ -130,7 +130,9 @@ function walk(v: unknown, scope: ReadonlySet<string>, sql: string): void {
     case 'TABLE_FUNCTION': {
       const fn = isObj(v.function) ? str(v.function.function_name).toLowerCase() : '';
       if (!ALLOWED_TABLE_FUNCTIONS.has(fn)) {
-        refuse(`${fn || 'this table function'}() is not allowed in search${where(sql, v.query_location)}: a search reads the events view; the table functions it may call are ${[...ALLOWED_TABLE_FUNCTIONS].join(', ')}`);
+        refuse(
+          `${fn || 'this table function'}() is not allowed in search${where(sql, v.query_location)}: a search reads the events view; the table functions it may call are ${[...ALLOWED_TABLE_FUNCTIONS].join(', ')}`,
+        );
       }
       break;
     }

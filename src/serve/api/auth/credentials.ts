@@ -160,8 +160,7 @@ export class Credentials {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
     const id = sha256(token);
     const row = this.db.db.prepare('SELECT s.id, s.user, s.csrf, s.expires_at, u.role, u.disabled FROM sessions s JOIN users u ON u.name = s.user WHERE s.id = ?').get(id) as
-      | { id: string; user: string; csrf: string; expires_at: string; role: Role; disabled: number }
-      | undefined;
+      { id: string; user: string; csrf: string; expires_at: string; role: Role; disabled: number } | undefined;
     if (!row || row.disabled) return null;
     if (row.expires_at <= new Date().toISOString()) {
       this.db.db.prepare('DELETE FROM sessions WHERE id = ?').run(id);
@@ -185,9 +184,7 @@ export class Credentials {
   }
 
   getApiKey(id: string): ApiKeyInfo | undefined {
-    const r = this.db.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as
-      | { id: string; name: string; role: Role; created_by: string; created_at: string; revoked: number }
-      | undefined;
+    const r = this.db.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as { id: string; name: string; role: Role; created_by: string; created_at: string; revoked: number } | undefined;
     return r && { id: r.id, name: r.name, role: r.role, createdBy: r.created_by, createdAt: r.created_at, revoked: r.revoked !== 0 };
   }
 
@@ -205,9 +202,7 @@ export class Credentials {
   apiKey(bearer: string): Principal | null {
     const m = /^fbk_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/.exec(bearer);
     if (!m) return null;
-    const row = this.db.db.prepare('SELECT id, hash, name, role, revoked FROM api_keys WHERE id = ?').get(m[1]) as
-      | { id: string; hash: string; name: string; role: Role; revoked: number }
-      | undefined;
+    const row = this.db.db.prepare('SELECT id, hash, name, role, revoked FROM api_keys WHERE id = ?').get(m[1]) as { id: string; hash: string; name: string; role: Role; revoked: number } | undefined;
     if (!row || !safeEqual(sha256(m[2]!), row.hash) || row.revoked) return null;
     return { name: `key:${row.name}`, role: row.role, via: 'api-key', keyId: row.id };
   }

@@ -54,23 +54,23 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
-  app.post(
-    '/api/auth/logout',
-    { config: { access: 'self' }, schema: { tags: ['auth'], summary: 'End the session and clear its cookie', response: { 200: ref('Ok') } } },
-    async (req, reply) => {
+  app.post('/api/auth/logout', { config: { access: 'self' }, schema: { tags: ['auth'], summary: 'End the session and clear its cookie', response: { 200: ref('Ok') } } }, async (req, reply) => {
+    const p = principal(req);
+    if (p.sessionId) creds.endSession(p.sessionId);
+    void reply.clearCookie(settings.cookieName, { path: '/', httpOnly: true, secure: settings.secureCookie, sameSite: 'strict' });
+    ctx.audit(p.name, 'auth.logout', undefined);
+    return { ok: true };
+  });
+
+  app.get(
+    '/api/auth/session',
+    { config: { access: 'read' }, schema: { tags: ['auth'], summary: 'Who is logged in, with the CSRF token for this session', response: { 200: ref('Session') } } },
+    async (req) => {
       const p = principal(req);
-      if (p.sessionId) creds.endSession(p.sessionId);
-      void reply.clearCookie(settings.cookieName, { path: '/', httpOnly: true, secure: settings.secureCookie, sameSite: 'strict' });
-      ctx.audit(p.name, 'auth.logout', undefined);
-      return { ok: true };
+      const s = p.via === 'session' && req.cookies[settings.cookieName] ? creds.session(req.cookies[settings.cookieName]!) : null;
+      return { user: p.name, role: p.role, via: p.via, csrfToken: p.csrf ?? null, expiresAt: s?.expiresAt ?? null };
     },
   );
-
-  app.get('/api/auth/session', { config: { access: 'read' }, schema: { tags: ['auth'], summary: 'Who is logged in, with the CSRF token for this session', response: { 200: ref('Session') } } }, async (req) => {
-    const p = principal(req);
-    const s = p.via === 'session' && req.cookies[settings.cookieName] ? creds.session(req.cookies[settings.cookieName]!) : null;
-    return { user: p.name, role: p.role, via: p.via, csrfToken: p.csrf ?? null, expiresAt: s?.expiresAt ?? null };
-  });
 
   app.post<{ Body: { current: string; password: string } }>(
     '/api/auth/password',
@@ -95,7 +95,11 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   // ---- users (admins manage; everyone may list, to assign work) ----
 
-  app.get('/api/users', { config: { access: 'read' }, schema: { tags: ['users'], summary: 'Users (to assign alerts and stories to)', response: { 200: { type: 'array', items: ref('User') } } } }, async () => creds.listUsers());
+  app.get(
+    '/api/users',
+    { config: { access: 'read' }, schema: { tags: ['users'], summary: 'Users (to assign alerts and stories to)', response: { 200: { type: 'array', items: ref('User') } } } },
+    async () => creds.listUsers(),
+  );
 
   app.post<{ Body: { name: string; role: Role; password: string } }>(
     '/api/users',
@@ -152,7 +156,9 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   // ---- API keys ----
 
-  app.get('/api/keys', { config: { access: 'admin' }, schema: { tags: ['keys'], summary: 'API keys (never their secrets)', response: { 200: { type: 'array', items: ref('ApiKey') } } } }, async () => creds.listApiKeys());
+  app.get('/api/keys', { config: { access: 'admin' }, schema: { tags: ['keys'], summary: 'API keys (never their secrets)', response: { 200: { type: 'array', items: ref('ApiKey') } } } }, async () =>
+    creds.listApiKeys(),
+  );
 
   app.post<{ Body: { name: string; role: Role } }>(
     '/api/keys',
@@ -161,7 +167,12 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: {
         tags: ['keys'],
         summary: 'Create an API key for a program; the secret is in this answer only (send it as Authorization: Bearer)',
-        body: { type: 'object', additionalProperties: false, required: ['name', 'role'], properties: { name: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$' }, role } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'role'],
+          properties: { name: { type: 'string', minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$' }, role },
+        },
         response: { 201: { type: 'object', required: ['key', 'secret'], additionalProperties: false, properties: { key: ref('ApiKey'), secret: { type: 'string' } } } },
       },
     },

@@ -44,7 +44,7 @@ function rowField(res: QueryResult, row: unknown[], names: readonly string[]): s
   const lower = res.columns.map((c) => c.name.toLowerCase());
   for (const n of names) {
     const i = lower.indexOf(n.toLowerCase());
-    if (i >= 0 && row[i] != null && row[i] !== '') return String(row[i] as string | number);
+    if (i >= 0 && row[i] != null && row[i] !== '') return typeof row[i] === 'string' ? row[i] : JSON.stringify(row[i]);
   }
   const fi = lower.indexOf('fields');
   if (fi >= 0) {
@@ -106,7 +106,9 @@ function seenOf(rows: AlertRow[], stories: StorySummary[]): { first: string | nu
 }
 
 const sources = (m: Map<string, Tally & { kind: 'ip' | 'host'; via: 'alert' | 'story' | 'events' }>) =>
-  [...m.entries()].map(([k, t]) => ({ source: k.split('\u0000')[1]!, kind: t.kind, via: t.via, count: t.count, lastAt: t.lastAt })).sort((a, b) => b.count - a.count || a.source.localeCompare(b.source));
+  [...m.entries()]
+    .map(([k, t]) => ({ source: k.split('\u0000')[1]!, kind: t.kind, via: t.via, count: t.count, lastAt: t.lastAt }))
+    .sort((a, b) => b.count - a.count || a.source.localeCompare(b.source));
 
 function addSource(m: Map<string, Tally & { kind: 'ip' | 'host'; via: 'alert' | 'story' | 'events' }>, via: 'alert' | 'story' | 'events', kind: 'ip' | 'host', value: string, at: string | null): void {
   if (PLACEHOLDER_VALUES.has(value.toLowerCase())) return;
@@ -158,7 +160,9 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const params = q ? [like(q)] : [];
       const total = (db.db.prepare(`SELECT count(DISTINCT lower(host)) AS n FROM alerts ${where}`).get(...params) as { n: number }).n;
       const rows = db.db
-        .prepare(`SELECT max(host) AS name, count(*) AS alerts, min(first_seen) AS f, max(last_seen) AS l, group_concat(DISTINCT level) AS levels FROM alerts ${where} GROUP BY lower(host) ORDER BY l DESC, name LIMIT ? OFFSET ?`)
+        .prepare(
+          `SELECT max(host) AS name, count(*) AS alerts, min(first_seen) AS f, max(last_seen) AS l, group_concat(DISTINCT level) AS levels FROM alerts ${where} GROUP BY lower(host) ORDER BY l DESC, name LIMIT ? OFFSET ?`,
+        )
         .all(...params, limit, offset) as { name: string; alerts: number; f: string; l: string; levels: string }[];
       return { items: rows.map((r) => ({ name: r.name, alerts: r.alerts, firstSeen: r.f, lastSeen: r.l, maxLevel: maxLevel(r.levels) })), total, limit, offset };
     },
@@ -186,7 +190,12 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/api/hosts/:name',
     {
       config: { access: 'read' },
-      schema: { tags: ['entities'], summary: 'A host: its alerts, stories, first and last seen, accounts, logon sources and the hosts it reached', params: nameParam, response: { 200: ref('HostFacts') } },
+      schema: {
+        tags: ['entities'],
+        summary: 'A host: its alerts, stories, first and last seen, accounts, logon sources and the hosts it reached',
+        params: nameParam,
+        response: { 200: ref('HostFacts') },
+      },
     },
     async (req) => {
       const name = req.params.name;
@@ -245,7 +254,12 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/api/accounts/:name',
     {
       config: { access: 'read' },
-      schema: { tags: ['entities'], summary: 'An account: its alerts, stories, first and last seen, logon sources and the hosts it touched', params: nameParam, response: { 200: ref('AccountFacts') } },
+      schema: {
+        tags: ['entities'],
+        summary: 'An account: its alerts, stories, first and last seen, logon sources and the hosts it touched',
+        params: nameParam,
+        response: { 200: ref('AccountFacts') },
+      },
     },
     async (req) => {
       const name = req.params.name;

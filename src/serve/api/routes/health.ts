@@ -108,22 +108,26 @@ async function storage(ctx: ApiContext) {
 }
 
 export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams: () => number): void {
-  app.get('/api/health', { config: { access: 'read' }, schema: { tags: ['health'], summary: 'Ingest rates per source, lag, drops, storage use, notification failures', response: { 200: ref('Health') } } }, async () => {
-    const s = await ctx.health.snapshot();
-    const t = Date.now();
-    return {
-      startedAt: s.startedAt,
-      backpressure: s.backpressure,
-      sources: s.sources.map((x) => ({ ...x, ratePerSec: Math.round(ctx.rates.rate(x.protocol, x.source, x.accepted, t) * 100) / 100 })),
-      refused: s.refused,
-      wal: s.wal,
-      pipeline: s.pipeline,
-      drops: s.drops,
-      storage: await storage(ctx),
-      notifications: notifications(ctx),
-      liveStreams: liveStreams(),
-    };
-  });
+  app.get(
+    '/api/health',
+    { config: { access: 'read' }, schema: { tags: ['health'], summary: 'Ingest rates per source, lag, drops, storage use, notification failures', response: { 200: ref('Health') } } },
+    async () => {
+      const s = await ctx.health.snapshot();
+      const t = Date.now();
+      return {
+        startedAt: s.startedAt,
+        backpressure: s.backpressure,
+        sources: s.sources.map((x) => ({ ...x, ratePerSec: Math.round(ctx.rates.rate(x.protocol, x.source, x.accepted, t) * 100) / 100 })),
+        refused: s.refused,
+        wal: s.wal,
+        pipeline: s.pipeline,
+        drops: s.drops,
+        storage: await storage(ctx),
+        notifications: notifications(ctx),
+        liveStreams: liveStreams(),
+      };
+    },
+  );
 
   // ---- Prometheus ----
   const registry = new Registry();
@@ -151,10 +155,26 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
         for (const [labels, v] of values()) this.set(labels, v);
       },
     });
-  const perSource = (f: (x: HealthSnapshot['sources'][number]) => number) => (s: HealthSnapshot) => s.sources.map((x): [Record<string, string>, number] => [{ source: x.source, protocol: x.protocol }, f(x)]);
-  counter('firebreak_ingest_records_total', 'Records accepted (durable in the write-ahead log), per source', ['source', 'protocol'], perSource((x) => x.accepted));
-  counter('firebreak_ingest_rejected_total', 'Records refused (bad documents, over limits), per source', ['source', 'protocol'], perSource((x) => x.rejected));
-  counter('firebreak_ingest_bytes_total', 'Bytes of records accepted, per source', ['source', 'protocol'], perSource((x) => x.bytes));
+  const perSource = (f: (x: HealthSnapshot['sources'][number]) => number) => (s: HealthSnapshot) =>
+    s.sources.map((x): [Record<string, string>, number] => [{ source: x.source, protocol: x.protocol }, f(x)]);
+  counter(
+    'firebreak_ingest_records_total',
+    'Records accepted (durable in the write-ahead log), per source',
+    ['source', 'protocol'],
+    perSource((x) => x.accepted),
+  );
+  counter(
+    'firebreak_ingest_rejected_total',
+    'Records refused (bad documents, over limits), per source',
+    ['source', 'protocol'],
+    perSource((x) => x.rejected),
+  );
+  counter(
+    'firebreak_ingest_bytes_total',
+    'Bytes of records accepted, per source',
+    ['source', 'protocol'],
+    perSource((x) => x.bytes),
+  );
   counter('firebreak_ingest_refused_requests_total', 'Ingest requests refused, by protocol and reason', ['protocol', 'reason'], (s) =>
     Object.entries(s.refused).flatMap(([p, r]) => (r ? (['auth', 'busy', 'errors'] as const).map((k): [Record<string, string>, number] => [{ protocol: p, reason: k }, r[k]]) : [])),
   );
@@ -169,7 +189,10 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
   gauge('firebreak_pipeline_lag_seconds', 'Arrival-to-processed delay of the last batch', [], () => (snap?.pipeline.lagMs != null ? [[{}, snap.pipeline.lagMs / 1000]] : []));
   gauge('firebreak_backpressure', '1 while ingest refuses data', [], () => (snap ? [[{}, snap.backpressure ? 1 : 0]] : []));
   gauge('firebreak_alerts', 'Alerts, by level and status', ['level', 'status'], () =>
-    (ctx.db.db.prepare('SELECT level, status, count(*) AS n FROM alerts GROUP BY level, status').all() as { level: string; status: string; n: number }[]).map((r) => [{ level: r.level, status: r.status }, r.n]),
+    (ctx.db.db.prepare('SELECT level, status, count(*) AS n FROM alerts GROUP BY level, status').all() as { level: string; status: string; n: number }[]).map((r) => [
+      { level: r.level, status: r.status },
+      r.n,
+    ]),
   );
   gauge('firebreak_stories', 'Stories (not merged into another), by level and status', ['level', 'status'], () =>
     (ctx.db.db.prepare('SELECT level, status, count(*) AS n FROM stories WHERE merged_into IS NULL GROUP BY level, status').all() as { level: string; status: string; n: number }[]).map((r) => [
@@ -228,7 +251,12 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
           },
         },
         response: {
-          200: { type: 'object', required: ['items', 'total', 'limit', 'offset'], additionalProperties: false, properties: { items: { type: 'array', items: ref('AuditEntry') }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } } },
+          200: {
+            type: 'object',
+            required: ['items', 'total', 'limit', 'offset'],
+            additionalProperties: false,
+            properties: { items: { type: 'array', items: ref('AuditEntry') }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } },
+          },
         },
       },
     },

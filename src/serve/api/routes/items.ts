@@ -112,7 +112,10 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { alertsLimit: { type: 'integer', minimum: 1, maximum: API_LIMITS.pageMax, default: 100 }, alertsOffset: { type: 'integer', minimum: 0, maximum: API_LIMITS.offsetMax, default: 0 } },
+          properties: {
+            alertsLimit: { type: 'integer', minimum: 1, maximum: API_LIMITS.pageMax, default: 100 },
+            alertsOffset: { type: 'integer', minimum: 0, maximum: API_LIMITS.offsetMax, default: 0 },
+          },
         },
         response: { 200: ref('StoryDetail') },
       },
@@ -218,7 +221,12 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
         db.tx(() => {
           if (row.status !== status || row.resolution !== res) {
             update(ctx, kind, row, { status, resolution: res });
-            ctx.audit(actor, `${kind}.status`, { kind, id: row.id }, { from: row.status, to: status, ...(row.resolution ? { fromResolution: row.resolution } : {}), ...(res ? { resolution: res } : {}) });
+            ctx.audit(
+              actor,
+              `${kind}.status`,
+              { kind, id: row.id },
+              { from: row.status, to: status, ...(row.resolution ? { fromResolution: row.resolution } : {}), ...(res ? { resolution: res } : {}) },
+            );
           }
           if (kind === 'story' && status === 'closed' && req.body.cascade !== false) {
             const open = db.db.prepare("SELECT * FROM alerts WHERE story_id = ? AND status != 'closed'").all(String(row.id)) as AlertRow[];
@@ -316,12 +324,11 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const t = now();
       db.tx(() => {
         db.db.prepare('UPDATE alerts SET story_id = NULL, updated_at = ? WHERE id = ?').run(t, alert.id);
-        db.db.prepare('INSERT INTO story_splits (alert_id, story_id, actor, at) VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET story_id = excluded.story_id, actor = excluded.actor, at = excluded.at').run(
-          alert.id,
-          alert.story_id,
-          actor,
-          t,
-        );
+        db.db
+          .prepare(
+            'INSERT INTO story_splits (alert_id, story_id, actor, at) VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET story_id = excluded.story_id, actor = excluded.actor, at = excluded.at',
+          )
+          .run(alert.id, alert.story_id, actor, t);
         db.db.prepare('UPDATE stories SET updated_at = ? WHERE id = ?').run(t, story.id);
         ctx.audit(actor, 'story.split', { kind: 'story', id: story.id }, { alert: alert.id, rule: alert.rule_title, host: alert.host });
         ctx.audit(actor, 'alert.split', { kind: 'alert', id: alert.id }, { fromStory: alert.story_id });
@@ -400,7 +407,9 @@ function storyDetail(ctx: ApiContext, id: string, alertsLimit: number, alertsOff
     );
   }
   const ids = [r.id, ...summary.mergedFrom];
-  const splitAlerts = (ctx.db.db.prepare(`SELECT alert_id FROM story_splits WHERE story_id IN (${ids.map(() => '?').join(', ')}) ORDER BY alert_id`).all(...ids) as { alert_id: number }[]).map((x) => x.alert_id);
+  const splitAlerts = (ctx.db.db.prepare(`SELECT alert_id FROM story_splits WHERE story_id IN (${ids.map(() => '?').join(', ')}) ORDER BY alert_id`).all(...ids) as { alert_id: number }[]).map(
+    (x) => x.alert_id,
+  );
   const inStory = `story_id IN (${ids.map(() => '?').join(', ')})`;
   const total = (ctx.db.db.prepare(`SELECT count(*) AS n FROM alerts WHERE ${inStory}`).get(...ids) as { n: number }).n;
   const alertRows = ctx.db.db.prepare(`SELECT * FROM alerts WHERE ${inStory} ORDER BY first_seen, id LIMIT ? OFFSET ?`).all(...ids, alertsLimit, alertsOffset) as AlertRow[];

@@ -37,9 +37,14 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
   /** Alerts and folded detections per rule key. */
   const alertCounts = () =>
     new Map(
-      (db.db.prepare('SELECT rule_key, count(*) AS alerts, sum(count) AS detections, max(last_seen) AS last FROM alerts GROUP BY rule_key').all() as { rule_key: string; alerts: number; detections: number; last: string }[]).map(
-        (r) => [r.rule_key, r],
-      ),
+      (
+        db.db.prepare('SELECT rule_key, count(*) AS alerts, sum(count) AS detections, max(last_seen) AS last FROM alerts GROUP BY rule_key').all() as {
+          rule_key: string;
+          alerts: number;
+          detections: number;
+          last: string;
+        }[]
+      ).map((r) => [r.rule_key, r]),
     );
 
   const view = (r: CatalogRule, counts: ReturnType<typeof alertCounts>) => {
@@ -97,7 +102,11 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
       );
       const sort = f.sort ?? 'alerts';
       list.sort((a, b) =>
-        sort === 'title' ? a.title.localeCompare(b.title) : sort === 'level' ? levelRank(b.level) - levelRank(a.level) || a.title.localeCompare(b.title) : b.alerts - a.alerts || a.title.localeCompare(b.title),
+        sort === 'title'
+          ? a.title.localeCompare(b.title)
+          : sort === 'level'
+            ? levelRank(b.level) - levelRank(a.level) || a.title.localeCompare(b.title)
+            : b.alerts - a.alerts || a.title.localeCompare(b.title),
       );
       const limit = f.limit ?? 50;
       const offset = f.offset ?? 0;
@@ -160,7 +169,9 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
         tags: ['rules'],
         summary: 'Check a rule file without storing it: every problem with its line and column',
         body: { type: 'object', required: ['yaml'], additionalProperties: false, properties: { fileName: FILE_NAME, yaml: YAML_TEXT } },
-        response: { 200: { type: 'object', required: ['errors', 'rules'], additionalProperties: false, properties: { errors: { type: 'array', items: ref('LintError') }, rules: { type: 'integer' } } } },
+        response: {
+          200: { type: 'object', required: ['errors', 'rules'], additionalProperties: false, properties: { errors: { type: 'array', items: ref('LintError') }, rules: { type: 'integer' } } },
+        },
       },
       bodyLimit: API_LIMITS.ruleUploadMaxBytes + 64 * 1024,
     },
@@ -253,7 +264,7 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const cells = new Map<string, Map<string, { rules: number; alerts: number }>>();
     const cell = (tactic: string, tech: string) => {
       let t = cells.get(tactic);
-      if (!t) cells.set(tactic, (t = new Map()));
+      if (!t) cells.set(tactic, (t = new Map<string, { rules: number; alerts: number }>()));
       let c = t.get(tech);
       if (!c) t.set(tech, (c = { rules: 0, alerts: 0 }));
       return c;
@@ -287,10 +298,14 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
     };
   };
 
-  app.get('/api/coverage', { config: { access: 'read' }, schema: { tags: ['rules'], summary: 'ATT&CK coverage: techniques of the enabled rules, per tactic, and what fired', response: { 200: ref('Coverage') } } }, async () => {
-    const c = coverage();
-    return { rulesEnabled: c.rulesEnabled, untagged: c.untagged, tactics: c.tactics };
-  });
+  app.get(
+    '/api/coverage',
+    { config: { access: 'read' }, schema: { tags: ['rules'], summary: 'ATT&CK coverage: techniques of the enabled rules, per tactic, and what fired', response: { 200: ref('Coverage') } } },
+    async () => {
+      const c = coverage();
+      return { rulesEnabled: c.rulesEnabled, untagged: c.untagged, tactics: c.tactics };
+    },
+  );
 
   app.get(
     '/api/coverage/navigator',

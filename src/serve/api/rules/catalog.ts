@@ -107,7 +107,9 @@ export class StateRuleCatalog implements RuleCatalog {
     const d = this.docs.get(key);
     if (!d) throw new Error(`no rule with key ${JSON.stringify(key)}`);
     this.db.db
-      .prepare('INSERT INTO rule_state (rule_key, enabled, updated_by, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (rule_key) DO UPDATE SET enabled = excluded.enabled, updated_by = excluded.updated_by, updated_at = excluded.updated_at')
+      .prepare(
+        'INSERT INTO rule_state (rule_key, enabled, updated_by, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (rule_key) DO UPDATE SET enabled = excluded.enabled, updated_by = excluded.updated_by, updated_at = excluded.updated_at',
+      )
       .run(key, enabled ? 1 : 0, actor, now());
     this.opts.onChange?.();
     return this.describe(key, d, this.state());

@@ -42,10 +42,17 @@ export function lintUpload(yaml: string, fileName: string, taken: (id: string) =
   }
   for (const c of col.correlations) {
     const missing = c.rules.filter((r) => !own.has(r) && !taken(r));
-    if (missing.length) errors.push({ code: 'correlation-unknown-rule', message: `correlation '${c.title}' references unknown rule(s): ${missing.join(', ')}`, line: c.location.line, column: c.location.column });
+    if (missing.length)
+      errors.push({ code: 'correlation-unknown-rule', message: `correlation '${c.title}' references unknown rule(s): ${missing.join(', ')}`, line: c.location.line, column: c.location.column });
   }
   if (col.filters.length) {
-    for (const f of col.filters) errors.push({ code: 'filter-upload', message: 'Sigma filters cannot be uploaded (they change other rules); disable the rule or edit it instead', line: f.location.line, column: f.location.column });
+    for (const f of col.filters)
+      errors.push({
+        code: 'filter-upload',
+        message: 'Sigma filters cannot be uploaded (they change other rules); disable the rule or edit it instead',
+        line: f.location.line,
+        column: f.location.column,
+      });
   }
   if (!docs.length && !errors.length) errors.push({ code: 'empty', message: 'the file holds no Sigma rule', line: 1, column: 1 });
   errors.sort((a, b) => a.line - b.line || a.column - b.column);
