@@ -184,6 +184,10 @@ export const LIMITS = {
   serve: {
     /** Log records read and matched per batch: large enough to amortise a worker round trip, small enough for sub-second alerts. */
     batchRecords: 2_000,
+    /** Alerts waiting to be linked to one story before its next write (the rest are counted, not linked). */
+    storyPendingAlerts: 10_000,
+    /** Stories are written to the database at most this often while input flows (and at every idle flush). */
+    storyFlushMs: 1_000,
   },
 
   /**

@@ -26,6 +26,8 @@ import type { DetectInit, DetectResult, DetectTask } from './detect-worker.js';
 import type { StateDb } from './store/db.js';
 import type { EventStore } from './store/types.js';
 import type { WalEntry, WriteAheadLog } from './wal/wal.js';
+import type { NotifyEvent } from './notify/message.js';
+import { LiveStories, type StoryChange } from './stories.js';
 
 export interface ProcessorOptions {
   wal: WriteAheadLog;
@@ -45,11 +47,17 @@ export interface ProcessorOptions {
   batchRecords?: number;
   /** Linux syslog time zone for time stamps without one. */
   timeZone?: string;
-  /** Stages run after stories (e.g. the stories' sink to the database). */
+  /** Stages run after stories. */
   after?: (parts: Pick<DetectionStages, 'stories' | 'counts'>) => Stage[];
   /** Alert changes, for the live feed. */
   onAlerts?: (changes: AlertChange[]) => void;
-  /** Called after every batch is fully processed (e.g. to publish story updates). */
+  /** Story changes (written to the database), for the live feed. */
+  onStories?: (changes: StoryChange[]) => void;
+  /** Queue a story notification (called inside the transaction that writes the story). */
+  notify?: (e: NotifyEvent) => void;
+  /** The console's address, for links in notifications. */
+  publicUrl?: string;
+  /** Called after every batch is fully processed. */
   onBatch?: () => void;
   /** Record-level problems (bad records), for health. */
   onErrors?: (errors: DetectResult['errors']) => void;
@@ -77,6 +85,8 @@ export class Processor {
   readonly stages: DetectionStages;
   readonly alerts: AlertStage;
   readonly correlationAlerts: AlertStage;
+  readonly liveStories: LiveStories;
+  private storiesWrittenAt = 0;
   private running = false;
   private loopDone: Promise<void> | undefined;
   private reader: ReturnType<WriteAheadLog['reader']> | undefined;
@@ -97,11 +107,18 @@ export class Processor {
     this.alerts = new AlertStage(o.db, o.suppression, (d) => d.rule.kind === 'sigma' && !hiddenByCorrelation(d), 'alerts');
     this.correlationAlerts = new AlertStage(o.db, o.suppression, (d) => d.rule.kind === 'correlation' && !d.hidden, 'correlation-alerts');
     const reorder = new ReorderStage();
+    this.liveStories = new LiveStories(o.db, {
+      alertOf: (d) => this.alerts.alertOf(d) ?? this.correlationAlerts.alertOf(d),
+      notify: o.notify,
+      publicUrl: o.publicUrl,
+    });
     this.stages = detectionStages(plan, {
+      stories: { live: { merged: (into, from) => this.liveStories.merged(into, from) } },
       before: [this.alerts, reorder],
       afterCorrelation: [this.correlationAlerts],
       after: (parts) => o.after?.(parts) ?? [],
     });
+    if (this.stages.stories) this.stages.stories.onJoin = (d, key) => this.liveStories.joined(d, key);
     this.processed = Number(o.db.getMeta('processed') ?? o.wal.committed);
     this.replayFrom = Math.min(this.processed, Number(o.db.getMeta('replay_from') ?? o.wal.committed));
     this.replayFrom = Math.max(this.replayFrom, o.wal.firstOffset);
@@ -153,6 +170,7 @@ export class Processor {
     await this.loopDone;
     if (!this.failure) {
       await this.stages.pipeline.advance(this.maxSeen === -Infinity ? 0 : this.maxSeen);
+      this.writeStories(true);
       this.o.onBatch?.();
       this.commit();
     }
@@ -165,7 +183,7 @@ export class Processor {
       processedOffset: this.processed,
       replayFrom: this.replayFrom,
       watermark: this.maxSeen === -Infinity ? null : new Date(this.maxSeen - this.o.allowedLatenessMs).toISOString(),
-      stages: this.stages.pipeline.stats(),
+      stages: { ...this.stages.pipeline.stats(), 'story-writes': { ...this.liveStories.counters } },
     };
   }
 
@@ -250,8 +268,8 @@ export class Processor {
       this.horizon.push({ offset: first, maxTime: t });
     }
     if (this.maxSeen !== -Infinity) await this.stages.pipeline.advance(this.maxSeen - this.o.allowedLatenessMs);
-    const changes = [...this.alerts.takeChanges(), ...this.correlationAlerts.takeChanges()];
-    if (changes.length) this.o.onAlerts?.(changes);
+    this.publishAlerts();
+    this.writeStories(false);
     this.o.onBatch?.();
     this.processed = Math.max(this.processed, end);
     this.commit();
@@ -265,9 +283,25 @@ export class Processor {
     if (this.o.events && r.events.length) await this.o.events.append(r.events);
     await this.stages.pipeline.push(r.detections);
     if (this.maxSeen !== -Infinity) await this.stages.pipeline.advance(this.maxSeen);
+    this.publishAlerts();
+    this.writeStories(true);
+    this.o.onBatch?.();
+  }
+
+  private publishAlerts(): void {
     const changes = [...this.alerts.takeChanges(), ...this.correlationAlerts.takeChanges()];
     if (changes.length) this.o.onAlerts?.(changes);
-    this.o.onBatch?.();
+  }
+
+  /** Stories that changed → the database (at most every `storyFlushMs` while input flows). */
+  private writeStories(now: boolean): void {
+    const stories = this.stages.stories;
+    if (!stories) return;
+    if (!now && Date.now() - this.storiesWrittenAt < LIMITS.serve.storyFlushMs) return;
+    this.storiesWrittenAt = Date.now();
+    this.liveStories.flush(stories);
+    const changes = this.liveStories.takeChanges();
+    if (changes.length) this.o.onStories?.(changes);
   }
 
   /** Record the offset processed and move the log's commit to the start of the replay horizon. */

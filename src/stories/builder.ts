@@ -52,6 +52,20 @@ export interface StoryOptions {
   maxAddresses?: number;
   /** Domain knowledge (default: the bundled data/domain.yml). */
   domain?: Domain;
+  /**
+   * Live use (`serve`): stories are reported as they grow (`changed()`), and a closed story is
+   * reported once more and then forgotten instead of being kept for `finish()`.
+   */
+  live?: { merged(into: number, from: number): void };
+}
+
+/** A story that changed since the last `changed()` call, keyed by its component. */
+export interface LiveStory {
+  /** The component's id: stable while the story grows; a merge folds one key into another. */
+  key: number;
+  story: Story;
+  /** False once the story can never grow again (this is its last report). */
+  open: boolean;
 }
 
 export interface StoryStats {
@@ -93,10 +107,15 @@ export class StoryBuilder {
   private readonly graph: ComponentGraph<Agg>;
   private readonly agg: StoryAggregator;
   private closed: Agg[] = [];
+  private readonly dirty = new Set<number>();
+  private readonly closing = new Map<number, Agg>();
   private sinceSweep = 0;
   private readonly st = { seen: 0, used: 0, hidden: 0, belowLevel: 0, untimed: 0, correlations: 0, discarded: 0, storiesDropped: 0 };
 
+  private readonly liveHooks: StoryOptions['live'];
+
   constructor(options: StoryOptions = {}) {
+    this.liveHooks = options.live;
     const window = options.windowMs ?? 2 * HOUR;
     this.minRank = rank(options.minLevel ?? 'low');
     this.attach = options.attachMs ?? 15 * MIN;
@@ -107,7 +126,17 @@ export class StoryBuilder {
     this.agg = new StoryAggregator({ cap: this.cap, maxTimeline: options.maxTimeline ?? L.maxTimeline }, this.book, this.domain);
     this.graph = new ComponentGraph<Agg>(
       { window, strongWindow: Math.max(window, options.strongWindowMs ?? 24 * HOUR), maxEntities: options.maxEntities ?? L.maxEntities, maxOpen: options.maxOpen ?? L.maxOpen },
-      { create: (id) => new Agg(id), merge: (a, b) => this.agg.merge(a, b), close: (a) => this.close(a) },
+      {
+        create: (id) => new Agg(id),
+        merge: (a, b) => {
+          this.agg.merge(a, b);
+          if (!options.live) return;
+          this.dirty.delete(b.id);
+          this.dirty.add(a.id);
+          options.live.merged(a.id, b.id);
+        },
+        close: (a) => this.close(a),
+      },
     );
   }
 
@@ -116,8 +145,8 @@ export class StoryBuilder {
     this.book.learn(ip, host, at);
   }
 
-  /** Add one detection (in time order; `hidden` ones are ignored). */
-  add(d: DetectionRecord): void {
+  /** Add one detection (in time order; `hidden` ones are ignored). Returns the story component it joined. */
+  add(d: DetectionRecord): number | undefined {
     this.st.seen++;
     if (d.hidden) return void this.st.hidden++;
     if (rank(d.level) < this.minRank) return void this.st.belowLevel++;
@@ -151,11 +180,13 @@ export class StoryBuilder {
     for (const o of obs) entityKeys(o, sourcesOf(o, this.book, this.domain), this.domain, keys);
     const agg = this.graph.join(keys, t);
     this.agg.record(agg, d, t, obs);
+    if (this.live) this.dirty.add(agg.id);
 
     if (++this.sinceSweep >= SWEEP_EVERY || this.graph.full()) {
       this.sinceSweep = 0;
       this.graph.sweep();
     }
+    return agg.id;
   }
 
   /**
@@ -213,7 +244,33 @@ export class StoryBuilder {
     return { t, host, hostName: name, fields, eventId: id, channel: ch, meaning, tags, ruleId, title };
   }
 
+  /**
+   * Live use: the stories that grew, merged or closed since the last call (only those that pass
+   * the noise rule; a component that never does is never reported).
+   */
+  changed(): LiveStory[] {
+    const out: LiveStory[] = [];
+    for (const id of this.dirty) {
+      const a = this.graph.component(id);
+      if (a && qualifies(a)) out.push({ key: id, story: assembleStory(a, this.book, { attachMs: this.attach, cap: this.cap }), open: true });
+    }
+    this.dirty.clear();
+    for (const [id, a] of this.closing) out.push({ key: id, story: assembleStory(a, this.book, { attachMs: this.attach, cap: this.cap }), open: false });
+    this.closing.clear();
+    return out;
+  }
+
+  private get live(): boolean {
+    return this.liveHooks !== undefined;
+  }
+
   private close(a: Agg): void {
+    if (this.live) {
+      this.dirty.delete(a.id);
+      if (qualifies(a)) this.closing.set(a.id, a);
+      else this.st.discarded++;
+      return;
+    }
     if (!qualifies(a)) return void this.st.discarded++;
     this.closed.push(a);
     if (this.closed.length > this.maxStories * 2) this.trimClosed();

@@ -2,12 +2,14 @@
 import type { DetectionRecord } from '../detections/record.js';
 import { ObserverStage, type StageOutput, type StageStats, NONE } from '../detections/stage.js';
 import type { AddressClaim } from '../events/addresses.js';
-import type { StoryBuilder } from './builder.js';
+import type { LiveStory, StoryBuilder } from './builder.js';
 import type { Story } from './model.js';
 
 export class StoryStage extends ObserverStage {
   readonly name = 'stories';
   private found: Story[] | undefined;
+  /** Called with each detection a story took and the story component it joined (live use). */
+  onJoin: ((d: DetectionRecord, key: number) => void) | undefined;
 
   constructor(private readonly builder: StoryBuilder) {
     super();
@@ -19,7 +21,10 @@ export class StoryStage extends ObserverStage {
   }
 
   protected observe(batch: readonly DetectionRecord[]): void {
-    for (const d of batch) this.builder.add(d);
+    for (const d of batch) {
+      const key = this.builder.add(d);
+      if (key !== undefined) this.onJoin?.(d, key);
+    }
   }
 
   override advance(watermark: number): StageOutput {
@@ -30,6 +35,11 @@ export class StoryStage extends ObserverStage {
   override finish(): StageOutput {
     this.found = this.builder.finish();
     return NONE;
+  }
+
+  /** Live use: the stories that changed since the last call (see `StoryBuilder.changed`). */
+  changed(): LiveStory[] {
+    return this.builder.changed();
   }
 
   /** The stories, highest score first (after `finish`). */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { Client } from '@elastic/elasticsearch';
+import type { Story } from '../../src/stories/model.js';
 import type { DetectionRecord } from '../../src/detections/record.js';
 import { hunt } from '../../src/hunt/run.js';
 import { parseServeConfig } from '../../src/serve/config.js';
@@ -48,6 +49,7 @@ describe('serve: the sample intrusion through the bulk API', { timeout: 600_000 
   let dir: string;
   let server: Server;
   let huntDetections: DetectionRecord[];
+  let huntStories: Story[];
   let docs: Record<string, unknown>[];
 
   before(async () => {
@@ -57,7 +59,14 @@ describe('serve: the sample intrusion through the bulk API', { timeout: 600_000 
     server = await startServer(parseServeConfig(readFileSync(file, 'utf8'), file), { log: () => undefined });
     docs = sampleDocs();
     huntDetections = [];
-    await hunt({ paths: [SAMPLE], filter: {}, threads: 2, sinks: [{ write: (d) => void huntDetections.push(d), close: async () => undefined }], stories: false });
+    huntStories = [];
+    await hunt({
+      paths: [SAMPLE],
+      filter: {},
+      threads: 2,
+      sinks: [{ write: (d) => void huntDetections.push(d), close: async () => undefined }],
+      onStories: (s) => void huntStories.push(...s),
+    });
   });
   after(async () => {
     await server?.close();
@@ -100,6 +109,22 @@ describe('serve: the sample intrusion through the bulk API', { timeout: 600_000 
         .map((d) => `${d.rule.title} @ ${d.computer}`)
         .sort(),
     );
+  });
+
+  it('the story appears with the patient zero hunt names, its alerts linked to it', async () => {
+    assert.ok(huntStories.length > 0, 'hunt tells a story on the sample');
+    const top = huntStories[0]!;
+    await until(() => (server.db.db.prepare('SELECT count(*) AS n FROM stories WHERE merged_into IS NULL').get() as { n: number }).n > 0, 'a story', 60_000);
+    const rows = server.db.db.prepare('SELECT * FROM stories WHERE merged_into IS NULL ORDER BY score DESC').all() as { id: string; patient_zero: string | null; hosts: number; story: string }[];
+    const best = rows[0]!;
+    assert.equal(best.patient_zero, top.patientZero?.computer ?? null);
+    assert.equal(best.hosts, top.hosts.length);
+    const story = JSON.parse(best.story) as Story;
+    assert.equal(story.id, best.id);
+    assert.deepEqual(story.hosts.map((h) => h.computer).sort(), top.hosts.map((h) => h.computer).sort());
+    const linked = (server.db.db.prepare('SELECT count(*) AS n FROM alerts WHERE story_id = ?').get(best.id) as { n: number }).n;
+    assert.ok(linked > 0, 'the alerts of the story point at it');
+    assert.equal(rows.length, huntStories.length, 'as many stories as hunt tells');
   });
 
   it('an alert carries its detection (event, matched fields, ATT&CK tactics)', () => {
