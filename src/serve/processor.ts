@@ -81,7 +81,11 @@ export interface ProcessorStats {
 const FUTURE_SKEW_MS = 5 * 60_000;
 
 export class Processor {
-  private readonly pool: WorkerPool<DetectTask, DetectResult>;
+  private pool: WorkerPool<DetectTask, DetectResult>;
+  /** Rules to switch to once the batches in flight are done (an analyst enabled or disabled a rule). */
+  private nextPlan: DetectionPlan | undefined;
+  private feederKeys: ReadonlySet<string>;
+  private rulesChanged: (() => void)[] = [];
   readonly stages: DetectionStages;
   readonly alerts: AlertStage;
   readonly correlationAlerts: AlertStage;
@@ -98,12 +102,15 @@ export class Processor {
   private readonly syslogKeys = new Set<string>();
   private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0 };
   private stopping = false;
+  private lastLagMs: number | null = null;
   private failure: Error | undefined;
 
   constructor(private readonly o: ProcessorOptions) {
     const plan = o.plan;
+    this.feederKeys = plan.feederKeys;
     const engine = plan.correlationEngine;
-    const hiddenByCorrelation = (d: DetectionRecord) => plan.feederKeys.has(ruleKey(d.rule)) || (engine?.hides(d) ?? false);
+    // Feeders are looked up in the rules running now (an analyst may enable a feeder as a rule of its own).
+    const hiddenByCorrelation = (d: DetectionRecord) => this.feederKeys.has(ruleKey(d.rule)) || (engine?.hides(d) ?? false);
     this.alerts = new AlertStage(o.db, o.suppression, (d) => d.rule.kind === 'sigma' && !hiddenByCorrelation(d), 'alerts');
     this.correlationAlerts = new AlertStage(o.db, o.suppression, (d) => d.rule.kind === 'correlation' && !d.hidden, 'correlation-alerts');
     const reorder = new ReorderStage();
@@ -123,9 +130,14 @@ export class Processor {
     this.replayFrom = Math.min(this.processed, Number(o.db.getMeta('replay_from') ?? o.wal.committed));
     this.replayFrom = Math.max(this.replayFrom, o.wal.firstOffset);
     this.resumeAt = this.processed;
+    this.pool = this.makePool(plan);
+  }
+
+  private makePool(plan: DetectionPlan): WorkerPool<DetectTask, DetectResult> {
+    const o = this.o;
     const threads = Math.max(1, o.threads ?? availableParallelism());
     const workerRules = plan.rules.map(forWorker);
-    this.pool = new WorkerPool<DetectTask, DetectResult>({
+    return new WorkerPool<DetectTask, DetectResult>({
       url: new URL('./detect-worker.js', import.meta.url),
       size: threads,
       depth: 2,
@@ -140,6 +152,28 @@ export class Processor {
         timeZone: o.timeZone,
       }),
     });
+  }
+
+  /**
+   * Run another rule set (enabled/disabled or uploaded rules). Batches in flight finish on the old
+   * rules; the workers' pending audit records are flushed; then the new workers take over.
+   * Correlations, stories and alerts keep their state. Resolves once the switch is done.
+   */
+  setRules(plan: DetectionPlan): Promise<void> {
+    this.nextPlan = plan;
+    return new Promise((resolve) => this.rulesChanged.push(resolve));
+  }
+
+  private async switchRules(): Promise<void> {
+    const plan = this.nextPlan!;
+    this.nextPlan = undefined;
+    await this.idle();
+    const old = this.pool;
+    this.pool = this.makePool(plan);
+    this.feederKeys = plan.feederKeys;
+    this.pool.warm();
+    await old.close().catch(() => undefined);
+    for (const r of this.rulesChanged.splice(0)) r();
   }
 
   /** Start reading the log (from the replay point) in the background. */
@@ -175,6 +209,12 @@ export class Processor {
       this.commit();
     }
     await this.pool.close().catch(() => undefined);
+    for (const r of this.rulesChanged.splice(0)) r();
+  }
+
+  /** Arrival-to-processed delay of the newest record of the last batch (ms), null before the first. */
+  get lagMs(): number | null {
+    return this.lastLagMs;
   }
 
   stats(): ProcessorStats {
@@ -196,7 +236,8 @@ export class Processor {
     let flushed = true;
     while (this.running || inflight.length) {
       // Keep the workers fed while the oldest batch is handled.
-      while (this.running && inflight.length < depth) {
+      if (this.nextPlan && !inflight.length) await this.switchRules();
+      while (this.running && inflight.length < depth && !this.nextPlan) {
         pendingRead ??= reader.read(this.o.batchRecords ?? LIMITS.serve.batchRecords, true);
         const timer = cancellableDelay(inflight.length ? 0 : this.o.idleFlushMs);
         const got = await Promise.race([pendingRead, timer.promise]);
@@ -272,6 +313,7 @@ export class Processor {
     this.writeStories(false);
     this.o.onBatch?.();
     this.processed = Math.max(this.processed, end);
+    this.lastLagMs = Math.max(0, Date.now() - entries[entries.length - 1]!.record.receivedAt);
     this.commit();
   }
 
