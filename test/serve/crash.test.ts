@@ -92,7 +92,7 @@ storage: { events: false }
 
     const start = async (): Promise<ChildProcess> => {
       const c = spawn(process.execPath, [BIN, 'serve', '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-      c.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+      c.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
       for (let i = 0; i < 600; i++) {
         if (c.exitCode !== null) throw new Error(`server exited with ${c.exitCode}: ${stderr}`);
         const ok = await fetch(`${url}/`, { headers: { authorization: auth } }).then(
