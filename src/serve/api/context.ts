@@ -6,7 +6,11 @@ import type { Credentials } from './auth/credentials.js';
 import type { FailureLimiter } from './auth/ratelimit.js';
 import type { ApiLog, HealthSource, LiveFeed, RuleCatalog } from './deps.js';
 import type { StreamRegistry } from './live.js';
-import type { RateSampler } from './routes/health.js';
+
+/** Per-source ingest rates (routes/health.ts' `RateSampler`; named by shape here, so the route module is not imported back). */
+export interface SourceRates {
+  rate(protocol: string, source: string, accepted: number, t: number): number;
+}
 
 export interface ApiSettings {
   sessionHours: number;
@@ -28,7 +32,7 @@ export interface ApiContext {
   settings: ApiSettings;
   limiters: { account: FailureLimiter; address: FailureLimiter };
   streams: StreamRegistry;
-  rates: RateSampler;
+  rates: SourceRates;
   /** Every API route with its access level (for tests and tooling: the route table). */
   routes: { method: string; url: string; access: string }[];
   /** Append to the audit trail. */
