@@ -187,7 +187,10 @@ export async function prepareSearch(conn: DuckDBConnection, sql: string): Promis
   if (count > 1) refuse(`one statement at a time: DuckDB's parser found ${count} (a PIVOT without IN values is also several)`);
   const tree = await serialize(conn, sql);
   if (!tree.ok) {
-    if (/only select/i.test(tree.message)) refuse(`only a SELECT may run in search; ${await statementKind(extracted.prepare(0))}`);
+    if (/only select/i.test(tree.message)) {
+      const word = leadingKeyword(sql);
+      refuse(`only a SELECT may run in search; ${word && word !== 'WITH' ? `${word} is not allowed` : await statementKind(extracted.prepare(0))}`);
+    }
     throw new SearchError('search-syntax', tree.message);
   }
   checkTree(tree.statement, sql);
@@ -203,6 +206,12 @@ export async function prepareSearch(conn: DuckDBConnection, sql: string): Promis
     refuse(`only a SELECT may run in search; this is a ${StatementType[prepared.statementType] ?? 'non-SELECT'} statement`);
   }
   return prepared;
+}
+
+/** The statement's first word (after comments), upper-cased, for a refusal message only. */
+export function leadingKeyword(sql: string): string {
+  const m = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/.exec(sql.slice(0, 4096));
+  return m ? m[1]!.toUpperCase() : '';
 }
 
 /** What the statement is, for a refusal message only (the parser already decided it is not a SELECT). */
