@@ -85,6 +85,11 @@ export function toBatch(events: readonly StoredEvent[]): StoreBatch {
   return { rows, names: [...names] };
 }
 
+/** Throws StoreError `bad-event` unless `offset` is a write-ahead-log offset (a whole number ≥ 0). */
+export function checkOffset(offset: unknown): void {
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new StoreError('bad-event', `event store: an event's offset must be a whole number ≥ 0, not ${String(offset)}`);
+}
+
 /** A failed store operation that is not a search's fault: store-open, store-write, store-closed, store-failed, bad-time. */
 export class StoreError extends FirebreakError {}
 
@@ -203,9 +208,7 @@ export class DuckEventStore implements EventStore {
   /** Store a batch (the store process receives batches, not StoredEvents). */
   appendBatch(batch: StoreBatch): Promise<void> {
     return this.exclusive(async () => {
-      for (const r of batch.rows) {
-        if (!Number.isSafeInteger(r.offset) || r.offset < 0) throw new StoreError('bad-event', `event store: an event's offset must be a whole number ≥ 0, not ${String(r.offset)}`);
-      }
+      for (const r of batch.rows) checkOffset(r.offset);
       const rows = batch.rows.filter((r) => r.offset > this.maxOff);
       if (!rows.length) return;
       const now = this.now();

@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LIMITS } from '../../core/limits.js';
-import { DuckEventStore, StoreError, storedEvent, toBatch } from './duck.js';
+import { DuckEventStore, StoreError, checkOffset, storedEvent, toBatch } from './duck.js';
 import { FilterError } from './filter.js';
 import { SearchError } from './sandbox.js';
 import { decodeRows, encodeRows, type Call, type FromHost, type HostOptions, type ToHost, type WireError } from './wire.js';
@@ -289,7 +289,9 @@ export class ProcessEventStore implements EventStore {
 
   append(events: readonly StoredEvent[]): Promise<void> {
     return this.ordered(async () => {
-      const fresh = inOffsetOrder(events.filter((e) => !(e.offset <= this.knownMax)));
+      // Checked here too: an invalid offset below the known maximum must not pass as a replay.
+      for (const e of events) checkOffset(e.offset);
+      const fresh = inOffsetOrder(events.filter((e) => e.offset > this.knownMax));
       for (const chunk of chunks(fresh)) {
         const b = toBatch(chunk);
         const top = await this.call<number>({ op: 'append', rows: encodeRows(b.rows), names: b.names });
