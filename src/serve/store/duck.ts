@@ -312,6 +312,10 @@ export class DuckEventStore implements EventStore {
     this.check();
     if (typeof text !== 'string' || !text.trim()) throw new SearchError('search-refused', 'no statement: write one SELECT');
     if (text.length > L.sqlMaxChars) throw new SearchError('search-refused', `the query is longer than ${L.sqlMaxChars} characters`);
+    let comments = 0;
+    for (let i = text.indexOf('/*'); i >= 0; i = text.indexOf('/*', i + 2)) {
+      if (++comments > L.sqlMaxBlockComments) throw new SearchError('search-refused', `the query has more than ${L.sqlMaxBlockComments} block comments (/* … */)`);
+    }
     const maxRows = clamp(opts.maxRows, L.searchRowsDefault, L.searchRowsMax);
     const timeoutMs = clamp(opts.timeoutMs, L.searchTimeoutDefaultMs, L.searchTimeoutMaxMs);
     return this.search(timeoutMs, started, async (conn) => ({ prepared: await prepareSearch(conn, text), maxRows, parseJson: true }));

@@ -7,7 +7,7 @@
  * such a query fails under the cap or gets the process killed, never the server.
  *
  * The process is restarted when it dies (a crash, or killed for a query still running
- * `searchInterruptGraceMs` after its interrupt), up to `restartMax` deaths in a row. Appends,
+ * `searchInterruptGraceMs` after its interrupt), giving up after `restartMax` crashes in a row. Appends,
  * retention and the small reads are re-sent after a restart (an append is idempotent: events at
  * or below the stored highest offset are skipped); searches and scans in flight fail with a clear
  * error. A committed append survives any death: it is a DuckDB transaction, in DuckDB's
@@ -148,7 +148,8 @@ export class ProcessEventStore implements EventStore {
       child.on('message', onMessage);
       child.on('exit', onExit);
       child.on('error', onError);
-      child.send({ t: 'open', opts: this.host } satisfies ToHost);
+      // A failed send (the process died at once) is explained by its 'exit', with its stderr.
+      child.send({ t: 'open', opts: this.host } satisfies ToHost, (e: Error | null) => void e);
     });
     this.child = child;
     child.on('message', (m: FromHost) => this.onMessage(m));
@@ -235,6 +236,7 @@ export class ProcessEventStore implements EventStore {
     this.child = null;
     if (this.closed) return;
     const how = ended(code, signal);
+    const killedForQuery = [...this.pending.values()].some((p) => p.killed);
     for (const p of [...this.pending.values()]) {
       clearTimeout(p.watchdog);
       p.watchdog = undefined;
@@ -253,7 +255,9 @@ export class ProcessEventStore implements EventStore {
         p.reject(new StoreError('store-restarted', `event store: the store process ${how} while this ${p.call.op} ran; it was restarted, try again`));
       }
     }
-    this.deaths++;
+    // A process killed for a runaway query is not a crash: only crashes count towards giving up
+    // (else a handful of hostile queries would stop the server storing events).
+    if (!killedForQuery) this.deaths++;
     if (!this.pending.size && this.closing) return;
     this.o.log?.('warn', `event store: the store process ${how}${this.tail()}; restarting it`);
     void this.restart();
@@ -263,7 +267,7 @@ export class ProcessEventStore implements EventStore {
     let last: unknown = null;
     while (this.deaths <= L.restartMax && !this.closed) {
       this.restarts++;
-      await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** (this.deaths - 1))));
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** Math.max(0, this.deaths - 1))));
       try {
         await this.start();
         return;
