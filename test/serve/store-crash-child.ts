@@ -20,7 +20,18 @@ for (;;) {
     for (let k = 0; k <= next % 3; k++) {
       // Spread over a few days, so one append writes several day tables in its transaction.
       const at = Date.now() - Math.floor(rand() * 4) * DAY;
-      events.push({ offset: next, source: 'crash', timestamp: new Date(at).toISOString(), receivedAt: Date.now(), computer: 'h', channel: null, provider: null, eventId: k, recordId: null, fields: { n: next, k, [`f${next % 50}`]: 'x'.repeat(Math.floor(rand() * 200)) } });
+      events.push({
+        offset: next,
+        source: 'crash',
+        timestamp: new Date(at).toISOString(),
+        receivedAt: Date.now(),
+        computer: 'h',
+        channel: null,
+        provider: null,
+        eventId: k,
+        recordId: null,
+        fields: { n: next, k, [`f${next % 50}`]: 'x'.repeat(Math.floor(rand() * 200)) },
+      });
     }
   }
   await store.append(events);

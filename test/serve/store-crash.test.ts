@@ -25,10 +25,13 @@ async function checkWhole(s: EventStore): Promise<number> {
   assert.equal(rows.length, max + 1, `offsets 0..${max} each present once`);
   rows.forEach(([o, n, k], i) => {
     assert.equal(o, i);
-    assert.equal(n, 1 + (o! % 3), `record ${o} has all its events`);
+    assert.equal(n, 1 + (o % 3), `record ${o} has all its events`);
     assert.equal(k, n);
   });
-  assert.equal((await s.usage()).events, rows.reduce((a, [, n]) => a + n!, 0));
+  assert.equal(
+    (await s.usage()).events,
+    rows.reduce((a, [, n]) => a + n!, 0),
+  );
   return max;
 }
 

@@ -248,7 +248,22 @@ describe('SQL search (store process)', () => {
         variants.push(chars.join(''));
       }
     }
-    variants.push('/**/'.repeat(100) + 'x', '-- --\n'.repeat(5_000) + ')', '/*'.repeat(20), '\uD800', 'SELECT \uD800', 'SELECT $1', 'SELECT ?', 'EXECUTE p', 'PREPARE p AS SELECT 1', "SELECT '", 'SELECT "', 'SELECT /*', '(((', ')');
+    variants.push(
+      '/**/'.repeat(100) + 'x',
+      '-- --\n'.repeat(5_000) + ')',
+      '/*'.repeat(20),
+      '\uD800',
+      'SELECT \uD800',
+      'SELECT $1',
+      'SELECT ?',
+      'EXECUTE p',
+      'PREPARE p AS SELECT 1',
+      "SELECT '",
+      'SELECT "',
+      'SELECT /*',
+      '(((',
+      ')',
+    );
     let ok = 0;
     for (const sql of variants) {
       try {

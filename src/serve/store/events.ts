@@ -155,7 +155,7 @@ export class ProcessEventStore implements EventStore {
     child.on('message', (m: FromHost) => this.onMessage(m));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
     child.on('error', () => undefined); // a failed send; 'exit' follows
-    for (const p of this.pending.values()) this.post({ t: 'call', id: p.id, ...p.call } as ToHost);
+    for (const p of this.pending.values()) this.post({ t: 'call', id: p.id, ...p.call });
   }
 
   /** The child, under `ulimit -v` where there is a POSIX shell. */
@@ -188,7 +188,7 @@ export class ProcessEventStore implements EventStore {
       const p: Pending = { id, call, resolve: resolve as (v: unknown) => void, reject, ...extra };
       this.pending.set(id, p);
       // While a new process is starting, the call waits; it is sent once that process is ready.
-      if (this.child) this.post({ t: 'call', id, ...call } as ToHost);
+      if (this.child) this.post({ t: 'call', id, ...call });
     });
   }
 
@@ -244,10 +244,7 @@ export class ProcessEventStore implements EventStore {
       this.pending.delete(p.id);
       if (p.killed) {
         p.reject(
-          new SearchError(
-            'search-timeout',
-            `the query ran longer than ${p.timeoutMs} ms and did not stop when interrupted (one DuckDB function ignores interrupts); the store process was restarted`,
-          ),
+          new SearchError('search-timeout', `the query ran longer than ${p.timeoutMs} ms and did not stop when interrupted (one DuckDB function ignores interrupts); the store process was restarted`),
         );
       } else if (p.call.op === 'close') {
         p.resolve(null);

@@ -119,7 +119,7 @@ process.on('message', (m: ToHost) => {
       break;
     case 'call': {
       const { t: _t, id, ...c } = m;
-      void call(id, c as Call);
+      void call(id, c);
       break;
     }
     case 'ack':

@@ -217,7 +217,9 @@ export async function prepareSearch(conn: DuckDBConnection, sql: string): Promis
 
 /** First words of statements that never read: refused before DuckDB parses them. */
 const NOT_QUERIES: ReadonlySet<string> = new Set(
-  'ALTER ANALYZE ATTACH BEGIN CALL CHECKPOINT COMMENT COMMIT COPY CREATE DEALLOCATE DELETE DETACH DROP EXECUTE EXPLAIN EXPORT FORCE IMPORT INSERT INSTALL LOAD MERGE PRAGMA PREPARE RESET ROLLBACK SET TRUNCATE UPDATE USE VACUUM'.split(' '),
+  'ALTER ANALYZE ATTACH BEGIN CALL CHECKPOINT COMMENT COMMIT COPY CREATE DEALLOCATE DELETE DETACH DROP EXECUTE EXPLAIN EXPORT FORCE IMPORT INSERT INSTALL LOAD MERGE PRAGMA PREPARE RESET ROLLBACK SET TRUNCATE UPDATE USE VACUUM'.split(
+    ' ',
+  ),
 );
 
 /** Index of the first character after leading blanks and comments (a linear scan: no regex to backtrack on hostile text). */
