@@ -6,11 +6,7 @@ import type { Credentials } from './auth/credentials.js';
 import type { FailureLimiter } from './auth/ratelimit.js';
 import type { ApiLog, HealthSource, LiveFeed, RuleCatalog } from './deps.js';
 import type { StreamRegistry } from './live.js';
-
-/** Per-source ingest rates (routes/health.ts' `RateSampler`; named by shape here, so the route module is not imported back). */
-export interface SourceRates {
-  rate(protocol: string, source: string, accepted: number, t: number): number;
-}
+import type { RateSampler } from './rates.js';
 
 export interface ApiSettings {
   sessionHours: number;
