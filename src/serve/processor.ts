@@ -74,6 +74,8 @@ export interface ProcessorStats {
   watermark: string | null;
   /** Records read again after a restart to rebuild state. */
   replayed: number;
+  /** Events released by an idle flush (late audit joins) that the event store could not take (counted, still detected). */
+  flushedNotStored: number;
   stages: Record<string, Record<string, number>>;
 }
 
@@ -100,7 +102,7 @@ export class Processor {
   private maxSeen = -Infinity;
   private readonly horizon: { offset: number; maxTime: number }[] = [];
   private readonly syslogKeys = new Set<string>();
-  private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0 };
+  private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0, flushedNotStored: 0 };
   private stopping = false;
   private lastLagMs: number | null = null;
   private failure: Error | undefined;
@@ -322,12 +324,26 @@ export class Processor {
     const flushes = [...this.syslogKeys].map((k) => this.pool.submit({ records: [], flush: true }, `syslog:${k}`));
     const r = merge(await Promise.all(flushes));
     if (r.errors.length) this.o.onErrors?.(r.errors);
-    if (this.o.events && r.events.length) await this.o.events.append(r.events);
+    if (this.o.events && r.events.length) await this.storeFlushed(this.o.events, r.events);
     await this.stages.pipeline.push(r.detections);
     if (this.maxSeen !== -Infinity) await this.stages.pipeline.advance(this.maxSeen);
     this.publishAlerts();
     this.writeStories(true);
     this.o.onBatch?.();
+  }
+
+  /**
+   * Events a flush released (audit records joined late) belong to records the store may already
+   * hold. They are filed under the last record processed; when the store already has that one
+   * (its offsets are how a replay is recognised), they are counted as not stored.
+   */
+  private async storeFlushed(store: EventStore, events: DetectResult['events']): Promise<void> {
+    const at = this.processed - 1;
+    if (at < 0 || (await store.maxOffset()) >= at) {
+      this.s.flushedNotStored += events.length;
+      return;
+    }
+    await store.append(events.map((e) => ({ ...e, offset: at })));
   }
 
   private publishAlerts(): void {

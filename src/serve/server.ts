@@ -22,12 +22,13 @@ import type { IngestLog } from './ingest/context.js';
 import { Notifier } from './notify/index.js';
 import { Processor } from './processor.js';
 import { StateDb } from './store/db.js';
+import { openEventStore } from './store/events.js';
 import type { EventStore } from './store/types.js';
 import { WriteAheadLog } from './wal/wal.js';
 
 export interface ServerOptions {
   log?: IngestLog;
-  /** Opens the event store in the data directory (without one, search answers that storage is off). */
+  /** Opens the event store in the data directory (default: DuckDB in its own process, src/serve/store/events.ts). */
   openEvents?: (dir: string) => Promise<EventStore>;
   /** Password hashing parameters for the API (tests use cheaper ones). */
   scrypt?: { N: number; r: number; p: number };
@@ -146,13 +147,15 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
         syslogDatagrams: st?.syslogDropped ?? 0,
         syslogTruncated: st?.syslogTruncated ?? 0,
         recordErrors: ps?.errors ?? 0,
+        flushedEventsNotStored: ps?.flushedNotStored ?? 0,
         storyLinks: processor?.liveStories.counters.linksDropped ?? 0,
         ...(ps ? stateDrops(ps.stages) : {}),
       },
     };
   };
   try {
-    events = config.storage.events && opts.openEvents ? await opts.openEvents(join(config.data, 'events')) : undefined;
+    const openEvents = opts.openEvents ?? ((dir: string) => openEventStore(dir, { log }));
+    events = config.storage.events ? await openEvents(join(config.data, 'events')) : undefined;
     if (config.notifications.channels.length) notifier = new Notifier(db, config.notifications, { log });
     const n = notifier;
     processor = new Processor({

@@ -41,7 +41,7 @@ listeners:
 tokens:
   - { source: winlogbeat, secret: ${TOKENS.elastic}, protocols: [elastic] }
 processing: { threads: 2, idleFlushSeconds: 0.5, allowedLatenessSeconds: 5 }
-storage: { events: false }
+storage: { events: true }
 ${extra}`;
 }
 
@@ -85,6 +85,11 @@ describe('serve: the sample intrusion through the bulk API', { timeout: 600_000 
     assert.equal(s.records, docs.length);
     assert.equal(s.events, docs.length);
     assert.equal(s.errors, 0);
+    // Every event is in the event store, searchable by a field filter.
+    await until(async () => (await server.events!.usage()).events >= docs.length, 'events stored', 60_000);
+    assert.equal((await server.events!.usage()).events, docs.length);
+    const hits = await server.events!.filter({ filter: 'EventID=4624', limit: 5 });
+    assert.ok(hits.rows.length > 0, 'logons found by the field filter');
   });
 
   it('alerts add up to what hunt finds, rule by rule and host by host', async () => {

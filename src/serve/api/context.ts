@@ -28,7 +28,7 @@ export interface ApiContext {
   settings: ApiSettings;
   limiters: { account: FailureLimiter; address: FailureLimiter };
   streams: StreamRegistry;
-  rates: SourceRates;
+  rates: RateSampler;
   /** Every API route with its access level (for tests and tooling: the route table). */
   routes: { method: string; url: string; access: string }[];
   /** Append to the audit trail. */
