@@ -20,6 +20,7 @@ import type { AlertRow } from '../../src/serve/store/db.js';
 import { DATA_DIR } from '../../src/sigma/bundled.js';
 import { toEcs } from '../hunt/ecs-converter.js';
 import { TOKENS, until } from './ingest-helpers.js';
+import { receiver, type Receiver } from './notify-helpers.js';
 
 const SAMPLE = join(DATA_DIR, 'samples', 'intrusion');
 
@@ -50,13 +51,17 @@ describe('serve: the sample intrusion through the bulk API', { timeout: 600_000 
   let server: Server;
   let huntDetections: DetectionRecord[];
   let huntStories: Story[];
+  let hook: Receiver;
   let docs: Record<string, unknown>[];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fb-serve-'));
     const file = join(dir, 'serve.yml');
-    writeFileSync(file, serveYaml(dir));
+    hook = await receiver();
+    // Notifications on, with a webhook on loopback; the live feed recorded from the start.
+    writeFileSync(file, serveYaml(dir, `notifications:\n  channels:\n    - { name: soc, kind: webhook, url: "${hook.url}" }\n`));
     server = await startServer(parseServeConfig(readFileSync(file, 'utf8'), file), { log: () => undefined });
+    server.live.subscribe((e) => liveTypes.push(e.type));
     docs = sampleDocs();
     huntDetections = [];
     huntStories = [];
@@ -68,8 +73,10 @@ describe('serve: the sample intrusion through the bulk API', { timeout: 600_000 
       onStories: (s) => void huntStories.push(...s),
     });
   });
+  const liveTypes: string[] = [];
   after(async () => {
     await server?.close();
+    await hook?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -130,6 +137,18 @@ describe('serve: the sample intrusion through the bulk API', { timeout: 600_000 
     const linked = (server.db.db.prepare('SELECT count(*) AS n FROM alerts WHERE story_id = ?').get(best.id) as { n: number }).n;
     assert.ok(linked > 0, 'the alerts of the story point at it');
     assert.equal(rows.length, huntStories.length, 'as many stories as hunt tells');
+  });
+
+  it('the live feed told of alerts and stories, and the webhook heard of the story', async () => {
+    assert.ok(liveTypes.includes('alert.created') && liveTypes.includes('story.created'), `live events: ${[...new Set(liveTypes)].join(', ')}`);
+    await until(() => hook.requests.length > 0, 'a webhook notification', 60_000);
+    const body = JSON.parse(hook.requests[0]!.body) as Record<string, unknown>;
+    assert.match(JSON.stringify(body), /story/i);
+    const best = server.db.db.prepare('SELECT id FROM stories WHERE merged_into IS NULL ORDER BY score DESC LIMIT 1').get() as { id: string };
+    assert.ok(
+      hook.requests.some((r) => r.body.includes(best.id)),
+      'the top story was announced',
+    );
   });
 
   it('an alert carries its detection (event, matched fields, ATT&CK tactics)', () => {
