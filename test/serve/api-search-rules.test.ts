@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { StoredEvent } from '../../src/serve/store/types.js';
+import { FirebreakError } from '../../src/core/errors.js';
 import { loggedIn, seedAlert, startTestApi, type Api, type Client } from './api-helpers.js';
 
 const day = (offsetDays: number) => new Date(Date.now() - offsetDays * 86_400_000).toISOString();
@@ -87,6 +88,21 @@ describe('api search and rules', { timeout: 120_000 }, () => {
     assert.equal((await viewer.post('/api/events/search', { filter: 'noequals' })).json.error.code, 'filter-syntax');
     assert.equal((await viewer.post('/api/events/sql', { sql: 'x'.repeat(20_001) })).status, 400);
     assert.equal((await viewer.post('/api/events/sql', {})).status, 400);
+  });
+
+  it('answers 503 with Retry-After when the store is busy or restarting, not 400', async () => {
+    const original = api.store.sql.bind(api.store);
+    try {
+      for (const code of ['search-busy', 'store-restarted']) {
+        api.store.sql = () => Promise.reject(new FirebreakError(code, `the store says ${code}`));
+        const r = await viewer.post('/api/events/sql', { sql: 'SELECT 1' });
+        assert.equal(r.status, 503);
+        assert.equal(r.json.error.code, code);
+        assert.equal(r.headers.get('retry-after'), '5');
+      }
+    } finally {
+      api.store.sql = original;
+    }
   });
 
   it('exports CSV as a stream, with formula-like cells neutralised', async () => {

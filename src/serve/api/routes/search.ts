@@ -18,12 +18,18 @@ const iso = { type: 'string', format: 'date-time' } as const;
 const filterText = { type: 'string', maxLength: API_LIMITS.queryMaxChars, description: '`field=value` terms, AND-ed; `*` wildcards (e.g. `EventID=4624 TargetUserName=adm*`)' } as const;
 const sqlText = { type: 'string', minLength: 1, maxLength: API_LIMITS.queryMaxChars, description: 'Read-only SQL over the `events` view' } as const;
 
-/** Runs a store call; the store's own refusals become 400s with its code and message. */
+/** Store errors that are the server's state, not the query's fault: 503, try again later (or never, for storage-off). */
+const UNAVAILABLE = new Set(['search-busy', 'store-restarted', 'store-failed', 'storage-off']);
+
+/** Runs a store call; the store's own refusals become 400s (503 when the store is busy or down) with its code and message. */
 async function store<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if (e instanceof FirebreakError && !(e instanceof ApiError)) throw new ApiError(400, e.code, e.message);
+    if (e instanceof FirebreakError && !(e instanceof ApiError)) {
+      if (UNAVAILABLE.has(e.code)) throw new ApiError(503, e.code, e.message, undefined, e.code === 'search-busy' || e.code === 'store-restarted' ? { 'retry-after': '5' } : {});
+      throw new ApiError(400, e.code, e.message);
+    }
     throw e;
   }
 }
