@@ -47,6 +47,36 @@ export function graphOf(story: Story): { nodes: GraphNode[]; edges: GraphEdge[] 
   return { nodes: [...nodes.values()], edges };
 }
 
+/**
+ * Columns by hops from where the intrusion came from (nodes no movement reaches: the outside
+ * addresses, patient zero), rows within a column in order of arrival; hosts nothing links stay
+ * in the first column.
+ */
+export function layered(nodes: GraphNode[], edges: GraphEdge[]): Record<string, { x: number; y: number }> {
+  const reached = new Set(edges.map((e) => e.to));
+  let start = nodes.filter((n) => !reached.has(n.id)).map((n) => n.id);
+  if (!start.length) start = [(nodes.find((n) => n.patientZero) ?? nodes[0])?.id ?? ''];
+  const depth = new Map<string, number>(start.map((id) => [id, 0]));
+  const queue = [...start];
+  const byTime = [...edges].sort((a, b) => a.at.localeCompare(b.at));
+  while (queue.length) {
+    const id = queue.shift()!;
+    for (const e of byTime)
+      if (e.from === id && !depth.has(e.to)) {
+        depth.set(e.to, depth.get(id)! + 1);
+        queue.push(e.to);
+      }
+  }
+  const columns = new Map<number, string[]>();
+  for (const n of nodes) {
+    const d = depth.get(n.id) ?? 0;
+    columns.set(d, [...(columns.get(d) ?? []), n.id]);
+  }
+  const pos: Record<string, { x: number; y: number }> = {};
+  for (const [d, ids] of columns) ids.forEach((id, i) => (pos[id] = { x: d * 230, y: (i - (ids.length - 1) / 2) * 90 }));
+  return pos;
+}
+
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 }
@@ -62,6 +92,8 @@ function styleSheet(): cytoscape.StylesheetJson {
         'font-size': 11,
         'text-valign': 'bottom',
         'text-margin-y': 4,
+        'text-wrap': 'ellipsis',
+        'text-max-width': '160px',
         width: 26,
         height: 26,
       },
@@ -106,7 +138,8 @@ export function SpreadGraph(props: { story: Story; onSelectHost?: (host: string)
         ...edges.map((e) => ({ data: { id: e.id, source: e.from, target: e.to, label: `${e.technique} ${hhmm(e.at)}` } })),
       ],
       style: styleSheet(),
-      layout: { name: 'breadthfirst', directed: true, spacingFactor: 1.2, roots: nodes.filter((n) => n.kind === 'outside' || n.patientZero).map((n) => `#${CSS.escape(n.id)}`) },
+      // Left to right in the order of the spread: where the intrusion came from first.
+      layout: { name: 'preset', positions: layered(nodes, edges), fit: true, padding: 40 },
       minZoom: 0.3,
       maxZoom: 2.5,
     });
