@@ -81,7 +81,7 @@ export function ErrorBox(props: { error: unknown }) {
   if (!props.error) return null;
   return (
     <div class="error" role="alert">
-      {props.error instanceof Error ? props.error.message : String(props.error)}
+      {text(props.error instanceof Error ? props.error.message : props.error)}
     </div>
   );
 }
@@ -90,8 +90,15 @@ export function Loading() {
   return <p class="muted">Loading…</p>;
 }
 
-/** A value from a log, always as text (never markup), with a title for long values. */
+/** Any value as display text (objects as JSON). */
+export function text(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v) ?? '';
+}
+
+/** A value from a log, always as text (never markup). */
 export function Val(props: { v: unknown }) {
-  const s = props.v === null || props.v === undefined ? '' : typeof props.v === 'object' ? JSON.stringify(props.v) : String(props.v);
-  return <span class="val">{s}</span>;
+  return <span class="val">{text(props.v)}</span>;
 }

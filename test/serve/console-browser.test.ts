@@ -17,15 +17,28 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { DEFAULT_CONSOLE_DIR } from '../../src/serve/api/static.js';
 import { CHROMIUM, CHROMIUM_SKIP } from '../output/browser.js';
-import { addUser, PASSWORD, startTestApi, type Api } from './api-helpers.js';
+import { addUser, loggedIn, PASSWORD, startTestApi, type Api } from './api-helpers.js';
 import { LIVE_STORY, OUTSIDE, PATIENT_ZERO, scenarioEvents, seedBackground, seedIntrusion, XSS_HOST } from './console-scenario.js';
 
-// Callbacks that run in the page: the DOM's names, untyped (the Node program has no DOM library).
-declare const document: any;
-declare const window: any;
-declare const localStorage: any;
-declare const getComputedStyle: any;
-type HTMLElement = any;
+// Callbacks that run in the page: the few DOM names they use (the Node program has no DOM library).
+interface PageElement {
+  dataset: Record<string, string | undefined>;
+  textContent: string | null;
+  closest(selector: string): PageElement | null;
+}
+interface AxeResult {
+  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
+}
+declare const document: {
+  activeElement: PageElement | null;
+  documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number };
+  querySelector(selector: string): PageElement | null;
+  body: unknown;
+};
+declare const window: { innerWidth: number; dispatchEvent(e: unknown): boolean; __xss?: unknown; axe: { run(context: unknown, options: unknown): Promise<AxeResult> } };
+declare const localStorage: { getItem(key: string): string | null };
+declare const getComputedStyle: (e: unknown) => { backgroundColor: string };
+declare const CustomEvent: new (type: string) => unknown;
 
 const built = existsSync(join(DEFAULT_CONSOLE_DIR, 'index.html'));
 const skip = CHROMIUM_SKIP || (built ? false : `the console is not built at ${DEFAULT_CONSOLE_DIR} (npm run build); browser checks skipped`);
@@ -65,12 +78,12 @@ async function login(page: Page, user: string): Promise<void> {
 async function axeViolations(page: Page): Promise<string[]> {
   await page.evaluate(axeSource);
   const r = await page.evaluate(async () => {
-    const res = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+    const res = await window.axe.run(document, { resultTypes: ['violations'] });
     return res.violations
-      .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v: any) => `${v.id} (${v.impact}): ${v.nodes.length} node(s), e.g. ${v.nodes[0]?.target?.join(' ')}: ${v.help}`);
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.length} node(s), e.g. ${v.nodes[0]?.target?.join(' ')}: ${v.help}`);
   });
-  return r as string[];
+  return r;
 }
 
 async function shoot(page: Page, name: string): Promise<void> {
@@ -101,7 +114,11 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     await addUser(api, 'alice', 'analyst');
     await addUser(api, 'rob', 'read-only');
     seedBackground(api);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
+    });
     analyst = await open(browser, api.base);
   });
   after(async () => {
@@ -132,7 +149,7 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     await page.waitForSelector(`tr[data-id="${LIVE_STORY}"]`);
     assert.equal(page.url(), urlBefore, 'no reload or navigation');
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=new-counter] strong')?.textContent) >= 1);
-    const rows = await page.$$eval('[data-testid=queue] tr[data-id]', (trs) => trs.map((t) => (t as HTMLElement).dataset.id));
+    const rows = await page.$$eval('[data-testid=queue] tr[data-id]', (trs) => trs.map((t) => t.dataset.id));
     assert.equal(rows[0], LIVE_STORY, 'the most severe story is on top');
     assert.ok(rows.includes('st-older-0001'));
     assert.ok(await noHorizontalScroll(page), 'the queue fits 1280 px');
@@ -143,13 +160,13 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
   it('moves the selection with the keyboard and opens the story with Enter', async () => {
     const { page } = analyst;
     await page.click('h1');
-    const selectedId = () => page.evaluate(() => (document.activeElement?.closest('tr') as HTMLElement | null)?.dataset.id ?? null);
+    const selectedId = () => page.evaluate(() => document.activeElement?.closest('tr')?.dataset.id ?? null);
     await page.keyboard.press('j');
     assert.equal(await selectedId(), LIVE_STORY);
     await page.keyboard.press('j');
     assert.equal(await selectedId(), 'st-older-0001');
     await page.keyboard.press('ArrowDown');
-    assert.equal(await page.evaluate(() => (document.activeElement?.closest('tr') as HTMLElement | null)?.dataset.kind), 'alert');
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.kind), 'alert');
     await page.keyboard.press('k');
     await page.keyboard.press('k');
     assert.equal(await selectedId(), LIVE_STORY);
@@ -161,20 +178,21 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
   it('shows the story: graph with patient zero and outside addresses, tactics in kill-chain order, why patient zero', async () => {
     const { page } = analyst;
     await page.waitForSelector('[data-testid=spread-graph] canvas');
-    const nodes = await page.$$eval('[data-testid=graph-nodes] li', (lis) =>
-      lis.map((li) => ({ text: li.textContent, kind: (li as HTMLElement).dataset.kind, pz: (li as HTMLElement).dataset.patientZero === 'true' })),
-    );
+    const nodes = await page.$$eval('[data-testid=graph-nodes] li', (lis) => lis.map((li) => ({ text: li.textContent, kind: li.dataset.kind, pz: li.dataset.patientZero === 'true' })));
     assert.equal(nodes.length, 6, JSON.stringify(nodes));
     const pz = nodes.filter((n) => n.pz);
     assert.equal(pz.length, 1);
-    assert.match(pz[0]!.text!, new RegExp(PATIENT_ZERO.replace(/\./g, '\\.')));
-    assert.match(pz[0]!.text!, /patient zero/);
-    assert.deepEqual(nodes.filter((n) => n.kind === 'outside').map((n) => n.text!.replace('outside address', '')).sort(), ['198.51.100.7', OUTSIDE]);
-    assert.equal(await page.$$eval('[data-testid=graph-edges] li', (l) => l.length), 4);
+    assert.match(pz[0]!.text, new RegExp(PATIENT_ZERO.replace(/\./g, '\\.')));
+    assert.match(pz[0]!.text, /patient zero/);
     assert.deepEqual(
-      await page.$$eval('[data-testid=tactics] li strong', (l) => l.map((x) => x.textContent)),
-      ['Initial Access', 'Discovery', 'Lateral Movement'],
+      nodes
+        .filter((n) => n.kind === 'outside')
+        .map((n) => n.text!.replace('outside address', ''))
+        .sort(),
+      ['198.51.100.7', OUTSIDE],
     );
+    assert.equal(await page.$$eval('[data-testid=graph-edges] li', (l) => l.length), 4);
+    assert.deepEqual(await page.$$eval('[data-testid=tactics] li strong', (l) => l.map((x) => x.textContent)), ['Initial Access', 'Discovery', 'Lateral Movement']);
     assert.match((await page.textContent('[data-testid=patient-zero]'))!, /outside the network/);
     assert.match((await page.textContent('[data-testid=narrative]'))!, /adm-attacker/);
     assert.ok(await noHorizontalScroll(page), 'the story fits 1280 px');
@@ -188,7 +206,7 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     await page.waitForSelector('[data-testid=event-fields]');
     assert.ok((await page.textContent('[data-testid=event-fields]'))!.includes('<script>window.__xss=2</script>'));
     assert.equal(await page.$('img[src="x"]'), null, 'no <img> from the host name');
-    assert.equal(await page.evaluate(() => (window as any).__xss), undefined, 'no script ran');
+    assert.equal(await page.evaluate(() => window.__xss), undefined, 'no script ran');
     assert.deepEqual(analyst.pageErrors, []);
     const matched = await page.$$eval('[data-testid=event-fields] tr[data-matched] th', (l) => l.map((x) => x.textContent));
     assert.ok(
@@ -211,13 +229,13 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     await page.selectOption('[data-testid=resolution]', 'true_positive');
     await page.click('button:has-text("Set status")');
     await page.waitForSelector('[data-testid=audit] li[data-action="story.status"]');
-    const audit = await page.$$eval('[data-testid=audit] li', (l) => l.map((x) => `${(x as HTMLElement).dataset.action} ${x.textContent}`));
+    const audit = await page.$$eval('[data-testid=audit] li', (l) => l.map((x) => `${x.dataset.action} ${x.textContent}`));
     assert.deepEqual(
       audit.map((a) => a.split(' ')[0]),
       ['story.assign', 'story.comment', 'story.status'],
     );
     assert.match(audit[2]!, /true_positive/);
-    const s = (await (await fetch(`${api.base}/api/stories/${LIVE_STORY}`, { headers: { cookie: (await analyst.ctx.cookies())[0]!.name + '=' + (await analyst.ctx.cookies())[0]!.value } })).json()) as any;
+    const s = (await (await loggedIn(api, 'rob', 'read-only')).get(`/api/stories/${LIVE_STORY}`)).json;
     assert.equal(s.status, 'closed');
     assert.equal(s.resolution, 'true_positive');
     assert.equal(s.assignee, 'alice');
@@ -251,7 +269,7 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.deepEqual(await axeViolations(page), []);
     await shoot(page, 'search');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-csv]')]);
-    const csv = readFileSync((await download.path())!, 'utf8').replace(/^\uFEFF/, '');
+    const csv = readFileSync((await download.path()), 'utf8').replace(/^\uFEFF/, '');
     const lines = csv.trim().split(/\r?\n/);
     assert.equal(lines[0], 'timestamp,computer,eventId,fields');
     assert.equal(lines.length, 4, csv);
@@ -311,7 +329,7 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     await page.waitForSelector('[data-testid=matrix] .cell');
     await shoot(page, 'coverage');
     const [layer] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=navigator]')]);
-    const json = JSON.parse(readFileSync((await layer.path())!, 'utf8'));
+    const json = JSON.parse(readFileSync((await layer.path()), 'utf8'));
     assert.equal(json.domain, 'enterprise-attack');
     await page.click('nav a:has-text("Health")');
     await page.waitForSelector('[data-testid=sources] td:has-text("winlogbeat-dcs")');
@@ -336,7 +354,11 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
       assert.equal(await page.$('[data-testid=upload]'), null);
       const status = await page.evaluate(async () => {
         const s = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
-        const r = await fetch('/api/stories/st-older-0001/assign', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrfToken }, body: JSON.stringify({ assignee: 'rob' }) });
+        const r = await fetch('/api/stories/st-older-0001/assign', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrfToken },
+          body: JSON.stringify({ assignee: 'rob' }),
+        });
         return r.status;
       });
       assert.equal(status, 403);

@@ -58,12 +58,7 @@ export function Triage(props: { kind: 'alert' | 'story'; id: string | number; it
         </button>
         <label>
           Assignee
-          <select
-            value={props.item.assignee ?? ''}
-            disabled={busy}
-            data-testid="assignee"
-            onChange={(e) => void run('assign', { assignee: e.currentTarget.value || null })}
-          >
+          <select value={props.item.assignee ?? ''} disabled={busy} data-testid="assignee" onChange={(e) => void run('assign', { assignee: e.currentTarget.value || null })}>
             <option value="">nobody</option>
             {(users.data ?? [])
               .filter((u) => !u.disabled || u.name === props.item.assignee)

@@ -21,9 +21,7 @@ export function AlertPage(props: { id: string }) {
         </h1>
         <div class="facts">
           <StatusBadge status={a.status} resolution={a.resolution} />
-          <span>
-            host {a.host ? <Link href={hostHref(a.host)}>{a.host}</Link> : '—'}
-          </span>
+          <span>host {a.host ? <Link href={hostHref(a.host)}>{a.host}</Link> : '—'}</span>
           <span>
             {a.users.map((u, i) => (
               <Fragment key={u}>

@@ -25,9 +25,7 @@ export function CoveragePage() {
           </a>
         </div>
       </div>
-      <p class="muted">
-        Shade: how many enabled rules cover the technique. A red mark: it fired (alerts raised). Hover a cell for counts.
-      </p>
+      <p class="muted">Shade: how many enabled rules cover the technique. A red mark: it fired (alerts raised). Hover a cell for counts.</p>
       <div class="matrix" data-testid="matrix">
         {tactics.map((t) => (
           <div class="matrix-col" key={t.id}>

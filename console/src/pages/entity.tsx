@@ -142,7 +142,11 @@ function EntityFacts(props: { kind: Kind; name: string }) {
             <ul class="plain">
               {f.hosts.map((x) => (
                 <li key={x.host}>
-                  <Link href={hostHref(x.host)}>{x.host}</Link> <span class="muted">({x.via}, {x.count})</span> <Time at={x.lastAt} />
+                  <Link href={hostHref(x.host)}>{x.host}</Link>{' '}
+                  <span class="muted">
+                    ({x.via}, {x.count})
+                  </span>{' '}
+                  <Time at={x.lastAt} />
                 </li>
               ))}
             </ul>

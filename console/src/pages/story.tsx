@@ -124,8 +124,7 @@ function Tactics(props: { story: Story }) {
 }
 
 function Timeline(props: { story: Story; alerts: Alert[]; onOpen: (id: number) => void }) {
-  const find = (title: string, host: string | null): Alert | undefined =>
-    props.alerts.find((a) => a.ruleTitle === title && (a.host ?? '').toLowerCase() === (host ?? '').toLowerCase());
+  const find = (title: string, host: string | null): Alert | undefined => props.alerts.find((a) => a.ruleTitle === title && (a.host ?? '').toLowerCase() === (host ?? '').toLowerCase());
   return (
     <section aria-labelledby="h-timeline">
       <h2 id="h-timeline">Timeline</h2>
