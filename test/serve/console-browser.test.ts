@@ -153,6 +153,12 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.equal(rows[0], LIVE_STORY, 'the most severe story is on top');
     assert.ok(rows.includes('st-older-0001'));
     assert.ok(await noHorizontalScroll(page), 'the queue fits 1280 px');
+    await page.selectOption('select:near(:text("Severity"))', 'high');
+    await page.waitForSelector('tr[data-id="st-older-0001"]', { state: 'detached' });
+    assert.ok(await page.$(`tr[data-id="${LIVE_STORY}"]`), 'the critical story stays');
+    assert.match(page.url(), /minLevel=high/, 'filters live in the URL');
+    await page.selectOption('select:near(:text("Severity"))', '');
+    await page.waitForSelector('tr[data-id="st-older-0001"]');
     assert.deepEqual(await axeViolations(page), []);
     await shoot(page, 'queue');
   });
@@ -239,6 +245,10 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.equal(s.status, 'closed');
     assert.equal(s.resolution, 'true_positive');
     assert.equal(s.assignee, 'alice');
+
+    await page.click(`[data-testid=story-alerts] tr:has-text("${XSS_HOST.slice(0, 8)}") button:has-text("Split out")`);
+    await page.waitForSelector('[data-testid=audit] li[data-action="story.split"]');
+    assert.equal(await page.$$eval('[data-testid=story-alerts] tbody tr:not(.event-row)', (l) => l.length), 2, 'the split alert left the story');
   });
 
   it('toggles the dark theme', async () => {
@@ -269,7 +279,7 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.deepEqual(await axeViolations(page), []);
     await shoot(page, 'search');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-csv]')]);
-    const csv = readFileSync((await download.path()), 'utf8').replace(/^\uFEFF/, '');
+    const csv = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
     const lines = csv.trim().split(/\r?\n/);
     assert.equal(lines[0], 'timestamp,computer,eventId,fields');
     assert.equal(lines.length, 4, csv);
@@ -325,11 +335,16 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     await page.waitForSelector('[data-testid=entity]');
     assert.ok((await page.textContent('h1'))!.includes(PATIENT_ZERO));
     await shoot(page, 'host');
+    await page.goto(`${api.base}/`);
+    await page.click('[data-testid=queue] tr[data-kind=alert] a.row-link:has-text("Suspicious Whoami")');
+    await page.waitForSelector('[data-testid=alert] [data-testid=event-fields]');
+    await page.click('button:has-text("Acknowledge")');
+    await page.waitForSelector('[data-testid=audit] li[data-action="alert.acknowledge"]');
     await page.click('nav a:has-text("Coverage")');
     await page.waitForSelector('[data-testid=matrix] .cell');
     await shoot(page, 'coverage');
     const [layer] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=navigator]')]);
-    const json = JSON.parse(readFileSync((await layer.path()), 'utf8'));
+    const json = JSON.parse(readFileSync(await layer.path(), 'utf8'));
     assert.equal(json.domain, 'enterprise-attack');
     await page.click('nav a:has-text("Health")');
     await page.waitForSelector('[data-testid=sources] td:has-text("winlogbeat-dcs")');
