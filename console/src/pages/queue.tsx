@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { qs, useQuery } from '../api';
-import { TACTICS } from '../attack';
+import { killChainIndex, TACTICS } from '../attack';
 import { onLive } from '../live';
 import { navigate, useLocation } from '../router';
 import type { Alert, Counts, Page, StorySummary } from '../types';
@@ -228,7 +228,7 @@ export function QueuePage() {
                   <td class="num">{Math.round(s.score)}</td>
                   <td class="num">{s.hosts}</td>
                   <td>{s.patientZero ? <Link href={hostHref(s.patientZero)}>{s.patientZero}</Link> : <span class="muted">—</span>}</td>
-                  <td class="tactics">{s.tactics.join(', ')}</td>
+                  <td class="tactics">{[...s.tactics].sort((a, b) => killChainIndex(a) - killChainIndex(b)).join(', ')}</td>
                   <td>
                     <StatusBadge status={s.status} resolution={s.resolution} />
                   </td>
