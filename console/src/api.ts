@@ -4,7 +4,7 @@
  * `ApiFailure`. `useQuery` caches GET results by path and refetches when the live feed says
  * something changed (`invalidate`), so every page stays current without a reload.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Session } from './types';
 
 export class ApiFailure extends Error {
@@ -125,9 +125,15 @@ export interface QueryState<T> {
   loading: boolean;
 }
 
-/** The cached answer to GET `path` (null: nothing to fetch), refetched when invalidated. */
-export function useQuery<T>(path: string | null): QueryState<T> {
+/**
+ * The cached answer to GET `path` (null: nothing to fetch), refetched when invalidated. With
+ * `keepPrevious` (lists), the previous path's answer stays while a new path loads (with
+ * `loading`), so a list does not flash empty when a filter changes; never for single items,
+ * where the old item would stand in for another.
+ */
+export function useQuery<T>(path: string | null, keepPrevious = false): QueryState<T> {
   const [, setTick] = useState(0);
+  const shown = useRef<unknown>(undefined);
   useEffect(() => {
     if (path === null) return;
     const fn = (): void => {
@@ -141,7 +147,9 @@ export function useQuery<T>(path: string | null): QueryState<T> {
   }, [path]);
   if (path === null) return { data: undefined, error: undefined, loading: false };
   const e = cache.get(path);
-  return { data: e?.data as T | undefined, error: e?.error, loading: !!e?.promise };
+  if (e?.data !== undefined || e?.error) shown.current = e.data;
+  const data = e?.data ?? (keepPrevious && !e?.error ? shown.current : undefined);
+  return { data: data as T | undefined, error: e?.error, loading: !!e?.promise };
 }
 
 /** Message of any thrown value. */

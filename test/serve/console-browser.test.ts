@@ -139,6 +139,8 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
 
   it('logs in and shows the queue; a story raised by the server appears live, and the counter counts it', async () => {
     const { page } = analyst;
+    await page.waitForSelector('input[name=user]');
+    assert.deepEqual(await axeViolations(page), [], 'the login page');
     await login(page, 'alice');
     await page.waitForSelector('tr[data-id="st-older-0001"]');
     assert.equal(await page.textContent('[data-testid=new-counter] strong'), '0');
@@ -155,7 +157,7 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.ok(await noHorizontalScroll(page), 'the queue fits 1280 px');
     await page.selectOption('select:near(:text("Severity"))', 'high');
     await page.waitForSelector('tr[data-id="st-older-0001"]', { state: 'detached' });
-    assert.ok(await page.$(`tr[data-id="${LIVE_STORY}"]`), 'the critical story stays');
+    await page.waitForSelector(`tr[data-id="${LIVE_STORY}"]`);
     assert.match(page.url(), /minLevel=high/, 'filters live in the URL');
     await page.selectOption('select:near(:text("Severity"))', '');
     await page.waitForSelector('tr[data-id="st-older-0001"]');
@@ -260,6 +262,7 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     const after = await page.evaluate(() => document.documentElement.dataset.theme);
     assert.notEqual(after, theme);
     assert.notEqual(await bg(), before);
+    assert.deepEqual(await axeViolations(page), [], `the story page in the ${after} theme`);
     await page.click('[data-testid=theme-toggle]');
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), theme);
   });

@@ -16,7 +16,7 @@ export function EntityPage(props: { kind: Kind; name: string | null }) {
 function EntityList(props: { kind: Kind }) {
   const [q, setQ] = useState('');
   const [applied, setApplied] = useState('');
-  const list = useQuery<Page<{ name: string; alerts: number; firstSeen: string; lastSeen: string; maxLevel: string }>>(`/api/${plural(props.kind)}${qs({ q: applied, limit: 200 })}`);
+  const list = useQuery<Page<{ name: string; alerts: number; firstSeen: string; lastSeen: string; maxLevel: string }>>(`/api/${plural(props.kind)}${qs({ q: applied, limit: 200 })}`, true);
   return (
     <section>
       <div class="page-head">

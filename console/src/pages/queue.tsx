@@ -50,8 +50,8 @@ export function QueuePage() {
     if (v) filters[k] = v;
   }
   const params = apiParams(filters);
-  const stories = useQuery<Page<StorySummary>>(`/api/stories${qs({ ...params, limit: 100 })}`);
-  const alerts = useQuery<Page<Alert>>(`/api/alerts${qs({ ...params, ungrouped: true, limit: 100 })}`);
+  const stories = useQuery<Page<StorySummary>>(`/api/stories${qs({ ...params, limit: 100 })}`, true);
+  const alerts = useQuery<Page<Alert>>(`/api/alerts${qs({ ...params, ungrouped: true, limit: 100 })}`, true);
 
   const [lastLook, setLastLook] = useState<string>(() => {
     const saved = localStorage.getItem(lastLookKey(session.user));

@@ -29,7 +29,7 @@ function RuleList() {
   const [sort, setSort] = useState('alerts');
   const [offset, setOffset] = useState(0);
   const [error, setError] = useState<string | null>(null);
-  const list = useQuery<Page<Rule>>(`/api/rules${qs({ q: applied, enabled: enabled || undefined, sort, limit: 50, offset })}`);
+  const list = useQuery<Page<Rule>>(`/api/rules${qs({ q: applied, enabled: enabled || undefined, sort, limit: 50, offset })}`, true);
   const toggle = async (r: Rule): Promise<void> => {
     setError(null);
     try {
