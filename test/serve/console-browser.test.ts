@@ -175,6 +175,8 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.equal(await selectedId(), 'st-older-0001');
     await page.keyboard.press('ArrowDown');
     assert.equal(await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.kind), 'alert');
+    await page.keyboard.press('a');
+    await page.waitForSelector('[data-testid=queue] tr[data-kind=alert] .status-acknowledged');
     await page.keyboard.press('k');
     await page.keyboard.press('k');
     assert.equal(await selectedId(), LIVE_STORY);
@@ -339,10 +341,23 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.ok((await page.textContent('h1'))!.includes(PATIENT_ZERO));
     await shoot(page, 'host');
     await page.goto(`${api.base}/`);
+    await page.click('button:has-text("Mark all seen")');
+    await page.waitForFunction(() => document.querySelector('[data-testid=new-counter] strong')?.textContent === '0');
     await page.click('[data-testid=queue] tr[data-kind=alert] a.row-link:has-text("Suspicious Whoami")');
     await page.waitForSelector('[data-testid=alert] [data-testid=event-fields]');
-    await page.click('button:has-text("Acknowledge")');
     await page.waitForSelector('[data-testid=audit] li[data-action="alert.acknowledge"]');
+    await page.selectOption('[data-testid=status]', 'in_progress');
+    await page.click('button:has-text("Set status")');
+    await page.waitForSelector('[data-testid=audit] li[data-action="alert.status"]');
+
+    // Damaged data and bad addresses: a story whose stored JSON is unreadable, an alert id that is not one, no such page.
+    api.db.db.prepare("UPDATE stories SET story = '{' WHERE id = 'st-older-0001'").run();
+    await page.goto(`${api.base}/stories/st-older-0001`);
+    await page.waitForSelector('text=The stored story could not be read');
+    await page.goto(`${api.base}/alerts/12abc`);
+    await page.waitForSelector("text='12abc' is not an alert number");
+    await page.goto(`${api.base}/no/such/page`);
+    await page.waitForSelector('h1:has-text("Not found")');
     await page.click('nav a:has-text("Coverage")');
     await page.waitForSelector('[data-testid=matrix] .cell');
     await shoot(page, 'coverage');
@@ -380,6 +395,13 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
         return r.status;
       });
       assert.equal(status, 403);
+      // The session ends elsewhere (logout from another tab): the next request shows the login page.
+      await page.evaluate(async () => {
+        const s = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
+        await fetch('/api/auth/logout', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrfToken }, body: '{}' });
+      });
+      await page.click('nav a:has-text("Health")');
+      await page.waitForSelector('input[name=password]');
       assert.deepEqual(ro.pageErrors, []);
     } finally {
       await ro.ctx.close();

@@ -4,12 +4,12 @@
  * navigation (j/k or arrows move, Enter opens, / focuses the filters).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { qs, useQuery } from '../api';
+import { errorText, invalidate, post, qs, useQuery } from '../api';
 import { killChainIndex, TACTICS } from '../attack';
 import { onLive } from '../live';
 import { navigate, useLocation } from '../router';
 import type { Alert, Counts, Page, StorySummary } from '../types';
-import { alertHref, ErrorBox, hostHref, LEVELS, LevelBadge, Link, StatusBadge, storyHref, Time, useSession } from '../ui';
+import { alertHref, canChange, ErrorBox, hostHref, LEVELS, LevelBadge, Link, StatusBadge, storyHref, Time, useSession } from '../ui';
 
 const FILTERS = ['minLevel', 'status', 'host', 'user', 'rule', 'tactic', 'from', 'to', 'sort', 'q'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
@@ -82,6 +82,7 @@ export function QueuePage() {
   // Keyboard navigation: the selected row is the one whose link has focus.
   const listRef = useRef<HTMLDivElement>(null);
   const [selected, setSelected] = useState(0);
+  const [keyError, setKeyError] = useState<string | null>(null);
   const rows = (): HTMLAnchorElement[] => [...(listRef.current?.querySelectorAll<HTMLAnchorElement>('a.row-link') ?? [])];
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -106,6 +107,18 @@ export function QueuePage() {
         e.preventDefault();
         navigate(links[at]!.getAttribute('href')!);
         return;
+      } else if (e.key === 'a' && canChange(session)) {
+        // Acknowledge the selected row without opening it.
+        const row = links[at]!.closest('tr');
+        const kind = row?.dataset.kind;
+        const id = row?.dataset.id;
+        if (!kind || !id) return;
+        e.preventDefault();
+        post(`/api/${kind === 'story' ? 'stories' : 'alerts'}/${encodeURIComponent(id)}/acknowledge`).then(
+          () => invalidate('/api/stories', '/api/alerts', '/api/counts'),
+          (err: unknown) => setKeyError(errorText(err)),
+        );
+        return;
       }
       if (next < 0) return;
       e.preventDefault();
@@ -114,7 +127,7 @@ export function QueuePage() {
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [selected]);
+  }, [selected, session]);
 
   const storyItems = stories.data?.items ?? [];
   const alertItems = alerts.data?.items ?? [];
@@ -191,8 +204,8 @@ export function QueuePage() {
           </select>
         </label>
       </form>
-      <p class="hint muted">Keys: j/k or ↓/↑ move, Enter opens, / filters.</p>
-      <ErrorBox error={stories.error ?? alerts.error} />
+      <p class="hint muted">Keys: j/k or ↓/↑ move, Enter opens{canChange(session) ? ', a acknowledges' : ''}, / filters.</p>
+      <ErrorBox error={keyError ?? stories.error ?? alerts.error} />
       <div ref={listRef} class="queue-list" data-testid="queue">
         <h2>
           Stories <span class="muted">({stories.data?.total ?? '…'})</span>
