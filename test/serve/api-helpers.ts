@@ -398,12 +398,24 @@ export function makeStory(
   };
 }
 
-export function seedStory(db: StateDb, story: Story, o: { level?: string; createdAt?: string } = {}): void {
+export function seedStory(db: StateDb, story: Story, o: { level?: string; createdAt?: string; title?: string } = {}): void {
   const t = o.createdAt ?? now();
   db.db
     .prepare(
       `INSERT INTO stories (id, score, level, title, first_seen, last_seen, hosts, patient_zero, story, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(story.id, story.score, o.level ?? 'high', `Story ${story.id}`, story.firstSeen, story.lastSeen, story.hosts.length, story.patientZero?.computer ?? null, JSON.stringify(story), t, t);
+    .run(
+      story.id,
+      story.score,
+      o.level ?? 'high',
+      o.title ?? `Story ${story.id}`,
+      story.firstSeen,
+      story.lastSeen,
+      story.hosts.length,
+      story.patientZero?.computer ?? null,
+      JSON.stringify(story),
+      t,
+      t,
+    );
 }
