@@ -17,13 +17,22 @@
  * - `generate: false` (the default): every rule a correlation references, single-event rule or
  *   correlation, is an intermediate result and is marked `hidden` (pySigma `disable_output()`).
  *   A rule referenced by several correlations is hidden if any of them has `generate: false`.
+ *
+ * This module holds the engine: resolving references, routing detections to the correlations
+ * that consume them, chains, and the watermark. ./state.ts holds per-correlation state,
+ * ./window.ts window evaluation and bounds, ./output.ts the detections it makes, ./aggregate.ts
+ * the aggregates and conditions.
  */
 import { LIMITS } from '../core/limits.js';
 import { defaultDomain, type Domain } from '../events/domain.js';
-import { lookupPath, type FieldValue } from '../events/event.js';
-import type { Contributor, CorrelationDetail, DetectionRecord } from '../detections/record.js';
+import type { DetectionRecord } from '../detections/record.js';
 import type { SigmaCorrelation, SigmaRule } from '../sigma/model.js';
-import { aggregateName, conditionMet, formatAggregate, newAccumulator, numericValue, type Accumulator, type Entry } from './aggregate.js';
+import { numericValue, type Entry } from './aggregate.js';
+import { contributorOf, fieldOf, groupText } from './output.js';
+import { CorrelationState, type CorrelationCounters, type CorrelationStats, type Doc } from './state.js';
+import { GroupWindows } from './window.js';
+
+export type { CorrelationStats } from './state.js';
 
 export interface CorrelationOptions {
   /**
@@ -46,90 +55,11 @@ export interface CorrelationOptions {
   domain?: Domain;
 }
 
-/** What the engine saw and what it had to drop; nothing is dropped without being counted here. */
-export interface CorrelationStats {
-  correlations: number;
-  /** Detections consumed (one per correlation that references the detection's rule). */
-  consumed: number;
-  /** Correlation detections produced (hidden intermediate ones included). */
-  fired: number;
-  /** Groups alive now. */
-  groups: number;
-  /** Groups that ended normally: their newest detection is older than the watermark − 2 × timespan. */
-  expired: number;
-  /** Groups dropped to stay under `maxGroups`, with their detections. */
-  droppedGroups: number;
-  /** Detections dropped from a full group (`maxEventsPerGroup`) or with a dropped group. */
-  droppedEvents: number;
-  /** Detections older than the watermark − timespan: their windows were already decided. */
-  late: number;
-  /** Detections without a usable timestamp: they cannot be placed in a window. */
-  noTimestamp: number;
-  /** Detections missing a group-by field (after aliases). */
-  missingGroupField: number;
-  /** value_count and metric detections without the condition's `field`. */
-  missingField: number;
-  /** Metric detections whose `field` is not a number. */
-  nonNumeric: number;
-  /** The same event reached one count/metric correlation through two of its rules: counted once. */
-  duplicates: number;
-}
-
-type Doc = SigmaRule | SigmaCorrelation;
-
 /** Default bounds (src/core/limits.ts gives their reasons). */
 const DEFAULTS = LIMITS.correlation;
 const MAX_CHAIN_DEPTH = LIMITS.correlation.maxChainDepth;
 /** Every this many pushes, idle correlations are swept for expired groups too. */
 const SWEEP_EVERY = 1024;
-interface Group {
-  key: string;
-  /** Group-by values, in group-by order. */
-  values: string[];
-  /** The group's detections, sorted by (t, seq); only the tail from `start` is in the window. */
-  entries: Entry[];
-  start: number;
-  acc: Accumulator;
-  /** Newest timestamp the group has seen (ms). */
-  latest: number;
-}
-
-/** One correlation with its resolved references and its groups. */
-class CorrelationState {
-  readonly spanMs: number;
-  /** Distinct referenced documents; entries name them by index. */
-  readonly refs: Doc[] = [];
-  /** `correlation.rules` as indices into `refs` (temporal_ordered). */
-  readonly order: number[] = [];
-  /** Per ref: the event field read for each group-by name (aliases applied). */
-  readonly groupFields: string[][] = [];
-  /** Per ref: the event field read for the condition's `field` (aliases applied). */
-  readonly valueFields: (string | undefined)[] = [];
-  /** Fields contributors keep: the domain's identity fields, grown with what consuming correlations need. */
-  readonly keep: Set<string>;
-  readonly groups = new Map<string, Group>();
-  readonly aggName: string;
-  readonly countsOnce: boolean;
-  /** Correlations that consume this one's detections (chains). */
-  readonly consumers: CorrelationState[] = [];
-  hidden = false;
-  /** Identity of the last event consumed, to count an event matched by two rules once. */
-  lastEvent = '';
-
-  constructor(
-    readonly corr: SigmaCorrelation,
-    identityFields: readonly string[],
-  ) {
-    this.keep = new Set(identityFields);
-    this.spanMs = corr.timespan * 1000;
-    this.aggName = aggregateName(corr);
-    this.countsOnce = corr.type !== 'temporal' && corr.type !== 'temporal_ordered';
-  }
-
-  newAcc(): Accumulator {
-    return newAccumulator(this.corr.type, this.refs.length, this.order, this.corr.percentile);
-  }
-}
 
 /** Streaming evaluator of Sigma correlation rules over detection records. */
 export class CorrelationEngine {
@@ -143,16 +73,13 @@ export class CorrelationEngine {
   private readonly consumersOf = new Map<Doc, CorrelationState[]>();
   private readonly hiddenDocs = new Set<Doc>();
   private readonly stateOf = new Map<SigmaCorrelation, CorrelationState>();
-  private readonly maxGroups: number;
-  private readonly maxEvents: number;
-  private readonly maxContributors: number;
+  private readonly windows: GroupWindows;
   private readonly identityFields: readonly string[];
   /** Detections this engine made: pushing one back must not count it twice. */
   private readonly produced = new WeakSet<DetectionRecord>();
-  private watermark = -Infinity;
   private seq = 0;
   private pushes = 0;
-  private readonly s: Omit<CorrelationStats, 'correlations' | 'groups'> = {
+  private readonly s: CorrelationCounters = {
     consumed: 0,
     fired: 0,
     expired: 0,
@@ -167,9 +94,14 @@ export class CorrelationEngine {
   };
 
   constructor(correlations: readonly SigmaCorrelation[], rules: readonly SigmaRule[], options: CorrelationOptions = {}) {
-    this.maxGroups = Math.max(1, options.maxGroups ?? DEFAULTS.maxGroups);
-    this.maxEvents = Math.max(1, options.maxEventsPerGroup ?? DEFAULTS.maxEventsPerGroup);
-    this.maxContributors = Math.max(1, options.maxContributors ?? DEFAULTS.maxContributors);
+    this.windows = new GroupWindows(
+      {
+        maxGroups: Math.max(1, options.maxGroups ?? DEFAULTS.maxGroups),
+        maxEvents: Math.max(1, options.maxEventsPerGroup ?? DEFAULTS.maxEventsPerGroup),
+        maxContributors: Math.max(1, options.maxContributors ?? DEFAULTS.maxContributors),
+      },
+      this.s,
+    );
     this.identityFields = (options.domain ?? defaultDomain()).identityFields;
     for (const d of [...rules, ...correlations]) {
       if (d.id && !this.byId.has(d.id)) this.byId.set(d.id, d);
@@ -319,7 +251,7 @@ export class CorrelationEngine {
     if (this.produced.has(d)) return []; // already fed to its consumers when it was made
     const out: DetectionRecord[] = [];
     this.feed(d, doc, consumers, out, 0);
-    if (++this.pushes % SWEEP_EVERY === 0) for (const st of this.states) this.sweep(st);
+    if (++this.pushes % SWEEP_EVERY === 0) for (const st of this.states) this.windows.sweep(st);
     return out;
   }
 
@@ -339,8 +271,8 @@ export class CorrelationEngine {
    * expire the groups that can no longer fire.
    */
   advance(watermark: number): void {
-    if (!Number.isNaN(watermark) && watermark > this.watermark) this.watermark = watermark;
-    for (const st of this.states) this.sweep(st);
+    if (!Number.isNaN(watermark) && watermark > this.windows.watermark) this.windows.watermark = watermark;
+    for (const st of this.states) this.windows.sweep(st);
   }
 
   stats(): CorrelationStats {
@@ -355,7 +287,7 @@ export class CorrelationEngine {
       this.s.noTimestamp++;
       return;
     }
-    if (t > this.watermark) this.watermark = t;
+    if (t > this.windows.watermark) this.windows.watermark = t;
     const seq = this.seq++;
     for (const st of consumers) {
       const fired = this.consume(st, d, doc, t, seq);
@@ -368,7 +300,7 @@ export class CorrelationEngine {
 
   private consume(st: CorrelationState, d: DetectionRecord, doc: Doc, t: number, seq: number): DetectionRecord | undefined {
     this.s.consumed++;
-    if (t < this.watermark - st.spanMs) {
+    if (t < this.windows.watermark - st.spanMs) {
       this.s.late++;
       return undefined;
     }
@@ -390,7 +322,7 @@ export class CorrelationEngine {
       }
       values.push(v);
     }
-    const e: Entry = { t, seq, ref, contributor: this.contributor(st, d) };
+    const e: Entry = { t, seq, ref, contributor: contributorOf(st, d) };
     const vf = st.valueFields[ref];
     if (st.corr.type === 'value_count' && vf !== undefined) {
       e.key = groupText(fieldOf(d.event, vf));
@@ -410,225 +342,10 @@ export class CorrelationEngine {
         return undefined;
       }
     }
-    const g = this.group(st, values);
-    const last = g.entries[g.entries.length - 1];
-    return last === undefined || last.t <= t ? this.inOrder(st, g, e) : this.outOfOrder(st, g, e);
-  }
-
-  /** The group for these values, created if needed; most recently used groups move to the back. */
-  private group(st: CorrelationState, values: string[]): Group {
-    const key = values.length === 1 ? values[0]! : JSON.stringify(values);
-    let g = st.groups.get(key);
-    if (g) {
-      st.groups.delete(key);
-      st.groups.set(key, g);
-      return g;
-    }
-    this.sweep(st);
-    while (st.groups.size >= this.maxGroups) {
-      const [oldKey, old] = st.groups.entries().next().value as [string, Group];
-      st.groups.delete(oldKey);
-      this.s.droppedGroups++;
-      this.s.droppedEvents += old.entries.length;
-    }
-    g = { key, values, entries: [], start: 0, acc: st.newAcc(), latest: -Infinity };
-    st.groups.set(key, g);
-    return g;
-  }
-
-  /** The usual path: the detection is the group's newest, so the window slides forward. */
-  private inOrder(st: CorrelationState, g: Group, e: Entry): DetectionRecord | undefined {
-    g.entries.push(e);
-    g.acc.add(e);
-    g.latest = Math.max(g.latest, e.t);
-    const from = e.t - st.spanMs;
-    while (g.start < g.entries.length && g.entries[g.start]!.t <= from) g.acc.remove(g.entries[g.start++]!);
-    this.bound(st, g);
-    const v = g.acc.value();
-    return conditionMet(v, st.corr.condition) ? this.fire(st, g, g.start, g.entries.length - 1, v!) : undefined;
-  }
-
-  /**
-   * A detection older than the group's newest: insert it in place, rebuild the current window,
-   * and check every window that contains it (those ending at it or at a later detection less than
-   * one timespan after it), earliest first.
-   */
-  private outOfOrder(st: CorrelationState, g: Group, e: Entry): DetectionRecord | undefined {
-    const entries = g.entries;
-    let p = entries.length;
-    while (p > 0 && after(entries[p - 1]!, e)) p--;
-    entries.splice(p, 0, e);
-    this.rebuild(st, g);
-    this.bound(st, g);
-    p = entries.indexOf(e);
-    if (p < 0) return undefined; // dropped by the per-group bound
-    const acc = st.newAcc();
-    let lo = p;
-    while (lo > 0 && entries[lo - 1]!.t > e.t - st.spanMs) lo--;
-    for (let i = lo; i <= p; i++) acc.add(entries[i]!);
-    for (let j = p; j < entries.length && entries[j]!.t < e.t + st.spanMs; j++) {
-      if (j > p) {
-        acc.add(entries[j]!);
-        while (entries[lo]!.t <= entries[j]!.t - st.spanMs) acc.remove(entries[lo++]!);
-      }
-      const v = acc.value();
-      if (conditionMet(v, st.corr.condition)) return this.fire(st, g, lo, j, v!);
-    }
-    return undefined;
-  }
-
-  /** Recompute the current window (ending at the group's newest detection) from scratch. */
-  private rebuild(st: CorrelationState, g: Group): void {
-    g.acc = st.newAcc();
-    const from = g.latest - st.spanMs;
-    g.start = g.entries.length;
-    while (g.start > 0 && g.entries[g.start - 1]!.t > from) g.start--;
-    for (let i = g.start; i < g.entries.length; i++) g.acc.add(g.entries[i]!);
-  }
-
-  /**
-   * Keep a group bounded: detections older than the watermark − 2 × timespan can share no window
-   * with any detection still accepted (late ones are at most one timespan old), so they go; and a
-   * group over `maxEventsPerGroup` drops its oldest tenth, counted.
-   */
-  private bound(st: CorrelationState, g: Group): void {
-    const horizon = this.watermark - 2 * st.spanMs;
-    let k = 0;
-    while (k < g.start && g.entries[k]!.t < horizon) k++;
-    if (k > 0 && (k >= 256 || 2 * k >= g.entries.length)) {
-      g.entries.splice(0, k);
-      g.start -= k;
-    }
-    if (g.entries.length > this.maxEvents) {
-      // The newest detection always stays: it is the one being evaluated.
-      const drop = Math.min(g.entries.length - 1, g.entries.length - this.maxEvents + Math.ceil(this.maxEvents / 10));
-      for (let i = Math.max(g.start, 0); i < Math.min(drop, g.entries.length); i++) g.acc.remove(g.entries[i]!);
-      g.entries.splice(0, drop);
-      g.start = Math.max(0, g.start - drop);
-      this.s.droppedEvents += drop;
-    }
-  }
-
-  /** Expire the least recently updated groups whose newest detection is past any window. */
-  private sweep(st: CorrelationState): void {
-    const horizon = this.watermark - 2 * st.spanMs;
-    for (const [key, g] of st.groups) {
-      if (g.latest >= horizon) break;
-      st.groups.delete(key);
-      this.s.expired++;
-    }
-  }
-
-  /** Make the correlation detection for window [lo, hi] of a group, then consume that window. */
-  private fire(st: CorrelationState, g: Group, lo: number, hi: number, value: number): DetectionRecord {
-    const window = g.entries.slice(lo, hi + 1);
-    const c = st.corr;
-    const last = window[window.length - 1]!;
-    const event: Record<string, FieldValue> = {};
-    for (const f of st.keep) {
-      const v = constantValue(window, f);
-      if (v !== undefined) event[f] = v;
-    }
-    const group: Record<string, string | null> = {};
-    const matched: Record<string, string> = {};
-    c.groupBy.forEach((name, i) => {
-      group[name] = g.values[i]!;
-      matched[name] = g.values[i]!;
-      event[name] = g.values[i]!;
-    });
-    matched[st.aggName] = formatAggregate(value);
-    event[st.aggName] = value;
-    const max = this.maxContributors;
-    const contributors: Contributor[] =
-      window.length <= max ? window.map((e) => e.contributor) : [...window.slice(0, Math.ceil(max / 2)), ...window.slice(window.length - Math.floor(max / 2))].map((e) => e.contributor);
-    const detail: CorrelationDetail = {
-      type: c.type,
-      group,
-      value,
-      windowStart: window[0]!.contributor.timestamp!,
-      windowEnd: last.contributor.timestamp!,
-      contributors,
-      omitted: window.length - contributors.length,
-    };
-    const gi = c.groupBy.indexOf('Computer');
-    const level = c.level ?? 'medium';
-    const record: DetectionRecord = {
-      timestamp: last.contributor.timestamp,
-      computer: gi >= 0 ? g.values[gi]! : last.contributor.computer,
-      channel: typeof event.Channel === 'string' ? event.Channel : null,
-      provider: typeof event.Provider_Name === 'string' ? event.Provider_Name : null,
-      eventId: numericValue(event.EventID) ?? null,
-      recordId: null,
-      level,
-      rule: { id: c.id ?? null, name: c.name ?? null, title: c.title, level, status: c.status ?? null, tags: c.tags, file: c.file, kind: 'correlation' },
-      matched,
-      sourceFile: last.contributor.sourceFile,
-      event,
-      correlation: detail,
-    };
-    if (st.hidden) record.hidden = true;
-    this.s.fired++;
-    // Consume the window: the group restarts from what came after the completing detection.
-    g.entries.splice(0, hi + 1);
-    if (g.entries.length) this.rebuild(st, g);
-    else st.groups.delete(g.key);
-    return record;
-  }
-
-  private contributor(st: CorrelationState, d: DetectionRecord): Contributor {
-    const fields: Record<string, FieldValue> = {};
-    for (const f of st.keep) {
-      const v = fieldOf(d.event, f);
-      if (v !== undefined) fields[f] = v;
-    }
-    return { timestamp: d.timestamp, computer: d.computer, ruleId: d.rule.id, ruleTitle: d.rule.title, recordId: d.recordId, sourceFile: d.sourceFile, fields };
+    return this.windows.add(st, values, e);
   }
 }
 
 function fileKey(file: string, name: string | undefined | null, title: string): string {
   return `${file}\u0000${name ?? ''}\u0000${title}`;
-}
-
-/**
- * A field of a record's flat event. Nested JSON objects are stored there as JSON text, so a
- * dotted name (`destination.ip`) that is not a literal key is looked up inside them.
- */
-function fieldOf(event: Record<string, FieldValue>, f: string): FieldValue | undefined {
-  const v = event[f];
-  if (v !== undefined || !f.includes('.')) return v;
-  const parts = f.split('.');
-  for (let i = parts.length - 1; i > 0; i--) {
-    const outer = event[parts.slice(0, i).join('.')];
-    if (typeof outer !== 'string' || !outer.startsWith('{')) continue;
-    try {
-      return lookupPath(JSON.parse(outer) as unknown, parts.slice(i).join('.'));
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-/** Entry order: time, then arrival. */
-function after(a: Entry, b: Entry): boolean {
-  return a.t > b.t || (a.t === b.t && a.seq > b.seq);
-}
-
-/** A field value as group text; absent, null and empty values are missing. */
-function groupText(v: FieldValue | undefined): string | undefined {
-  if (v === undefined || v === null || v === '') return undefined;
-  if (Array.isArray(v)) return v.length ? JSON.stringify(v) : undefined;
-  return String(v);
-}
-
-/** The value a field has in every entry of a window, or undefined when it differs or is absent. */
-function constantValue(window: readonly Entry[], f: string): FieldValue | undefined {
-  const first = window[0]!.contributor.fields[f];
-  if (first === undefined) return undefined;
-  const text = JSON.stringify(first);
-  for (let i = 1; i < window.length; i++) {
-    const v = window[i]!.contributor.fields[f];
-    if (v !== first && JSON.stringify(v) !== text) return undefined;
-  }
-  return first;
 }

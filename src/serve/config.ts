@@ -1,8 +1,9 @@
 /**
  * `firebreak serve` configuration: one YAML file, validated at start against a JSON schema (ajv),
- * every error reported with its file, line and column. This module owns the ingest sections
- * (listeners, tokens, TLS, limits, back-pressure, write-ahead log); other sections (storage,
- * rules, notifications) are added to `SERVE_CONFIG_SCHEMA.properties` and `ServeConfig`.
+ * every error reported with its file, line and column, then resolved (defaults, paths, checks the
+ * schema cannot express) into a `ServeConfig`. The schema and the raw shape it admits are in
+ * ./config-schema.ts, the resolved types in ./config-types.ts (both re-exported here); the
+ * `notifications:` section is resolved by ./notify/config.ts.
  *
  * Relative paths (certificates, secret files, the log directory) are taken from the config file's
  * folder. Listeners bind to loopback unless an address is given.
@@ -15,351 +16,42 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isNode, type Node } from 'yaml';
 import { ConfigError, ConfigErrors } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
-import { NOTIFICATIONS_SCHEMA, resolveNotifications, type NotificationsConfig, type RawNotifications } from './notify/config.js';
-import type { IngestProtocol } from './record.js';
+import { SERVE_CONFIG_SCHEMA, type RawConfig, type RawTls } from './config-schema.js';
+import type {
+  ApiConfig,
+  BackpressureConfig,
+  ElasticListenerConfig,
+  HttpListenerConfig,
+  IngestLimits,
+  ListenAddress,
+  OtlpListenerConfig,
+  ProcessingConfig,
+  RulesConfig,
+  ServeConfig,
+  StorageConfig,
+  SuppressionSettings,
+  SyslogTlsConfig,
+  TlsConfig,
+  TokenConfig,
+  WalConfig,
+} from './config-types.js';
+import { resolveNotifications } from './notify/config.js';
 
-/** Where a listener binds. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-/** TLS for a listener, from PEM files. */
-export interface TlsConfig {
-  cert: string;
-  key: string;
-  /** CA bundle for client certificates (required for syslog TLS client authentication). */
-  ca?: string;
-  /** `none` (default for HTTP), `request`, or `require` (client certificate checked against `ca`). */
-  clientAuth: 'none' | 'request' | 'require';
-}
-
-export interface HttpListenerConfig {
-  listen: ListenAddress;
-  tls?: TlsConfig;
-}
-
-export interface ElasticListenerConfig extends HttpListenerConfig {
-  /** `version.number` in `GET /`: Beats refuse a server older than themselves. */
-  version: string;
-  clusterName: string;
-}
-
-export interface OtlpListenerConfig extends HttpListenerConfig {
-  /** Header carrying the token (`Authorization: Bearer <token>` by default, or the bare token). */
-  tokenHeader: string;
-}
-
-/** Plain syslog (UDP or TCP) carries no token: admitted only from the listed networks. */
-export interface SyslogPlainConfig {
-  listen: ListenAddress;
-  /** The source name records from this listener get. */
-  source: string;
-  /** CIDR blocks allowed to send; anything else is refused (TCP closed, datagram dropped and counted). */
-  allow: string[];
-}
-
-/** Syslog over TLS (RFC 5425): the client certificate (checked against `ca`) names the source. */
-export interface SyslogTlsConfig {
-  listen: ListenAddress;
-  tls: TlsConfig & { ca: string };
-  /** Client certificates accepted, by subject common name or SHA-256 fingerprint. */
-  clients: { source: string; commonName?: string; fingerprint256?: string }[];
-  /** Optional network restriction on top of the certificate. */
-  allow?: string[];
-}
-
-export interface TokenConfig {
-  /** The source name records admitted by this token get. */
-  source: string;
-  secret: string;
-  /** Protocols this token is good for (default: all HTTP ones). */
-  protocols: IngestProtocol[];
-}
-
-export interface IngestLimits {
-  recordMaxBytes: number;
-  bodyMaxBytes: number;
-  decompressedMaxBytes: number;
-  inflightMaxBytes: number;
-  syslogMessageMaxBytes: number;
-  maxConnections: number;
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  syslogIdleTimeoutMs: number;
-}
-
-export interface BackpressureConfig {
-  /** Lag (uncommitted bytes in the log) at which ingest starts refusing (429 / stops reading). */
-  highWaterBytes: number;
-  /** Lag at which it accepts again. */
-  lowWaterBytes: number;
-  /** Same in records (either mark trips). */
-  highWaterRecords: number;
-  lowWaterRecords: number;
-  /** `Retry-After` seconds in 429/503 answers. */
-  retryAfterSeconds: number;
-}
-
-export interface WalConfig {
-  dir: string;
-  segmentBytes: number;
-  groupCommitMs: number;
-}
-
-/** Which rules run, and what runs after them. */
-export interface RulesConfig {
-  /** Rule files and folders (default: the bundled SigmaHQ set and Firebreak's correlation rules). */
-  paths: string[];
-  placeholders?: string;
-  minLevel?: 'informational' | 'low' | 'medium' | 'high' | 'critical';
-  statuses?: string[];
-  tags?: string[];
-  excludeRules?: string[];
-  correlations: boolean;
-  stories: boolean;
-}
-
-export interface ProcessingConfig {
-  /** Detection worker threads (default: the machine's cores). */
-  threads?: number;
-  /** How late (event time) a detection may arrive and still be put in order for correlations and stories. */
-  allowedLatenessMs: number;
-  /** With no new record for this long, held detections and pending audit events are released. */
-  idleFlushMs: number;
-  /** Event time kept in the log to rebuild correlation and story state after a restart. */
-  replayMs: number;
-  /** Zone of syslog time stamps written without one. */
-  timeZone?: string;
-}
-
-export interface SuppressionSettings {
-  /** The same rule on the same host within this long of the last detection is one alert with a count. */
-  windowMs: number;
-  /** Per rule (id or title): its own window in ms (0: every detection is its own alert). */
-  rules: Record<string, number>;
-}
-
-export interface StorageConfig {
-  /** Store every event (for search); false stores only alerts and stories. */
-  events: boolean;
-  /** Whole days of events kept. */
-  retentionDays: number;
-}
-
-/** The HTTP API and console listener (src/serve/api). */
-export interface ApiConfig extends HttpListenerConfig {
-  /** The console's address as browsers see it (`https://soc.example:8443`): the one Origin accepted for changes. */
-  publicUrl?: string;
-  /** A login session lasts this long (hours). */
-  sessionHours: number;
-  /** Live-feed (Server-Sent Events) connections open at once. */
-  maxStreams: number;
-  /** Built console assets to serve (default: dist/console in the package, when it exists). */
-  consoleDir?: string;
-}
-
-export interface ServeConfig {
-  /** The file it was read from (for messages), or `<inline>`. */
-  file: string;
-  /** The data directory: write-ahead log, state database, event store. */
-  data: string;
-  rules: RulesConfig;
-  processing: ProcessingConfig;
-  suppression: SuppressionSettings;
-  storage: StorageConfig;
-  wal: WalConfig;
-  listeners: {
-    elastic?: ElasticListenerConfig;
-    otlp?: OtlpListenerConfig;
-    hec?: HttpListenerConfig;
-    syslog?: { udp?: SyslogPlainConfig; tcp?: SyslogPlainConfig; tls?: SyslogTlsConfig };
-  };
-  tokens: TokenConfig[];
-  limits: IngestLimits;
-  backpressure: BackpressureConfig;
-  notifications: NotificationsConfig;
-  api?: ApiConfig;
-}
-
-const listen = { type: ['string', 'integer'], description: 'host:port, [v6]:port, or a port (loopback)' };
-const tlsSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['cert', 'key'],
-  properties: { cert: { type: 'string' }, key: { type: 'string' }, ca: { type: 'string' }, clientAuth: { enum: ['none', 'request', 'require'] } },
-};
-const cidrList = { type: 'array', items: { type: 'string' }, minItems: 1 };
-const plainSyslog = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['listen', 'source', 'allow'],
-  properties: { listen, source: { type: 'string', minLength: 1 }, allow: cidrList },
-};
-const bytes = { type: 'integer', minimum: 1 };
-const ms = { type: 'integer', minimum: 0 };
-
-/** The JSON schema of the configuration file. Add sections to `properties`. */
-export const SERVE_CONFIG_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    data: { type: 'string', minLength: 1 },
-    rules: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        paths: { type: 'array', items: { type: 'string', minLength: 1 } },
-        placeholders: { type: 'string', minLength: 1 },
-        minLevel: { enum: ['informational', 'low', 'medium', 'high', 'critical'] },
-        statuses: { type: 'array', items: { type: 'string' } },
-        tags: { type: 'array', items: { type: 'string' } },
-        excludeRules: { type: 'array', items: { type: 'string' } },
-        correlations: { type: 'boolean' },
-        stories: { type: 'boolean' },
-      },
-    },
-    processing: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        threads: { type: 'integer', minimum: 1, maximum: 256 },
-        allowedLatenessSeconds: { type: 'number', minimum: 0, maximum: 86400 },
-        idleFlushSeconds: { type: 'number', minimum: 0.1, maximum: 3600 },
-        replayMinutes: { type: 'number', minimum: 0, maximum: 10080 },
-        timeZone: { type: 'string', minLength: 1 },
-      },
-    },
-    suppression: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        windowMinutes: { type: 'number', minimum: 0, maximum: 10080 },
-        rules: { type: 'object', additionalProperties: { type: 'number', minimum: 0, maximum: 10080 } },
-      },
-    },
-    storage: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { events: { type: 'boolean' }, retentionDays: { type: 'integer', minimum: 1, maximum: 3650 } },
-    },
-    wal: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { dir: { type: 'string' }, segmentBytes: { type: 'integer', minimum: 4096 }, groupCommitMs: { type: 'integer', minimum: 0, maximum: 1000 } },
-    },
-    listeners: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        elastic: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['listen'],
-          properties: { listen, tls: tlsSchema, version: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+' }, clusterName: { type: 'string' } },
-        },
-        otlp: { type: 'object', additionalProperties: false, required: ['listen'], properties: { listen, tls: tlsSchema, tokenHeader: { type: 'string', minLength: 1 } } },
-        hec: { type: 'object', additionalProperties: false, required: ['listen'], properties: { listen, tls: tlsSchema } },
-        syslog: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            udp: plainSyslog,
-            tcp: plainSyslog,
-            tls: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['listen', 'tls', 'clients'],
-              properties: {
-                listen,
-                tls: { ...tlsSchema, required: ['cert', 'key', 'ca'] },
-                allow: cidrList,
-                clients: {
-                  type: 'array',
-                  minItems: 1,
-                  items: {
-                    type: 'object',
-                    additionalProperties: false,
-                    required: ['source'],
-                    properties: { source: { type: 'string', minLength: 1 }, commonName: { type: 'string', minLength: 1 }, fingerprint256: { type: 'string', pattern: '^([0-9A-Fa-f]{2}:?){32}$' } },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-    tokens: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['source'],
-        properties: {
-          source: { type: 'string', minLength: 1, maxLength: 200 },
-          secret: { type: 'string', minLength: 16 },
-          secretFile: { type: 'string' },
-          protocols: { type: 'array', minItems: 1, items: { enum: ['elastic', 'otlp', 'hec'] } },
-        },
-      },
-    },
-    limits: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        recordMaxBytes: { type: 'integer', minimum: 1024, maximum: LIMITS.walFrameMaxBytes - 65536 },
-        bodyMaxBytes: bytes,
-        decompressedMaxBytes: bytes,
-        inflightMaxBytes: bytes,
-        syslogMessageMaxBytes: { type: 'integer', minimum: 480, maximum: LIMITS.walFrameMaxBytes - 65536 },
-        maxConnections: { type: 'integer', minimum: 1 },
-        headersTimeoutMs: { type: 'integer', minimum: 100 },
-        requestTimeoutMs: { type: 'integer', minimum: 100 },
-        keepAliveTimeoutMs: ms,
-        syslogIdleTimeoutMs: ms,
-      },
-    },
-    api: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['listen'],
-      properties: {
-        listen,
-        tls: tlsSchema,
-        publicUrl: { type: 'string', pattern: '^https?://' },
-        sessionHours: { type: 'integer', minimum: 1, maximum: 720 },
-        maxStreams: { type: 'integer', minimum: 1, maximum: 10000 },
-        consoleDir: { type: 'string' },
-      },
-    },
-    backpressure: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        highWaterBytes: bytes,
-        lowWaterBytes: bytes,
-        highWaterRecords: bytes,
-        lowWaterRecords: bytes,
-        retryAfterSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
-      },
-    },
-    notifications: NOTIFICATIONS_SCHEMA,
-  },
-} as const;
+export type * from './config-types.js';
+export { SERVE_CONFIG_SCHEMA } from './config-schema.js';
 
 /** Reads, validates and resolves a configuration file. Throws `ConfigErrors` listing every problem. */
 export async function loadServeConfig(file: string): Promise<ServeConfig> {
   return parseServeConfig(await readFile(file, 'utf8'), file);
 }
 
-/** Parses configuration text (paths relative to `file`'s folder). Throws `ConfigErrors`. */
+/** What the command line overrides in the file. */
 export interface ConfigOverrides {
   /** `--data DIR` on the command line: the data directory (and the log under it unless the file names another). */
   data?: string;
 }
 
+/** Parses configuration text (paths relative to `file`'s folder). Throws `ConfigErrors`. */
 export function parseServeConfig(text: string, file = '<inline>', overrides: ConfigOverrides = {}): ServeConfig {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
@@ -408,38 +100,6 @@ function describeAjvError(e: ErrorObject): string {
     default:
       return `${where}: ${e.message ?? e.keyword}`;
   }
-}
-
-// What the schema guarantees, before defaults and checks the schema cannot express.
-interface RawTls {
-  cert: string;
-  key: string;
-  ca?: string;
-  clientAuth?: TlsConfig['clientAuth'];
-}
-interface RawPlain {
-  listen: string | number;
-  source: string;
-  allow: string[];
-}
-interface RawConfig {
-  data?: string;
-  rules?: Partial<Omit<RulesConfig, 'paths'>> & { paths?: string[] };
-  processing?: { threads?: number; allowedLatenessSeconds?: number; idleFlushSeconds?: number; replayMinutes?: number; timeZone?: string };
-  suppression?: { windowMinutes?: number; rules?: Record<string, number> };
-  storage?: Partial<StorageConfig>;
-  wal?: { dir?: string; segmentBytes?: number; groupCommitMs?: number };
-  listeners?: {
-    elastic?: { listen: string | number; tls?: RawTls; version?: string; clusterName?: string };
-    otlp?: { listen: string | number; tls?: RawTls; tokenHeader?: string };
-    hec?: { listen: string | number; tls?: RawTls };
-    syslog?: { udp?: RawPlain; tcp?: RawPlain; tls?: { listen: string | number; tls: RawTls & { ca: string }; allow?: string[]; clients: SyslogTlsConfig['clients'] } };
-  };
-  tokens?: { source: string; secret?: string; secretFile?: string; protocols?: IngestProtocol[] }[];
-  limits?: Partial<IngestLimits>;
-  backpressure?: Partial<BackpressureConfig>;
-  notifications?: RawNotifications;
-  api?: { listen: string | number; tls?: RawTls; publicUrl?: string; sessionHours?: number; maxStreams?: number; consoleDir?: string };
 }
 
 /** Parses `host:port`, `[v6]:port` or a bare port (bound to 127.0.0.1). */

@@ -91,7 +91,7 @@ export function defaultNotifications(): NotificationsConfig {
 
 const secretRef = { type: 'string', minLength: 1 };
 
-/** The JSON schema of the `notifications:` section (added to SERVE_CONFIG_SCHEMA by ../config.ts). */
+/** The JSON schema of the `notifications:` section (added to SERVE_CONFIG_SCHEMA by ../config-schema.ts). */
 export const NOTIFICATIONS_SCHEMA = {
   type: 'object',
   additionalProperties: false,

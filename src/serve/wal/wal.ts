@@ -10,29 +10,29 @@
  *
  * Group commit: appends that arrive while an fsync is running are written and synced together by
  * the next one; an idle log waits at most `groupCommitMs` to gather a batch.
+ *
+ * This module holds the log itself (appends, group commit, commits, lag); the other files of this
+ * folder hold its parts: `codec.ts` the on-disk encoding, `segment.ts` segment files, `recovery.ts`
+ * the scan at open, `reader.ts` the tailing reader, `commit-file.ts` the committed offset,
+ * `lock.ts` the lock file, `errors.ts` `WalError`.
  */
 import { EventEmitter } from 'node:events';
-import { closeSync, openSync, readFileSync, writeSync, unlinkSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
-import { FirebreakError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import type { IngestRecord } from '../record.js';
-import { checkFrame, decodePayload, encodePayload, FRAME_HEADER_BYTES, frameHeader, readSegmentHeader, SEGMENT_HEADER_BYTES, segmentHeader } from './codec.js';
+import { encodePayload, FRAME_HEADER_BYTES, frameHeader, SEGMENT_HEADER_BYTES } from './codec.js';
+import { readCommitFile, writeCommitFile } from './commit-file.js';
+import { WalError } from './errors.js';
+import { lockWal, unlockWal } from './lock.js';
+import { WalReader, type WalSource } from './reader.js';
+import { recoverSegments, type WalRecovery } from './recovery.js';
+import { CHECKPOINT_BYTES, createSegment, positionBefore, segName, type Segment } from './segment.js';
 
-/** An error of the write-ahead log: names the segment file and byte position where it applies. */
-export class WalError extends FirebreakError {
-  constructor(
-    code: string,
-    message: string,
-    readonly file?: string,
-    readonly position?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, options);
-  }
-}
+export { WalError } from './errors.js';
+export { WalReader, type WalEntry } from './reader.js';
+export type { WalRecovery } from './recovery.js';
+export { walDiskBytes } from './segment.js';
 
 export interface WalOptions {
   /** The log's directory (created if missing). */
@@ -49,43 +49,10 @@ export interface WalOptions {
   onWarning?: (message: string) => void;
 }
 
-/** What recovery at open found. */
-export interface WalRecovery {
-  segments: number;
-  /** Records found in the log at open (from the oldest kept segment). */
-  records: number;
-  /** A torn or corrupt tail that was cut off, or null. */
-  truncated: { file: string; position: number; bytes: number; reason: string } | null;
-  /** Files removed at open: fully committed segments, an empty segment left by a crash. */
-  removed: string[];
-}
-
-/** One record read back, with its offset. */
-export interface WalEntry {
-  offset: number;
-  record: IngestRecord;
-}
-
 /** How far the consumer is behind: records and bytes appended (or queued) but not committed. */
 export interface WalLag {
   records: number;
   bytes: number;
-}
-
-/** A position every `CHECKPOINT_BYTES` of segment data: lag in bytes and reader seeks use them. */
-const CHECKPOINT_BYTES = 64 * 1024;
-const READ_CHUNK_BYTES = 1024 * 1024;
-const COMMIT_MAGIC = 0x43574246; // "FBWC"
-
-interface Segment {
-  base: number;
-  file: string;
-  /** Durable bytes, header included. */
-  size: number;
-  /** Offset after the last durable record. */
-  end: number;
-  /** Flat pairs: offset, position of that record's frame. */
-  checkpoints: number[];
 }
 
 interface Pending {
@@ -95,9 +62,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-const segName = (base: number) => `${String(base).padStart(20, '0')}.wal`;
-
-export class WriteAheadLog extends EventEmitter {
+export class WriteAheadLog extends EventEmitter implements WalSource {
   private processedOffset = 0;
   private readonly segments: Segment[] = [];
   private active!: Segment;
@@ -139,11 +104,11 @@ export class WriteAheadLog extends EventEmitter {
   static async open(opts: WalOptions): Promise<WriteAheadLog> {
     const wal = new WriteAheadLog(opts.dir, opts);
     await mkdir(opts.dir, { recursive: true });
-    wal.lock();
+    lockWal(opts.dir);
     try {
       await wal.recover(opts.onWarning ?? (() => {}));
     } catch (e) {
-      wal.unlock();
+      unlockWal(opts.dir);
       throw e;
     }
     return wal;
@@ -221,7 +186,7 @@ export class WriteAheadLog extends EventEmitter {
     for (const s of this.segments) {
       if (s.end <= from && s !== this.active) continue;
       if (s.base >= from) bytes += s.size - SEGMENT_HEADER_BYTES;
-      else bytes += s.size - this.positionBefore(s, from);
+      else bytes += s.size - positionBefore(s, from);
     }
     return { records, bytes };
   }
@@ -260,7 +225,7 @@ export class WriteAheadLog extends EventEmitter {
     while (this.flushing || this.committing) await (this.flushing ?? this.committing);
     await this.fh.close().catch(() => {});
     this.wakeReaders();
-    this.unlock();
+    unlockWal(this.dir);
   }
 
   // ---- internals shared with WalReader ----
@@ -286,206 +251,21 @@ export class WriteAheadLog extends EventEmitter {
   get isClosed(): boolean {
     return this.closed || this.failed !== null;
   }
-  /** @internal A frame position at or before the record `offset` in `s` (a checkpoint). */
-  positionBefore(s: Segment, offset: number): number {
-    let pos = SEGMENT_HEADER_BYTES;
-    const cp = s.checkpoints;
-    let lo = 0;
-    let hi = cp.length / 2 - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (cp[mid * 2]! <= offset) {
-        pos = cp[mid * 2 + 1]!;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return pos;
-  }
-  /** @internal The offset of the record at the checkpoint `positionBefore` returned. */
-  offsetAtPosition(s: Segment, pos: number): number {
-    if (pos === SEGMENT_HEADER_BYTES) return s.base;
-    const cp = s.checkpoints;
-    for (let i = 0; i < cp.length; i += 2) if (cp[i + 1] === pos) return cp[i]!;
-    throw new WalError('wal-internal', `no checkpoint at position ${pos}`, s.file, pos);
-  }
-  /** @internal */
-  pathOf(s: Segment): string {
-    return join(this.dir, s.file);
-  }
 
   // ---- open and recovery ----
 
-  private lockPath(): string {
-    return join(this.dir, 'wal.lock');
-  }
-
-  /** One process per log: a lock file with our pid; a stale one (its process gone) is taken over. */
-  private lock(): void {
-    const p = this.lockPath();
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(p, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const pid = Number(readFileSync(p, 'utf8').trim());
-        if (pid > 0 && pidAlive(pid)) throw new WalError('wal-locked', `the write-ahead log in ${this.dir} is in use by process ${pid}`, p);
-        unlinkSync(p);
-      }
-    }
-    throw new WalError('wal-locked', `could not lock the write-ahead log in ${this.dir}`, p);
-  }
-
-  private unlock(): void {
-    try {
-      unlinkSync(this.lockPath());
-    } catch {
-      // Already gone: nothing to release.
-    }
-  }
-
   private async recover(warn: (m: string) => void): Promise<void> {
-    this.recovery = { segments: 0, records: 0, truncated: null, removed: [] };
     await rm(join(this.dir, 'commit.tmp'), { force: true });
-    this.committedOffset = this.persistedCommit = this.commitTarget = await this.readCommit();
-    const names = (await readdir(this.dir)).filter((n) => /^\d{20}\.wal$/.test(n)).sort();
-    for (let i = 0; i < names.length; i++) {
-      const last = i === names.length - 1;
-      const seg = await this.scanSegment(names[i]!, last, warn);
-      if (!seg) continue;
-      const prev = this.segments[this.segments.length - 1];
-      if (prev && prev.end !== seg.base) {
-        throw new WalError('wal-gap', `segment ${seg.file} starts at offset ${seg.base} but the previous one ends at ${prev.end}: records are missing`, seg.file);
-      }
-      this.segments.push(seg);
-    }
-    const lastSeg = this.segments[this.segments.length - 1];
-    if (lastSeg && this.committedOffset > lastSeg.end) {
-      throw new WalError('wal-commit-ahead', `the committed offset ${this.committedOffset} is beyond the log's last record (${lastSeg.end - 1}): segment files are missing`, 'commit');
-    }
-    if (lastSeg && this.committedOffset < this.segments[0]!.base) {
-      throw new WalError('wal-gap', `the committed offset ${this.committedOffset} is below the oldest segment (${this.segments[0]!.base}): uncommitted records were deleted`, this.segments[0]!.file);
-    }
-    // Segments wholly below the committed offset (a crash between commit and delete).
-    while (this.segments.length > 1 && this.segments[0]!.end <= this.committedOffset) {
-      const s = this.segments.shift()!;
-      await rm(join(this.dir, s.file), { force: true });
-      this.recovery.removed.push(s.file);
-    }
-    if (!this.segments.length) {
-      const s = await this.createSegment(this.committedOffset);
-      this.segments.push(s);
-    }
+    this.committedOffset = this.persistedCommit = this.commitTarget = readCommitFile(this.dir);
+    const { segments, recovery } = await recoverSegments(this.dir, this.committedOffset, this.frameMaxBytes, warn);
+    this.recovery = recovery;
+    this.segments.push(...segments);
     this.active = this.segments[this.segments.length - 1]!;
     this.next = this.active.end;
     this.fh = await open(join(this.dir, this.active.file), 'r+');
     this.recovery.segments = this.segments.length;
     this.recovery.records = this.next - this.segments[0]!.base;
     if (this.recovery.removed.length) warn(`wal: removed ${this.recovery.removed.join(', ')}`);
-  }
-
-  /** Reads and checks one segment; cuts a torn tail when it is the last one. */
-  private async scanSegment(file: string, last: boolean, warn: (m: string) => void): Promise<Segment | null> {
-    const path = join(this.dir, file);
-    const fh = await open(path, last ? 'r+' : 'r');
-    try {
-      const size = (await fh.stat()).size;
-      const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
-      const { bytesRead } = await fh.read(head, 0, SEGMENT_HEADER_BYTES, 0);
-      const base = bytesRead === SEGMENT_HEADER_BYTES ? readSegmentHeader(head) : null;
-      if (base === null || segName(base) !== file) {
-        if (last && size <= SEGMENT_HEADER_BYTES) {
-          // Created just before a crash, header not (fully) written: it never held a record.
-          await fh.close();
-          await rm(path, { force: true });
-          this.recovery.removed.push(file);
-          return null;
-        }
-        throw new WalError('wal-corrupt', `segment ${file} has no valid header`, file, 0);
-      }
-      const seg: Segment = { base, file, size: SEGMENT_HEADER_BYTES, end: base, checkpoints: [] };
-      let buf = Buffer.alloc(0);
-      let bufPos = SEGMENT_HEADER_BYTES; // file position of buf[0]
-      let filePos = SEGMENT_HEADER_BYTES;
-      let lastCp = -CHECKPOINT_BYTES;
-      let bad: string | null = null;
-      for (;;) {
-        let p = seg.size - bufPos;
-        let need = 0;
-        while (true) {
-          const c = checkFrame(buf, p, seg.end, this.frameMaxBytes);
-          if (!c.ok) {
-            if (c.reason === 'corrupt') bad = c.message;
-            else need = c.need;
-            break;
-          }
-          const pos = bufPos + p;
-          if (pos - lastCp >= CHECKPOINT_BYTES) {
-            seg.checkpoints.push(seg.end, pos);
-            lastCp = pos;
-          }
-          seg.end++;
-          p = c.end;
-          seg.size = bufPos + p;
-        }
-        if (bad || filePos >= size) break;
-        const keep = buf.subarray(seg.size - bufPos);
-        const want = Math.max(READ_CHUNK_BYTES, need);
-        const chunk = Buffer.allocUnsafe(Math.min(want, size - filePos));
-        const r = await fh.read(chunk, 0, chunk.length, filePos);
-        filePos += r.bytesRead;
-        buf = keep.length ? Buffer.concat([keep, chunk.subarray(0, r.bytesRead)]) : chunk.subarray(0, r.bytesRead);
-        bufPos = seg.size;
-        if (r.bytesRead === 0) break;
-      }
-      if (!bad && seg.size < size) bad = `torn frame: the last ${size - seg.size} bytes do not make a whole frame`;
-      if (bad) {
-        if (!last)
-          throw new WalError(
-            'wal-corrupt',
-            `segment ${file} is corrupt at byte ${seg.size} (record ${seg.end}): ${bad}; it is not the last segment, so this is not a crash's torn write`,
-            file,
-            seg.size,
-          );
-        const cut = size - seg.size;
-        await fh.truncate(seg.size);
-        await fh.datasync();
-        this.recovery.truncated = { file, position: seg.size, bytes: cut, reason: bad };
-        warn(`wal: cut ${cut} bytes from the end of ${file} at byte ${seg.size} (after record ${seg.end - 1}): ${bad}`);
-      }
-      return seg;
-    } finally {
-      await fh.close().catch(() => {});
-    }
-  }
-
-  private async readCommit(): Promise<number> {
-    let b: Buffer;
-    try {
-      b = readFileSync(join(this.dir, 'commit'));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw e;
-    }
-    if (b.length !== 16 || b.readUInt32LE(0) !== COMMIT_MAGIC || crc32(b.subarray(8, 16)) !== b.readUInt32LE(4)) {
-      throw new WalError('wal-commit-corrupt', `the committed-offset file is damaged (${b.length} bytes)`, 'commit', 0);
-    }
-    return Number(b.readBigUInt64LE(8));
-  }
-
-  private async createSegment(base: number): Promise<Segment> {
-    const file = segName(base);
-    const fh = await open(join(this.dir, file), 'wx');
-    try {
-      await fh.write(segmentHeader(base), 0, SEGMENT_HEADER_BYTES, 0);
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
-    await syncDir(this.dir);
-    return { base, file, size: SEGMENT_HEADER_BYTES, end: base, checkpoints: [] };
   }
 
   // ---- writing ----
@@ -577,7 +357,7 @@ export class WriteAheadLog extends EventEmitter {
 
   private async roll(): Promise<void> {
     try {
-      const seg = await this.createSegment(this.next);
+      const seg = await createSegment(this.dir, this.next);
       await this.fh.close();
       this.segments.push(seg);
       this.active = seg;
@@ -609,20 +389,7 @@ export class WriteAheadLog extends EventEmitter {
     while (this.persistedCommit < this.commitTarget) {
       const v = this.commitTarget;
       try {
-        const b = Buffer.alloc(16);
-        b.writeUInt32LE(COMMIT_MAGIC, 0);
-        b.writeBigUInt64LE(BigInt(v), 8);
-        b.writeUInt32LE(crc32(b.subarray(8, 16)), 4);
-        const tmp = join(this.dir, 'commit.tmp');
-        const fh = await open(tmp, 'w');
-        try {
-          await fh.write(b, 0, 16, 0);
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, join(this.dir, 'commit'));
-        await syncDir(this.dir);
+        await writeCommitFile(this.dir, v);
       } catch (e) {
         const err = new WalError('wal-io', `persisting the committed offset ${v} failed: ${(e as Error).message}`, 'commit', 0, { cause: e });
         for (const w of this.commitWaiters) w.reject(err);
@@ -647,164 +414,4 @@ export class WriteAheadLog extends EventEmitter {
       await rm(join(this.dir, s.file), { force: true });
     }
   }
-}
-
-/**
- * Reads records from an offset on, in order, and waits for new ones at the end (only durable
- * records are ever returned). `read()` returns batches; the reader is also an async iterable of
- * single entries. It ends (an empty batch, or the iteration stops) when the log or reader closes.
- */
-export class WalReader implements AsyncIterable<WalEntry> {
-  private offset: number;
-  private seg: Segment | null = null;
-  private fh: FileHandle | null = null;
-  private pos = 0;
-  private closed = false;
-
-  constructor(
-    private readonly wal: WriteAheadLog,
-    from: number,
-  ) {
-    this.offset = from;
-  }
-
-  /** The offset of the next record this reader returns. */
-  get position(): number {
-    return this.offset;
-  }
-
-  /**
-   * Up to `max` records from the current position. With `wait` (default), waits until at least one
-   * is durable; returns [] only when the log or this reader is closed (or, without `wait`, when
-   * there is nothing new).
-   */
-  async read(max = 1000, wait = true): Promise<WalEntry[]> {
-    for (;;) {
-      if (this.closed) return [];
-      if (this.offset >= this.wal.nextOffset) {
-        if (!wait || this.wal.isClosed) return [];
-        await this.wal.waitDurable(this.offset);
-        continue;
-      }
-      const seg = this.wal.segmentFor(this.offset);
-      if (!seg) throw new WalError('wal-offset-gone', `offset ${this.offset} is no longer in the log (oldest kept: ${this.wal.firstOffset})`);
-      if (seg !== this.seg) await this.openSegment(seg);
-      if (this.pos >= seg.size) {
-        if (this.offset >= seg.end && !this.wal.isActive(seg)) {
-          // Sealed and read to its end: the next segment starts at this offset.
-          this.seg = null;
-          continue;
-        }
-        if (!wait) return [];
-        await this.wal.waitDurable(this.offset);
-        continue;
-      }
-      return this.readFrames(seg, max);
-    }
-  }
-
-  /** Stops the reader; a pending `read` returns []. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.fh?.close().catch(() => {});
-    this.fh = null;
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<WalEntry> {
-    try {
-      for (;;) {
-        const batch = await this.read(1000);
-        if (!batch.length) return;
-        yield* batch;
-      }
-    } finally {
-      await this.close();
-    }
-  }
-
-  private async openSegment(seg: Segment): Promise<void> {
-    await this.fh?.close().catch(() => {});
-    this.fh = await open(this.wal.pathOf(seg), 'r');
-    this.seg = seg;
-    // Seek: the nearest checkpoint at or before the offset, then skip frame by frame.
-    let pos = this.wal.positionBefore(seg, this.offset);
-    let off = this.wal.offsetAtPosition(seg, pos);
-    const h = Buffer.alloc(FRAME_HEADER_BYTES);
-    while (off < this.offset) {
-      const { bytesRead } = await this.fh.read(h, 0, FRAME_HEADER_BYTES, pos);
-      if (bytesRead < FRAME_HEADER_BYTES) throw new WalError('wal-corrupt', `segment ${seg.file} ends inside a frame header at byte ${pos}`, seg.file, pos);
-      pos += FRAME_HEADER_BYTES + h.readUInt32LE(0);
-      off++;
-    }
-    this.pos = pos;
-  }
-
-  private async readFrames(seg: Segment, max: number): Promise<WalEntry[]> {
-    const fh = this.fh!;
-    const limit = seg.size;
-    let len = Math.min(READ_CHUNK_BYTES, limit - this.pos);
-    let buf = Buffer.allocUnsafe(len);
-    await readFully(fh, buf, this.pos);
-    const out: WalEntry[] = [];
-    let p = 0;
-    while (out.length < max) {
-      const c = checkFrame(buf, p, this.offset, this.wal.frameMaxBytes);
-      if (!c.ok) {
-        if (c.reason === 'corrupt') throw new WalError('wal-corrupt', `segment ${seg.file} at byte ${this.pos + p}: ${c.message}`, seg.file, this.pos + p);
-        if (out.length || this.pos + p >= limit) break;
-        // A frame larger than the chunk: read exactly it.
-        len = Math.min(c.need, limit - this.pos);
-        if (len < c.need) throw new WalError('wal-corrupt', `segment ${seg.file} ends inside a frame at byte ${this.pos}`, seg.file, this.pos);
-        buf = Buffer.allocUnsafe(len);
-        await readFully(fh, buf, this.pos);
-        continue;
-      }
-      let record: IngestRecord;
-      try {
-        record = decodePayload(buf.subarray(c.payloadStart, c.end));
-      } catch (e) {
-        throw new WalError('wal-corrupt', `record ${this.offset} in ${seg.file} at byte ${this.pos + p}: ${(e as Error).message}`, seg.file, this.pos + p);
-      }
-      out.push({ offset: this.offset, record });
-      this.offset++;
-      p = c.end;
-    }
-    this.pos += p;
-    return out;
-  }
-}
-
-async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
-    if (!bytesRead) throw new WalError('wal-corrupt', `unexpected end of segment at byte ${position + done}`, undefined, position + done);
-    done += bytesRead;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Size of a directory's segment files, for tests and health. */
-export async function walDiskBytes(dir: string): Promise<number> {
-  let n = 0;
-  for (const f of await readdir(dir)) if (f.endsWith('.wal')) n += (await stat(join(dir, f))).size;
-  return n;
 }
