@@ -114,7 +114,11 @@ storage: { events: false }
     const body = auditLines()
       .flatMap((l) => [JSON.stringify({ create: { _index: 'auditd' } }), JSON.stringify({ message: l })])
       .join('\n');
-    const res = await fetch(`http://127.0.0.1:${addr.port}/_bulk`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.elastic}`, 'content-type': 'application/x-ndjson' }, body: body + '\n' });
+    const res = await fetch(`http://127.0.0.1:${addr.port}/_bulk`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKENS.elastic}`, 'content-type': 'application/x-ndjson' },
+      body: body + '\n',
+    });
     assert.equal(res.status, 200);
     const r = (await res.json()) as { errors: boolean };
     assert.equal(r.errors, false);

@@ -113,7 +113,10 @@ describe('stories across Windows and Linux (hunt: Windows workstation â†’ SSH â†
     // The administrator's session (WS02, bob) shares the server but not the account or source.
     assert.ok(!s.hosts.some((h) => h.computer === WS02.fqdn), 'WS02 is not in the story');
     assert.ok(!s.accounts.some((a) => /bob/i.test(a)), `accounts ${s.accounts.join(', ')}`);
-    assert.ok(s.accounts.some((a) => /alice/i.test(a)), `accounts ${s.accounts.join(', ')}`);
+    assert.ok(
+      s.accounts.some((a) => /alice/i.test(a)),
+      `accounts ${s.accounts.join(', ')}`,
+    );
     assert.ok(!s.accounts.some((a) => /^root$/i.test(a)), 'root links nothing');
     assert.match(s.narrative, /^It started on WS01 /);
   });
