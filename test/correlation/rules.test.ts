@@ -141,6 +141,8 @@ describe('data/correlations: loading and metadata', () => {
       fb_ssh_successful_logon: { channel: 'linux/sshd' },
       fb_sudo_failure: { channel: 'linux/sudo' },
       fb_sudo_command: { channel: 'linux/sudo' },
+      fb_ssh_logon_accepted: { channel: 'linux/sshd' },
+      fb_sudo_command_run: { channel: 'linux/sudo' },
       fb_linux_account_created: { channel: ['linux/sshd', 'linux/sudo', 'linux/auth'] },
     };
     assert.deepEqual(col.rules.map((r) => r.name).sort(), Object.keys(expected).sort());
