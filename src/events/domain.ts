@@ -36,6 +36,7 @@ interface EventSpec {
   technique?: ({ when?: Conditions } & ({ id: string } | { name: string }))[];
   lateral?: boolean;
   guesses?: boolean;
+  context?: boolean;
 }
 
 interface ClaimSpec {
@@ -124,6 +125,7 @@ const SCHEMA = {
           },
           lateral: { type: 'boolean' },
           guesses: { type: 'boolean' },
+          context: { type: 'boolean' },
         },
       },
     },
@@ -148,6 +150,11 @@ export interface EventMeaning {
   technique(f: Fields): { id: string } | { name: string } | undefined;
   lateral: boolean;
   guesses: boolean;
+  /**
+   * An informational detection of this event still joins stories, as context: through what it
+   * names besides its host (the account that logged on, the source it came from), never alone.
+   */
+  context: boolean;
 }
 
 /** The event an entry is matched against: its identity and its fields. */
@@ -203,6 +210,7 @@ export class Domain {
           technique: (f) => tech.find((t) => t.when(f))?.ref,
           lateral: e.lateral ?? false,
           guesses: e.guesses ?? false,
+          context: e.context ?? false,
         };
         return { spec: e, test: predicate(e.when, e.unless, where, file), value: meaning };
       }),

@@ -122,6 +122,9 @@ export class RecordDecoder {
     if (message !== undefined) {
       const shipped = shippedSyslog(doc, host);
       if (shipped) return this.fromText(message, source, r, shipped.host, shipped.ms, undefined, shipped.program);
+      // A raw audit record shipped as a bare `message` (Logstash, a plain log input without host
+      // fields) is the record itself, not a flat JSON document.
+      if (looksLikeAuditRecord(message)) return this.stream(r.source).auditLine(message, source);
     }
     const ev = eventFromJson(doc, source);
     return one(ev);

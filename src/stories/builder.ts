@@ -149,7 +149,8 @@ export class StoryBuilder {
   add(d: DetectionRecord): number | undefined {
     this.st.seen++;
     if (d.hidden) return void this.st.hidden++;
-    if (rank(d.level) < this.minRank) return void this.st.belowLevel++;
+    const context = rank(d.level) < this.minRank && this.isContext(d);
+    if (rank(d.level) < this.minRank && !context) return void this.st.belowLevel++;
     const t = d.timestamp ? Date.parse(d.timestamp) : NaN;
     if (Number.isNaN(t)) return void this.st.untimed++;
     this.st.used++;
@@ -178,6 +179,7 @@ export class StoryBuilder {
 
     const keys = new Map<string, Kind>();
     for (const o of obs) entityKeys(o, sourcesOf(o, this.book, this.domain), this.domain, keys);
+    if (context) this.contextKeys(keys, obs[0]!);
     const agg = this.graph.join(keys, t);
     this.agg.record(agg, d, t, obs);
     if (this.live) this.dirty.add(agg.id);
@@ -222,6 +224,26 @@ export class StoryBuilder {
     stories.sort((a, b) => b.score - a.score || (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0));
     this.closed = [];
     return stories;
+  }
+
+  /**
+   * Below the level stories join, an event the domain data marks `context` (an SSH logon, a sudo
+   * command: docs/stories.md) still joins, so a story learns where a session came from.
+   */
+  private isContext(d: DetectionRecord): boolean {
+    if (d.rule.kind === 'correlation') return false;
+    const id = d.eventId ?? numberOf(d.event.EventID) ?? null;
+    const ch = d.channel ?? stringOf(d.event.Channel) ?? null;
+    return this.domain.meaningOf({ eventId: id, channel: ch, provider: d.provider, fields: d.event })?.context === true;
+  }
+
+  /**
+   * A context detection joins through what it names besides its own host: every administrator's
+   * logon on a host with an open story would otherwise join it (and draw its source as the
+   * story's origin). Its account, address and source host still join.
+   */
+  private contextKeys(keys: Map<string, Kind>, o: Observation): void {
+    if (o.host) keys.delete('h:' + o.host);
   }
 
   private observation(

@@ -112,7 +112,15 @@ describe('data/correlations: loading and metadata', () => {
       assert.ok(c.level === 'medium' || c.level === 'high', c.title);
     }
     for (const r of col.rules) {
-      assert.ok(referenced.has(r.name!), `${r.title} is a building block of some correlation`);
+      // Or shown as informational context for stories (an SSH logon, a sudo command: data/domain.yml `context`).
+      const context = ['fb_ssh_logon_accepted', 'fb_sudo_command_run'].includes(r.name!);
+      assert.ok(referenced.has(r.name!) || context, `${r.title} is a building block of some correlation`);
+      if (context) {
+        // Shown (never hidden by a correlation) so stories see them.
+        assert.equal(r.level, 'informational', r.title);
+        assert.ok(!referenced.has(r.name!), `${r.title}: not consumed by a correlation`);
+        continue;
+      }
       assert.ok(r.level === 'informational' || r.level === 'low', `${r.title}: building blocks stay low`);
       assert.ok(
         col.correlations.some((c) => c.rules.includes(r.name!) && !c.generate),
@@ -141,6 +149,8 @@ describe('data/correlations: loading and metadata', () => {
       fb_ssh_successful_logon: { channel: 'linux/sshd' },
       fb_sudo_failure: { channel: 'linux/sudo' },
       fb_sudo_command: { channel: 'linux/sudo' },
+      fb_ssh_logon_accepted: { channel: 'linux/sshd' },
+      fb_sudo_command_run: { channel: 'linux/sudo' },
       fb_linux_account_created: { channel: ['linux/sshd', 'linux/sudo', 'linux/auth'] },
     };
     assert.deepEqual(col.rules.map((r) => r.name).sort(), Object.keys(expected).sort());
