@@ -1,9 +1,17 @@
-/** Stories as a pipeline stage: it watches every detection go by and joins them into stories. */
+/**
+ * Stories as a pipeline stage: it watches every detection go by and joins them into stories.
+ * Two side inputs come from the events, not the detections: address claims (which host owns an
+ * address) and routine facts (who reaches which host, which program runs where: ./facts.ts). A
+ * hunt's workers send both before the first detection comes; a live server feeds them as events
+ * arrive. Live, `take()` after `push`/`advance` gives the stories that appeared or changed.
+ */
 import type { DetectionRecord } from '../detections/record.js';
 import { ObserverStage, type StageOutput, type StageStats, NONE } from '../detections/stage.js';
 import type { AddressClaim } from '../events/addresses.js';
-import type { StoryBuilder } from './builder.js';
+import type { StoryBuilder, StoryChanges } from './builder.js';
+import type { RoutineFact } from './facts.js';
 import type { Story } from './model.js';
+import type { RoutineState } from './routine.js';
 
 export class StoryStage extends ObserverStage {
   readonly name = 'stories';
@@ -16,6 +24,21 @@ export class StoryStage extends ObserverStage {
   /** Address claims read from the events (a side input: stories resolve addresses to hosts with them). */
   learn(claims: Iterable<AddressClaim & { at?: string | null }>): void {
     for (const c of claims) this.builder.learnAddress(c.ip, c.host, c.at ?? undefined);
+  }
+
+  /** Routine facts read from the events (a side input: what the network does every day, ./routine.ts). */
+  learnRoutine(facts: Iterable<RoutineFact>): void {
+    this.builder.learnRoutine(facts);
+  }
+
+  /** The stories that appeared or changed since the last call, and ids merged away (see `StoryBuilder.take`). */
+  take(): StoryChanges {
+    return this.builder.take();
+  }
+
+  /** The learnt baselines as JSON, to store and give back (`Routine.import`) after a restart. */
+  exportRoutine(): RoutineState {
+    return this.builder.exportRoutine();
   }
 
   protected observe(batch: readonly DetectionRecord[]): void {

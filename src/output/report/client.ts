@@ -245,7 +245,7 @@ function storyGraph(s) {
     else { x2 = b.x + NW / 2; y2 = b.y + (b.y > a.y ? 0 : NH); x1 = a.x + NW / 2; y1 = a.y + (b.y > a.y ? NH : 0); var bend = a.x + NW + 40; d = 'M' + x1 + ',' + y1 + ' C' + bend + ',' + y1 + ' ' + bend + ',' + y2 + ' ' + x2 + ',' + y2; }
     var g = sv('g', { class: 'edge', 'data-from': e.from, 'data-to': e.to, 'data-at': e.at, 'data-technique': e.technique.id || '' });
     g.appendChild(sv('path', { d: d, fill: 'none', stroke: '#475569', 'stroke-width': 1.6, 'marker-end': 'url(#fb-arrow-' + s.id + ')' }));
-    g.appendChild(sv('title', {}, e.from + ' → ' + e.to + ' at ' + time(e.at) + ' UTC: ' + e.techniques.map(function (t) { return (t.id ? t.id + ' ' : '') + t.name; }).join(', ') + (e.detections.length ? '\nshown by: ' + e.detections.map(function (x) { return x.title; }).join('; ') : '')));
+    g.appendChild(sv('title', {}, e.from + ' → ' + e.to + ' at ' + time(e.at) + ' UTC: ' + e.techniques.map(function (t) { return (t.id ? t.id + ' ' : '') + t.name; }).join(', ') + (e.evidence ? '\nwhy it is part of the story: ' + e.evidence : '') + (e.detections.length ? '\nshown by: ' + e.detections.map(function (x) { return x.title; }).join('; ') : '')));
     svg.appendChild(g);
     var lx = b.depth > a.depth ? (x1 + BEND + x2) / 2 - 4 : a.x + NW + 44, ly = b.depth > a.depth ? y2 : (y1 + y2) / 2;
     labels.push({ x: lx, y: ly, t1: hhmm(e.at), t2: (e.technique.id ? e.technique.id + ' ' : '') + e.technique.name, g: g });
@@ -278,7 +278,7 @@ function storyCard(s, i) {
   var card = el('article', 'story');
   card.setAttribute('data-story', s.id);
   var head = el('div', 'sh');
-  var sc = el('span', 'score', String(s.score)); sc.title = 'Score: rises with severity, breadth (hosts, accounts) and progression (tactics reached)';
+  var sc = el('span', 'score', String(s.score)); sc.title = 'Score: rises with severity (rare detections weigh more), reach (hosts with suspicious activity, spread) and progression (tactics reached); routine is left out';
   var lv = LEVELS.slice().reverse().filter(function (l) { return s.levels[l]; }).map(function (l) { return num(s.levels[l]) + ' ' + l; }).join(', ');
   add(head, sc, add(el('div', 'st'), el('div', 'sn', 'Story ' + (i + 1) + (s.patientZero ? ' · from ' + shortHost(s.patientZero.computer) : '')),
     el('div', 'sm', num(s.hosts.length) + ' host' + (s.hosts.length === 1 ? '' : 's') + ' · ' + num(s.detections) + ' detections (' + lv + ') · ' + range(s.firstSeen, s.lastSeen).replace('\n', ' ') + ' UTC · ' + s.id)));
@@ -293,12 +293,33 @@ function storyCard(s, i) {
   });
   if (s.tactics.length) card.appendChild(tl);
   var facts = el('div', 'facts');
+  if (s.earned) add(facts, add(el('div', 'earned'), el('b', '', 'Why a story: '), document.createTextNode(s.earned)));
   if (s.patientZero) add(facts, add(el('div'), el('b', '', 'Patient zero: '), el('span', 'pzname', s.patientZero.computer), el('span', 'muted', ' — ' + s.patientZero.why)));
   if (s.accounts.length) add(facts, add(el('div'), el('b', '', 'Accounts: '), document.createTextNode(s.accounts.join(', ') + (s.omitted.accounts ? ' (+' + num(s.omitted.accounts) + ' more)' : ''))));
   var own = [];
   s.hosts.forEach(function (h) { if (h.addresses && h.addresses.length) own.push(shortHost(h.computer) + ' ' + h.addresses.join(', ')); });
   if (s.sourceIps.length) add(facts, add(el('div'), el('b', '', 'Outside addresses: '), document.createTextNode(s.sourceIps.slice(0, 20).join(', ') + (s.sourceIps.length > 20 ? ' …' : ''))));
   if (own.length) add(facts, add(el('div'), el('b', '', 'Host addresses: '), document.createTextNode(own.slice(0, 20).join(' · '))));
+  (s.spread || []).forEach(function (e) {
+    if (e.fromKind === 'host') add(facts, add(el('div', 'evidence'), el('b', '', 'Spread ' + shortHost(e.from) + ' → ' + shortHost(e.to) + ': '), document.createTextNode(e.evidence || '')));
+  });
+  if (s.context && s.context.length) {
+    var ctx = el('details', 'context');
+    ctx.appendChild(el('summary', '', 'Context, not spread: ' + num(s.context.length + (s.omitted.context || 0)) + ' movement' + (s.context.length + (s.omitted.context || 0) === 1 ? '' : 's') + ' into its hosts without evidence, or routine'));
+    var ul = el('ul');
+    s.context.forEach(function (c) { ul.appendChild(el('li', '', (c.fromKind === 'host' ? shortHost(c.from) : c.from) + ' → ' + shortHost(c.to) + ' at ' + time(c.at) + ' UTC (' + c.technique.name + '): ' + c.why)); });
+    ctx.appendChild(ul);
+    facts.appendChild(ctx);
+  }
+  if (s.routine && s.routine.length) {
+    var rt = el('details', 'routine');
+    var n = 0; s.routine.forEach(function (r) { n += r.detections; });
+    rt.appendChild(el('summary', '', 'Routine left out: ' + num(n) + ' detection' + (n === 1 ? '' : 's') + ' on its hosts'));
+    var rl = el('ul');
+    s.routine.forEach(function (r) { rl.appendChild(el('li', '', r.why + ' (' + num(r.detections) + ')')); });
+    rt.appendChild(rl);
+    facts.appendChild(rt);
+  }
   card.appendChild(facts);
   if (s.spread.length || s.hosts.length > 1) {
     var gw = el('div', 'graphwrap');
@@ -324,7 +345,7 @@ function drawStories() {
   if (!Array.isArray(stories) || !stories.length) return;
   $('stories').hidden = false;
   var box = $('fb-stories-view');
-  box.appendChild(el('p', 'muted', num(stories.length) + ' stor' + (stories.length === 1 ? 'y' : 'ies') + ': detections joined by shared hosts, accounts, addresses, logon sessions, processes, services and files close in time; highest score first.' + (stories.length > STORY_MAX ? ' The first ' + STORY_MAX + ' are drawn.' : '')));
+  box.appendChild(el('p', 'muted', num(stories.length) + ' stor' + (stories.length === 1 ? 'y' : 'ies') + ': detections joined by shared hosts, logon sessions, processes, outside addresses and (for suspicious ones) accounts, services and files close in time, and by movement with evidence; routine learnt from the data is left out; highest score first.' + (stories.length > STORY_MAX ? ' The first ' + STORY_MAX + ' are drawn.' : '')));
   stories.slice(0, STORY_MAX).forEach(function (s, i) { box.appendChild(storyCard(s, i)); });
 }
 
