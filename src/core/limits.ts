@@ -88,6 +88,8 @@ export const LIMITS = {
       hostsPerShape: 256,
       /** Service names whose installs are counted. */
       services: 20_000,
+      /** Rules whose hosts are counted (a high detection of a rule seen on one host only is rare). */
+      rules: 20_000,
     },
     /** Routine facts a hunt worker remembers having sent (forgetting only means one is sent again). */
     seenFacts: 200_000,

@@ -19,7 +19,10 @@ export function renderStoriesText(stories: readonly Story[], max = 5): string {
       .join(', ');
     out.push('');
     out.push(
-      `${i + 1}. score ${s.score} · ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'} · ${s.detections} detection${s.detections === 1 ? '' : 's'} (${lv || 'informational'}) · ${range(s.firstSeen, s.lastSeen)} · ${s.id}`,
+      ...wrap(
+        `${i + 1}. score ${s.score} · ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'} · ${s.detections} detection${s.detections === 1 ? '' : 's'} (${lv || 'informational'}) · ${range(s.firstSeen, s.lastSeen)} · ${s.id}`,
+        '   ',
+      ),
     );
     out.push(...wrap(`   why a story: ${s.earned}`, '                '));
     if (s.patientZero) out.push(...wrap(`   patient zero: ${s.patientZero.computer} (${s.patientZero.why})`, '                 '));

@@ -87,6 +87,8 @@ export interface Earned {
   correlation: string | null;
   critical: string | null;
   high: string | null;
+  /** The first high detection whose rule fired on no other host. */
+  rareHigh: string | null;
   /** Distinct tactic sets of medium-or-above detections (two that neither contains = progression), capped. */
   tacticSets: string[];
 }
@@ -110,7 +112,7 @@ export class Agg implements Component {
   levels: Record<Level, number> = { informational: 0, low: 0, medium: 0, high: 0, critical: 0 };
   /** Sum of the rarity weights of the detections of each level. */
   rarity: Record<Level, number> = { informational: 0, low: 0, medium: 0, high: 0, critical: 0 };
-  earned: Earned = { correlation: null, critical: null, high: null, tacticSets: [] };
+  earned: Earned = { correlation: null, critical: null, high: null, rareHigh: null, tacticSets: [] };
   hosts = new Map<string, HostAcc>();
   accounts = new Map<string, string>();
   ips = new Set<string>();
@@ -179,7 +181,10 @@ export class StoryAggregator {
     if (this.isLogClear(d, techniques) && (!a.logCleared || t < a.logCleared.t)) a.logCleared = { t, computer: main.hostName, title: d.rule.title };
     if (d.rule.kind === 'correlation') a.earned.correlation ??= d.rule.title;
     else if (d.level === 'critical') a.earned.critical ??= d.rule.title;
-    else if (d.level === 'high') a.earned.high ??= d.rule.title;
+    else if (d.level === 'high') {
+      a.earned.high ??= d.rule.title;
+      if (v.rareRule) a.earned.rareHigh ??= d.rule.title;
+    }
     if (medium && tactics.length) addTacticSet(a.earned.tacticSets, [...tactics].sort().join(' '));
 
     const rk = d.rule.id ?? d.rule.title;
@@ -258,6 +263,7 @@ export class StoryAggregator {
     a.earned.correlation ??= b.earned.correlation;
     a.earned.critical ??= b.earned.critical;
     a.earned.high ??= b.earned.high;
+    a.earned.rareHigh ??= b.earned.rareHigh;
     for (const x of b.earned.tacticSets) addTacticSet(a.earned.tacticSets, x);
     if (b.firstT < a.firstT || (b.firstT === a.firstT && b.firstSig < a.firstSig)) {
       a.firstT = b.firstT;

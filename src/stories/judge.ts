@@ -22,7 +22,10 @@ import type { AddressBook } from './addressbook.js';
 import { accountsOf, movementOf, sourcesOf, stringOf, targetsOf, type Observation } from './entities.js';
 import { detectionSubject, programOf } from './facts.js';
 import type { Routine, RoutineReason } from './routine.js';
-import { shortTime } from './narrative.js';
+import { hostOf } from './narrative.js';
+
+/** A time of day in words (UTC): evidence is about minutes before or after a move. */
+const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16) + ' UTC';
 
 const ARRIVALS = LIMITS.stories.arrivalsPerHost;
 const MAX_HOSTS = LIMITS.stories.maxHosts;
@@ -53,6 +56,8 @@ export interface Verdict {
   suspicious: boolean;
   /** 1 for a detection seen on one host, less the more hosts its rule fires on for the same thing. */
   rarity: number;
+  /** The detection's rule has fired on no other host (whatever for). */
+  rareRule: boolean;
   /** Movement the detection shows (every observation). */
   moves: Move[];
   /** Earlier moves this detection gave evidence to: their sources join its story. */
@@ -158,7 +163,7 @@ export class Judge {
       const src = this.hosts.get(m.from.slice(2));
       const before = src?.suspicious;
       if (before && before.t <= m.t && m.t - before.t <= this.limits.beforeMs) {
-        m.evidence = `after ${before.title} on ${this.book.display(m.from.slice(2))} at ${shortTime(new Date(before.t).toISOString())}`;
+        m.evidence = `after ${before.title} on ${hostOf(this.book.display(m.from.slice(2)))} at ${hhmm(before.t)}`;
       }
     }
 
@@ -175,7 +180,7 @@ export class Judge {
           const byAccount = a.account !== null && accounts.has(a.account);
           const bySession = a.logonIds.some((l) => sessions.has(l));
           if (!byAccount && !bySession) continue;
-          a.evidence = `followed by ${main.title} on ${this.book.display(main.host)} at ${shortTime(new Date(main.t).toISOString())} (${bySession ? 'same logon session' : `same account, ${a.account}`})`;
+          a.evidence = `followed by ${main.title} on ${hostOf(this.book.display(main.host))} at ${hhmm(main.t)} (${bySession ? 'same logon session' : `same account, ${a.account}`})`;
           upgraded.push(a);
         }
       }
@@ -194,7 +199,7 @@ export class Judge {
       if (st.arrivals.length > ARRIVALS) st.arrivals.shift();
     }
 
-    return { routine, suspicious, rarity: kind === 'correlation' ? 1 : this.rarity(main), moves, upgraded, attached };
+    return { routine, suspicious, rarity: kind === 'correlation' ? 1 : this.rarity(main), rareRule: this.routine.ruleHosts(main.ruleId ?? main.title) <= 1, moves, upgraded, attached };
   }
 
   /** Forget hosts with nothing recent (`now` is event time). */

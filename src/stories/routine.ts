@@ -55,6 +55,8 @@ interface SourceAcc {
 
 /** Hosts a source reaches in one day for that day to count as fanning out. */
 const FANOUT_DAY = 3;
+/** Hosts remembered per rule (enough to tell a rule seen on one host from a common one). */
+const RULE_HOSTS = 16;
 /** A source reaching this many times as many hosts as most sources do fans out like a management host. */
 const MANY_TIMES = 3;
 
@@ -76,6 +78,7 @@ export interface RoutineState {
   detections: [string, string, number[]][];
   habits: [string, string, number[]][];
   services: [string, number[], number[]][];
+  rules: [string, number[]][];
   dropped: number;
 }
 
@@ -88,6 +91,7 @@ export interface RoutineStats {
   detections: number;
   habits: number;
   services: number;
+  rules: number;
   /** Facts not learnt because a table was full. */
   dropped: number;
 }
@@ -106,6 +110,8 @@ export class Routine {
   private readonly detections = new Map<string, SpreadAcc>();
   /** `rule|host|subject` → days seen, with the subject's words. */
   private readonly habits = new Map<string, { days: number[]; label: string }>();
+  /** Rule → hosts it fired on (a few: one host is rare). */
+  private readonly rules = new Map<string, Set<number>>();
   /** Service name → hosts it was installed on, and days (the latest few). */
   private readonly services = new Map<string, { hosts: Set<number>; days: number[] }>();
   private facts = 0;
@@ -153,9 +159,16 @@ export class Routine {
         return this.spread(this.programs, f.shape, f.host, f.label, L.programs);
       case 'detection': {
         this.spread(this.detections, `${f.rule}|${f.subject}`, f.host, f.label, L.detections);
+        const h = this.host(f.host);
+        let rh = this.rules.get(f.rule);
+        if (!rh) {
+          if (this.rules.size >= L.rules) this.dropped++;
+          else this.rules.set(f.rule, (rh = new Set()));
+        }
+        if (rh && h >= 0 && rh.size < RULE_HOSTS) rh.add(h);
         const key = `${f.rule}|${f.host}|${f.subject}`;
-        const h = this.habits.get(key);
-        if (h) return void insertDay(h.days, day);
+        const hb = this.habits.get(key);
+        if (hb) return void insertDay(hb.days, day);
         if (this.habits.size >= L.habits) return void this.dropped++;
         this.habits.set(key, { days: [day], label: f.label });
         return;
@@ -273,6 +286,11 @@ export class Routine {
     return { kind: 'common-service', why: `service ${name} is installed on ${sv.hosts.size} of ${this.fleet} hosts on ${sv.days.length} days` };
   }
 
+  /** Hosts a rule has fired on (whatever for; counted up to a few). Not gated by the warm-up: one host is rare from the start. */
+  ruleHosts(rule: string): number {
+    return this.rules.get(rule)?.size ?? 0;
+  }
+
   /** Hosts a rule has fired on for this subject (0: never seen; rarity weighs by it). */
   spreadOf(rule: string, subject: string): number {
     return this.detections.get(`${rule}|${subject}`)?.hosts.size ?? 0;
@@ -288,6 +306,7 @@ export class Routine {
       detections: this.detections.size,
       habits: this.habits.size,
       services: this.services.size,
+      rules: this.rules.size,
       dropped: this.dropped,
     };
   }
@@ -307,6 +326,7 @@ export class Routine {
       detections: spread(this.detections),
       habits: [...this.habits].map(([k, h]) => [k, h.label, [...h.days]]),
       services: [...this.services].map(([k, v]) => [k, [...v.hosts], [...v.days]]),
+      rules: [...this.rules].map(([k, v]) => [k, [...v]]),
       dropped: this.dropped,
     };
   }
@@ -362,6 +382,11 @@ export class Routine {
       fits(hosts, L.hostsPerShape, `services ${k}`);
       over(days.length, L.daysPerKey, `services ${k} days`);
       r.services.set(k, { hosts: new Set(hosts), days: [...days].sort((a, b) => a - b) });
+    }
+    over(s.rules.length, L.rules, 'rules');
+    for (const [k, hosts] of s.rules) {
+      fits(hosts, RULE_HOSTS, `rules ${k}`);
+      r.rules.set(k, new Set(hosts));
     }
     r.dropped = s.dropped;
     return r;
@@ -471,7 +496,7 @@ const spreadRows = { type: 'array', items: { type: 'array', minItems: 3, maxItem
 const STATE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['version', 'first', 'last', 'hosts', 'days', 'sources', 'pairs', 'programs', 'detections', 'habits', 'services', 'dropped'],
+  required: ['version', 'first', 'last', 'hosts', 'days', 'sources', 'pairs', 'programs', 'detections', 'habits', 'services', 'rules', 'dropped'],
   properties: {
     version: { const: 1 },
     first: { type: ['number', 'null'] },
@@ -504,6 +529,7 @@ const STATE_SCHEMA = {
     detections: spreadRows,
     habits: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'string' }, { type: 'string' }, { type: 'array', items: { type: 'integer' } }] } },
     services: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'string' }, ints, { type: 'array', items: { type: 'integer' } }] } },
+    rules: { type: 'array', items: { type: 'array', minItems: 2, maxItems: 2, items: [{ type: 'string' }, ints] } },
     dropped: { type: 'integer', minimum: 0 },
   },
 } as const;

@@ -18,20 +18,24 @@ const LEVEL_WEIGHT: Record<Level, number> = { informational: 0, low: 1, medium: 
 /**
  * Why a component is a story, in words, or null when it stays alerts (docs/stories.md). It needs:
  * a correlation; or a critical detection; or suspicious activity on two hosts joined by a spread
- * edge (movement with evidence); or a high detection with progression: two tactics reached by
- * different detections (tactic sets neither of which holds the other), so one rule tagged with
- * two tactics, or one tool's footprint, is not enough. Lone medium detections (a silent installer
- * run, a single recon command) and a lone high one (a user's installer writing a Run key) stay alerts.
+ * edge (movement with evidence); or a high detection that is rare (its rule fired on no other
+ * host); or a high detection with progression: two tactics reached by different detections
+ * (tactic sets neither of which holds the other), so one rule tagged with two tactics, or one
+ * tool's footprint, is not enough. Lone medium detections (a silent installer run, a single recon
+ * command) stay alerts, and so does a lone high one whose rule fires on other hosts too (users'
+ * installers writing Run keys here and there).
  */
 export function earned(a: Agg): string | null {
   if (a.earned.correlation) return `correlation: ${a.earned.correlation}`;
   if (a.earned.critical) return `critical detection: ${a.earned.critical}`;
+  // The move's evidence is suspicious activity of its source (whose own logs may be missing).
   for (const e of a.edges.values()) {
-    if (!e.evidence || !e.from.startsWith('h:')) continue;
-    const from = a.hosts.get(e.from.slice(2));
+    if (!e.evidence || e.attempt || !e.from.startsWith('h:')) continue;
     const to = a.hosts.get(e.to);
-    if (from?.suspicious && to?.suspicious) return `suspicious activity on ${hostOf(from.name)} and ${hostOf(to.name)}, joined by movement with evidence (${e.evidence})`;
+    const from = a.hosts.get(e.from.slice(2))?.name ?? e.from.slice(2);
+    if (to?.suspicious) return `suspicious activity on ${hostOf(from)} and ${hostOf(to.name)}, joined by movement with evidence (${e.evidence})`;
   }
+  if (a.earned.rareHigh) return `high detection of a rule seen on no other host: ${a.earned.rareHigh}`;
   if (a.earned.high && progression(a.earned.tacticSets)) return `high detection (${a.earned.high}) with suspicious activity in more than one tactic`;
   return null;
 }
@@ -90,9 +94,11 @@ export function aggScore(a: Agg): number {
 }
 
 /**
- * Patient zero (docs/stories.md): the earliest host with suspicious activity of its own that is
- * not explained by an arrival from another host of the story (spread into it no later than that
- * activity), with the reason in words. An entry from an outside address is shown as how it was
+ * Patient zero (docs/stories.md): the earliest host with suspicious activity of its own (a
+ * suspicious detection, or a move out of it with evidence) that is not explained by an arrival
+ * from another host of the story (spread into it no later than that activity), with the reason in
+ * words; hosts tied to the movement (they move on, or were entered from outside) before hosts
+ * joined only by time and place. An entry from an outside address is shown as how it was
  * entered. Without suspicious activity anywhere, the root of the spread, else the earliest host.
  */
 export function patientZero(hosts: readonly StoryHost[], spread: readonly SpreadEdge[]): PatientZero | null {
@@ -117,11 +123,16 @@ export function patientZero(hosts: readonly StoryHost[], spread: readonly Spread
     const prev = own.get(e.from);
     if (!prev || ms(e.at) < prev.t) own.set(e.from, { t: ms(e.at), what: `${e.attempt ? 'tried to reach' : 'moved to'} ${hostOf(e.to)} (${e.evidence})` });
   }
-  let best: { computer: string; t: number; what: string } | undefined;
+  // Hosts tied to the movement (they move on, or were entered from outside) come first: a host
+  // joined only by time and place (earlier noise on a host the attack later reached) never
+  // outranks the movement the detections show.
+  const tied = (computer: string) => moves.some((e) => e.from === computer) || !!entryOf(computer);
+  let best: { computer: string; t: number; what: string; tied: boolean } | undefined;
   for (const h of hosts) {
     const o = own.get(h.computer);
     if (!o || reachedBy(h.computer, o.t)) continue;
-    if (!best || o.t < best.t) best = { computer: h.computer, ...o };
+    const c = { computer: h.computer, ...o, tied: tied(h.computer) };
+    if (!best || (c.tied && !best.tied) || (c.tied === best.tied && o.t < best.t)) best = c;
   }
   if (best) return withEntry(best.computer, `first suspicious activity: ${best.what} at ${shortTime(new Date(best.t).toISOString())}; not reached from another host of the story before`);
   // Every host with suspicious activity was reached from another first (a cycle), or none has any.
