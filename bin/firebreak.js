@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/main.js';
+// V8 flags first, before any module compiles a regex or starts a worker (src/core/v8flags.ts).
+import { applyV8Flags } from '../dist/src/core/v8flags.js';
+
+applyV8Flags();
+const { main } = await import('../dist/src/cli/main.js');
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },

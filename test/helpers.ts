@@ -1,6 +1,5 @@
 /** Shared test helpers: build rules from YAML text and evaluate them both ways. */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/main.js';
@@ -12,9 +11,7 @@ import type { SigmaRule } from '../src/sigma/model.js';
 import type { ParseOptions } from '../src/sigma/parse.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-/** ../shared beside the checkout (reference data); tests that need it skip when absent. */
-export const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
-export const HAVE_SHARED = existsSync(SHARED);
+export { HAVE_SHARED, SHARED, sharedPath, skipWithoutShared } from './shared.js';
 
 export function collection(text: string, opts: ParseOptions = {}): RuleCollection {
   return finalizeCollection(parseRuleText(text, 'test.yml', opts));

@@ -22,6 +22,40 @@ export const LIMITS = {
   regexBacktrackingInputMax: 8 * 1024,
   /** Decompressed size of one gzip log file: beyond it the file is reported as a bomb. */
   gzipMaxBytes: 64 * 1024 * 1024 * 1024,
+  /**
+   * Decompressed/compressed ratio beyond which a stream is a bomb, for every decompression (a
+   * gzipped log in `hunt`, an archive entry in `scan`): text and logs compress 5–20x, very
+   * repetitive logs up to ~100x; bombs go far past 1000x.
+   */
+  decompressMaxRatio: 200,
+  /** Below this many decompressed bytes the ratio is not judged: tiny well-compressed files are normal. */
+  decompressRatioFloor: 8 * 1024 * 1024,
+  /** Decompressed bytes of one archive entry or compressed stream found by `scan`. */
+  scanEntryMaxBytes: 1024 * 1024 * 1024,
+  /** Decompressed bytes under one top-level `scan` input, all nested entries together. */
+  scanInputMaxBytes: 8 * 1024 * 1024 * 1024,
+  /** Archives inside archives that `scan` opens (gitleaks' --max-archive-depth default). */
+  scanArchiveMaxDepth: 8,
+  /** Entries read from one archive: a zip of a million empty files is a denial of service too. */
+  scanArchiveMaxEntries: 100_000,
+  /** Largest archive or document held whole in memory (nested zip, 7z, PDF, mail, spreadsheet parts). */
+  scanBufferedMaxBytes: 256 * 1024 * 1024,
+  /** PDF pages whose text is extracted: a PDF of a million empty pages costs time, not evidence. */
+  pdfMaxPages: 5000,
+  /** Text extracted from one document (PDF, mail body, RTF): the rest is reported as not read. */
+  documentTextMaxBytes: 256 * 1024 * 1024,
+  /** MIME parts nested in parts (multipart in message/rfc822 in multipart…): deeper is refused. */
+  mimeMaxDepth: 32,
+  /** Attachments and parts of one mail message read: a mail of a million parts is refused past this. */
+  mimeMaxParts: 10_000,
+  /** Spreadsheet cells read per sheet (ODS `number-columns-repeated` can declare billions). */
+  sheetMaxCells: 50_000_000,
+  /** Repeated empty cells/rows an ODS sheet may expand into before the repeat is clamped. */
+  sheetMaxRepeat: 1024,
+  /** Findings a bulk identifier (e-mail, phone) keeps as distinct values per file before only counting. */
+  bulkMaxDistinct: 1_000_000,
+  /** Low-confidence findings kept per file (a log full of Luhn-valid ids is counted, not listed). */
+  scanMaxLowFindingsPerFile: 10_000,
   /** One JSON record (a pretty-printed evtx-crate object, one NDJSON line). */
   jsonRecordMaxBytes: 16 * 1024 * 1024,
 
@@ -56,6 +90,8 @@ export const LIMITS = {
     claimsPerAddress: 4,
     /** Distinct rules remembered per spread edge. */
     rulesPerEdge: 20,
+    /** Context movements (no evidence, or routine) shown per story: enough to see the pattern, the rest counted. */
+    contextShown: 20,
     /** Arrivals (movement into a host not yet shown to be part of an intrusion) remembered per host, for evidence that comes later. */
     arrivalsPerHost: 16,
     /** Hosts whose recent suspicious activity and arrivals are remembered. */
@@ -183,4 +219,92 @@ export const LIMITS = {
   auditProcessTable: 65_536,
   /** Entries (fields) of one `journalctl -o export` entry, and bytes of one binary field. */
   journalFieldsPerEntry: 4096,
+  /** `firebreak serve`'s processing (src/serve/processor.ts). */
+  serve: {
+    /** Log records read and matched per batch: large enough to amortise a worker round trip, small enough for sub-second alerts. */
+    batchRecords: 2_000,
+  },
+
+  /**
+   * The event store of `firebreak serve` and its search (src/serve/store, docs/serve.md "Search").
+   * SQL search is a door into the server for whoever holds an analyst's credentials: every bound
+   * here is what keeps one query (a typo or an attack) from taking the server's memory, disk,
+   * threads or time.
+   */
+  store: {
+    /**
+     * DuckDB's `memory_limit` in the store process (configurable): hash tables, sorts, aggregates
+     * and buffered rows live under it, and a query that needs more spills to disk or fails with
+     * "Out of Memory Error".
+     */
+    memoryBytes: 1024 * 1024 * 1024,
+    /**
+     * Address space of the store process (RLIMIT_AS, configurable). DuckDB builds single values
+     * (`repeat`, `lpad`, a list from `range(n)`, a doubled string) outside its memory limit; under
+     * this cap such an allocation fails and DuckDB turns it into a query error instead of the
+     * kernel killing the server. Node and DuckDB need ~2 GiB of address space before any data.
+     */
+    processAddressSpaceBytes: 4 * 1024 * 1024 * 1024,
+    /** Disk a query may spill to (`max_temp_directory_size`): a huge sort cannot fill the data disk. */
+    tempBytes: 8 * 1024 * 1024 * 1024,
+    /** Characters of one SQL query: a parser fed megabytes of nesting is a denial of service. */
+    sqlMaxChars: 64 * 1024,
+    /** Characters of one filter expression, and terms in it. */
+    filterMaxChars: 8 * 1024,
+    filterMaxTerms: 64,
+    /** Rows a query returns when the caller does not say, and at most. */
+    searchRowsDefault: 1000,
+    searchRowsMax: 100_000,
+    /** JSON characters of one result: 100,000 rows of 1 MiB events would be 100 GB. */
+    searchResultMaxChars: 32 * 1024 * 1024,
+    /** A query is interrupted after this long when the caller does not say, and at most. */
+    searchTimeoutDefaultMs: 30_000,
+    searchTimeoutMaxMs: 300_000,
+    /**
+     * A query still running this long after its interrupt (one DuckDB function building a huge
+     * value does not look at the interrupt flag) gets the store process killed and restarted.
+     */
+    searchInterruptGraceMs: 5_000,
+    /** Queries run at once (each holds a DuckDB connection and a libuv thread); more wait. */
+    searchConcurrent: 2,
+    /** Queries waiting for a turn; beyond it a query is refused as busy rather than queued forever. */
+    searchQueued: 16,
+    /** Events a filter returns when the caller does not say, and at most. */
+    filterRowsDefault: 100,
+    filterRowsMax: 10_000,
+    /** Histogram buckets at most (a chart never needs more; each costs a row). */
+    histogramMaxBuckets: 1000,
+    /**
+     * Field names in the autocomplete catalogue. Hostile JSON can carry a million distinct keys;
+     * past this new names are counted as dropped, never stored.
+     */
+    fieldCatalogueMax: 10_000,
+    /** Longer field names are not catalogued (still stored with their event and searchable). */
+    fieldNameMaxChars: 256,
+    /** Names one autocomplete call returns at most. */
+    fieldNamesMax: 1000,
+    /**
+     * An event time more than this many days before its arrival is not believed: the event is
+     * filed under its arrival time (its own time is kept in `timestamp`). Every distinct day is a
+     * table; a sender spraying random years could otherwise make thousands. (Splunk's MAX_DAYS_AGO
+     * plays the same role.)
+     */
+    eventMaxDaysAgo: 731,
+    /** Same for event times in the future (clock skew is hours, not days; Splunk's MAX_DAYS_HENCE is 2). */
+    eventMaxDaysAhead: 2,
+    /** Events per `scan` batch. */
+    scanBatch: 1000,
+    /** Events one `scan` returns when the caller does not say, and at most. */
+    scanMaxEventsDefault: 1_000_000,
+    scanMaxEventsMax: 50_000_000,
+    /**
+     * Characters of events sent to the store process in one message. A larger append is split at
+     * record (offset) boundaries into several transactions, each durable on its own.
+     */
+    appendChunkChars: 64 * 1024 * 1024,
+    /** Store process deaths in a row (without a successful request between) before the store gives up. */
+    restartMax: 5,
+    /** How long a new store process waits for an old one (killed with the server) to let go of the file. */
+    openLockWaitMs: 30_000,
+  },
 } as const;

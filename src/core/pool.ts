@@ -73,6 +73,7 @@ export interface PoolOptions<T, M, R = unknown> {
 interface Job<T, R> {
   id: number;
   task: T;
+  key?: string;
   attempts: number;
   resolve: (r: R) => void;
   reject: (e: Error) => void;
@@ -91,6 +92,8 @@ interface Slot<T, R> {
 
 export class WorkerPool<T, R = void, M = never> {
   private readonly slots: Slot<T, R>[] = [];
+  /** Affinity key → the worker its tasks run on. */
+  private readonly bindings = new Map<string, Slot<T, R>>();
   private readonly queue: Job<T, R>[] = [];
   private nextId = 1;
   private nextInstance = 0;
@@ -107,12 +110,16 @@ export class WorkerPool<T, R = void, M = never> {
     this.maxAttempts = Math.max(1, o.maxAttempts ?? 2);
   }
 
-  /** Run one task; resolves with its result. */
-  submit(task: T): Promise<R> {
+  /**
+   * Run one task; resolves with its result. Tasks with the same `affinity` key run on the same
+   * worker, in submission order (state a worker keeps per key, e.g. a log stream's); if that worker
+   * dies, the key moves to another.
+   */
+  submit(task: T, affinity?: string): Promise<R> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) return Promise.reject(new Error('worker pool: submit after close'));
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, task, attempts: 0, resolve, reject });
+      this.queue.push({ id: this.nextId++, task, attempts: 0, resolve, reject, key: affinity });
       this.dispatch();
     });
   }
@@ -143,6 +150,11 @@ export class WorkerPool<T, R = void, M = never> {
     if (!live.length) this.chain.then(c.resolve, c.reject);
   }
 
+  /** Start every worker now (rather than as tasks arrive), e.g. so keyed tasks spread over them. */
+  warm(): void {
+    while (this.slots.filter((s) => !s.dead && !s.stopping).length < this.o.size) this.spawn();
+  }
+
   /** Terminate everything now (on the caller's own failure); pending tasks are rejected with `reason`. */
   async terminate(reason: Error = new Error('worker pool terminated')): Promise<void> {
     this.fail(reason);
@@ -151,21 +163,55 @@ export class WorkerPool<T, R = void, M = never> {
 
   private dispatch(): void {
     if (this.failure) return;
-    while (this.queue.length) {
-      const slot = this.slots.find((s) => s.ready && !s.dead && !s.stopping && s.held.size < this.depth);
-      if (slot) {
-        const job = this.queue.shift()!;
-        job.attempts++;
-        slot.held.set(job.id, job);
-        slot.worker.postMessage({ pool: 'task', id: job.id, task: job.task } satisfies ToPoolWorker<T>);
-        continue;
+    // Tasks with an affinity key wait for their own worker, in order; the others take any.
+    const blocked = new Set<string>();
+    for (let i = 0; i < this.queue.length;) {
+      const job = this.queue[i]!;
+      let slot: Slot<T, R> | undefined;
+      if (job.key !== undefined) {
+        if (!blocked.has(job.key)) slot = this.boundSlot(job.key);
+        if (!slot || slot.held.size >= this.depth) {
+          blocked.add(job.key);
+          i++;
+          continue;
+        }
+      } else {
+        slot = this.slots.find((s) => s.ready && !s.dead && !s.stopping && s.held.size < this.depth);
+        if (!slot) {
+          i++;
+          continue;
+        }
       }
-      // Workers still starting take tasks once ready; spawn another only when they cannot take all.
-      const live = this.slots.filter((s) => !s.dead && !s.stopping);
-      const room = live.reduce((n, s) => n + this.depth - s.held.size, 0);
-      if (this.queue.length <= room || live.length >= this.o.size) return;
-      this.spawn();
+      this.queue.splice(i, 1);
+      job.attempts++;
+      slot.held.set(job.id, job);
+      slot.worker.postMessage({ pool: 'task', id: job.id, task: job.task } satisfies ToPoolWorker<T>);
     }
+    if (!this.queue.length) return;
+    // Workers still starting take tasks once ready; spawn another only when they cannot take all.
+    const live = this.slots.filter((s) => !s.dead && !s.stopping);
+    const room = live.reduce((n, s) => n + this.depth - s.held.size, 0);
+    if (this.queue.length > room && live.length < this.o.size) this.spawn();
+  }
+
+  /** The worker a key is bound to (bound now to the least busy ready worker if its own is gone). */
+  private boundSlot(key: string): Slot<T, R> | undefined {
+    const s = this.bindings.get(key);
+    if (s && !s.dead && !s.stopping) return s.ready ? s : undefined;
+    const ready = this.slots.filter((x) => x.ready && !x.dead && !x.stopping);
+    let best: Slot<T, R> | undefined;
+    for (const x of ready) if (!best || this.boundCount(x) < this.boundCount(best)) best = x;
+    // Spread keys: a worker still starting gets the key rather than doubling up on a busy one.
+    const starting = this.slots.some((x) => !x.ready && !x.dead && !x.stopping);
+    if (best && this.boundCount(best) > 0 && starting) return undefined;
+    if (best) this.bindings.set(key, best);
+    return best;
+  }
+
+  private boundCount(slot: Slot<T, R>): number {
+    let n = 0;
+    for (const s of this.bindings.values()) if (s === slot) n++;
+    return n;
   }
 
   private spawn(): Slot<T, R> {
@@ -251,6 +297,9 @@ export class WorkerPool<T, R = void, M = never> {
     this.stats.deaths++;
     const held = [...slot.held.values()];
     slot.held.clear();
+    // A worker runs its tasks one at a time, in order: only the first it held had started; the
+    // others never ran, so this death does not count against them.
+    for (const j of held.slice(1)) j.attempts--;
     void slot.worker.terminate();
     // After the messages it sent before dying have been handled.
     this.enqueue(async () => {
@@ -263,15 +312,18 @@ export class WorkerPool<T, R = void, M = never> {
             )
           : held.map((j) => j.task),
       );
+      const retry: Job<T, R>[] = [];
       for (const job of held) {
         if (again.has(job.task) && job.attempts < this.maxAttempts) {
           this.stats.retried++;
-          this.queue.unshift(job);
+          retry.push(job);
           continue;
         }
         this.stats.lost++;
         job.reject(new TaskLostError(`worker thread ${reason} while working on ${this.name(job.task)} (attempt ${job.attempts} of ${this.maxAttempts})`, job.attempts));
       }
+      // First, in the order they were given (a key's tasks stay in order).
+      this.queue.unshift(...retry);
       this.dispatch();
       this.settle();
     });

@@ -58,7 +58,7 @@ function testField(m: ValueMatcher, v: FieldValue | undefined, ev: Event, fieldM
   return testScalar(m, v, ev, fieldMap);
 }
 
-export function testScalar(m: ValueMatcher, v: Scalar, ev: Event, fieldMap: FieldMap): boolean {
+function testScalar(m: ValueMatcher, v: Scalar, ev: Event, fieldMap: FieldMap): boolean {
   switch (m.kind) {
     case 'anyOf':
       return m.values.some((x) => testScalar(x, v, ev, fieldMap));
@@ -104,7 +104,7 @@ export function testScalar(m: ValueMatcher, v: Scalar, ev: Event, fieldMap: Fiel
 }
 
 /** Whole-value wildcard match through a regular expression: the plainest correct form. */
-export function wildcardMatch(parts: readonly StrPart[], text: string, cased: boolean): boolean {
+function wildcardMatch(parts: readonly StrPart[], text: string, cased: boolean): boolean {
   const re = memo(parts, () => new RegExp(partsToRegexSource(cased ? parts : parts.map((p) => (typeof p === 'string' ? fold(p) : p))), 'su'));
   return re.test(cased ? text : fold(text));
 }

@@ -32,7 +32,7 @@ export type Resolution =
   /** A rule of such a product whose logsource we cannot place (e.g. ETW-only categories). */
   | { kind: 'unmapped'; reason: string };
 
-export const DEFAULT_LOGSOURCE_FILE = fileURLToPath(new URL('../../../data/logsources.yml', import.meta.url));
+const DEFAULT_LOGSOURCE_FILE = fileURLToPath(new URL('../../../data/logsources.yml', import.meta.url));
 
 export function loadLogsourceMap(file = DEFAULT_LOGSOURCE_FILE): LogsourceMap {
   const data = parseYamlFile(readFileSync(file, 'utf8'), file).data as Partial<LogsourceMap> | null;

@@ -5,7 +5,7 @@
  */
 import type { Scalar } from '../events/event.js';
 import type { DatePart } from '../sigma/model.js';
-export { compileRuleRegex, testRegex, type SafeRegex } from '../sigma/regex.js';
+export { compileRuleRegex, testRegex } from '../sigma/regex.js';
 
 /** Field value as text: null is the empty string, booleans and numbers their JS text. */
 export function toText(v: Scalar): string {

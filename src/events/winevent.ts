@@ -21,8 +21,17 @@ export function isWindowsEventDoc(doc: unknown): doc is { Event: Doc } {
   return isObj(doc) && isObj(doc.Event) && (isObj(doc.Event.System) || 'EventData' in doc.Event || 'UserData' in doc.Event);
 }
 
+export interface WindowsDocOptions {
+  /**
+   * The document comes from the evtx crate's JSON (`evtx_dump`, SigmaHQ's regression twins),
+   * which prints GUID-typed values without the braces Windows writes: put them back, so a record
+   * read as JSON is the same event as read from its `.evtx` (and SigmaHQ's `{…}` values match).
+   */
+  braceGuids?: boolean;
+}
+
 /** Build an Event from an evtx-crate JSON record. */
-export function eventFromWindowsDoc(doc: { Event: Doc }, source: EventSource): Event {
+export function eventFromWindowsDoc(doc: { Event: Doc }, source: EventSource, opts: WindowsDocOptions = {}): Event {
   const fields: Fields = Object.create(null) as Fields;
   // A damaged record may have another root element (or an empty one): an event without fields.
   const ev: Doc = isObj(doc.Event) ? doc.Event : {};
@@ -31,7 +40,19 @@ export function eventFromWindowsDoc(doc: { Event: Doc }, source: EventSource): E
     if (key === 'System' || key === '#attributes') continue;
     flattenData(ev[key], fields, key);
   }
+  if (opts.braceGuids) braceBareGuids(fields);
   return new Event(fields, source, doc, 'windows');
+}
+
+/** A GUID as the evtx crate prints a GUID-typed value: upper case, no braces. */
+const BARE_GUID = /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/;
+const braced = (v: Scalar): Scalar => (typeof v === 'string' && v.length === 36 && BARE_GUID.test(v) ? `{${v}}` : v);
+
+function braceBareGuids(fields: Fields): void {
+  for (const k in fields) {
+    const v = fields[k]!;
+    fields[k] = Array.isArray(v) ? v.map(braced) : braced(v as Scalar);
+  }
 }
 
 /**

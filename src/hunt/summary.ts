@@ -1,5 +1,7 @@
 /** The terminal summary and the progress line of `hunt`. */
-import type { HuntSummary } from '../output/records.js';
+import { isAbsolute, join, relative } from 'node:path';
+import type { HuntError, HuntSummary } from '../output/records.js';
+import { DATA_DIR } from '../sigma/bundled.js';
 import { LEVELS } from '../sigma/model.js';
 import type { Story } from '../stories/model.js';
 import { renderStoriesText } from '../output/stories.js';
@@ -23,8 +25,35 @@ export function bytes(b: number): string {
   return `${b.toFixed(i ? 1 : 0)} ${units[i]}`;
 }
 
+export interface SummaryOptions {
+  /** A placeholders file was given: a placeholder still without values is then an error. */
+  placeholdersGiven?: boolean;
+}
+
+/** The example placeholders file, as a path the user can type from here. */
+function examplePlaceholders(): string {
+  const p = join(DATA_DIR, 'placeholders.example.yml');
+  const r = relative(process.cwd(), p);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
+}
+
+/**
+ * Rules that use `|expand` placeholders load only with values for them (`--placeholders FILE`).
+ * With no file given that is how the bundled set is configured, not an error: they are counted
+ * apart and named once, in a note. Rule errors come first in the error sample, so it holds
+ * them all unless rule errors alone fill it (then the count is a lower bound).
+ */
+function waitingForPlaceholders(s: HuntSummary, opts: SummaryOptions): { errors: HuntError[]; exact: boolean } {
+  if (opts.placeholdersGiven) return { errors: [], exact: true };
+  const errors = s.errors.sample.filter((e) => e.kind === 'rule' && e.code === 'unresolved-placeholder');
+  const exact = s.errors.sample.length === s.errors.count || s.errors.sample.some((e) => e.kind !== 'rule');
+  return { errors, exact };
+}
+
 /** A plain-text summary for the terminal (no colour codes, so it pipes cleanly). */
-export function renderSummary(s: HuntSummary, extra: string[] = [], stories?: readonly Story[]): string {
+export function renderSummary(s: HuntSummary, extra: string[] = [], stories?: readonly Story[], opts: SummaryOptions = {}): string {
+  const waiting = waitingForPlaceholders(s, opts);
+  const nWaiting = waiting.errors.length;
   const lines: string[] = [];
   lines.push('Firebreak hunt summary');
   lines.push('');
@@ -32,7 +61,7 @@ export function renderSummary(s: HuntSummary, extra: string[] = [], stories?: re
   lines.push(`  events     ${n(s.events)}`);
   lines.push(`  time range ${s.firstEvent ?? '-'}  →  ${s.lastEvent ?? '-'}`);
   lines.push(
-    `  rules      ${n(s.rules.loaded)} run${s.rules.correlations ? ` and ${n(s.rules.correlations)} correlations` : ''}, ${n(s.rules.failed)} failed to load, ${n(s.rules.unmapped)} without an event log source`,
+    `  rules      ${n(s.rules.loaded)} run${s.rules.correlations ? ` and ${n(s.rules.correlations)} correlations` : ''}, ${n(s.rules.failed - nWaiting)} failed to load, ${nWaiting ? `${n(nWaiting)}${waiting.exact ? '' : '+'} waiting for placeholder values, ` : ''}${n(s.rules.unmapped)} without an event log source`,
   );
   const c = s.correlation;
   if (c && (c.droppedGroups || c.droppedEvents || c.late || c.noTimestamp))
@@ -61,18 +90,19 @@ export function renderSummary(s: HuntSummary, extra: string[] = [], stories?: re
     for (const f of s.files.skipped.slice(0, 20)) lines.push(`  ${f.file}: ${f.reason}`);
     if (s.files.skipped.length > 20) lines.push(`  … and ${n(s.files.skipped.length - 20)} more`);
   }
-  if (s.errors.count) {
-    // Rules waiting for placeholder values are one known situation, not 25 surprises: one line.
-    const placeholders = s.errors.sample.filter((e) => e.kind === 'rule' && e.code === 'unresolved-placeholder');
-    const others = s.errors.sample.filter((e) => !placeholders.includes(e));
+  if (nWaiting) {
     lines.push('');
-    lines.push(`Errors (${n(s.errors.count)})`);
-    if (placeholders.length)
-      lines.push(
-        `  ${n(placeholders.length)} rules use |expand placeholders with no values and did not load: give values with --placeholders FILE (see data/placeholders.example.yml; 'firebreak rules lint' lists them)`,
-      );
+    lines.push(
+      `Note: ${n(nWaiting)}${waiting.exact ? '' : '+'} ${nWaiting === 1 ? 'rule compares' : 'rules compare'} against values from your own environment (|expand placeholders such as %DomainControllers%) and ${nWaiting === 1 ? 'was' : 'were'} not run: give the values with --placeholders FILE (template: ${examplePlaceholders()}; 'firebreak rules lint' names the rules).`,
+    );
+  }
+  const errorCount = s.errors.count - nWaiting;
+  if (errorCount > 0) {
+    const others = s.errors.sample.filter((e) => !waiting.errors.includes(e));
+    lines.push('');
+    lines.push(`Errors (${n(errorCount)})`);
     for (const e of others.slice(0, 10)) lines.push(`  ${e.message.includes(e.file) ? e.message : `${e.file}: ${e.message}`}`);
-    const unshown = s.errors.count - placeholders.length - Math.min(others.length, 10);
+    const unshown = errorCount - Math.min(others.length, 10);
     if (unshown > 0) lines.push(`  … and ${n(unshown)} more (--summary-json keeps the first ${n(s.errors.sample.length)})`);
   }
   lines.push(...extra);

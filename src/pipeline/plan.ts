@@ -120,6 +120,10 @@ export interface StageOptions {
   stories?: StoryOptions;
   /** Stages put first (e.g. a reorder stage for a live stream). */
   before?: Stage[];
+  /** Stages right after correlation (they see its detections first). */
+  afterCorrelation?: Stage[];
+  /** Stages put last, given the stages built (e.g. a sink that reads the stories). */
+  after?: (parts: Pick<DetectionStages, 'stories' | 'counts'>) => Stage[];
 }
 
 /** The stages after matching, in order: correlation, counts, stories, outputs. */
@@ -137,8 +141,10 @@ export function detectionStages(plan: DetectionPlan, o: StageOptions = {}): Dete
   const stories = plan.wantStories ? new StoryStage(new StoryBuilder({ domain: plan.domain, ...o.stories })) : undefined;
   const stages: Stage[] = [...(o.before ?? [])];
   if (correlation) stages.push(correlation);
+  stages.push(...(o.afterCorrelation ?? []));
   stages.push(counts);
   if (stories) stages.push(stories);
   if (o.sinks?.length) stages.push(new SinkStage(o.sinks));
+  stages.push(...(o.after?.({ stories, counts }) ?? []));
   return { pipeline: new Pipeline(stages), counts, correlation, stories };
 }

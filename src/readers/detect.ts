@@ -10,10 +10,12 @@ import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, re
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
+import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FirebreakError, RecordError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
+import { DEFAULT_RATIO, capped } from '../core/capped.js';
 import type { Event } from '../events/event.js';
 import { eventFromWindowsDoc } from '../events/winevent.js';
 import { eventFromEcs, isBulkAction, isEcsWindowsDoc } from './ecs.js';
@@ -41,7 +43,7 @@ const SNIFF_BYTES = 4096;
 const GZIP_MAGIC = [0x1f, 0x8b];
 
 /** Sniff a format from the first bytes of a file. */
-export function sniffFormat(head: Uint8Array): LogFormat {
+function sniffFormat(head: Uint8Array): LogFormat {
   if (Buffer.from(head.subarray(0, 8)).toString('latin1') === 'ElfFile\0') return 'evtx';
   if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) return 'gzip';
   const text = Buffer.from(head)
@@ -72,7 +74,7 @@ function sniffText(text: string): LogFormat {
  * Sniff a file's format from its first bytes. Synchronous: 512 bytes cost less than three trips
  * through the I/O thread pool, which add up over thousands of small evidence files.
  */
-export function detectFormat(path: string): LogFormat {
+function detectFormat(path: string): LogFormat {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(SNIFF_BYTES);
@@ -165,23 +167,15 @@ async function* evtxEvents(path: string, label: string, opts: ReadOptions): Asyn
 }
 
 /**
- * A gunzip stream capped at LIMITS.gzipMaxBytes of output: a gzip bomb is reported, not
- * followed.
+ * A gunzip stream held to the same caps as every decompression (src/core/capped.ts): at most
+ * LIMITS.gzipMaxBytes out, and the shared bomb ratio. A gzip bomb is reported, not followed.
  */
-async function* gunzipped(path: string): AsyncGenerator<Buffer> {
-  let total = 0;
-  const gunzip = createGunzip();
-  createReadStream(path)
-    .on('error', (e) => gunzip.destroy(e))
-    .pipe(gunzip);
-  for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > LIMITS.gzipMaxBytes) {
-      gunzip.destroy();
-      throw new FirebreakError('gzip-too-large', `${path}: decompresses to more than ${LIMITS.gzipMaxBytes} bytes; refused`);
-    }
-    yield chunk;
-  }
+function gunzipped(path: string): AsyncGenerator<Buffer> {
+  const limits = { maxBytes: LIMITS.gzipMaxBytes, ...DEFAULT_RATIO, names: { maxBytes: 'gzipMaxBytes' } };
+  const inflate = (src: AsyncIterable<Buffer>): AsyncIterable<Buffer> => pipeline(Readable.from(src), createGunzip(), () => {});
+  return (async function* () {
+    yield* capped(path, createReadStream(path) as AsyncIterable<Buffer>, inflate, limits);
+  })();
 }
 
 /** All events of one log file, whatever its (supported) format. Throws only for the file as a whole. */
@@ -226,7 +220,7 @@ export async function* readEventsFromFile(path: string, opts: ReadOptions = {}):
           yield first.value as Buffer;
           yield* inner;
         }
-        await pipeline(all(), createWriteStream(tmp));
+        await pipelineAsync(all(), createWriteStream(tmp));
         yield* evtxEvents(tmp, path, opts);
         return;
       } finally {

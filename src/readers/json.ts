@@ -4,7 +4,6 @@
  * of objects. A malformed record becomes an error with its line and byte offset, and reading
  * goes on with the next one.
  */
-import { createReadStream } from 'node:fs';
 import { RecordError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import { Event, toFieldValue, type Fields } from '../events/event.js';
@@ -121,17 +120,12 @@ function finishRecord(parts: Buffer[], size: number, oversized: boolean, file: s
   }
 }
 
-/** Read a JSON log file as records. */
-export function readJsonFile(path: string): AsyncGenerator<JsonRecord | RecordError> {
-  return splitJson(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path);
-}
-
 /**
  * A JSON document → Event: the evtx-crate Windows shape is normalised to Sigma names; any other
  * object keeps its top-level keys, and nested values stay reachable by dotted path.
  */
 export function eventFromJson(doc: unknown, source: { file: string; offset?: number; line?: number }): Event | undefined {
-  if (isWindowsEventDoc(doc)) return eventFromWindowsDoc(doc, source);
+  if (isWindowsEventDoc(doc)) return eventFromWindowsDoc(doc, source, { braceGuids: true });
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
   const fields: Fields = Object.create(null) as Fields;
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {

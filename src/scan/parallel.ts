@@ -11,6 +11,8 @@ import type { Finding } from './engine/finding.js';
 import type { Issue } from './sources/types.js';
 import type { ScanLimits } from './sources/limits.js';
 import type { ScanEvents, ScanResult } from './scanner.js';
+import type { Confidence } from './engine/confidence.js';
+import type { LeafNote } from './engine/assess.js';
 
 /** What a worker needs to build the same scanner as the caller (all of it serialisable). */
 export interface WorkerSpec {
@@ -19,6 +21,8 @@ export interface WorkerSpec {
   limits: ScanLimits;
   maxDecodeDepth: number;
   baseline: string[];
+  minConfidence?: Confidence;
+  binaryStrings?: boolean;
 }
 
 export interface WorkerRequest {
@@ -32,6 +36,7 @@ export interface WorkerReply {
   issues: Issue[];
   leaves: number;
   bytes: number;
+  notes: LeafNote[];
 }
 
 /** Regular files under `inputs`, in walk order; unreadable inputs become issues. */
@@ -100,10 +105,12 @@ export async function scanParallel(inputs: string[], spec: WorkerSpec, workers: 
     }),
   );
   const findings: Finding[] = [];
+  const notes: LeafNote[] = [];
   for (const r of replies) {
     if (!r) continue;
     findings.push(...r.findings);
     issues.push(...r.issues);
+    notes.push(...r.notes);
   }
-  return { findings, issues, stats };
+  return { findings, issues, stats, notes };
 }

@@ -13,13 +13,15 @@ const scanner = new Scanner({
   limits: spec.limits,
   maxDecodeDepth: spec.maxDecodeDepth,
   baseline: new Set(spec.baseline),
+  minConfidence: spec.minConfidence,
+  binaryStrings: spec.binaryStrings,
 });
 const noStdin = (async function* (): AsyncGenerator<Buffer> {})();
 
 parentPort!.on('message', (req: WorkerRequest) => {
   scanner.scan([req.path], noStdin).then(
     (r) => {
-      const reply: WorkerReply = { index: req.index, findings: r.findings, issues: r.issues, leaves: r.stats.leaves, bytes: r.stats.bytes };
+      const reply: WorkerReply = { index: req.index, findings: r.findings, issues: r.issues, leaves: r.stats.leaves, bytes: r.stats.bytes, notes: r.notes };
       parentPort!.postMessage(reply);
     },
     // Scanner reports input trouble as issues; anything else is a bug, reported against the file.
@@ -30,6 +32,7 @@ parentPort!.on('message', (req: WorkerRequest) => {
         issues: [{ path: req.path, kind: 'corrupt', message: `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` }],
         leaves: 0,
         bytes: 0,
+        notes: [],
       };
       parentPort!.postMessage(reply);
     },

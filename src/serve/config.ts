@@ -15,6 +15,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isNode, type Node } from 'yaml';
 import { ConfigError, ConfigErrors } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
+import { NOTIFICATIONS_SCHEMA, resolveNotifications, type NotificationsConfig, type RawNotifications } from './notify/config.js';
 import type { IngestProtocol } from './record.js';
 
 /** Where a listener binds. */
@@ -107,9 +108,67 @@ export interface WalConfig {
   groupCommitMs: number;
 }
 
+/** Which rules run, and what runs after them. */
+export interface RulesConfig {
+  /** Rule files and folders (default: the bundled SigmaHQ set and Firebreak's correlation rules). */
+  paths: string[];
+  placeholders?: string;
+  minLevel?: 'informational' | 'low' | 'medium' | 'high' | 'critical';
+  statuses?: string[];
+  tags?: string[];
+  excludeRules?: string[];
+  correlations: boolean;
+  stories: boolean;
+}
+
+export interface ProcessingConfig {
+  /** Detection worker threads (default: the machine's cores). */
+  threads?: number;
+  /** How late (event time) a detection may arrive and still be put in order for correlations and stories. */
+  allowedLatenessMs: number;
+  /** With no new record for this long, held detections and pending audit events are released. */
+  idleFlushMs: number;
+  /** Event time kept in the log to rebuild correlation and story state after a restart. */
+  replayMs: number;
+  /** Zone of syslog time stamps written without one. */
+  timeZone?: string;
+}
+
+export interface SuppressionSettings {
+  /** The same rule on the same host within this long of the last detection is one alert with a count. */
+  windowMs: number;
+  /** Per rule (id or title): its own window in ms (0: every detection is its own alert). */
+  rules: Record<string, number>;
+}
+
+export interface StorageConfig {
+  /** Store every event (for search); false stores only alerts and stories. */
+  events: boolean;
+  /** Whole days of events kept. */
+  retentionDays: number;
+}
+
+/** The HTTP API and console listener (src/serve/api). */
+export interface ApiConfig extends HttpListenerConfig {
+  /** The console's address as browsers see it (`https://soc.example:8443`): the one Origin accepted for changes. */
+  publicUrl?: string;
+  /** A login session lasts this long (hours). */
+  sessionHours: number;
+  /** Live-feed (Server-Sent Events) connections open at once. */
+  maxStreams: number;
+  /** Built console assets to serve (default: dist/console in the package, when it exists). */
+  consoleDir?: string;
+}
+
 export interface ServeConfig {
   /** The file it was read from (for messages), or `<inline>`. */
   file: string;
+  /** The data directory: write-ahead log, state database, event store. */
+  data: string;
+  rules: RulesConfig;
+  processing: ProcessingConfig;
+  suppression: SuppressionSettings;
+  storage: StorageConfig;
   wal: WalConfig;
   listeners: {
     elastic?: ElasticListenerConfig;
@@ -120,6 +179,8 @@ export interface ServeConfig {
   tokens: TokenConfig[];
   limits: IngestLimits;
   backpressure: BackpressureConfig;
+  notifications: NotificationsConfig;
+  api?: ApiConfig;
 }
 
 const listen = { type: ['string', 'integer'], description: 'host:port, [v6]:port, or a port (loopback)' };
@@ -144,6 +205,45 @@ export const SERVE_CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    data: { type: 'string', minLength: 1 },
+    rules: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        paths: { type: 'array', items: { type: 'string', minLength: 1 } },
+        placeholders: { type: 'string', minLength: 1 },
+        minLevel: { enum: ['informational', 'low', 'medium', 'high', 'critical'] },
+        statuses: { type: 'array', items: { type: 'string' } },
+        tags: { type: 'array', items: { type: 'string' } },
+        excludeRules: { type: 'array', items: { type: 'string' } },
+        correlations: { type: 'boolean' },
+        stories: { type: 'boolean' },
+      },
+    },
+    processing: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        threads: { type: 'integer', minimum: 1, maximum: 256 },
+        allowedLatenessSeconds: { type: 'number', minimum: 0, maximum: 86400 },
+        idleFlushSeconds: { type: 'number', minimum: 0.1, maximum: 3600 },
+        replayMinutes: { type: 'number', minimum: 0, maximum: 10080 },
+        timeZone: { type: 'string', minLength: 1 },
+      },
+    },
+    suppression: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        windowMinutes: { type: 'number', minimum: 0, maximum: 10080 },
+        rules: { type: 'object', additionalProperties: { type: 'number', minimum: 0, maximum: 10080 } },
+      },
+    },
+    storage: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { events: { type: 'boolean' }, retentionDays: { type: 'integer', minimum: 1, maximum: 3650 } },
+    },
     wal: {
       type: 'object',
       additionalProperties: false,
@@ -221,6 +321,19 @@ export const SERVE_CONFIG_SCHEMA = {
         syslogIdleTimeoutMs: ms,
       },
     },
+    api: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['listen'],
+      properties: {
+        listen,
+        tls: tlsSchema,
+        publicUrl: { type: 'string', pattern: '^https?://' },
+        sessionHours: { type: 'integer', minimum: 1, maximum: 720 },
+        maxStreams: { type: 'integer', minimum: 1, maximum: 10000 },
+        consoleDir: { type: 'string' },
+      },
+    },
     backpressure: {
       type: 'object',
       additionalProperties: false,
@@ -232,6 +345,7 @@ export const SERVE_CONFIG_SCHEMA = {
         retryAfterSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
       },
     },
+    notifications: NOTIFICATIONS_SCHEMA,
   },
 } as const;
 
@@ -303,6 +417,11 @@ interface RawPlain {
   allow: string[];
 }
 interface RawConfig {
+  data?: string;
+  rules?: Partial<Omit<RulesConfig, 'paths'>> & { paths?: string[] };
+  processing?: { threads?: number; allowedLatenessSeconds?: number; idleFlushSeconds?: number; replayMinutes?: number; timeZone?: string };
+  suppression?: { windowMinutes?: number; rules?: Record<string, number> };
+  storage?: Partial<StorageConfig>;
   wal?: { dir?: string; segmentBytes?: number; groupCommitMs?: number };
   listeners?: {
     elastic?: { listen: string | number; tls?: RawTls; version?: string; clusterName?: string };
@@ -313,6 +432,8 @@ interface RawConfig {
   tokens?: { source: string; secret?: string; secretFile?: string; protocols?: IngestProtocol[] }[];
   limits?: Partial<IngestLimits>;
   backpressure?: Partial<BackpressureConfig>;
+  notifications?: RawNotifications;
+  api?: { listen: string | number; tls?: RawTls; publicUrl?: string; sessionHours?: number; maxStreams?: number; consoleDir?: string };
 }
 
 /** Parses `host:port`, `[v6]:port` or a bare port (bound to 127.0.0.1). */
@@ -455,15 +576,60 @@ function resolveConfig(raw: RawConfig, base: string, err: (path: string, msg: st
   };
   if (backpressure.lowWaterBytes >= backpressure.highWaterBytes) err('/backpressure/lowWaterBytes', '/backpressure/lowWaterBytes: must be below highWaterBytes');
   if (backpressure.lowWaterRecords >= backpressure.highWaterRecords) err('/backpressure/lowWaterRecords', '/backpressure/lowWaterRecords: must be below highWaterRecords');
+  const data = path(raw.data ?? 'firebreak-data');
+  const r = raw.rules ?? {};
+  const rules: RulesConfig = {
+    paths: (r.paths ?? []).map(path),
+    correlations: r.correlations ?? true,
+    stories: r.stories ?? true,
+    ...(r.placeholders ? { placeholders: path(r.placeholders) } : {}),
+    ...(r.minLevel ? { minLevel: r.minLevel } : {}),
+    ...(r.statuses ? { statuses: r.statuses } : {}),
+    ...(r.tags ? { tags: r.tags } : {}),
+    ...(r.excludeRules ? { excludeRules: r.excludeRules } : {}),
+  };
+  const pr = raw.processing ?? {};
+  const processing: ProcessingConfig = {
+    allowedLatenessMs: Math.round((pr.allowedLatenessSeconds ?? 10) * 1000),
+    idleFlushMs: Math.round((pr.idleFlushSeconds ?? 2) * 1000),
+    replayMs: Math.round((pr.replayMinutes ?? 60) * 60_000),
+    ...(pr.threads ? { threads: pr.threads } : {}),
+    ...(pr.timeZone ? { timeZone: pr.timeZone } : {}),
+  };
+  const su = raw.suppression ?? {};
+  const suppression: SuppressionSettings = {
+    windowMs: Math.round((su.windowMinutes ?? 10) * 60_000),
+    rules: Object.fromEntries(Object.entries(su.rules ?? {}).map(([k, v]) => [k, Math.round(v * 60_000)])),
+  };
+  const storage: StorageConfig = { events: raw.storage?.events ?? true, retentionDays: raw.storage?.retentionDays ?? 30 };
   const wal: WalConfig = {
-    dir: path(raw.wal?.dir ?? 'firebreak-data/wal'),
+    dir: raw.wal?.dir ? path(raw.wal.dir) : resolve(data, 'wal'),
     segmentBytes: raw.wal?.segmentBytes ?? LIMITS.walSegmentBytes,
     groupCommitMs: raw.wal?.groupCommitMs ?? 2,
   };
+  let api: ApiConfig | undefined;
+  if (raw.api) {
+    const a = raw.api;
+    api = { listen: addr(a.listen, '/api/listen'), sessionHours: a.sessionHours ?? 12, maxStreams: a.maxStreams ?? 64 };
+    const t = tls(a.tls, '/api/tls');
+    if (t) api.tls = t;
+    if (a.publicUrl !== undefined) {
+      let u: URL | undefined;
+      try {
+        u = new URL(a.publicUrl);
+      } catch {
+        err('/api/publicUrl', `/api/publicUrl: '${a.publicUrl}' is not a URL`);
+      }
+      if (u && (u.pathname !== '/' || u.search || u.hash || u.username || u.password)) err('/api/publicUrl', `/api/publicUrl: give the origin only (scheme, host and port), not '${a.publicUrl}'`);
+      if (u) api.publicUrl = u.origin;
+    }
+    if (a.consoleDir !== undefined) api.consoleDir = path(a.consoleDir);
+  }
   if (!Object.keys(listeners).length) err('', 'no listeners configured: add at least one under listeners (elastic, otlp, hec, syslog)');
   const needTokens = listeners.elastic || listeners.otlp || listeners.hec;
   if (needTokens && !tokens.length) err('/tokens', 'HTTP listeners are configured but no tokens: every request would be refused');
-  return { file: base, wal, listeners, tokens, limits, backpressure };
+  const notifications = resolveNotifications(raw.notifications, base, err);
+  return { file: base, data, rules, processing, suppression, storage, wal, listeners, tokens, limits, backpressure, notifications, ...(api ? { api } : {}) };
 }
 
 /** `AA:BB:…` upper case, as Node reports `fingerprint256`. */

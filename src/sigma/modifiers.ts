@@ -96,10 +96,13 @@ function positional(where: 'contains' | 'startswith' | 'endswith') {
   return (v: ModValue): ModValue =>
     each(v, (x) => {
       if (x.t === 're') {
-        // Regexes are searched (unanchored); startswith/endswith anchor one end.
-        if (where === 'startswith' && !x.pattern.startsWith('^')) return { ...x, pattern: `^(?:${x.pattern})` };
-        if (where === 'endswith' && !x.pattern.endsWith('$')) return { ...x, pattern: `(?:${x.pattern})$` };
-        return x;
+        // Regexes are searched (unanchored); startswith/endswith anchor one end. The whole pattern
+        // is wrapped (`^a|b` anchors only `a`, `a\$` ends in a literal dollar) after any leading
+        // inline flag group, which must stay first.
+        if (where === 'contains') return x;
+        const head = /^\(\?[A-Za-z]+\)/.exec(x.pattern)?.[0] ?? '';
+        const body = x.pattern.slice(head.length);
+        return { ...x, pattern: where === 'startswith' ? `${head}^(?:${body})` : `${head}(?:${body})$` };
       }
       if (x.t === 'done' && x.m.kind === 'fieldref') {
         const position = where === 'contains' ? 'contains' : where === 'startswith' ? 'start' : 'end';

@@ -5,6 +5,7 @@
  * kill-chain order, why it is a story, the score, the routine left out, and the narrative.
  */
 import { TACTICS } from '../detections/attack.js';
+import { LIMITS } from '../core/limits.js';
 import { LEVELS } from '../sigma/model.js';
 import type { AddressBook } from './addressbook.js';
 import { rank, type Agg, type EdgeAcc } from './aggregate.js';
@@ -14,7 +15,7 @@ import { earned, patientZero, score } from './scoring.js';
 import { movementRank } from './techniques.js';
 
 /** Context edges listed per story. */
-const CONTEXT_SHOWN = 20;
+const CONTEXT_SHOWN = LIMITS.stories.contextShown;
 
 const TACTIC_INDEX = new Map(TACTICS.map((t, i) => [t.short, i]));
 

@@ -115,3 +115,42 @@ describe('worker pool', () => {
     assert.equal(p.stats.deaths, 1);
   });
 });
+
+describe('worker pool: affinity', () => {
+  it('tasks with one key run on one worker, in order; keys spread over the workers', async () => {
+    const seen: Msg[] = [];
+    const p = pool({ depth: 2, onMessage: (m) => void seen.push(m) });
+    p.warm();
+    const jobs: Promise<number>[] = [];
+    for (let n = 0; n < 40; n++) jobs.push(p.submit({ op: 'echo', n }, `k${n % 4}`));
+    await Promise.all(jobs);
+    await p.close();
+    const byKey = new Map<string, Set<number>>();
+    const order = new Map<string, number[]>();
+    for (const m of seen) {
+      if (m.step !== 1) continue;
+      const k = `k${m.n % 4}`;
+      byKey.set(k, (byKey.get(k) ?? new Set()).add(m.instance));
+      order.set(k, [...(order.get(k) ?? []), m.n]);
+    }
+    for (const [k, inst] of byKey) assert.equal(inst.size, 1, `${k} ran on ${[...inst].join(', ')}`);
+    for (const [k, ns] of order)
+      assert.deepEqual(
+        ns,
+        [...ns].sort((a, b) => a - b),
+        `${k} in order`,
+      );
+    assert.equal(new Set([...byKey.values()].map((s) => [...s][0])).size, 2, 'four keys spread over two workers');
+  });
+
+  it('a key whose worker died moves to another worker', async () => {
+    const p = pool();
+    p.warm();
+    const marker = join(tmpdir(), `fb-pool-aff-${process.pid}`);
+    rmSync(marker, { force: true });
+    const r = await Promise.all([p.submit({ op: 'echo', n: 1 }, 'a'), p.submit({ op: 'die-once', n: 2, marker }, 'a'), p.submit({ op: 'echo', n: 3 }, 'a')]);
+    await p.close();
+    rmSync(marker, { force: true });
+    assert.deepEqual(r, [2, 4, 6]);
+  });
+});

@@ -182,3 +182,153 @@ export class ChunkWriter {
     return c;
   }
 }
+
+/** A whole EVTX file: a file header (with its checksum) followed by the given chunks. */
+export function evtxFile(chunks: readonly Uint8Array[], nextRecordId: number): Uint8Array {
+  const out = new Uint8Array(4096 + 65536 * chunks.length);
+  out.set([0x45, 0x6c, 0x66, 0x46, 0x69, 0x6c, 0x65, 0]); // ElfFile
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(8, 0n, true); // first chunk
+  dv.setBigUint64(16, BigInt(chunks.length - 1), true); // last chunk
+  dv.setBigUint64(24, BigInt(nextRecordId), true);
+  dv.setUint32(32, 128, true); // header size
+  dv.setUint16(36, 1, true); // minor version
+  dv.setUint16(38, 3, true); // major version
+  dv.setUint16(40, 4096, true); // header block size
+  dv.setUint16(42, chunks.length, true);
+  dv.setUint32(124, crc32(out.subarray(0, 120)), true);
+  chunks.forEach((c, i) => out.set(c, 4096 + 65536 * i));
+  return out;
+}
+
+type DocObj = Record<string, unknown>;
+const isDocObj = (v: unknown): v is DocObj => v !== null && typeof v === 'object' && !Array.isArray(v);
+const bytesLE = (v: bigint, width: number): number[] => Array.from({ length: width }, (_, i) => Number((v >> BigInt(8 * i)) & 0xffn));
+
+function guidBytesOf(s: string): number[] {
+  const h = s.replace(/[{}-]/g, '');
+  const b = (i: number) => parseInt(h.slice(i * 2, i * 2 + 2), 16);
+  return [b(3), b(2), b(1), b(0), b(5), b(4), b(7), b(6), ...Array.from({ length: 8 }, (_, i) => b(8 + i))];
+}
+
+function sidBytesOf(s: string): number[] {
+  const [, rev, auth, ...subs] = s.split('-');
+  return [Number(rev), subs.length, ...bytesLE(BigInt(auth!), 6).reverse(), ...subs.flatMap((x) => bytesLE(BigInt(x), 4))];
+}
+
+/** FILETIME (100 ns ticks since 1601) of an RFC 3339 UTC time with up to 7 fraction digits. */
+function filetimeOf(iso: string): number[] {
+  const m = /^(.*?)(?:\.(\d{1,7}))?Z$/.exec(iso)!;
+  const ms = Date.parse(`${m[1]!}Z`);
+  const ticks = BigInt(ms) * 10000n + BigInt((m[2] ?? '').padEnd(7, '0')) + 116444736000000000n;
+  return bytesLE(ticks, 8);
+}
+
+/** The substitution Windows would write for an event data value of this JSON form. */
+function dataSub(v: unknown): Sub {
+  if (typeof v === 'number') return { type: T.UInt32, bytes: bytesLE(BigInt(v), 4) };
+  if (typeof v === 'boolean') return { type: T.Bool, bytes: bytesLE(v ? 1n : 0n, 4) };
+  const s = String(v);
+  // A GUID-typed value prints upper case; a GUID in lower case is text (some providers' templates).
+  if (/^\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}$/.test(s)) return { type: T.Guid, bytes: guidBytesOf(s) };
+  if (/^S-1-\d+(-\d+)+$/.test(s)) return { type: T.Sid, bytes: sidBytesOf(s) };
+  if (/^0x[0-9a-f]{1,16}$/.test(s)) return { type: T.HexInt64, bytes: bytesLE(BigInt(s), 8) };
+  return str(s);
+}
+
+/**
+ * One record built from a document in the shape `firebreak evtx dump` prints (System and
+ * EventData), with the value types Windows uses: the same record as an EVTX file holds it.
+ */
+export function recordFromDoc(w: ChunkWriter, doc: { Event: DocObj }): void {
+  const sys = doc.Event.System as DocObj;
+  const data = (doc.Event.EventData ?? {}) as DocObj;
+  const attrs = (v: unknown): DocObj => (isDocObj(v) && isDocObj(v['#attributes']) ? v['#attributes'] : {});
+  const values: Sub[] = [];
+  const sub = (s: Sub) => values.push(s) - 1;
+  const eventId = sys.EventID;
+  const recordId = Number(sys.EventRecordID);
+  w.record(
+    (x) =>
+      x
+        .header()
+        .template(values, (t) => {
+          t.header().open('Event', true).attr('xmlns').text('http://schemas.microsoft.com/win/2004/08/events/event').closeStart();
+          t.open('System').closeStart();
+          const provider = attrs(sys.Provider);
+          t.open('Provider', true);
+          for (const [k, v] of Object.entries(provider)) {
+            const a = dataSub(String(v));
+            t.attr(k).subst(sub(a), a.type);
+          }
+          t.closeEmpty();
+          if (isDocObj(eventId)) {
+            t.open('EventID', true)
+              .attr('Qualifiers')
+              .subst(sub(u16(Number(attrs(eventId).Qualifiers))), T.UInt16)
+              .closeStart();
+            t.subst(sub(u16(Number(eventId['#text']))), T.UInt16).end();
+          } else
+            t.open('EventID')
+              .closeStart()
+              .subst(sub(u16(Number(eventId))), T.UInt16)
+              .end();
+          for (const [name, type, width] of [
+            ['Version', T.UInt8, 1],
+            ['Level', T.UInt8, 1],
+            ['Task', T.UInt16, 2],
+            ['Opcode', T.UInt8, 1],
+          ] as const)
+            if (sys[name] !== undefined)
+              t.open(name)
+                .closeStart()
+                .subst(sub({ type, bytes: bytesLE(BigInt(Number(sys[name])), width) }), type)
+                .end();
+          if (sys.Keywords !== undefined)
+            t.open('Keywords')
+              .closeStart()
+              .subst(sub({ type: T.HexInt64, bytes: bytesLE(BigInt(String(sys.Keywords)), 8) }), T.HexInt64)
+              .end();
+          t.open('TimeCreated', true)
+            .attr('SystemTime')
+            .subst(sub({ type: T.FileTime, bytes: filetimeOf(String(attrs(sys.TimeCreated).SystemTime)) }), T.FileTime)
+            .closeEmpty();
+          t.open('EventRecordID')
+            .closeStart()
+            .subst(sub({ type: T.UInt64, bytes: bytesLE(BigInt(recordId), 8) }), T.UInt64)
+            .end();
+          t.open('Correlation').closeEmpty();
+          const exec = attrs(sys.Execution);
+          t.open('Execution', true)
+            .attr('ProcessID')
+            .subst(sub(u32(Number(exec.ProcessID))), T.UInt32)
+            .attr('ThreadID')
+            .subst(sub(u32(Number(exec.ThreadID))), T.UInt32)
+            .closeEmpty();
+          t.open('Channel')
+            .closeStart()
+            .subst(sub(str(String(sys.Channel))), T.String)
+            .end();
+          t.open('Computer')
+            .closeStart()
+            .subst(sub(str(String(sys.Computer))), T.String)
+            .end();
+          const user = attrs(sys.Security).UserID;
+          if (typeof user === 'string')
+            t.open('Security', true)
+              .attr('UserID')
+              .subst(sub({ type: T.Sid, bytes: sidBytesOf(user) }), T.Sid)
+              .closeEmpty();
+          else t.open('Security').closeEmpty();
+          t.end();
+          t.open('EventData').closeStart();
+          for (const [k, v] of Object.entries(data)) {
+            const s = dataSub(v);
+            t.open('Data', true).attr('Name').text(k).closeStart().subst(sub(s), s.type).end();
+          }
+          t.end().end().eof();
+        })
+        .eof(),
+    recordId,
+  );
+}

@@ -100,7 +100,7 @@ test('repeated element names: the latest keeps the name, earlier ones move to _1
   assert.deepEqual(r!.doc.Event.EventData, { Header: 'third', Header_1: 'first', Header_2: 'second' });
 });
 
-test('value types print as Windows and the evtx crate print them', () => {
+test('value types print as Windows prints them (as the evtx crate does, but GUIDs keep their braces)', () => {
   const guid = [0x5f, 0x38, 0x70, 0x57, 0x2a, 0xc2, 0xe0, 0x43, 0xbf, 0x4c, 0x06, 0xf5, 0x69, 0x8f, 0xfb, 0xd9];
   const sid = [1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0];
   const systime = [...le(2024, 2), ...le(2, 2), 0, 0, ...le(29, 2), ...le(13, 2), ...le(5, 2), ...le(9, 2), ...le(7, 2)];
@@ -133,7 +133,7 @@ test('value types print as Windows and the evtx crate print them', () => {
   assert.deepEqual(r!.doc.Event.EventData, {
     hex32: '0x100',
     hex64: '0x8020000000000000',
-    guid: '5770385F-C22A-43E0-BF4C-06F5698FFBD9',
+    guid: '{5770385F-C22A-43E0-BF4C-06F5698FFBD9}',
     sid: 'S-1-5-18',
     filetime: (r!.doc.Event.EventData as Record<string, string>).filetime,
     systime: '2024-02-29T13:05:09.007Z',

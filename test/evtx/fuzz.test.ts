@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseChunk, readEvtx, type EvtxError } from '../../src/readers/evtx/index.js';
 import { renderChunk } from '../../src/readers/evtx/render.js';
-import { FIXTURES, readBytes } from './helpers.js';
+import { FIXTURES, readAll, readBytes } from './helpers.js';
 import { mutateChunk, mutateFile, rng } from './mutate.js';
 
 const SEED = 0x5eed;
@@ -70,20 +70,34 @@ test('fuzz: 2,000 mutated chunks never throw, hang or blow up', () => {
   assert.ok(heapMax - heapStart < 512 << 20, `heap grew by ${((heapMax - heapStart) / 1048576).toFixed(0)} MiB`);
 });
 
-test('fuzz: 150 truncated or bit-flipped files stream to the end without throwing', async () => {
+test('fuzz: 150 truncated or bit-flipped files stream to the end without throwing, and nothing changes silently', async () => {
   const rand = rng(SEED + 1);
   const dir = mkdtempSync(join(tmpdir(), 'firebreak-evtx-fuzz-'));
+  const docs = (records: { doc: unknown }[]) => records.map((r) => JSON.stringify(r.doc));
+  let truncated = 0;
+  let flipped = 0;
+  let unchanged = 0;
+  let reported = 0;
   try {
+    const originals: string[][] = [];
+    for (const [k, bytes] of samples.entries()) {
+      const path = join(dir, `original${k}.evtx`);
+      writeFileSync(path, bytes);
+      const { records, errors } = await readAll(path);
+      assert.deepEqual(errors, [], `sample ${k} reads cleanly`);
+      originals.push(docs(records));
+    }
     for (let i = 0; i < 150; i++) {
+      const original = originals[i % samples.length]!;
       const m = mutateFile(samples[i % samples.length]!, rand);
       const path = join(dir, `m${i}.evtx`);
       writeFileSync(path, m.bytes);
       const problems: EvtxError[] = [];
-      let n = 0;
+      const got: { doc: unknown }[] = [];
       try {
         for await (const r of readEvtx(path, { onError: (e) => problems.push(e) })) {
           assert.equal(r.file, path);
-          n++;
+          got.push(r);
         }
       } catch (e) {
         assert.fail(`file ${i} (${m.what}): readEvtx threw ${String(e)}`);
@@ -94,9 +108,25 @@ test('fuzz: 150 truncated or bit-flipped files stream to the end without throwin
           problems.some((e) => e.code === 'evtx.file.magic'),
           `file ${i}: short file reported`,
         );
-      assert.ok(n >= 0);
+      const out = docs(got);
+      if (m.what.startsWith('file truncate')) {
+        // A cut file yields the records before the cut, unchanged, and says when it lost any.
+        truncated++;
+        assert.deepEqual(out, original.slice(0, out.length), `file ${i} (${m.what}): a prefix of the original records`);
+        if (out.length < original.length) assert.ok(problems.length > 0, `file ${i} (${m.what}): ${original.length - out.length} records lost without a word`);
+      } else {
+        // Flipped bits are either reported (a checksum, a bad structure) or changed nothing.
+        flipped++;
+        if (problems.length === 0) {
+          assert.deepEqual(out, original, `file ${i} (${m.what}): records changed and nothing was reported`);
+          unchanged++;
+        }
+      }
+      if (problems.length) reported++;
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  assert.ok(truncated > 40 && flipped > 40, `${truncated} truncated, ${flipped} flipped`);
+  assert.ok(reported > 100, `${reported} of 150 files had their damage reported (${unchanged} flips changed nothing)`);
 });

@@ -1,18 +1,16 @@
 /** Shared helpers for the EVTX tests: where the reference data is, and record counting. */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { sharedPath, skipWithoutShared } from '../shared.js';
 import { parseChunk, readEvtx, type EvtxError, type EvtxRecord, type ReadOptions } from '../../src/readers/evtx/index.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const FIXTURES = `${REPO}test/fixtures/evtx/`;
-/** ../shared beside the checkout; tests that need it skip, saying so, when it is absent. */
-export const SHARED = fileURLToPath(new URL('../../../../shared/', import.meta.url));
-export const EDGE = `${SHARED}evtx/parser-edge-cases/`;
-export const ATTACK = `${SHARED}evtx/attack-samples/`;
-export const HAVE_EDGE = existsSync(EDGE);
-export const HAVE_ATTACK = existsSync(ATTACK);
-export const SKIP_EDGE = HAVE_EDGE ? false : `../shared/evtx/parser-edge-cases is absent (expected at ${EDGE})`;
-export const SKIP_ATTACK = HAVE_ATTACK ? false : `../shared/evtx/attack-samples is absent (expected at ${ATTACK})`;
+export const EDGE = sharedPath('evtx/parser-edge-cases/');
+export const ATTACK = sharedPath('evtx/attack-samples/');
+export const SKIP_EDGE = skipWithoutShared('evtx/parser-edge-cases');
+export const SKIP_ATTACK = skipWithoutShared('evtx/attack-samples');
+export const HAVE_EDGE = SKIP_EDGE === false;
 
 export interface Counted {
   records: EvtxRecord[];

@@ -185,3 +185,83 @@ describe('firebreak hunt: exit status', { timeout: 300_000 }, () => {
     }
   });
 });
+
+describe('firebreak hunt as a new user runs it', { timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-hunt-new-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const rules = join(dir, 'rules');
+  const ev = join(dir, 'ev.json');
+  const oneLine = (r: { err: string }) => assert.equal(r.err.trimEnd().split('\n').length, 1, JSON.stringify(r.err));
+  before(() => {
+    mkdirSync(rules);
+    writeFileSync(
+      join(rules, 'good.yml'),
+      'title: Whoami\nid: 6a0f7a3c-9d1e-4b2a-8c5f-0e1d2c3b4a59\nlevel: high\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s: {Image|endswith: \\whoami.exe}\n  condition: s\n',
+    );
+    writeFileSync(join(rules, 'broken.yml'), 'title: Broken\nlogsource: {product: windows}\ndetection:\n  s: {Image|nosuchmodifier: x}\n  condition: s\n');
+    writeFileSync(
+      join(rules, 'needs-values.yml'),
+      "title: Admin Logon\nlogsource: {product: windows, service: security}\ndetection:\n  s: {EventID: 4624, TargetUserName|expand: '%Administrators%'}\n  condition: s\n",
+    );
+    writeFileSync(
+      ev,
+      JSON.stringify({
+        Event: {
+          System: { Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, Computer: 'WS1', TimeCreated: { '#attributes': { SystemTime: '2024-01-01T00:00:00Z' } } },
+          EventData: { Image: 'C:\\Windows\\System32\\whoami.exe' },
+        },
+      }) + '\n',
+    );
+    mkdirSync(join(dir, 'empty'));
+    mkdirSync(join(dir, 'junk'));
+    writeFileSync(join(dir, 'junk', 'notes.txt'), 'hello, not a log\n');
+  });
+
+  it('a path that does not exist: exit 2 and one line naming it, no summary', async () => {
+    for (const args of [[join(dir, 'no-such-path')], [ev, join(dir, 'no-such-path')], [join(ev, 'below-a-file')]]) {
+      const r = await cli('hunt', ...args, '--rules', rules);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.out, '');
+      oneLine(r);
+      assert.match(r.err, /^firebreak hunt: .*(no-such-path|below-a-file): no such file or folder\n$/);
+    }
+  });
+
+  it('nothing could be read: exit 2 and one line saying why, no summary', async () => {
+    const empty = await cli('hunt', join(dir, 'empty'), '--rules', rules);
+    assert.equal(empty.code, 2);
+    assert.equal(empty.out, '');
+    assert.equal(empty.err, `firebreak hunt: no files under ${join(dir, 'empty')}\n`);
+    const junk = await cli('hunt', join(dir, 'junk'), '--rules', rules, '--summary-json', join(dir, 'junk.json'));
+    assert.equal(junk.code, 2);
+    assert.equal(junk.out, '');
+    oneLine(junk);
+    assert.match(junk.err, /no file could be read \(1 skipped; first: .*notes\.txt: not a log format/);
+    assert.equal((JSON.parse(readFileSync(join(dir, 'junk.json'), 'utf8')) as HuntSummary).files.skipped.length, 1, 'the summary JSON is still written');
+  });
+
+  it('rules waiting for placeholder values are a note with the way to enable them; real rule errors stay errors', async () => {
+    const r = await cli('hunt', ev, '--rules', rules);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /rules {6}1 run, 1 failed to load, 1 waiting for placeholder values,/);
+    assert.match(r.out, /\nNote: 1 rule compares against values from your own environment .* --placeholders FILE \(template: .*placeholders\.example\.yml/);
+    assert.match(r.out, /\nErrors \(1\)\n {2}.*broken\.yml.*nosuchmodifier/);
+    assert.ok(!/Errors[^]*needs-values/.test(r.out), 'the placeholder rule is not listed as an error');
+    // Given a placeholders file that lacks the name, the rule is misconfigured: an error.
+    writeFileSync(join(dir, 'ph.yml'), "Workstations: ['WS-*']\n");
+    const given = await cli('hunt', ev, '--rules', rules, '--placeholders', join(dir, 'ph.yml'));
+    assert.equal(given.code, 0, given.err);
+    assert.ok(!given.out.includes('Note:'));
+    assert.match(given.out, /\nErrors \(2\)\n/);
+    assert.match(given.out, /needs-values\.yml.*%Administrators% has no values/);
+  });
+
+  it('the default rule set: no errors at all, one note for the 25 placeholder rules', async () => {
+    const r = await cli('hunt', ev);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(!r.out.includes('Errors ('), r.out);
+    assert.match(r.out, /0 failed to load, 25 waiting for placeholder values/);
+    assert.equal(r.out.match(/^Note: 25 rules compare against values from your own environment/gm)?.length, 1, r.out);
+    assert.match(r.out, /^Detections: 1$/m);
+  });
+});

@@ -17,7 +17,7 @@ import { readEventsFromFile } from '../../src/readers/detect.js';
 import type { DetectionRecord } from '../../src/detections/record.js';
 import type { HuntSummary } from '../../src/output/records.js';
 import { BUNDLED_SIGMA_ROOT, DATA_DIR } from '../../src/sigma/bundled.js';
-import { HAVE_SHARED, REPO, SHARED } from '../helpers.js';
+import { REPO, SHARED, skipWithoutShared } from '../helpers.js';
 import { toEcs } from './ecs-converter.js';
 import type { Story } from '../../src/stories/model.js';
 
@@ -64,7 +64,7 @@ function key(d: DetectionRecord): string {
   return [d.rule.id, d.computer, d.channel, d.eventId, d.recordId, d.timestamp?.slice(0, 23)].join('|');
 }
 
-describe('hunt: EVTX, evtx-crate JSONL and ECS NDJSON give the same detections', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
+describe('hunt: EVTX, evtx-crate JSONL and ECS NDJSON give the same detections', { skip: skipWithoutShared('evtx/attack-samples') }, () => {
   it('attack samples in three formats', async () => {
     const samples = join(SHARED, 'evtx/attack-samples');
     // The JSONL twin as `firebreak evtx dump` writes it, then the same records as Winlogbeat
@@ -149,7 +149,10 @@ describe('hunt: input handling', () => {
     const skipped = summary.files.skipped.map((s) => s.file.replace(tmp + '/', '')).sort();
     assert.deepEqual(skipped, ['does-not-exist', 'mixed/bad.json.gz', 'mixed/empty.bin', 'mixed/notes.txt']);
     for (const s of summary.files.skipped) assert.ok(s.reason.length > 5, s.reason);
-    assert.ok(summary.events >= 1);
+    let goodEvents = 0;
+    for await (const _ of readEventsFromFile(one.file)) goodEvents++;
+    assert.ok(goodEvents > 0);
+    assert.equal(summary.events, goodEvents, 'the good file is read whole, the truncated record adds no event');
     assert.ok(
       summary.errors.sample.some((e) => e.file.endsWith('truncated.json')),
       'the truncated record is reported',

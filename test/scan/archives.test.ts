@@ -4,13 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { sharedPath, skipWithoutShared } from '../shared.js';
 import { dirname, join } from 'node:path';
 import { Scanner } from '../../src/scan/scanner.js';
 import { loadGitleaksToml } from '../../src/scan/rules/gitleaks-config.js';
 import { DEFAULT_LIMITS } from '../../src/scan/sources/limits.js';
 
-const ROOT = '../shared/dlp/gitleaks';
+const ROOT = sharedPath('dlp/gitleaks');
 const noStdin = (async function* (): AsyncGenerator<Buffer> {})();
 
 interface Case {
@@ -21,9 +22,8 @@ interface Case {
   expected_findings: { rule_id: string; line: number; secret: string; file: string }[];
 }
 
-test('gitleaks archive fixtures: expected findings at depth 8', async (t) => {
+test('gitleaks archive fixtures: expected findings at depth 8', { skip: skipWithoutShared('dlp/gitleaks/testdata/archives/expected-findings.json') }, async (t) => {
   const specPath = join(ROOT, 'testdata/archives/expected-findings.json');
-  if (!existsSync(specPath)) return t.skip(`${specPath} absent (shared reference data)`);
   const cases = JSON.parse(readFileSync(specPath, 'utf8')) as Case[];
   let total = 0;
   for (const c of cases) {

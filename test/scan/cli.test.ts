@@ -74,7 +74,10 @@ test('--no-mask prints secrets; json, jsonl, csv and sarif are well formed', asy
   assert.equal(lines.length, rows.length);
   assert.ok(lines.every((l) => !l.secret.includes(AWS.slice(4))));
   const csv = await run(['--format', 'csv', `${FIX}/leaky/deploy.env`]);
-  assert.equal(csv.out.split('\n')[0], 'ruleId,file,startLine,startColumn,endLine,endColumn,match,secret,entropy,decodeChain,confidence,fingerprint,tags');
+  assert.equal(
+    csv.out.split('\n')[0],
+    'ruleId,file,startLine,startColumn,endLine,endColumn,match,secret,entropy,decodeChain,confidence,reasons,sheet,row,column,header,page,offset,count,fingerprint,tags',
+  );
   const sarif = JSON.parse((await run(['--format', 'sarif', `${FIX}/leaky/deploy.env`])).out) as {
     version: string;
     runs: { results: { ruleId: string; locations: { physicalLocation: { region: { startLine: number } } }[] }[] }[];
@@ -143,7 +146,7 @@ test('key stores recognised by content: PKCS#12 (any name) and Java key stores',
   assert.deepEqual(
     ids.map((x) => [x.ruleId, x.file]),
     [
-      ['pkcs12-keystore', renamed],
+      ['pkcs12-file', renamed],
       ['java-keystore', jks],
     ],
   );

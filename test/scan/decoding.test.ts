@@ -6,16 +6,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { sharedPath, skipWithoutShared } from '../shared.js';
 import { Decoder, ENCODED_RUN, findEncodedRuns } from '../../src/scan/decode/codec.js';
 import { Scanner } from '../../src/scan/scanner.js';
 import { loadGitleaksToml } from '../../src/scan/rules/gitleaks-config.js';
 import { DEFAULT_LIMITS } from '../../src/scan/sources/limits.js';
 
-const DIR = '../shared/dlp/gitleaks/decoding';
+const DIR = sharedPath('dlp/gitleaks/decoding');
 
-test('decoder: one pass over each of gitleaks decoder cases', (t) => {
-  if (!existsSync(`${DIR}/decoder-cases.jsonl`)) return t.skip(`${DIR} absent (shared reference data)`);
+test('decoder: one pass over each of gitleaks decoder cases', { skip: skipWithoutShared('dlp/gitleaks/decoding/decoder-cases.jsonl') }, () => {
   const cases = readFileSync(`${DIR}/decoder-cases.jsonl`, 'utf8')
     .trim()
     .split('\n')
@@ -27,8 +27,7 @@ test('decoder: one pass over each of gitleaks decoder cases', (t) => {
   }
 });
 
-test('decoding: every expected finding of encoded-test-values.txt, with its decode chain', async (t) => {
-  if (!existsSync(`${DIR}/encoded-expected-findings.json`)) return t.skip(`${DIR} absent (shared reference data)`);
+test('decoding: every expected finding of encoded-test-values.txt, with its decode chain', { skip: skipWithoutShared('dlp/gitleaks/decoding/encoded-expected-findings.json') }, async () => {
   const spec = JSON.parse(readFileSync(`${DIR}/encoded-expected-findings.json`, 'utf8')) as {
     config: string;
     max_decode_depth: number;

@@ -5,12 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { sharedPath, skipWithoutShared } from '../shared.js';
 import { Detector } from '../../src/scan/engine/detect.js';
 import { defaultGitleaksConfig } from '../../src/scan/rules/builtin.js';
 import { pathAllowed } from '../../src/scan/rules/allowlist.js';
 
-const EXAMPLES = '../shared/dlp/gitleaks/gitleaks-rule-examples.jsonl';
+const EXAMPLES = sharedPath('dlp/gitleaks/gitleaks-rule-examples.jsonl');
 
 interface Example {
   rule_id: string;
@@ -19,11 +20,7 @@ interface Example {
   expected: boolean;
 }
 
-test('gitleaks rule examples: 100% recall, 0 false positives per rule', (t) => {
-  if (!existsSync(EXAMPLES)) {
-    t.skip(`${EXAMPLES} is absent (shared reference data); nothing to measure`);
-    return;
-  }
+test('gitleaks rule examples: 100% recall, 0 false positives per rule', { skip: skipWithoutShared('dlp/gitleaks/gitleaks-rule-examples.jsonl') }, (t) => {
   const cfg = defaultGitleaksConfig();
   assert.deepEqual(cfg.errors, []);
   const examples = readFileSync(EXAMPLES, 'utf8')

@@ -22,11 +22,9 @@ function file(name: string, data: Buffer): string {
   return p;
 }
 
-async function scan(inputs: string[], limits: Partial<ScanLimits> = {}): Promise<ScanResult & { ms: number }> {
+async function scan(inputs: string[], limits: Partial<ScanLimits> = {}): Promise<ScanResult> {
   const s = new Scanner({ ruleSet: defaultGitleaksConfig().ruleSet, validated: VALIDATED_DETECTORS, limits: { ...DEFAULT_LIMITS, ...limits }, maxDecodeDepth: 2 });
-  const t0 = performance.now();
-  const r = await s.scan(inputs, noStdin);
-  return { ...r, ms: performance.now() - t0 };
+  return s.scan(inputs, noStdin);
 }
 
 const clean = (): string => file(`plain-${Math.random().toString(36).slice(2)}.env`, SECRET_LINE);
@@ -54,7 +52,6 @@ test('zip bomb with honest headers: refused from its declared ratio, without inf
     r.findings.some((f) => f.file === next),
     'the scan goes on to the next input',
   );
-  assert.ok(r.ms < 5000, `${r.ms} ms`);
 });
 
 test('zip bomb with lying headers: stopped while inflating', async () => {
@@ -80,7 +77,6 @@ test('gzip bomb: stopped by the ratio limit while streaming', async () => {
   assert.match(r.issues[0]!.message, /decompression bomb/);
   assert.equal(r.findings.length, 1);
   assert.ok(process.memoryUsage().rss - rss0 < 256 << 20, 'memory stays bounded');
-  assert.ok(r.ms < 5000, `${r.ms} ms`);
 });
 
 test('deeply nested archives: reported at the depth limit; found when the limit allows', async () => {

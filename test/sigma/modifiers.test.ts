@@ -87,6 +87,20 @@ describe('regular expressions', () => {
   it('a leading (?i) inline flag works (SigmaHQ uses it)', () => {
     assert.equal(matches(det(`sel:\n  F|re: '(?i)ab+c'\ncondition: sel`), { F: 'ABBC' }), true);
   });
+  it('re with startswith/endswith anchors the whole pattern, after a leading (?i)', () => {
+    const starts = det(`sel:\n  F|re|startswith: '(?i)ab+c'\ncondition: sel`);
+    assert.equal(matches(starts, { F: 'ABBCx' }), true);
+    assert.equal(matches(starts, { F: 'xABBC' }), false);
+    const alt = det(`sel:\n  F|re|startswith: '^a|b'\ncondition: sel`);
+    assert.equal(matches(alt, { F: 'bx' }), true);
+    assert.equal(matches(alt, { F: 'xb' }), false);
+    const dollar = det(`sel:\n  F|re|endswith: 'a\\$'\ncondition: sel`);
+    assert.equal(matches(dollar, { F: 'xa$' }), true);
+    assert.equal(matches(dollar, { F: 'xa$y' }), false);
+    const ends = det(`sel:\n  F|re|endswith: '(?i)B|c'\ncondition: sel`);
+    assert.equal(matches(ends, { F: 'xxC' }), true);
+    assert.equal(matches(ends, { F: 'bx' }), false);
+  });
   it('re must be first; a bad regex is a rule error', () => {
     assert.equal(collection(det(`sel:\n  F|contains|re: 'a'\ncondition: sel`)).errors[0]!.code, 'modifier-order');
     const bad = collection(det(`sel:\n  F|re: 'a(b'\ncondition: sel`));

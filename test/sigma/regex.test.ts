@@ -12,7 +12,10 @@ describe('rule regex: literal pieces joined by .*', () => {
     assert.deepEqual(dotStarChain('\\+.*\\+.*\\+'), ['+', '+', '+']);
     assert.deepEqual(dotStarChain('.*iex.*?downloadstring\\(.*'), ['iex', 'downloadstring(']);
     assert.deepEqual(dotStarChain('a.*b'), ['a', 'b']);
-    for (const src of ['abc', 'a.b', 'a.+b', '^a.*b', 'a.*b$', 'a.*b|c', 'a\\d.*b', 'a\\b.*c', '[ab].*c', 'a.*(b)', 'a.*b{2}', 'a.*b?', 'a\\x41.*b', 'a\\0.*b', 'a\\u0041.*b', 'a\n.*b'])
+    // Every escape that names one character is a literal character.
+    assert.deepEqual(dotStarChain('a\\x41.*b'), ['aA', 'b']);
+    assert.deepEqual(dotStarChain('a\\u0041.*\\0'), ['aA', '\0']);
+    for (const src of ['abc', 'a.b', 'a.+b', '^a.*b', 'a.*b$', 'a.*b|c', 'a\\d.*b', 'a\\b.*c', '[ab].*c', 'a.*(b)', 'a.*b{2}', 'a.*b?', 'a\\n.*b', 'a\n.*b'])
       assert.equal(dotStarChain(src), undefined, src);
   });
 

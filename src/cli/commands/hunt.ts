@@ -1,7 +1,7 @@
 /**
  * `firebreak hunt PATH… [options]`: the offline breach hunt over a folder of evidence.
  */
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../core/errors.js';
 import type { DetectionRecord } from '../../detections/record.js';
@@ -49,7 +49,8 @@ run:
   --fail-on LEVEL         exit 1 when a detection at or above LEVEL was found
   --summary-json FILE     also write the summary as JSON (- for stdout)
   --quiet                 no summary, no progress
-exit status: 0 the hunt ran, 1 --fail-on matched, 2 usage error.
+exit status: 0 the hunt ran, 1 --fail-on matched, 2 usage error, a path that does not exist,
+             or no file could be read.
 `;
 
 const list = (v: string | string[] | undefined) =>
@@ -121,6 +122,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (profile && !values.csv) throw new UsageError('--csv-profile needs --csv FILE');
   if (values['no-stories'] && values.stories) throw new UsageError('--stories FILE and --no-stories contradict each other');
   if (values['jsonl-events'] && !values.jsonl) throw new UsageError('--jsonl-events needs --jsonl FILE');
+  // A mistyped path fails at once, before the rules load, rather than as an empty hunt.
+  for (const p of positionals) {
+    try {
+      statSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`${p}: no such file or folder`);
+    }
+  }
   const outputs = await openOutputs({
     csv: values.csv,
     csvProfile: profile,
@@ -182,10 +192,21 @@ export async function run(argv: string[], io: Io): Promise<number> {
         : undefined,
     });
     if (tty) io.stderr.write('\r\x1b[K');
+    const sj = values['summary-json'];
+    if (summary.files.read === 0) {
+      // Nothing was hunted through: not a clean result, and one line says why.
+      const first = summary.files.skipped[0];
+      io.stderr.write(
+        first
+          ? `firebreak hunt: no file could be read (${summary.files.skipped.length} skipped; first: ${first.reason.includes(first.file) ? first.reason : `${first.file}: ${first.reason}`})\n`
+          : `firebreak hunt: no files under ${positionals.join(', ')}\n`,
+      );
+      if (sj && sj !== '-') writeFileSync(sj, JSON.stringify(summary, null, 2) + '\n');
+      return 2;
+    }
     const written = outputs.describe();
     if (values.stories) written.push(...(written.length ? [] : ['', 'Written']), `  stories ${values.stories}`);
-    if (!values.quiet) io.stdout.write(renderSummary(summary, written, values['no-stories'] ? undefined : found));
-    const sj = values['summary-json'];
+    if (!values.quiet) io.stdout.write(renderSummary(summary, written, values['no-stories'] ? undefined : found, { placeholdersGiven: values.placeholders !== undefined }));
     if (sj === '-') io.stdout.write(JSON.stringify(summary) + '\n');
     else if (sj) writeFileSync(sj, JSON.stringify(summary, null, 2) + '\n');
   } finally {

@@ -14,13 +14,17 @@ import { selectRules } from '../../scan/rules/select.js';
 import { DEFAULT_LIMITS } from '../../scan/sources/limits.js';
 import { loadBaseline } from '../../scan/report/baseline.js';
 import { maskFinding } from '../../scan/report/mask.js';
-import { FORMATS, render, type ReportFormat } from '../../scan/report/formats.js';
+import { FORMATS, footer, render, type ReportFormat } from '../../scan/report/formats.js';
 import type { Issue } from '../../scan/sources/types.js';
+import { LEVELS, type Confidence } from '../../scan/engine/confidence.js';
+import { renderSummary, summarise } from '../../scan/report/summary.js';
 
 const HELP = `usage: firebreak scan PATH... [options]
 
-Scan files, directories and archives (by content, nested) for private keys, credentials
-(gitleaks rule ids), payment cards, IBANs and US SSNs. '-' reads standard input.
+Scan files, directories, archives, documents (PDF, office, RTF, HTML), mail and the strings of
+binaries for private keys, credentials (gitleaks rule ids), payment cards, IBANs, national
+identifiers (US SSN/ITIN, UK NINO, Canadian SIN), bank routing numbers, BICs, and e-mail
+addresses and phone numbers in bulk. '-' reads standard input.
 
 options:
   --format F              table (default), json, jsonl, csv, sarif
@@ -31,6 +35,10 @@ options:
   --max-archive-depth N   archives nested deeper are reported, not opened (default 8)
   --max-decode-depth N    base64/hex/percent decoding passes (default 5; 0 disables)
   --baseline FILE         suppress findings already in this report (ours or gitleaks' JSON)
+  --min-confidence L      low, medium (default) or high: cards, IBANs, national ids and
+                          contacts below L are not reported (credentials always are)
+  --summary               per file: records and kinds of data held, most sensitive first
+                          (table, or JSON with --format json/jsonl)
   --no-mask               print secrets in clear (default: masked)
   -j, --jobs N            scan with N threads (default: one per core)
 
@@ -58,6 +66,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       'max-decode-depth': { type: 'string' },
       baseline: { type: 'string' },
       'no-mask': { type: 'boolean' },
+      'min-confidence': { type: 'string' },
+      summary: { type: 'boolean' },
       jobs: { type: 'string', short: 'j' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -72,6 +82,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const limits = { ...DEFAULT_LIMITS, maxArchiveDepth: intOption(values['max-archive-depth'], 'max-archive-depth', DEFAULT_LIMITS.maxArchiveDepth) };
   const maxDecodeDepth = intOption(values['max-decode-depth'], 'max-decode-depth', 5);
   const jobs = intOption(values.jobs, 'jobs', availableParallelism());
+  const minConfidence = (values['min-confidence'] ?? 'medium') as Confidence;
+  if (!LEVELS.includes(minConfidence)) throw new UsageError(`--min-confidence must be one of ${LEVELS.join(', ')}`);
   if (jobs < 1) throw new UsageError('--jobs needs at least 1');
 
   let rules;
@@ -99,16 +111,25 @@ export async function run(argv: string[], io: Io): Promise<number> {
   // Threads pay off for many files; one file or standard input is scanned right here.
   const many = positionals.length > 1 || (positionals[0] !== '-' && statSync(positionals[0]!, { throwIfNoEntry: false })?.isDirectory());
   if (jobs > 1 && many && !positionals.includes('-')) {
-    const spec = { configPath: values.config, only: values.rule ?? [], limits, maxDecodeDepth, baseline: [...(baseline ?? [])] };
+    const spec = { configPath: values.config, only: values.rule ?? [], limits, maxDecodeDepth, baseline: [...(baseline ?? [])], minConfidence };
     result = await scanParallel(positionals, spec, jobs, events);
   } else {
-    const scanner = new Scanner({ ruleSet: rules.ruleSet, validated: rules.validated, keystores: rules.keystores, limits, maxDecodeDepth, baseline });
+    const scanner = new Scanner({ ruleSet: rules.ruleSet, validated: rules.validated, keystores: rules.keystores, limits, maxDecodeDepth, baseline, minConfidence });
     const stdin = (io as { stdin?: AsyncIterable<Buffer> }).stdin ?? (process.stdin as AsyncIterable<Buffer>);
     result = await scanner.scan(positionals, stdin, events);
   }
   progress?.done();
   const findings = values['no-mask'] ? result.findings : result.findings.map(maskFinding);
-  const report = render(format, findings, result.issues);
+  let report: string;
+  if (values.summary) {
+    const rows = summarise(findings, result.notes);
+    report =
+      format === 'table'
+        ? renderSummary(rows) + footer(findings.length, result.issues)
+        : format === 'jsonl'
+          ? rows.map((r) => JSON.stringify(r) + '\n').join('')
+          : JSON.stringify(rows, null, 1) + '\n';
+  } else report = render(format, findings, result.issues);
   if (values.output) writeFileSync(values.output, report);
   else io.stdout.write(report);
   if (values.output || format !== 'table') {

@@ -7,6 +7,10 @@ import { LEVELS, type Level } from '../../sigma/model.js';
 import type { DetectionRecord } from '../../detections/record.js';
 import { isoToMicros } from '../time.js';
 import { TACTICS, UNASSIGNED, readAttackTags } from '../../detections/attack.js';
+import type { HeatCell, HeatColumn, TimelineData } from './client/data.js';
+
+/** The figures' shapes are the page's (./client/data.ts), so the page reads what is built here. */
+export type { HeatCell, HeatColumn, TimelineData };
 
 /** Distinct host names counted one by one; later new names are pooled (hostile input can invent millions). */
 export const MAX_HOSTS = 50_000;
@@ -24,34 +28,6 @@ const DAY = 24 * HOUR;
 const STEPS = [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 7 * DAY, 30 * DAY, 365 * DAY, 3650 * DAY];
 
 const LEVEL_INDEX = new Map<Level, number>(LEVELS.map((l, i) => [l, i]));
-
-export interface TimelineData {
-  /** Start of the first bar (ms since the epoch, UTC) and the width of each bar. */
-  start: number;
-  step: number;
-  /** counts[bar][levelIndex], levels in LEVELS order. */
-  counts: number[][];
-  /** Detections whose event had no usable timestamp. */
-  noTimestamp: number;
-  /** Detections left off either end of the chart as clock outliers. */
-  before: number;
-  after: number;
-}
-
-export interface HeatCell {
-  technique: string;
-  count: number;
-  rules: number;
-}
-
-export interface HeatColumn {
-  id: string;
-  short: string;
-  name: string;
-  /** Detections tagged with this tactic (with or without a technique). */
-  count: number;
-  techniques: HeatCell[];
-}
 
 export interface Aggregates {
   total: number;

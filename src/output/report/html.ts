@@ -6,8 +6,31 @@
  * this page's own script and style (by hash) and no network at all backs that up.
  */
 import { createHash } from 'node:crypto';
-import { REPORT_CLIENT_JS } from './client.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FirebreakError } from '../../core/errors.js';
 import { REPORT_CSS } from './style.js';
+
+/** The in-page script as `npm run build` bundles it from ./client/report.ts (one classic script). */
+const CLIENT_SCRIPT = new URL('./client/report.js', import.meta.url);
+let clientScript: string | undefined;
+
+/**
+ * The in-page script, read once. It is inlined in a `<script>` element, so it may not hold
+ * `</script` or `<!--`, which would end or derail that element (the bundler escapes them).
+ */
+export function reportClientJs(): string {
+  if (clientScript !== undefined) return clientScript;
+  const path = fileURLToPath(CLIENT_SCRIPT);
+  let js: string;
+  try {
+    js = readFileSync(CLIENT_SCRIPT, 'utf8');
+  } catch (e) {
+    throw new FirebreakError('report-script', `report: cannot read the page script ${path} (built by \`npm run build\`): ${(e as Error).message}`, { cause: e });
+  }
+  if (/<\/script|<!--/i.test(js)) throw new FirebreakError('report-script', `report: the page script ${path} holds "</script" or "<!--" and cannot be inlined`);
+  return (clientScript = js);
+}
 
 /** JSON made safe inside a `<script>` data block: `<` (so no `</script` or `<!--`), U+2028/9. */
 export function scriptSafeJson(json: string): string {
@@ -23,7 +46,7 @@ const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').dig
 
 /** The policy: no fetches of any kind, only the inlined script and style run. */
 export function contentSecurityPolicy(): string {
-  return [`default-src 'none'`, `script-src 'sha256-${sha256(REPORT_CLIENT_JS)}'`, `style-src 'sha256-${sha256(REPORT_CSS)}'`, `img-src data:`, `base-uri 'none'`, `form-action 'none'`].join('; ');
+  return [`default-src 'none'`, `script-src 'sha256-${sha256(reportClientJs())}'`, `style-src 'sha256-${sha256(REPORT_CSS)}'`, `img-src data:`, `base-uri 'none'`, `form-action 'none'`].join('; ');
 }
 
 const LEVEL_OPTIONS = [
@@ -83,7 +106,7 @@ export function pageHead(title: string): string {
 
 /** Everything after the data blocks. */
 export function pageTail(): string {
-  return `<script>${REPORT_CLIENT_JS}</script>
+  return `<script>${reportClientJs()}</script>
 </body>
 </html>
 `;

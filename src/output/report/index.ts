@@ -17,8 +17,9 @@ import type { DetectionRecord } from '../../detections/record.js';
 import type { HuntSummary } from '../records.js';
 import { TextSink } from '../sink.js';
 import { MAX_HOSTS, ReportAggregator } from './aggregate.js';
-import { pageHead, pageTail, scriptSafeJson } from './html.js';
+import { pageHead, pageTail, reportClientJs, scriptSafeJson } from './html.js';
 import { LevelSpill } from './spill.js';
+import type { ReportMeta, RowCells } from './client/data.js';
 
 /** Rows the detections table holds at most (the most severe first). */
 export const REPORT_MAX_ROWS = 100_000;
@@ -48,7 +49,11 @@ export const ROW_FIELDS = [
   'event',
   /** How many values or fields were shortened or left out of this row. */
   'cut',
-] as const;
+] as const satisfies readonly (keyof RowCells)[];
+
+/** A table row as embedded: each cell typed as the page reads it (./client/data.ts `RowCells`). */
+type RowTuple = CellsOf<typeof ROW_FIELDS>;
+type CellsOf<T extends readonly (keyof RowCells)[]> = { -readonly [I in keyof T]: T[I] extends keyof RowCells ? RowCells[T[I]] : never };
 
 export interface ReportOptions {
   maxRows?: number;
@@ -90,6 +95,8 @@ export class HtmlReportWriter {
     this.maxRows = options.maxRows ?? REPORT_MAX_ROWS;
     this.maxChars = options.maxChars ?? REPORT_MAX_CHARS;
     this.maxValue = options.maxValue ?? REPORT_MAX_VALUE;
+    // Fails now, not after the hunt, when the build left the page script out.
+    reportClientJs();
     try {
       this.spill = new LevelSpill(options.tmpDir ?? dirname(resolve(path)), this.maxRows, this.maxChars);
     } catch (e) {
@@ -129,7 +136,7 @@ export class HtmlReportWriter {
       }
       await put(']</script>\n');
       const offered = this.spill.offered;
-      const meta = {
+      const meta: ReportMeta = {
         generator: this.options.generator ?? 'Firebreak',
         generatedAt: extras.generatedAt ?? new Date().toISOString(),
         summary,
@@ -171,7 +178,7 @@ export class HtmlReportWriter {
   }
 
   /** One table row: identity, rule, matched fields and the event, long values shortened. */
-  private row(d: DetectionRecord): unknown[] {
+  private row(d: DetectionRecord): RowTuple {
     const cut = { n: 0 };
     const matched: Record<string, string> = {};
     for (const k in d.matched) matched[k] = this.clip(d.matched[k]!, cut);

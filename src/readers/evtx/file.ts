@@ -49,6 +49,18 @@ export function checkHeader(path: string, head: Uint8Array, onError: (e: EvtxErr
 }
 
 /**
+ * A file cut short (a copy interrupted, a carved file) loses the chunks its header lists past
+ * its end: say so, or their records would vanish without a word.
+ */
+export function checkChunkCount(path: string, size: number, present: number, header: FileHeader, onError: (e: EvtxError) => void): void {
+  if (present >= header.chunkCount) return;
+  const held = present === 0 ? 'it holds none of them' : `only ${present} ${present === 1 ? 'begins' : 'begin'} before it ends`;
+  onError(
+    new EvtxError(Codes.truncated, `the file ends at byte ${size}: its header lists ${header.chunkCount} chunk${header.chunkCount === 1 ? '' : 's'} and ${held}`, { file: path, offset: size }, 'file'),
+  );
+}
+
+/**
  * Read and check a file header and list its chunks: every 64 KiB slot after the header, so
  * chunks past the header's count (a file not closed cleanly) are read when they hold a chunk.
  * Returns null, after reporting why, when the file cannot be read as EVTX.
@@ -71,6 +83,7 @@ export async function planFile(path: string, onError: (e: EvtxError) => void): P
     for (let i = 0, off = FILE_HEADER_SIZE; off < size; i++, off += CHUNK_SIZE) {
       tasks.push({ path, file: path, chunk: i, fileOffset: off, length: Math.min(CHUNK_SIZE, size - off), beyondHeaderCount: i >= header.chunkCount });
     }
+    checkChunkCount(path, size, tasks.length, header, onError);
     return { path, size, header, tasks };
   } catch (e) {
     onError(new EvtxError(Codes.fileRead, `cannot read: ${(e as Error).message}`, { file: path, offset: 0 }, 'file'));

@@ -1,8 +1,9 @@
 /**
- * Text forms of EVTX values, as Windows and the evtx crate print them: hex integers as `0x100`
- * (lower case, no padding), GUIDs upper case without braces, SIDs as `S-1-5-18`, timestamps as
- * RFC 3339 UTC with microseconds, binary as upper-case hex. All take bytes at an offset so no
- * value is copied before it is formatted.
+ * Text forms of EVTX values, as Windows prints them: hex integers as `0x100` (lower case, no
+ * padding), GUIDs upper case in braces (the evtx crate drops the braces; Windows, `evtxexport`
+ * and SigmaHQ's rules keep them), SIDs as `S-1-5-18`, timestamps as RFC 3339 UTC with
+ * microseconds, binary as upper-case hex. All take bytes at an offset so no value is copied
+ * before it is formatted.
  */
 
 const HEX_UPPER = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0'));
@@ -39,10 +40,14 @@ export function binaryHex(buf: Uint8Array, pos: number, len: number): string {
   return s;
 }
 
-/** GUID: Data1–3 little-endian, Data4 as stored; `5770385F-C22A-43E0-BF4C-06F5698FFBD9`. */
+/**
+ * GUID: Data1–3 little-endian, Data4 as stored, in braces as Windows (Event Viewer, wevtutil,
+ * `evtxexport`) prints it and SigmaHQ's rules compare it: `{5770385F-C22A-43E0-BF4C-06F5698FFBD9}`.
+ */
 export function guid(b: Uint8Array, p: number): string {
   const h = HEX_UPPER;
   return (
+    '{' +
     h[b[p + 3]!]! +
     h[b[p + 2]!] +
     h[b[p + 1]!] +
@@ -62,7 +67,8 @@ export function guid(b: Uint8Array, p: number): string {
     h[b[p + 12]!] +
     h[b[p + 13]!] +
     h[b[p + 14]!] +
-    h[b[p + 15]!]
+    h[b[p + 15]!] +
+    '}'
   );
 }
 

@@ -8,8 +8,6 @@ import { CHUNK_HEADER_SIZE } from './limits.js';
 const FILE_MAGIC = [0x45, 0x6c, 0x66, 0x46, 0x69, 0x6c, 0x65, 0x00]; // "ElfFile\0"
 const CHUNK_MAGIC = [0x45, 0x6c, 0x66, 0x43, 0x68, 0x6e, 0x6b, 0x00]; // "ElfChnk\0"
 
-/** Header flag: the file was not closed cleanly (newer chunks may exist past `chunkCount`). */
-export const FILE_FLAG_DIRTY = 0x1;
 /** Chunk flag: the chunk carries no CRC-32 values (seen in some exported logs). */
 export const CHUNK_FLAG_NO_CRC32 = 0x4;
 

@@ -33,7 +33,7 @@ function isEmptyObject(o: JsonObject): boolean {
 }
 
 /** The text of one item, as it reads when concatenated. */
-export function itemText(x: R): string {
+function itemText(x: R): string {
   if (typeof x === 'string') return x;
   if (x === null || x instanceof RElem) return '';
   if (typeof x === 'boolean') return x ? 'true' : 'false';

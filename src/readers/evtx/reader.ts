@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { chunkRecords, type ChunkItem, type EvtxRecord } from './chunk.js';
 import { Codes, EvtxError, type EvtxErrorData } from './errors.js';
-import { checkHeader, ordered, planFile, type ChunkTask } from './file.js';
+import { checkChunkCount, checkHeader, ordered, planFile, type ChunkTask } from './file.js';
 import { CHUNK_SIZE, FILE_HEADER_SIZE } from './limits.js';
 import type { ItemsResult, ChunkPool } from './pool.js';
 import { renderChunk, type RenderedChunk, type RenderFormat } from './render.js';
@@ -93,7 +93,7 @@ function* inlineFile<R>(path: string, block: Uint8Array, parse: (buf: Uint8Array
         at = 0;
       }
       const length = Math.min(CHUNK_SIZE, blockLength - at);
-      if (length <= 0) return;
+      if (length <= 0) return checkChunkCount(path, blockStart + blockLength, chunk, header, onError);
       const info: ChunkTask = { path, file: path, chunk, fileOffset: off, length, beyondHeaderCount: chunk >= header.chunkCount };
       yield parse(block.subarray(at, at + length), info);
       off += CHUNK_SIZE;

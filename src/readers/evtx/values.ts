@@ -120,7 +120,11 @@ const TRAILING_WS = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u20
  * ending in a space), and rules are written against the trimmed text.
  */
 function substString(buf: Uint8Array, p: number, bytes: number): string {
-  const s = utf16Until0(buf, p, bytes);
+  return trimTrailingWhitespace(utf16Until0(buf, p, bytes));
+}
+
+/** Drop trailing whitespace as the evtx crate does (other readers of Windows events share it). */
+export function trimTrailingWhitespace(s: string): string {
   const last = s.charCodeAt(s.length - 1);
   return last <= 0x20 || last === 0x85 || last === 0xa0 || last >= 0x1680 ? s.replace(TRAILING_WS, '') : s;
 }

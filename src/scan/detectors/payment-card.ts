@@ -3,10 +3,12 @@
  * Luhn check digit and a prefix in a real issuer range for that length. The traps that make naive
  * detectors noisy are refused by construction: epoch timestamps (13/16/19 digits starting with 1,
  * which no issuer uses), floats and version strings (a '.' next to the run), and serial numbers
- * (digits glued to letters, or a serial/IMEI/tracking label just before), and ids (a bare digit
- * run counts only next to a card word such as "card", "visa" or "payment").
+ * (digits glued to letters, or a serial/IMEI/tracking label just before). A number printed the
+ * way its issuer prints cards (4-4-4-4, Amex 4-6-5) is medium on its own; a bare run of digits is
+ * low (trace ids and order numbers pass Luhn one time in ten) until a card word, a column header
+ * or a file full of cards lifts it.
  */
-import { isDigitAt, isWordAt, lineAllowed, nearWord, validatedFinding, type ValidatedDetector } from './validated.js';
+import { contextWord, evidence, isDigitAt, isWordAt, lineAllowed, validatedFinding, type FindOptions, type ValidatedDetector } from './validated.js';
 import type { RawFinding } from '../engine/finding.js';
 
 interface Issuer {
@@ -115,6 +117,7 @@ export const paymentCard: ValidatedDetector = {
       'Visa 19-digit 4000000000000000006 on file', // gitleaks:allow
       'jcb,3530111333300000,', // gitleaks:allow
       'unionpay 6212345678901232', // gitleaks:allow
+      'paid with 4012-8888-8888-1881 yesterday', // gitleaks:allow (grouped, no card word)
     ],
     falsePositives: [
       'ts=1700000000000 took 12ms',
@@ -131,7 +134,7 @@ export const paymentCard: ValidatedDetector = {
       'phone 0044 1234 5678 90',
     ],
   },
-  find(text: string, digitRuns: ArrayLike<number>): RawFinding[] {
+  find(text: string, digitRuns: ArrayLike<number>, opts: FindOptions): RawFinding[] {
     const out: RawFinding[] = [];
     for (let ri = 0; ri < digitRuns.length; ri++) {
       const start = digitRuns[ri]!;
@@ -139,8 +142,9 @@ export const paymentCard: ValidatedDetector = {
       // PAN is one run of 13-19 digits or a first group of 4 (6 for Amex) then a separator.
       const first = text.charCodeAt(start);
       if (first < 50 || first > 54) continue;
-      let n = 1;
-      while (n < 20 && isDigitAt(text, start + n)) n++;
+      let n = opts.runLengths?.[ri] ?? 1;
+      if (n === 1) while (n < 20 && isDigitAt(text, start + n)) n++;
+      if (n > 20) n = 20;
       if (n < 13 && !(n === 4 && isSeparatorAt(text, start + n))) continue;
       const prev = start - 1;
       if (isWordAt(text, prev)) continue;
@@ -170,12 +174,10 @@ export const paymentCard: ValidatedDetector = {
       if (/^(\d)\1+$/.test(digits) || !luhnValid(digits) || !cardIssuer(digits)) continue;
       if (NOT_A_CARD.test(text.slice(Math.max(0, start - 40), start))) continue;
       if (lineAllowed(text, start)) continue;
-      // A bare run of digits with no card word nearby is far more often an id (trace ids, order
-      // numbers: one in ten passes Luhn) than a card: it needs context. Printed the way cards
-      // are printed, in groups, it is reported with medium confidence even without.
-      const context = nearWord(text, start, i, CONTEXT);
-      if (!context && !sep) continue;
-      out.push(validatedFinding(paymentCard, text, start, i, context ? 'high' : 'medium'));
+      const issuer = cardIssuer(digits)!;
+      const grouping = sep ? groups.join('-') : '';
+      const reasons = ['Luhn check digit', `${issuer} issuer range`, sep ? `grouped ${grouping}` : 'bare digits'];
+      out.push(validatedFinding(paymentCard, text, start, i, evidence('card', sep ? 2 : 1, reasons, contextWord(text, start, i, CONTEXT), { dense: true })));
     }
     return out;
   },

@@ -10,8 +10,11 @@ import { findingAllowed } from '../rules/allowlist.js';
 import type { RegexRule, RuleSet } from '../rules/model.js';
 import { Decoder, adjustToOriginal, decodeTags, decodedLine, segmentsOverlapping, type Segment } from '../decode/codec.js';
 import type { ValidatedDetector } from '../detectors/validated.js';
+import type { PiiKind } from './confidence.js';
 
 const ALLOW_SIGNATURE = 'gitleaks:allow';
+const NO_HITS: number[] = [];
+const NO_KINDS: ReadonlySet<PiiKind> = new Set();
 // How far before a keyword hit the core of a lazy-prefixed rule may start (the keyword is inside
 // the core's first word: `passw(or)?d` for the keyword "password", `(?-i:[Aa]pi)` for "api").
 const CORE_SLACK = 32;
@@ -32,6 +35,8 @@ export class Detector {
   private readonly rulesOfKeyword: number[][];
   private readonly keywordLength: number[];
   private readonly alwaysRules: number[];
+  /** keyword id → indices of the validated detectors that asked for it. */
+  private readonly validatedOfKeyword: Map<number, number[]>;
   readonly contentRules: RegexRule[];
 
   constructor(
@@ -55,6 +60,21 @@ export class Detector {
         this.rulesOfKeyword[id]!.push(ri);
       }
     });
+    // Validated detectors' own keywords ("swift", "@") share the automaton; their hits go to them.
+    this.validatedOfKeyword = new Map();
+    validated.forEach((v, vi) => {
+      for (const k of v.keywords ?? []) {
+        let id = ids.get(k);
+        if (id === undefined) {
+          id = ids.size;
+          ids.set(k, id);
+          this.rulesOfKeyword.push([]);
+        }
+        let list = this.validatedOfKeyword.get(id);
+        if (!list) this.validatedOfKeyword.set(id, (list = []));
+        list.push(vi);
+      }
+    });
     this.matcher = new KeywordMatcher([...ids.keys()]);
     this.keywordLength = [...ids.keys()].map((k) => Buffer.byteLength(k));
   }
@@ -63,17 +83,44 @@ export class Detector {
    * Findings in one chunk. `path` is the display path (for path-scoped rules and allowlists);
    * offsets in the results are positions in `text` (= buf as latin1).
    */
-  detect(buf: Buffer, path: string): RawFinding[] {
+  detect(buf: Buffer, path: string, opts: { named?: ReadonlySet<PiiKind>; rules?: boolean } = {}): RawFinding[] {
     const hits = this.matcher.scan(buf);
-    const applicable = this.applicableRules(hits.keywordHits, path);
-    const decodeCandidates = this.options.maxDecodeDepth > 0 && mayHoldEncoded(buf);
-    if (!applicable.size && !hits.digitRuns.length && !decodeCandidates) return [];
+    // `rules: false`: gitleaks' global path allowlist skips this file for credential rules, but
+    // personal data is looked for everywhere.
+    const useRules = opts.rules !== false;
+    const applicable = useRules ? this.applicableRules(hits.keywordHits, path) : new Map<number, number[]>();
+    const decodeCandidates = useRules && this.options.maxDecodeDepth > 0 && mayHoldEncoded(buf);
+    const validatedEnds = this.validatedKeywordEnds(hits.keywordHits);
+    if (!applicable.size && !hits.digitRuns.length && !decodeCandidates && !validatedEnds) return [];
     const text = buf.toString('latin1');
     const findings: RawFinding[] = [];
     for (const [ri, ends] of applicable) this.runRule(this.contentRules[ri]!, text, text, ends, [], path, findings);
-    for (const v of this.validated) findings.push(...v.find(text, hits.digitRuns));
+    const named = opts.named ?? NO_KINDS;
+    this.validated.forEach((v, vi) => {
+      const keywordEnds = validatedEnds?.get(vi) ?? NO_HITS;
+      // A detector with keywords runs only where they occur, unless a table header names its kind.
+      if (v.keywords && !v.keywordsOptional && !keywordEnds.length && !(v.kind !== undefined && named.has(v.kind))) return;
+      findings.push(...v.find(text, hits.digitRuns, { named, keywordEnds, runLengths: hits.runLengths }));
+    });
     if (decodeCandidates) this.decodePasses(text, path, findings);
     return dedupeGeneric(findings);
+  }
+
+  /** Hit ends of validated detectors' keywords, per detector index; null when there are none. */
+  private validatedKeywordEnds(keywordHits: Int32Array): Map<number, number[]> | null {
+    if (!this.validatedOfKeyword.size) return null;
+    let out: Map<number, number[]> | null = null;
+    for (let i = 0; i < keywordHits.length; i += 2) {
+      const vs = this.validatedOfKeyword.get(keywordHits[i]!);
+      if (!vs) continue;
+      out ??= new Map();
+      for (const vi of vs) {
+        let list = out.get(vi);
+        if (!list) out.set(vi, (list = []));
+        list.push(keywordHits[i + 1]!);
+      }
+    }
+    return out;
   }
 
   private applicableRules(keywordHits: Int32Array, path: string): Map<number, number[]> {

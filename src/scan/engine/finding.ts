@@ -1,4 +1,5 @@
 /** What a detector reports, before and after it is placed in a file. */
+import type { Confidence, PiiEvidence } from './confidence.js';
 
 /** A match inside one chunk of text; offsets are string offsets in that chunk (bytes: latin1). */
 export interface RawFinding {
@@ -15,8 +16,24 @@ export interface RawFinding {
   /** Encodings undone to find it, outermost first; empty for plain text. */
   decodeChain: string[];
   decodeDepth: number;
-  /** For validated detectors (cards, IBAN, SSN): raised by context words near the match. */
-  confidence?: 'high' | 'medium';
+  /** For validated detectors (cards, IBAN, national ids, contacts): the evidence so far. */
+  pii?: PiiEvidence;
+}
+
+/** Where in a table or document a finding sits, beyond file:line:column. */
+export interface FindingLocation {
+  /** Worksheet name (XLSX, ODS). */
+  sheet?: string;
+  /** 1-based row of a table (a CSV line, a sheet row). */
+  row?: number;
+  /** Spreadsheet column letters (A, B, … AA) of a table cell. */
+  column?: string;
+  /** The header of that column, when the table has one. */
+  header?: string;
+  /** 1-based page of a PDF. */
+  page?: number;
+  /** Byte offset in a binary file whose printable strings were scanned. */
+  offset?: number;
 }
 
 /** A finding placed in a file (or an archive entry), ready for output. */
@@ -34,7 +51,13 @@ export interface Finding {
   entropy: number;
   tags: string[];
   decodeChain: string[];
-  confidence?: 'high' | 'medium';
+  /** Cards, IBANs, national identifiers and bulk contacts: low, medium or high, with the reasons. */
+  confidence?: Confidence;
+  reasons?: string[];
+  /** Table cell, sheet, page or byte offset, where the file is not plain text. */
+  location?: FindingLocation;
+  /** Bulk findings (e-mail addresses, phone numbers): how many distinct values the file holds. */
+  count?: number;
   /** Stable across runs and machines: see fingerprint.ts. */
   fingerprint: string;
 }

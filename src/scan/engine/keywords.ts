@@ -14,6 +14,8 @@ export interface PrefilterHits {
   keywordHits: Int32Array;
   /** Offsets where a run of digits starts (preceded by a non-digit or the start). */
   digitRuns: Int32Array;
+  /** The length of each run (capped at 255): detectors refuse most runs by length alone. */
+  runLengths: Uint8Array;
 }
 
 const FOLD = new Uint8Array(256);
@@ -88,6 +90,7 @@ export class KeywordMatcher {
   // a digit run every ten bytes) ran the loop at a seventh of this speed.
   private hitBuf = new Int32Array(1 << 12);
   private runBuf = new Int32Array(1 << 12);
+  private lenBuf = new Uint8Array(1 << 12);
 
   /** Scan `buf[start, end)`; hit offsets are absolute positions in `buf`. */
   scan(buf: Uint8Array, start = 0, end = buf.length): PrefilterHits {
@@ -96,8 +99,12 @@ export class KeywordMatcher {
     const outputs = this.outputs;
     const hasOutput = this.hasOutput;
     // A digit run starts at most every other byte.
-    if (this.runBuf.length < ((end - start) >> 1) + 1) this.runBuf = new Int32Array(((end - start) >> 1) + 1);
+    if (this.runBuf.length < ((end - start) >> 1) + 1) {
+      this.runBuf = new Int32Array(((end - start) >> 1) + 1);
+      this.lenBuf = new Uint8Array(((end - start) >> 1) + 1);
+    }
     const runs = this.runBuf;
+    const lens = this.lenBuf;
     let hits = this.hitBuf;
     let nh = 0;
     let nr = 0;
@@ -119,9 +126,13 @@ export class KeywordMatcher {
         }
       }
       const digit = (b - 48) >>> 0 < 10 ? 1 : 0;
-      if (digit > prevDigit) runs[nr++] = i;
+      if (digit !== prevDigit) {
+        if (digit) runs[nr++] = i;
+        else lens[nr - 1] = Math.min(255, i - runs[nr - 1]!);
+      }
       prevDigit = digit;
     }
-    return { keywordHits: hits.slice(0, nh), digitRuns: runs.slice(0, nr) };
+    if (prevDigit) lens[nr - 1] = Math.min(255, end - runs[nr - 1]!);
+    return { keywordHits: hits.slice(0, nh), digitRuns: runs.slice(0, nr), runLengths: lens.slice(0, nr) };
   }
 }

@@ -19,7 +19,9 @@ function toJson(f: Finding): Record<string, unknown> {
     secret: f.secret,
     entropy: Number(f.entropy.toFixed(4)),
     decodeChain: f.decodeChain,
-    ...(f.confidence ? { confidence: f.confidence } : {}),
+    ...(f.confidence ? { confidence: f.confidence, reasons: f.reasons ?? [] } : {}),
+    ...(f.location ? { location: f.location } : {}),
+    ...(f.count !== undefined ? { count: f.count } : {}),
     tags: f.tags,
     fingerprint: f.fingerprint,
   };
@@ -41,7 +43,29 @@ export function render(format: ReportFormat, findings: Finding[], issues: Issue[
   }
 }
 
-const CSV_COLUMNS = ['ruleId', 'file', 'startLine', 'startColumn', 'endLine', 'endColumn', 'match', 'secret', 'entropy', 'decodeChain', 'confidence', 'fingerprint', 'tags'] as const;
+const CSV_COLUMNS = [
+  'ruleId',
+  'file',
+  'startLine',
+  'startColumn',
+  'endLine',
+  'endColumn',
+  'match',
+  'secret',
+  'entropy',
+  'decodeChain',
+  'confidence',
+  'reasons',
+  'sheet',
+  'row',
+  'column',
+  'header',
+  'page',
+  'offset',
+  'count',
+  'fingerprint',
+  'tags',
+] as const;
 
 function csvCell(v: unknown): string {
   const s = Array.isArray(v)
@@ -61,7 +85,7 @@ function csvCell(v: unknown): string {
 function csv(findings: Finding[]): string {
   const rows = [CSV_COLUMNS.join(',')];
   for (const f of findings) {
-    const j = toJson(f);
+    const j: Record<string, unknown> = { ...toJson(f), ...(f.location ?? {}), reasons: (f.reasons ?? []).join('; ') };
     rows.push(CSV_COLUMNS.map((c) => csvCell(j[c])).join(','));
   }
   return rows.join('\n') + '\n';
@@ -72,16 +96,26 @@ function oneLine(s: string, max: number): string {
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
+/** The place of a finding for people: a sheet cell, a page, a byte offset, or line:column. */
+export function where(f: Finding): string {
+  const l = f.location;
+  if (l?.row !== undefined) return ` ${l.sheet !== undefined ? `${l.sheet}!` : ''}${l.column ?? ''}${l.row}${l.header ? ` (${l.header})` : ''}`;
+  if (l?.page !== undefined) return ` page ${l.page}:${f.startLine}:${f.startColumn}`;
+  if (l?.offset !== undefined) return ` @${l.offset}`;
+  return `:${f.startLine}:${f.startColumn}`;
+}
+
 function table(findings: Finding[], issues: Issue[]): string {
   const rows = findings.map((f) => [
     f.ruleId,
-    `${f.file}:${f.startLine}:${f.startColumn}`,
-    oneLine(f.secret || f.match, 48),
+    `${f.file}${where(f)}`,
+    oneLine(f.count !== undefined ? `${f.count} × ${f.secret}…` : f.secret || f.match, 48),
     f.entropy.toFixed(2),
-    [f.decodeChain.join('>'), f.confidence ?? ''].filter(Boolean).join(' '),
+    [f.decodeChain.join('>'), f.confidence ? `${f.confidence}: ${(f.reasons ?? []).join(', ')}` : ''].filter(Boolean).join(' '),
   ]);
   const head = ['RULE', 'LOCATION', 'SECRET', 'ENTROPY', 'DECODED/CONFIDENCE'];
   const widths = head.map((h, i) => Math.min(90, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  widths[widths.length - 1] = 0; // the last column is not padded
   const fmt = (r: string[]): string =>
     r
       .map((c, i) => c.padEnd(widths[i]!))
@@ -89,11 +123,17 @@ function table(findings: Finding[], issues: Issue[]): string {
       .trimEnd();
   let out = '';
   if (rows.length) out += [fmt(head), ...rows.map(fmt)].join('\n') + '\n';
+  return out + footer(findings.length, issues, rows.length > 0);
+}
+
+/** The table's closing part: issues, then the counts. */
+export function footer(findings: number, issues: Issue[], afterRows = true): string {
+  let out = '';
   if (issues.length) {
-    out += `${rows.length ? '\n' : ''}ISSUES (inputs not fully scanned)\n`;
+    out += `${afterRows ? '\n' : ''}ISSUES (inputs not fully scanned)\n`;
     for (const i of issues) out += `  ${i.kind.padEnd(16)} ${i.path}: ${i.message}\n`;
   }
-  out += `\n${findings.length} finding(s), ${issues.length} issue(s)\n`;
+  out += `\n${findings} finding(s), ${issues.length} issue(s)\n`;
   return out;
 }
 
@@ -107,7 +147,7 @@ function sarif(findings: Finding[], issues: Issue[]): unknown {
         tool: { driver: { name: 'firebreak', semanticVersion: '0.1.0', rules } },
         results: findings.map((f) => ({
           ruleId: f.ruleId,
-          level: 'error',
+          level: f.confidence === 'low' ? 'note' : f.confidence === 'medium' ? 'warning' : 'error',
           message: { text: `${f.ruleId} has detected a secret in ${f.file}${f.decodeChain.length ? ` (decoded: ${f.decodeChain.join(', ')})` : ''}` },
           locations: [
             {
@@ -124,7 +164,15 @@ function sarif(findings: Finding[], issues: Issue[]): unknown {
             },
           ],
           partialFingerprints: { 'firebreak/v1': f.fingerprint },
-          properties: { tags: f.tags, entropy: f.entropy, decodeChain: f.decodeChain },
+          ...(f.confidence ? { rank: f.confidence === 'high' ? 90 : f.confidence === 'medium' ? 60 : 30 } : {}),
+          properties: {
+            tags: f.tags,
+            entropy: f.entropy,
+            decodeChain: f.decodeChain,
+            ...(f.confidence ? { confidence: f.confidence, reasons: f.reasons ?? [] } : {}),
+            ...(f.location ? { location: f.location } : {}),
+            ...(f.count !== undefined ? { count: f.count } : {}),
+          },
         })),
         invocations: [
           {

@@ -7,12 +7,19 @@
 import type { Finding } from '../engine/finding.js';
 
 const STARS = 8;
+/** Identifiers masked as receipts print cards: stars, then the last four characters. */
+const IDENTIFIERS = new Set(['credit-card', 'iban', 'us-ssn', 'us-itin', 'uk-nino', 'ca-sin', 'us-bank-routing', 'swift-bic', 'phone-numbers']);
 
 /** A masked form of `secret` for rule `ruleId`. */
 export function maskSecret(secret: string, ruleId: string): string {
   if (!secret) return secret;
   const n = [...secret].length;
-  if (ruleId === 'credit-card' || ruleId === 'iban' || ruleId === 'us-ssn') {
+  if (ruleId === 'email-addresses') {
+    // The domain says whose list it is (scoping a notification); the person stays hidden.
+    const at = secret.lastIndexOf('@');
+    return at > 0 ? `${secret[0]}${'*'.repeat(STARS)}${secret.slice(at)}` : '*'.repeat(STARS);
+  }
+  if (IDENTIFIERS.has(ruleId)) {
     const digits = secret.replace(/[^0-9A-Za-z]/g, '');
     return `${'*'.repeat(Math.min(STARS, Math.max(0, digits.length - 4)))}${digits.slice(-4)}`;
   }

@@ -3,7 +3,10 @@ import { GITLEAKS_DEFAULT_TOML } from '../data/gitleaks-default.js';
 import { loadGitleaksToml, type LoadedConfig } from './gitleaks-config.js';
 import { paymentCard } from '../detectors/payment-card.js';
 import { iban } from '../detectors/iban.js';
-import { usSsn } from '../detectors/us-ssn.js';
+import { usItin, usSsn } from '../detectors/us-ssn.js';
+import { caSin, ukNino } from '../detectors/national-ids.js';
+import { abaRouting, swiftBic } from '../detectors/banking.js';
+import { emailAddresses, phoneNumbers } from '../detectors/contacts.js';
 import type { ValidatedDetector } from '../detectors/validated.js';
 
 let cached: LoadedConfig | null = null;
@@ -15,4 +18,4 @@ export function defaultGitleaksConfig(): LoadedConfig {
 }
 
 /** The validated (non-regex) detectors, in reporting order. */
-export const VALIDATED_DETECTORS: ValidatedDetector[] = [paymentCard, iban, usSsn];
+export const VALIDATED_DETECTORS: ValidatedDetector[] = [paymentCard, iban, usSsn, usItin, ukNino, caSin, abaRouting, swiftBic, emailAddresses, phoneNumbers];

@@ -7,7 +7,7 @@ import type { RuleLoadError, RuleSet } from './model.js';
 import type { ValidatedDetector } from '../detectors/validated.js';
 
 /** Ids of the detectors that recognise key stores by their binary content. */
-export const KEYSTORE_IDS = ['pkcs12-keystore', 'java-keystore'];
+export const KEYSTORE_IDS = ['pkcs12-file', 'java-keystore'];
 
 export interface SelectedRules {
   ruleSet: RuleSet;

@@ -10,7 +10,8 @@ import tarStream from 'tar-stream';
 import yauzl from 'yauzl';
 import { readAllCapped } from './peek.js';
 import { ScanIssueError, countOut } from './limits.js';
-import { isTraversal, type WalkContext } from './types.js';
+import { isTraversal, toIssue, type TableInfo, type WalkContext } from './types.js';
+import { odsParser, xlsxDigitFormats, xlsxSharedStrings, xlsxSheetText, xlsxSheets } from './sheets.js';
 import { officeKind, officeXmlToText } from './office.js';
 
 /** Count one more entry of an archive; throws when the archive has too many. */
@@ -68,6 +69,12 @@ export async function walkZip(path: string, src: AsyncIterable<Buffer>, depth: n
   }
 }
 
+/** A zip entry opened for reading: the raw stream (to close) and its bytes counted against the limits. */
+interface Opened {
+  stream: Readable;
+  counted: AsyncIterable<Buffer>;
+}
+
 async function walkZipEntries(path: string, zip: yauzl.ZipFile, depth: number, ctx: WalkContext): Promise<void> {
   const entries: yauzl.Entry[] = [];
   await new Promise<void>((res, rej) => {
@@ -84,18 +91,13 @@ async function walkZipEntries(path: string, zip: yauzl.ZipFile, depth: number, c
     zip.readEntry();
   });
   const names = entries.map((e) => (e.fileName as unknown as Buffer).toString('utf8'));
-  const office = officeKind(names);
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    const name = names[i]!;
-    if (name.endsWith('/')) continue;
-    const inner = `${path}!${name}`;
-    reportTraversal(path, name, ctx);
-    const l = ctx.limits;
-    // Declared sizes are checked first (cheap refusal); the stream is counted too, as headers lie.
+  const l = ctx.limits;
+  const byName = new Map(names.map((n, i) => [n, entries[i]!]));
+  /** An entry's stream, counted against the limits (declared sizes are checked first, then the bytes). */
+  const open = async (e: yauzl.Entry, inner: string): Promise<Opened | null> => {
     if (e.uncompressedSize > l.maxEntryBytes) {
       ctx.sink.issue({ path: inner, kind: 'too-large', message: `declared size ${e.uncompressedSize} bytes exceeds ${l.maxEntryBytes}; not read` });
-      continue;
+      return null;
     }
     if (e.uncompressedSize > l.ratioFloor && e.uncompressedSize / Math.max(1, e.compressedSize) > l.maxRatio) {
       ctx.sink.issue({
@@ -103,24 +105,113 @@ async function walkZipEntries(path: string, zip: yauzl.ZipFile, depth: number, c
         kind: 'zip-bomb',
         message: `declares ${e.uncompressedSize} bytes from ${e.compressedSize} (ratio over ${l.maxRatio}:1); looks like a zip bomb, not followed`,
       });
-      continue;
+      return null;
     }
     let stream: Readable;
     try {
       stream = await new Promise<Readable>((res, rej) => zip.openReadStream(e, (err, s) => (err ? rej(err) : res(s))));
     } catch (err) {
       ctx.sink.issue({ path: inner, kind: 'corrupt', message: (err as Error).message });
-      continue;
+      return null;
     }
     const meter = ctx.budget.meter(inner);
     meter.addIn(e.compressedSize);
-    if (office && office.isText(name)) {
-      await ctx.enter(inner, officeXmlToText(countOut(stream, meter), l.maxBuffered), depth + 1);
-    } else {
-      await ctx.enter(inner, countOut(stream, meter), depth + 1);
+    return { stream, counted: countOut(stream, meter) };
+  };
+  /** A small part read whole (workbook, relationships, shared strings), or null when absent or unreadable. */
+  const readPart = async (name: string): Promise<string | null> => {
+    const e = byName.get(name);
+    if (!e) return null;
+    const o = await open(e, `${path}!${name}`);
+    if (!o) return null;
+    try {
+      const buf = await readAllCapped(o.counted, l.maxBuffered);
+      if (!buf) throw new ScanIssueError('too-large', `${path}!${name}`, `part larger than ${l.maxBuffered} bytes; not read`);
+      return buf.toString('utf8');
+    } finally {
+      o.stream.destroy();
     }
-    stream.destroy();
+  };
+  const done = new Set<string>();
+  const office = officeKind(names);
+  const odf = !office && names.includes('mimetype') && names.includes('content.xml') ? ((await readPart('mimetype')) ?? '').trim() : '';
+  try {
+    const openPart = async (name: string): Promise<Opened | null> => {
+      const e = byName.get(name);
+      return e ? open(e, `${path}!${name}`) : null;
+    };
+    if (office?.kind === 'xlsx') await walkXlsx(path, depth, ctx, readPart, openPart, done);
+    else if (odf === 'application/vnd.oasis.opendocument.spreadsheet') await walkOds(path, depth, ctx, readPart, done);
+  } catch (err) {
+    ctx.sink.issue(toIssue(path, err));
   }
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const name = names[i]!;
+    if (name.endsWith('/') || done.has(name)) continue;
+    const inner = `${path}!${name}`;
+    reportTraversal(path, name, ctx);
+    const o = await open(e, inner);
+    if (!o) continue;
+    const isText = (office && office.isText(name)) || (odf && /^(?:content|styles|meta)\.xml$/.test(name));
+    if (isText) {
+      await ctx.enter(inner, officeXmlToText(o.counted, l.maxBuffered), depth + 1, { derived: true });
+    } else {
+      await ctx.enter(inner, o.counted, depth + 1);
+    }
+    o.stream.destroy();
+  }
+}
+
+type PartReader = (name: string) => Promise<string | null>;
+type PartOpener = (name: string) => Promise<Opened | null>;
+
+/**
+ * XLSX: each worksheet becomes one table leaf named after the workbook (findings carry the sheet,
+ * row and column), its shared strings and numbers resolved. The shared strings part itself is not
+ * scanned again: every string a sheet uses is scanned in its cell.
+ */
+async function walkXlsx(path: string, depth: number, ctx: WalkContext, readPart: PartReader, open: PartOpener, done: Set<string>): Promise<void> {
+  const sharedXml = await readPart('xl/sharedStrings.xml');
+  const shared = sharedXml ? xlsxSharedStrings(sharedXml) : [];
+  const styles = await readPart('xl/styles.xml');
+  const formats = styles ? xlsxDigitFormats(styles) : [];
+  const workbook = await readPart('xl/workbook.xml');
+  const rels = await readPart('xl/_rels/workbook.xml.rels');
+  if (!workbook || !rels) return;
+  for (const sheet of xlsxSheets(workbook, rels)) {
+    const o = await open(sheet.part);
+    if (!o) continue;
+    done.add(sheet.part);
+    // The shared strings are scanned in the cells that use them, not a second time on their own.
+    done.add('xl/sharedStrings.xml');
+    const table = { delimiter: '\t', sheet: sheet.name, rows: [] as number[] };
+    await ctx.enter(path, xlsxSheetText(o.counted, shared, table, formats), depth + 1, { derived: true, table });
+    o.stream.destroy();
+  }
+}
+
+/** ODS: content.xml holds every sheet; each becomes one table leaf named after the document. */
+async function walkOds(path: string, depth: number, ctx: WalkContext, readPart: PartReader, done: Set<string>): Promise<void> {
+  const xml = await readPart('content.xml');
+  if (xml === null) return;
+  done.add('content.xml');
+  const sheets: { table: TableInfo; parts: Buffer[] }[] = [];
+  const parser = odsParser(
+    (name) => {
+      const table: TableInfo = { delimiter: '\t', sheet: name, rows: [] };
+      sheets.push({ table, parts: [] });
+      return table;
+    },
+    (b) => sheets[sheets.length - 1]!.parts.push(b),
+  );
+  parser.write(xml);
+  parser.end();
+  for (const s of sheets) await ctx.enter(path, fromParts(s.parts), depth + 1, { derived: true, table: s.table });
+}
+
+async function* fromParts(parts: Buffer[]): AsyncGenerator<Buffer> {
+  for (const p of parts) yield p;
 }
 
 // 7-Zip as WASM: one instance per process, created on first use (it costs ~100 ms to start).
@@ -149,10 +240,15 @@ function getSevenZip(): Promise<SevenZipModule> {
 function run7z(sz: SevenZipModule, args: string[]): { code: number; out: string[] } {
   sevenZipOut = [];
   let code: number;
+  // Emscripten's exit sets process.exitCode to 7-Zip's status: a damaged archive must not
+  // change the exit status of the whole program.
+  const exitCode = process.exitCode;
   try {
     code = sz.callMain(args) ?? 0;
   } catch (err) {
     code = typeof (err as { status?: number }).status === 'number' ? (err as { status: number }).status : 1;
+  } finally {
+    process.exitCode = exitCode;
   }
   return { code, out: sevenZipOut };
 }
@@ -179,7 +275,7 @@ export async function walk7z(path: string, src: AsyncIterable<Buffer>, depth: nu
   sz.FS.mkdir(dir);
   try {
     sz.FS.writeFile(`${dir}/in.7z`, buf);
-    const list = run7z(sz, ['l', '-slt', '-ba', `${dir}/in.7z`]);
+    const list = run7z(sz, ['l', '-bd', '-slt', '-ba', `${dir}/in.7z`]);
     if (list.code !== 0)
       throw new ScanIssueError(/unexpected end|truncat/i.test(list.out.join(' ')) ? 'truncated' : 'corrupt', path, `7z listing failed: ${list.out.filter(Boolean).slice(-2).join('; ')}`);
     const files = parse7zList(list.out);
@@ -192,8 +288,15 @@ export async function walk7z(path: string, src: AsyncIterable<Buffer>, depth: nu
     if (total > l.ratioFloor && total / buf.length > l.maxRatio) {
       throw new ScanIssueError('zip-bomb', path, `7z declares ${total} bytes from ${buf.length} (ratio over ${l.maxRatio}:1); not extracted`);
     }
-    const x = run7z(sz, ['x', '-y', '-p', `-o${dir}/out`, `${dir}/in.7z`]);
-    if (x.code !== 0)
+    const x = run7z(sz, ['x', '-bd', '-y', '-p', `-o${dir}/out`, `${dir}/in.7z`]);
+    // 7-Zip names the entry of each error (`ERROR: Data Error : a.txt`, `ERROR: … Wrong password? : b.txt`):
+    // each is reported against its entry; what is left is reported against the archive.
+    const entryErrors = new Map<string, string>();
+    for (const line of x.out) {
+      const m = /^ERROR: (.+?) : (.+)$/.exec(line.trim());
+      if (m) entryErrors.set(m[2]!, m[1]!);
+    }
+    if (x.code !== 0 && entryErrors.size === 0)
       ctx.sink.issue({
         path,
         kind: /unexpected end|truncat/i.test(x.out.join(' ')) ? 'truncated' : 'corrupt',
@@ -210,8 +313,19 @@ export async function walk7z(path: string, src: AsyncIterable<Buffer>, depth: nu
             .join('/')}`,
         );
       } catch {
+        // Listed but not extracted (a wrong or missing password, an unsupported method, damage):
+        // the entry was not scanned, and the report must say so.
+        const why = entryErrors.get(f.path);
+        const encrypted = why !== undefined && /password|encrypted/i.test(why);
+        ctx.sink.issue({
+          path: `${path}!${f.path}`,
+          kind: encrypted ? 'encrypted' : 'unreadable',
+          message: `7z entry listed but not extracted${why ? ` (${why})` : ''}; not scanned`,
+        });
         continue;
       }
+      const why = entryErrors.get(f.path);
+      if (why) ctx.sink.issue({ path: `${path}!${f.path}`, kind: 'corrupt', message: `7z reported '${why}' for this entry; what it extracted is scanned` });
       const meter = ctx.budget.meter(`${path}!${f.path}`);
       await ctx.enter(`${path}!${f.path}`, countOut(once(Buffer.from(data)), meter), depth + 1);
     }
@@ -227,7 +341,10 @@ function parse7zList(lines: string[]): { path: string; size: number }[] {
     if (cur.path !== undefined && !cur.dir) out.push({ path: cur.path, size: cur.size ?? 0 });
     cur = {};
   };
-  for (const line of lines) {
+  for (const raw of lines) {
+    // A progress line ("0M Scan /" and backspaces) can share the line of the first field: keep
+    // what follows the last backspace or run of spaces before a field name (-bd should stop it).
+    const line = raw.replace(/^.*[\b]\s*/, '');
     const m = /^([A-Za-z ]+?) = (.*)$/.exec(line);
     if (!m) continue;
     if (m[1] === 'Path') {

@@ -5,6 +5,8 @@
  * header), and crossing one is a reported issue for that entry, not a crash of the scan.
  */
 import { FirebreakError } from '../../core/errors.js';
+import { LIMITS } from '../../core/limits.js';
+import { CapMeter, SharedTotal, countIn, countOut } from '../../core/capped.js';
 
 export interface ScanLimits {
   /** Archives inside archives (gitleaks' --max-archive-depth); compression layers count too. */
@@ -23,19 +25,19 @@ export interface ScanLimits {
   maxBuffered: number;
 }
 
+/** The scan's defaults: the values (and their reasons) live in src/core/limits.ts. */
 export const DEFAULT_LIMITS: ScanLimits = {
-  maxArchiveDepth: 8,
-  maxEntries: 100_000,
-  maxEntryBytes: 1 << 30,
-  maxTotalBytes: 8 * (1 << 30),
-  // Text and logs compress 5–20x, very repetitive logs up to ~100x; bombs go far past 1000x.
-  maxRatio: 200,
-  ratioFloor: 8 << 20,
-  maxBuffered: 256 << 20,
+  maxArchiveDepth: LIMITS.scanArchiveMaxDepth,
+  maxEntries: LIMITS.scanArchiveMaxEntries,
+  maxEntryBytes: LIMITS.scanEntryMaxBytes,
+  maxTotalBytes: LIMITS.scanInputMaxBytes,
+  maxRatio: LIMITS.decompressMaxRatio,
+  ratioFloor: LIMITS.decompressRatioFloor,
+  maxBuffered: LIMITS.scanBufferedMaxBytes,
 };
 
 /** The kinds of reportable trouble with an input; each is one line of the report. */
-export type IssueKind = 'zip-bomb' | 'too-deep' | 'too-many-entries' | 'too-large' | 'corrupt' | 'truncated' | 'path-traversal' | 'unreadable' | 'unsupported';
+export type IssueKind = 'zip-bomb' | 'too-deep' | 'too-many-entries' | 'too-large' | 'corrupt' | 'truncated' | 'path-traversal' | 'unreadable' | 'unsupported' | 'encrypted';
 
 /** A limit crossed or a broken input; `path` is the display path of the entry concerned. */
 export class ScanIssueError extends FirebreakError {
@@ -48,58 +50,23 @@ export class ScanIssueError extends FirebreakError {
   }
 }
 
-/** Counts the bytes of one top-level input; each stream under it gets its own Meter. */
+/** Counts the bytes of one top-level input; each stream under it gets its own meter (src/core/capped.ts). */
 export class Budget {
-  totalOut = 0;
-  constructor(readonly limits: ScanLimits) {}
+  private readonly total: SharedTotal;
+  constructor(readonly limits: ScanLimits) {
+    this.total = new SharedTotal(limits.maxTotalBytes, 'scanInputMaxBytes');
+  }
 
-  meter(path: string): Meter {
-    return new Meter(this, path);
+  meter(path: string): CapMeter {
+    const l = this.limits;
+    return new CapMeter(path, { maxBytes: l.maxEntryBytes, maxRatio: l.maxRatio, ratioFloor: l.ratioFloor, names: { maxBytes: 'scanEntryMaxBytes', maxRatio: 'decompressMaxRatio' } }, this.total);
+  }
+
+  /** `decompress(src)` held to this input's caps (size, shared total, ratio) as bytes stream. */
+  capped(path: string, src: AsyncIterable<Buffer>, decompress: (s: AsyncIterable<Buffer>) => AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    const m = this.meter(path);
+    return countOut(decompress(countIn(src, m)), m);
   }
 }
 
-/** Compressed bytes in, decompressed bytes out, for one stream or entry. */
-export class Meter {
-  in = 0;
-  out = 0;
-  constructor(
-    private readonly budget: Budget,
-    readonly path: string,
-  ) {}
-
-  addIn(n: number): void {
-    this.in += n;
-  }
-
-  /** Count `n` decompressed bytes; throws ScanIssueError when a limit is crossed. */
-  addOut(n: number): void {
-    const l = this.budget.limits;
-    this.out += n;
-    this.budget.totalOut += n;
-    if (this.out > l.maxEntryBytes) {
-      throw new ScanIssueError('too-large', this.path, `decompressed size passed ${l.maxEntryBytes} bytes; rest of entry not read`);
-    }
-    if (this.budget.totalOut > l.maxTotalBytes) {
-      throw new ScanIssueError('too-large', this.path, `input decompressed past ${l.maxTotalBytes} bytes in total; stopped`);
-    }
-    if (this.out > l.ratioFloor && this.in > 0 && this.out / this.in > l.maxRatio) {
-      throw new ScanIssueError('zip-bomb', this.path, `compression ratio over ${l.maxRatio}:1 (${this.out} bytes from ${this.in}); looks like a decompression bomb, not followed`);
-    }
-  }
-}
-
-/** Pass chunks through, counting them as input (compressed) bytes of `meter`. */
-export async function* countIn(src: AsyncIterable<Buffer>, meter: Meter): AsyncGenerator<Buffer> {
-  for await (const c of src) {
-    meter.addIn(c.length);
-    yield c;
-  }
-}
-
-/** Pass chunks through, counting them as output (decompressed) bytes of `meter`. */
-export async function* countOut(src: AsyncIterable<Buffer>, meter: Meter): AsyncGenerator<Buffer> {
-  for await (const c of src) {
-    meter.addOut(c.length);
-    yield c;
-  }
-}
+export { countIn, countOut };

@@ -1,5 +1,5 @@
 /**
- * The zip-based office formats (docx, xlsx, pptx) read as text: their words live in XML parts
+ * The zip-based office formats (docx, pptx, odt, odp, and the non-sheet parts of xlsx) read as text: their words live in XML parts
  * (word/document.xml, xl/sharedStrings.xml, ppt/slides/slideN.xml…) split across runs and tags,
  * so a password typed into a document is only visible once tags are dropped and paragraphs,
  * cells and line breaks become newlines and tabs.
@@ -15,8 +15,9 @@ export function officeKind(names: string[]): { kind: 'docx' | 'xlsx' | 'pptx'; i
   return { kind, isText: (n) => /^(?:word|xl|ppt|docProps)\/.*\.xml$/.test(n) };
 }
 
-const BREAK_AFTER = /^\/(?:w:p|a:p|row|si|w:tr|p:sp|text:p)$|^(?:w:br|w:cr|a:br)\/?$/;
-const TAB_AT = /^(?:w:tab|\/c|\/w:tc)\/?$/;
+const BREAK_AFTER = /^\/(?:w:p|a:p|row|si|w:tr|p:sp|text:p|text:h|table:table-row)$|^(?:w:br|w:cr|a:br|text:line-break)\/?$/;
+const TAB_AT = /^(?:w:tab|\/c|\/w:tc|text:tab|\/table:table-cell)\/?$/;
+const SPACE_AT = /^text:s\/?$/;
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 /** XML text with tags removed, entities decoded, block ends as newlines. */
@@ -36,6 +37,7 @@ export function xmlToText(xml: string): string {
       .replace(/\/$/, (m) => m);
     if (BREAK_AFTER.test(tag)) out += '\n';
     else if (TAB_AT.test(tag)) out += '\t';
+    else if (SPACE_AT.test(tag)) out += ' ';
     i = gt + 1;
   }
   return out;

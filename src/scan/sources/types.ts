@@ -1,5 +1,6 @@
 /** Shared shapes of the walk: issues, the sink that receives leaves, the per-input context. */
 import type { Format } from './sniff.js';
+import { CapExceededError } from '../../core/capped.js';
 import { ScanIssueError, type Budget, type IssueKind, type ScanLimits } from './limits.js';
 
 /** A problem with one input or entry, reported and skipped. */
@@ -9,9 +10,27 @@ export interface Issue {
   message: string;
 }
 
+/** What the walk knows about a leaf beyond its bytes: text made from a document, a table, a page. */
+export interface LeafInfo {
+  /** Text extracted from a document, sheet or mail (not the file's own bytes). */
+  derived?: boolean;
+  /** The text is a table: one row a line, cells split by `delimiter` (quotes as in CSV). */
+  table?: TableInfo;
+  /** 1-based PDF page the text comes from. */
+  page?: number;
+}
+
+export interface TableInfo {
+  delimiter: string;
+  /** Worksheet name (XLSX, ODS). */
+  sheet?: string;
+  /** Sheet row of each line (filled while the sheet streams); absent: row = line. */
+  rows?: number[];
+}
+
 /** Where the walk sends leaves (files to scan as text or recognise as binary) and issues. */
 export interface WalkSink {
-  leaf(path: string, format: Format, head: Buffer, src: AsyncIterable<Buffer>): Promise<void>;
+  leaf(path: string, format: Format, head: Buffer, src: AsyncIterable<Buffer>, info?: LeafInfo): Promise<void>;
   issue(issue: Issue): void;
 }
 
@@ -21,12 +40,17 @@ export interface WalkContext {
   budget: Budget;
   sink: WalkSink;
   /** Scan one archive entry; its failure becomes an issue and does not stop its siblings. */
-  enter(path: string, src: AsyncIterable<Buffer>, depth: number): Promise<void>;
+  enter(path: string, src: AsyncIterable<Buffer>, depth: number, info?: LeafInfo): Promise<void>;
 }
 
 /** Classify an error from reading an input as an Issue. */
 export function toIssue(path: string, err: unknown): Issue {
   if (err instanceof ScanIssueError) return { path: err.path, kind: err.kind, message: err.message };
+  if (err instanceof CapExceededError) {
+    // The message names the path already; the issue line shows it separately.
+    const message = err.message.startsWith(`${err.path}: `) ? err.message.slice(err.path.length + 2) : err.message;
+    return { path: err.path, kind: err.kind === 'ratio' ? 'zip-bomb' : 'too-large', message };
+  }
   const msg = (err as Error)?.message ?? String(err);
   // yauzl's check that an entry inflates to no more than its header declared: a lying header.
   if (/too many bytes in the stream/.test(msg)) {

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { PeekableSource } from './peek.js';
 import { SNIFF_BYTES, sniff } from './sniff.js';
 import { decompress } from './decompress.js';
-import { Budget, countIn, countOut, type ScanLimits } from './limits.js';
+import { Budget, type ScanLimits } from './limits.js';
 import { walkTar, walkZip, walk7z } from './containers.js';
-import { toIssue, type WalkContext, type WalkSink } from './types.js';
+import { documentKind, expandDocument } from './documents.js';
+import { toIssue, type LeafInfo, type WalkContext, type WalkSink } from './types.js';
 
 /** Walk one command-line input: `-` is standard input, a directory is walked recursively. */
 export async function walkInput(input: string, limits: ScanLimits, sink: WalkSink, stdin: AsyncIterable<Buffer>): Promise<void> {
@@ -53,16 +54,21 @@ export async function walkInput(input: string, limits: ScanLimits, sink: WalkSin
 }
 
 /** Sniff `src` and scan it as a leaf, or undo its compression / open its container. */
-export async function expand(path: string, src: AsyncIterable<Buffer>, depth: number, ctx: WalkContext, diskPath?: string): Promise<void> {
+export async function expand(path: string, src: AsyncIterable<Buffer>, depth: number, ctx: WalkContext, diskPath?: string, info?: LeafInfo): Promise<void> {
   const p = new PeekableSource(src);
   const head = await p.peek(SNIFF_BYTES);
   const format = sniff(head);
+  const doc = info?.derived ? null : documentKind(path, format, head);
+  if (doc) {
+    await expandDocument(doc, path, p, depth, ctx);
+    return;
+  }
   switch (format) {
     case 'text':
     case 'binary':
     case 'pkcs12':
     case 'java-keystore':
-      await ctx.sink.leaf(path, format, head, p);
+      await ctx.sink.leaf(path, format, head, p, info);
       return;
     default:
       break; // a compressed stream or a container: opened below
@@ -76,8 +82,12 @@ export async function expand(path: string, src: AsyncIterable<Buffer>, depth: nu
     case 'bzip2':
     case 'xz':
     case 'zstd': {
-      const meter = ctx.budget.meter(path);
-      await expand(path, countOut(decompress(format, countIn(p, meter)), meter), depth + 1, ctx);
+      await expand(
+        path,
+        ctx.budget.capped(path, p, (s) => decompress(format, s)),
+        depth + 1,
+        ctx,
+      );
       return;
     }
     case 'tar':
@@ -97,9 +107,9 @@ function newContext(limits: ScanLimits, sink: WalkSink): WalkContext {
     limits,
     budget: new Budget(limits),
     sink,
-    enter: async (path, src, depth) => {
+    enter: async (path, src, depth, info) => {
       try {
-        await expand(path, src, depth, ctx);
+        await expand(path, src, depth, ctx, undefined, info);
       } catch (err) {
         sink.issue(toIssue(path, err));
       }

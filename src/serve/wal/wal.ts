@@ -98,6 +98,7 @@ interface Pending {
 const segName = (base: number) => `${String(base).padStart(20, '0')}.wal`;
 
 export class WriteAheadLog extends EventEmitter {
+  private processedOffset = 0;
   private readonly segments: Segment[] = [];
   private active!: Segment;
   private fh!: FileHandle;
@@ -212,14 +213,26 @@ export class WriteAheadLog extends EventEmitter {
 
   /** Records and bytes appended or queued but not yet committed. */
   lag(): WalLag {
-    const records = this.next + this.queuedRecords + this.writingRecords - this.committedOffset;
+    // Behind what the consumer has processed (it may keep a little more committed-but-kept history
+    // to rebuild its state after a restart; that history is not lag).
+    const from = Math.max(this.committedOffset, Math.min(this.processedOffset, this.next));
+    const records = this.next + this.queuedRecords + this.writingRecords - from;
     let bytes = this.queuedBytes + this.writingBytes;
     for (const s of this.segments) {
-      if (s.end <= this.committedOffset && s !== this.active) continue;
-      if (s.base >= this.committedOffset) bytes += s.size - SEGMENT_HEADER_BYTES;
-      else bytes += s.size - this.positionBefore(s, this.committedOffset);
+      if (s.end <= from && s !== this.active) continue;
+      if (s.base >= from) bytes += s.size - SEGMENT_HEADER_BYTES;
+      else bytes += s.size - this.positionBefore(s, from);
     }
     return { records, bytes };
+  }
+
+  /**
+   * The consumer has processed every record below `next`, though it keeps the log from
+   * `committed` on (to rebuild its state after a restart): back-pressure counts lag from here.
+   */
+  markProcessed(next: number): void {
+    if (next > this.processedOffset) this.processedOffset = next;
+    this.emit('lag', this.lag());
   }
 
   /** Counters for health and metrics. */

@@ -1,0 +1,41 @@
+/** What every route module of the API shares. */
+import type { FastifyRequest } from 'fastify';
+import type { StateDb } from '../store/db.js';
+import type { EventStore } from '../store/types.js';
+import type { Credentials } from './auth/credentials.js';
+import type { FailureLimiter } from './auth/ratelimit.js';
+import type { ApiLog, HealthSource, LiveFeed, RuleCatalog } from './deps.js';
+import type { StreamRegistry } from './live.js';
+import type { RateSampler } from './routes/health.js';
+
+export interface ApiSettings {
+  sessionHours: number;
+  cookieName: string;
+  /** Cookies get `Secure` (the listener speaks TLS, or the public URL is https). */
+  secureCookie: boolean;
+  maxStreams: number;
+  heartbeatMs: number;
+}
+
+export interface ApiContext {
+  db: StateDb;
+  events: EventStore;
+  rules: RuleCatalog;
+  live: LiveFeed;
+  health: HealthSource;
+  log: ApiLog;
+  creds: Credentials;
+  settings: ApiSettings;
+  limiters: { account: FailureLimiter; address: FailureLimiter };
+  streams: StreamRegistry;
+  rates: RateSampler;
+  /** Every API route with its access level (for tests and tooling: the route table). */
+  routes: { method: string; url: string; access: string }[];
+  /** Append to the audit trail. */
+  audit(actor: string, action: string, target: { kind: string; id: string | number } | undefined, detail?: Record<string, unknown>): void;
+}
+
+/** The address a request came from (the socket's; no proxy headers are trusted). */
+export function clientAddress(req: FastifyRequest): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}

@@ -1,0 +1,287 @@
+/**
+ * Health (ingest rates per source, lag, drops, storage, notification failures), `/metrics` in the
+ * Prometheus text format (prom-client, on a registry of its own), and the audit trail.
+ */
+import { statSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { AuditRow } from '../../store/db.js';
+import type { ApiContext } from '../context.js';
+import type { HealthSnapshot } from '../deps.js';
+import { auditEntry } from '../items.js';
+import { API_LIMITS } from '../limits.js';
+import { ref } from '../schemas.js';
+
+/** Rates need two readings: the last minute of per-source counters, sampled every `intervalMs`. */
+export class RateSampler {
+  private readonly samples: { t: number; accepted: Map<string, number> }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly read: () => HealthSnapshot | Promise<HealthSnapshot>,
+    private readonly windowMs = 60_000,
+    private readonly intervalMs = 10_000,
+  ) {}
+
+  start(onError: (e: unknown) => void): void {
+    const tick = () => {
+      Promise.resolve()
+        .then(() => this.read())
+        .then((s) => this.record(s, Date.now()))
+        .catch(onError);
+    };
+    tick();
+    this.timer = setInterval(tick, this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  record(s: HealthSnapshot, t: number): void {
+    this.samples.push({ t, accepted: new Map(s.sources.map((x) => [`${x.protocol}\u0000${x.source}`, x.accepted])) });
+    while (this.samples.length > 2 && t - this.samples[0]!.t > this.windowMs) this.samples.shift();
+  }
+
+  /** Records per second for a source, between the oldest sample in the window and `accepted` now. */
+  rate(protocol: string, source: string, accepted: number, t: number): number {
+    const first = this.samples[0];
+    if (!first || t - first.t < 1000) return 0;
+    const before = first.accepted.get(`${protocol}\u0000${source}`) ?? 0;
+    return Math.max(0, (accepted - before) / ((t - first.t) / 1000));
+  }
+}
+
+function fileBytes(path: string): number {
+  let n = 0;
+  for (const p of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      n += statSync(p).size;
+    } catch {
+      // absent (an in-memory database, or no WAL file yet)
+    }
+  }
+  return n;
+}
+
+interface NotificationHealth {
+  channel: string;
+  sent: number;
+  pending: number;
+  failing: number;
+  lastError: string | null;
+  nextRetryAt: string | null;
+}
+
+function notifications(ctx: ApiContext): NotificationHealth[] {
+  const rows = ctx.db.db
+    .prepare(
+      `SELECT channel,
+              sum(sent_at IS NOT NULL) AS sent,
+              sum(sent_at IS NULL) AS pending,
+              sum(sent_at IS NULL AND attempts > 0) AS failing,
+              min(CASE WHEN sent_at IS NULL AND attempts > 0 THEN next_at END) AS next_retry
+       FROM outbox GROUP BY channel ORDER BY channel`,
+    )
+    .all() as { channel: string; sent: number; pending: number; failing: number; next_retry: string | null }[];
+  const lastError = ctx.db.db.prepare('SELECT last_error FROM outbox WHERE channel = ? AND sent_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1');
+  return rows.map((r) => ({
+    channel: r.channel,
+    sent: r.sent,
+    pending: r.pending,
+    failing: r.failing,
+    lastError: (lastError.get(r.channel) as { last_error: string } | undefined)?.last_error ?? null,
+    nextRetryAt: r.next_retry,
+  }));
+}
+
+async function storage(ctx: ApiContext) {
+  let u = { bytes: 0, days: [] as string[], events: 0 };
+  try {
+    u = await ctx.events.usage();
+  } catch (e) {
+    ctx.log('warn', `event store usage failed: ${(e as Error).message}`);
+  }
+  return { eventBytes: u.bytes, eventDays: u.days.length, events: u.events, stateBytes: fileBytes(ctx.db.path) };
+}
+
+export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams: () => number): void {
+  app.get(
+    '/api/health',
+    { config: { access: 'read' }, schema: { tags: ['health'], summary: 'Ingest rates per source, lag, drops, storage use, notification failures', response: { 200: ref('Health') } } },
+    async () => {
+      const s = await ctx.health.snapshot();
+      const t = Date.now();
+      return {
+        startedAt: s.startedAt,
+        backpressure: s.backpressure,
+        sources: s.sources.map((x) => ({ ...x, ratePerSec: Math.round(ctx.rates.rate(x.protocol, x.source, x.accepted, t) * 100) / 100 })),
+        refused: s.refused,
+        wal: s.wal,
+        pipeline: s.pipeline,
+        drops: s.drops,
+        storage: await storage(ctx),
+        notifications: notifications(ctx),
+        liveStreams: liveStreams(),
+      };
+    },
+  );
+
+  // ---- Prometheus ----
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'firebreak_process_' });
+  let snap: HealthSnapshot | null = null;
+  const counter = (name: string, help: string, labelNames: string[], values: (s: HealthSnapshot) => [Record<string, string>, number][]) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        if (snap) for (const [labels, v] of values(snap)) this.inc(labels, Math.max(0, v));
+      },
+    });
+  const gauge = (name: string, help: string, labelNames: string[], values: () => [Record<string, string>, number][]) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [labels, v] of values()) this.set(labels, v);
+      },
+    });
+  const perSource = (f: (x: HealthSnapshot['sources'][number]) => number) => (s: HealthSnapshot) =>
+    s.sources.map((x): [Record<string, string>, number] => [{ source: x.source, protocol: x.protocol }, f(x)]);
+  counter(
+    'firebreak_ingest_records_total',
+    'Records accepted (durable in the write-ahead log), per source',
+    ['source', 'protocol'],
+    perSource((x) => x.accepted),
+  );
+  counter(
+    'firebreak_ingest_rejected_total',
+    'Records refused (bad documents, over limits), per source',
+    ['source', 'protocol'],
+    perSource((x) => x.rejected),
+  );
+  counter(
+    'firebreak_ingest_bytes_total',
+    'Bytes of records accepted, per source',
+    ['source', 'protocol'],
+    perSource((x) => x.bytes),
+  );
+  counter('firebreak_ingest_refused_requests_total', 'Ingest requests refused, by protocol and reason', ['protocol', 'reason'], (s) =>
+    Object.entries(s.refused).flatMap(([p, r]) => (r ? (['auth', 'busy', 'errors'] as const).map((k): [Record<string, string>, number] => [{ protocol: p, reason: k }, r[k]]) : [])),
+  );
+  counter('firebreak_pipeline_events_total', 'Events processed by the detection pipeline', [], (s) => [[{}, s.pipeline.eventsProcessed]]);
+  counter('firebreak_detections_total', 'Rule detections', [], (s) => [[{}, s.pipeline.detections]]);
+  counter('firebreak_detections_suppressed_total', 'Detections folded into an existing alert', [], (s) => [[{}, s.pipeline.suppressed]]);
+  counter('firebreak_late_total', 'Events or detections behind the watermark', [], (s) => [[{}, s.pipeline.late]]);
+  counter('firebreak_dropped_total', 'What was dropped, by reason', ['reason'], (s) => Object.entries(s.drops).map(([reason, v]): [Record<string, string>, number] => [{ reason }, v]));
+  gauge('firebreak_wal_lag_records', 'Records appended to the write-ahead log and not yet processed', [], () => (snap ? [[{}, snap.wal.lagRecords]] : []));
+  gauge('firebreak_wal_lag_bytes', 'Bytes appended to the write-ahead log and not yet processed', [], () => (snap ? [[{}, snap.wal.lagBytes]] : []));
+  gauge('firebreak_wal_disk_bytes', 'Write-ahead log size on disk', [], () => (snap ? [[{}, snap.wal.diskBytes]] : []));
+  gauge('firebreak_pipeline_lag_seconds', 'Arrival-to-processed delay of the last batch', [], () => (snap?.pipeline.lagMs != null ? [[{}, snap.pipeline.lagMs / 1000]] : []));
+  gauge('firebreak_backpressure', '1 while ingest refuses data', [], () => (snap ? [[{}, snap.backpressure ? 1 : 0]] : []));
+  gauge('firebreak_alerts', 'Alerts, by level and status', ['level', 'status'], () =>
+    (ctx.db.db.prepare('SELECT level, status, count(*) AS n FROM alerts GROUP BY level, status').all() as { level: string; status: string; n: number }[]).map((r) => [
+      { level: r.level, status: r.status },
+      r.n,
+    ]),
+  );
+  gauge('firebreak_stories', 'Stories (not merged into another), by level and status', ['level', 'status'], () =>
+    (ctx.db.db.prepare('SELECT level, status, count(*) AS n FROM stories WHERE merged_into IS NULL GROUP BY level, status').all() as { level: string; status: string; n: number }[]).map((r) => [
+      { level: r.level, status: r.status },
+      r.n,
+    ]),
+  );
+  gauge('firebreak_notifications_pending', 'Notifications not yet delivered, per channel', ['channel'], () => notifications(ctx).map((n) => [{ channel: n.channel }, n.pending]));
+  gauge('firebreak_notifications_failing', 'Notifications whose delivery failed at least once and is being retried, per channel', ['channel'], () =>
+    notifications(ctx).map((n) => [{ channel: n.channel }, n.failing]),
+  );
+  gauge('firebreak_api_live_streams', 'Open live-feed connections', [], () => [[{}, liveStreams()]]);
+  let stored = { eventBytes: 0, eventDays: 0, events: 0, stateBytes: 0 };
+  gauge('firebreak_events_stored', 'Events held in the event store', [], () => [[{}, stored.events]]);
+  gauge('firebreak_storage_bytes', 'Bytes on disk, by store', ['store'], () => [
+    [{ store: 'events' }, stored.eventBytes],
+    [{ store: 'state' }, stored.stateBytes],
+  ]);
+
+  app.get(
+    '/metrics',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['health'],
+        summary: 'Prometheus metrics (text exposition format 0.0.4); scrape with an API key',
+        response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+    async (_req, reply) => {
+      snap = await ctx.health.snapshot();
+      stored = await storage(ctx);
+      const text = await registry.metrics();
+      return reply.type(registry.contentType).send(text);
+    },
+  );
+
+  app.get<{ Querystring: { actor?: string; action?: string; targetKind?: string; targetId?: string; since?: string; limit?: number; offset?: number } }>(
+    '/api/audit',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['audit'],
+        summary: 'The audit trail, newest first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            actor: { type: 'string', maxLength: 100 },
+            action: { type: 'string', maxLength: 100, description: 'An action (`alert.status`) or a prefix ending in a dot (`rule.`)' },
+            targetKind: { type: 'string', maxLength: 20 },
+            targetId: { type: 'string', maxLength: 200 },
+            since: { type: 'string', format: 'date-time' },
+            limit: { type: 'integer', minimum: 1, maximum: API_LIMITS.pageMax, default: 50 },
+            offset: { type: 'integer', minimum: 0, maximum: API_LIMITS.offsetMax, default: 0 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['items', 'total', 'limit', 'offset'],
+            additionalProperties: false,
+            properties: { items: { type: 'array', items: ref('AuditEntry') }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const add = (sql: string, ...values: unknown[]) => {
+        where.push(sql);
+        params.push(...values);
+      };
+      if (q.actor) add('actor = ?', q.actor);
+      if (q.action) {
+        if (q.action.endsWith('.')) add('substr(action, 1, ?) = ?', q.action.length, q.action);
+        else add('action = ?', q.action);
+      }
+      if (q.targetKind) add('target_kind = ?', q.targetKind);
+      if (q.targetId) add('target_id = ?', q.targetId);
+      if (q.since) add('at > ?', new Date(q.since).toISOString());
+      const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      const limit = q.limit ?? 50;
+      const offset = q.offset ?? 0;
+      const total = (ctx.db.db.prepare(`SELECT count(*) AS n FROM audit ${w}`).get(...params) as { n: number }).n;
+      const items = (ctx.db.db.prepare(`SELECT * FROM audit ${w} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...params, limit, offset) as AuditRow[]).map(auditEntry);
+      return { items, total, limit, offset };
+    },
+  );
+}

@@ -1,0 +1,129 @@
+/**
+ * The rule catalogue over the state database: the bundled rules the server loaded, the rules
+ * analysts uploaded (`uploaded_rules`, parsed again at start), and which are enabled
+ * (`rule_state`; without a row, bundled rules follow `enabledByDefault` and uploads are off until
+ * enabled). The pipeline reads `enabled()` and re-plans when `onChange` fires.
+ */
+import { randomBytes } from 'node:crypto';
+import type { RuleError } from '../../../core/errors.js';
+import { ruleKey } from '../../../detections/convert.js';
+import { parseRuleText, type RuleCollection } from '../../../sigma/collection.js';
+import type { SigmaCorrelation, SigmaRule } from '../../../sigma/model.js';
+import type { ParseOptions } from '../../../sigma/parse.js';
+import { now, type StateDb } from '../../store/db.js';
+import type { CatalogRule, RuleCatalog, RuleUpload } from '../deps.js';
+
+type Doc = SigmaRule | SigmaCorrelation;
+
+export interface CatalogOptions {
+  /** Whether a bundled rule with no stored state runs (default: all do). */
+  enabledByDefault?: (rule: Doc) => boolean;
+  /** Called after every change (enable, disable, upload), once it is stored. */
+  onChange?: () => void;
+  /** Placeholders for `|expand` in uploaded rules. */
+  parse?: ParseOptions;
+  /** Problems found re-reading stored uploads at start (e.g. a placeholder no longer defined). */
+  onLoadError?: (e: RuleError) => void;
+}
+
+/** The folder name uploaded rules' `file` starts with (their keys never collide with bundled paths). */
+export const UPLOAD_PREFIX = 'uploaded/';
+
+export class StateRuleCatalog implements RuleCatalog {
+  private readonly docs = new Map<string, { doc: Doc; origin: 'bundled' | 'uploaded' }>();
+  private readonly ids = new Set<string>();
+
+  constructor(
+    private readonly db: StateDb,
+    bundled: Pick<RuleCollection, 'rules' | 'correlations'>,
+    private readonly opts: CatalogOptions = {},
+  ) {
+    for (const d of [...bundled.rules, ...bundled.correlations]) this.add(d, 'bundled');
+    const rows = db.db.prepare('SELECT id, file_name, yaml FROM uploaded_rules ORDER BY uploaded_at, id').all() as { id: string; file_name: string; yaml: string }[];
+    for (const r of rows) {
+      const col = parseRuleText(r.yaml, `${UPLOAD_PREFIX}${r.id}/${r.file_name}`, opts.parse);
+      for (const e of col.errors) opts.onLoadError?.(e);
+      for (const d of [...col.rules, ...col.correlations]) this.add(d, 'uploaded');
+    }
+  }
+
+  private add(doc: Doc, origin: 'bundled' | 'uploaded'): void {
+    this.docs.set(ruleKey(doc), { doc, origin });
+    if (doc.id) this.ids.add(doc.id);
+    if (doc.name) this.ids.add(doc.name);
+  }
+
+  private state(): Map<string, boolean> {
+    return new Map((this.db.db.prepare('SELECT rule_key, enabled FROM rule_state').all() as { rule_key: string; enabled: number }[]).map((r) => [r.rule_key, r.enabled !== 0]));
+  }
+
+  private describe(key: string, d: { doc: Doc; origin: 'bundled' | 'uploaded' }, state: Map<string, boolean>): CatalogRule {
+    const doc = d.doc;
+    const def = d.origin === 'bundled' ? (this.opts.enabledByDefault?.(doc) ?? true) : false;
+    return {
+      key,
+      id: doc.id ?? null,
+      title: doc.title,
+      level: doc.level ?? 'medium',
+      status: doc.status ?? null,
+      kind: doc.kind === 'correlation' ? 'correlation' : 'sigma',
+      tags: doc.tags,
+      description: doc.description ?? null,
+      logsource: doc.kind === 'rule' ? doc.logsource : null,
+      file: doc.file,
+      origin: d.origin,
+      enabled: state.get(key) ?? def,
+    };
+  }
+
+  list(): CatalogRule[] {
+    const state = this.state();
+    return [...this.docs.entries()].map(([k, d]) => this.describe(k, d, state));
+  }
+
+  /** The rules and correlations to run now. */
+  enabled(): { rules: SigmaRule[]; correlations: SigmaCorrelation[] } {
+    const state = this.state();
+    const rules: SigmaRule[] = [];
+    const correlations: SigmaCorrelation[] = [];
+    for (const [k, d] of this.docs) {
+      if (!this.describe(k, d, state).enabled) continue;
+      if (d.doc.kind === 'correlation') correlations.push(d.doc);
+      else rules.push(d.doc);
+    }
+    return { rules, correlations };
+  }
+
+  /** The parsed rule behind a key (to test it). */
+  document(key: string): Doc | undefined {
+    return this.docs.get(key)?.doc;
+  }
+
+  hasRuleId(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  async setEnabled(key: string, enabled: boolean, actor: string): Promise<CatalogRule> {
+    const d = this.docs.get(key);
+    if (!d) throw new Error(`no rule with key ${JSON.stringify(key)}`);
+    this.db.db
+      .prepare(
+        'INSERT INTO rule_state (rule_key, enabled, updated_by, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (rule_key) DO UPDATE SET enabled = excluded.enabled, updated_by = excluded.updated_by, updated_at = excluded.updated_at',
+      )
+      .run(key, enabled ? 1 : 0, actor, now());
+    this.opts.onChange?.();
+    return this.describe(key, d, this.state());
+  }
+
+  async upload(file: RuleUpload, actor: string): Promise<CatalogRule[]> {
+    const id = randomBytes(8).toString('hex');
+    const col = parseRuleText(file.yaml, `${UPLOAD_PREFIX}${id}/${file.fileName}`, this.opts.parse);
+    if (col.errors.length) throw col.errors[0]!;
+    this.db.db.prepare('INSERT INTO uploaded_rules (id, file_name, yaml, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?)').run(id, file.fileName, file.yaml, actor, now());
+    const docs = [...col.rules, ...col.correlations];
+    for (const d of docs) this.add(d, 'uploaded');
+    this.opts.onChange?.();
+    const state = this.state();
+    return docs.map((d) => this.describe(ruleKey(d), this.docs.get(ruleKey(d))!, state));
+  }
+}

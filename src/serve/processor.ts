@@ -1,0 +1,314 @@
+/**
+ * The live pipeline of `firebreak serve`: the write-ahead log is read from where the server last
+ * left it, records are decoded and matched on a pool of worker threads (./detect-worker.ts), every
+ * event goes to the event store, and the detections go through the same stages `hunt` runs
+ * (src/pipeline/plan.ts): correlation, counts, stories, behind a reorder stage that turns
+ * arrival order into event-time order within an allowed lateness. Single-event alerts are written
+ * before that wait, so they appear within a second.
+ *
+ * Crash safety (docs/serve.md): every write is idempotent (events by log offset, alerts and
+ * folded detections by detection identity, stories by id, notifications by a unique key), and
+ * the state database records the offset processed. The log keeps the records of the last
+ * `replayMs` of event time: after a restart they are read again to rebuild the correlation and
+ * story state, their effects already being on disk.
+ */
+import { availableParallelism } from 'node:os';
+import { LIMITS } from '../core/limits.js';
+import { WorkerPool } from '../core/pool.js';
+import { ruleKey } from '../detections/convert.js';
+import type { DetectionRecord } from '../detections/record.js';
+import type { Stage } from '../detections/stage.js';
+import { detectionStages, type DetectionPlan, type DetectionStages } from '../pipeline/plan.js';
+import { ReorderStage } from '../pipeline/reorder.js';
+import { forWorker } from '../pipeline/select.js';
+import { AlertStage, type AlertChange, type SuppressionConfig } from './alerts.js';
+import type { DetectInit, DetectResult, DetectTask } from './detect-worker.js';
+import type { StateDb } from './store/db.js';
+import type { EventStore } from './store/types.js';
+import type { WalEntry, WriteAheadLog } from './wal/wal.js';
+
+export interface ProcessorOptions {
+  wal: WriteAheadLog;
+  db: StateDb;
+  events?: EventStore;
+  plan: DetectionPlan;
+  /** Detection worker threads (default: the machine's cores). */
+  threads?: number;
+  suppression: SuppressionConfig;
+  /** How late (ms of event time) a detection may arrive and still be put in order. */
+  allowedLatenessMs: number;
+  /** With no new record for this long, held detections and pending audit events are released. */
+  idleFlushMs: number;
+  /** Event time kept in the log to rebuild state after a restart. */
+  replayMs: number;
+  /** Records read per batch. */
+  batchRecords?: number;
+  /** Linux syslog time zone for time stamps without one. */
+  timeZone?: string;
+  /** Stages run after stories (e.g. the stories' sink to the database). */
+  after?: (parts: Pick<DetectionStages, 'stories' | 'counts'>) => Stage[];
+  /** Alert changes, for the live feed. */
+  onAlerts?: (changes: AlertChange[]) => void;
+  /** Called after every batch is fully processed (e.g. to publish story updates). */
+  onBatch?: () => void;
+  /** Record-level problems (bad records), for health. */
+  onErrors?: (errors: DetectResult['errors']) => void;
+}
+
+export interface ProcessorStats {
+  records: number;
+  events: number;
+  detections: number;
+  batches: number;
+  errors: number;
+  processedOffset: number;
+  replayFrom: number;
+  watermark: string | null;
+  /** Records read again after a restart to rebuild state. */
+  replayed: number;
+  stages: Record<string, Record<string, number>>;
+}
+
+/** Event times more than this far in the future (clock skew, hostile input) do not move the watermark. */
+const FUTURE_SKEW_MS = 5 * 60_000;
+
+export class Processor {
+  private readonly pool: WorkerPool<DetectTask, DetectResult>;
+  readonly stages: DetectionStages;
+  readonly alerts: AlertStage;
+  readonly correlationAlerts: AlertStage;
+  private running = false;
+  private loopDone: Promise<void> | undefined;
+  private reader: ReturnType<WriteAheadLog['reader']> | undefined;
+  private processed: number;
+  private replayFrom: number;
+  private readonly resumeAt: number;
+  private maxSeen = -Infinity;
+  private readonly horizon: { offset: number; maxTime: number }[] = [];
+  private readonly syslogKeys = new Set<string>();
+  private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0 };
+  private stopping = false;
+  private failure: Error | undefined;
+
+  constructor(private readonly o: ProcessorOptions) {
+    const plan = o.plan;
+    const engine = plan.correlationEngine;
+    const hiddenByCorrelation = (d: DetectionRecord) => plan.feederKeys.has(ruleKey(d.rule)) || (engine?.hides(d) ?? false);
+    this.alerts = new AlertStage(o.db, o.suppression, (d) => d.rule.kind === 'sigma' && !hiddenByCorrelation(d), 'alerts');
+    this.correlationAlerts = new AlertStage(o.db, o.suppression, (d) => d.rule.kind === 'correlation' && !d.hidden, 'correlation-alerts');
+    const reorder = new ReorderStage();
+    this.stages = detectionStages(plan, {
+      before: [this.alerts, reorder],
+      afterCorrelation: [this.correlationAlerts],
+      after: (parts) => o.after?.(parts) ?? [],
+    });
+    this.processed = Number(o.db.getMeta('processed') ?? o.wal.committed);
+    this.replayFrom = Math.min(this.processed, Number(o.db.getMeta('replay_from') ?? o.wal.committed));
+    this.replayFrom = Math.max(this.replayFrom, o.wal.firstOffset);
+    this.resumeAt = this.processed;
+    const threads = Math.max(1, o.threads ?? availableParallelism());
+    const workerRules = plan.rules.map(forWorker);
+    this.pool = new WorkerPool<DetectTask, DetectResult>({
+      url: new URL('./detect-worker.js', import.meta.url),
+      size: threads,
+      depth: 2,
+      describe: (t) => (t.records.length ? `log records ${t.records[0]!.offset}–${t.records[t.records.length - 1]!.offset}` : 'a flush'),
+      workerData: (): DetectInit => ({
+        rules: workerRules,
+        logsources: plan.logsources,
+        slim: plan.slim,
+        unexplained: plan.unexplained,
+        storeEvents: !!o.events,
+        wantClaims: plan.wantStories,
+        timeZone: o.timeZone,
+      }),
+    });
+  }
+
+  /** Start reading the log (from the replay point) in the background. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.pool.warm();
+    this.reader = this.o.wal.reader(this.replayFrom);
+    this.loopDone = this.loop().catch((e: unknown) => {
+      this.failure = e instanceof Error ? e : new Error(String(e));
+      this.running = false;
+    });
+  }
+
+  /** The error that stopped processing, if any (for health). */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Graceful stop: no new reads, batches in flight finish, held detections are released, the
+   * processed offset is committed.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.running = false;
+    await this.reader?.close();
+    await this.loopDone;
+    if (!this.failure) {
+      await this.stages.pipeline.advance(this.maxSeen === -Infinity ? 0 : this.maxSeen);
+      this.o.onBatch?.();
+      this.commit();
+    }
+    await this.pool.close().catch(() => undefined);
+  }
+
+  stats(): ProcessorStats {
+    return {
+      ...this.s,
+      processedOffset: this.processed,
+      replayFrom: this.replayFrom,
+      watermark: this.maxSeen === -Infinity ? null : new Date(this.maxSeen - this.o.allowedLatenessMs).toISOString(),
+      stages: this.stages.pipeline.stats(),
+    };
+  }
+
+  private async loop(): Promise<void> {
+    const reader = this.reader!;
+    const inflight: { entries: WalEntry[]; result: Promise<DetectResult> }[] = [];
+    const depth = 2 * Math.max(1, this.o.threads ?? availableParallelism());
+    let pendingRead: Promise<WalEntry[]> | undefined;
+    let lastRecordAt = Date.now();
+    let flushed = true;
+    while (this.running || inflight.length) {
+      // Keep the workers fed while the oldest batch is handled.
+      while (this.running && inflight.length < depth) {
+        pendingRead ??= reader.read(this.o.batchRecords ?? LIMITS.serve.batchRecords, true);
+        const timer = cancellableDelay(inflight.length ? 0 : this.o.idleFlushMs);
+        const got = await Promise.race([pendingRead, timer.promise]);
+        timer.cancel();
+        if (got === undefined) break; // nothing new yet
+        pendingRead = undefined;
+        if (!got.length) {
+          this.running = false; // the log or reader closed
+          break;
+        }
+        lastRecordAt = Date.now();
+        flushed = false;
+        inflight.push({ entries: got, result: this.submit(got) });
+      }
+      const next = inflight.shift();
+      if (next) {
+        await this.handle(next.entries, await next.result);
+        continue;
+      }
+      if (!flushed && Date.now() - lastRecordAt >= this.o.idleFlushMs) {
+        await this.idle();
+        flushed = true;
+      }
+      if (this.stopping) break;
+    }
+  }
+
+  /** One log batch → detection tasks: syslog text of one source on one worker (its stream state), the rest anywhere. */
+  private submit(entries: WalEntry[]): Promise<DetectResult> {
+    const stateless: WalEntry[] = [];
+    const bySource = new Map<string, WalEntry[]>();
+    for (const e of entries) {
+      if (e.record.protocol === 'syslog' || e.record.kind === 'text' || e.record.body.includes('"_TRANSPORT"')) {
+        const list = bySource.get(e.record.source) ?? [];
+        list.push(e);
+        bySource.set(e.record.source, list);
+      } else stateless.push(e);
+    }
+    const tasks: Promise<DetectResult>[] = [];
+    const toTask = (list: WalEntry[]): DetectTask => ({ records: list.map((e) => ({ offset: e.offset, record: e.record })) });
+    for (const [source, list] of bySource) {
+      this.syslogKeys.add(source);
+      tasks.push(this.pool.submit(toTask(list), `syslog:${source}`));
+    }
+    const n = Math.max(1, this.o.threads ?? availableParallelism());
+    const per = Math.max(1, Math.ceil(stateless.length / n));
+    for (let i = 0; i < stateless.length; i += per) tasks.push(this.pool.submit(toTask(stateless.slice(i, i + per))));
+    return Promise.all(tasks).then(merge);
+  }
+
+  private async handle(entries: WalEntry[], r: DetectResult): Promise<void> {
+    const first = entries[0]!.offset;
+    const end = entries[entries.length - 1]!.offset + 1;
+    this.s.batches++;
+    this.s.records += entries.length;
+    this.s.events += r.eventCount;
+    this.s.detections += r.detections.length;
+    if (end <= this.resumeAt) this.s.replayed += entries.length;
+    if (r.errors.length) {
+      this.s.errors += r.errors.length;
+      this.o.onErrors?.(r.errors);
+    }
+    if (this.o.events && r.events.length) await this.o.events.append(r.events);
+    this.stages.stories?.learn(r.claims);
+    await this.stages.pipeline.push(r.detections);
+    if (!Number.isNaN(r.maxTime)) {
+      const t = Math.min(r.maxTime, Date.now() + FUTURE_SKEW_MS);
+      if (t > this.maxSeen) this.maxSeen = t;
+      this.horizon.push({ offset: first, maxTime: t });
+    }
+    if (this.maxSeen !== -Infinity) await this.stages.pipeline.advance(this.maxSeen - this.o.allowedLatenessMs);
+    const changes = [...this.alerts.takeChanges(), ...this.correlationAlerts.takeChanges()];
+    if (changes.length) this.o.onAlerts?.(changes);
+    this.o.onBatch?.();
+    this.processed = Math.max(this.processed, end);
+    this.commit();
+  }
+
+  /** Input went quiet: pending audit events out of the workers, held detections through. */
+  private async idle(): Promise<void> {
+    const flushes = [...this.syslogKeys].map((k) => this.pool.submit({ records: [], flush: true }, `syslog:${k}`));
+    const r = merge(await Promise.all(flushes));
+    if (r.errors.length) this.o.onErrors?.(r.errors);
+    if (this.o.events && r.events.length) await this.o.events.append(r.events);
+    await this.stages.pipeline.push(r.detections);
+    if (this.maxSeen !== -Infinity) await this.stages.pipeline.advance(this.maxSeen);
+    const changes = [...this.alerts.takeChanges(), ...this.correlationAlerts.takeChanges()];
+    if (changes.length) this.o.onAlerts?.(changes);
+    this.o.onBatch?.();
+  }
+
+  /** Record the offset processed and move the log's commit to the start of the replay horizon. */
+  private commit(): void {
+    const keepFrom = this.maxSeen - this.o.replayMs;
+    while (this.horizon.length > 1 && this.horizon[1]!.maxTime < keepFrom) this.horizon.shift();
+    const replayFrom = Math.min(this.processed, this.horizon[0]?.offset ?? this.processed);
+    if (replayFrom > this.replayFrom) this.replayFrom = replayFrom;
+    this.o.db.tx(() => {
+      this.o.db.setMeta('processed', String(this.processed));
+      this.o.db.setMeta('replay_from', String(this.replayFrom));
+    });
+    this.o.wal.markProcessed(this.processed);
+    if (this.replayFrom > this.o.wal.committed) void this.o.wal.commit(this.replayFrom).catch(() => undefined);
+  }
+}
+
+function merge(results: DetectResult[]): DetectResult {
+  if (results.length === 1) return results[0]!;
+  const out: DetectResult = { events: [], detections: [], claims: [], errors: [], eventCount: 0, maxTime: Number.NaN };
+  for (const r of results) {
+    for (const e of r.events) out.events.push(e);
+    for (const d of r.detections) out.detections.push(d);
+    for (const c of r.claims) out.claims.push(c);
+    for (const e of r.errors) out.errors.push(e);
+    out.eventCount += r.eventCount;
+    if (!Number.isNaN(r.maxTime) && (Number.isNaN(out.maxTime) || r.maxTime > out.maxTime)) out.maxTime = r.maxTime;
+  }
+  // In log order, as one worker would have returned them.
+  out.events.sort((a, b) => a.offset - b.offset);
+  out.detections.sort((a, b) => offsetOf(a) - offsetOf(b));
+  return out;
+}
+
+function offsetOf(d: DetectionRecord): number {
+  const i = d.sourceFile.lastIndexOf('#');
+  return i < 0 ? 0 : Number(d.sourceFile.slice(i + 1));
+}
+
+function cancellableDelay(ms: number): { promise: Promise<undefined>; cancel(): void } {
+  let t: NodeJS.Timeout | undefined;
+  const promise = new Promise<undefined>((r) => (t = setTimeout(r, ms, undefined)));
+  return { promise, cancel: () => clearTimeout(t) };
+}

@@ -1,0 +1,106 @@
+/**
+ * Hostile documents get a clear report and bounded work, and the scan goes on: a PDF whose
+ * compressed stream inflates to gigabytes, encrypted PDFs, mail nested far deeper than any real
+ * forward chain, MIME parts nested hundreds deep, spreadsheets declaring billions of cells.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
+import { makeEml, makeOds, makePdf } from './helpers/documents.js';
+import { makeZip, SECRET_LINE } from './helpers/archives.js';
+import { scanFile } from './helpers/scan-string.js';
+
+const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/documents/${name}`, import.meta.url)));
+
+test('PDF bomb: a Flate stream inflating far past the ratio limit is refused before the PDF is parsed', async () => {
+  const bomb = deflateSync(Buffer.alloc(512 << 20), { level: 9 });
+  const pdf = makePdf([[SECRET_LINE.toString().trim()]], { extraStream: bomb });
+  const rss0 = process.memoryUsage().rss;
+  const r = await scanFile(pdf, { name: 'invoice.pdf' });
+  assert.deepEqual(
+    r.issues.map((i) => i.kind),
+    ['zip-bomb'],
+  );
+  assert.match(r.issues[0]!.message, /inflates past .* bytes .*PDF bomb/);
+  assert.ok(process.memoryUsage().rss - rss0 < 400 << 20, 'memory stays bounded');
+});
+
+test('encrypted PDFs: one that needs a password is an issue; one with an empty user password is read', async () => {
+  const locked = await scanFile(fixture('encrypted-aes256.pdf'), { name: 'locked.pdf' });
+  assert.deepEqual(
+    locked.issues.map((i) => [i.kind, i.message]),
+    [['encrypted', 'PDF is encrypted and needs a password; not scanned']],
+  );
+  const open = await scanFile(fixture('owner-only-aes256.pdf'), { name: 'open.pdf' });
+  assert.deepEqual(open.issues, []);
+  assert.equal(open.stats.leaves, 1, 'its one page was read');
+});
+
+test('a corrupt PDF is reported, not thrown', async () => {
+  const pdf = makePdf([['hello']]);
+  const r = await scanFile(Buffer.concat([pdf.subarray(0, 200), Buffer.from('garbage')]), { name: 'cut.pdf' });
+  assert.ok(r.issues.length === 1 && r.issues[0]!.kind === 'corrupt', JSON.stringify(r.issues));
+});
+
+test('mail forwarded inside mail, deeper than the archive depth limit: reported as too deep', async () => {
+  let msg = makeEml({ from: 'a@example.org', to: 'b@example.org', subject: 'innermost', body: SECRET_LINE.toString() });
+  for (let i = 0; i < 12; i++)
+    msg = makeEml({ from: 'a@example.org', to: 'b@example.org', subject: `fwd ${i}`, body: 'see attached', attachments: [{ name: 'fwd.eml', type: 'message/rfc822', data: msg }] });
+  const r = await scanFile(msg, { name: 'chain.eml' });
+  assert.deepEqual(
+    r.issues.map((i) => i.kind),
+    ['too-deep'],
+  );
+  assert.deepEqual(r.findings, []);
+});
+
+test('MIME parts nested hundreds deep: postal-mime refuses past the nesting cap, reported as an issue', async () => {
+  let part = 'Content-Type: text/plain\r\n\r\nhello\r\n';
+  for (let i = 0; i < 300; i++) part = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${part}--b${i}--\r\n`;
+  const r = await scanFile(Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: deep\r\nMIME-Version: 1.0\r\n${part}`), { name: 'deep.eml' });
+  assert.deepEqual(
+    r.issues.map((i) => i.kind),
+    ['too-deep'],
+  );
+  assert.match(r.issues[0]!.message, /EMAXNESTINGDEPTH/);
+});
+
+test('huge spreadsheets: ODS repeats of a billion cells are clamped; XLSX cell references past the last column are not expanded', async () => {
+  const ods = await scanFile(
+    makeOds(
+      [
+        {
+          name: 'S',
+          rows: [
+            ['Name', 'Card'],
+            ['x', SECRET_LINE.toString().trim()],
+          ],
+        },
+      ],
+      1_000_000_000,
+    ),
+    { name: 'big.ods' },
+  );
+  assert.deepEqual(ods.issues, []);
+  assert.equal(ods.findings.length, 1, 'the real cells are still scanned');
+  // A sheet whose cells reference column XFD+ (beyond Excel's last column) is not expanded to it.
+  const zipped = makeZip([
+    { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+    { name: 'xl/workbook.xml', data: Buffer.from('<workbook><sheets><sheet name="S" r:id="rId1"/></sheets></workbook>') },
+    { name: 'xl/_rels/workbook.xml.rels', data: Buffer.from('<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>') },
+    {
+      name: 'xl/worksheets/sheet1.xml',
+      data: Buffer.from(
+        `<worksheet><sheetData><row r="1"><c r="ZZZ999999" t="inlineStr"><is><t>far away</t></is></c><c r="A1" t="inlineStr"><is><t>${SECRET_LINE.toString().trim()}</t></is></c></row></sheetData></worksheet>`,
+      ),
+    },
+  ]);
+  const r = await scanFile(zipped, { name: 'wide.xlsx' });
+  assert.deepEqual(r.issues, []);
+  assert.deepEqual(
+    r.findings.map((f) => [f.ruleId, f.location?.column]),
+    [['aws-access-token', 'A']],
+  );
+});
