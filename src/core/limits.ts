@@ -98,10 +98,17 @@ export const LIMITS = {
     maxHosts: 100_000,
     /**
      * The routine baselines (src/stories/routine.ts): what the network does every day. A live
-     * server keeps them for weeks, so every table is bounded; what does not fit is counted and
+     * server keeps them for weeks, so every table is bounded: when one is full (or all of them
+     * together hold `cells` numbers) the tenth least recently seen is forgotten (counted), so
+     * the baselines follow the network as it changes. What cannot be learnt is counted and
      * treated as never seen (not routine), which errs towards telling a story.
      */
     routine: {
+      /**
+       * Numbers held by all tables together (hosts reached, hosts per shape, days per key): about
+       * 40 bytes each in memory and 7 in the stored JSON, so at most ~80 MB and ~15 MB.
+       */
+      cells: 2_000_000,
       /** Hosts in the fleet. */
       hosts: 100_000,
       /** Days remembered (the oldest are forgotten: the period slides). */

@@ -169,10 +169,20 @@ export class StoryBuilder {
     this.unsettled = true;
   }
 
-  /** The baselines' state as JSON (for a server to store; `Routine.import` reads it back). */
+  /** The baselines' state as plain JSON (for a server to store; `importRoutine` reads it back). */
   exportRoutine(): RoutineState {
     this.settle(true);
     return this.routine.export();
+  }
+
+  /**
+   * Replace the baselines by stored state (`exportRoutine`'s, parsed): a server restoring them on
+   * start, before it feeds anything. Damaged state is refused (a FirebreakError naming the
+   * mistake) and the baselines stay as they were.
+   */
+  importRoutine(state: unknown): void {
+    this.routine.load(state);
+    this.unsettled = true;
   }
 
   /** Add one detection (in time order; `hidden` ones are ignored). */
@@ -198,7 +208,18 @@ export class StoryBuilder {
       const fields = { ...c.fields };
       // The group (e.g. {IpAddress: 10.1.2.3}) applies to every contributor.
       for (const [k, v] of Object.entries(d.correlation!.group)) if (v !== null && fields[k] === undefined) fields[k] = v;
-      obs.push(this.observation(c.computer, Number.isNaN(ct) ? t : ct, fields, numberOf(fields.EventID) ?? null, stringOf(fields.Channel) ?? null, stringOf(fields.Provider_Name) ?? null, c.ruleId, c.ruleTitle));
+      obs.push(
+        this.observation(
+          c.computer,
+          Number.isNaN(ct) ? t : ct,
+          fields,
+          numberOf(fields.EventID) ?? null,
+          stringOf(fields.Channel) ?? null,
+          stringOf(fields.Provider_Name) ?? null,
+          c.ruleId,
+          c.ruleTitle,
+        ),
+      );
     }
     // A correlation over several hosts (a spray, a fan-out) is not on the host it happened to end on.
     if (obs.length > 1 && obs.slice(1).some((o) => o.host !== obs[0]!.host)) obs[0] = { ...obs[0]!, host: null, hostName: null };

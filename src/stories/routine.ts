@@ -15,8 +15,14 @@
  *
  * Live, "at least two days" means the day of the detection and an earlier one; a hunt learns from
  * the whole evidence before it builds stories, so a habit of the period is one on its first day too.
- * Nothing counts before `warmupMs` of data has been seen. Every table is bounded (LIMITS.stories);
- * what did not fit is counted, and the state exports to plain JSON and back (a server stores it).
+ * Nothing counts before `warmupMs` of data has been seen (event time, from the first fact).
+ *
+ * Memory is bounded (LIMITS.stories.routine): each table holds a bounded number of keys, each key
+ * a bounded number of hosts or days, and all of them together at most `cells` numbers. When a
+ * table (or the whole) is full, the tenth of its entries least recently seen is forgotten and
+ * counted (`forgotten`), so a server's baselines follow the network as it changes; a fact that
+ * still does not fit is counted (`dropped`) and treated as never seen. The state exports to plain
+ * JSON and back (`export`, `load`): a server stores it and restores it on start.
  */
 import { FirebreakError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
@@ -24,7 +30,9 @@ import { validateJson } from '../core/schema.js';
 import type { RoutineFact } from './facts.js';
 
 const DAY = 86_400_000;
-const L = LIMITS.stories.routine;
+
+/** The bounds of the baselines (LIMITS.stories.routine; smaller ones may be given, e.g. in tests). */
+export type RoutineLimits = { -readonly [K in keyof typeof LIMITS.stories.routine]: number };
 
 export interface RoutineOptions {
   /** Data (event time) seen before the baselines count (default 24 h). */
@@ -37,6 +45,8 @@ export interface RoutineOptions {
   commonShare?: number;
   /** …and on at least this many hosts (default 3). */
   commonMin?: number;
+  /** Tighter bounds than LIMITS.stories.routine (a larger value is refused). */
+  limits?: Partial<RoutineLimits>;
 }
 
 /** Why something is routine, in words, and which kind of routine it is. */
@@ -49,8 +59,31 @@ interface SourceAcc {
   targets: Set<number>;
   /** Day → the first few hosts reached that day (a fan-out day reaches FANOUT_DAY of them). */
   days: Map<number, number[]>;
-  /** Facts per hour of the day (UTC): the rhythm. */
+  /** Pairs first seen that day, per hour of the day (UTC): the rhythm. */
   hours: number[];
+  last: number;
+}
+
+interface SpreadAcc {
+  hosts: Set<number>;
+  label: string;
+  last: number;
+}
+
+interface DaysAcc {
+  /** Sorted, at most `daysPerKey` (the latest). */
+  days: number[];
+  label: string;
+}
+
+interface ServiceAcc {
+  hosts: Set<number>;
+  days: number[];
+}
+
+interface RuleAcc {
+  hosts: Set<number>;
+  last: number;
 }
 
 /** Hosts a source reaches in one day for that day to count as fanning out. */
@@ -59,27 +92,34 @@ const FANOUT_DAY = 3;
 const RULE_HOSTS = 16;
 /** A source reaching this many times as many hosts as most sources do fans out like a management host. */
 const MANY_TIMES = 3;
+/** The share of a full table forgotten at once (least recently seen first). */
+const FORGET_SHARE = 0.1;
+/** Numbers one fact adds at most (an access: a target, a day's target, a pair's day). */
+const CELLS_PER_FACT = 4;
 
-interface SpreadAcc {
-  hosts: Set<number>;
-  label: string;
-}
-
-/** Plain JSON state (version 1). */
+/** Plain JSON state. */
 export interface RoutineState {
   version: 1;
   first: number | null;
   last: number | null;
   hosts: string[];
   days: number[];
-  sources: [string, { targets: number[]; days: [number, number[]][]; hours: number[] }][];
+  /** [source, {hosts reached, [day, first hosts that day][], facts per hour, last day}] */
+  sources: [string, { targets: number[]; days: [number, number[]][]; hours: number[]; last: number }][];
+  /** [account|source|target, days] */
   pairs: [string, number[]][];
-  programs: [string, string, number[]][];
-  detections: [string, string, number[]][];
+  /** [shape, label, hosts, last day] */
+  programs: [string, string, number[], number][];
+  /** [rule|subject, label, hosts, last day] */
+  detections: [string, string, number[], number][];
+  /** [rule|host|subject, label, days] */
   habits: [string, string, number[]][];
+  /** [service name, hosts, days] */
   services: [string, number[], number[]][];
-  rules: [string, number[]][];
+  /** [rule, hosts, last day] */
+  rules: [string, number[], number][];
   dropped: number;
+  forgotten: number;
 }
 
 export interface RoutineStats {
@@ -92,30 +132,46 @@ export interface RoutineStats {
   habits: number;
   services: number;
   rules: number;
-  /** Facts not learnt because a table was full. */
+  /** Numbers held by all tables together (bounded by `cells`). */
+  cells: number;
+  /** Facts not learnt because a table was full even after forgetting. */
   dropped: number;
+  /** Entries forgotten (least recently seen) to make room. */
+  forgotten: number;
+}
+
+/** One keyed table, as forgetting sees it: how recent an entry is and how many cells it holds. */
+interface Table<V> {
+  map: Map<string, V>;
+  max: number;
+  lastOf(v: V): number;
+  cellsOf(v: V): number;
 }
 
 export class Routine {
-  private readonly o: Required<RoutineOptions>;
+  private readonly o: Required<Omit<RoutineOptions, 'limits'>>;
+  private readonly L: RoutineLimits;
   private first = Infinity;
   private last = -Infinity;
-  private readonly hostIndex = new Map<string, number>();
-  private readonly hostNames: string[] = [];
-  private readonly days = new Set<number>();
-  private readonly sources = new Map<string, SourceAcc>();
-  /** `account|source|target` → days seen (at most `L.daysPerKey`, the latest kept). */
-  private readonly pairs = new Map<string, number[]>();
-  private readonly programs = new Map<string, SpreadAcc>();
-  private readonly detections = new Map<string, SpreadAcc>();
+  private hostIndex = new Map<string, number>();
+  private hostNames: string[] = [];
+  private days = new Set<number>();
+  private sources = new Map<string, SourceAcc>();
+  /** `account|source|target` → days seen. */
+  private pairs = new Map<string, number[]>();
+  private programs = new Map<string, SpreadAcc>();
+  private detections = new Map<string, SpreadAcc>();
   /** `rule|host|subject` → days seen, with the subject's words. */
-  private readonly habits = new Map<string, { days: number[]; label: string }>();
+  private habits = new Map<string, DaysAcc>();
   /** Rule → hosts it fired on (a few: one host is rare). */
-  private readonly rules = new Map<string, Set<number>>();
-  /** Service name → hosts it was installed on, and days (the latest few). */
-  private readonly services = new Map<string, { hosts: Set<number>; days: number[] }>();
+  private rules = new Map<string, RuleAcc>();
+  /** Service name → hosts it was installed on, and days. */
+  private services = new Map<string, ServiceAcc>();
   private facts = 0;
   private dropped = 0;
+  private forgotten = 0;
+  private cells = 0;
+  private typical: number | undefined;
 
   constructor(options: RoutineOptions = {}) {
     this.o = {
@@ -125,6 +181,13 @@ export class Routine {
       commonShare: options.commonShare ?? 0.5,
       commonMin: options.commonMin ?? 3,
     };
+    const L: RoutineLimits = { ...LIMITS.stories.routine };
+    for (const [k, v] of Object.entries(options.limits ?? {}) as [keyof RoutineLimits, number | undefined][]) {
+      if (v === undefined) continue;
+      if (!Number.isInteger(v) || v < 1 || v > L[k]) throw new FirebreakError('config-invalid', `routine limits: ${k} must be an integer from 1 to ${L[k]}`);
+      L[k] = v;
+    }
+    this.L = L;
   }
 
   /** Learn from facts (any order; learning the same fact twice changes nothing). */
@@ -135,42 +198,34 @@ export class Routine {
   learnOne(f: RoutineFact): void {
     if (!Number.isFinite(f.t)) return;
     this.facts++;
-    if (f.kind === 'access') this.typical = undefined;
+    // Room first (never in the middle of a fact, which holds entries it is adding to).
+    if (this.cells + CELLS_PER_FACT > this.L.cells) this.forgetOldest(this.tables(), Math.max(CELLS_PER_FACT, Math.ceil(this.L.cells * FORGET_SHARE)), 'cells');
     if (f.t < this.first) this.first = f.t;
     if (f.t > this.last) this.last = f.t;
     const day = Math.floor(f.t / DAY);
-    addDay(this.days, day, L.days);
+    addDay(this.days, day, this.L.days);
     switch (f.kind) {
-      case 'access': {
-        const target = this.host(f.target);
-        if (target < 0) return;
-        let s = this.sources.get(f.source);
-        if (!s) {
-          if (this.sources.size >= L.sources) return void this.dropped++;
-          this.sources.set(f.source, (s = { targets: new Set(), days: new Map(), hours: new Array<number>(24).fill(0) }));
-        }
-        if (s.targets.size < L.targetsPerSource) s.targets.add(target);
-        addDayTarget(s.days, day, target);
-        s.hours[new Date(f.t).getUTCHours()]!++;
-        this.addDays(this.pairs, `${f.account}|${f.source}|${f.target}`, day, L.pairs);
-        return;
-      }
+      case 'access':
+        return this.learnAccess(f.source, f.target, f.account, f.t, day);
       case 'program':
-        return this.spread(this.programs, f.shape, f.host, f.label, L.programs);
+        return this.spread(this.programTable, f.shape, f.host, f.label, day);
       case 'detection': {
-        this.spread(this.detections, `${f.rule}|${f.subject}`, f.host, f.label, L.detections);
+        this.spread(this.detectionTable, `${f.rule}|${f.subject}`, f.host, f.label, day);
         const h = this.host(f.host);
         let rh = this.rules.get(f.rule);
         if (!rh) {
-          if (this.rules.size >= L.rules) this.dropped++;
-          else this.rules.set(f.rule, (rh = new Set()));
+          if (!this.roomIn(this.ruleTable)) this.dropped++;
+          else this.rules.set(f.rule, (rh = { hosts: new Set(), last: day }));
         }
-        if (rh && h >= 0 && rh.size < RULE_HOSTS) rh.add(h);
+        if (rh) {
+          if (day > rh.last) rh.last = day;
+          if (h >= 0 && rh.hosts.size < RULE_HOSTS && !rh.hosts.has(h) && this.cell()) rh.hosts.add(h);
+        }
         const key = `${f.rule}|${f.host}|${f.subject}`;
         const hb = this.habits.get(key);
-        if (hb) return void insertDay(hb.days, day);
-        if (this.habits.size >= L.habits) return void this.dropped++;
-        this.habits.set(key, { days: [day], label: f.label });
+        if (hb) return this.addDayTo(hb.days, day);
+        if (!this.roomIn(this.habitTable)) return void this.dropped++;
+        if (this.cell()) this.habits.set(key, { days: [day], label: f.label });
         return;
       }
       case 'service': {
@@ -178,14 +233,35 @@ export class Routine {
         if (h < 0) return;
         let sv = this.services.get(f.name);
         if (!sv) {
-          if (this.services.size >= L.services) return void this.dropped++;
+          if (!this.roomIn(this.serviceTable)) return void this.dropped++;
           this.services.set(f.name, (sv = { hosts: new Set(), days: [] }));
         }
-        if (sv.hosts.size < L.hostsPerShape) sv.hosts.add(h);
-        insertDay(sv.days, day);
+        if (sv.hosts.size < this.L.hostsPerShape && !sv.hosts.has(h) && this.cell()) sv.hosts.add(h);
+        this.addDayTo(sv.days, day);
         return;
       }
     }
+  }
+
+  private learnAccess(source: string, targetKey: string, account: string, t: number, day: number): void {
+    const target = this.host(targetKey);
+    if (target < 0) return;
+    this.typical = undefined;
+    let s = this.sources.get(source);
+    if (!s) {
+      if (!this.roomIn(this.sourceTable)) return void this.dropped++;
+      this.sources.set(source, (s = { targets: new Set(), days: new Map(), hours: new Array<number>(24).fill(0), last: day }));
+    }
+    if (day > s.last) s.last = day;
+    if (s.targets.size < this.L.targetsPerSource && !s.targets.has(target) && this.cell()) s.targets.add(target);
+    this.addDayTarget(s.days, day, target);
+    const key = `${account}|${source}|${targetKey}`;
+    const d = this.pairs.get(key);
+    // The rhythm counts each pair once a day (the same fact twice changes nothing).
+    if (!d?.includes(day)) s.hours[new Date(t).getUTCHours()]!++;
+    if (d) return this.addDayTo(d, day);
+    if (!this.roomIn(this.pairTable)) return void this.dropped++;
+    if (this.cell()) this.pairs.set(key, [day]);
   }
 
   /** True once `warmupMs` of event time has been seen: until then nothing is routine. */
@@ -203,19 +279,24 @@ export class Routine {
    * only the client's address; an NTLM one its name): call when addresses have been learnt.
    */
   settle(owner: (ip: string, t: number) => string | undefined): void {
-    this.typical = undefined;
+    let merged = false;
     for (const [key, s] of this.sources) {
       if (!key.startsWith('ip:')) continue;
       const host = owner(key.slice(3), this.last);
       if (!host) continue;
+      this.typical = undefined;
+      merged = true;
       const into = this.sources.get('h:' + host);
       if (into) {
-        for (const t of s.targets) if (into.targets.size < L.targetsPerSource) into.targets.add(t);
-        for (const [d, ts] of s.days) for (const t of ts) addDayTarget(into.days, d, t);
+        this.cells -= cellsOfSource(s);
+        for (const t of s.targets) if (into.targets.size < this.L.targetsPerSource && !into.targets.has(t) && this.cell()) into.targets.add(t);
+        for (const [d, ts] of s.days) for (const t of ts) this.addDayTarget(into.days, d, t);
         for (let i = 0; i < 24; i++) into.hours[i]! += s.hours[i]!;
+        if (s.last > into.last) into.last = s.last;
       } else this.sources.set('h:' + host, s);
       this.sources.delete(key);
     }
+    if (merged) this.cells = this.tables().reduce((sum, t) => sum + sumCells(t), 0);
   }
 
   /** Why `source` (`h:key` or `ip:addr`) is a management host, if it is. */
@@ -233,17 +314,15 @@ export class Routine {
     for (const ts of s.days.values()) if (ts.length >= FANOUT_DAY) fan++;
     if (fan < 2 || fan * 2 < observed) return undefined;
     const many = reach < this.o.managementShare * fleet ? ` (${Math.floor(reach / Math.max(1, typical))} times as many as most hosts)` : '';
-    return { kind: 'management', why: `${name} reaches ${reach} of ${fleet} hosts${many}, fanning out on ${fan} of ${observed} days${rhythm(s.hours)}` };
+    return { kind: 'management', why: `${name} reaches ${reach} of ${fleet} hosts${many} ${rhythm(s.hours, fan, observed)}` };
   }
 
-  /** The median number of hosts a source reaches (cached until the next fact). */
+  /** The median number of hosts a source reaches (cached until the next access). */
   private typicalReach(): number {
     if (this.typical !== undefined) return this.typical;
     const reach = [...this.sources.values()].map((s) => s.targets.size).sort((a, b) => a - b);
     return (this.typical = reach.length ? reach[Math.floor(reach.length / 2)]! : 0);
   }
-
-  private typical: number | undefined;
 
   /** Why `account` reaching `target` from one of `sources` is familiar (seen on two days or more), if it is. */
   familiar(account: string, sources: readonly string[], target: string, names: { source: string; target: string }): RoutineReason | undefined {
@@ -288,7 +367,7 @@ export class Routine {
 
   /** Hosts a rule has fired on (whatever for; counted up to a few). Not gated by the warm-up: one host is rare from the start. */
   ruleHosts(rule: string): number {
-    return this.rules.get(rule)?.size ?? 0;
+    return this.rules.get(rule)?.hosts.size ?? 0;
   }
 
   /** Hosts a rule has fired on for this subject (0: never seen; rarity weighs by it). */
@@ -307,41 +386,68 @@ export class Routine {
       habits: this.habits.size,
       services: this.services.size,
       rules: this.rules.size,
+      cells: this.cells,
       dropped: this.dropped,
+      forgotten: this.forgotten,
     };
   }
 
-  /** The state as plain JSON (bounded like the tables). */
+  /** The state as plain JSON (bounded like the tables: `JSON.stringify` it to store it). */
   export(): RoutineState {
-    const spread = (m: Map<string, SpreadAcc>): [string, string, number[]][] => [...m].map(([k, v]) => [k, v.label, [...v.hosts]]);
+    const spread = (m: Map<string, SpreadAcc>): [string, string, number[], number][] => [...m].map(([k, v]) => [k, v.label, [...v.hosts], v.last]);
     return {
       version: 1,
       first: Number.isFinite(this.first) ? this.first : null,
       last: Number.isFinite(this.last) ? this.last : null,
       hosts: [...this.hostNames],
-      days: [...this.days],
-      sources: [...this.sources].map(([k, s]) => [k, { targets: [...s.targets], days: [...s.days].map(([d, ts]) => [d, [...ts]]), hours: [...s.hours] }]),
+      days: [...this.days].sort((a, b) => a - b),
+      sources: [...this.sources].map(([k, s]) => [k, { targets: [...s.targets], days: [...s.days].map(([d, ts]) => [d, [...ts]]), hours: [...s.hours], last: s.last }]),
       pairs: [...this.pairs].map(([k, d]) => [k, [...d]]),
       programs: spread(this.programs),
       detections: spread(this.detections),
       habits: [...this.habits].map(([k, h]) => [k, h.label, [...h.days]]),
       services: [...this.services].map(([k, v]) => [k, [...v.hosts], [...v.days]]),
-      rules: [...this.rules].map(([k, v]) => [k, [...v]]),
+      rules: [...this.rules].map(([k, v]) => [k, [...v.hosts], v.last]),
       dropped: this.dropped,
+      forgotten: this.forgotten,
     };
   }
 
-  /** A baseline from exported state (validated: a damaged or hostile file is refused with the path of the mistake). */
+  /** A baseline from exported state (see `load`). */
   static import(state: unknown, options: RoutineOptions = {}): Routine {
-    const s = validateJson<RoutineState>(state, STATE_SCHEMA, 'stories baseline');
     const r = new Routine(options);
+    r.load(state);
+    return r;
+  }
+
+  /**
+   * Replace everything learnt by exported state (a server restoring its baselines on start).
+   * The state is validated first: a damaged or hostile one, or one larger than this baseline's
+   * bounds, is refused with the place of the mistake and nothing is changed.
+   */
+  load(state: unknown): void {
+    const s = validateJson<RoutineState>(state, STATE_SCHEMA, 'stories baseline');
+    const L = this.L;
     const n = s.hosts.length;
-    const fits = (list: readonly number[], max: number, what: string) => {
-      if (list.length > max) throw new FirebreakError('baseline-invalid', `stories baseline: ${what}: more than ${max} entries`);
-      for (const i of list) if (i >= n) throw new FirebreakError('baseline-invalid', `stories baseline: ${what}: host ${i} is not in the ${n} hosts`);
-    };
+    const bad = (what: string, why: string) => new FirebreakError('baseline-invalid', `stories baseline: ${what}: ${why}`);
     const over = (len: number, max: number, what: string) => {
-      if (len > max) throw new FirebreakError('baseline-invalid', `stories baseline: ${what}: ${len} entries, at most ${max}`);
+      if (len > max) throw bad(what, `${len} entries, at most ${max}`);
+    };
+    const hostsIn = (list: readonly number[], max: number, what: string): Set<number> => {
+      over(list.length, max, what);
+      const set = new Set<number>();
+      for (const i of list) {
+        if (i >= n) throw bad(what, `host ${i} is not one of the ${n} hosts`);
+        set.add(i);
+      }
+      if (set.size !== list.length) throw bad(what, 'a host is listed twice');
+      return set;
+    };
+    const daysIn = (list: readonly number[], what: string): number[] => {
+      over(list.length, L.daysPerKey, what);
+      const d = [...new Set(list)].sort((a, b) => a - b);
+      if (d.length !== list.length) throw bad(what, 'a day is listed twice');
+      return d;
     };
     over(n, L.hosts, 'hosts');
     over(s.days.length, L.days, 'days');
@@ -351,78 +457,116 @@ export class Routine {
     over(s.detections.length, L.detections, 'detections');
     over(s.habits.length, L.habits, 'habits');
     over(s.services.length, L.services, 'services');
-    if (s.first !== null) r.first = s.first;
-    if (s.last !== null) r.last = s.last;
-    for (const h of s.hosts) r.host(h);
-    if (r.hostNames.length !== n) throw new FirebreakError('baseline-invalid', 'stories baseline: hosts: a host is listed twice');
-    for (const d of s.days) r.days.add(d);
-    for (const [k, v] of s.sources) {
-      fits(v.targets, L.targetsPerSource, `sources ${k}`);
-      over(v.days.length, L.days, `sources ${k} days`);
-      for (const [, ts] of v.days) fits(ts, FANOUT_DAY, `sources ${k} days`);
-      r.sources.set(k, { targets: new Set(v.targets), days: new Map(v.days.map(([d, ts]) => [d, [...ts]])), hours: v.hours });
-    }
-    for (const [k, d] of s.pairs) {
-      over(d.length, L.daysPerKey, `pairs ${k}`);
-      r.pairs.set(k, [...d].sort((a, b) => a - b));
-    }
-    for (const [k, label, hosts] of s.programs) {
-      fits(hosts, L.hostsPerShape, `programs ${k}`);
-      r.programs.set(k, { label, hosts: new Set(hosts) });
-    }
-    for (const [k, label, hosts] of s.detections) {
-      fits(hosts, L.hostsPerShape, `detections ${k}`);
-      r.detections.set(k, { label, hosts: new Set(hosts) });
-    }
-    for (const [k, label, days] of s.habits) {
-      over(days.length, L.daysPerKey, `habits ${k}`);
-      r.habits.set(k, { label, days: [...days].sort((a, b) => a - b) });
-    }
-    for (const [k, hosts, days] of s.services) {
-      fits(hosts, L.hostsPerShape, `services ${k}`);
-      over(days.length, L.daysPerKey, `services ${k} days`);
-      r.services.set(k, { hosts: new Set(hosts), days: [...days].sort((a, b) => a - b) });
-    }
     over(s.rules.length, L.rules, 'rules');
-    for (const [k, hosts] of s.rules) {
-      fits(hosts, RULE_HOSTS, `rules ${k}`);
-      r.rules.set(k, new Set(hosts));
+    if ((s.first === null) !== (s.last === null) || (s.first !== null && s.last !== null && s.first > s.last)) throw bad('first/last', 'not a time span');
+
+    const hostIndex = new Map<string, number>();
+    s.hosts.forEach((h, i) => hostIndex.set(h, i));
+    if (hostIndex.size !== n) throw bad('hosts', 'a host is listed twice');
+    const sources = new Map<string, SourceAcc>();
+    for (const [k, v] of s.sources) {
+      const days = new Map<number, number[]>();
+      over(v.days.length, L.days, `sources ${k} days`);
+      for (const [d, ts] of v.days) days.set(d, [...hostsIn(ts, FANOUT_DAY, `sources ${k} day ${d}`)]);
+      sources.set(k, { targets: hostsIn(v.targets, L.targetsPerSource, `sources ${k}`), days, hours: [...v.hours], last: v.last });
     }
-    r.dropped = s.dropped;
-    return r;
+    const pairs = new Map(s.pairs.map(([k, d]) => [k, daysIn(d, `pairs ${k}`)] as const));
+    const spread = (rows: RoutineState['programs'], what: string) =>
+      new Map(rows.map(([k, label, hosts, last]) => [k, { label, hosts: hostsIn(hosts, L.hostsPerShape, `${what} ${k}`), last }] as const));
+    const programs = spread(s.programs, 'programs');
+    const detections = spread(s.detections, 'detections');
+    const habits = new Map(s.habits.map(([k, label, days]) => [k, { label, days: daysIn(days, `habits ${k}`) }] as const));
+    const services = new Map(s.services.map(([k, hosts, days]) => [k, { hosts: hostsIn(hosts, L.hostsPerShape, `services ${k}`), days: daysIn(days, `services ${k} days`) }] as const));
+    const rules = new Map(s.rules.map(([k, hosts, last]) => [k, { hosts: hostsIn(hosts, RULE_HOSTS, `rules ${k}`), last }] as const));
+    for (const [what, m] of [
+      ['sources', sources],
+      ['pairs', pairs],
+      ['programs', programs],
+      ['detections', detections],
+      ['habits', habits],
+      ['services', services],
+      ['rules', rules],
+    ] as const) {
+      const rows = s[what].length;
+      if (m.size !== rows) throw bad(what, 'a key is listed twice');
+    }
+
+    // Valid: replace.
+    this.first = s.first ?? Infinity;
+    this.last = s.last ?? -Infinity;
+    this.hostIndex = hostIndex;
+    this.hostNames = [...s.hosts];
+    this.days = new Set(s.days);
+    this.sources = sources;
+    this.pairs = pairs;
+    this.programs = programs;
+    this.detections = detections;
+    this.habits = habits;
+    this.services = services;
+    this.rules = rules;
+    this.dropped = s.dropped;
+    this.forgotten = s.forgotten;
+    this.typical = undefined;
+    this.cells = this.tables().reduce((sum, t) => sum + sumCells(t), 0);
+    if (this.cells > L.cells) throw bad('cells', `${this.cells} numbers, at most ${L.cells}`);
   }
 
   private commonIn(m: Map<string, SpreadAcc>, key: string): { hosts: number; label: string } | undefined {
     if (!this.ready()) return undefined;
     const p = m.get(key);
     if (!p) return undefined;
-    const need = Math.min(L.hostsPerShape, Math.max(this.o.commonMin, this.o.commonShare * this.fleet));
+    const need = Math.min(this.L.hostsPerShape, Math.max(this.o.commonMin, this.o.commonShare * this.fleet));
     return p.hosts.size >= need ? { hosts: p.hosts.size, label: p.label } : undefined;
   }
 
-  private spread(m: Map<string, SpreadAcc>, key: string, host: string, label: string, max: number): void {
+  private spread(table: Table<SpreadAcc>, key: string, host: string, label: string, day: number): void {
     const h = this.host(host);
     if (h < 0) return;
-    let p = m.get(key);
+    let p = table.map.get(key);
     if (!p) {
-      if (m.size >= max) return void this.dropped++;
-      m.set(key, (p = { hosts: new Set(), label }));
+      if (!this.roomIn(table)) return void this.dropped++;
+      table.map.set(key, (p = { hosts: new Set(), label, last: day }));
     }
-    if (p.hosts.size < L.hostsPerShape) p.hosts.add(h);
+    if (day > p.last) p.last = day;
+    if (p.hosts.size < this.L.hostsPerShape && !p.hosts.has(h) && this.cell()) p.hosts.add(h);
   }
 
-  private addDays(m: Map<string, number[]>, key: string, day: number, max: number): void {
-    const d = m.get(key);
-    if (d) return insertDay(d, day);
-    if (m.size >= max) return void this.dropped++;
-    m.set(key, [day]);
+  /** Keep the days sorted and at most `daysPerKey` of them (the latest). */
+  private addDayTo(days: number[], day: number): void {
+    let i = days.length;
+    while (i > 0 && days[i - 1]! > day) i--;
+    if (days[i - 1] === day) return;
+    if (days.length >= this.L.daysPerKey) {
+      // Full: the oldest day goes (a day older than all kept is not kept).
+      if (i === 0) return;
+      days.splice(i, 0, day);
+      days.shift();
+      return;
+    }
+    if (this.cell()) days.splice(i, 0, day);
+  }
+
+  /** Note a host reached on a day (a few per day are enough; at most `days` days, the latest). */
+  private addDayTarget(days: Map<number, number[]>, day: number, target: number): void {
+    let ts = days.get(day);
+    if (!ts) {
+      if (days.size >= this.L.days) {
+        let oldest = Infinity;
+        for (const d of days.keys()) if (d < oldest) oldest = d;
+        if (day < oldest) return;
+        this.cells -= days.get(oldest)!.length;
+        days.delete(oldest);
+      }
+      days.set(day, (ts = []));
+    }
+    if (ts.length < FANOUT_DAY && !ts.includes(target) && this.cell()) ts.push(target);
   }
 
   /** The index of a host (-1 when the host table is full: counted). */
   private host(key: string): number {
     let i = this.hostIndex.get(key);
     if (i !== undefined) return i;
-    if (this.hostNames.length >= L.hosts) {
+    if (this.hostNames.length >= this.L.hosts) {
       this.dropped++;
       return -1;
     }
@@ -431,30 +575,81 @@ export class Routine {
     this.hostNames.push(key);
     return i;
   }
-}
 
-/** Keep the days sorted and at most `L.daysPerKey` of them (the latest). */
-function insertDay(days: number[], day: number): void {
-  let i = days.length;
-  while (i > 0 && days[i - 1]! > day) i--;
-  if (days[i - 1] === day) return;
-  days.splice(i, 0, day);
-  if (days.length > L.daysPerKey) days.shift();
-}
-
-/** Note a host reached on a day (a few per day are enough; at most L.days days, the latest). */
-function addDayTarget(days: Map<number, number[]>, day: number, target: number): void {
-  let ts = days.get(day);
-  if (!ts) {
-    if (days.size >= L.days) {
-      let oldest = Infinity;
-      for (const d of days.keys()) if (d < oldest) oldest = d;
-      if (day < oldest) return;
-      days.delete(oldest);
+  /** Room for one more number in all tables together (made before each fact, `learnOne`); without it the number is not learnt (counted). */
+  private cell(): boolean {
+    if (this.cells >= this.L.cells) {
+      this.dropped++;
+      return false;
     }
-    days.set(day, (ts = []));
+    this.cells++;
+    return true;
   }
-  if (ts.length < FANOUT_DAY && !ts.includes(target)) ts.push(target);
+
+  /** Room for one more key in a table: when full, its least recently seen tenth is forgotten first. */
+  private roomIn<V>(t: Table<V>): boolean {
+    if (t.map.size >= t.max) this.forgetOldest([t as Table<unknown>], Math.ceil(t.max * FORGET_SHARE), 'keys');
+    return t.map.size < t.max;
+  }
+
+  /**
+   * Forget the entries least recently seen (by their last day) across `tables` until `amount`
+   * keys (or cells) are freed. Entries of the latest day are kept: what is happening now is
+   * never forgotten to make room for itself.
+   */
+  private forgetOldest(tables: Table<unknown>[], amount: number, unit: 'keys' | 'cells'): void {
+    const today = Math.floor(this.last / DAY);
+    const all: { t: Table<unknown>; k: string; last: number; cells: number }[] = [];
+    for (const t of tables) for (const [k, v] of t.map) all.push({ t, k, last: t.lastOf(v), cells: t.cellsOf(v) });
+    all.sort((a, b) => a.last - b.last);
+    let freed = 0;
+    for (const e of all) {
+      if (freed >= amount || e.last >= today) break;
+      e.t.map.delete(e.k);
+      this.cells -= e.cells;
+      this.forgotten++;
+      freed += unit === 'keys' ? 1 : e.cells;
+    }
+    if (freed) this.typical = undefined;
+  }
+
+  private tables(): Table<unknown>[] {
+    return [this.sourceTable, this.pairTable, this.programTable, this.detectionTable, this.habitTable, this.serviceTable, this.ruleTable] as Table<unknown>[];
+  }
+
+  private get sourceTable(): Table<SourceAcc> {
+    return { map: this.sources, max: this.L.sources, lastOf: (v) => v.last, cellsOf: cellsOfSource };
+  }
+  private get pairTable(): Table<number[]> {
+    return { map: this.pairs, max: this.L.pairs, lastOf: (d) => d[d.length - 1] ?? -Infinity, cellsOf: (d) => d.length };
+  }
+  private get programTable(): Table<SpreadAcc> {
+    return { map: this.programs, max: this.L.programs, lastOf: (v) => v.last, cellsOf: (v) => v.hosts.size };
+  }
+  private get detectionTable(): Table<SpreadAcc> {
+    return { map: this.detections, max: this.L.detections, lastOf: (v) => v.last, cellsOf: (v) => v.hosts.size };
+  }
+  private get habitTable(): Table<DaysAcc> {
+    return { map: this.habits, max: this.L.habits, lastOf: (v) => v.days[v.days.length - 1] ?? -Infinity, cellsOf: (v) => v.days.length };
+  }
+  private get serviceTable(): Table<ServiceAcc> {
+    return { map: this.services, max: this.L.services, lastOf: (v) => v.days[v.days.length - 1] ?? -Infinity, cellsOf: (v) => v.hosts.size + v.days.length };
+  }
+  private get ruleTable(): Table<RuleAcc> {
+    return { map: this.rules, max: this.L.rules, lastOf: (v) => v.last, cellsOf: (v) => v.hosts.size };
+  }
+}
+
+function cellsOfSource(s: SourceAcc): number {
+  let n = s.targets.size;
+  for (const ts of s.days.values()) n += ts.length;
+  return n;
+}
+
+function sumCells(t: Table<unknown>): number {
+  let n = 0;
+  for (const v of t.map.values()) n += t.cellsOf(v);
+  return n;
 }
 
 function addDay(set: Set<number>, day: number, max: number): void {
@@ -473,36 +668,56 @@ function dayText(day: number): string {
   return new Date(day * DAY).toISOString().slice(0, 10);
 }
 
-/** "around 01:00 UTC" when most activity falls in one three-hour band; "around the clock" when it spans most hours. */
-function rhythm(hours: readonly number[]): string {
+/**
+ * When a source fans out, in words: "every night (3 of 3 days, around 01:00 UTC)" when it fans
+ * out on every observed day and most of its activity falls in one three-hour band at night;
+ * "every day", "around the clock", or "on 5 of 7 days".
+ */
+export function rhythm(hours: readonly number[], fanDays: number, observed: number): string {
   const total = hours.reduce((a, b) => a + b, 0);
-  if (!total) return '';
-  const active = hours.filter((h) => h > 0).length;
-  if (active >= 16) return ', around the clock';
-  let best = 0;
-  let at = 0;
-  for (let h = 0; h < 24; h++) {
-    const band = hours[(h + 23) % 24]! + hours[h]! + hours[(h + 1) % 24]!;
-    if (band > best) {
-      best = band;
-      at = h;
+  const daily = fanDays >= observed;
+  const span = `${fanDays} of ${observed} days`;
+  let band = '';
+  let night = false;
+  if (total) {
+    if (hours.filter((h) => h > 0).length >= 16) band = 'around the clock';
+    else {
+      let best = 0;
+      let at = 0;
+      for (let h = 0; h < 24; h++) {
+        const sum = hours[(h + 23) % 24]! + hours[h]! + hours[(h + 1) % 24]!;
+        // Ties go to the band centred on the busiest hour.
+        if (sum > best || (sum === best && hours[h]! > hours[at]!)) {
+          best = sum;
+          at = h;
+        }
+      }
+      if (best >= 0.8 * total) {
+        band = `around ${String(at).padStart(2, '0')}:00 UTC`;
+        night = at >= 20 || at <= 5;
+      }
     }
   }
-  return best >= 0.8 * total ? `, around ${String(at).padStart(2, '0')}:00 UTC` : '';
+  if (daily) return `${night ? 'every night' : 'every day'} (${[span, band].filter(Boolean).join(', ')})`;
+  return `on ${span}${band ? `, ${band}` : ''}`;
 }
 
 const ints = { type: 'array', items: { type: 'integer', minimum: 0 } } as const;
-const spreadRows = { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'string' }, { type: 'string' }, ints] } } as const;
+const dayList = { type: 'array', items: { type: 'integer' } } as const;
+const spreadRows = {
+  type: 'array',
+  items: { type: 'array', minItems: 4, maxItems: 4, items: [{ type: 'string' }, { type: 'string' }, ints, { type: 'integer' }] },
+} as const;
 const STATE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['version', 'first', 'last', 'hosts', 'days', 'sources', 'pairs', 'programs', 'detections', 'habits', 'services', 'rules', 'dropped'],
+  required: ['version', 'first', 'last', 'hosts', 'days', 'sources', 'pairs', 'programs', 'detections', 'habits', 'services', 'rules', 'dropped', 'forgotten'],
   properties: {
     version: { const: 1 },
     first: { type: ['number', 'null'] },
     last: { type: ['number', 'null'] },
     hosts: { type: 'array', items: { type: 'string' } },
-    days: { type: 'array', items: { type: 'integer' } },
+    days: dayList,
     sources: {
       type: 'array',
       items: {
@@ -514,22 +729,24 @@ const STATE_SCHEMA = {
           {
             type: 'object',
             additionalProperties: false,
-            required: ['targets', 'days', 'hours'],
+            required: ['targets', 'days', 'hours', 'last'],
             properties: {
               targets: ints,
               days: { type: 'array', items: { type: 'array', minItems: 2, maxItems: 2, items: [{ type: 'integer' }, ints] } },
               hours: { type: 'array', minItems: 24, maxItems: 24, items: { type: 'integer', minimum: 0 } },
+              last: { type: 'integer' },
             },
           },
         ],
       },
     },
-    pairs: { type: 'array', items: { type: 'array', minItems: 2, maxItems: 2, items: [{ type: 'string' }, { type: 'array', items: { type: 'integer' } }] } },
+    pairs: { type: 'array', items: { type: 'array', minItems: 2, maxItems: 2, items: [{ type: 'string' }, dayList] } },
     programs: spreadRows,
     detections: spreadRows,
-    habits: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'string' }, { type: 'string' }, { type: 'array', items: { type: 'integer' } }] } },
-    services: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'string' }, ints, { type: 'array', items: { type: 'integer' } }] } },
-    rules: { type: 'array', items: { type: 'array', minItems: 2, maxItems: 2, items: [{ type: 'string' }, ints] } },
+    habits: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'string' }, { type: 'string' }, dayList] } },
+    services: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'string' }, ints, dayList] } },
+    rules: { type: 'array', items: { type: 'array', minItems: 3, maxItems: 3, items: [{ type: 'string' }, ints, { type: 'integer' }] } },
     dropped: { type: 'integer', minimum: 0 },
+    forgotten: { type: 'integer', minimum: 0 },
   },
 } as const;

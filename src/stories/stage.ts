@@ -13,6 +13,9 @@ import type { RoutineFact } from './facts.js';
 import type { Story } from './model.js';
 import type { RoutineState } from './routine.js';
 
+/** The name the stories' baselines are stored under (a server's `baselines` table). */
+export const BASELINE_NAME = 'stories.routine';
+
 export class StoryStage extends ObserverStage {
   readonly name = 'stories';
   private found: Story[] | undefined;
@@ -36,9 +39,19 @@ export class StoryStage extends ObserverStage {
     return this.builder.take();
   }
 
-  /** The learnt baselines as JSON, to store and give back (`Routine.import`) after a restart. */
-  exportRoutine(): RoutineState {
+  /**
+   * The learnt baselines as plain JSON (bounded: LIMITS.stories.routine), to store under
+   * `BASELINE_NAME` and give back to `importBaseline` after a restart. Learning goes on as
+   * before; the warm-up (`StoryOptions.routine.warmupMs`) counts from the first fact ever
+   * learnt, so a restored baseline is not warming up again.
+   */
+  exportBaseline(): RoutineState {
     return this.builder.exportRoutine();
+  }
+
+  /** Restore baselines `exportBaseline` gave (parsed JSON), before feeding anything; damaged state is refused and nothing changes. */
+  importBaseline(state: unknown): void {
+    this.builder.importRoutine(state);
   }
 
   protected observe(batch: readonly DetectionRecord[]): void {
