@@ -58,10 +58,7 @@ describe('domain data', () => {
     assert.equal(svc.suspicious({ ImagePath: '"C:\\Program Files\\Vendor\\agent.exe" -service' }), undefined);
     assert.equal(svc.suspicious({ ImagePath: '%SystemRoot%\\system32\\svchost.exe -k netsvcs' }), undefined);
     const share = m(5145, 'Security')!;
-    assert.equal(
-      share.suspicious({ ShareName: '\\\\*\\ADMIN$', RelativeTargetName: 'PSEXESVC.exe', AccessList: '%%4417 %%4418' }),
-      'an executable written to an administrative share',
-    );
+    assert.equal(share.suspicious({ ShareName: '\\\\*\\ADMIN$', RelativeTargetName: 'PSEXESVC.exe', AccessList: '%%4417 %%4418' }), 'an executable written to an administrative share');
     assert.equal(share.suspicious({ ShareName: '\\\\*\\ADMIN$', RelativeTargetName: 'PSEXESVC.exe', AccessList: '%%4416' }), undefined, 'read, not written');
     assert.equal(share.suspicious({ ShareName: '\\\\*\\home$', RelativeTargetName: 'a.exe', AccessList: '%%4417' }), undefined, 'not an admin share');
     const proc = m(1, 'Microsoft-Windows-Sysmon/Operational')!;
@@ -71,6 +68,12 @@ describe('domain data', () => {
     assert.equal(named('powershell -c Invoke-Command -ComputerName DC01 {}'), 'DC01');
     assert.equal(named('"C:\\Windows\\system32\\mstsc.exe" /v:JUMP01.corp.local'), 'JUMP01.corp.local');
     assert.equal(named('cmd.exe /c dir \\\\?\\C:\\x'), undefined);
+    // Seen in real attack recordings: a URL after regsvr32's or cmstp's /s, a WMI namespace, a port after /v:.
+    assert.equal(named('cmstp.exe /ni /s https://example.com/p.inf'), undefined);
+    assert.equal(named('"C:\\Windows\\System32\\wbem\\WMIC.exe" /namespace:"\\\\root\\subscription" PATH __EventFilter CREATE'), undefined);
+    assert.equal(named('wmic /node:"SRV02" process call create x'), 'SRV02');
+    assert.equal(named('mstsc.exe /v:srv01:3389'), 'srv01');
+    assert.equal(named('net use \\\\FS01\\C$ /u:CORP\\admin'), 'FS01');
     assert.deepEqual(d.processFields.image, ['Image', 'NewProcessName']);
     assert.ok(d.isNoiseAccount('system', 'nt authority'));
     assert.ok(d.isNoiseAccount('dwm-3', ''));
