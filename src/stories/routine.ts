@@ -588,7 +588,7 @@ export class Routine {
 
   /** Room for one more key in a table: when full, its least recently seen tenth is forgotten first. */
   private roomIn<V>(t: Table<V>): boolean {
-    if (t.map.size >= t.max) this.forgetOldest([t as Table<unknown>], Math.ceil(t.max * FORGET_SHARE), 'keys');
+    if (t.map.size >= t.max) this.forgetOldest([t], Math.ceil(t.max * FORGET_SHARE), 'keys');
     return t.map.size < t.max;
   }
 

@@ -355,7 +355,7 @@ describe('baselines in a live story stage (serve)', () => {
     const early = [...run.shown.values()].filter((s) => Date.parse(s.firstSeen) < warmEnd);
     assert.ok(early.length > 0, 'before the warm-up, nothing is routine');
     // After it, on days 2 and 3, it is routine: no new story from it, and the intrusion's story explains it as context or routine.
-    run.stage.finish();
+    void run.stage.finish();
     const late = run.stage.stories().filter((s) => Date.parse(s.firstSeen) >= at(2, 0));
     assert.equal(late.length, 1, late.map((s) => `${s.patientZero?.computer}: ${s.earned}`).join(' | '));
     const intrusion = late[0]!;
@@ -395,8 +395,8 @@ describe('baselines in a live story stage (serve)', () => {
         .sort();
     assert.deepEqual(later(second), later(whole), 'the same stories');
     assert.equal(later(whole).length, 1);
-    whole.stage.finish();
-    second.stage.finish();
+    void whole.stage.finish();
+    void second.stage.finish();
     assert.deepEqual(second.stage.exportBaseline(), whole.stage.exportBaseline(), 'the same baselines at the end');
     // Without the stored baselines the restarted server would warm up again and tell the management tool's logons as stories.
     const cold: Run = { stage: newStage(), routine: [], shown: new Map() };
