@@ -10,6 +10,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   rules: { summary: 'rules lint|test — load, check and regression-test Sigma rules', load: async () => (await import('./commands/rules.js')).run },
   evtx: { summary: 'evtx dump — print Windows event log (EVTX) records as JSON lines or XML', load: async () => (await import('./commands/evtx.js')).run },
   scan: { summary: 'find private keys, credentials, cards, IBANs and SSNs in files and archives', load: async () => (await import('./commands/scan.js')).run },
+  serve: { summary: 'the live server: shippers send to it; alerts and stories as they happen (--demo to try it)', load: async () => (await import('./commands/serve.js')).run },
+  user: { summary: "user add|list|passwd|disable|enable — the server's console and API users", load: async () => (await import('./commands/credentials.js')).runUser },
+  token: { summary: 'token add — an ingest token for a source of the server', load: async () => (await import('./commands/credentials.js')).runToken },
   query: { summary: 'run SQL on a hunt database (hunt --db FILE): table, CSV or JSON', load: async () => (await import('./commands/query.js')).run },
 };
 

@@ -230,6 +230,10 @@ export const LIMITS = {
   serve: {
     /** Log records read and matched per batch: large enough to amortise a worker round trip, small enough for sub-second alerts. */
     batchRecords: 2_000,
+    /** Alerts waiting to be linked to one story before its next write (the rest are counted, not linked). */
+    storyPendingAlerts: 10_000,
+    /** Stories are written to the database at most this often while input flows (and at every idle flush). */
+    storyFlushMs: 1_000,
   },
 
   /**
@@ -256,6 +260,11 @@ export const LIMITS = {
     tempBytes: 8 * 1024 * 1024 * 1024,
     /** Characters of one SQL query: a parser fed megabytes of nesting is a denial of service. */
     sqlMaxChars: 64 * 1024,
+    /**
+     * Block comments (`/* … *\/`) in one SQL query: DuckDB's statement splitter takes time
+     * quadratic in their number without looking at the interrupt (64 KiB of them: seconds).
+     */
+    sqlMaxBlockComments: 256,
     /** Characters of one filter expression, and terms in it. */
     filterMaxChars: 8 * 1024,
     filterMaxTerms: 64,
@@ -309,7 +318,10 @@ export const LIMITS = {
      * record (offset) boundaries into several transactions, each durable on its own.
      */
     appendChunkChars: 64 * 1024 * 1024,
-    /** Store process deaths in a row (without a successful request between) before the store gives up. */
+    /**
+     * Store process crashes in a row (without a successful request between) before the store
+     * gives up; a process killed for a runaway query is restarted without counting.
+     */
     restartMax: 5,
     /** How long a new store process waits for an old one (killed with the server) to let go of the file. */
     openLockWaitMs: 30_000,

@@ -10,8 +10,8 @@
  *   finished whose results were not complete yet, or drop some), up to `maxAttempts` times each;
  *   a task that keeps killing workers is rejected with a `TaskLostError`, which names it.
  * - A failing worker (an uncaught exception, or a failure it reports with `fail`) and a throwing
- *   `onMessage` are fatal: every other worker is terminated, every pending task is rejected with
- *   that error, and nothing else is run. Rejections only reach the promises `submit` returned.
+ *   `onMessage` or `onDone` are fatal: every other worker is terminated, every pending task is
+ *   rejected with that error, and nothing else is run. Rejections only reach the promises `submit` returned.
  *
  * The worker side is ./pool-worker.ts.
  */
@@ -261,7 +261,14 @@ export class WorkerPool<T, R = void, M = never> {
           this.enqueue(async () => {
             if (!job || slot.dead) return;
             slot.held.delete(pm.id);
-            await this.o.onDone?.(job.task, pm.result, slot.handle);
+            try {
+              await this.o.onDone?.(job.task, pm.result, slot.handle);
+            } catch (e) {
+              // Fatal, and this task's own promise learns it too (it is no longer held, so `fail` would miss it).
+              const err = e instanceof Error ? e : new Error(String(e));
+              this.fail(err);
+              return job.reject(err);
+            }
             job.resolve(pm.result);
             this.dispatch();
             this.settle();

@@ -14,7 +14,7 @@ import { defaultDomain, type Domain } from '../events/domain.js';
 import { SinkStage, type DetectionSink } from '../output/stage.js';
 import { defaultRuleDirs } from '../sigma/bundled.js';
 import { loadRulesCached } from '../sigma/cache.js';
-import { loadPlaceholders } from '../sigma/collection.js';
+import { loadPlaceholders, type RuleCollection } from '../sigma/collection.js';
 import type { SigmaCorrelation, SigmaRule } from '../sigma/model.js';
 import type { RuleError } from '../core/errors.js';
 import { StoryBuilder, type StoryOptions } from '../stories/builder.js';
@@ -36,6 +36,10 @@ export interface PlanOptions {
   /** Some output shows whole events: detections carry them in full. */
   fullEvents?: boolean;
   domain?: Domain;
+  /** Rules already loaded (instead of reading `rulePaths`), e.g. the server's rule catalogue. */
+  collection?: Pick<RuleCollection, 'rules' | 'correlations' | 'errors'>;
+  /** Which rules run (instead of `filter`): the server's enabled rules. Correlations still draw their inputs from every rule. */
+  enabled?: (rule: SigmaRule | SigmaCorrelation) => boolean;
 }
 
 export interface DetectionPlan {
@@ -59,12 +63,13 @@ export interface DetectionPlan {
 
 export function planDetection(o: PlanOptions): DetectionPlan {
   const domain = o.domain ?? defaultDomain();
-  const col = loadRulesCached(o.rulePaths?.length ? o.rulePaths : defaultRuleDirs(), { placeholders: o.placeholders ? loadPlaceholders(o.placeholders) : undefined });
-  const selected = selectRules(col.rules, o.filter);
+  const col = o.collection ?? loadRulesCached(o.rulePaths?.length ? o.rulePaths : defaultRuleDirs(), { placeholders: o.placeholders ? loadPlaceholders(o.placeholders) : undefined });
+  const pick = <T extends SigmaRule | SigmaCorrelation>(list: readonly T[]): T[] => (o.enabled ? list.filter((r) => o.enabled!(r)) : selectRules(list, o.filter));
+  const selected = pick(col.rules);
   // Correlations pass the same filters; the rules they consume run whatever the filters say
   // (a brute-force correlation needs its informational failed-logon rule), but a rule that only
   // runs for a correlation is never reported on its own.
-  const inputs = correlationInputs(o.correlations !== false ? selectRules(col.correlations, o.filter) : [], col.correlations, col.rules);
+  const inputs = correlationInputs(o.correlations !== false ? pick(col.correlations) : [], col.correlations, col.rules);
   const selectedSet = new Set(selected);
   const feeders = inputs.rules.filter((r) => !selectedSet.has(r));
   const feederKeys = new Set(feeders.map(ruleKey));

@@ -1,12 +1,16 @@
 /**
  * Scanning on every core: the inputs are expanded to a file list up front and handed, one file
- * at a time, to worker threads that each compile the rules once and run a Scanner. Results come
- * back per file and are put back in file order, so a report does not depend on timing.
+ * a task, to the program's worker pool (src/core/pool.ts), whose workers each compile the rules
+ * once and run a Scanner. Results come back per file and are put back in file order, so a report
+ * does not depend on timing. A worker that dies (killed, out of memory) is replaced and its file
+ * scanned again; a file that keeps killing workers is reported as a `worker-lost` issue and the
+ * rest of the scan goes on. A failing worker (it cannot build its scanner) or a throwing event
+ * callback stops every worker and rejects the scan.
  * Standard input and single files stay on the calling thread (nothing to share).
  */
-import { Worker } from 'node:worker_threads';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { TaskLostError, WorkerPool } from '../core/pool.js';
 import type { Finding } from './engine/finding.js';
 import type { Issue } from './sources/types.js';
 import type { ScanLimits } from './sources/limits.js';
@@ -67,43 +71,61 @@ export async function listFiles(inputs: string[], issues: Issue[]): Promise<stri
   return out;
 }
 
+/** A worker's message while it works on a file: it has started it (progress shows the path). */
+export interface FileStarted {
+  type: 'start';
+  index: number;
+  path: string;
+}
+
+export interface ScanParallelOptions {
+  /** Fault injection for tests: terminate the worker when this returns true for a message it sent. */
+  testFaults?: { killWorkerWhen?: (m: FileStarted, from: { instance: number }, task: WorkerRequest | undefined) => boolean };
+}
+
 /** Scan `inputs` (paths, not '-') with `workers` threads. */
-export async function scanParallel(inputs: string[], spec: WorkerSpec, workers: number, events: ScanEvents = {}): Promise<ScanResult> {
+export async function scanParallel(inputs: string[], spec: WorkerSpec, workers: number, events: ScanEvents = {}, o: ScanParallelOptions = {}): Promise<ScanResult> {
   const issues: Issue[] = [];
   const files = await listFiles(inputs, issues);
   for (const i of issues) events.issue?.(i);
   const replies = new Array<WorkerReply | undefined>(files.length);
   const stats = { leaves: 0, bytes: 0 };
-  let next = 0;
-  const n = Math.max(1, Math.min(workers, files.length));
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: spec });
-      try {
-        for (;;) {
-          const index = next++;
-          if (index >= files.length) break;
-          const reply = await new Promise<WorkerReply>((res, rej) => {
-            const onMessage = (m: WorkerReply): void => {
-              w.off('error', rej);
-              res(m);
-            };
-            w.once('message', onMessage);
-            w.once('error', rej);
-            w.postMessage({ index, path: files[index]! } satisfies WorkerRequest);
-          });
-          replies[index] = reply;
-          stats.leaves += reply.leaves;
-          stats.bytes += reply.bytes;
-          for (const f of reply.findings) events.finding?.(f);
-          for (const i of reply.issues) events.issue?.(i);
-          events.progress?.(stats, files[index]!);
-        }
-      } finally {
-        await w.terminate();
-      }
-    }),
-  );
+  const pool = new WorkerPool<WorkerRequest, WorkerReply, FileStarted>({
+    url: new URL('./worker.js', import.meta.url),
+    size: Math.max(1, Math.min(workers, files.length)),
+    // Two files queued per worker, so it never waits for the next one.
+    depth: 2,
+    workerData: () => spec,
+    describe: (t) => t.path,
+    killWhen: o.testFaults?.killWorkerWhen,
+    onMessage: (m) => events.progress?.(stats, m.path),
+    onDone: (task, reply) => {
+      replies[task.index] = reply;
+      stats.leaves += reply.leaves;
+      stats.bytes += reply.bytes;
+      for (const f of reply.findings) events.finding?.(f);
+      for (const i of reply.issues) events.issue?.(i);
+      events.progress?.(stats, task.path);
+    },
+  });
+  const submit = (req: WorkerRequest): Promise<void> =>
+    pool.submit(req).then(
+      () => undefined,
+      (e: unknown) => {
+        // A file that kept killing workers is reported in its place; anything else stops the scan.
+        if (!(e instanceof TaskLostError)) throw e;
+        const issue: Issue = { path: req.path, kind: 'worker-lost', message: e.message };
+        replies[req.index] = { index: req.index, findings: [], issues: [issue], leaves: 0, bytes: 0, notes: [] };
+        events.issue?.(issue);
+      },
+    );
+  try {
+    await Promise.all(files.map((path, index) => submit({ index, path })));
+    await pool.close();
+  } catch (e) {
+    await pool.terminate(e instanceof Error ? e : new Error(String(e)));
+    throw e;
+  }
   const findings: Finding[] = [];
   const notes: LeafNote[] = [];
   for (const r of replies) {

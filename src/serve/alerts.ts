@@ -42,6 +42,8 @@ export class AlertStage extends ObserverStage {
   /** (rule, host) → the newest open alert's id and last event time (bounded; misses go to the database). */
   private readonly open = new Map<string, { id: number; last: number }>();
   private readonly changes: AlertChange[] = [];
+  /** Detection → the alert it went into (for the stories, which link their alerts). */
+  private readonly ids = new WeakMap<DetectionRecord, number>();
 
   constructor(
     private readonly db: StateDb,
@@ -52,6 +54,11 @@ export class AlertStage extends ObserverStage {
   ) {
     super();
     this.name = name;
+  }
+
+  /** The alert a detection this stage applied (or found applied before) belongs to. */
+  alertOf(d: DetectionRecord): number | undefined {
+    return this.ids.get(d);
   }
 
   /** Changes since the last call (for the live feed), oldest first. */
@@ -94,16 +101,16 @@ export class AlertStage extends ObserverStage {
     const fold = open !== undefined && window > 0 && !Number.isNaN(t) && t - open.last <= window && t >= open.last - window;
     if (fold) {
       const claimed = db.prepare('INSERT OR IGNORE INTO applied (identity, alert_id, event_time) VALUES (?, ?, ?)').run(identity, open!.id, d.timestamp);
-      if (!claimed.changes) return void this.counters.replayed++;
+      if (!claimed.changes) return void this.replayed(d, identity);
       db.prepare('UPDATE alerts SET count = count + 1, suppressed = suppressed + 1, last_seen = max(last_seen, ?), updated_at = ? WHERE id = ?').run(d.timestamp ?? now(), now(), open!.id);
       open!.last = Math.max(open!.last, t);
+      this.ids.set(d, open!.id);
       this.remember(key, open!);
       this.counters.folded++;
       this.changes.push({ kind: 'alert-updated', id: open!.id, level: d.level, host: d.computer, rule: d.rule.title });
       return;
     }
-    const seen = db.prepare('SELECT alert_id FROM applied WHERE identity = ?').get(identity) as { alert_id: number } | undefined;
-    if (seen) return void this.counters.replayed++;
+    if (this.replayed(d, identity)) return;
     const { tactics, techniques } = readAttackTags(d.rule.tags);
     const users = accountsOf(d.event, host === null ? null : host.toLowerCase().split('.')[0]!, defaultDomain()).map((a) => a.display);
     const at = d.timestamp ?? now();
@@ -131,10 +138,20 @@ export class AlertStage extends ObserverStage {
         stamp,
       );
     const id = Number(r.lastInsertRowid);
+    this.ids.set(d, id);
     db.prepare('INSERT INTO applied (identity, alert_id, event_time) VALUES (?, ?, ?)').run(identity, id, d.timestamp);
     if (window > 0) this.remember(key, { id, last: Number.isNaN(t) ? Date.now() : t });
     this.counters.created++;
     this.changes.push({ kind: 'alert-created', id, level: d.level, host: d.computer, rule: d.rule.title });
+  }
+
+  /** A detection applied before (a replay after a restart): counted, linked, never applied twice. */
+  private replayed(d: DetectionRecord, identity: string): boolean {
+    const seen = this.db.db.prepare('SELECT alert_id FROM applied WHERE identity = ?').get(identity) as { alert_id: number } | undefined;
+    if (!seen) return false;
+    this.counters.replayed++;
+    this.ids.set(d, seen.alert_id);
+    return true;
   }
 
   private remember(key: string, v: { id: number; last: number }): void {

@@ -355,7 +355,12 @@ export async function loadServeConfig(file: string): Promise<ServeConfig> {
 }
 
 /** Parses configuration text (paths relative to `file`'s folder). Throws `ConfigErrors`. */
-export function parseServeConfig(text: string, file = '<inline>'): ServeConfig {
+export interface ConfigOverrides {
+  /** `--data DIR` on the command line: the data directory (and the log under it unless the file names another). */
+  data?: string;
+}
+
+export function parseServeConfig(text: string, file = '<inline>', overrides: ConfigOverrides = {}): ServeConfig {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   const at = (node: unknown, message: string): ConfigError => {
@@ -384,7 +389,8 @@ export function parseServeConfig(text: string, file = '<inline>'): ServeConfig {
     throw new ConfigErrors((validate.errors ?? []).map((e) => at(nodeAt(e.instancePath), describeAjvError(e))));
   }
   const errors: ConfigError[] = [];
-  const cfg = resolveConfig(raw as RawConfig, dirname(resolve(file)), (path, msg) => errors.push(at(nodeAt(path), msg)));
+  const given = raw as RawConfig;
+  const cfg = resolveConfig(overrides.data !== undefined ? { ...given, data: resolve(overrides.data) } : given, dirname(resolve(file)), (path, msg) => errors.push(at(nodeAt(path), msg)));
   if (errors.length) throw new ConfigErrors(errors);
   cfg.file = file;
   return cfg;

@@ -26,6 +26,8 @@ import type { DetectInit, DetectResult, DetectTask } from './detect-worker.js';
 import type { StateDb } from './store/db.js';
 import type { EventStore } from './store/types.js';
 import type { WalEntry, WriteAheadLog } from './wal/wal.js';
+import type { NotifyEvent } from './notify/message.js';
+import { LiveStories, type StoryChange } from './stories.js';
 
 export interface ProcessorOptions {
   wal: WriteAheadLog;
@@ -45,11 +47,17 @@ export interface ProcessorOptions {
   batchRecords?: number;
   /** Linux syslog time zone for time stamps without one. */
   timeZone?: string;
-  /** Stages run after stories (e.g. the stories' sink to the database). */
+  /** Stages run after stories. */
   after?: (parts: Pick<DetectionStages, 'stories' | 'counts'>) => Stage[];
   /** Alert changes, for the live feed. */
   onAlerts?: (changes: AlertChange[]) => void;
-  /** Called after every batch is fully processed (e.g. to publish story updates). */
+  /** Story changes (written to the database), for the live feed. */
+  onStories?: (changes: StoryChange[]) => void;
+  /** Queue a story notification (called inside the transaction that writes the story). */
+  notify?: (e: NotifyEvent) => void;
+  /** The console's address, for links in notifications. */
+  publicUrl?: string;
+  /** Called after every batch is fully processed. */
   onBatch?: () => void;
   /** Record-level problems (bad records), for health. */
   onErrors?: (errors: DetectResult['errors']) => void;
@@ -66,6 +74,8 @@ export interface ProcessorStats {
   watermark: string | null;
   /** Records read again after a restart to rebuild state. */
   replayed: number;
+  /** Events released by an idle flush (late audit joins) that the event store could not take (counted, still detected). */
+  flushedNotStored: number;
   stages: Record<string, Record<string, number>>;
 }
 
@@ -73,10 +83,16 @@ export interface ProcessorStats {
 const FUTURE_SKEW_MS = 5 * 60_000;
 
 export class Processor {
-  private readonly pool: WorkerPool<DetectTask, DetectResult>;
+  private pool: WorkerPool<DetectTask, DetectResult>;
+  /** Rules to switch to once the batches in flight are done (an analyst enabled or disabled a rule). */
+  private nextPlan: DetectionPlan | undefined;
+  private feederKeys: ReadonlySet<string>;
+  private rulesChanged: (() => void)[] = [];
   readonly stages: DetectionStages;
   readonly alerts: AlertStage;
   readonly correlationAlerts: AlertStage;
+  readonly liveStories: LiveStories;
+  private storiesWrittenAt = 0;
   private running = false;
   private loopDone: Promise<void> | undefined;
   private reader: ReturnType<WriteAheadLog['reader']> | undefined;
@@ -86,29 +102,44 @@ export class Processor {
   private maxSeen = -Infinity;
   private readonly horizon: { offset: number; maxTime: number }[] = [];
   private readonly syslogKeys = new Set<string>();
-  private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0 };
+  private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0, flushedNotStored: 0 };
   private stopping = false;
+  private lastLagMs: number | null = null;
   private failure: Error | undefined;
 
   constructor(private readonly o: ProcessorOptions) {
     const plan = o.plan;
+    this.feederKeys = plan.feederKeys;
     const engine = plan.correlationEngine;
-    const hiddenByCorrelation = (d: DetectionRecord) => plan.feederKeys.has(ruleKey(d.rule)) || (engine?.hides(d) ?? false);
+    // Feeders are looked up in the rules running now (an analyst may enable a feeder as a rule of its own).
+    const hiddenByCorrelation = (d: DetectionRecord) => this.feederKeys.has(ruleKey(d.rule)) || (engine?.hides(d) ?? false);
     this.alerts = new AlertStage(o.db, o.suppression, (d) => d.rule.kind === 'sigma' && !hiddenByCorrelation(d), 'alerts');
     this.correlationAlerts = new AlertStage(o.db, o.suppression, (d) => d.rule.kind === 'correlation' && !d.hidden, 'correlation-alerts');
     const reorder = new ReorderStage();
+    this.liveStories = new LiveStories(o.db, {
+      alertOf: (d) => this.alerts.alertOf(d) ?? this.correlationAlerts.alertOf(d),
+      notify: o.notify,
+      publicUrl: o.publicUrl,
+    });
     this.stages = detectionStages(plan, {
+      stories: { live: { merged: (into, from) => this.liveStories.merged(into, from) } },
       before: [this.alerts, reorder],
       afterCorrelation: [this.correlationAlerts],
       after: (parts) => o.after?.(parts) ?? [],
     });
+    if (this.stages.stories) this.stages.stories.onJoin = (d, key) => this.liveStories.joined(d, key);
     this.processed = Number(o.db.getMeta('processed') ?? o.wal.committed);
     this.replayFrom = Math.min(this.processed, Number(o.db.getMeta('replay_from') ?? o.wal.committed));
     this.replayFrom = Math.max(this.replayFrom, o.wal.firstOffset);
     this.resumeAt = this.processed;
+    this.pool = this.makePool(plan);
+  }
+
+  private makePool(plan: DetectionPlan): WorkerPool<DetectTask, DetectResult> {
+    const o = this.o;
     const threads = Math.max(1, o.threads ?? availableParallelism());
     const workerRules = plan.rules.map(forWorker);
-    this.pool = new WorkerPool<DetectTask, DetectResult>({
+    return new WorkerPool<DetectTask, DetectResult>({
       url: new URL('./detect-worker.js', import.meta.url),
       size: threads,
       depth: 2,
@@ -123,6 +154,28 @@ export class Processor {
         timeZone: o.timeZone,
       }),
     });
+  }
+
+  /**
+   * Run another rule set (enabled/disabled or uploaded rules). Batches in flight finish on the old
+   * rules; the workers' pending audit records are flushed; then the new workers take over.
+   * Correlations, stories and alerts keep their state. Resolves once the switch is done.
+   */
+  setRules(plan: DetectionPlan): Promise<void> {
+    this.nextPlan = plan;
+    return new Promise((resolve) => this.rulesChanged.push(resolve));
+  }
+
+  private async switchRules(): Promise<void> {
+    const plan = this.nextPlan!;
+    this.nextPlan = undefined;
+    await this.idle();
+    const old = this.pool;
+    this.pool = this.makePool(plan);
+    this.feederKeys = plan.feederKeys;
+    this.pool.warm();
+    await old.close().catch(() => undefined);
+    for (const r of this.rulesChanged.splice(0)) r();
   }
 
   /** Start reading the log (from the replay point) in the background. */
@@ -153,10 +206,17 @@ export class Processor {
     await this.loopDone;
     if (!this.failure) {
       await this.stages.pipeline.advance(this.maxSeen === -Infinity ? 0 : this.maxSeen);
+      this.writeStories(true);
       this.o.onBatch?.();
       this.commit();
     }
     await this.pool.close().catch(() => undefined);
+    for (const r of this.rulesChanged.splice(0)) r();
+  }
+
+  /** Arrival-to-processed delay of the newest record of the last batch (ms), null before the first. */
+  get lagMs(): number | null {
+    return this.lastLagMs;
   }
 
   stats(): ProcessorStats {
@@ -165,7 +225,7 @@ export class Processor {
       processedOffset: this.processed,
       replayFrom: this.replayFrom,
       watermark: this.maxSeen === -Infinity ? null : new Date(this.maxSeen - this.o.allowedLatenessMs).toISOString(),
-      stages: this.stages.pipeline.stats(),
+      stages: { ...this.stages.pipeline.stats(), 'story-writes': { ...this.liveStories.counters } },
     };
   }
 
@@ -178,7 +238,8 @@ export class Processor {
     let flushed = true;
     while (this.running || inflight.length) {
       // Keep the workers fed while the oldest batch is handled.
-      while (this.running && inflight.length < depth) {
+      if (this.nextPlan && !inflight.length) await this.switchRules();
+      while (this.running && inflight.length < depth && !this.nextPlan) {
         pendingRead ??= reader.read(this.o.batchRecords ?? LIMITS.serve.batchRecords, true);
         const timer = cancellableDelay(inflight.length ? 0 : this.o.idleFlushMs);
         const got = await Promise.race([pendingRead, timer.promise]);
@@ -250,10 +311,11 @@ export class Processor {
       this.horizon.push({ offset: first, maxTime: t });
     }
     if (this.maxSeen !== -Infinity) await this.stages.pipeline.advance(this.maxSeen - this.o.allowedLatenessMs);
-    const changes = [...this.alerts.takeChanges(), ...this.correlationAlerts.takeChanges()];
-    if (changes.length) this.o.onAlerts?.(changes);
+    this.publishAlerts();
+    this.writeStories(false);
     this.o.onBatch?.();
     this.processed = Math.max(this.processed, end);
+    this.lastLagMs = Math.max(0, Date.now() - entries[entries.length - 1]!.record.receivedAt);
     this.commit();
   }
 
@@ -262,12 +324,42 @@ export class Processor {
     const flushes = [...this.syslogKeys].map((k) => this.pool.submit({ records: [], flush: true }, `syslog:${k}`));
     const r = merge(await Promise.all(flushes));
     if (r.errors.length) this.o.onErrors?.(r.errors);
-    if (this.o.events && r.events.length) await this.o.events.append(r.events);
+    if (this.o.events && r.events.length) await this.storeFlushed(this.o.events, r.events);
     await this.stages.pipeline.push(r.detections);
     if (this.maxSeen !== -Infinity) await this.stages.pipeline.advance(this.maxSeen);
+    this.publishAlerts();
+    this.writeStories(true);
+    this.o.onBatch?.();
+  }
+
+  /**
+   * Events a flush released (audit records joined late) belong to records the store may already
+   * hold. They are filed under the last record processed; when the store already has that one
+   * (its offsets are how a replay is recognised), they are counted as not stored.
+   */
+  private async storeFlushed(store: EventStore, events: DetectResult['events']): Promise<void> {
+    const at = this.processed - 1;
+    if (at < 0 || (await store.maxOffset()) >= at) {
+      this.s.flushedNotStored += events.length;
+      return;
+    }
+    await store.append(events.map((e) => ({ ...e, offset: at })));
+  }
+
+  private publishAlerts(): void {
     const changes = [...this.alerts.takeChanges(), ...this.correlationAlerts.takeChanges()];
     if (changes.length) this.o.onAlerts?.(changes);
-    this.o.onBatch?.();
+  }
+
+  /** Stories that changed → the database (at most every `storyFlushMs` while input flows). */
+  private writeStories(now: boolean): void {
+    const stories = this.stages.stories;
+    if (!stories) return;
+    if (!now && Date.now() - this.storiesWrittenAt < LIMITS.serve.storyFlushMs) return;
+    this.storiesWrittenAt = Date.now();
+    this.liveStories.flush(stories);
+    const changes = this.liveStories.takeChanges();
+    if (changes.length) this.o.onStories?.(changes);
   }
 
   /** Record the offset processed and move the log's commit to the start of the replay horizon. */

@@ -1,25 +1,37 @@
 /**
  * `firebreak serve` assembled: the data directory (write-ahead log, state database, event store),
- * the rules, the processing pipeline and the ingest listeners. Start order makes sure nothing is
- * acknowledged that cannot be processed; shutdown (SIGTERM) stops accepting, lets requests in
- * flight finish (their records are durable before they are answered), drains the pipeline, commits
- * and closes the stores.
+ * the rules (the catalogue analysts change), the processing pipeline, notifications, the API and
+ * the ingest listeners. Start order makes sure nothing is acknowledged that cannot be processed;
+ * shutdown (SIGTERM) stops accepting, lets requests in flight finish (their records are durable
+ * before they are answered), drains the pipeline, commits and closes the stores.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { FirebreakError } from '../core/errors.js';
 import { planDetection, type DetectionPlan } from '../pipeline/plan.js';
+import { selectRules } from '../pipeline/select.js';
+import { defaultRuleDirs } from '../sigma/bundled.js';
+import { loadRulesCached } from '../sigma/cache.js';
+import { loadPlaceholders } from '../sigma/collection.js';
+import type { SigmaCorrelation, SigmaRule } from '../sigma/model.js';
+import { LiveHub, StateRuleCatalog, startApi, type ApiHandle, type HealthSnapshot } from './api/index.js';
+import { alertSummary, getAlertRow, getStoryRow, storySummary } from './api/items.js';
 import type { ServeConfig } from './config.js';
 import { startIngest, type IngestHandle } from './ingest/server.js';
 import type { IngestLog } from './ingest/context.js';
+import { Notifier } from './notify/index.js';
 import { Processor } from './processor.js';
 import { StateDb } from './store/db.js';
+import { openEventStore } from './store/events.js';
 import type { EventStore } from './store/types.js';
 import { WriteAheadLog } from './wal/wal.js';
 
 export interface ServerOptions {
   log?: IngestLog;
-  /** Opens the event store in the data directory (the server runs without one when absent). */
+  /** Opens the event store in the data directory (default: DuckDB in its own process, src/serve/store/events.ts). */
   openEvents?: (dir: string) => Promise<EventStore>;
+  /** Password hashing parameters for the API (tests use cheaper ones). */
+  scrypt?: { N: number; r: number; p: number };
 }
 
 export interface Server {
@@ -28,14 +40,20 @@ export interface Server {
   db: StateDb;
   events?: EventStore;
   plan: DetectionPlan;
+  catalog: StateRuleCatalog;
   processor: Processor;
   ingest: IngestHandle;
+  live: LiveHub;
+  notifier?: Notifier;
+  api?: ApiHandle;
   /** Graceful shutdown. */
   close(): Promise<void>;
 }
 
-export function planFor(config: ServeConfig): DetectionPlan {
+/** The rules of the configuration, loaded (bundled SigmaHQ and Firebreak's correlations by default). */
+export function planFor(config: ServeConfig, catalog?: StateRuleCatalog): DetectionPlan {
   const r = config.rules;
+  const enabled = catalog ? new Set<SigmaRule | SigmaCorrelation>([...catalog.enabled().rules, ...catalog.enabled().correlations]) : undefined;
   return planDetection({
     rulePaths: r.paths.length ? r.paths : undefined,
     placeholders: r.placeholders,
@@ -44,21 +62,102 @@ export function planFor(config: ServeConfig): DetectionPlan {
     stories: r.stories,
     // Alerts show the whole event (the analyst opens it with the matched fields highlighted).
     fullEvents: true,
+    ...(catalog && enabled ? { collection: { ...catalog.all(), errors: [] }, enabled: (d: SigmaRule | SigmaCorrelation) => enabled.has(d) } : {}),
   });
+}
+
+/** The event store when storage of events is off: every search says so. */
+class NoEventStore implements EventStore {
+  private off(): never {
+    throw new FirebreakError('storage-off', 'event storage is off in this server (storage.events: false): only alerts and stories are kept');
+  }
+  append = async (): Promise<void> => undefined;
+  maxOffset = async (): Promise<number> => -1;
+  sql = async (): Promise<never> => this.off();
+  filter = async (): Promise<never> => this.off();
+  histogram = async (): Promise<never> => this.off();
+  fieldNames = async (): Promise<string[]> => [];
+  scan = async (): Promise<number> => 0;
+  retain = async (): Promise<string[]> => [];
+  usage = async () => ({ bytes: 0, days: [], events: 0, fieldNames: 0, fieldNamesDropped: 0, restarts: 0 });
+  close = async (): Promise<void> => undefined;
 }
 
 export async function startServer(config: ServeConfig, opts: ServerOptions = {}): Promise<Server> {
   mkdirSync(config.data, { recursive: true });
-  const plan = planFor(config);
   const log: IngestLog = opts.log ?? ((level, m) => (level === 'info' ? undefined : process.stderr.write(`firebreak serve: ${level}: ${m}\n`)));
-  for (const e of plan.ruleErrors) if (e.code !== 'unresolved-placeholder') log('warn', `rule not loaded: ${e.format()}`);
+  const r = config.rules;
+  const placeholders = r.placeholders ? loadPlaceholders(r.placeholders) : undefined;
+  const loaded = loadRulesCached(r.paths.length ? r.paths : defaultRuleDirs(), { placeholders });
+  for (const e of loaded.errors) if (e.code !== 'unresolved-placeholder') log('warn', `rule not loaded: ${e.format()}`);
   const wal = await WriteAheadLog.open({ dir: config.wal.dir, segmentBytes: config.wal.segmentBytes, groupCommitMs: config.wal.groupCommitMs, onWarning: (m) => log('warn', m) });
   const db = new StateDb(join(config.data, 'state.db'));
-  let events: EventStore | undefined;
+  const live = new LiveHub();
+  const filter = { minLevel: r.minLevel, statuses: r.statuses, tags: r.tags, excludeRules: r.excludeRules };
   let processor: Processor | undefined;
+  const catalog = new StateRuleCatalog(db, loaded, {
+    enabledByDefault: (d) => (d.kind === 'correlation' ? r.correlations && selectRules([d], filter).length > 0 : selectRules([d], filter).length > 0),
+    parse: placeholders ? { placeholders } : {},
+    onLoadError: (e) => log('warn', `uploaded rule not loaded: ${e.format()}`),
+    onChange: () => {
+      const next = planFor(config, catalog);
+      void processor?.setRules(next).then(() => log('info', `rules changed: ${next.rules.length - next.feederKeys.size} rules run`));
+    },
+  });
+  const plan = planFor(config, catalog);
+  let events: EventStore | undefined;
+  let notifier: Notifier | undefined;
+  let api: ApiHandle | undefined;
   let ingest: IngestHandle | undefined;
+  const startedAt = new Date().toISOString();
+  const health = {
+    snapshot: async (): Promise<HealthSnapshot> => snapshot(),
+  };
+  const snapshot = (): HealthSnapshot => {
+    const st = ingest?.stats;
+    const ws = wal.stats();
+    const ps = processor?.stats();
+    const refused: HealthSnapshot['refused'] = {};
+    if (st) for (const [p, c] of Object.entries(st.byProtocol)) refused[p as keyof typeof st.byProtocol] = { auth: c.refusedAuth, busy: c.refusedBusy, errors: c.errors };
+    const late = ps ? Object.values(ps.stages).reduce((n, s) => n + (s.late ?? 0), 0) : 0;
+    return {
+      startedAt,
+      sources: st
+        ? [...st.bySource].map(([source, c]) => ({
+            source,
+            protocol: c.protocol,
+            accepted: c.accepted,
+            rejected: 0,
+            bytes: c.bytes,
+            lastAt: c.lastAt === null ? null : new Date(c.lastAt).toISOString(),
+          }))
+        : [],
+      refused,
+      wal: { lagRecords: ws.lag.records, lagBytes: ws.lag.bytes, diskBytes: ws.diskBytes },
+      backpressure: ingest?.gate.closed ?? false,
+      pipeline: {
+        eventsProcessed: ps?.events ?? 0,
+        detections: ps?.detections ?? 0,
+        suppressed: (processor?.alerts.counters.folded ?? 0) + (processor?.correlationAlerts.counters.folded ?? 0),
+        late,
+        watermark: ps?.watermark ?? null,
+        lagMs: processor?.lagMs ?? null,
+      },
+      drops: {
+        syslogDatagrams: st?.syslogDropped ?? 0,
+        syslogTruncated: st?.syslogTruncated ?? 0,
+        recordErrors: ps?.errors ?? 0,
+        flushedEventsNotStored: ps?.flushedNotStored ?? 0,
+        storyLinks: processor?.liveStories.counters.linksDropped ?? 0,
+        ...(ps ? stateDrops(ps.stages) : {}),
+      },
+    };
+  };
   try {
-    if (config.storage.events && opts.openEvents) events = await opts.openEvents(join(config.data, 'events'));
+    const openEvents = opts.openEvents ?? ((dir: string) => openEventStore(dir, { log }));
+    events = config.storage.events ? await openEvents(join(config.data, 'events')) : undefined;
+    if (config.notifications.channels.length) notifier = new Notifier(db, config.notifications, { log });
+    const n = notifier;
     processor = new Processor({
       wal,
       db,
@@ -70,15 +169,33 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
       idleFlushMs: config.processing.idleFlushMs,
       replayMs: config.processing.replayMs,
       timeZone: config.processing.timeZone,
+      publicUrl: config.api?.publicUrl,
+      notify: n ? (e) => void n.enqueue(e) : undefined,
+      onAlerts: (changes) => {
+        for (const c of changes) {
+          const row = getAlertRow(db, c.id);
+          if (row) live.publish(c.kind === 'alert-created' ? 'alert.created' : 'alert.updated', { id: String(c.id), summary: alertSummary(row) });
+        }
+      },
+      onStories: (changes) => {
+        for (const c of changes) {
+          const row = getStoryRow(db, c.id);
+          if (row) live.publish(c.kind === 'story-created' ? 'story.created' : 'story.updated', { id: c.id, summary: storySummary(db, row) });
+        }
+      },
       onErrors: (errors) => {
         for (const e of errors.slice(0, 5)) log('warn', `record ${e.source}${e.offset === null ? '' : '#' + e.offset}: ${e.message}`);
       },
     });
+    notifier?.start();
     processor.start();
+    if (config.api) api = await startApi(config.api, { db, events: events ?? new NoEventStore(), rules: catalog, live, health, log }, opts.scrypt ? { scrypt: opts.scrypt } : {});
     ingest = await startIngest(config, wal, { log });
   } catch (e) {
     await ingest?.close().catch(() => undefined);
+    await api?.close().catch(() => undefined);
     await processor?.stop().catch(() => undefined);
+    await notifier?.stop().catch(() => undefined);
     await events?.close().catch(() => undefined);
     db.close();
     await wal.close().catch(() => undefined);
@@ -86,6 +203,7 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
   }
   const p = processor;
   const i = ingest;
+  const retention = events ? setInterval(() => void events?.retain(config.storage.retentionDays).catch((e: unknown) => log('warn', `retention: ${String(e)}`)), 3600_000).unref() : undefined;
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -93,15 +211,29 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
     db,
     events,
     plan,
+    catalog,
     processor: p,
     ingest: i,
+    live,
+    notifier,
+    api,
     close: () =>
       (closing ??= (async () => {
+        clearInterval(retention);
         await i.close();
         await p.stop();
+        await api?.close();
+        await notifier?.stop();
         await events?.close();
         db.close();
         await wal.close();
       })()),
   };
+}
+
+/** Bounded state that dropped something (correlation groups, story entities…), by stage. */
+function stateDrops(stages: Record<string, Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [stage, s] of Object.entries(stages)) for (const [k, v] of Object.entries(s)) if (/dropped/i.test(k) && v) out[`${stage}.${k}`] = v;
+  return out;
 }

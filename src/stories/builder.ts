@@ -13,8 +13,8 @@
  * ./aggregate.ts; whether it earns its place, its score and where it started are ./scoring.ts;
  * the finished story is ./assemble.ts and its words ./narrative.ts.
  *
- * For a live stream, `take()` returns the stories that appeared or changed since the last call,
- * with stable ids, and the ids merged away. The baselines keep learning from the detections (and
+ * For a live stream (`live`), `changed()` returns the stories that grew, merged or closed since
+ * the last call, keyed by their component. The baselines keep learning from the detections (and
  * from `learnRoutine`), and export to JSON for a server to store.
  *
  * This is a stateful stage with bounded memory: entities expire after their window, closed
@@ -69,6 +69,20 @@ export interface StoryOptions {
   maxAddresses?: number;
   /** Domain knowledge (default: the bundled data/domain.yml). */
   domain?: Domain;
+  /**
+   * Live use (`serve`): stories are reported as they grow (`changed()`), and a closed story is
+   * reported once more and then forgotten instead of being kept for `finish()`.
+   */
+  live?: { merged(into: number, from: number): void };
+}
+
+/** A story that changed since the last `changed()` call, keyed by its component. */
+export interface LiveStory {
+  /** The component's id: stable while the story grows; a merge folds one key into another. */
+  key: number;
+  story: Story;
+  /** False once the story can never grow again (this is its last report). */
+  open: boolean;
 }
 
 export interface StoryStats {
@@ -101,14 +115,6 @@ export interface StoryStats {
   [routineStat: `routine.${string}`]: number;
 }
 
-/** What changed since the last `take()`: stories to show or update, and ids merged into others. */
-export interface StoryChanges {
-  /** Stories that appeared or changed (assembled; only those that earn their place), highest score first. */
-  stories: Story[];
-  /** A story shown before was merged into another: show `into` instead of `from`. */
-  merged: { from: string; into: string }[];
-}
-
 const L = LIMITS.stories;
 const HOUR = 3_600_000;
 const MIN = 60_000;
@@ -127,13 +133,17 @@ export class StoryBuilder {
   /** The routine baselines (learning continuously; export them with `routine.export()`). */
   readonly routine: Routine;
   private closed: Agg[] = [];
-  private readonly dirty = new Set<Agg>();
+  private readonly dirty = new Set<number>();
+  private readonly closing = new Map<number, Agg>();
   private sinceSweep = 0;
   private sinceSettle = 0;
   private unsettled = false;
   private readonly st = { seen: 0, used: 0, hidden: 0, belowLevel: 0, untimed: 0, correlations: 0, routine: 0, discarded: 0, storiesDropped: 0 };
 
+  private readonly liveHooks: StoryOptions['live'];
+
   constructor(options: StoryOptions = {}) {
+    this.liveHooks = options.live;
     const window = options.windowMs ?? 2 * HOUR;
     this.minRank = rank(options.minLevel ?? 'low');
     this.maxStories = options.maxStories ?? L.maxStories;
@@ -149,8 +159,10 @@ export class StoryBuilder {
         create: (id) => new Agg(id),
         merge: (a, b) => {
           this.agg.merge(a, b);
-          this.dirty.delete(b);
-          this.dirty.add(a);
+          if (!options.live) return;
+          this.dirty.delete(b.id);
+          this.dirty.add(a.id);
+          options.live.merged(a.id, b.id);
         },
         close: (a) => this.close(a),
       },
@@ -185,8 +197,8 @@ export class StoryBuilder {
     this.unsettled = true;
   }
 
-  /** Add one detection (in time order; `hidden` ones are ignored). */
-  add(d: DetectionRecord): void {
+  /** Add one detection (in time order; `hidden` ones are ignored). Returns the story component it joined. */
+  add(d: DetectionRecord): number | undefined {
     this.st.seen++;
     if (d.hidden) return void this.st.hidden++;
     if (rank(d.level) < this.minRank) return void this.st.belowLevel++;
@@ -248,8 +260,9 @@ export class StoryBuilder {
     for (const m of v.moves) if (m.from.startsWith('ip:') && keys.size < L.maxKeysPerDetection) keys.set(m.from, 'weak');
     const agg = this.graph.join(keys, t);
     this.agg.record(agg, d, t, obs, v);
-    this.dirty.add(agg);
+    if (this.live) this.dirty.add(agg.id);
     this.sweepMaybe();
+    return agg.id;
   }
 
   /**
@@ -260,25 +273,6 @@ export class StoryBuilder {
   advance(watermark: number): void {
     if (watermark > this.graph.now) this.graph.now = watermark;
     if (this.sinceSweep >= SWEEP_EVERY) this.sweep();
-  }
-
-  /**
-   * The stories that appeared or changed since the last call (only those that earn their place),
-   * highest score first, and the ids of stories shown before that were merged into another. A
-   * story's id stays as it grows; on a merge the older story's id survives.
-   */
-  take(): StoryChanges {
-    const stories: Story[] = [];
-    const merged: StoryChanges['merged'] = [];
-    for (const a of this.dirty) {
-      if (!earned(a)) continue;
-      for (const from of a.mergedAway) if (from !== a.storyId) merged.push({ from, into: a.storyId });
-      a.mergedAway = [];
-      a.shown = true;
-      stories.push(assembleStory(a, this.book, { cap: this.cap }));
-    }
-    this.dirty.clear();
-    return { stories: sortStories(stories), merged };
   }
 
   /** Counters: what was used, ignored and dropped. */
@@ -348,11 +342,34 @@ export class StoryBuilder {
     return { t, host, hostName: name, fields, eventId: id, channel: ch, meaning, ruleId, title };
   }
 
-  private close(a: Agg): void {
-    if (!earned(a)) {
-      this.dirty.delete(a);
-      return void this.st.discarded++;
+  /**
+   * Live use: the stories that grew, merged or closed since the last call (only those that pass
+   * the noise rule; a component that never does is never reported).
+   */
+  changed(): LiveStory[] {
+    const out: LiveStory[] = [];
+    for (const id of this.dirty) {
+      const a = this.graph.component(id);
+      if (a && earned(a)) out.push({ key: id, story: assembleStory(a, this.book, { cap: this.cap }), open: true });
     }
+    this.dirty.clear();
+    for (const [id, a] of this.closing) out.push({ key: id, story: assembleStory(a, this.book, { cap: this.cap }), open: false });
+    this.closing.clear();
+    return out;
+  }
+
+  private get live(): boolean {
+    return this.liveHooks !== undefined;
+  }
+
+  private close(a: Agg): void {
+    if (this.live) {
+      this.dirty.delete(a.id);
+      if (earned(a)) this.closing.set(a.id, a);
+      else this.st.discarded++;
+      return;
+    }
+    if (!earned(a)) return void this.st.discarded++;
     this.closed.push(a);
     if (this.closed.length > this.maxStories * 2) this.trimClosed();
   }
@@ -360,7 +377,7 @@ export class StoryBuilder {
   private trimClosed(): void {
     const scored = this.closed.map((a) => ({ a, s: aggScore(a) })).sort((x, y) => y.s - x.s);
     this.st.storiesDropped += Math.max(0, scored.length - this.maxStories);
-    for (const x of scored.slice(this.maxStories)) this.dirty.delete(x.a);
+    for (const x of scored.slice(this.maxStories)) this.dirty.delete(x.a.id);
     this.closed = scored.slice(0, this.maxStories).map((x) => x.a);
   }
 }

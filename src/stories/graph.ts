@@ -59,6 +59,11 @@ export class ComponentGraph<C extends Component> {
     return this.open.size;
   }
 
+  /** The open component with this id, if it is still open (merged or closed ones are gone). */
+  component(id: number): C | undefined {
+    return this.open.get(id);
+  }
+
   /** Merge the live components the keys point to (or start one) and refresh the keys. */
   join(keys: ReadonlyMap<string, Kind>, t: number): C {
     if (t > this.now) this.now = t;

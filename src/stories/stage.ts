@@ -3,12 +3,12 @@
  * Two side inputs come from the events, not the detections: address claims (which host owns an
  * address) and routine facts (who reaches which host, which program runs where: ./facts.ts). A
  * hunt's workers send both before the first detection comes; a live server feeds them as events
- * arrive. Live, `take()` after `push`/`advance` gives the stories that appeared or changed.
+ * arrive. Live, `changed()` after `push`/`advance` gives the stories that grew, merged or closed.
  */
 import type { DetectionRecord } from '../detections/record.js';
 import { ObserverStage, type StageOutput, type StageStats, NONE } from '../detections/stage.js';
 import type { AddressClaim } from '../events/addresses.js';
-import type { StoryBuilder, StoryChanges } from './builder.js';
+import type { LiveStory, StoryBuilder } from './builder.js';
 import type { RoutineFact } from './facts.js';
 import type { Story } from './model.js';
 import type { RoutineState } from './routine.js';
@@ -19,6 +19,8 @@ export const BASELINE_NAME = 'stories.routine';
 export class StoryStage extends ObserverStage {
   readonly name = 'stories';
   private found: Story[] | undefined;
+  /** Called with each detection a story took and the story component it joined (live use). */
+  onJoin: ((d: DetectionRecord, key: number) => void) | undefined;
 
   constructor(private readonly builder: StoryBuilder) {
     super();
@@ -32,11 +34,6 @@ export class StoryStage extends ObserverStage {
   /** Routine facts read from the events (a side input: what the network does every day, ./routine.ts). */
   learnRoutine(facts: Iterable<RoutineFact>): void {
     this.builder.learnRoutine(facts);
-  }
-
-  /** The stories that appeared or changed since the last call, and ids merged away (see `StoryBuilder.take`). */
-  take(): StoryChanges {
-    return this.builder.take();
   }
 
   /**
@@ -55,7 +52,10 @@ export class StoryStage extends ObserverStage {
   }
 
   protected observe(batch: readonly DetectionRecord[]): void {
-    for (const d of batch) this.builder.add(d);
+    for (const d of batch) {
+      const key = this.builder.add(d);
+      if (key !== undefined) this.onJoin?.(d, key);
+    }
   }
 
   override advance(watermark: number): StageOutput {
@@ -66,6 +66,11 @@ export class StoryStage extends ObserverStage {
   override finish(): StageOutput {
     this.found = this.builder.finish();
     return NONE;
+  }
+
+  /** Live use: the stories that changed since the last call (see `StoryBuilder.changed`). */
+  changed(): LiveStory[] {
+    return this.builder.changed();
   }
 
   /** The stories, highest score first (after `finish`). */

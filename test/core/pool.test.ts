@@ -106,6 +106,17 @@ describe('worker pool', () => {
     await assert.rejects(p.close(), /disk full/);
   });
 
+  it('a throwing done handler is fatal and rejects that task as well (even the last one)', async () => {
+    const p = pool({
+      onDone: (t) => {
+        if (t.n === 1) throw new Error('sink closed');
+      },
+    });
+    // The only task: nothing else pending would reject and wake a caller waiting on it.
+    await assert.rejects(p.submit({ op: 'echo', n: 1 }), /sink closed/);
+    await assert.rejects(p.close(), /sink closed/);
+  });
+
   it('fault injection: a worker killed after it streamed a message is replaced and the task retried', async () => {
     let killed = 0;
     const p = pool({ killWhen: (m) => m.n === 4 && m.step === 1 && killed++ === 0 });

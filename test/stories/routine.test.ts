@@ -330,18 +330,24 @@ interface Run {
   shown: Map<string, Story>;
 }
 
-/** Feed steps as a server does: facts, then detections, then the watermark; collect what `take()` shows. */
+/** Feed steps as a server does: facts, then detections, then the watermark; collect what `changed()` shows (the latest version of each story). */
 function feed(stage: StoryStage, steps: ReturnType<typeof liveInput>, run: Run): void {
   for (const s of steps) {
     stage.learnRoutine(s.facts);
     void stage.push(s.detections);
     void stage.advance(s.t);
     run.routine.push(Number(stage.stats().routine));
-    for (const st of stage.take().stories) run.shown.set(st.id, st);
+    for (const c of stage.changed()) run.shown.set(c.story.id, c.story);
   }
 }
 
-const newStage = (o: StoryOptions = {}) => new StoryStage(new StoryBuilder(o));
+const newStage = (o: StoryOptions = {}) => new StoryStage(new StoryBuilder({ live: { merged: () => undefined }, ...o }));
+
+/** The end of input: every story closes and is shown one last time. */
+function close(run: Run): void {
+  void run.stage.finish();
+  for (const c of run.stage.changed()) run.shown.set(c.story.id, c.story);
+}
 
 describe('baselines in a live story stage (serve)', () => {
   it('make no routine verdict during the warm-up, then explain the management tool and keep the intrusion', () => {
@@ -355,8 +361,8 @@ describe('baselines in a live story stage (serve)', () => {
     const early = [...run.shown.values()].filter((s) => Date.parse(s.firstSeen) < warmEnd);
     assert.ok(early.length > 0, 'before the warm-up, nothing is routine');
     // After it, on days 2 and 3, it is routine: no new story from it, and the intrusion's story explains it as context or routine.
-    void run.stage.finish();
-    const late = run.stage.stories().filter((s) => Date.parse(s.firstSeen) >= at(2, 0));
+    close(run);
+    const late = [...run.shown.values()].filter((s) => Date.parse(s.firstSeen) >= at(2, 0));
     assert.equal(late.length, 1, late.map((s) => `${s.patientZero?.computer}: ${s.earned}`).join(' | '));
     const intrusion = late[0]!;
     assert.deepEqual(intrusion.hosts.map((h) => h.computer).sort(), ['dc01', 'fs01', 'ws35']);
@@ -395,8 +401,8 @@ describe('baselines in a live story stage (serve)', () => {
         .sort();
     assert.deepEqual(later(second), later(whole), 'the same stories');
     assert.equal(later(whole).length, 1);
-    void whole.stage.finish();
-    void second.stage.finish();
+    close(whole);
+    close(second);
     assert.deepEqual(second.stage.exportBaseline(), whole.stage.exportBaseline(), 'the same baselines at the end');
     // Without the stored baselines the restarted server would warm up again and tell the management tool's logons as stories.
     const cold: Run = { stage: newStage(), routine: [], shown: new Map() };

@@ -37,7 +37,7 @@ export const DEFAULT_LIMITS: ScanLimits = {
 };
 
 /** The kinds of reportable trouble with an input; each is one line of the report. */
-export type IssueKind = 'zip-bomb' | 'too-deep' | 'too-many-entries' | 'too-large' | 'corrupt' | 'truncated' | 'path-traversal' | 'unreadable' | 'unsupported' | 'encrypted';
+export type IssueKind = 'zip-bomb' | 'too-deep' | 'too-many-entries' | 'too-large' | 'corrupt' | 'truncated' | 'path-traversal' | 'unreadable' | 'unsupported' | 'encrypted' | 'worker-lost';
 
 /** A limit crossed or a broken input; `path` is the display path of the entry concerned. */
 export class ScanIssueError extends FirebreakError {

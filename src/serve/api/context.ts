@@ -6,7 +6,7 @@ import type { Credentials } from './auth/credentials.js';
 import type { FailureLimiter } from './auth/ratelimit.js';
 import type { ApiLog, HealthSource, LiveFeed, RuleCatalog } from './deps.js';
 import type { StreamRegistry } from './live.js';
-import type { RateSampler } from './routes/health.js';
+import type { RateSampler } from './rates.js';
 
 export interface ApiSettings {
   sessionHours: number;

@@ -127,6 +127,20 @@ export class IngestStats {
   syslogDropped = 0;
   syslogTruncated = 0;
   syslogInvalidUtf8 = 0;
+  /** Per source (token or syslog listener name): records and bytes accepted, last arrival (bounded by the configured sources). */
+  readonly bySource = new Map<string, { protocol: IngestProtocol; accepted: number; bytes: number; lastAt: number | null }>();
+
+  /** Count records made durable. */
+  accepted(protocol: IngestProtocol, records: readonly IngestRecord[]): void {
+    this.byProtocol[protocol].accepted += records.length;
+    for (const r of records) {
+      let c = this.bySource.get(r.source);
+      if (!c) this.bySource.set(r.source, (c = { protocol, accepted: 0, bytes: 0, lastAt: null }));
+      c.accepted++;
+      c.bytes += r.body.length;
+      c.lastAt = r.receivedAt;
+    }
+  }
 }
 function counters(): IngestCounters {
   return { requests: 0, accepted: 0, rejected: 0, refusedAuth: 0, refusedBusy: 0, errors: 0 };

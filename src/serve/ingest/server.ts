@@ -48,7 +48,7 @@ export async function startIngest(config: ServeConfig, wal: WriteAheadLog, opts:
     log,
     async append(protocol: IngestProtocol, records: IngestRecord[]) {
       const r = await wal.append(records);
-      stats.byProtocol[protocol].accepted += records.length;
+      stats.accepted(protocol, records);
       return r;
     },
   };

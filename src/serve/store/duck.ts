@@ -85,6 +85,11 @@ export function toBatch(events: readonly StoredEvent[]): StoreBatch {
   return { rows, names: [...names] };
 }
 
+/** Throws StoreError `bad-event` unless `offset` is a write-ahead-log offset (a whole number ≥ 0). */
+export function checkOffset(offset: unknown): void {
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new StoreError('bad-event', `event store: an event's offset must be a whole number ≥ 0, not ${String(offset)}`);
+}
+
 /** A failed store operation that is not a search's fault: store-open, store-write, store-closed, store-failed, bad-time. */
 export class StoreError extends FirebreakError {}
 
@@ -203,9 +208,7 @@ export class DuckEventStore implements EventStore {
   /** Store a batch (the store process receives batches, not StoredEvents). */
   appendBatch(batch: StoreBatch): Promise<void> {
     return this.exclusive(async () => {
-      for (const r of batch.rows) {
-        if (!Number.isSafeInteger(r.offset) || r.offset < 0) throw new StoreError('bad-event', `event store: an event's offset must be a whole number ≥ 0, not ${String(r.offset)}`);
-      }
+      for (const r of batch.rows) checkOffset(r.offset);
       const rows = batch.rows.filter((r) => r.offset > this.maxOff);
       if (!rows.length) return;
       const now = this.now();
@@ -304,16 +307,21 @@ export class DuckEventStore implements EventStore {
 
   // ---- search ----
 
-  async sql(text: string, opts: SqlOptions = {}): Promise<QueryResult> {
+  /** `started` is called when the query leaves the queue and starts running (the store process reports it so the server can time it). */
+  async sql(text: string, opts: SqlOptions = {}, started?: () => void): Promise<QueryResult> {
     this.check();
     if (typeof text !== 'string' || !text.trim()) throw new SearchError('search-refused', 'no statement: write one SELECT');
     if (text.length > L.sqlMaxChars) throw new SearchError('search-refused', `the query is longer than ${L.sqlMaxChars} characters`);
+    let comments = 0;
+    for (let i = text.indexOf('/*'); i >= 0; i = text.indexOf('/*', i + 2)) {
+      if (++comments > L.sqlMaxBlockComments) throw new SearchError('search-refused', `the query has more than ${L.sqlMaxBlockComments} block comments (/* … */)`);
+    }
     const maxRows = clamp(opts.maxRows, L.searchRowsDefault, L.searchRowsMax);
     const timeoutMs = clamp(opts.timeoutMs, L.searchTimeoutDefaultMs, L.searchTimeoutMaxMs);
-    return this.search(timeoutMs, async (conn) => ({ prepared: await prepareSearch(conn, text), maxRows, parseJson: true }));
+    return this.search(timeoutMs, started, async (conn) => ({ prepared: await prepareSearch(conn, text), maxRows, parseJson: true }));
   }
 
-  async filter(q: FilterQuery): Promise<QueryResult> {
+  async filter(q: FilterQuery, started?: () => void): Promise<QueryResult> {
     this.check();
     const maxRows = clamp(q.limit, L.filterRowsDefault, L.filterRowsMax);
     const timeoutMs = clamp(q.timeoutMs, L.searchTimeoutDefaultMs, L.searchTimeoutMaxMs);
@@ -323,10 +331,10 @@ export class DuckEventStore implements EventStore {
     const f = buildFilter(q.filter ?? '', time.params.length + 1);
     if (!days.length) return { columns: EVENT_COLUMNS_OUT, rows: [], truncated: false, elapsedMs: 0 };
     const sql = `SELECT ${EVENT_SELECT} FROM (${unionOf(days)}) WHERE ${time.sql} AND (${f.sql}) ORDER BY "time" DESC, "offset" DESC LIMIT ${maxRows + 1}`;
-    return this.search(timeoutMs, async (conn) => ({ prepared: await bound(conn, sql, [...time.params, ...f.params]), maxRows, parseJson: true }));
+    return this.search(timeoutMs, started, async (conn) => ({ prepared: await bound(conn, sql, [...time.params, ...f.params]), maxRows, parseJson: true }));
   }
 
-  async histogram(q: FilterQuery, buckets: number): Promise<Histogram> {
+  async histogram(q: FilterQuery, buckets: number, started?: () => void): Promise<Histogram> {
     this.check();
     const n = clamp(Number.isFinite(buckets) ? Math.floor(buckets) : undefined, 60, L.histogramMaxBuckets);
     const toMs = q.to != null ? msOf(q.to, 'to') : this.now();
@@ -351,7 +359,7 @@ export class DuckEventStore implements EventStore {
     const b1 = `$${time.params.length + 2}`;
     const sql = `SELECT CAST(floor((epoch_us("time") - ${b0}) / ${b1}) AS BIGINT) AS b, count(*) AS n FROM (${unionOf(days)}) WHERE ${time.sql} AND (${f.sql}) GROUP BY b`;
     const timeoutMs = clamp(q.timeoutMs, L.searchTimeoutDefaultMs, L.searchTimeoutMaxMs);
-    const r = await this.search(timeoutMs, async (conn) => ({ prepared: await bound(conn, sql, params), maxRows: count + 1, parseJson: false }));
+    const r = await this.search(timeoutMs, started, async (conn) => ({ prepared: await bound(conn, sql, params), maxRows: count + 1, parseJson: false }));
     for (const [b, c] of r.rows) {
       const i = Number(b);
       if (i >= 0 && i < count) counts[i] = Number(c);
@@ -418,8 +426,13 @@ export class DuckEventStore implements EventStore {
    * Run one query in a search slot on its own connection: `make` prepares it, then it runs with
    * the time limit (interrupt), the row cap and the result-size cap.
    */
-  private async search(timeoutMs: number, make: (conn: DuckDBConnection) => Promise<{ prepared: DuckDBPreparedStatement; maxRows: number; parseJson: boolean }>): Promise<QueryResult> {
+  private async search(
+    timeoutMs: number,
+    started: (() => void) | undefined,
+    make: (conn: DuckDBConnection) => Promise<{ prepared: DuckDBPreparedStatement; maxRows: number; parseJson: boolean }>,
+  ): Promise<QueryResult> {
     await this.slot();
+    started?.();
     const conn = await this.instance.connect().catch((e: unknown) => {
       this.release();
       throw e;
@@ -439,13 +452,16 @@ export class DuckEventStore implements EventStore {
         prepared.destroySync();
       }
     } catch (e) {
-      if (e instanceof FirebreakError) throw e;
+      // DuckDB folds constant expressions while preparing, so a costly query can fail (or be
+      // interrupted) in prepareSearch as well as while running: classify both the same way.
+      if (e instanceof FirebreakError && !(e instanceof SearchError && e.code === 'search-error')) throw e;
       const msg = duckMessage(e);
       if (timedOut || /^INTERRUPT Error/.test(msg)) throw new SearchError('search-timeout', `the query ran longer than ${timeoutMs} ms and was stopped`, { cause: e });
       if (/^Out of Memory Error/.test(msg)) {
         throw new SearchError(
           'search-memory',
-          `the query needed more memory than the store allows (${Math.round(this.memoryBytes / 2 ** 20)} MiB for DuckDB; the store process is capped too): ${msg}`,
+          // DuckDB's advice that follows (SET threads, SET memory_limit) is not open to a search.
+          `the query needed more memory than the store allows (${Math.round(this.memoryBytes / 2 ** 20)} MiB for DuckDB; the store process is capped too): ${msg.split(/\n\s*\nPossible solutions/)[0]!.trim()}`,
           { cause: e },
         );
       }

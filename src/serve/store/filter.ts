@@ -84,7 +84,8 @@ export function parseFilter(text: string): Term[] {
       terms.push({ kind: 'text', pattern: head.pattern, negate });
     } else {
       const field = head.pattern.join('*');
-      if (!field) throw new FilterError(`a field name must come before '${op}'`, i + 1);
+      // A quoted "" names the empty key (JSON allows it; hostile senders use it).
+      if (!field && !quoted) throw new FilterError(`a field name must come before '${op}'`, i + 1);
       i += op.length;
       const valueQuoted = text[i] === '"';
       const v = valueQuoted ? readQuoted(text, i) : readBare(text, i, SPACE);

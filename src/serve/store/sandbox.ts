@@ -175,19 +175,29 @@ export function duckMessage(e: unknown): string {
  * read), `search-error` for other binding errors (an unknown column).
  */
 export async function prepareSearch(conn: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+  // A plain answer for what is plainly not a query (DuckDB fails some of these, such as an
+  // unknown PRAGMA, before it can say what they are); the checks below decide the rest.
+  const word = leadingKeyword(sql);
+  if (NOT_QUERIES.has(word)) refuse(`only a SELECT may run in search; ${word} is not allowed`);
+  if (skipComments(sql) === sql.length) refuse('no statement: write one SELECT');
   let count: number;
   let extracted;
   try {
     extracted = await conn.extractStatements(sql);
     count = extracted.count;
   } catch (e) {
-    throw new SearchError('search-syntax', duckMessage(e), { cause: e });
+    const msg = duckMessage(e);
+    // The binding's own wording when DuckDB's splitter fails without a message.
+    throw new SearchError('search-syntax', /^Error in native callback$/.test(msg) ? 'DuckDB could not split the text into statements (syntax error)' : msg, { cause: e });
   }
   if (count === 0) refuse('no statement: write one SELECT');
   if (count > 1) refuse(`one statement at a time: DuckDB's parser found ${count} (a PIVOT without IN values is also several)`);
   const tree = await serialize(conn, sql);
   if (!tree.ok) {
-    if (/only select/i.test(tree.message)) refuse(`only a SELECT may run in search; ${await statementKind(extracted.prepare(0))}`);
+    if (/only select/i.test(tree.message)) {
+      const word = leadingKeyword(sql);
+      refuse(`only a SELECT may run in search; ${word && word !== 'WITH' ? `${word} is not allowed` : await statementKind(extracted.prepare(0))}`);
+    }
     throw new SearchError('search-syntax', tree.message);
   }
   checkTree(tree.statement, sql);
@@ -203,6 +213,38 @@ export async function prepareSearch(conn: DuckDBConnection, sql: string): Promis
     refuse(`only a SELECT may run in search; this is a ${StatementType[prepared.statementType] ?? 'non-SELECT'} statement`);
   }
   return prepared;
+}
+
+/** First words of statements that never read: refused before DuckDB parses them. */
+const NOT_QUERIES: ReadonlySet<string> = new Set(
+  'ALTER ANALYZE ATTACH BEGIN CALL CHECKPOINT COMMENT COMMIT COPY CREATE DEALLOCATE DELETE DETACH DROP EXECUTE EXPLAIN EXPORT FORCE IMPORT INSERT INSTALL LOAD MERGE PRAGMA PREPARE RESET ROLLBACK SET TRUNCATE UPDATE USE VACUUM'.split(
+    ' ',
+  ),
+);
+
+/** Index of the first character after leading blanks and comments (a linear scan: no regex to backtrack on hostile text). */
+function skipComments(sql: string): number {
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v') i++;
+    else if (c === '-' && sql[i + 1] === '-') {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl + 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      if (end < 0) return i;
+      i = end + 2;
+    } else return i;
+  }
+  return i;
+}
+
+/** The statement's first word (after comments), upper-cased. */
+export function leadingKeyword(sql: string): string {
+  const at = skipComments(sql);
+  const m = /^[A-Za-z]+/.exec(sql.slice(at, at + 64));
+  return m ? m[0].toUpperCase() : '';
 }
 
 /** What the statement is, for a refusal message only (the parser already decided it is not a SELECT). */

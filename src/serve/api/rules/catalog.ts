@@ -81,6 +81,17 @@ export class StateRuleCatalog implements RuleCatalog {
     return [...this.docs.entries()].map(([k, d]) => this.describe(k, d, state));
   }
 
+  /** Every rule and correlation loaded, enabled or not (correlations draw their inputs from all). */
+  all(): { rules: SigmaRule[]; correlations: SigmaCorrelation[]; errors: RuleError[] } {
+    const rules: SigmaRule[] = [];
+    const correlations: SigmaCorrelation[] = [];
+    for (const d of this.docs.values()) {
+      if (d.doc.kind === 'correlation') correlations.push(d.doc);
+      else rules.push(d.doc);
+    }
+    return { rules, correlations, errors: [] };
+  }
+
   /** The rules and correlations to run now. */
   enabled(): { rules: SigmaRule[]; correlations: SigmaCorrelation[] } {
     const state = this.state();
