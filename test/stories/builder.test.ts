@@ -155,7 +155,7 @@ describe('StoryBuilder', () => {
       s.spread.map((e) => e.evidence),
       ['after LSASS dump on WS01 at 10:00 UTC', 'after LSASS dump on WS01 at 10:00 UTC'],
     );
-    assert.match(s.patientZero!.why, /^first suspicious activity: LSASS dump at 2024-03-01 10:00 UTC; not reached from another host of the story before$/);
+    assert.match(s.patientZero.why, /^first suspicious activity: LSASS dump at 2024-03-01 10:00 UTC; not reached from another host of the story before$/);
     assert.match(s.earned, /^suspicious activity on WS01 and FS01, joined by movement with evidence/);
     assert.match(s.narrative, /Execution on FS01 at 10:11 \(PsExec service\)\. Accounts involved: CORP\\Administrator, CORP\\alice\.$/);
     assert.equal(s.detections, 5);
@@ -187,7 +187,7 @@ describe('StoryBuilder', () => {
     ];
     const s = build(ds, [['10.0.0.5', 'WS07.corp.local']]).stories[0]!;
     assert.equal(s.patientZero?.computer, 'WS07.corp.local');
-    assert.match(s.patientZero!.why, /^first suspicious activity: moved to FS01 \(pass-the-hash logon \(NTLM without a session key\)\) at 2024-03-01 10:10 UTC/);
+    assert.match(s.patientZero.why, /^first suspicious activity: moved to FS01 \(pass-the-hash logon \(NTLM without a session key\)\) at 2024-03-01 10:10 UTC/);
     assert.deepEqual(
       s.hosts.map((h) => [h.computer, h.detections]),
       [
