@@ -30,9 +30,24 @@ export function renderStoriesText(stories: readonly Story[], max = 5): string {
       const shown = s.spread.slice(0, 6).map((e) => `${e.from} → ${e.to} ${e.at.slice(11, 16)} ${techniquePhrase(e.technique)} [${e.evidence}]`);
       out.push(...wrap(`   spread: ${shown.join('; ')}${s.spread.length > 6 ? `; +${s.spread.length - 6} more` : ''}`, '           '));
     }
-    if (s.context.length) out.push(...wrap(`   context (not spread): ${s.context.length + s.omitted.context} movement${s.context.length + s.omitted.context === 1 ? '' : 's'} into its hosts, e.g. ${s.context[0]!.from} → ${s.context[0]!.to} (${s.context[0]!.why})`, '                          '));
+    if (s.context.length)
+      out.push(
+        ...wrap(
+          `   context (not spread): ${s.context.length + s.omitted.context} movement${s.context.length + s.omitted.context === 1 ? '' : 's'} into its hosts, e.g. ${s.context[0]!.from} → ${s.context[0]!.to} (${s.context[0]!.why})`,
+          '                          ',
+        ),
+      );
     const routine = s.routine.reduce((n, r) => n + r.detections, 0);
-    if (routine) out.push(...wrap(`   routine left out: ${routine} detection${routine === 1 ? '' : 's'}: ${s.routine.slice(0, 2).map((r) => r.why).join('; ')}${s.routine.length > 2 ? '; …' : ''}`, '                     '));
+    if (routine)
+      out.push(
+        ...wrap(
+          `   routine left out: ${routine} detection${routine === 1 ? '' : 's'}: ${s.routine
+            .slice(0, 2)
+            .map((r) => r.why)
+            .join('; ')}${s.routine.length > 2 ? '; …' : ''}`,
+          '                     ',
+        ),
+      );
     if (s.tactics.length) out.push(...wrap(`   tactics: ${s.tactics.map((t) => t.name).join(' → ')}`, '            '));
     if (s.accounts.length) out.push(...wrap(`   accounts: ${s.accounts.slice(0, 6).join(', ')}${s.accounts.length > 6 ? ` +${s.accounts.length - 6}` : ''}`, '             '));
     out.push(...wrap(`   ${s.narrative}`, '   '));

@@ -143,7 +143,8 @@ export function patientZero(hosts: readonly StoryHost[], spread: readonly Spread
   }
   for (const h of hosts) {
     const out = moves.find((e) => e.from === h.computer);
-    if (out && !reachedBy(h.computer, ms(out.at))) return withEntry(h.computer, `source of the spread: moved to ${hostOf(out.to)} at ${shortTime(out.at)} and was not reached from another host of the story before`);
+    if (out && !reachedBy(h.computer, ms(out.at)))
+      return withEntry(h.computer, `source of the spread: moved to ${hostOf(out.to)} at ${shortTime(out.at)} and was not reached from another host of the story before`);
   }
   const h = hosts[0]!;
   return withEntry(h.computer, `earliest activity in the story (${shortTime(h.firstTouched)})`);

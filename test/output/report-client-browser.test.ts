@@ -30,18 +30,16 @@ describe('the page script in headless Chromium', { skip: CHROMIUM_SKIP, timeout:
       lastSeen: at(9),
       hosts: names.map((computer, i) => ({ computer, firstTouched: at(i), detections: 1, maxLevel: 'high', addresses: [] })),
       patientZero: { computer: '__proto__', why: 'the earliest host' },
-      spread: names
-        .slice(1)
-        .map((to, i) => ({
-          from: names[i]!,
-          fromKind: 'host',
-          to,
-          at: at(i + 1),
-          technique: tech,
-          techniques: [tech],
-          detections: [{ id: null, title: 'Admin share' }],
-          evidence: 'an executable written to an administrative share',
-        })),
+      spread: names.slice(1).map((to, i) => ({
+        from: names[i]!,
+        fromKind: 'host',
+        to,
+        at: at(i + 1),
+        technique: tech,
+        techniques: [tech],
+        detections: [{ id: null, title: 'Admin share' }],
+        evidence: 'an executable written to an administrative share',
+      })),
       context: [],
       routine: [],
       earned: 'suspicious activity on 2 hosts joined by movement',

@@ -309,10 +309,7 @@ describe('StoryBuilder', () => {
     assert.equal(one([det(0, 'A', 'critical', {}, [], 'C', { hidden: true })]).length, 0, 'hidden');
     assert.equal(one([det(0, 'A', 'informational'), det(1, 'A', 'informational')]).length, 0, 'informational');
     // Suspicious activity on two hosts joined by movement with evidence.
-    const moved = one([
-      det(0, 'A', 'medium', {}, ['attack.credential-access'], 'Dump'),
-      det(10, 'B', 'medium', LOGON3('10.0.0.5', 'A', 'Administrator'), ['attack.lateral-movement'], 'Logon'),
-    ]);
+    const moved = one([det(0, 'A', 'medium', {}, ['attack.credential-access'], 'Dump'), det(10, 'B', 'medium', LOGON3('10.0.0.5', 'A', 'Administrator'), ['attack.lateral-movement'], 'Logon')]);
     assert.equal(moved.length, 1);
     assert.match(moved[0]!.earned, /^suspicious activity on A and B, joined by movement with evidence \(after Dump on A at 10:00 UTC\)$/);
   });
@@ -327,7 +324,8 @@ describe('StoryBuilder', () => {
 
   it('does not join on service identities, a logon ID on another host, or a machine account at home', () => {
     // Two rules (each rare), so each host's detection would be a story on its own.
-    const two = (a: Record<string, FieldValue>, b: Record<string, FieldValue>) => build([det(0, 'A', 'high', a, ['attack.execution'], 'R1'), det(1, 'B', 'high', b, ['attack.execution'], 'R2')]).stories.length;
+    const two = (a: Record<string, FieldValue>, b: Record<string, FieldValue>) =>
+      build([det(0, 'A', 'high', a, ['attack.execution'], 'R1'), det(1, 'B', 'high', b, ['attack.execution'], 'R2')]).stories.length;
     const sys = { User: 'NT AUTHORITY\\SYSTEM', SubjectLogonId: '0x3e7' };
     assert.equal(two(sys, sys), 2);
     assert.equal(two({ TargetLogonId: '0x1234' }, { TargetLogonId: '0x1234' }), 2);
