@@ -113,11 +113,17 @@ export interface TechniqueRef {
 export interface Story {
   id: string;
   score: number;
+  /** Why this is a story (what earned it its place). */
+  earned: string;
   firstSeen: string;
   lastSeen: string;
-  hosts: { computer: string; firstTouched: string; detections: number; maxLevel: Level | null; addresses: string[] }[];
+  hosts: { computer: string; firstTouched: string; detections: number; maxLevel: Level | null; addresses: string[]; firstSuspicious?: { at: string; title: string } }[];
   patientZero: { computer: string; why: string; entry?: { from: string; at: string; technique: TechniqueRef } } | null;
-  spread: { from: string; fromKind: 'host' | 'ip'; to: string; at: string; technique: TechniqueRef; techniques: TechniqueRef[]; detections: { id: string | null; title: string }[] }[];
+  spread: { from: string; fromKind: 'host' | 'ip'; to: string; at: string; technique: TechniqueRef; techniques: TechniqueRef[]; detections: { id: string | null; title: string }[]; evidence: string }[];
+  /** Movement into its hosts without evidence, or routine: shown as context, not spread. */
+  context: { from: string; fromKind: 'host' | 'ip'; to: string; at: string; technique: TechniqueRef; why: string }[];
+  /** Routine activity on its hosts, left out of it, with the reason. */
+  routine: { why: string; detections: number }[];
   accounts: string[];
   sourceIps: string[];
   tactics: { id: string; short: string; name: string; first: { at: string; computer: string | null; title: string; significant: boolean } }[];

@@ -90,6 +90,52 @@ export const LIMITS = {
     claimsPerAddress: 4,
     /** Distinct rules remembered per spread edge. */
     rulesPerEdge: 20,
+    /** Context movements (no evidence, or routine) shown per story: enough to see the pattern, the rest counted. */
+    contextShown: 20,
+    /** Arrivals (movement into a host not yet shown to be part of an intrusion) remembered per host, for evidence that comes later. */
+    arrivalsPerHost: 16,
+    /** Hosts whose recent suspicious activity and arrivals are remembered. */
+    maxHosts: 100_000,
+    /**
+     * The routine baselines (src/stories/routine.ts): what the network does every day. A live
+     * server keeps them for weeks, so every table is bounded: when one is full (or all of them
+     * together hold `cells` numbers) the tenth least recently seen is forgotten (counted), so
+     * the baselines follow the network as it changes. What cannot be learnt is counted and
+     * treated as never seen (not routine), which errs towards telling a story.
+     */
+    routine: {
+      /**
+       * Numbers held by all tables together (hosts reached, hosts per shape, days per key): about
+       * 40 bytes each in memory and 7 in the stored JSON, so at most ~80 MB and ~15 MB.
+       */
+      cells: 2_000_000,
+      /** Hosts in the fleet. */
+      hosts: 100_000,
+      /** Days remembered (the oldest are forgotten: the period slides). */
+      days: 400,
+      /** Sources whose fan-out is counted. */
+      sources: 20_000,
+      /** Targets counted per source: a source reaching this many is a management host in any fleet. */
+      targetsPerSource: 4_096,
+      /** (account, source, target) pairs. */
+      pairs: 200_000,
+      /** Days remembered per pair and per habit (two are enough to call it familiar; more for the words). */
+      daysPerKey: 8,
+      /** Program shapes. */
+      programs: 50_000,
+      /** (rule, subject) pairs whose spread over the fleet is counted. */
+      detections: 50_000,
+      /** (rule, host, subject) habits. */
+      habits: 100_000,
+      /** Hosts counted per program or detection shape: this many is common in any fleet. */
+      hostsPerShape: 256,
+      /** Service names whose installs are counted. */
+      services: 20_000,
+      /** Rules whose hosts are counted (a high detection of a rule seen on one host only is rare). */
+      rules: 20_000,
+    },
+    /** Routine facts a hunt worker remembers having sent (forgetting only means one is sent again). */
+    seenFacts: 200_000,
   },
   /** The time sort of `hunt` (src/hunt/sorter.ts). */
   sort: {

@@ -44,3 +44,15 @@ function describe(e: ErrorObject, path: readonly (string | number)[]): string {
   if (e.keyword === 'enum') return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   return `${where}: ${e.message ?? e.keyword}`;
 }
+
+/**
+ * Plain data (e.g. parsed JSON state) when it fits the schema; otherwise throws a
+ * `FirebreakError` with code `data-invalid` naming `what` and the path of each problem.
+ */
+export function validateJson<T>(data: unknown, schema: Schema & object, what: string): T {
+  let validate = compiled.get(schema);
+  if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
+  if (validate(data)) return data as T;
+  const lines = (validate.errors ?? []).slice(0, MAX_REPORTED).map((e) => `${what}: ${describe(e, pointerPath(e.instancePath))}`);
+  throw new FirebreakError('data-invalid', lines.join('\n'));
+}

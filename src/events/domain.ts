@@ -24,6 +24,12 @@ interface SourcesSpec {
   unless?: Conditions;
 }
 
+interface SuspiciousSpec {
+  when?: Conditions;
+  unless?: Conditions;
+  reason: string;
+}
+
 interface EventSpec {
   meaning: string;
   event_ids?: number[];
@@ -33,10 +39,14 @@ interface EventSpec {
   unless?: Conditions;
   sources?: SourcesSpec;
   target_host?: string[];
+  target_address?: string[];
+  target_patterns?: { field: string; pattern: string }[];
   technique?: ({ when?: Conditions } & ({ id: string } | { name: string }))[];
   lateral?: boolean;
   guesses?: boolean;
   context?: boolean;
+  access?: boolean;
+  suspicious?: SuspiciousSpec[];
 }
 
 interface ClaimSpec {
@@ -58,7 +68,9 @@ export interface DomainData {
   addresses: string[];
   files: string[];
   services: string[];
+  service_binaries?: string[];
   sources: { address: string[]; host: string[] };
+  processes?: { image?: string[]; parent?: string[]; command_line?: string[] };
   events: EventSpec[];
   address_claims: ClaimSpec[];
 }
@@ -102,7 +114,9 @@ const SCHEMA = {
     addresses: fieldList,
     files: fieldList,
     services: fieldList,
+    service_binaries: fieldList,
     sources: { type: 'object', additionalProperties: false, required: ['address', 'host'], properties: { address: fieldList, host: fieldList } },
+    processes: { type: 'object', additionalProperties: false, properties: { image: fieldList, parent: fieldList, command_line: fieldList } },
     events: {
       type: 'array',
       items: {
@@ -114,6 +128,11 @@ const SCHEMA = {
           ...selector,
           sources: { type: 'object', additionalProperties: false, properties: { address: fieldList, host: fieldList, when: conditions, unless: conditions } },
           target_host: fieldList,
+          target_address: fieldList,
+          target_patterns: {
+            type: 'array',
+            items: { type: 'object', additionalProperties: false, required: ['field', 'pattern'], properties: { field: { type: 'string', minLength: 1 }, pattern: { type: 'string', minLength: 1 } } },
+          },
           technique: {
             type: 'array',
             items: {
@@ -126,6 +145,11 @@ const SCHEMA = {
           lateral: { type: 'boolean' },
           guesses: { type: 'boolean' },
           context: { type: 'boolean' },
+          access: { type: 'boolean' },
+          suspicious: {
+            type: 'array',
+            items: { type: 'object', additionalProperties: false, required: ['reason'], properties: { when: conditions, unless: conditions, reason: { type: 'string', minLength: 1 } } },
+          },
         },
       },
     },
@@ -146,6 +170,10 @@ export interface EventMeaning {
   sources: { address: readonly string[]; host: readonly string[]; applies: Predicate };
   /** Fields naming the remote host the event's own host acted on. */
   targetHost: readonly string[];
+  /** Fields naming the address of the remote host the event's own host acted on (an outbound connection). */
+  targetAddress: readonly string[];
+  /** Patterns whose first group names a remote computer in a field (a command line's `\\host`, `/s host`). */
+  targetPatterns: readonly { field: string; re: RegExp }[];
   /** How a movement the event shows is named, given its fields (undefined: not named here). */
   technique(f: Fields): { id: string } | { name: string } | undefined;
   lateral: boolean;
@@ -155,6 +183,10 @@ export interface EventMeaning {
    * names besides its host (the account that logged on, the source it came from), never alone.
    */
   context: boolean;
+  /** An authenticated access from a source (a logon, a share access, explicit credentials): routine learning counts it. */
+  access: boolean;
+  /** Why a movement this event shows is suspicious in itself (pass-the-hash, an executable written to an admin share), if it is. */
+  suspicious(f: Fields): string | undefined;
 }
 
 /** The event an entry is matched against: its identity and its fields. */
@@ -174,7 +206,11 @@ export class Domain {
   readonly addressFields: readonly string[];
   readonly fileFields: readonly string[];
   readonly serviceFields: readonly string[];
+  /** Fields naming the program a newly installed service runs. */
+  readonly serviceBinaryFields: readonly string[];
   readonly defaultSources: EventMeaning['sources'];
+  /** Fields naming a started process's image, its parent's image and its command line (first present wins). */
+  readonly processFields: { readonly image: readonly string[]; readonly parent: readonly string[]; readonly commandLine: readonly string[] };
   private readonly noiseNames: Set<string>;
   private readonly noiseDomains: Set<string>;
   private readonly noisePatterns: RegExp[];
@@ -193,24 +229,32 @@ export class Domain {
     this.addressFields = data.addresses;
     this.fileFields = data.files;
     this.serviceFields = data.services;
+    this.serviceBinaryFields = data.service_binaries ?? [];
     this.noiseNames = new Set(data.accounts.noise_names.map((s) => s.toLowerCase()));
     this.noiseDomains = new Set(data.accounts.noise_domains.map((s) => s.toLowerCase()));
     this.noisePatterns = data.accounts.noise_patterns.map((p, i) => regex(p, `accounts.noise_patterns[${i}]`, file));
     this.noiseLogonIds = new Set(data.logon_ids.noise.map((s) => s.toLowerCase()));
     this.defaultSources = { address: data.sources.address, host: data.sources.host, applies: always };
+    this.processFields = { image: data.processes?.image ?? [], parent: data.processes?.parent ?? [], commandLine: data.processes?.command_line ?? [] };
     this.meanings = new Indexed(
       data.events.map((e, i) => {
         const where = `events[${i}]`;
         const s = e.sources;
         const tech = (e.technique ?? []).map((t, k) => ({ when: predicate(t.when, undefined, `${where}.technique[${k}]`, file), ref: 'id' in t ? { id: t.id } : { name: t.name } }));
+        const marks = (e.suspicious ?? []).map((m, k) => ({ test: predicate(m.when, m.unless, `${where}.suspicious[${k}]`, file), reason: m.reason }));
+        const patterns = (e.target_patterns ?? []).map((p, k) => ({ field: p.field, re: regex(p.pattern, `${where}.target_patterns[${k}]`, file) }));
         const meaning: EventMeaning = {
           meaning: e.meaning,
           sources: s ? { address: s.address ?? data.sources.address, host: s.host ?? data.sources.host, applies: predicate(s.when, s.unless, `${where}.sources`, file) } : this.defaultSources,
           targetHost: e.target_host ?? [],
+          targetAddress: e.target_address ?? [],
+          targetPatterns: patterns,
           technique: (f) => tech.find((t) => t.when(f))?.ref,
           lateral: e.lateral ?? false,
           guesses: e.guesses ?? false,
           context: e.context ?? false,
+          access: e.access ?? false,
+          suspicious: marks.length ? (f) => marks.find((m) => m.test(f))?.reason : none,
         };
         return { spec: e, test: predicate(e.when, e.unless, where, file), value: meaning };
       }),
@@ -303,6 +347,7 @@ function includesText(list: readonly string[], v: string | null): boolean {
 }
 
 const always: Predicate = () => true;
+const none = (): undefined => undefined;
 
 function predicate(when: Conditions | undefined, unless: Conditions | undefined, where: string, file: string): Predicate {
   const w = when ? compileConditions(when, `${where}.when`, file) : undefined;

@@ -19,6 +19,8 @@ import type { FileDone, FileTask, FromWorker, ToWorker, WorkerInit, WorkerRest }
 
 export type { DetectionSink };
 
+type FromWorkerFacts = Extract<FromWorker, { type: 'batch' }>['facts'];
+
 /** Receives every event as it is read (for --db). */
 export interface EventSink {
   writeEvents(events: EventRecord[]): void | Promise<void>;
@@ -165,7 +167,7 @@ async function readAll(
   summary: HuntSummary,
   progress: Progress,
   addError: (e: HuntError) => void,
-  stories: { learn(c: { ip: string; host: string; at: string | null }[]): void } | undefined,
+  stories: { learn(c: { ip: string; host: string; at: string | null }[]): void; learnRoutine(f: FromWorkerFacts): void } | undefined,
 ): Promise<(origin: number, file: string) => boolean> {
   const excluded = new Map<number, Set<string>>();
   const exclude = (origin: number, file: string) => excluded.get(origin)?.has(file) ?? false;
@@ -258,6 +260,7 @@ async function readAll(
           // Acknowledged once the events are stored (the database is the one slow consumer).
           from.post({ type: 'ack' } satisfies ToWorker);
           stories?.learn(m.claims);
+          stories?.learnRoutine(m.facts);
           progress.detections += m.detections;
           return;
         }

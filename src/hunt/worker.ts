@@ -17,6 +17,8 @@ import { RunSpiller, sortItem, type SortItem } from './sorter.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../events/addresses.js';
+import { defaultDomain } from '../events/domain.js';
+import { detectionFact, eventFacts, factKey, type RoutineFact } from '../stories/facts.js';
 import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from '../detections/convert.js';
 
 export interface WorkerInit {
@@ -27,7 +29,7 @@ export interface WorkerInit {
   /** Linux readers' options (syslog zone and year). */
   linux?: { timeZone?: string; year?: number };
   wantEvents: boolean;
-  /** Collect IP → host claims (for stories). */
+  /** Collect IP → host claims and routine facts (for stories). */
   wantClaims: boolean;
   /** Rules whose detections only feed correlations (by `ruleKey`) → the event fields to send. */
   slim: Record<string, string[]>;
@@ -60,6 +62,8 @@ export type FromWorker =
       events: EventRecord[];
       /** IP → host claims first seen in this batch (for stories). */
       claims: { ip: string; host: string; at: string | null }[];
+      /** Routine facts first seen in this batch (for stories: who reaches which host, which program runs where). */
+      facts: RoutineFact[];
       eventCount: number;
       first: string | null;
       last: string | null;
@@ -85,6 +89,8 @@ let inFlight = 0;
 let waiting: (() => void) | undefined;
 const spiller = new RunSpiller(init.sort.dir, init.sort.prefix, init.sort.items, init.sort.chars);
 const seenClaims = new Set<string>();
+const seenFacts = new Set<string>();
+const domain = defaultDomain();
 const slimmed = new Map<SigmaRule, string[]>();
 const unexplainedKeys = new Set(init.unexplained);
 const unexplained = new Set<SigmaRule>();
@@ -106,15 +112,26 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
   let detections = 0;
   let events: EventRecord[] = [];
   let claims: { ip: string; host: string; at: string | null }[] = [];
+  let facts: RoutineFact[] = [];
+  const fact = (f: RoutineFact | undefined) => {
+    if (!f) return;
+    const key = factKey(f);
+    if (seenFacts.has(key)) return;
+    // Bounded: forgetting only means a fact is sent again (learning it twice changes nothing).
+    if (seenFacts.size >= LIMITS.stories.seenFacts) seenFacts.clear();
+    seenFacts.add(key);
+    facts.push(f);
+  };
   let count = 0;
   let filtered = 0;
   let first: string | null = null;
   let last: string | null = null;
   const flush = async () => {
-    await send({ type: 'batch', file: path, detections, events, claims, eventCount: count, first, last, filtered });
+    await send({ type: 'batch', file: path, detections, events, claims, facts, eventCount: count, first, last, filtered });
     detections = 0;
     events = [];
     claims = [];
+    facts = [];
     count = 0;
     filtered = 0;
     first = last = null;
@@ -145,7 +162,10 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
           seenClaims.add(key);
           claims.push({ ip: c.ip, host: c.host, at: ts });
         }
+      const t = init.wantClaims && ts ? Date.parse(ts) : NaN;
+      if (!Number.isNaN(t)) for (const f of eventFacts(ev.fields, ev.computer ?? null, t, domain)) fact(f);
       for (const d of engine.match(ev)) {
+        if (!Number.isNaN(t)) fact(detectionFact(d.rule.id ?? d.rule.title, ev.fields, ev.computer ?? null, t, domain));
         const rec = toDetectionRecord(d, !unexplained.has(d.rule));
         const keep = slimmed.get(d.rule);
         if (keep) {

@@ -10,7 +10,7 @@ const WIDTH = 100;
 
 /** The top `max` stories as plain text for the terminal (no colour; the caller may add it). */
 export function renderStoriesText(stories: readonly Story[], max = 5): string {
-  if (!stories.length) return 'Stories: none (no group of detections passed the noise rule).\n';
+  if (!stories.length) return 'Stories: none (no group of detections earned its place: lone alerts and routine stay in the detections).\n';
   const out: string[] = [`Stories: ${stories.length} (top ${Math.min(max, stories.length)} by score)`];
   stories.slice(0, max).forEach((s, i) => {
     const lv = (['critical', 'high', 'medium', 'low'] as const)
@@ -19,13 +19,35 @@ export function renderStoriesText(stories: readonly Story[], max = 5): string {
       .join(', ');
     out.push('');
     out.push(
-      `${i + 1}. score ${s.score} · ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'} · ${s.detections} detection${s.detections === 1 ? '' : 's'} (${lv || 'informational'}) · ${range(s.firstSeen, s.lastSeen)} · ${s.id}`,
+      ...wrap(
+        `${i + 1}. score ${s.score} · ${s.hosts.length} host${s.hosts.length === 1 ? '' : 's'} · ${s.detections} detection${s.detections === 1 ? '' : 's'} (${lv || 'informational'}) · ${range(s.firstSeen, s.lastSeen)} · ${s.id}`,
+        '   ',
+      ),
     );
+    out.push(...wrap(`   why a story: ${s.earned}`, '                '));
     if (s.patientZero) out.push(...wrap(`   patient zero: ${s.patientZero.computer} (${s.patientZero.why})`, '                 '));
     if (s.spread.length) {
-      const shown = s.spread.slice(0, 6).map((e) => `${e.from} → ${e.to} ${e.at.slice(11, 16)} ${techniquePhrase(e.technique)}`);
+      const shown = s.spread.slice(0, 6).map((e) => `${e.from} → ${e.to} ${e.at.slice(11, 16)} ${techniquePhrase(e.technique)} [${e.evidence}]`);
       out.push(...wrap(`   spread: ${shown.join('; ')}${s.spread.length > 6 ? `; +${s.spread.length - 6} more` : ''}`, '           '));
     }
+    if (s.context.length)
+      out.push(
+        ...wrap(
+          `   context (not spread): ${s.context.length + s.omitted.context} movement${s.context.length + s.omitted.context === 1 ? '' : 's'} into its hosts, e.g. ${s.context[0]!.from} → ${s.context[0]!.to} (${s.context[0]!.why})`,
+          '                          ',
+        ),
+      );
+    const routine = s.routine.reduce((n, r) => n + r.detections, 0);
+    if (routine)
+      out.push(
+        ...wrap(
+          `   routine left out: ${routine} detection${routine === 1 ? '' : 's'}: ${s.routine
+            .slice(0, 2)
+            .map((r) => r.why)
+            .join('; ')}${s.routine.length > 2 ? '; …' : ''}`,
+          '                     ',
+        ),
+      );
     if (s.tactics.length) out.push(...wrap(`   tactics: ${s.tactics.map((t) => t.name).join(' → ')}`, '            '));
     if (s.accounts.length) out.push(...wrap(`   accounts: ${s.accounts.slice(0, 6).join(', ')}${s.accounts.length > 6 ? ` +${s.accounts.length - 6}` : ''}`, '             '));
     out.push(...wrap(`   ${s.narrative}`, '   '));

@@ -1,7 +1,8 @@
 /**
  * A detection worker of `firebreak serve`: compiles the rules once, then turns batches of
  * write-ahead-log records into events (./decode.ts), matches them, and returns the detections,
- * the events to store, the address claims stories learn from, and what could not be read. The
+ * the events to store, the address claims and routine facts stories learn from, and what could
+ * not be read. The
  * same engine and record shapes as `hunt`'s workers; no state but the per-source Linux streams.
  */
 import { workerData } from 'node:worker_threads';
@@ -10,7 +11,10 @@ import { normaliseTime, ruleKey, toDetectionRecord } from '../detections/convert
 import type { DetectionRecord } from '../detections/record.js';
 import { Engine } from '../engine/engine.js';
 import type { LogsourceMap } from '../engine/logsource.js';
+import { LIMITS } from '../core/limits.js';
 import { addressClaims } from '../events/addresses.js';
+import { defaultDomain } from '../events/domain.js';
+import { detectionFact, eventFacts, factKey, type RoutineFact } from '../stories/facts.js';
 import type { Event } from '../events/event.js';
 import type { SigmaRule } from '../sigma/model.js';
 import { RecordDecoder } from './decode.js';
@@ -38,6 +42,8 @@ export interface DetectResult {
   events: StoredEvent[];
   detections: DetectionRecord[];
   claims: { ip: string; host: string; at: string | null }[];
+  /** Routine facts for the stories' baselines (who reaches which host, which program runs where; src/stories/facts.ts), when claims are wanted. */
+  facts?: RoutineFact[];
   errors: { offset: number | null; source: string; code: string; message: string }[];
   /** Events read (some records make none, some several). */
   eventCount: number;
@@ -51,6 +57,9 @@ const decoder = new RecordDecoder({ timeZone: init.timeZone });
 const slimmed = new Map<SigmaRule, string[]>();
 const unexplained = new Set<SigmaRule>();
 const unexplainedKeys = new Set(init.unexplained);
+const domain = init.wantClaims ? defaultDomain() : undefined;
+/** Facts sent lately (bounded: forgetting one only means it is sent again, and learning it twice changes nothing). */
+const seenFacts = new Set<string>();
 for (const r of init.rules) {
   const key = ruleKey(r);
   const keep = init.slim[key];
@@ -59,7 +68,7 @@ for (const r of init.rules) {
 }
 
 function detect(task: DetectTask): DetectResult {
-  const out: DetectResult = { events: [], detections: [], claims: [], errors: [], eventCount: 0, maxTime: Number.NaN };
+  const out: DetectResult & { facts: RoutineFact[] } = { events: [], detections: [], claims: [], facts: [], errors: [], eventCount: 0, maxTime: Number.NaN };
   const take = (items: ReturnType<RecordDecoder['decode']>, offset: number | null, source: string, receivedAt: number) => {
     for (const it of items) {
       if (!('fields' in it)) {
@@ -75,7 +84,7 @@ function detect(task: DetectTask): DetectResult {
   return out;
 }
 
-function handle(ev: Event, out: DetectResult, offset: number, source: string, receivedAt: number): void {
+function handle(ev: Event, out: DetectResult & { facts: RoutineFact[] }, offset: number, source: string, receivedAt: number): void {
   out.eventCount++;
   const ts = normaliseTime(ev.timestamp);
   if (ts) {
@@ -96,7 +105,10 @@ function handle(ev: Event, out: DetectResult, offset: number, source: string, re
       fields: ev.fields,
     });
   if (init.wantClaims) for (const c of addressClaims(ev.fields, ev.computer ?? null)) out.claims.push({ ip: c.ip, host: c.host, at: ts });
+  const t = domain && ts ? Date.parse(ts) : Number.NaN;
+  if (domain && !Number.isNaN(t)) for (const f of eventFacts(ev.fields, ev.computer ?? null, t, domain)) fact(f, out);
   for (const d of engine.match(ev)) {
+    if (domain && !Number.isNaN(t)) fact(detectionFact(d.rule.id ?? d.rule.title, ev.fields, ev.computer ?? null, t, domain), out);
     const rec = toDetectionRecord(d, !unexplained.has(d.rule));
     const keep = slimmed.get(d.rule);
     if (keep) {
@@ -106,6 +118,15 @@ function handle(ev: Event, out: DetectResult, offset: number, source: string, re
     }
     out.detections.push(rec);
   }
+}
+
+function fact(f: RoutineFact | undefined, out: DetectResult & { facts: RoutineFact[] }): void {
+  if (!f) return;
+  const key = factKey(f);
+  if (seenFacts.has(key)) return;
+  if (seenFacts.size >= LIMITS.stories.seenFacts) seenFacts.clear();
+  seenFacts.add(key);
+  out.facts.push(f);
 }
 
 serveTasks<DetectTask, DetectResult>(detect);

@@ -28,6 +28,7 @@ import type { EventStore } from './store/types.js';
 import type { WalEntry, WriteAheadLog } from './wal/wal.js';
 import type { NotifyEvent } from './notify/message.js';
 import { LiveStories, type StoryChange } from './stories.js';
+import { BASELINE_NAME } from '../stories/stage.js';
 
 export interface ProcessorOptions {
   wal: WriteAheadLog;
@@ -59,6 +60,8 @@ export interface ProcessorOptions {
   publicUrl?: string;
   /** Called after every batch is fully processed. */
   onBatch?: () => void;
+  /** Problems of the processor's own state (e.g. stored baselines it could not use). */
+  onWarning?: (message: string) => void;
   /** Record-level problems (bad records), for health. */
   onErrors?: (errors: DetectResult['errors']) => void;
 }
@@ -78,6 +81,9 @@ export interface ProcessorStats {
   flushedNotStored: number;
   stages: Record<string, Record<string, number>>;
 }
+
+/** The stories' baselines are written with the processed offset at most this often (and at stop). */
+const BASELINE_SAVE_MS = 60_000;
 
 /** Event times more than this far in the future (clock skew, hostile input) do not move the watermark. */
 const FUTURE_SKEW_MS = 5 * 60_000;
@@ -105,6 +111,7 @@ export class Processor {
   private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0, flushedNotStored: 0 };
   private stopping = false;
   private lastLagMs: number | null = null;
+  private baselinesSavedAt = 0;
   private failure: Error | undefined;
 
   constructor(private readonly o: ProcessorOptions) {
@@ -127,7 +134,19 @@ export class Processor {
       afterCorrelation: [this.correlationAlerts],
       after: (parts) => o.after?.(parts) ?? [],
     });
-    if (this.stages.stories) this.stages.stories.onJoin = (d, key) => this.liveStories.joined(d, key);
+    if (this.stages.stories) {
+      const stories = this.stages.stories;
+      stories.onJoin = (d, key) => this.liveStories.joined(d, key);
+      // The stories' baselines (what is routine here) survive a restart; damaged state starts cold.
+      const row = o.db.db.prepare('SELECT state FROM baselines WHERE name = ?').get(BASELINE_NAME) as { state: string } | undefined;
+      if (row) {
+        try {
+          stories.importBaseline(JSON.parse(row.state));
+        } catch (e) {
+          o.onWarning?.(`stored story baselines not used (starting cold): ${(e as Error).message}`);
+        }
+      }
+    }
     this.processed = Number(o.db.getMeta('processed') ?? o.wal.committed);
     this.replayFrom = Math.min(this.processed, Number(o.db.getMeta('replay_from') ?? o.wal.committed));
     this.replayFrom = Math.max(this.replayFrom, o.wal.firstOffset);
@@ -208,6 +227,7 @@ export class Processor {
       await this.stages.pipeline.advance(this.maxSeen === -Infinity ? 0 : this.maxSeen);
       this.writeStories(true);
       this.o.onBatch?.();
+      this.baselinesSavedAt = 0;
       this.commit();
     }
     await this.pool.close().catch(() => undefined);
@@ -304,6 +324,7 @@ export class Processor {
     }
     if (this.o.events && r.events.length) await this.o.events.append(r.events);
     this.stages.stories?.learn(r.claims);
+    if (r.facts?.length) this.stages.stories?.learnRoutine(r.facts);
     await this.stages.pipeline.push(r.detections);
     if (!Number.isNaN(r.maxTime)) {
       const t = Math.min(r.maxTime, Date.now() + FUTURE_SKEW_MS);
@@ -368,10 +389,19 @@ export class Processor {
     while (this.horizon.length > 1 && this.horizon[1]!.maxTime < keepFrom) this.horizon.shift();
     const replayFrom = Math.min(this.processed, this.horizon[0]?.offset ?? this.processed);
     if (replayFrom > this.replayFrom) this.replayFrom = replayFrom;
+    const stories = this.stages.stories;
+    const saveBaselines = stories !== undefined && Date.now() - this.baselinesSavedAt >= BASELINE_SAVE_MS;
+    const baseline = saveBaselines ? JSON.stringify(stories.exportBaseline()) : undefined;
     this.o.db.tx(() => {
       this.o.db.setMeta('processed', String(this.processed));
       this.o.db.setMeta('replay_from', String(this.replayFrom));
+      if (baseline !== undefined) {
+        this.o.db.db
+          .prepare('INSERT INTO baselines (name, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at')
+          .run(BASELINE_NAME, baseline, new Date().toISOString());
+      }
     });
+    if (saveBaselines) this.baselinesSavedAt = Date.now();
     this.o.wal.markProcessed(this.processed);
     if (this.replayFrom > this.o.wal.committed) void this.o.wal.commit(this.replayFrom).catch(() => undefined);
   }
@@ -379,11 +409,12 @@ export class Processor {
 
 function merge(results: DetectResult[]): DetectResult {
   if (results.length === 1) return results[0]!;
-  const out: DetectResult = { events: [], detections: [], claims: [], errors: [], eventCount: 0, maxTime: Number.NaN };
+  const out: DetectResult & { facts: NonNullable<DetectResult['facts']> } = { events: [], detections: [], claims: [], facts: [], errors: [], eventCount: 0, maxTime: Number.NaN };
   for (const r of results) {
     for (const e of r.events) out.events.push(e);
     for (const d of r.detections) out.detections.push(d);
     for (const c of r.claims) out.claims.push(c);
+    for (const f of r.facts ?? []) out.facts.push(f);
     for (const e of r.errors) out.errors.push(e);
     out.eventCount += r.eventCount;
     if (!Number.isNaN(r.maxTime) && (Number.isNaN(out.maxTime) || r.maxTime > out.maxTime)) out.maxTime = r.maxTime;

@@ -183,6 +183,7 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
           if (row) live.publish(c.kind === 'story-created' ? 'story.created' : 'story.updated', { id: c.id, summary: storySummary(db, row) });
         }
       },
+      onWarning: (m) => log('warn', m),
       onErrors: (errors) => {
         for (const e of errors.slice(0, 5)) log('warn', `record ${e.source}${e.offset === null ? '' : '#' + e.offset}: ${e.message}`);
       },

@@ -1,25 +1,41 @@
 /**
- * What a story accumulates while it grows: its detections' levels, hosts, accounts, addresses,
- * spread edges, tactics, rules and a capped timeline. `StoryAggregator.record` adds one detection
- * (with its observations); `merge` folds two components that an entity joined. Every list is
- * capped per story, and what did not fit is counted in `omitted`.
+ * What a story accumulates while it grows: its detections' levels (weighed by rarity), hosts
+ * (with their first suspicious activity), accounts, addresses, spread edges (with their evidence)
+ * and context edges, tactics, what earns it its place, rules, routine left out, and a capped
+ * timeline. `StoryAggregator.record` adds one detection with its verdict (./judge.ts); `merge`
+ * folds two components that an entity joined. Every list is capped per story, and what did not
+ * fit is counted in `omitted`.
  */
+import { createHash } from 'node:crypto';
 import { LIMITS } from '../core/limits.js';
-import { readAttackTags, techniqueRef, type TechniqueRef } from '../detections/attack.js';
+import { readAttackTags, type TechniqueRef } from '../detections/attack.js';
 import type { DetectionRecord } from '../detections/record.js';
-import { hostKey, normaliseIp } from '../events/addresses.js';
+import { normaliseIp } from '../events/addresses.js';
 import type { Domain } from '../events/domain.js';
 import { LEVELS, type Level } from '../sigma/model.js';
 import type { AddressBook } from './addressbook.js';
-import { accountsOf, movementOf, sourcesOf, stringOf, targetOf, type Observation } from './entities.js';
+import { accountsOf, stringOf, type Observation } from './entities.js';
 import type { Component } from './graph.js';
+import type { Move, Verdict } from './judge.js';
 import type { StoryDetectionRef } from './model.js';
-import { isMovementTechnique } from './techniques.js';
 
 const LEVEL_RANK = new Map<Level, number>(LEVELS.map((l, i) => [l, i]));
 export const rank = (l: Level): number => LEVEL_RANK.get(l) ?? 0;
 
 const EDGE_RULES = LIMITS.stories.rulesPerEdge;
+/** Distinct routine reasons noted per story. */
+const ROUTINE_NOTES = 12;
+/** Distinct tactic sets remembered per story (two that neither contains already show progression). */
+const TACTIC_SETS = 16;
+
+/** A story's id: `st-` and 12 hex of a hash of the detection that started it. */
+export function storyId(sig: string): string {
+  return 'st-' + createHash('sha256').update(sig).digest('hex').slice(0, 12);
+}
+
+function addTacticSet(sets: string[], set: string): void {
+  if (sets.length < TACTIC_SETS && !sets.includes(set)) sets.push(set);
+}
 
 export interface TacticFirst {
   t: number;
@@ -46,6 +62,8 @@ export interface HostAcc {
   first: number;
   detections: number;
   maxLevel: number;
+  /** The host's first suspicious activity in the story. */
+  suspicious: { t: number; title: string } | null;
 }
 
 export interface EdgeAcc {
@@ -55,28 +73,52 @@ export interface EdgeAcc {
   at: number;
   techniques: Map<string, TechniqueRef>;
   detections: Map<string, { id: string | null; title: string }>;
+  /** Why it is spread (null: context only). */
+  evidence: string | null;
+  /** Why it is context, when it is. */
+  why: string;
+  /** Only failed attempts were seen on it (it reached nothing). */
+  attempt: boolean;
 }
 
-export interface Lateral {
-  host: string;
-  t: number;
-  technique: TechniqueRef;
-  rule: { id: string | null; title: string };
+/** What earns a story its place (docs/stories.md, "A story must earn its place"). */
+export interface Earned {
+  /** Titles of the first correlation and critical and high detections. */
+  correlation: string | null;
+  critical: string | null;
+  high: string | null;
+  /** The first high detection whose rule fired on no other host. */
+  rareHigh: string | null;
+  /** Distinct tactic sets of medium-or-above detections (two that neither contains = progression), capped. */
+  tacticSets: string[];
 }
 
 /** One story while it grows (a component of the graph). */
 export class Agg implements Component {
+  /** The story's id (of the detection that started it; on a merge the older story's survives). */
+  storyId = '';
+  /** When the detection that started it happened, and its signature (the older story's id survives a merge). */
+  bornT = Infinity;
+  bornSig = '';
+  /** Shown to a live client: its id may be reported as merged away. */
+  shown = false;
+  /** Ids shown before and merged into this story, not yet reported. */
+  mergedAway: string[] = [];
   firstT = Infinity;
   firstSig = '';
   lastT = -Infinity;
   count = 0;
   correlations = 0;
   levels: Record<Level, number> = { informational: 0, low: 0, medium: 0, high: 0, critical: 0 };
+  /** Sum of the rarity weights of the detections of each level. */
+  rarity: Record<Level, number> = { informational: 0, low: 0, medium: 0, high: 0, critical: 0 };
+  earned: Earned = { correlation: null, critical: null, high: null, rareHigh: null, tacticSets: [] };
   hosts = new Map<string, HostAcc>();
   accounts = new Map<string, string>();
   ips = new Set<string>();
   edges = new Map<string, EdgeAcc>();
-  lateral: Lateral[] = [];
+  /** Routine seen on the story's hosts while it grew: reason → detections. */
+  routine = new Map<string, number>();
   /** Tactic → its first detection, preferring medium-or-above ones (`strong`) over low ones. */
   tactics = new Map<string, TacticFirst>();
   techniques = new Set<string>();
@@ -85,10 +127,7 @@ export class Agg implements Component {
   /** Index of the weakest entry of a full `refs` (-1: not known). */
   worstRef = -1;
   logCleared: { t: number; computer: string | null; title: string } | null = null;
-  /** For the noise rule: tactics and rules of medium-or-above detections (two of each are enough). */
-  mediumTactics = new Set<string>();
-  mediumRules = new Set<string>();
-  omitted = { timeline: 0, hosts: 0, accounts: 0, sourceIps: 0, spread: 0, rules: 0 };
+  omitted = { timeline: 0, hosts: 0, accounts: 0, sourceIps: 0, spread: 0, rules: 0, context: 0 };
 
   constructor(readonly id: number) {}
 
@@ -112,13 +151,19 @@ export class StoryAggregator {
     private readonly domain: Domain,
   ) {}
 
-  /** What one detection (and its observations: itself and a correlation's contributors) adds. */
-  record(a: Agg, d: DetectionRecord, t: number, obs: readonly Observation[]): void {
+  /** What one detection (and its observations: itself and a correlation's contributors) adds, with its verdict. */
+  record(a: Agg, d: DetectionRecord, t: number, obs: readonly Observation[], v: Verdict): void {
     const cap = this.limits.cap;
     a.count++;
     if (d.rule.kind === 'correlation') a.correlations++;
     a.levels[d.level] = (a.levels[d.level] ?? 0) + 1;
+    a.rarity[d.level] = (a.rarity[d.level] ?? 0) + v.rarity;
     const sig = `${d.timestamp}|${d.computer ?? ''}|${d.rule.id ?? d.rule.title}|${d.recordId ?? ''}|${d.sourceFile}`;
+    if (!a.storyId) {
+      a.storyId = storyId(sig);
+      a.bornT = t;
+      a.bornSig = sig;
+    }
     if (t < a.firstT || (t === a.firstT && sig < a.firstSig)) {
       a.firstT = t;
       a.firstSig = sig;
@@ -127,14 +172,20 @@ export class StoryAggregator {
 
     const { tactics, techniques } = readAttackTags(d.rule.tags);
     const main = obs[0]!;
+    const medium = rank(d.level) >= rank('medium');
     for (const tac of tactics) {
-      const first = { t, computer: main.hostName, title: d.rule.title, strong: rank(d.level) >= rank('medium'), broad: tactics.length > 2 };
+      const first = { t, computer: main.hostName, title: d.rule.title, strong: medium, broad: tactics.length > 2 };
       if (earlier(first, a.tactics.get(tac))) a.tactics.set(tac, first);
-      if (rank(d.level) >= rank('medium') && a.mediumTactics.size < 2) a.mediumTactics.add(tac);
     }
     for (const tech of techniques) a.techniques.add(tech);
     if (this.isLogClear(d, techniques) && (!a.logCleared || t < a.logCleared.t)) a.logCleared = { t, computer: main.hostName, title: d.rule.title };
-    if (rank(d.level) >= rank('medium') && a.mediumRules.size < 2) a.mediumRules.add(d.rule.id ?? d.rule.title);
+    if (d.rule.kind === 'correlation') a.earned.correlation ??= d.rule.title;
+    else if (d.level === 'critical') a.earned.critical ??= d.rule.title;
+    else if (d.level === 'high') {
+      a.earned.high ??= d.rule.title;
+      if (v.rareRule) a.earned.rareHigh ??= d.rule.title;
+    }
+    if (medium && tactics.length) addTacticSet(a.earned.tacticSets, [...tactics].sort().join(' '));
 
     const rk = d.rule.id ?? d.rule.title;
     const rule = a.rules.get(rk);
@@ -153,11 +204,9 @@ export class StoryAggregator {
       recordId: d.recordId,
     });
 
-    const ruleRef = { id: d.rule.id, title: d.rule.title };
-    const tagMovement = techniques.filter(isMovementTechnique).map(techniqueRef);
     obs.forEach((o, i) => {
-      if (o.host) this.touch(a, o.host, o.t, i === 0 ? d.level : null);
-      // Names tried in failed logons are guesses, not accounts the attacker holds: they join, but are not listed.
+      if (o.host) this.touch(a, o.host, o.t, i === 0 ? d.level : null, i === 0 && v.suspicious ? d.rule.title : null);
+      // Names tried in failed logons are guesses, not accounts the attacker holds: they are not listed.
       for (const acc of o.meaning?.guesses ? [] : accountsOf(o.fields, o.host, this.domain)) {
         if (a.accounts.has(acc.key)) {
           // Prefer a display with a domain over a bare name.
@@ -171,34 +220,51 @@ export class StoryAggregator {
         if (a.ips.size < cap) a.ips.add(ip);
         else a.omitted.sourceIps++;
       }
-      // Movement: edges into this host from the sources it names, or out of it to a target it names.
-      const via = movementOf(o, tagMovement);
-      if (o.host) {
-        let sourced = false;
-        for (const src of sourcesOf(o, this.book, this.domain)) {
-          if (src === 'h:' + o.host) continue;
-          this.edge(a, src, o.host, o.t, via, ruleRef);
-          sourced = true;
-        }
-        const target = targetOf(o);
-        if (target && hostKey(target) !== o.host) {
-          this.book.nameHost(hostKey(target), target);
-          this.edge(a, 'h:' + o.host, hostKey(target), o.t, via, ruleRef);
-          sourced = true;
-        }
-        if (!sourced && (tagMovement.length || o.meaning?.lateral) && a.lateral.length < cap) {
-          a.lateral.push({ host: o.host, t: o.t, technique: via, rule: ruleRef });
-        }
-      }
     });
+    // Movement: spread with its evidence (an entry from an outside address needs none), else context.
+    for (const m of v.moves) this.move(a, m);
+    for (const m of v.upgraded) this.move(a, m);
+    if (v.attached) {
+      const e = a.edges.get(v.attached.move.from + '\u0000' + v.attached.move.to) ?? this.move(a, v.attached.move);
+      if (e) {
+        e.techniques.set(v.attached.via.id ?? v.attached.via.name, v.attached.via);
+        if (e.detections.size < EDGE_RULES) e.detections.set(d.rule.id ?? d.rule.title, { id: d.rule.id, title: d.rule.title });
+      }
+    }
+  }
+
+  /** Routine seen on one of the story's hosts: noted, not joined. */
+  note(a: Agg, why: string): void {
+    const n = a.routine.get(why);
+    if (n !== undefined) a.routine.set(why, n + 1);
+    else if (a.routine.size < ROUTINE_NOTES) a.routine.set(why, 1);
   }
 
   /** Fold `b` into `a`. */
   merge(a: Agg, b: Agg): void {
     const cap = this.limits.cap;
+    // The older story's id survives; the other one is reported as merged when a client saw it.
+    const older = b.bornT < a.bornT || (b.bornT === a.bornT && b.bornSig < a.bornSig) ? b : a;
+    const younger = older === a ? b : a;
+    const survivor = { id: older.storyId, t: older.bornT, sig: older.bornSig };
+    const away = [...a.mergedAway, ...b.mergedAway];
+    if (younger.shown && younger.storyId) away.push(younger.storyId);
+    a.storyId = survivor.id;
+    a.bornT = survivor.t;
+    a.bornSig = survivor.sig;
+    a.mergedAway = away;
+    a.shown = a.shown || b.shown;
     a.count += b.count;
     a.correlations += b.correlations;
-    for (const l of LEVELS) a.levels[l] += b.levels[l];
+    for (const l of LEVELS) {
+      a.levels[l] += b.levels[l];
+      a.rarity[l] += b.rarity[l];
+    }
+    a.earned.correlation ??= b.earned.correlation;
+    a.earned.critical ??= b.earned.critical;
+    a.earned.high ??= b.earned.high;
+    a.earned.rareHigh ??= b.earned.rareHigh;
+    for (const x of b.earned.tacticSets) addTacticSet(a.earned.tacticSets, x);
     if (b.firstT < a.firstT || (b.firstT === a.firstT && b.firstSig < a.firstSig)) {
       a.firstT = b.firstT;
       a.firstSig = b.firstSig;
@@ -210,6 +276,7 @@ export class StoryAggregator {
         mine.first = Math.min(mine.first, h.first);
         mine.detections += h.detections;
         mine.maxLevel = Math.max(mine.maxLevel, h.maxLevel);
+        if (h.suspicious && (!mine.suspicious || h.suspicious.t < mine.suspicious.t)) mine.suspicious = h.suspicious;
       } else if (a.hosts.size < cap) a.hosts.set(k, h);
       else a.omitted.hosts++;
     }
@@ -227,19 +294,24 @@ export class StoryAggregator {
       const mine = a.edges.get(k);
       if (mine) {
         mine.at = Math.min(mine.at, e.at);
+        mine.evidence ??= e.evidence;
+        mine.attempt &&= e.attempt;
         for (const [tk, tv] of e.techniques) mine.techniques.set(tk, tv);
         for (const [dk, dv] of e.detections) if (mine.detections.size < EDGE_RULES) mine.detections.set(dk, dv);
       } else if (a.edges.size < cap) a.edges.set(k, e);
-      else a.omitted.spread++;
+      else if (e.evidence) a.omitted.spread++;
+      else a.omitted.context++;
     }
-    for (const l of b.lateral) if (a.lateral.length < cap) a.lateral.push(l);
+    for (const [why, n] of b.routine) {
+      const mine = a.routine.get(why);
+      if (mine !== undefined) a.routine.set(why, mine + n);
+      else if (a.routine.size < ROUTINE_NOTES) a.routine.set(why, n);
+    }
     for (const [k, v] of b.tactics) {
       const mine = a.tactics.get(k);
       if (earlier(v, mine)) a.tactics.set(k, v);
     }
     for (const x of b.techniques) a.techniques.add(x);
-    for (const x of b.mediumTactics) if (a.mediumTactics.size < 2) a.mediumTactics.add(x);
-    for (const x of b.mediumRules) if (a.mediumRules.size < 2) a.mediumRules.add(x);
     if (b.logCleared && (!a.logCleared || b.logCleared.t < a.logCleared.t)) a.logCleared = b.logCleared;
     for (const [k, r] of b.rules) {
       const mine = a.rules.get(k);
@@ -264,11 +336,11 @@ export class StoryAggregator {
     return this.domain.meaningOf({ eventId: d.eventId, channel: d.channel, provider: d.provider, fields: d.event })?.meaning === 'log-cleared';
   }
 
-  private touch(a: Agg, host: string, t: number, level: Level | null): void {
+  private touch(a: Agg, host: string, t: number, level: Level | null, suspicious: string | null): void {
     let h = a.hosts.get(host);
     if (!h) {
       if (a.hosts.size >= this.limits.cap) return void a.omitted.hosts++;
-      h = { name: this.book.display(host), first: t, detections: 0, maxLevel: -1 };
+      h = { name: this.book.display(host), first: t, detections: 0, maxLevel: -1, suspicious: null };
       a.hosts.set(host, h);
     }
     if (t < h.first) h.first = t;
@@ -276,19 +348,30 @@ export class StoryAggregator {
       h.detections++;
       h.maxLevel = Math.max(h.maxLevel, rank(level));
     }
+    if (suspicious && (!h.suspicious || t < h.suspicious.t)) h.suspicious = { t, title: suspicious };
   }
 
-  private edge(a: Agg, from: string, to: string, t: number, via: TechniqueRef, rule: { id: string | null; title: string }): void {
-    const key = from + '\u0000' + to;
+  /** Record a move: spread when it has evidence (or comes from an outside address), context otherwise. */
+  private move(a: Agg, m: Move): EdgeAcc | undefined {
+    const key = m.from + '\u0000' + m.to;
+    const spread = m.evidence !== null || m.from.startsWith('ip:');
     let e = a.edges.get(key);
     if (!e) {
-      if (a.edges.size >= this.limits.cap) return void a.omitted.spread++;
-      e = { from, to, at: t, techniques: new Map(), detections: new Map() };
+      if (a.edges.size >= this.limits.cap) {
+        if (spread) a.omitted.spread++;
+        else a.omitted.context++;
+        return undefined;
+      }
+      e = { from: m.from, to: m.to, at: m.t, techniques: new Map(), detections: new Map(), evidence: null, why: '', attempt: m.attempt };
       a.edges.set(key, e);
     }
-    if (t < e.at) e.at = t;
-    e.techniques.set(via.id ?? via.name, via);
-    if (e.detections.size < EDGE_RULES) e.detections.set(rule.id ?? rule.title, rule);
+    if (!m.attempt) e.attempt = false;
+    if (m.t < e.at) e.at = m.t;
+    if (spread && !e.evidence) e.evidence = m.evidence ?? 'entry from an address no host of the evidence owns';
+    if (!e.why) e.why = m.routine ? m.routine.why : 'no suspicious activity around it';
+    e.techniques.set(m.via.id ?? m.via.name, m.via);
+    if (e.detections.size < EDGE_RULES) e.detections.set(m.rule.id ?? m.rule.title, m.rule);
+    return e;
   }
 
   /** Keep at most `maxTimeline` refs: when full, a more severe detection replaces the least severe latest one. */

@@ -1,24 +1,25 @@
 /**
  * A finished story from its aggregate: edges resolved to hosts (an address learnt later still
- * names its host), movement detections without a source attached to the nearest incoming edge,
- * hosts in first-touch order with the addresses they own, patient zero, tactics in kill-chain
- * order, the score and the narrative.
+ * names its host) and split into spread (with evidence) and context, hosts in first-touch order
+ * with the addresses they own and their first suspicious activity, patient zero, tactics in
+ * kill-chain order, why it is a story, the score, the routine left out, and the narrative.
  */
-import { createHash } from 'node:crypto';
 import { TACTICS } from '../detections/attack.js';
+import { LIMITS } from '../core/limits.js';
 import { LEVELS } from '../sigma/model.js';
 import type { AddressBook } from './addressbook.js';
 import { rank, type Agg, type EdgeAcc } from './aggregate.js';
-import type { SpreadEdge, Story, StoryHost, StoryTactic } from './model.js';
+import type { ContextEdge, SpreadEdge, Story, StoryHost, StoryTactic } from './model.js';
 import { narrative } from './narrative.js';
-import { patientZero, score } from './scoring.js';
+import { earned, patientZero, score } from './scoring.js';
 import { movementRank } from './techniques.js';
+
+/** Context edges listed per story. */
+const CONTEXT_SHOWN = LIMITS.stories.contextShown;
 
 const TACTIC_INDEX = new Map(TACTICS.map((t, i) => [t.short, i]));
 
 export interface AssembleLimits {
-  /** A movement detection without a source attaches to an incoming edge this close in time (ms). */
-  attachMs: number;
   /** Hosts kept per story. */
   cap: number;
 }
@@ -40,48 +41,56 @@ export function assembleStory(a: Agg, book: AddressBook, limits: AssembleLimits)
     const mine = edges.get(key);
     if (mine) {
       mine.at = Math.min(mine.at, e.at);
+      mine.evidence ??= e.evidence;
+      mine.attempt &&= e.attempt;
       for (const [k, v] of e.techniques) mine.techniques.set(k, v);
       for (const [k, v] of e.detections) mine.detections.set(k, v);
     } else edges.set(key, { ...e, from, techniques: new Map(e.techniques), detections: new Map(e.detections) });
   }
-  // Movement detections that name no source (a service installed on the target) belong to the
-  // nearest incoming edge in time.
-  for (const l of a.lateral) {
-    let best: EdgeAcc | undefined;
-    for (const e of edges.values()) {
-      if (e.to !== l.host || Math.abs(e.at - l.t) > limits.attachMs) continue;
-      if (!best || Math.abs(e.at - l.t) < Math.abs(best.at - l.t)) best = e;
-    }
-    if (!best) continue;
-    best.techniques.set(l.technique.id ?? l.technique.name, l.technique);
-    if (best.detections.size < 20) best.detections.set(l.rule.id ?? l.rule.title, l.rule);
-  }
-  // Hosts that appear only as a source of spread are still part of the story.
+  // An address resolved to a host since: movement from it needs evidence like any other.
+  const isSpread = (e: EdgeAcc) => e.evidence !== null || e.from.startsWith('ip:');
+  // Hosts that appear only as a source of spread are still part of the story; context adds no host.
   const hosts = new Map(a.hosts);
   for (const e of edges.values()) {
+    if (!isSpread(e)) continue;
     for (const end of [e.from, 'h:' + e.to]) {
       if (!end.startsWith('h:')) continue;
       const k = end.slice(2);
       const h = hosts.get(k);
       if (h) h.first = Math.min(h.first, e.at);
-      else if (hosts.size < limits.cap) hosts.set(k, { name: display(k), first: e.at, detections: 0, maxLevel: -1 });
+      else if (hosts.size < limits.cap) hosts.set(k, { name: display(k), first: e.at, detections: 0, maxLevel: -1, suspicious: null });
     }
   }
 
+  const ends = (e: EdgeAcc) => ({
+    from: e.from.startsWith('h:') ? display(e.from.slice(2)) : e.from.slice(3),
+    fromKind: e.from.startsWith('h:') ? ('host' as const) : ('ip' as const),
+    to: display(e.to),
+    at: iso(e.at),
+  });
+  const byTime = (x: { at: string }, y: { at: string }) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0);
   const spread: SpreadEdge[] = [...edges.values()]
+    .filter(isSpread)
     .map((e) => {
       const techniques = [...e.techniques.values()].sort((x, y) => movementRank(x) - movementRank(y));
       return {
-        from: e.from.startsWith('h:') ? display(e.from.slice(2)) : e.from.slice(3),
-        fromKind: e.from.startsWith('h:') ? ('host' as const) : ('ip' as const),
-        to: display(e.to),
-        at: iso(e.at),
+        ...ends(e),
         technique: techniques[0] ?? { id: null, name: 'remote access' },
         techniques,
         detections: [...e.detections.values()],
+        evidence: e.evidence ?? 'entry from an address no host of the evidence owns',
+        ...(e.attempt ? { attempt: true } : {}),
       };
     })
-    .sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+    .sort(byTime);
+  const contextAll: ContextEdge[] = [...edges.values()]
+    .filter((e) => !isSpread(e) && hosts.has(e.to))
+    .map((e) => {
+      const techniques = [...e.techniques.values()].sort((x, y) => movementRank(x) - movementRank(y));
+      return { ...ends(e), technique: techniques[0] ?? { id: null, name: 'remote access' }, why: e.why || 'no suspicious activity around it' };
+    })
+    .sort(byTime);
+  const context = contextAll.slice(0, CONTEXT_SHOWN);
 
   // Addresses a story host owns are that host's; the rest are outside or unknown machines.
   const owned = new Map<string, string[]>();
@@ -96,7 +105,14 @@ export function assembleStory(a: Agg, book: AddressBook, limits: AssembleLimits)
   for (const e of edges.values()) if (e.from.startsWith('h:')) incoming.set(e.to, (incoming.get(e.to) ?? 0) + 1);
   const storyHosts: StoryHost[] = [...hosts.entries()]
     .sort((x, y) => x[1].first - y[1].first || (incoming.get(x[0]) ?? 0) - (incoming.get(y[0]) ?? 0))
-    .map(([k, h]) => ({ computer: display(k), firstTouched: iso(h.first), detections: h.detections, maxLevel: h.maxLevel >= 0 ? LEVELS[h.maxLevel]! : null, addresses: owned.get(k) ?? [] }));
+    .map(([k, h]) => ({
+      computer: display(k),
+      firstTouched: iso(h.first),
+      detections: h.detections,
+      maxLevel: h.maxLevel >= 0 ? LEVELS[h.maxLevel]! : null,
+      addresses: owned.get(k) ?? [],
+      ...(h.suspicious ? { firstSuspicious: { at: iso(h.suspicious.t), title: h.suspicious.title } } : {}),
+    }));
 
   const pz = patientZero(storyHosts, spread);
   const tactics: StoryTactic[] = [...a.tactics.entries()]
@@ -108,15 +124,26 @@ export function assembleStory(a: Agg, book: AddressBook, limits: AssembleLimits)
   const timeline = [...a.refs].sort((x, y) => (x.timestamp < y.timestamp ? -1 : x.timestamp > y.timestamp ? 1 : 0));
   const accounts = [...a.accounts.values()].sort();
   const topRules = [...a.rules.values()].sort((x, y) => y.count - x.count || rank(y.level) - rank(x.level) || (x.title < y.title ? -1 : 1)).slice(0, 5);
-  const s = score(a.levels, storyHosts.length, accounts.length, tactics.length, spread.length > 0);
+  const s = score({
+    levels: a.levels,
+    rarity: a.rarity,
+    suspiciousHosts: storyHosts.filter((h) => h.firstSuspicious).length,
+    spread: spread.filter((e) => e.fromKind === 'host' && !e.attempt).length,
+    accounts: accounts.length,
+    tactics: tactics.length,
+  });
+  const routine = [...a.routine].sort((x, y) => y[1] - x[1]).map(([why, detections]) => ({ why, detections }));
   const story: Story = {
-    id: 'st-' + createHash('sha256').update(a.firstSig).digest('hex').slice(0, 12),
+    id: a.storyId,
     score: s,
+    earned: earned(a) ?? 'not (yet) a story: lone alerts',
     firstSeen: iso(a.firstT),
     lastSeen: iso(a.lastT),
     hosts: storyHosts,
     patientZero: pz,
     spread,
+    context,
+    routine,
     accounts,
     sourceIps: outside,
     tactics,
@@ -127,7 +154,7 @@ export function assembleStory(a: Agg, book: AddressBook, limits: AssembleLimits)
     topRules,
     narrative: '',
     timeline,
-    omitted: { ...a.omitted },
+    omitted: { ...a.omitted, context: a.omitted.context + contextAll.length - context.length },
   };
   story.narrative = narrative(story, timeline, a.logCleared ? { at: iso(a.logCleared.t), computer: a.logCleared.computer, title: a.logCleared.title } : null);
   return story;

@@ -1,21 +1,28 @@
 /**
  * Stories: detections joined into incidents across hosts and accounts (docs/stories.md).
  *
- * Each detection names entities (its host, accounts, remote addresses and workstations, logon
- * IDs, process GUIDs, service names, file paths: ./entities.ts, driven by data/domain.yml). Two
- * detections belong to the same story when they share an entity seen within the proximity window
- * of each other; stories are the connected components of that graph (./graph.ts). Movement
- * between hosts (spread edges) comes from the source address or workstation a detection names,
- * resolved to a host through addresses learnt from the events (./addressbook.ts), and from the
- * contributors of correlation detections. What a story accumulates is ./aggregate.ts; how it is
- * judged, scored and where it started is ./scoring.ts; the finished story is ./assemble.ts and
- * its words ./narrative.ts.
+ * Each detection is judged first (./judge.ts): routine when the baselines learnt from the data
+ * explain it (./routine.ts: management hosts, familiar logon pairs, common programs and
+ * detections, habits of a host), in which case it joins no story and is only noted beside the
+ * story of its host; otherwise it names entities (its host, logon IDs, process GUIDs, outside
+ * addresses; accounts, services and files when it is suspicious: ./entities.ts, driven by
+ * data/domain.yml). Two detections belong to the same story when they share an entity seen within
+ * its window (./graph.ts). Movement between hosts joins the source's story only with evidence
+ * that it is part of the intrusion (a suspicious technique, suspicious activity on the source
+ * before or on the target after it); without it, it is context. What a story accumulates is
+ * ./aggregate.ts; whether it earns its place, its score and where it started are ./scoring.ts;
+ * the finished story is ./assemble.ts and its words ./narrative.ts.
+ *
+ * For a live stream (`live`), `changed()` returns the stories that grew, merged or closed since
+ * the last call, keyed by their component. The baselines keep learning from the detections (and
+ * from `learnRoutine`), and export to JSON for a server to store.
  *
  * This is a stateful stage with bounded memory: entities expire after their window, closed
- * components that fail the noise rule are dropped, and every per-story list is capped; `stats()`
- * says what was dropped.
+ * components that do not earn their place are dropped, and every per-story list is capped;
+ * `stats()` says what was dropped.
  */
 import { LIMITS } from '../core/limits.js';
+import { readAttackTags, techniqueRef } from '../detections/attack.js';
 import type { DetectionRecord } from '../detections/record.js';
 import { hostKey, hostName } from '../events/addresses.js';
 import { defaultDomain, type Domain } from '../events/domain.js';
@@ -24,10 +31,14 @@ import type { Level } from '../sigma/model.js';
 import { AddressBook } from './addressbook.js';
 import { Agg, rank, StoryAggregator } from './aggregate.js';
 import { assembleStory } from './assemble.js';
-import { entityKeys, numberOf, sourcesOf, stringOf, type Kind, type Observation } from './entities.js';
+import { entityKeys, numberOf, stringOf, type Kind, type Observation } from './entities.js';
+import { detectionFact, type RoutineFact } from './facts.js';
 import { ComponentGraph } from './graph.js';
+import { Judge } from './judge.js';
 import type { Story } from './model.js';
-import { qualifies, score } from './scoring.js';
+import { Routine, type RoutineOptions, type RoutineState } from './routine.js';
+import { aggScore, earned } from './scoring.js';
+import { isMovementTechnique } from './techniques.js';
 
 export interface StoryOptions {
   /** Two detections sharing a host, account, address, service or file join within this (ms). Default 2 h. */
@@ -38,6 +49,12 @@ export interface StoryOptions {
   minLevel?: Level;
   /** A movement detection without a source attaches to an incoming edge this close in time (ms). Default 15 min. */
   attachMs?: number;
+  /** Suspicious activity on a source this long before a move out of it is evidence for the move (ms). Default: `windowMs`. */
+  beforeMs?: number;
+  /** Suspicious activity on a target this long after a move into it, by its account or session, is evidence (ms). Default 30 min. */
+  afterMs?: number;
+  /** The routine baselines: a `Routine` (e.g. imported from stored state) or options for a new one. */
+  routine?: Routine | RoutineOptions;
   /** Entities remembered at once (default: LIMITS.stories). */
   maxEntities?: number;
   /** Components open at once before the oldest are closed early (default: LIMITS.stories). */
@@ -77,7 +94,9 @@ export interface StoryStats {
   belowLevel: number;
   untimed: number;
   correlations: number;
-  /** Components closed because they failed the noise rule (lone low-severity detections). */
+  /** Detections the baselines explain: joined into no story (docs/stories.md, "Routine"). */
+  routine: number;
+  /** Components closed because they did not earn their place (lone alerts). */
   discarded: number;
   /** Qualifying stories dropped because more than `maxStories` qualified (lowest scores). */
   storiesDropped: number;
@@ -89,6 +108,11 @@ export interface StoryStats {
   open: number;
   addresses: number;
   addressesDropped: number;
+  /** Hosts whose recent suspicious activity and arrivals are remembered, and those not remembered (bound reached). */
+  judgedHosts: number;
+  judgedHostsDropped: number;
+  /** What the baselines hold (./routine.ts `RoutineStats`), prefixed `routine.`. */
+  [routineStat: `routine.${string}`]: number;
 }
 
 const L = LIMITS.stories;
@@ -96,21 +120,25 @@ const HOUR = 3_600_000;
 const MIN = 60_000;
 const SWEEP_EVERY = 1024;
 
-/** Joins detections into stories; feed it detections in time order, then call `finish`. */
+/** Joins detections into stories; feed it detections in time order, then call `finish` (or `take` as you go). */
 export class StoryBuilder {
   private readonly minRank: number;
   private readonly maxStories: number;
-  private readonly attach: number;
   private readonly cap: number;
   private readonly domain: Domain;
   private readonly book: AddressBook;
   private readonly graph: ComponentGraph<Agg>;
   private readonly agg: StoryAggregator;
+  private readonly judge: Judge;
+  /** The routine baselines (learning continuously; export them with `routine.export()`). */
+  readonly routine: Routine;
   private closed: Agg[] = [];
   private readonly dirty = new Set<number>();
   private readonly closing = new Map<number, Agg>();
   private sinceSweep = 0;
-  private readonly st = { seen: 0, used: 0, hidden: 0, belowLevel: 0, untimed: 0, correlations: 0, discarded: 0, storiesDropped: 0 };
+  private sinceSettle = 0;
+  private unsettled = false;
+  private readonly st = { seen: 0, used: 0, hidden: 0, belowLevel: 0, untimed: 0, correlations: 0, routine: 0, discarded: 0, storiesDropped: 0 };
 
   private readonly liveHooks: StoryOptions['live'];
 
@@ -118,11 +146,12 @@ export class StoryBuilder {
     this.liveHooks = options.live;
     const window = options.windowMs ?? 2 * HOUR;
     this.minRank = rank(options.minLevel ?? 'low');
-    this.attach = options.attachMs ?? 15 * MIN;
     this.maxStories = options.maxStories ?? L.maxStories;
     this.cap = options.maxPerStory ?? L.maxPerStory;
     this.domain = options.domain ?? defaultDomain();
     this.book = new AddressBook(options.maxAddresses ?? L.maxAddresses);
+    this.routine = options.routine instanceof Routine ? options.routine : new Routine(options.routine);
+    this.judge = new Judge({ beforeMs: options.beforeMs ?? window, afterMs: options.afterMs ?? 30 * MIN, attachMs: options.attachMs ?? 15 * MIN }, this.domain, this.book, this.routine);
     this.agg = new StoryAggregator({ cap: this.cap, maxTimeline: options.maxTimeline ?? L.maxTimeline }, this.book, this.domain);
     this.graph = new ComponentGraph<Agg>(
       { window, strongWindow: Math.max(window, options.strongWindowMs ?? 24 * HOUR), maxEntities: options.maxEntities ?? L.maxEntities, maxOpen: options.maxOpen ?? L.maxOpen },
@@ -143,6 +172,29 @@ export class StoryBuilder {
   /** Remember that `ip` belonged to `host` (at `at`, ISO; any time when omitted). */
   learnAddress(ip: string, host: string, at?: string): void {
     this.book.learn(ip, host, at);
+    this.unsettled = true;
+  }
+
+  /** Learn routine from facts read from the events (./facts.ts `eventFacts`; a hunt's workers send them). */
+  learnRoutine(facts: Iterable<RoutineFact>): void {
+    this.routine.learn(facts);
+    this.unsettled = true;
+  }
+
+  /** The baselines' state as plain JSON (for a server to store; `importRoutine` reads it back). */
+  exportRoutine(): RoutineState {
+    this.settle(true);
+    return this.routine.export();
+  }
+
+  /**
+   * Replace the baselines by stored state (`exportRoutine`'s, parsed): a server restoring them on
+   * start, before it feeds anything. Damaged state is refused (a FirebreakError naming the
+   * mistake) and the baselines stay as they were.
+   */
+  importRoutine(state: unknown): void {
+    this.routine.load(state);
+    this.unsettled = true;
   }
 
   /** Add one detection (in time order; `hidden` ones are ignored). Returns the story component it joined. */
@@ -154,9 +206,16 @@ export class StoryBuilder {
     const t = d.timestamp ? Date.parse(d.timestamp) : NaN;
     if (Number.isNaN(t)) return void this.st.untimed++;
     this.st.used++;
+    this.settle(false);
 
-    const obs: Observation[] = [this.observation(d.computer, t, d.event, d.eventId, d.channel, d.provider, d.rule.tags, d.rule.id, d.rule.title)];
-    if (d.rule.kind === 'correlation') this.st.correlations++;
+    const corr = d.rule.kind === 'correlation';
+    // Live, the baselines learn from the detections as they come (a hunt has them all already).
+    if (!corr) {
+      const fact = detectionFact(d.rule.id ?? d.rule.title, d.event, d.computer, t, this.domain);
+      if (fact) this.routine.learnOne(fact);
+    }
+    const obs: Observation[] = [this.observation(d.computer, t, d.event, d.eventId, d.channel, d.provider, d.rule.id, d.rule.title)];
+    if (corr) this.st.correlations++;
     for (const c of d.correlation?.contributors ?? []) {
       const ct = c.timestamp ? Date.parse(c.timestamp) : NaN;
       const fields = { ...c.fields };
@@ -170,24 +229,41 @@ export class StoryBuilder {
           numberOf(fields.EventID) ?? null,
           stringOf(fields.Channel) ?? null,
           stringOf(fields.Provider_Name) ?? null,
-          d.rule.tags,
-          d.rule.id,
-          d.rule.title,
+          c.ruleId,
+          c.ruleTitle,
         ),
       );
     }
+    // A correlation over several hosts (a spray, a fan-out) is not on the host it happened to end on.
+    if (obs.length > 1 && obs.slice(1).some((o) => o.host !== obs[0]!.host)) obs[0] = { ...obs[0]!, host: null, hostName: null };
+
+    const tagMovement = readAttackTags(d.rule.tags).techniques.filter(isMovementTechnique).map(techniqueRef);
+    const v = this.judge.judge(d.level, d.rule.kind, obs, tagMovement);
+    if (v.routine) {
+      this.st.routine++;
+      // Noted beside the story its host is in, if one is open: context, not a join.
+      const host = obs[0]!.host;
+      const c = host ? this.graph.peek('h:' + host, t) : undefined;
+      if (c && earned(c)) this.agg.note(c, v.routine.why);
+      this.sweepMaybe();
+      return;
+    }
 
     const keys = new Map<string, Kind>();
-    for (const o of obs) entityKeys(o, sourcesOf(o, this.book, this.domain), this.domain, keys);
+    // A correlation's contributors join through what they name, not their hosts: a spray over 30
+    // hosts must not pull in everything else those hosts did within the window (its reach is its edges).
+    // (A correlation whose contributors name no source, e.g. one service installed on five hosts, joins their hosts.)
+    const sourced = v.moves.length > 0;
+    obs.forEach((o, i) => entityKeys(o, { crossHost: v.suspicious || corr, host: i === 0 || !sourced }, this.domain, this.book, keys));
+    // Movement with evidence joins the story of the host it came from.
+    for (const m of [...v.moves, ...v.upgraded]) if (m.evidence && m.from.startsWith('h:') && keys.size < L.maxKeysPerDetection) keys.set(m.from, 'weak');
+    if (v.attached?.move.evidence && v.attached.move.from.startsWith('h:')) keys.set(v.attached.move.from, 'weak');
+    for (const m of v.moves) if (m.from.startsWith('ip:') && keys.size < L.maxKeysPerDetection) keys.set(m.from, 'weak');
     if (context) this.contextKeys(keys, obs[0]!);
     const agg = this.graph.join(keys, t);
-    this.agg.record(agg, d, t, obs);
+    this.agg.record(agg, d, t, obs, v);
     if (this.live) this.dirty.add(agg.id);
-
-    if (++this.sinceSweep >= SWEEP_EVERY || this.graph.full()) {
-      this.sinceSweep = 0;
-      this.graph.sweep();
-    }
+    this.sweepMaybe();
     return agg.id;
   }
 
@@ -198,14 +274,12 @@ export class StoryBuilder {
    */
   advance(watermark: number): void {
     if (watermark > this.graph.now) this.graph.now = watermark;
-    if (this.sinceSweep >= SWEEP_EVERY) {
-      this.sinceSweep = 0;
-      this.graph.sweep();
-    }
+    if (this.sinceSweep >= SWEEP_EVERY) this.sweep();
   }
 
   /** Counters: what was used, ignored and dropped. */
   stats(): StoryStats {
+    const r = this.routine.stats();
     return {
       ...this.st,
       closedEarly: this.graph.closedEarly,
@@ -214,16 +288,19 @@ export class StoryBuilder {
       open: this.graph.openCount,
       addresses: this.book.size,
       addressesDropped: this.book.dropped,
+      judgedHosts: this.judge.hostCount,
+      judgedHostsDropped: this.judge.hostsDropped,
+      ...Object.fromEntries(Object.entries(r).map(([k, n]) => [`routine.${k}`, n])),
     };
   }
 
-  /** Close everything and return the stories that pass the noise rule, highest score first. */
+  /** Close everything and return the stories that earn their place, highest score first. */
   finish(): Story[] {
     this.graph.closeAll();
-    const stories = this.closed.map((a) => assembleStory(a, this.book, { attachMs: this.attach, cap: this.cap }));
-    stories.sort((a, b) => b.score - a.score || (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : 0));
+    const stories = this.closed.map((a) => assembleStory(a, this.book, { cap: this.cap }));
     this.closed = [];
-    return stories;
+    this.dirty.clear();
+    return sortStories(stories);
   }
 
   /**
@@ -246,6 +323,28 @@ export class StoryBuilder {
     if (o.host) keys.delete('h:' + o.host);
   }
 
+  private sweepMaybe(): void {
+    if (++this.sinceSweep >= SWEEP_EVERY || this.graph.full()) this.sweep();
+  }
+
+  private sweep(): void {
+    this.sinceSweep = 0;
+    this.graph.sweep();
+    this.judge.sweep(this.graph.now);
+  }
+
+  /** Fold addresses' routine into their hosts once new claims or facts came (at most every SWEEP_EVERY detections). */
+  private settle(force: boolean): void {
+    this.sinceSettle++;
+    if (!this.unsettled || (!force && this.sinceSettle < SWEEP_EVERY && this.settledOnce)) return;
+    this.routine.settle((ip, t) => this.book.owner(ip, t));
+    this.unsettled = false;
+    this.settledOnce = true;
+    this.sinceSettle = 0;
+  }
+
+  private settledOnce = false;
+
   private observation(
     computer: string | null,
     t: number,
@@ -253,7 +352,6 @@ export class StoryBuilder {
     eventId: number | null,
     channel: string | null,
     provider: string | null,
-    tags: readonly string[],
     ruleId: string | null,
     title: string,
   ): Observation {
@@ -263,7 +361,7 @@ export class StoryBuilder {
     const id = eventId ?? numberOf(fields.EventID) ?? null;
     const ch = channel ?? stringOf(fields.Channel) ?? null;
     const meaning = this.domain.meaningOf({ eventId: id, channel: ch, provider, fields });
-    return { t, host, hostName: name, fields, eventId: id, channel: ch, meaning, tags, ruleId, title };
+    return { t, host, hostName: name, fields, eventId: id, channel: ch, meaning, ruleId, title };
   }
 
   /**
@@ -274,10 +372,10 @@ export class StoryBuilder {
     const out: LiveStory[] = [];
     for (const id of this.dirty) {
       const a = this.graph.component(id);
-      if (a && qualifies(a)) out.push({ key: id, story: assembleStory(a, this.book, { attachMs: this.attach, cap: this.cap }), open: true });
+      if (a && earned(a)) out.push({ key: id, story: assembleStory(a, this.book, { cap: this.cap }), open: true });
     }
     this.dirty.clear();
-    for (const [id, a] of this.closing) out.push({ key: id, story: assembleStory(a, this.book, { attachMs: this.attach, cap: this.cap }), open: false });
+    for (const [id, a] of this.closing) out.push({ key: id, story: assembleStory(a, this.book, { cap: this.cap }), open: false });
     this.closing.clear();
     return out;
   }
@@ -289,18 +387,23 @@ export class StoryBuilder {
   private close(a: Agg): void {
     if (this.live) {
       this.dirty.delete(a.id);
-      if (qualifies(a)) this.closing.set(a.id, a);
+      if (earned(a)) this.closing.set(a.id, a);
       else this.st.discarded++;
       return;
     }
-    if (!qualifies(a)) return void this.st.discarded++;
+    if (!earned(a)) return void this.st.discarded++;
     this.closed.push(a);
     if (this.closed.length > this.maxStories * 2) this.trimClosed();
   }
 
   private trimClosed(): void {
-    const scored = this.closed.map((a) => ({ a, s: score(a.levels, a.hosts.size, a.accounts.size, a.tactics.size, a.edges.size > 0) })).sort((x, y) => y.s - x.s);
+    const scored = this.closed.map((a) => ({ a, s: aggScore(a) })).sort((x, y) => y.s - x.s);
     this.st.storiesDropped += Math.max(0, scored.length - this.maxStories);
+    for (const x of scored.slice(this.maxStories)) this.dirty.delete(x.a.id);
     this.closed = scored.slice(0, this.maxStories).map((x) => x.a);
   }
+}
+
+function sortStories(stories: Story[]): Story[] {
+  return stories.sort((a, b) => b.score - a.score || (a.firstSeen < b.firstSeen ? -1 : a.firstSeen > b.firstSeen ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

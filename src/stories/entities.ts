@@ -13,6 +13,8 @@ import type { AddressBook } from './addressbook.js';
 import { movementRank } from './techniques.js';
 
 const MAX_KEYS = LIMITS.stories.maxKeysPerDetection;
+/** Characters of a field searched for a remote computer's name. */
+const TARGET_SCAN = 8192;
 
 /** Weak keys join within the proximity window; strong ones (unique identifiers) over a long one. */
 export type Kind = 'weak' | 'strong';
@@ -26,7 +28,7 @@ export interface Observation {
   eventId: number | null;
   channel: string | null;
   meaning: EventMeaning | undefined;
-  tags: readonly string[];
+  /** The rule of this observation (a correlation contributor's own rule), as the baselines know it. */
   ruleId: string | null;
   title: string;
 }
@@ -54,8 +56,12 @@ export function storyFields(domain: Domain): string[] {
   add(d.addresses);
   add(d.files);
   add(d.services);
+  add(d.service_binaries);
   add(d.sources.address);
   add(d.sources.host);
+  add(d.processes?.image);
+  add(d.processes?.parent);
+  add(d.processes?.command_line);
   for (const e of d.events) {
     addConds(e.when);
     addConds(e.unless);
@@ -64,7 +70,13 @@ export function storyFields(domain: Domain): string[] {
     addConds(e.sources?.when);
     addConds(e.sources?.unless);
     add(e.target_host);
+    add(e.target_address);
+    add(e.target_patterns?.map((p) => p.field));
     for (const t of e.technique ?? []) addConds(t.when);
+    for (const m of e.suspicious ?? []) {
+      addConds(m.when);
+      addConds(m.unless);
+    }
   }
   return [...out];
 }
@@ -103,22 +115,22 @@ export function accountsOf(fields: Record<string, FieldValue>, host: string | nu
   return out;
 }
 
-/** The entity keys an observation names, added to `out` (at most MAX_KEYS in all). */
-export function entityKeys(o: Observation, sources: readonly string[], domain: Domain, out: Map<string, Kind>): void {
+/**
+ * The entity keys an observation names, added to `out` (at most MAX_KEYS in all): its host (with `host`), its
+ * logon sessions and processes, and addresses no known host owns (an outside machine); with
+ * `crossHost` (a suspicious detection or a correlation) also the accounts, services and files it
+ * names, which join across hosts. Source hosts are not keys here: movement joins only with
+ * evidence (./judge.ts).
+ */
+export function entityKeys(o: Observation, opts: { crossHost: boolean; host: boolean }, domain: Domain, book: AddressBook, out: Map<string, Kind>): void {
   const put = (k: string, kind: Kind) => {
     if (out.size < MAX_KEYS && !out.has(k)) out.set(k, kind);
   };
   const f = o.fields;
-  if (o.host) put('h:' + o.host, 'weak');
-  for (const src of sources) if (src.startsWith('h:')) put(src, 'weak');
-  for (const a of accountsOf(f, o.host, domain)) {
-    put('u:' + a.key, 'weak');
-    // A machine account acting on another host is that machine: join its host too.
-    if (a.key.endsWith('$')) put('h:' + hostKey(a.key.slice(0, -1)), 'weak');
-  }
+  if (o.host && opts.host) put('h:' + o.host, 'weak');
   for (const k of domain.addressFields) {
     const ip = normaliseIp(stringOf(f[k]));
-    if (ip) put('ip:' + ip, 'weak');
+    if (ip && !book.owner(ip, o.t)) put('ip:' + ip, 'weak');
   }
   if (o.host) {
     for (const k of domain.logonIdFields) {
@@ -129,6 +141,15 @@ export function entityKeys(o: Observation, sources: readonly string[], domain: D
   for (const k of domain.processIdFields) {
     const v = stringOf(f[k])?.toLowerCase().replace(/[{}]/g, '');
     if (v && !/^[0-]*$/.test(v)) put('p:' + v, 'strong');
+  }
+  if (!opts.crossHost) return;
+  // Names tried in failed logons are guesses: they join nothing.
+  if (!o.meaning?.guesses) {
+    for (const a of accountsOf(f, o.host, domain)) {
+      put('u:' + a.key, 'weak');
+      // A machine account acting on another host is that machine: join its host too.
+      if (a.key.endsWith('$')) put('h:' + hostKey(a.key.slice(0, -1)), 'weak');
+    }
   }
   for (const k of domain.serviceFields) {
     const svc = stringOf(f[k])?.trim().toLowerCase();
@@ -166,9 +187,35 @@ export function sourcesOf(o: Observation, book: AddressBook, domain: Domain): st
   return out;
 }
 
-/** The remote host an observation's own host acted on (an outbound movement), if it names one. */
-export function targetOf(o: Observation): string | undefined {
-  return o.meaning ? hostName(firstPresent(o.fields, o.meaning.targetHost)) : undefined;
+/**
+ * The remote hosts an observation's own host acted on (outbound movement), as host keys: a field
+ * naming the host, an address a host is known to own, or a computer a command line names.
+ * `book.nameHost` learns the names seen.
+ */
+export function targetsOf(o: Observation, book: AddressBook): string[] {
+  const m = o.meaning;
+  if (!m || !o.host) return [];
+  const out: string[] = [];
+  const put = (name: string | undefined) => {
+    if (!name) return;
+    const k = hostKey(name);
+    book.nameHost(k, name);
+    if (k !== o.host && !out.includes(k)) out.push(k);
+  };
+  put(hostName(firstPresent(o.fields, m.targetHost)));
+  const ip = normaliseIp(firstPresent(o.fields, m.targetAddress));
+  if (ip) {
+    const owner = book.owner(ip, o.t);
+    if (owner && owner !== o.host && !out.includes(owner)) out.push(owner);
+  }
+  for (const p of m.targetPatterns) {
+    const v = stringOf(o.fields[p.field]);
+    if (!v) continue;
+    // A script block can be tens of kilobytes: a remote computer is named near the start or not at all.
+    const g = p.re.exec(v.length > TARGET_SCAN ? v.slice(0, TARGET_SCAN) : v)?.[1];
+    if (g && !/^(localhost|127\.0\.0\.1|\.)$/i.test(g)) put(hostName(g));
+  }
+  return out;
 }
 
 /** The technique a movement shows: the rule's own movement tag, else what the event means. */

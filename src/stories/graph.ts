@@ -104,6 +104,13 @@ export class ComponentGraph<C extends Component> {
     return c;
   }
 
+  /** The open component an entity points to at `t` (within its window), without joining anything. */
+  peek(key: string, t: number): C | undefined {
+    const e = this.entities.get(key);
+    if (!e || Math.abs(t - e.last) > (e.strong ? this.limits.strongWindow : this.limits.window)) return undefined;
+    return this.open.get(this.find(e.root));
+  }
+
   /** True when the graph is over its entity bound and should be swept now. */
   full(): boolean {
     return this.entities.size > this.limits.maxEntities;

@@ -19,6 +19,8 @@ export interface StoryHost {
   maxLevel: Level | null;
   /** Addresses the story's detections name that this host owns (learnt, see addresses.ts). */
   addresses: string[];
+  /** The host's first suspicious activity (a detection of medium level or above that is not routine), if any. */
+  firstSuspicious?: { at: string; title: string };
 }
 
 export interface PatientZero {
@@ -42,6 +44,32 @@ export interface SpreadEdge {
   techniques: TechniqueRef[];
   /** The rules whose detections show this movement (capped). */
   detections: { id: string | null; title: string }[];
+  /**
+   * Why this movement is part of the story, in words: a technique suspicious in itself
+   * (pass-the-hash), suspicious activity on the source before it, or on the target right after
+   * by the same account or logon session; an entry from an outside address needs none.
+   */
+  evidence: string;
+  /** Only failed attempts (wrong passwords) were seen: it shows the intent, but reached nothing. */
+  attempt?: boolean;
+}
+
+/** Movement into a story host shown for context: it has no evidence of being part of the intrusion, or it is routine. */
+export interface ContextEdge {
+  from: string;
+  fromKind: 'host' | 'ip';
+  to: string;
+  at: string;
+  technique: TechniqueRef;
+  /** Why it is context, not spread ("SRV05 reaches 38 of 40 hosts, on 3 of 3 days"; "no suspicious activity around it"). */
+  why: string;
+}
+
+/** Routine activity seen on a story's hosts while it grew, left out of the story (not joined, not scored). */
+export interface RoutineNote {
+  why: string;
+  /** Detections this explained. */
+  detections: number;
 }
 
 /** One detection in a story's timeline (enough to list it, not the whole event). */
@@ -68,14 +96,23 @@ export interface StoryTactic {
 }
 
 export interface Story {
-  /** Stable id: a hash of the story's earliest detection. */
+  /**
+   * Stable id: a hash of the detection that started the story. It stays as the story grows; when
+   * two stories merge the older one's id survives.
+   */
   id: string;
   score: number;
+  /** Why this is a story and not a lone alert, in words. */
+  earned: string;
   firstSeen: string;
   lastSeen: string;
   hosts: StoryHost[];
   patientZero: PatientZero | null;
   spread: SpreadEdge[];
+  /** Movement into the story's hosts without evidence, or routine: context, not spread (capped). */
+  context: ContextEdge[];
+  /** Routine activity on the story's hosts, left out of it, with the reason (capped). */
+  routine: RoutineNote[];
   /** Accounts as `DOMAIN\name` (or `name` when no domain was seen). */
   accounts: string[];
   /** Addresses named by the detections that no host of the story owns (outside or unknown machines). */
@@ -92,5 +129,5 @@ export interface Story {
   /** Detections in time order, capped (the most severe are kept when the cap is reached). */
   timeline: StoryDetectionRef[];
   /** What the caps left out of this story. */
-  omitted: { timeline: number; hosts: number; accounts: number; sourceIps: number; spread: number; rules: number };
+  omitted: { timeline: number; hosts: number; accounts: number; sourceIps: number; spread: number; rules: number; context: number };
 }

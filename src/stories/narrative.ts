@@ -1,6 +1,7 @@
 /**
- * The story told in words: where it started, how it spread, the later stages of the kill chain,
- * log clearing, and what joined only by time and place.
+ * The story told in words: where it started and why that host, how it spread and the evidence
+ * for each move, the later stages of the kill chain, log clearing, what joined only by time and
+ * place, and what was left out as routine.
  */
 import { techniquePhrase } from '../detections/attack.js';
 import type { SpreadEdge, Story, StoryDetectionRef } from './model.js';
@@ -35,9 +36,13 @@ export function narrative(s: Story, timeline: readonly StoryDetectionRef[], logC
     bySource.set(e.from, list);
   }
   for (const [from, list] of bySource) {
-    const reached = list.map((e) => `${hostOf(e.to)} (${at(e.at)}, ${techniquePhrase(e.technique)})`);
-    const lead = pz && from === pz.computer ? 'From there it reached' : `From ${hostOf(from)} it reached`;
-    parts.push(`${lead} ${listText(reached)}.`);
+    const lead = pz && from === pz.computer ? 'From there it' : `From ${hostOf(from)} it`;
+    const tried = list.filter((e) => e.attempt);
+    const moved = list.filter((e) => !e.attempt);
+    if (moved.length > FANOUT_TOLD) parts.push(`${lead} reached ${fanOut(moved, at)}.`);
+    else if (moved.length) parts.push(`${lead} reached ${listText(moved.map((e) => `${hostOf(e.to)} (${at(e.at)}, ${movePhrase(e)})`))}.`);
+    if (tried.length > FANOUT_TOLD) parts.push(`${lead} tried ${fanOut(tried, at)}.`);
+    else if (tried.length) parts.push(`${lead} tried ${listText(tried.map((e) => `${hostOf(e.to)} (${at(e.at)}, ${movePhrase(e)})`))}.`);
   }
   // Later stages of the kill chain: where each tactic was first reached by a medium-or-above
   // detection, each rule told once.
@@ -54,7 +59,7 @@ export function narrative(s: Story, timeline: readonly StoryDetectionRef[], logC
   const stages: string[] = [];
   for (const t of s.tactics) {
     if (!chosen.has(t.short)) continue;
-    stages.push(`${t.name.toLowerCase()} on ${t.first.computer ? hostOf(t.first.computer) : 'an unnamed host'} at ${at(t.first.at)} (${t.first.title})`);
+    stages.push(`${t.name.toLowerCase()}${t.first.computer ? ` on ${hostOf(t.first.computer)}` : ''} at ${at(t.first.at)} (${t.first.title})`);
   }
   if (stages.length) {
     const text = listText(stages, '; ');
@@ -68,7 +73,30 @@ export function narrative(s: Story, timeline: readonly StoryDetectionRef[], logC
     const shown = s.accounts.slice(0, 3);
     parts.push(`Account${s.accounts.length === 1 ? '' : 's'} involved: ${shown.join(', ')}${s.accounts.length > 3 ? ` and ${s.accounts.length - 3} more` : ''}.`);
   }
+  const routine = s.routine.reduce((n, r) => n + r.detections, 0);
+  if (routine) {
+    const top = s.routine.slice(0, 2).map((r) => r.why);
+    parts.push(`Left out as routine: ${routine} detection${routine === 1 ? '' : 's'} on its hosts (${listText(top, '; ')}${s.routine.length > 2 ? '; …' : ''}).`);
+  }
   return parts.join(' ');
+}
+
+/** Moves listed one by one up to this many from one source; beyond, summarised. */
+const FANOUT_TOLD = 5;
+
+/** How a move was made and why it is part of the story ("remote service install; pass-the-hash logon (…)"). */
+function movePhrase(e: SpreadEdge): string {
+  const how = techniquePhrase(e.technique);
+  const ev = e.evidence;
+  if (!ev || ev.toLowerCase().startsWith(how.toLowerCase())) return ev || how;
+  return `${how}; ${ev}`;
+}
+
+/** Many moves from one source: how many, when, how, and the first few hosts. */
+function fanOut(list: readonly SpreadEdge[], at: (iso: string) => string): string {
+  const names = list.map((e) => hostOf(e.to));
+  const how = [...new Set(list.map((e) => movePhrase(e)))];
+  return `${list.length} hosts between ${at(list[0]!.at)} and ${at(list[list.length - 1]!.at)} (${how.slice(0, 2).join('; ')}${how.length > 2 ? '; …' : ''}): ${names.slice(0, FANOUT_TOLD).join(', ')} and ${names.length - FANOUT_TOLD} more`;
 }
 
 export function listText(items: string[], sep = ', '): string {

@@ -1,56 +1,105 @@
 /**
- * Which components are stories (the noise rule), how they rank (the score) and where each one
- * started (patient zero). Pure functions of a story's aggregate; explained in docs/stories.md.
+ * Which components are stories (they must earn their place), how they rank (the score) and where
+ * each one started (patient zero). Pure functions of a story's aggregate; explained in
+ * docs/stories.md. Routine detections never reach an aggregate, so everything here counts only
+ * what the baselines do not explain.
  */
-import { techniquePhrase } from '../detections/attack.js';
 import { LEVELS, type Level } from '../sigma/model.js';
 import type { Agg } from './aggregate.js';
 import type { PatientZero, SpreadEdge, StoryHost } from './model.js';
 import { hostOf, shortTime } from './narrative.js';
 
-/** An edge explains a host's first touch when it arrives no later than this after it (clock skew). */
+/** An arrival explains a host's first suspicious activity when it comes no later than this after it (clock skew). */
 const EXPLAIN_SLACK_MS = 5 * 60_000;
 
 /** Score weight of one detection per level (see docs/stories.md). */
 const LEVEL_WEIGHT: Record<Level, number> = { informational: 0, low: 1, medium: 3, high: 6, critical: 10 };
 
 /**
- * The noise rule (docs/stories.md): a story needs a high or critical detection; or a correlation
- * detection; or medium detections from two different rules that together reach two tactics
- * (progression); or a medium detection and movement from one known host to another. Low and
- * informational detections never make a story on their own, and neither does one medium rule
- * firing again and again (a helpdesk habit, a scanner on the internet).
+ * Why a component is a story, in words, or null when it stays alerts (docs/stories.md). It needs:
+ * a correlation; or a critical detection; or suspicious activity on two hosts joined by a spread
+ * edge (movement with evidence); or a high detection that is rare (its rule fired on no other
+ * host); or a high detection with progression: two tactics reached by different detections
+ * (tactic sets neither of which holds the other), so one rule tagged with two tactics, or one
+ * tool's footprint, is not enough. Lone medium detections (a silent installer run, a single recon
+ * command) stay alerts, and so does a lone high one whose rule fires on other hosts too (users'
+ * installers writing Run keys here and there).
  */
-export function qualifies(a: Agg): boolean {
-  if (a.correlations > 0) return true;
-  if (a.levels.high + a.levels.critical > 0) return true;
-  if (a.levels.medium === 0) return false;
-  if (a.mediumTactics.size >= 2 && a.mediumRules.size >= 2) return true;
-  for (const e of a.edges.values()) if (e.from.startsWith('h:')) return true;
+export function earned(a: Agg): string | null {
+  if (a.earned.correlation) return `correlation: ${a.earned.correlation}`;
+  if (a.earned.critical) return `critical detection: ${a.earned.critical}`;
+  // The move's evidence is suspicious activity of its source (whose own logs may be missing).
+  for (const e of a.edges.values()) {
+    if (!e.evidence || e.attempt || !e.from.startsWith('h:')) continue;
+    const to = a.hosts.get(e.to);
+    const from = a.hosts.get(e.from.slice(2))?.name ?? e.from.slice(2);
+    if (to?.suspicious) return `suspicious activity on ${hostOf(from)} and ${hostOf(to.name)}, joined by movement with evidence (${e.evidence})`;
+  }
+  if (a.earned.rareHigh) return `high detection of a rule seen on no other host: ${a.earned.rareHigh}`;
+  if (a.earned.high && progression(a.earned.tacticSets)) return `high detection (${a.earned.high}) with suspicious activity in more than one tactic`;
+  return null;
+}
+
+/** True when two tactic sets each hold a tactic the other lacks. */
+function progression(sets: readonly string[]): boolean {
+  const parsed = sets.map((s) => new Set(s.split(' ')));
+  for (let i = 0; i < parsed.length; i++)
+    for (let k = i + 1; k < parsed.length; k++) {
+      const x = parsed[i]!;
+      const y = parsed[k]!;
+      if ([...x].some((t) => !y.has(t)) && [...y].some((t) => !x.has(t))) return true;
+    }
   return false;
 }
 
-/**
- * severity (per level, weight × (1 + log2 count)) + breadth (8 per extra host up to 10, 3 per
- * extra account up to 5) + progression (5 per tactic, 5 more when it spread).
- */
-export function score(levels: Record<Level, number>, hosts: number, accounts: number, tactics: number, spread: boolean): number {
-  let s = 0;
-  for (const l of LEVELS) if (levels[l] > 0) s += LEVEL_WEIGHT[l] * (1 + Math.log2(levels[l]));
-  s += 8 * Math.min(Math.max(hosts - 1, 0), 10);
-  s += 3 * Math.min(Math.max(accounts - 1, 0), 5);
-  s += 5 * tactics + (spread ? 5 : 0);
-  return Math.round(s);
+/** What the score is computed from (all of it, by construction, not routine). */
+export interface ScoreInput {
+  levels: Record<Level, number>;
+  /** Sum of the rarity weights of each level's detections (1 each for a rule seen on one host). */
+  rarity: Record<Level, number>;
+  /** Hosts with suspicious activity of their own. */
+  suspiciousHosts: number;
+  /** Host → host spread edges (with evidence). */
+  spread: number;
+  accounts: number;
+  tactics: number;
 }
 
 /**
- * Patient zero (docs/stories.md), in order of preference:
- * 1. the root of the spread: a host that moved to another host of the story and was not itself
- *    reached from a host of the story before that (the earliest such first move wins);
- * 2. without movement between hosts, a host entered from an outside address (earliest entry);
- * 3. otherwise the earliest-touched host.
- * Activity joined only by time and place (a detection on the same host an hour before) never
- * outranks the movement the detections show.
+ * severity: per level, weight × (1 + log2 count) × mean rarity (a detection whose rule fires for
+ * the same thing on k hosts weighs 1 / (1 + log2 k));
+ * reach: 8 per extra host with suspicious activity (up to 10), 4 per spread edge (up to 10);
+ * 3 per extra account (up to 5); progression: 5 per tactic.
+ */
+export function score(x: ScoreInput): number {
+  let s = 0;
+  for (const l of LEVELS) {
+    const n = x.levels[l];
+    if (n > 0) s += LEVEL_WEIGHT[l] * (1 + Math.log2(n)) * Math.min(1, x.rarity[l] / n);
+  }
+  s += 8 * Math.min(Math.max(x.suspiciousHosts - 1, 0), 10);
+  s += 4 * Math.min(x.spread, 10);
+  s += 3 * Math.min(Math.max(x.accounts - 1, 0), 5);
+  s += 5 * x.tactics;
+  return Math.round(s);
+}
+
+/** The score of an aggregate before it is assembled (to keep the best stories when there are too many). */
+export function aggScore(a: Agg): number {
+  let suspicious = 0;
+  for (const h of a.hosts.values()) if (h.suspicious) suspicious++;
+  let spread = 0;
+  for (const e of a.edges.values()) if (e.evidence && e.from.startsWith('h:')) spread++;
+  return score({ levels: a.levels, rarity: a.rarity, suspiciousHosts: suspicious, spread, accounts: a.accounts.size, tactics: a.tactics.size });
+}
+
+/**
+ * Patient zero (docs/stories.md): the earliest host with suspicious activity of its own (a
+ * suspicious detection, or a move out of it with evidence) that is not explained by an arrival
+ * from another host of the story (spread into it no later than that activity), with the reason in
+ * words; hosts tied to the movement (they move on, or were entered from outside) before hosts
+ * joined only by time and place. An entry from an outside address is shown as how it was
+ * entered. Without suspicious activity anywhere, the root of the spread, else the earliest host.
  */
 export function patientZero(hosts: readonly StoryHost[], spread: readonly SpreadEdge[]): PatientZero | null {
   if (!hosts.length) return null;
@@ -60,24 +109,43 @@ export function patientZero(hosts: readonly StoryHost[], spread: readonly Spread
     const entry = entryOf(computer);
     return {
       computer,
-      why: why + (entry ? `; entered from ${entry.from} at ${shortTime(entry.at)} (${techniquePhrase(entry.technique)})` : ''),
+      why: why + (entry ? `; entered from ${entry.from} at ${shortTime(entry.at)}` : ''),
       ...(entry ? { entry: { from: entry.from, at: entry.at, technique: entry.technique } } : {}),
     };
   };
   const moves = spread.filter((e) => e.fromKind === 'host' && e.from !== e.to);
-  let root: { computer: string; out: SpreadEdge } | undefined;
-  for (const h of hosts) {
-    const out = moves.filter((e) => e.from === h.computer)[0];
-    if (!out) continue;
-    const reached = moves.some((e) => e.to === h.computer && ms(e.at) <= ms(out.at) + EXPLAIN_SLACK_MS);
-    if (reached) continue;
-    if (!root || ms(out.at) < ms(root.out.at)) root = { computer: h.computer, out };
+  // A failed attempt reached nothing: it explains no host's activity.
+  const reachedBy = (computer: string, by: number) => moves.find((e) => e.to === computer && !e.attempt && ms(e.at) <= by + EXPLAIN_SLACK_MS);
+  // A host's own suspicious activity: its first suspicious detection, or its first move out with evidence (a spray's source).
+  const own = new Map<string, { t: number; what: string }>();
+  for (const h of hosts) if (h.firstSuspicious) own.set(h.computer, { t: ms(h.firstSuspicious.at), what: h.firstSuspicious.title });
+  for (const e of moves) {
+    const prev = own.get(e.from);
+    if (!prev || ms(e.at) < prev.t) own.set(e.from, { t: ms(e.at), what: `${e.attempt ? 'tried to reach' : 'moved to'} ${hostOf(e.to)} (${e.evidence})` });
   }
-  if (root) return withEntry(root.computer, `source of the spread: moved to ${hostOf(root.out.to)} at ${shortTime(root.out.at)} and was not reached from another host of the story before`);
-  const entered = spread.filter((e) => e.fromKind === 'ip' && hosts.some((h) => h.computer === e.to))[0];
-  if (entered && !moves.some((e) => e.to === entered.to && ms(e.at) <= ms(entered.at) + EXPLAIN_SLACK_MS)) {
-    return withEntry(entered.to, moves.length ? 'first host entered from outside' : 'entered from outside; no movement between hosts seen');
+  // Hosts tied to the movement (they move on, or were entered from outside) come first: a host
+  // joined only by time and place (earlier noise on a host the attack later reached) never
+  // outranks the movement the detections show.
+  const tied = (computer: string) => moves.some((e) => e.from === computer) || !!entryOf(computer);
+  let best: { computer: string; t: number; what: string; tied: boolean } | undefined;
+  for (const h of hosts) {
+    const o = own.get(h.computer);
+    if (!o || reachedBy(h.computer, o.t)) continue;
+    const c = { computer: h.computer, ...o, tied: tied(h.computer) };
+    if (!best || (c.tied && !best.tied) || (c.tied === best.tied && o.t < best.t)) best = c;
+  }
+  if (best) return withEntry(best.computer, `first suspicious activity: ${best.what} at ${shortTime(new Date(best.t).toISOString())}; not reached from another host of the story before`);
+  // Every host with suspicious activity was reached from another first (a cycle), or none has any.
+  const suspicious = hosts.filter((h) => h.firstSuspicious).sort((x, y) => ms(x.firstSuspicious!.at) - ms(y.firstSuspicious!.at));
+  if (suspicious.length) {
+    const h = suspicious[0]!;
+    return withEntry(h.computer, `earliest suspicious activity in the story: ${h.firstSuspicious!.title} at ${shortTime(h.firstSuspicious!.at)}`);
+  }
+  for (const h of hosts) {
+    const out = moves.find((e) => e.from === h.computer);
+    if (out && !reachedBy(h.computer, ms(out.at)))
+      return withEntry(h.computer, `source of the spread: moved to ${hostOf(out.to)} at ${shortTime(out.at)} and was not reached from another host of the story before`);
   }
   const h = hosts[0]!;
-  return withEntry(h.computer, `earliest activity in the story (${shortTime(h.firstTouched)})` + (moves.length ? '; every host with outgoing movement was reached from another first' : ''));
+  return withEntry(h.computer, `earliest activity in the story (${shortTime(h.firstTouched)})`);
 }

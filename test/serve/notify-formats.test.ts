@@ -43,7 +43,7 @@ describe('notification contents', () => {
     const hosts = Array.from({ length: 500 }, (_, i) => ({ computer: `${big}${i}`, firstTouched: '2026-08-05T00:00:00.000Z', detections: 1, maxLevel: 'high' as const, addresses: [] }));
     const n = noticeOf({
       kind: 'story-created',
-      story: hostileStory({ hosts, accounts: hosts.map((h) => h.computer), narrative: big, omitted: { timeline: 0, hosts: 100, accounts: 0, sourceIps: 0, spread: 0, rules: 0 } }),
+      story: hostileStory({ hosts, accounts: hosts.map((h) => h.computer), narrative: big, omitted: { timeline: 0, hosts: 100, accounts: 0, sourceIps: 0, spread: 0, rules: 0, context: 0 } }),
     });
     assert.equal(n.hostCount, 600);
     assert.ok(n.hosts.length <= NOTIFY_LIMITS.listMaxItems);

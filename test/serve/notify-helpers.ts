@@ -24,6 +24,9 @@ export function hostileStory(over: Partial<Story> = {}): Story {
     ],
     patientZero: { computer: '<script>alert(1)</script>', why: 'first host with a high detection <https://evil.example|click>' },
     spread: [],
+    context: [],
+    routine: [],
+    earned: 'a critical detection <b>',
     accounts: ['CORP\\admin"<b>', 'svc_backup'],
     sourceIps: ['203.0.113.9'],
     tactics: [
@@ -37,7 +40,7 @@ export function hostileStory(over: Partial<Story> = {}): Story {
     topRules: [{ id: 'r1', title: 'Mimikatz & friends <img src=x onerror=alert(1)>', level: 'critical', count: 3 }],
     narrative: 'The attacker ran `powershell -enc <!here>` on <script>alert(1)</script>\r\nthen moved to dc01 & took \u202etxt.exe.',
     timeline: [],
-    omitted: { timeline: 0, hosts: 0, accounts: 0, sourceIps: 0, spread: 0, rules: 0 },
+    omitted: { timeline: 0, hosts: 0, accounts: 0, sourceIps: 0, spread: 0, rules: 0, context: 0 },
     ...over,
   };
 }

@@ -14,6 +14,7 @@ import { Client } from '@elastic/elasticsearch';
 import type { Story } from '../../src/stories/model.js';
 import type { DetectionRecord } from '../../src/detections/record.js';
 import { hunt } from '../../src/hunt/run.js';
+import { detectionStages } from '../../src/pipeline/plan.js';
 import { parseServeConfig } from '../../src/serve/config.js';
 import { startServer, type Server } from '../../src/serve/server.js';
 import type { AlertRow } from '../../src/serve/store/db.js';
@@ -149,6 +150,13 @@ describe('serve: the sample intrusion through the bulk API', { timeout: 600_000 
       hook.requests.some((r) => r.body.includes(best.id)),
       'the top story was announced',
     );
+  });
+
+  it("the stories' baselines are stored with the progress, in a form a restart can restore", () => {
+    const row = server.db.db.prepare("SELECT state FROM baselines WHERE name = 'stories.routine'").get() as { state: string } | undefined;
+    assert.ok(row, 'baselines stored');
+    const fresh = detectionStages(server.plan, {}).stories!;
+    fresh.importBaseline(JSON.parse(row.state));
   });
 
   it('an alert carries its detection (event, matched fields, ATT&CK tactics)', () => {

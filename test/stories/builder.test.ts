@@ -1,4 +1,4 @@
-/** StoryBuilder on hand-made detections: joining, spread, patient zero, noise rule, caps, outputs. */
+/** StoryBuilder on hand-made detections: joining, evidence for spread, patient zero, earning a place, caps, outputs. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import type { Level } from '../../src/sigma/model.js';
 import { addressClaims, normaliseIp } from '../../src/events/addresses.js';
 import { StoryBuilder } from '../../src/stories/builder.js';
 import { accountsOf } from '../../src/stories/entities.js';
+import { detectionFact } from '../../src/stories/facts.js';
 import { defaultDomain } from '../../src/events/domain.js';
 import type { Story } from '../../src/stories/model.js';
 import { renderStoriesText, StoriesJsonlWriter } from '../../src/output/stories.js';
@@ -31,18 +32,27 @@ function det(
   over: Partial<DetectionRecord> = {},
 ): DetectionRecord {
   n++;
+  const channel = typeof fields.Channel === 'string' ? { channel: fields.Channel, provider: null } : {};
   return detection(
-    { timestamp: at(min), computer, level, recordId: n, eventId: typeof fields.EventID === 'number' ? fields.EventID : 1, event: { Computer: computer, ...fields }, matched: {}, ...over },
+    { timestamp: at(min), computer, level, recordId: n, eventId: typeof fields.EventID === 'number' ? fields.EventID : 1, event: { Computer: computer, ...fields }, matched: {}, ...channel, ...over },
     { id: `rule-${title}`, title, level, tags },
   );
 }
 
+/** Build stories as a hunt does: what every detection says about routine is learnt first (the workers send it), then the detections in time order. */
 function build(ds: DetectionRecord[], learn: [string, string, string?][] = [], opts = {}): { stories: Story[]; b: StoryBuilder } {
   const b = new StoryBuilder(opts);
   for (const [ip, host, when] of learn) b.learnAddress(ip, host, when);
+  for (const d of ds) {
+    const f = d.rule.kind === 'sigma' ? detectionFact(d.rule.id ?? d.rule.title, d.event, d.computer, Date.parse(d.timestamp!), defaultDomain()) : undefined;
+    if (f) b.learnRoutine([f]);
+  }
   for (const d of [...ds].sort((x, y) => (x.timestamp! < y.timestamp! ? -1 : 1))) b.add(d);
   return { stories: b.finish(), b };
 }
+
+/** A pass-the-hash network logon (NTLM without a session key): suspicious in itself (data/domain.yml). */
+const PTH = { LogonProcessName: 'NtLmSsp', AuthenticationPackageName: 'NTLM', KeyLength: 0 };
 
 const LOGON3 = (ip: string, ws: string, user = 'Administrator', extra: Record<string, FieldValue> = {}): Record<string, FieldValue> => ({
   EventID: 4624,
@@ -139,8 +149,14 @@ describe('StoryBuilder', () => {
     assert.deepEqual(s.accounts, ['CORP\\Administrator', 'CORP\\alice']);
     assert.match(
       s.narrative,
-      /^It started on WS01 at 10:00 UTC on 2024-03-01 with LSASS dump\. From there it reached FS01 \(10:10, remote service install\) and DC01 \(10:29, remote service install\)\./,
+      /^It started on WS01 at 10:00 UTC on 2024-03-01 with LSASS dump\. From there it reached FS01 \(10:10, remote service install; after LSASS dump on WS01 at 10:00 UTC\) and DC01 \(10:29, remote service install; after LSASS dump on WS01 at 10:00 UTC\)\./,
     );
+    assert.deepEqual(
+      s.spread.map((e) => e.evidence),
+      ['after LSASS dump on WS01 at 10:00 UTC', 'after LSASS dump on WS01 at 10:00 UTC'],
+    );
+    assert.match(s.patientZero.why, /^first suspicious activity: LSASS dump at 2024-03-01 10:00 UTC; not reached from another host of the story before$/);
+    assert.match(s.earned, /^suspicious activity on WS01 and FS01, joined by movement with evidence/);
     assert.match(s.narrative, /Execution on FS01 at 10:11 \(PsExec service\)\. Accounts involved: CORP\\Administrator, CORP\\alice\.$/);
     assert.equal(s.detections, 5);
     assert.deepEqual(s.levels, { informational: 0, low: 0, medium: 3, high: 2, critical: 0 });
@@ -166,11 +182,12 @@ describe('StoryBuilder', () => {
 
   it('picks as patient zero a source host with no detections of its own', () => {
     const ds = [
-      det(10, 'FS01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share'),
-      det(20, 'DC01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share'),
+      det(10, 'FS01', 'high', LOGON3('10.0.0.5', '-', 'Administrator', PTH), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share'),
+      det(20, 'DC01', 'high', LOGON3('10.0.0.5', '-', 'Administrator', PTH), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share'),
     ];
     const s = build(ds, [['10.0.0.5', 'WS07.corp.local']]).stories[0]!;
     assert.equal(s.patientZero?.computer, 'WS07.corp.local');
+    assert.match(s.patientZero.why, /^first suspicious activity: moved to FS01 \(pass-the-hash logon \(NTLM without a session key\)\) at 2024-03-01 10:10 UTC/);
     assert.deepEqual(
       s.hosts.map((h) => [h.computer, h.detections]),
       [
@@ -183,7 +200,7 @@ describe('StoryBuilder', () => {
 
   it('resolves an address learnt after the detection when the story is finished', () => {
     const b = new StoryBuilder();
-    b.add(det(10, 'FS01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement'], 'Logon'));
+    b.add(det(10, 'FS01', 'high', LOGON3('10.0.0.5', '-', 'Administrator', PTH), ['attack.lateral-movement'], 'Logon'));
     b.learnAddress('10.0.0.5', 'WS09', at(0));
     const s = b.finish()[0]!;
     assert.deepEqual(
@@ -193,7 +210,7 @@ describe('StoryBuilder', () => {
   });
 
   it('uses the latest claim for an address handed to another host later (DHCP)', () => {
-    const ds = [det(120, 'FS01', 'high', LOGON3('10.0.0.5', '-'), ['attack.lateral-movement'], 'Logon')];
+    const ds = [det(120, 'FS01', 'high', LOGON3('10.0.0.5', '-', 'Administrator', PTH), ['attack.lateral-movement'], 'Logon')];
     const s = build(ds, [
       ['10.0.0.5', 'WS01', at(0)],
       ['10.0.0.5', 'WS02', at(60)],
@@ -269,26 +286,32 @@ describe('StoryBuilder', () => {
     assert.equal(stories[0]!.detections, 2);
   });
 
-  it('applies the noise rule', () => {
-    const one = (ds: DetectionRecord[]) => build(ds).stories.length;
-    assert.equal(one([det(0, 'A', 'low')]), 0, 'lone low');
-    assert.equal(one([det(0, 'A', 'medium')]), 0, 'lone medium');
+  it('makes a story only of what earns its place', () => {
+    const one = (ds: DetectionRecord[]) => build(ds).stories;
+    assert.equal(one([det(0, 'A', 'low')]).length, 0, 'lone low');
+    assert.equal(one([det(0, 'A', 'medium')]).length, 0, 'lone medium');
+    assert.equal(one([det(0, 'A', 'medium', {}, ['attack.discovery'], 'M1'), det(5, 'A', 'medium', {}, ['attack.collection'], 'M2')]).length, 0, 'medium detections alone, whatever their tactics');
+    assert.equal(one([det(0, 'A', 'medium', LOGON3('10.9.9.9', 'B'), ['attack.lateral-movement'], 'M')]).length, 0, 'a medium logon from another host, nothing suspicious around it');
+    assert.equal(one([det(0, 'A', 'medium', LOGON3('203.0.113.1', '-'), ['attack.initial-access'], 'Failed logon from public IP')]).length, 0, 'medium from an unknown address');
+    assert.match(one([det(0, 'A', 'high', {}, ['attack.execution'], 'H')])[0]!.earned, /^high detection of a rule seen on no other host: H$/, 'a lone high detection of a rare rule');
+    // The same high rule on two hosts (users' installers writing Run keys here and there): alerts, unless with more.
+    const runKey = (min: number, host: string) => det(min, host, 'high', { Image: `C:\\Users\\u\\Downloads\\setup${host}.exe` }, ['attack.persistence', 'attack.privilege-escalation'], 'Run key');
+    assert.equal(one([runKey(0, 'A'), runKey(300, 'B')]).length, 0, 'a high rule firing on two hosts');
     assert.equal(
-      one([det(0, 'A', 'medium', { User: 'CORP\\x' }, ['attack.discovery'], 'Whoami'), det(5, 'B', 'medium', { User: 'CORP\\x' }, ['attack.discovery'], 'Whoami')]),
+      one([runKey(0, 'A'), runKey(300, 'B'), det(5, 'A', 'medium', {}, ['attack.persistence', 'attack.privilege-escalation'], 'Autorun')]).length,
       0,
-      'one medium rule on two hosts',
+      'a second rule with the same tactics is no progression',
     );
-    assert.equal(
-      one([det(0, 'A', 'medium', {}, ['attack.privilege-escalation', 'attack.execution'], 'Shell'), det(1, 'A', 'medium', {}, ['attack.privilege-escalation', 'attack.execution'], 'Shell')]),
-      0,
-      'one rule, two tactics',
-    );
-    assert.equal(one([det(0, 'A', 'medium', {}, ['attack.discovery'], 'M1'), det(5, 'A', 'medium', {}, ['attack.collection'], 'M2')]), 1, 'two medium rules, two tactics');
-    assert.equal(one([det(0, 'A', 'medium', LOGON3('10.9.9.9', 'B'), ['attack.lateral-movement'], 'M')]), 1, 'medium with host-to-host movement');
-    assert.equal(one([det(0, 'A', 'medium', LOGON3('203.0.113.1', '-'), ['attack.initial-access'], 'Failed logon from public IP')]), 0, 'medium from an unknown address');
-    assert.equal(one([det(0, 'A', 'high')]), 1, 'lone high');
-    assert.equal(one([det(0, 'A', 'critical', {}, [], 'C', { hidden: true })]), 0, 'hidden');
-    assert.equal(one([det(0, 'A', 'informational'), det(1, 'A', 'informational')]), 0, 'informational');
+    const progressed = one([runKey(0, 'A'), runKey(300, 'B'), det(5, 'A', 'medium', {}, ['attack.credential-access'], 'Dump')]);
+    assert.equal(progressed.length, 1, 'high with suspicious activity in another tactic');
+    assert.match(progressed[0]!.earned, /^high detection \(Run key\) with suspicious activity in more than one tactic$/);
+    assert.match(one([det(0, 'A', 'critical', {}, [], 'C')])[0]!.earned, /^critical detection: C$/);
+    assert.equal(one([det(0, 'A', 'critical', {}, [], 'C', { hidden: true })]).length, 0, 'hidden');
+    assert.equal(one([det(0, 'A', 'informational'), det(1, 'A', 'informational')]).length, 0, 'informational');
+    // Suspicious activity on two hosts joined by movement with evidence.
+    const moved = one([det(0, 'A', 'medium', {}, ['attack.credential-access'], 'Dump'), det(10, 'B', 'medium', LOGON3('10.0.0.5', 'A', 'Administrator'), ['attack.lateral-movement'], 'Logon')]);
+    assert.equal(moved.length, 1);
+    assert.match(moved[0]!.earned, /^suspicious activity on A and B, joined by movement with evidence \(after Dump on A at 10:00 UTC\)$/);
   });
 
   it('joins only within the proximity window; unique ids keep joining longer', () => {
@@ -300,20 +323,24 @@ describe('StoryBuilder', () => {
   });
 
   it('does not join on service identities, a logon ID on another host, or a machine account at home', () => {
+    // Two rules (each rare), so each host's detection would be a story on its own.
+    const two = (a: Record<string, FieldValue>, b: Record<string, FieldValue>) =>
+      build([det(0, 'A', 'high', a, ['attack.execution'], 'R1'), det(1, 'B', 'high', b, ['attack.execution'], 'R2')]).stories.length;
     const sys = { User: 'NT AUTHORITY\\SYSTEM', SubjectLogonId: '0x3e7' };
-    assert.equal(build([det(0, 'A', 'high', sys), det(1, 'B', 'high', sys)]).stories.length, 2);
-    assert.equal(build([det(0, 'A', 'high', { TargetLogonId: '0x1234' }), det(1, 'B', 'high', { TargetLogonId: '0x1234' })]).stories.length, 2);
-    assert.equal(build([det(0, 'A', 'high', { SubjectUserName: 'A$' }), det(1, 'B', 'high', { SubjectUserName: 'A$' })]).stories.length, 1, 'A$ acting on B is A');
-    assert.equal(build([det(0, 'A', 'high', { TargetUserName: 'alice' }), det(1, 'B', 'high', { User: 'CORP\\Alice' })]).stories.length, 1);
-    assert.equal(build([det(0, 'A', 'high', { IpAddress: '127.0.0.1' }), det(1, 'B', 'high', { IpAddress: '127.0.0.1' })]).stories.length, 2);
+    assert.equal(two(sys, sys), 2);
+    assert.equal(two({ TargetLogonId: '0x1234' }, { TargetLogonId: '0x1234' }), 2);
+    assert.equal(two({ SubjectUserName: 'A$' }, { SubjectUserName: 'A$' }), 1, 'A$ acting on B is A');
+    assert.equal(two({ TargetUserName: 'alice' }, { User: 'CORP\\Alice' }), 1);
+    assert.equal(two({ IpAddress: '127.0.0.1' }, { IpAddress: '127.0.0.1' }), 2);
+    assert.equal(two({ IpAddress: '203.0.113.7' }, { IpAddress: '203.0.113.7' }), 1, 'an outside address joins');
   });
 
   it('orders stories by score: severity, breadth and progression', () => {
-    const small = [det(0, 'A', 'high')];
+    const small = [det(0, 'A', 'high', {}, ['attack.execution'], 'Small')];
     const wide = [
-      det(0, 'B', 'high', { User: 'CORP\\bob' }, ['attack.execution']),
-      det(2, 'C', 'high', { User: 'CORP\\bob' }, ['attack.credential-access']),
-      det(4, 'D', 'critical', { User: 'CORP\\bob' }, ['attack.impact']),
+      det(0, 'B', 'high', { User: 'CORP\\bob' }, ['attack.execution'], 'W1'),
+      det(2, 'C', 'high', { User: 'CORP\\bob' }, ['attack.credential-access'], 'W2'),
+      det(4, 'D', 'critical', { User: 'CORP\\bob' }, ['attack.impact'], 'W3'),
     ];
     const { stories } = build([...small, ...wide]);
     assert.equal(stories.length, 2);
@@ -388,6 +415,8 @@ describe('story outputs', () => {
   const ds = [
     det(0, 'WS01.corp.local', 'high', { User: 'CORP\\alice' }, ['attack.credential-access'], 'LSASS dump'),
     det(10, 'FS01.corp.local', 'high', LOGON3('10.0.0.5', 'WS01', 'alice'), ['attack.lateral-movement', 'attack.t1021.002'], 'Admin share'),
+    // A logon into FS01 with nothing suspicious around it: context, not spread.
+    det(12, 'FS01.corp.local', 'medium', LOGON3('10.0.0.9', 'WS05', 'bob'), ['attack.lateral-movement'], 'Odd logon'),
   ];
   const { stories } = build(ds);
 
@@ -395,7 +424,10 @@ describe('story outputs', () => {
     const text = renderStoriesText(stories);
     assert.match(text, /^Stories: 1 \(top 1 by score\)/);
     assert.match(text, /patient zero: WS01\.corp\.local/);
-    assert.match(text, /spread: WS01\.corp\.local → FS01\.corp\.local 10:10 admin share access/);
+    assert.match(text, /why a story: suspicious activity on WS01 and FS01, joined by movement with evidence/);
+    const flat = text.replace(/\n +/g, ' ');
+    assert.match(flat, /spread: WS01\.corp\.local → FS01\.corp\.local 10:10 admin share access \[after LSASS dump on WS01 at 10:00 UTC\]/);
+    assert.match(flat, /context \(not spread\): 1 movement into its hosts, e\.g\. WS05 → FS01\.corp\.local \(no suspicious activity around it\)/);
     assert.match(text, /tactics: Credential Access → Lateral Movement/);
     assert.ok(text.split('\n').every((l) => l.length <= 100));
     assert.match(renderStoriesText([]), /^Stories: none/);

@@ -5,8 +5,8 @@
  * without the intrusion, determinism, events every reader accepts. The simple background's output
  * is checked byte for byte against the bundled sample it makes.
  *
- * The story targets of issue 16 are written here too, marked `todo` (they fail with today's story
- * builder): phase 2 removes the marks.
+ * Issue 16's story targets hold on the same seeds: the real `hunt()` over each network (the
+ * background alone, and with the intrusion), scored as `scripts/story-eval.js` scores them.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -200,10 +200,7 @@ describe('the administered network (generator ground truth)', { timeout: 600_000
   });
 });
 
-/**
- * Issue 16's targets. They fail with today's stories (see docs/stories.md, "Measuring stories"):
- * marked todo, they run and report without failing the suite; phase 2 removes the marks.
- */
+/** Issue 16's targets (docs/stories.md, "Measuring stories"), on the fixed seeds. */
 describe('stories on the administered network (issue 16 targets)', { timeout: 900_000 }, () => {
   const results = new Map<number, Promise<SeedResult>>();
   const result = (seed: number) => {
@@ -213,23 +210,28 @@ describe('stories on the administered network (issue 16 targets)', { timeout: 90
   };
 
   for (const seed of SEEDS) {
-    it(`seed ${seed}: background only makes at most 1 story`, { todo: 'issue 16 phase 2' }, async () => {
+    it(`seed ${seed}: background only makes at most 1 story`, async () => {
       const r = await result(seed);
       assert.ok(r.background.stories <= 1, `${r.background.stories} stories`);
     });
-    it(`seed ${seed}: the top story is the intrusion`, { todo: 'issue 16 phase 2' }, async () => {
+    it(`seed ${seed}: a background story, if any, is the vulnerability scanner's one sweep (the routine administration makes none)`, async () => {
+      const r = await result(seed);
+      const scanner = generated.get(seed)!.intrusion.network!.roles.scanner.map(short);
+      for (const b of r.background.briefs) assert.ok(scanner.includes(short(b.patientZero ?? '-')), `a background story from ${b.patientZero}: ${b.topRules.join('; ')}`);
+    });
+    it(`seed ${seed}: the top story is the intrusion`, async () => {
       const r = await result(seed);
       assert.equal(r.intrusion.rank, 1);
     });
-    it(`seed ${seed}: the top story names the right patient zero`, { todo: 'issue 16 phase 2' }, async () => {
+    it(`seed ${seed}: the top story names the right patient zero`, async () => {
       const r = await result(seed);
       assert.ok(r.intrusion.patientZeroRight, `${r.intrusion.foundPatientZero}, truth ${r.intrusion.patientZero}`);
     });
-    it(`seed ${seed}: the top story recovers at least 90% of the spread edges`, { todo: 'issue 16 phase 2' }, async () => {
+    it(`seed ${seed}: the top story recovers at least 90% of the spread edges`, async () => {
       const r = await result(seed);
       assert.ok(r.intrusion.edgesRecovered >= 0.9 * r.intrusion.edges, `${r.intrusion.edgesRecovered}/${r.intrusion.edges}`);
     });
-    it(`seed ${seed}: at most 10% of the top story's hosts are not part of the intrusion`, { todo: 'issue 16 phase 2' }, async () => {
+    it(`seed ${seed}: at most 10% of the top story's hosts are not part of the intrusion`, async () => {
       const r = await result(seed);
       assert.ok(r.intrusion.foreignHosts <= 0.1 * r.intrusion.topHosts, `${r.intrusion.foreignHosts}/${r.intrusion.topHosts}`);
     });

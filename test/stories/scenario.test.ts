@@ -16,7 +16,9 @@ import { readEventsFromFile } from '../../src/readers/detect.js';
 import { ruleDirs } from '../../src/sigma/bundled.js';
 import { loadRules } from '../../src/sigma/collection.js';
 import { addressClaims } from '../../src/events/addresses.js';
+import { defaultDomain } from '../../src/events/domain.js';
 import { StoryBuilder } from '../../src/stories/builder.js';
+import { detectionFact, eventFacts } from '../../src/stories/facts.js';
 import type { Story } from '../../src/stories/model.js';
 import { writeBackgroundOnly, writeScenario, type GroundTruth } from './scenario.js';
 
@@ -29,10 +31,11 @@ interface Hunted {
 
 let engine: Engine;
 
-/** What `hunt` does, at library level: read, match, learn addresses, build stories. */
+/** What `hunt` does, at library level: read, match, learn addresses and routine, build stories. */
 async function hunt(files: string[]): Promise<Hunted> {
   const detections: DetectionRecord[] = [];
   const builder = new StoryBuilder();
+  const domain = defaultDomain();
   let claims = 0;
   for (const f of files) {
     for await (const ev of readEventsFromFile(f)) {
@@ -40,7 +43,13 @@ async function hunt(files: string[]): Promise<Hunted> {
         builder.learnAddress(c.ip, c.host, ev.timestamp);
         claims++;
       }
-      for (const d of engine.match(ev)) detections.push(toDetectionRecord(d));
+      const t = ev.timestamp ? Date.parse(ev.timestamp) : NaN;
+      builder.learnRoutine(eventFacts(ev.fields, ev.computer ?? null, t, domain));
+      for (const d of engine.match(ev)) {
+        const fact = detectionFact(d.rule.id ?? d.rule.title, ev.fields, ev.computer ?? null, t, domain);
+        if (fact) builder.learnRoutine([fact]);
+        detections.push(toDetectionRecord(d));
+      }
     }
   }
   detections.sort((a, b) => (a.timestamp! < b.timestamp! ? -1 : a.timestamp! > b.timestamp! ? 1 : 0));

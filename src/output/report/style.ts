@@ -107,6 +107,8 @@ article.story .tactic { background: #1e293b; color: #f8fafc; border-radius: 999p
 article.story .tactics .arrow { color: #94a3b8; font-size: 12px; }
 article.story .facts { font-size: 13px; line-height: 1.6; margin-bottom: 10px; }
 article.story .facts .pzname { color: #c2410c; font-weight: 650; }
+article.story .facts details summary { cursor: pointer; color: var(--muted); }
+article.story .facts details ul { margin: 4px 0 6px; padding-left: 20px; }
 article.story .graphwrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 8px; background: #fff; padding: 6px; margin-bottom: 10px; }
 svg.spread { display: block; font-family: inherit; }
 svg.spread .nn { font-size: 13.5px; font-weight: 650; fill: #0f172a; }

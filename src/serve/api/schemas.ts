@@ -28,6 +28,12 @@ function obj(properties: Record<string, unknown>, extra: { additionalProperties?
   return { type: 'object', required: Object.keys(properties), properties, additionalProperties: extra.additionalProperties ?? false, ...(extra.description ? { description: extra.description } : {}) };
 }
 
+/** An object schema whose listed properties are all present, and `optional` ones may be. */
+function withOptional(optional: Record<string, unknown>, properties: Record<string, unknown>) {
+  const o = obj(properties);
+  return { ...o, properties: { ...o.properties, ...optional } };
+}
+
 const page = (item: string) => obj({ items: { type: 'array', items: ref(item) }, total: int, limit: int, offset: int });
 
 const technique = obj({ id: nstr, name: str });
@@ -41,7 +47,8 @@ const STORY = {
       score: num,
       firstSeen: str,
       lastSeen: str,
-      hosts: { type: 'array', items: obj({ computer: str, firstTouched: str, detections: int, maxLevel: nlevel, addresses: strs }) },
+      earned: { ...str, description: 'Why this is a story and not a lone alert' },
+      hosts: { type: 'array', items: withOptional({ firstSuspicious: obj({ at: str, title: str }) }, { computer: str, firstTouched: str, detections: int, maxLevel: nlevel, addresses: strs }) },
       patientZero: {
         oneOf: [
           { type: 'null' },
@@ -50,16 +57,26 @@ const STORY = {
       },
       spread: {
         type: 'array',
-        items: obj({
-          from: str,
-          fromKind: { type: 'string', enum: ['host', 'ip'] },
-          to: str,
-          at: str,
-          technique,
-          techniques: { type: 'array', items: technique },
-          detections: { type: 'array', items: obj({ id: nstr, title: str }) },
-        }),
+        items: withOptional(
+          { attempt: { ...bool, description: 'Only failed attempts were seen: it reached nothing' } },
+          {
+            from: str,
+            fromKind: { type: 'string', enum: ['host', 'ip'] },
+            to: str,
+            at: str,
+            technique,
+            techniques: { type: 'array', items: technique },
+            detections: { type: 'array', items: obj({ id: nstr, title: str }) },
+            evidence: { ...str, description: 'Why this movement is part of the story' },
+          },
+        ),
       },
+      context: {
+        type: 'array',
+        description: 'Movement into its hosts without evidence, or routine: context, not spread',
+        items: obj({ from: str, fromKind: { type: 'string', enum: ['host', 'ip'] }, to: str, at: str, technique, why: str }),
+      },
+      routine: { type: 'array', description: 'Routine activity on its hosts, left out of it, with the reason', items: obj({ why: str, detections: int }) },
       accounts: strs,
       sourceIps: strs,
       tactics: { type: 'array', items: obj({ id: str, short: str, name: str, first: obj({ at: str, computer: nstr, title: str, significant: bool }) }) },
@@ -73,7 +90,7 @@ const STORY = {
         type: 'array',
         items: obj({ timestamp: str, computer: nstr, title: str, ruleId: nstr, level, kind: { type: 'string', enum: ['sigma', 'correlation'] }, eventId: nint, recordId: nint }),
       },
-      omitted: obj({ timeline: int, hosts: int, accounts: int, sourceIps: int, spread: int, rules: int }),
+      omitted: obj({ timeline: int, hosts: int, accounts: int, sourceIps: int, spread: int, rules: int, context: int }),
     },
     { additionalProperties: true },
   ),

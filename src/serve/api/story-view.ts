@@ -32,6 +32,19 @@ export function mergeStory(target: Story, other: Story): Story {
   for (const e of other.spread) if (!seenEdge.has(`${e.from}\u0000${e.to}\u0000${e.at}`)) spread.push(e);
   spread.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 
+  // Context (movement without evidence) and routine notes: shown once each, capped like the pipeline caps them.
+  const seenContext = new Set(target.context.map((e) => `${e.from}\u0000${e.to}\u0000${e.at}`));
+  const context = [...target.context];
+  let contextOver = 0;
+  for (const e of other.context) {
+    if (seenContext.has(`${e.from}\u0000${e.to}\u0000${e.at}`)) continue;
+    if (context.length < LIMITS.stories.contextShown) context.push(e);
+    else contextOver++;
+  }
+  context.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  const routine = new Map(target.routine.map((r) => [r.why, r.detections]));
+  for (const r of other.routine) routine.set(r.why, (routine.get(r.why) ?? 0) + r.detections);
+
   const tactics = new Map(target.tactics.map((t) => [t.short, t]));
   for (const t of other.tactics) {
     const have = tactics.get(t.short);
@@ -66,6 +79,9 @@ export function mergeStory(target: Story, other: Story): Story {
     hosts: [...hosts.values()].sort((a, b) => (a.firstTouched < b.firstTouched ? -1 : a.firstTouched > b.firstTouched ? 1 : 0)),
     patientZero: earliest.patientZero ?? target.patientZero ?? other.patientZero,
     spread,
+    context,
+    routine: [...routine].map(([why, detections]) => ({ why, detections })).sort((a, b) => b.detections - a.detections),
+    earned: target.earned === other.earned ? target.earned : `${target.earned}; ${other.earned}`,
     accounts: union(target.accounts, other.accounts),
     sourceIps: union(target.sourceIps, other.sourceIps),
     tactics: [...tactics.values()].sort((a, b) => order(a.short) - order(b.short)),
@@ -82,6 +98,7 @@ export function mergeStory(target: Story, other: Story): Story {
       sourceIps: target.omitted.sourceIps + other.omitted.sourceIps,
       spread: target.omitted.spread + other.omitted.spread,
       rules: target.omitted.rules + other.omitted.rules,
+      context: target.omitted.context + other.omitted.context + contextOver,
     },
   };
 }
@@ -117,6 +134,9 @@ export function isStory(v: unknown): v is Story {
     typeof s.id === 'string' &&
     Array.isArray(s.hosts) &&
     Array.isArray(s.spread) &&
+    Array.isArray(s.context) &&
+    Array.isArray(s.routine) &&
+    typeof s.earned === 'string' &&
     Array.isArray(s.tactics) &&
     Array.isArray(s.timeline) &&
     Array.isArray(s.topRules) &&

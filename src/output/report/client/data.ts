@@ -125,7 +125,13 @@ export interface StoryView {
   lastSeen: string;
   hosts: readonly { computer: string; firstTouched: string; detections: number; maxLevel: Level | null; addresses: readonly string[] }[];
   patientZero: { computer: string; why: string } | null;
+  /** Why this is a story and not a lone alert. */
+  earned: string;
   spread: readonly SpreadView[];
+  /** Movement into its hosts without evidence, or routine: context, not spread. */
+  context: readonly ContextView[];
+  /** Routine activity on its hosts, left out of it, with the reason. */
+  routine: readonly { why: string; detections: number }[];
   accounts: readonly string[];
   sourceIps: readonly string[];
   tactics: readonly { id: string; short: string; name: string; first: { at: string; computer: string | null; title: string } }[];
@@ -133,7 +139,7 @@ export interface StoryView {
   detections: number;
   narrative: string;
   timeline: readonly { timestamp: string; computer: string | null; title: string; level: Level; kind: 'sigma' | 'correlation' }[];
-  omitted: { timeline: number; accounts: number };
+  omitted: { timeline: number; accounts: number; context: number };
 }
 
 /** Movement from one machine to another, as a story's detections show it. */
@@ -145,6 +151,18 @@ export interface SpreadView {
   technique: TechniqueView;
   techniques: readonly TechniqueView[];
   detections: readonly { title: string }[];
+  /** Why the movement is part of the story. */
+  evidence: string;
+}
+
+/** Movement into a story host shown for context (src/stories/model.ts `ContextEdge`). */
+export interface ContextView {
+  from: string;
+  fromKind: 'host' | 'ip';
+  to: string;
+  at: string;
+  technique: TechniqueView;
+  why: string;
 }
 
 export interface TechniqueView {

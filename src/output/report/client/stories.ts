@@ -122,7 +122,8 @@ function storyGraph(s: StoryView): SVGSVGElement {
     g.appendChild(sv('path', { d, fill: 'none', stroke: '#475569', 'stroke-width': 1.6, 'marker-end': 'url(#fb-arrow-' + s.id + ')' }));
     const techniques = e.techniques.map((t) => (t.id ? t.id + ' ' : '') + t.name).join(', ');
     const shownBy = e.detections.length ? '\nshown by: ' + e.detections.map((x) => x.title).join('; ') : '';
-    g.appendChild(sv('title', {}, e.from + ' → ' + e.to + ' at ' + time(e.at) + ' UTC: ' + techniques + shownBy));
+    const why = e.evidence ? '\nwhy it is part of the story: ' + e.evidence : '';
+    g.appendChild(sv('title', {}, e.from + ' → ' + e.to + ' at ' + time(e.at) + ' UTC: ' + techniques + why + shownBy));
     svg.appendChild(g);
     const lx = b.depth > a.depth ? (x1 + BEND + x2) / 2 - 4 : a.x + NW + 44;
     const ly = b.depth > a.depth ? y2 : (y1 + y2) / 2;
@@ -160,7 +161,7 @@ function storyCard(s: StoryView, i: number, table: DetectionsTable): HTMLElement
   card.setAttribute('data-story', s.id);
   const head = el('div', 'sh');
   const sc = el('span', 'score', String(s.score));
-  sc.title = 'Score: rises with severity, breadth (hosts, accounts) and progression (tactics reached)';
+  sc.title = 'Score: rises with severity (rare detections weigh more), reach (hosts with suspicious activity, spread) and progression (tactics reached); routine is left out';
   const lv = LEVELS_DOWN.filter((l) => s.levels[l])
     .map((l) => num(s.levels[l]) + ' ' + l)
     .join(', ');
@@ -189,12 +190,36 @@ function storyCard(s: StoryView, i: number, table: DetectionsTable): HTMLElement
   });
   if (s.tactics.length) card.appendChild(tl);
   const facts = el('div', 'facts');
+  if (s.earned) add(facts, add(el('div', 'earned'), el('b', '', 'Why a story: '), document.createTextNode(s.earned)));
   if (s.patientZero) add(facts, add(el('div'), el('b', '', 'Patient zero: '), el('span', 'pzname', s.patientZero.computer), el('span', 'muted', ' — ' + s.patientZero.why)));
   if (s.accounts.length) add(facts, add(el('div'), el('b', '', 'Accounts: '), document.createTextNode(s.accounts.join(', ') + (s.omitted.accounts ? ' (+' + num(s.omitted.accounts) + ' more)' : ''))));
   const own: string[] = [];
   for (const h of s.hosts) if (h.addresses.length) own.push(shortHost(h.computer) + ' ' + h.addresses.join(', '));
   if (s.sourceIps.length) add(facts, add(el('div'), el('b', '', 'Outside addresses: '), document.createTextNode(s.sourceIps.slice(0, 20).join(', ') + (s.sourceIps.length > 20 ? ' …' : ''))));
   if (own.length) add(facts, add(el('div'), el('b', '', 'Host addresses: '), document.createTextNode(own.slice(0, 20).join(' · '))));
+  for (const e of s.spread) {
+    if (e.fromKind === 'host') add(facts, add(el('div', 'evidence'), el('b', '', 'Spread ' + shortHost(e.from) + ' → ' + shortHost(e.to) + ': '), document.createTextNode(e.evidence || '')));
+  }
+  if (s.context.length) {
+    const total = s.context.length + (s.omitted.context || 0);
+    const ctx = el('details', 'context');
+    ctx.appendChild(el('summary', '', 'Context, not spread: ' + num(total) + ' ' + plural(total, 'movement') + ' into its hosts without evidence, or routine'));
+    const ul = el('ul');
+    for (const c of s.context) {
+      ul.appendChild(el('li', '', (c.fromKind === 'host' ? shortHost(c.from) : c.from) + ' → ' + shortHost(c.to) + ' at ' + time(c.at) + ' UTC (' + c.technique.name + '): ' + c.why));
+    }
+    ctx.appendChild(ul);
+    facts.appendChild(ctx);
+  }
+  if (s.routine.length) {
+    const total = s.routine.reduce((k, r) => k + r.detections, 0);
+    const rt = el('details', 'routine');
+    rt.appendChild(el('summary', '', 'Routine left out: ' + num(total) + ' ' + plural(total, 'detection') + ' on its hosts'));
+    const rl = el('ul');
+    for (const r of s.routine) rl.appendChild(el('li', '', r.why + ' (' + num(r.detections) + ')'));
+    rt.appendChild(rl);
+    facts.appendChild(rt);
+  }
   card.appendChild(facts);
   if (s.spread.length || s.hosts.length > 1) card.appendChild(add(el('div', 'graphwrap'), storyGraph(s)));
   const det = el('details', 'stl');
@@ -232,7 +257,7 @@ export function drawStories(stories: unknown, table: DetectionsTable): void {
       num(list.length) +
         ' ' +
         (list.length === 1 ? 'story' : 'stories') +
-        ': detections joined by shared hosts, accounts, addresses, logon sessions, processes, services and files close in time; highest score first.' +
+        ': detections joined by shared hosts, logon sessions, processes, outside addresses and (for suspicious ones) accounts, services and files close in time, and by movement with evidence; routine learnt from the data is left out; highest score first.' +
         (list.length > STORY_MAX ? ' The first ' + STORY_MAX + ' are drawn.' : ''),
     ),
   );
