@@ -119,7 +119,16 @@ export interface Story {
   lastSeen: string;
   hosts: { computer: string; firstTouched: string; detections: number; maxLevel: Level | null; addresses: string[]; firstSuspicious?: { at: string; title: string } }[];
   patientZero: { computer: string; why: string; entry?: { from: string; at: string; technique: TechniqueRef } } | null;
-  spread: { from: string; fromKind: 'host' | 'ip'; to: string; at: string; technique: TechniqueRef; techniques: TechniqueRef[]; detections: { id: string | null; title: string }[]; evidence: string }[];
+  spread: {
+    from: string;
+    fromKind: 'host' | 'ip';
+    to: string;
+    at: string;
+    technique: TechniqueRef;
+    techniques: TechniqueRef[];
+    detections: { id: string | null; title: string }[];
+    evidence: string;
+  }[];
   /** Movement into its hosts without evidence, or routine: shown as context, not spread. */
   context: { from: string; fromKind: 'host' | 'ip'; to: string; at: string; technique: TechniqueRef; why: string }[];
   /** Routine activity on its hosts, left out of it, with the reason. */
