@@ -8,6 +8,7 @@
  * wait for event-time order), so an alert appears within a second of its event being
  * acknowledged; correlation alerts come from the correlation stage.
  */
+import type { Statement } from 'better-sqlite3';
 import { readAttackTags } from '../detections/attack.js';
 import { ruleKey } from '../detections/convert.js';
 import type { DetectionRecord } from '../detections/record.js';
@@ -44,6 +45,7 @@ export class AlertStage extends ObserverStage {
   private readonly changes: AlertChange[] = [];
   /** Detection → the alert it went into (for the stories, which link their alerts). */
   private readonly ids = new WeakMap<DetectionRecord, number>();
+  private readonly q: Record<'openAlert' | 'claim' | 'fold' | 'insert' | 'applied' | 'seen', Statement>;
 
   constructor(
     private readonly db: StateDb,
@@ -54,6 +56,19 @@ export class AlertStage extends ObserverStage {
   ) {
     super();
     this.name = name;
+    // Prepared once: every detection runs some of these (preparing is far dearer than running).
+    const d = db.db;
+    this.q = {
+      openAlert: d.prepare("SELECT id, last_seen FROM alerts WHERE rule_key = ? AND host IS ? AND status != 'closed' ORDER BY last_seen DESC LIMIT 1"),
+      claim: d.prepare('INSERT OR IGNORE INTO applied (identity, alert_id, event_time) VALUES (?, ?, ?)'),
+      fold: d.prepare('UPDATE alerts SET count = count + 1, suppressed = suppressed + 1, last_seen = max(last_seen, ?), updated_at = ? WHERE id = ?'),
+      insert: d.prepare(
+        `INSERT INTO alerts (key, rule_key, rule_id, rule_title, kind, level, host, users, tactics, techniques, first_seen, last_seen, count, detection, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+      ),
+      applied: d.prepare('INSERT INTO applied (identity, alert_id, event_time) VALUES (?, ?, ?)'),
+      seen: d.prepare('SELECT alert_id FROM applied WHERE identity = ?'),
+    };
   }
 
   /** The alert a detection this stage applied (or found applied before) belongs to. */
@@ -85,7 +100,6 @@ export class AlertStage extends ObserverStage {
   }
 
   private apply(d: DetectionRecord): void {
-    const db = this.db.db;
     const rk = ruleKey(d.rule);
     const identity = detectionIdentity(d, rk);
     const t = eventTime(d);
@@ -94,15 +108,14 @@ export class AlertStage extends ObserverStage {
     const window = this.windowFor(d);
     let open = this.open.get(key);
     if (!open && window > 0) {
-      const row = db.prepare("SELECT id, last_seen FROM alerts WHERE rule_key = ? AND host IS ? AND status != 'closed' ORDER BY last_seen DESC LIMIT 1").get(rk, host) as
-        { id: number; last_seen: string } | undefined;
+      const row = this.q.openAlert.get(rk, host) as { id: number; last_seen: string } | undefined;
       if (row) open = { id: row.id, last: Date.parse(row.last_seen) };
     }
     const fold = open !== undefined && window > 0 && !Number.isNaN(t) && t - open.last <= window && t >= open.last - window;
     if (fold) {
-      const claimed = db.prepare('INSERT OR IGNORE INTO applied (identity, alert_id, event_time) VALUES (?, ?, ?)').run(identity, open!.id, d.timestamp);
+      const claimed = this.q.claim.run(identity, open!.id, d.timestamp);
       if (!claimed.changes) return void this.replayed(d, identity);
-      db.prepare('UPDATE alerts SET count = count + 1, suppressed = suppressed + 1, last_seen = max(last_seen, ?), updated_at = ? WHERE id = ?').run(d.timestamp ?? now(), now(), open!.id);
+      this.q.fold.run(d.timestamp ?? now(), now(), open!.id);
       open!.last = Math.max(open!.last, t);
       this.ids.set(d, open!.id);
       this.remember(key, open!);
@@ -115,31 +128,26 @@ export class AlertStage extends ObserverStage {
     const users = accountsOf(d.event, host === null ? null : host.toLowerCase().split('.')[0]!, defaultDomain()).map((a) => a.display);
     const at = d.timestamp ?? now();
     const stamp = now();
-    const r = db
-      .prepare(
-        `INSERT INTO alerts (key, rule_key, rule_id, rule_title, kind, level, host, users, tactics, techniques, first_seen, last_seen, count, detection, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
-      )
-      .run(
-        `${key}\u0000${identity}`,
-        rk,
-        d.rule.id,
-        d.rule.title,
-        d.rule.kind,
-        d.level,
-        d.computer,
-        JSON.stringify(users),
-        JSON.stringify(tactics),
-        JSON.stringify(techniques),
-        at,
-        at,
-        JSON.stringify(d),
-        stamp,
-        stamp,
-      );
+    const r = this.q.insert.run(
+      `${key}\u0000${identity}`,
+      rk,
+      d.rule.id,
+      d.rule.title,
+      d.rule.kind,
+      d.level,
+      d.computer,
+      JSON.stringify(users),
+      JSON.stringify(tactics),
+      JSON.stringify(techniques),
+      at,
+      at,
+      JSON.stringify(d),
+      stamp,
+      stamp,
+    );
     const id = Number(r.lastInsertRowid);
     this.ids.set(d, id);
-    db.prepare('INSERT INTO applied (identity, alert_id, event_time) VALUES (?, ?, ?)').run(identity, id, d.timestamp);
+    this.q.applied.run(identity, id, d.timestamp);
     if (window > 0) this.remember(key, { id, last: Number.isNaN(t) ? Date.now() : t });
     this.counters.created++;
     this.changes.push({ kind: 'alert-created', id, level: d.level, host: d.computer, rule: d.rule.title });
@@ -147,7 +155,7 @@ export class AlertStage extends ObserverStage {
 
   /** A detection applied before (a replay after a restart): counted, linked, never applied twice. */
   private replayed(d: DetectionRecord, identity: string): boolean {
-    const seen = this.db.db.prepare('SELECT alert_id FROM applied WHERE identity = ?').get(identity) as { alert_id: number } | undefined;
+    const seen = this.q.seen.get(identity) as { alert_id: number } | undefined;
     if (!seen) return false;
     this.counters.replayed++;
     this.ids.set(d, seen.alert_id);

@@ -53,7 +53,8 @@ export interface Server {
 /** The rules of the configuration, loaded (bundled SigmaHQ and Firebreak's correlations by default). */
 export function planFor(config: ServeConfig, catalog?: StateRuleCatalog): DetectionPlan {
   const r = config.rules;
-  const enabled = catalog ? new Set<SigmaRule | SigmaCorrelation>([...catalog.enabled().rules, ...catalog.enabled().correlations]) : undefined;
+  const on = catalog?.enabled();
+  const enabled = on ? new Set<SigmaRule | SigmaCorrelation>([...on.rules, ...on.correlations]) : undefined;
   return planDetection({
     rulePaths: r.paths.length ? r.paths : undefined,
     placeholders: r.placeholders,
