@@ -136,6 +136,8 @@ export const LIMITS = {
     },
     /** Routine facts a hunt worker remembers having sent (forgetting only means one is sent again). */
     seenFacts: 200_000,
+    /** Program shapes remembered by their raw image, parent, command line, account and host (src/stories/facts.ts); forgetting only means one is worked out again. */
+    shapeCache: 20_000,
   },
   /** The time sort of `hunt` (src/hunt/sorter.ts). */
   sort: {

@@ -12,6 +12,7 @@
  * `replayMs` of event time: after a restart they are read again to rebuild the correlation and
  * story state, their effects already being on disk.
  */
+import { defaultDomainHandoff } from '../events/domain.js';
 import { availableParallelism } from 'node:os';
 import { LIMITS } from '../core/limits.js';
 import { WorkerPool } from '../core/pool.js';
@@ -170,6 +171,7 @@ export class Processor {
         unexplained: plan.unexplained,
         storeEvents: !!o.events,
         wantClaims: plan.wantStories,
+        domain: defaultDomainHandoff(),
         timeZone: o.timeZone,
       }),
     });
