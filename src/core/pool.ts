@@ -203,7 +203,8 @@ export class WorkerPool<T, R = void, M = never> {
           continue;
         }
       } else {
-        slot = this.slots.find((s) => s.ready && !s.dead && !s.stopping && s.held.size < this.depth);
+        // The least busy worker: an idle one starts at once rather than queueing behind a busy one.
+        for (const s of this.slots) if (s.ready && !s.dead && !s.stopping && s.held.size < this.depth && (!slot || s.held.size < slot.held.size)) slot = s;
         if (!slot) {
           i++;
           continue;

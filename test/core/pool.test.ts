@@ -140,6 +140,15 @@ describe('worker pool: ready', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a task goes to the least busy worker (two tasks on two idle workers run on both)', async () => {
+    const seen: Msg[] = [];
+    const p = pool({ depth: 2, onMessage: (m) => void seen.push(m) });
+    await p.ready();
+    await Promise.all([p.submit({ op: 'echo', n: 1 }), p.submit({ op: 'echo', n: 2 })]);
+    await p.close();
+    assert.equal(new Set(seen.map((m) => m.instance)).size, 2);
+  });
+
   it('rejects with the error of a worker that fails while starting', async () => {
     const p = pool({ workerData: (instance) => ({ instance, throwAtStart: true }) });
     await assert.rejects(p.ready(), /cannot start/);
