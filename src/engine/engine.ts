@@ -9,6 +9,7 @@
  */
 import type { Event, FieldValue, Scalar } from '../events/event.js';
 import type { SigmaRule } from '../sigma/model.js';
+import { prepareCaseClosure } from '../sigma/regex.js';
 import { AhoCorasick } from './aho-corasick.js';
 import { compileRule, MatchContext, type Predicate } from './compile.js';
 import { interpretRule, type FieldMap } from './interpret.js';
@@ -302,10 +303,12 @@ export class Engine {
    * build the first time such an event arrives: building one (its rules' literal requirements and
    * automata) costs far more than matching a batch, so a server that runs for weeks pays it once
    * at start rather than in the latency of the first event of each kind. Rules are still compiled
-   * when first reached (cheap, and most are never reached). Memory is bounded by the rules, not
-   * the input. Returns how many indexes there are.
+   * when first reached (most are never reached), but the case-closure table their regexes share
+   * is built now too. Memory is bounded by the rules, not the input. Returns how many indexes
+   * there are.
    */
   prepare(): number {
+    prepareCaseClosure();
     for (const product of new Set([...this.byChannel.keys(), ...this.anyChannel.keys()])) {
       // Each named channel, and a channel no rule names (the shared route of the others).
       for (const lc of [...(this.byChannel.get(product)?.keys() ?? []), undefined]) {
