@@ -55,6 +55,8 @@ export interface DetectResult {
 
 const init = workerData as DetectInit;
 const engine = new Engine(init.rules, { logsources: init.logsources });
+// Before the worker reports ready: the first events of each kind then match as fast as the rest.
+engine.prepare();
 const decoder = new RecordDecoder({ timeZone: init.timeZone });
 const slimmed = new Map<SigmaRule, string[]>();
 const unexplained = new Set<SigmaRule>();

@@ -190,8 +190,12 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
       },
     });
     notifier?.start();
-    processor.start();
+    // The workers compile the rules while the API starts; input is taken only once they are ready,
+    // so nothing acknowledged waits seconds for its first match.
+    const ready = processor.start();
+    void ready.catch(() => undefined); // awaited below (a failure while the API starts is not lost, only not unhandled)
     if (config.api) api = await startApi(config.api, { db, events: events ?? new NoEventStore(), rules: catalog, live, health, log }, opts.scrypt ? { scrypt: opts.scrypt } : {});
+    await ready;
     ingest = await startIngest(config, wal, { log });
   } catch (e) {
     await ingest?.close().catch(() => undefined);

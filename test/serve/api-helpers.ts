@@ -41,6 +41,8 @@ function termMatches(ev: StoredEvent, term: string): boolean {
 /** An in-memory `EventStore` (sql() is a stand-in: it records the call and answers or refuses). */
 export class MemoryEventStore implements EventStore {
   readonly calls: { method: string; args: unknown[] }[] = [];
+  /** What `usage()` reports on top of the events held, or the error it throws (a store that is down). */
+  usageOverride: Partial<StoreUsage> | Error = {};
   constructor(readonly events: StoredEvent[] = []) {}
 
   private matching(q: FilterQuery): StoredEvent[] {
@@ -115,7 +117,8 @@ export class MemoryEventStore implements EventStore {
     return [];
   }
   async usage(): Promise<StoreUsage> {
-    return { bytes: 4096, days: ['2026-01-01'], events: this.events.length, fieldNames: 0, fieldNamesDropped: 0, restarts: 0 };
+    if (this.usageOverride instanceof Error) throw this.usageOverride;
+    return { bytes: 4096, days: ['2026-01-01'], events: this.events.length, fieldNames: 0, fieldNamesDropped: 0, restarts: 0, ...this.usageOverride };
   }
   async close(): Promise<void> {}
 }

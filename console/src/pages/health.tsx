@@ -136,7 +136,17 @@ export function HealthPage() {
               {h.storage.events} over {h.storage.eventDays} days
             </dd>
             <dt>Event store</dt>
-            <dd>{fmtBytes(h.storage.eventBytes)}</dd>
+            <dd>
+              {fmtBytes(h.storage.eventBytes)}
+              {h.storage.eventStoreError !== null && <span class="bad"> not answering: {h.storage.eventStoreError}</span>}
+            </dd>
+            <dt>Event store restarts</dt>
+            <dd class={h.storage.eventStoreRestarts > 0 ? 'bad' : undefined}>{h.storage.eventStoreRestarts}</dd>
+            <dt>Field names catalogued</dt>
+            <dd>
+              {h.storage.fieldNames}
+              {h.storage.fieldNamesDropped > 0 && <span class="bad"> ({h.storage.fieldNamesDropped} new names not catalogued: the catalogue is full)</span>}
+            </dd>
             <dt>State database</dt>
             <dd>{fmtBytes(h.storage.stateBytes)}</dd>
             <dt>Write-ahead log</dt>

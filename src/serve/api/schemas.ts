@@ -306,7 +306,7 @@ export const SHARED_SCHEMAS: Record<string, unknown>[] = [
       wal: obj({ lagRecords: int, lagBytes: int, diskBytes: int }),
       pipeline: obj({ eventsProcessed: int, detections: int, suppressed: int, late: int, watermark: nstr, lagMs: { type: ['number', 'null'] } }),
       drops: { type: 'object', additionalProperties: int },
-      storage: obj({ eventBytes: int, eventDays: int, events: int, stateBytes: int }),
+      storage: obj({ eventBytes: int, eventDays: int, events: int, stateBytes: int, eventStoreRestarts: int, fieldNames: int, fieldNamesDropped: int, eventStoreError: nstr }),
       notifications: {
         type: 'array',
         items: obj({ channel: str, sent: int, pending: int, failing: int, lastError: nstr, nextRetryAt: nstr }),

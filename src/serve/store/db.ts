@@ -263,6 +263,23 @@ export class StateDb {
     return this.db.transaction(f)();
   }
 
+  /**
+   * Run `f`, which may await, in one transaction: the server writes a batch's alerts, stories and
+   * progress with one commit (one fsync) instead of one per step. Writes other code makes while
+   * `f` awaits join it (`tx` inside becomes a savepoint). On a failure what was written is
+   * committed all the same and the error rethrown: everything the processor writes is idempotent,
+   * and others' writes must not be lost with it. Inside an open transaction, `f` simply runs.
+   */
+  async batch<T>(f: () => Promise<T>): Promise<T> {
+    if (this.db.inTransaction) return f();
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      return await f();
+    } finally {
+      if (this.db.inTransaction) this.db.exec('COMMIT');
+    }
+  }
+
   getMeta(key: string): string | undefined {
     return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }

@@ -45,12 +45,18 @@ export class WalReader implements AsyncIterable<WalEntry> {
   private fh: FileHandle | null = null;
   private pos = 0;
   private closed = false;
+  /** Resolves when the reader is closed (ends a read waiting for new records). */
+  private readonly closing: Promise<void>;
+  private signalClosed!: () => void;
+  /** The read in progress (settled), so `close` does not pull the file from under it. */
+  private reading: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly wal: WalSource,
     from: number,
   ) {
     this.offset = from;
+    this.closing = new Promise((r) => (this.signalClosed = r));
   }
 
   /** The offset of the next record this reader returns. */
@@ -63,12 +69,18 @@ export class WalReader implements AsyncIterable<WalEntry> {
    * is durable; returns [] only when the log or this reader is closed (or, without `wait`, when
    * there is nothing new).
    */
-  async read(max = 1000, wait = true): Promise<WalEntry[]> {
+  read(max = 1000, wait = true): Promise<WalEntry[]> {
+    const r = this.next(max, wait);
+    this.reading = r.catch(() => undefined);
+    return r;
+  }
+
+  private async next(max: number, wait: boolean): Promise<WalEntry[]> {
     for (;;) {
       if (this.closed) return [];
       if (this.offset >= this.wal.nextOffset) {
         if (!wait || this.wal.isClosed) return [];
-        await this.wal.waitDurable(this.offset);
+        await Promise.race([this.wal.waitDurable(this.offset), this.closing]);
         continue;
       }
       const seg = this.wal.segmentFor(this.offset);
@@ -81,16 +93,18 @@ export class WalReader implements AsyncIterable<WalEntry> {
           continue;
         }
         if (!wait) return [];
-        await this.wal.waitDurable(this.offset);
+        await Promise.race([this.wal.waitDurable(this.offset), this.closing]);
         continue;
       }
       return this.readFrames(seg, max);
     }
   }
 
-  /** Stops the reader; a pending `read` returns []. */
+  /** Stops the reader; a pending `read` returns [] (one reading from the file finishes first). */
   async close(): Promise<void> {
     this.closed = true;
+    this.signalClosed();
+    await this.reading;
     await this.fh?.close().catch(() => {});
     this.fh = null;
   }
