@@ -67,6 +67,16 @@ test('CSV: a header names the column; bare nine digits under "SSN" count, the sa
   assert.ok(f.every((x) => x.confidence === 'high'));
 });
 
+test('notes with a steady number of commas are not a table whose first line is a header: a card on the first line is found', async () => {
+  const cards = Array.from({ length: 4 }, () => genCard(r));
+  const text = cards.map((c, i) => `2026-03-0${i + 1} ${i ? 'Ben' : 'Ana'} phoned, paid with ${groupCard(c, '-')}, call back Tuesday.`).join('\n') + '\n';
+  const f = await scanString(text, { name: 'calls.txt' });
+  assert.deepEqual(
+    f.map((x) => x.secret.replace(/-/g, '')),
+    cards,
+  );
+});
+
 test('multilingual headers: Numéro de carte, Kontonummer, Número de seguro social', async () => {
   const card = genCard(r);
   const iban = genIban(r);
