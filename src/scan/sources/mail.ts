@@ -76,7 +76,7 @@ export async function parseEml(path: string, raw: Buffer): Promise<MailMessage> 
     });
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    const kind = e.code === 'EMAXNESTINGDEPTH' || e.code === 'EMAXHEADERSIZE' || e.code === 'EMAXPARTCOUNT' ? 'too-deep' : 'corrupt';
+    const kind = e.code === 'EMAXNESTINGDEPTH' ? 'too-deep' : e.code === 'EMAXPARTCOUNT' ? 'too-many-entries' : e.code === 'EMAXHEADERSIZE' ? 'too-large' : 'corrupt';
     throw new ScanIssueError(
       kind,
       path,
