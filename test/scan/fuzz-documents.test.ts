@@ -58,6 +58,16 @@ const SAMPLES: { name: string; data: Buffer; rule: string }[] = [
     rule: 'us-ssn',
   },
   { name: 'notes.odt', data: makeOdt(['Notes', secret]), rule: 'aws-access-token' },
+  {
+    name: 'deck.pptx',
+    data: makeZip([
+      { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+      { name: 'ppt/presentation.xml', data: Buffer.from('<p:presentation/>') },
+      // A run split mid-number, as PowerPoint splits runs at edits.
+      { name: 'ppt/slides/slide1.xml', data: Buffer.from(`<p:sld><p:txBody><a:p><a:r><a:t>Employee SSN ${dashed.slice(0, 7)}</a:t></a:r><a:r><a:t>${dashed.slice(7)}</a:t></a:r></a:p></p:txBody></p:sld>`) },
+    ]),
+    rule: 'us-ssn',
+  },
   { name: 'letter.rtf', data: makeRtf(['Dear Sir,', `Your SSN ${dashed} was updated.`, secret]), rule: 'us-ssn' },
   { name: 'page.html', data: Buffer.from(`<!DOCTYPE html><html><body><table><tr><th>Card</th></tr><tr><td>${card}</td></tr></table><p>${secret}</p></body></html>\n`), rule: 'credit-card' },
   {
