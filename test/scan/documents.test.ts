@@ -229,6 +229,13 @@ test('Outlook .msg: plain, HTML-only and RTF-only bodies; attachments walked; an
     rtfOnly.findings.map((f) => [f.ruleId, f.secret]),
     [['iban', iban]],
   );
+  // An RTF body past msgRtfMaxBytes is not decompressed (the decompressor holds ~8 JS numbers a byte).
+  const huge = await scanFile(makeMsg({ subject: 'big', from: 'a', to: 'b', rtf: `{\\rtf1 ${'x'.repeat(5 << 20)}}` }), { name: 'big.msg' });
+  assert.deepEqual(
+    huge.issues.map((i) => i.kind),
+    ['too-large'],
+  );
+  assert.match(huge.issues[0]!.message, /msgRtfMaxBytes/);
   // A compound file that is not a message, named .msg, is reported, not thrown.
   const cut = await scanFile(msg.subarray(0, 1024), { name: 'cut.msg' });
   assert.deepEqual(
