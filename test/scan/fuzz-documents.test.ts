@@ -27,7 +27,13 @@ const card = genCard(r);
 const dashed = `${ssn.slice(0, 3)}-${ssn.slice(3, 5)}-${ssn.slice(5)}`;
 
 /** Each format, its file name, and the rule its intact form must report. */
-const PDF = makePdf([[`Statement`, secret], [`SSN ${dashed}`, 'page two']], { flate: true });
+const PDF = makePdf(
+  [
+    [`Statement`, secret],
+    [`SSN ${dashed}`, 'page two'],
+  ],
+  { flate: true },
+);
 const SAMPLES: { name: string; data: Buffer; rule: string }[] = [
   { name: 'memo.docx', data: makeDocx(['Memo', secret, `SSN ${dashed}`]), rule: 'aws-access-token' },
   {
@@ -64,7 +70,10 @@ const SAMPLES: { name: string; data: Buffer; rule: string }[] = [
       { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
       { name: 'ppt/presentation.xml', data: Buffer.from('<p:presentation/>') },
       // A run split mid-number, as PowerPoint splits runs at edits.
-      { name: 'ppt/slides/slide1.xml', data: Buffer.from(`<p:sld><p:txBody><a:p><a:r><a:t>Employee SSN ${dashed.slice(0, 7)}</a:t></a:r><a:r><a:t>${dashed.slice(7)}</a:t></a:r></a:p></p:txBody></p:sld>`) },
+      {
+        name: 'ppt/slides/slide1.xml',
+        data: Buffer.from(`<p:sld><p:txBody><a:p><a:r><a:t>Employee SSN ${dashed.slice(0, 7)}</a:t></a:r><a:r><a:t>${dashed.slice(7)}</a:t></a:r></a:p></p:txBody></p:sld>`),
+      },
     ]),
     rule: 'us-ssn',
   },
@@ -151,7 +160,14 @@ test('statement.pdf through the CLI: intact it is read; 224 damaged copies are r
   assert.equal(r.signal, null);
   assert.ok([1, 2].includes(r.status!), `exit status ${r.status}: ${r.stderr}`);
   assert.doesNotMatch(r.stderr, /internal error|Unhandled|\n\s+at /, 'no crash or stack trace');
-  const run = (JSON.parse(readFileSync(out, 'utf8')) as { runs: { results: { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[]; invocations: { toolExecutionNotifications: { descriptor: { id: string }; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[] }[] }[] }).runs[0]!;
+  const run = (
+    JSON.parse(readFileSync(out, 'utf8')) as {
+      runs: {
+        results: { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[];
+        invocations: { toolExecutionNotifications: { descriptor: { id: string }; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[] }[];
+      }[];
+    }
+  ).runs[0]!;
   const uri = (x: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }): string => x.locations[0]!.physicalLocation.artifactLocation.uri;
   assert.ok(
     run.results.some((f) => f.ruleId === 'aws-access-token' && uri(f).endsWith('intact.pdf')),

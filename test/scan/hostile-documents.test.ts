@@ -115,7 +115,7 @@ function officeWith(base: Buffer, part: string, data: Buffer, declaredSize?: num
 /** The entries of a zip written by makeZip (no data descriptors, deflate). */
 function zipEntries(zip: Buffer): { name: string; data: Buffer }[] {
   const out: { name: string; data: Buffer }[] = [];
-  for (let at = 0; zip.readUInt32LE(at) === 0x04034b50; ) {
+  for (let at = 0; zip.readUInt32LE(at) === 0x04034b50;) {
     const comp = zip.readUInt32LE(at + 18);
     const nameLen = zip.readUInt16LE(at + 26);
     const extra = zip.readUInt16LE(at + 28);
@@ -191,7 +191,9 @@ test('a 200,000-row XLSX is read to its last row with memory bounded', async () 
 
 test('a mail of more parts than the cap is refused as an issue, not read part by part', async () => {
   const parts = Array.from({ length: 10_050 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('');
-  const r = await scanFile(Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: many\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}--b--\r\n`), { name: 'many.eml' });
+  const r = await scanFile(Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: many\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}--b--\r\n`), {
+    name: 'many.eml',
+  });
   assert.deepEqual(
     r.issues.map((i) => i.kind),
     ['too-many-entries'],
