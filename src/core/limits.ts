@@ -48,6 +48,12 @@ export const LIMITS = {
   mimeMaxDepth: 32,
   /** Attachments and parts of one mail message read: a mail of a million parts is refused past this. */
   mimeMaxParts: 10_000,
+  /**
+   * Compressed RTF body of an Outlook message decompressed (only when it has no text or HTML body):
+   * the decompressor builds a JS array of up to ~8 entries per input byte, so a large hostile
+   * stream would cost gigabytes; a real body is a few hundred kilobytes.
+   */
+  msgRtfMaxBytes: 4 * 1024 * 1024,
   /** Spreadsheet cells read per sheet (ODS `number-columns-repeated` can declare billions). */
   sheetMaxCells: 50_000_000,
   /** Repeated empty cells/rows an ODS sheet may expand into before the repeat is clamped. */
