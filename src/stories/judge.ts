@@ -229,14 +229,14 @@ export class Judge {
       if (src === 'h:' + host) continue;
       const m: Move = { from: src, to: host, t: o.t, via, account, logonIds: this.logonIdsOf(o), rule, evidence: null, routine: null, attempt: !!o.meaning?.guesses };
       if (src.startsWith('h:')) {
-        m.routine = this.moveRoutine(m, ip ? ['ip:' + ip] : []);
+        m.routine = this.moveRoutine(m, ip ? ['ip:' + ip] : [], mark);
         if (!m.routine && mark) m.evidence = mark;
       }
       out.push(m);
     }
     for (const target of targetsOf(o, this.book)) {
       const m: Move = { from: 'h:' + host, to: target, t: o.t, via, account, logonIds: [], rule, evidence: null, routine: null, attempt: false };
-      m.routine = this.moveRoutine(m, []);
+      m.routine = this.moveRoutine(m, [], mark);
       if (!m.routine && mark) m.evidence = mark;
       out.push(m);
     }
@@ -258,13 +258,23 @@ export class Judge {
     return mark;
   }
 
-  /** Why a move is routine: its source is a management host, or the (account, source, target) pair is familiar. */
-  private moveRoutine(m: Move, alsoFrom: readonly string[]): RoutineReason | null {
+  /**
+   * Why a move is routine: its source is a management host, or the (account, source, target)
+   * pair is familiar, or a management account makes it, not suspicious in itself (`mark`), from a
+   * host with no suspicious activity of its own shortly before: an attacker's move follows what
+   * they did on the foothold, an administrator's from a jump host does not.
+   */
+  private moveRoutine(m: Move, alsoFrom: readonly string[], mark: string | null): RoutineReason | null {
     const from = m.from.slice(2);
     const name = this.book.display(from);
     const mgmt = this.routine.management(m.from, name) ?? alsoFrom.map((a) => this.routine.management(a, a.slice(3))).find((r) => r);
     if (mgmt) return mgmt;
-    return this.routine.familiar(m.account ?? '', [m.from, ...alsoFrom], m.to, { source: name, target: this.book.display(m.to) }) ?? null;
+    const familiar = this.routine.familiar(m.account ?? '', [m.from, ...alsoFrom], m.to, { source: name, target: this.book.display(m.to) });
+    if (familiar || mark || !m.account) return familiar ?? null;
+    const before = this.hosts.get(from)?.suspicious;
+    if (before && before.t <= m.t && m.t - before.t <= this.limits.beforeMs) return null;
+    const admin = this.routine.managementAccount(m.account);
+    return admin ? { kind: 'management', why: `${admin.why}; from ${name}, with nothing suspicious there before` } : null;
   }
 
   /** Why an observation is routine: all its moves are, or (without moves) its program or detection is common or a habit. */
