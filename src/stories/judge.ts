@@ -12,6 +12,11 @@
  * The last one comes later than the move, so moves without evidence are remembered per target
  * host (bounded) and take it when it comes. Movement without evidence, and routine movement, is
  * context: shown in the story, never a join.
+ *
+ * A context detection (data/domain.yml `context`: sudo, su, a setuid program) by an account or in
+ * a session that a move with evidence brought to its host joins that move's story: the
+ * attacker's sudo right after an SSH arrival from a compromised host is escalation in the
+ * intrusion; an administrator's sudo after a routine logon joins nothing.
  */
 import { LIMITS } from '../core/limits.js';
 import type { TechniqueRef } from '../detections/attack.js';
@@ -64,6 +69,8 @@ export interface Verdict {
   upgraded: Move[];
   /** A source-less movement detection (a service installed on the target) attached to the move it belongs to. */
   attached: { move: Move; via: TechniqueRef } | null;
+  /** For a context detection: the move with evidence that brought its account or session to its host. */
+  session: Move | null;
 }
 
 export interface JudgeLimits {
@@ -128,6 +135,7 @@ export class Judge {
     // Routine: the detection's own movement, else what it is about; a correlation when all it counts is.
     let routine: RoutineReason | null = null;
     let attached: Verdict['attached'] = null;
+    let session: Move | null = null;
     if (kind === 'correlation') {
       const contributors = obs.slice(1);
       if (contributors.length) {
@@ -148,7 +156,9 @@ export class Judge {
           }
         }
       }
-      routine ??= this.obsRoutine(main, mine) ?? this.routineProcess(main);
+      // A session that came with evidence is the intrusion's, whatever its account does every day.
+      if (main.meaning?.context && main.host && !mine.length) session = this.sessionArrival(main);
+      if (!session) routine ??= this.obsRoutine(main, mine) ?? this.routineProcess(main);
       if (routine && main.host) this.rememberRoutine(main, routine);
     }
     const suspicious = routine === null && RANK[level] >= RANK.medium;
@@ -199,7 +209,21 @@ export class Judge {
       if (st.arrivals.length > ARRIVALS) st.arrivals.shift();
     }
 
-    return { routine, suspicious, rarity: kind === 'correlation' ? 1 : this.rarity(main), rareRule: this.routine.ruleHosts(main.ruleId ?? main.title) <= 1, moves, upgraded, attached };
+    return { routine, suspicious, rarity: kind === 'correlation' ? 1 : this.rarity(main), rareRule: this.routine.ruleHosts(main.ruleId ?? main.title) <= 1, moves, upgraded, attached, session };
+  }
+
+  /** The latest move with evidence into the observation's host, within the window before it, by its account or in its session. */
+  private sessionArrival(o: Observation): Move | null {
+    const st = this.hosts.get(o.host!);
+    if (!st) return null;
+    const accounts = new Set(accountsOf(o.fields, o.host, this.domain).map((a) => a.key));
+    const sessions = new Set(this.logonIdsOf(o));
+    for (let i = st.arrivals.length - 1; i >= 0; i--) {
+      const a = st.arrivals[i]!;
+      if (!a.evidence || a.attempt || !a.from.startsWith('h:') || o.t < a.t || o.t - a.t > this.limits.beforeMs) continue;
+      if ((a.account !== null && accounts.has(a.account)) || a.logonIds.some((l) => sessions.has(l))) return a;
+    }
+    return null;
   }
 
   /** Forget hosts with nothing recent (`now` is event time). */
