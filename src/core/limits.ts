@@ -103,6 +103,12 @@ export const LIMITS = {
     /** Hosts whose recent suspicious activity and arrivals are remembered. */
     maxHosts: 100_000,
     /**
+     * Actor keys (accounts, logon sessions, process GUIDs) grouped per story to count progression
+     * per actor (src/stories/actors.ts): a story's first few hundred are enough to find the actor
+     * that earns it a place; a detection none of whose keys fit is not counted there.
+     */
+    actorKeys: 256,
+    /**
      * The routine baselines (src/stories/routine.ts): what the network does every day. A live
      * server keeps them for weeks, so every table is bounded: when one is full (or all of them
      * together hold `cells` numbers) the tenth least recently seen is forgotten (counted), so
@@ -121,6 +127,8 @@ export const LIMITS = {
       days: 400,
       /** Sources whose fan-out is counted. */
       sources: 20_000,
+      /** Accounts whose fan-out is counted (management accounts). */
+      accounts: 20_000,
       /** Targets counted per source: a source reaching this many is a management host in any fleet. */
       targetsPerSource: 4_096,
       /** (account, source, target) pairs. */
