@@ -35,8 +35,11 @@ export function graphOf(story: Story): { nodes: GraphNode[]; edges: GraphEdge[] 
   };
   for (const h of story.hosts) addNode('host', h.computer);
   const edges: GraphEdge[] = [];
+  // The entry is normally also one of the spread edges (an outside address into patient zero); draw it once.
   const entry = story.patientZero?.entry;
-  if (entry && story.patientZero) {
+  const pzName = story.patientZero?.computer;
+  const entryInSpread = !!entry && story.spread.some((s) => s.fromKind === 'ip' && s.from === entry.from && s.to.toLowerCase() === pzName?.toLowerCase());
+  if (entry && story.patientZero && !entryInSpread) {
     edges.push({ id: 'entry', from: addNode('outside', entry.from), to: addNode('host', story.patientZero.computer), at: entry.at, technique: entry.technique.id ?? entry.technique.name });
   }
   story.spread.forEach((s, i) => {
