@@ -102,3 +102,29 @@ export function text(v: unknown): string {
 export function Val(props: { v: unknown }) {
   return <span class="val">{text(props.v)}</span>;
 }
+
+/** Where a list is: "101–200 of 523" with previous and next buttons (`what` names the list for screen readers). */
+export function Pager(props: { offset: number; limit: number; total: number; what: string; onPage: (offset: number) => void; testId?: string }) {
+  const { offset, limit, total } = props;
+  if (total <= limit && offset === 0) return null;
+  const last = Math.max(0, Math.floor((total - 1) / limit) * limit);
+  return (
+    <nav class="pager" aria-label={`Pages of ${props.what}`} data-testid={props.testId}>
+      <button type="button" class="small" disabled={offset === 0} onClick={() => props.onPage(0)} aria-label={`First page of ${props.what}`}>
+        «
+      </button>
+      <button type="button" class="small" disabled={offset === 0} onClick={() => props.onPage(Math.max(0, offset - limit))} aria-label={`Previous page of ${props.what}`}>
+        ‹ Previous
+      </button>
+      <span class="muted" data-testid={props.testId ? `${props.testId}-range` : undefined}>
+        {total ? Math.min(offset + 1, total) : 0}–{Math.min(offset + limit, total)} of {total}
+      </span>
+      <button type="button" class="small" disabled={offset + limit >= total} onClick={() => props.onPage(offset + limit)} aria-label={`Next page of ${props.what}`}>
+        Next ›
+      </button>
+      <button type="button" class="small" disabled={offset >= last} onClick={() => props.onPage(last)} aria-label={`Last page of ${props.what}`}>
+        »
+      </button>
+    </nav>
+  );
+}

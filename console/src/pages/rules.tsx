@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { ApiFailure, errorText, invalidate, post, put, qs, useQuery } from '../api';
 import { EventFields } from '../components/event';
 import type { LintError, Page, Rule, RuleTestResult } from '../types';
-import { canChange, ErrorBox, LevelBadge, Loading, Time, useSession } from '../ui';
+import { canChange, ErrorBox, LevelBadge, Loading, Pager, Time, useSession } from '../ui';
 
 export function RulesPage() {
   return (
@@ -119,17 +119,7 @@ function RuleList() {
               ))}
             </tbody>
           </table>
-          <div class="pager">
-            <button type="button" class="small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - 50))}>
-              Previous
-            </button>
-            <span class="muted">
-              {list.data.total ? offset + 1 : 0}–{Math.min(offset + 50, list.data.total)} of {list.data.total}
-            </span>
-            <button type="button" class="small" disabled={offset + 50 >= list.data.total} onClick={() => setOffset(offset + 50)}>
-              Next
-            </button>
-          </div>
+          <Pager offset={offset} limit={50} total={list.data.total} what="rules" onPage={setOffset} testId="rules-pager" />
         </>
       )}
     </section>
