@@ -19,9 +19,9 @@ export function canChange(s: Session): boolean {
   return s.role === 'admin' || s.role === 'analyst';
 }
 
-export function Link(props: { href: string; class?: string; children: ComponentChildren; title?: string }) {
+export function Link(props: { href: string; class?: string; children: ComponentChildren; title?: string; current?: boolean }) {
   return (
-    <a href={props.href} class={props.class} title={props.title} onClick={(e) => onLinkClick(e, props.href)}>
+    <a href={props.href} class={props.class} title={props.title} aria-current={props.current ? 'page' : undefined} onClick={(e) => onLinkClick(e, props.href)}>
       {props.children}
     </a>
   );
