@@ -118,7 +118,7 @@ function Route(props: { path: string }) {
   const p = props.path;
   let m: Record<string, string> | null;
   if (p === '/') return <QueuePage />;
-  if ((m = match('/stories/:id', p))) return <StoryPage id={m.id!} />;
+  if ((m = match('/stories/:id', p))) return <StoryPage key={m.id} id={m.id!} />;
   if ((m = match('/alerts/:id', p))) return <AlertPage id={m.id!} />;
   if (p === '/hosts') return <EntityPage kind="host" name={null} />;
   if ((m = match('/hosts/:name', p))) return <EntityPage kind="host" name={m.name!} />;

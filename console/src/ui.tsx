@@ -1,7 +1,7 @@
 /** Small shared pieces: links, level and status badges, times, the session context. */
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
-import { useContext } from 'preact/hooks';
+import { useContext, useState } from 'preact/hooks';
 import { onLinkClick } from './router';
 import type { Session } from './types';
 
@@ -126,5 +126,35 @@ export function Pager(props: { offset: number; limit: number; total: number; wha
         »
       </button>
     </nav>
+  );
+}
+
+/** A button that asks before it acts (no browser dialog: the question appears in its place). */
+export function Confirm(props: { label: string; what: string; disabled?: boolean; ghost?: boolean; onConfirm: () => void }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking) {
+    return (
+      <button type="button" class={props.ghost ? 'small ghost' : 'small'} disabled={props.disabled} aria-label={`${props.label} ${props.what}`} onClick={() => setAsking(true)}>
+        {props.label}
+      </button>
+    );
+  }
+  return (
+    <span class="confirm">
+      {props.label} {props.what}?{' '}
+      <button
+        type="button"
+        class="small danger"
+        onClick={() => {
+          setAsking(false);
+          props.onConfirm();
+        }}
+      >
+        Yes, {props.label.toLowerCase()}
+      </button>{' '}
+      <button type="button" class="small ghost" onClick={() => setAsking(false)}>
+        Cancel
+      </button>
+    </span>
   );
 }

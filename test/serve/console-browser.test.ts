@@ -131,6 +131,9 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.equal(await page.$$eval('[data-testid=graph-edges] li', (l) => l.length), 4);
     assert.deepEqual(await page.$$eval('[data-testid=tactics] li strong', (l) => l.map((x) => x.textContent)), ['Initial Access', 'Discovery', 'Lateral Movement']);
     assert.match((await page.textContent('[data-testid=patient-zero]'))!, /outside the network/);
+    const timeline = await page.$$eval('[data-testid=timeline] tbody tr', (l) => l.map((x) => x.textContent ?? ''));
+    assert.equal(timeline.length, 4, 'two detections of one rule in a row on one host are one line');
+    assert.match(timeline[0]!, /External Remote Logon ×2$/);
     assert.match((await page.textContent('[data-testid=narrative]'))!, /adm-attacker/);
     assert.ok(await noHorizontalScroll(page), 'the story fits 1280 px');
   });
@@ -177,6 +180,8 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.equal(s.assignee, 'alice');
 
     await page.click(`[data-testid=story-alerts] tr:has-text("${XSS_HOST.slice(0, 8)}") button:has-text("Split out")`);
+    assert.equal(await page.$('[data-testid=audit] li[data-action="story.split"]'), null, 'nothing split before it is confirmed');
+    await page.click(`[data-testid=story-alerts] tr:has-text("${XSS_HOST.slice(0, 8)}") button:has-text("Yes, split out")`);
     await page.waitForSelector('[data-testid=audit] li[data-action="story.split"]');
     assert.equal(await page.$$eval('[data-testid=story-alerts] tbody tr:not(.event-row)', (l) => l.length), 2, 'the split alert left the story');
   });

@@ -15,7 +15,7 @@ import { CHROMIUM, CHROMIUM_SKIP } from '../output/browser.js';
 interface AxeResult {
   violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
 }
-declare const document: { documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number } };
+declare const document: { documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number; scrollHeight: number } };
 declare const window: { innerWidth: number; dispatchEvent(e: unknown): boolean; axe: { run(context: unknown, options: unknown): Promise<AxeResult> } };
 declare const CustomEvent: new (type: string) => unknown;
 
@@ -94,18 +94,25 @@ export async function showTheme(page: Page, theme: 'light' | 'dark'): Promise<vo
 export const SHOT_WIDTHS = [1280, 1920] as const;
 export const SHOT_THEMES = ['light', 'dark'] as const;
 
-/** Full-page screenshots `<dir>/<name>-<width>-<theme>.png` at each width and theme; then back to 1280 px and the theme it had. */
-export async function shoot(page: Page, dir: string, name: string, settle = 250): Promise<string[]> {
+/**
+ * Full-page screenshots `<dir>/<name>-<width>-<theme>.png` at each width and theme (the top
+ * `maxScreens` window heights of a longer page, when given); then back to 1280 px and the theme it had.
+ */
+export async function shoot(page: Page, dir: string, name: string, opts: { settle?: number; maxScreens?: number } = {}): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const was = (await themeNow(page)) === 'dark' ? 'dark' : 'light';
   const files: string[] = [];
   for (const width of SHOT_WIDTHS)
     for (const theme of SHOT_THEMES) {
-      await page.setViewportSize({ width, height: width === 1280 ? 800 : 1080 });
+      const screen = width === 1280 ? 800 : 1080;
+      await page.setViewportSize({ width, height: screen });
       await showTheme(page, theme);
-      await page.waitForTimeout(settle);
+      await page.waitForTimeout(opts.settle ?? 250);
       const file = join(dir, `${name}-${width}-${theme}.png`);
-      await page.screenshot({ path: file, fullPage: true });
+      const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      const max = opts.maxScreens ? opts.maxScreens * screen : Infinity;
+      const clip = height > max ? { x: 0, y: 0, width, height: max } : undefined;
+      await page.screenshot({ path: file, fullPage: true, ...(clip ? { clip } : {}) });
       files.push(file);
     }
   await page.setViewportSize({ width: 1280, height: 900 });

@@ -26,6 +26,7 @@ export function intrusionStory(): Story {
     score: 92,
     timeline: [
       { at: minutes(0), host: PATIENT_ZERO, title: 'External Remote Logon' },
+      { at: minutes(1), host: PATIENT_ZERO, title: 'External Remote Logon' },
       { at: minutes(12), host: 'SRV-FILE01.corp.example', title: 'Remote Logon' },
       { at: minutes(25), host: 'DC01.corp.example', title: 'Suspicious Whoami' },
       { at: minutes(40), host: XSS_HOST, title: 'Remote Logon' },

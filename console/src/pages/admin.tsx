@@ -8,7 +8,7 @@ import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { del, errorText, invalidate, patch, post, qs, useQuery } from '../api';
 import type { ApiKey, AuditEntry, IngestProtocol, IngestToken, Role, User } from '../types';
-import { ErrorBox, Link, Loading, Time, useSession } from '../ui';
+import { Confirm, ErrorBox, Link, Loading, Time, useSession } from '../ui';
 
 export type AdminTab = 'users' | 'keys' | 'tokens';
 
@@ -474,36 +474,6 @@ function SecretOnce(props: { what: string; secret: string; onDone: () => void })
         {copied && <span class="muted small">{copied}</span>}
       </div>
     </div>
-  );
-}
-
-/** A button that asks before it acts (no browser dialog: the question appears in its place). */
-function Confirm(props: { label: string; what: string; disabled?: boolean; onConfirm: () => void }) {
-  const [asking, setAsking] = useState(false);
-  if (!asking) {
-    return (
-      <button type="button" class="small" disabled={props.disabled} aria-label={`${props.label} ${props.what}`} onClick={() => setAsking(true)}>
-        {props.label}
-      </button>
-    );
-  }
-  return (
-    <span class="confirm">
-      {props.label} {props.what}?{' '}
-      <button
-        type="button"
-        class="small danger"
-        onClick={() => {
-          setAsking(false);
-          props.onConfirm();
-        }}
-      >
-        Yes, {props.label.toLowerCase()}
-      </button>{' '}
-      <button type="button" class="small ghost" onClick={() => setAsking(false)}>
-        Cancel
-      </button>
-    </span>
   );
 }
 

@@ -9,7 +9,7 @@ export function CoveragePage() {
   if (q.error) return <ErrorBox error={q.error} />;
   if (!q.data) return <Loading />;
   const c = q.data;
-  const tactics = [...c.tactics].sort((a, b) => killChainIndex(a.id) - killChainIndex(b.id));
+  const tactics = [...c.tactics].sort((a, b) => killChainIndex(a) - killChainIndex(b));
   const max = Math.max(1, ...tactics.flatMap((t) => t.techniques.map((x) => x.rules)));
   const fired = tactics.reduce((n, t) => n + t.techniques.filter((x) => x.alerts > 0).length, 0);
   return (

@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, invalidate, post, qs, useQuery } from '../api';
-import { killChainIndex, TACTICS } from '../attack';
+import { killChainIndex, tacticName, TACTICS } from '../attack';
 import { onLive } from '../live';
 import { navigate, useLocation } from '../router';
 import type { Alert, Counts, Page, StorySummary } from '../types';
@@ -304,7 +304,12 @@ export function QueuePage() {
                   <td class="num">{Math.round(s.score)}</td>
                   <td class="num">{s.hosts}</td>
                   <td>{s.patientZero ? <Link href={hostHref(s.patientZero)}>{s.patientZero}</Link> : <span class="muted">—</span>}</td>
-                  <td class="tactics">{[...s.tactics].sort((a, b) => killChainIndex(a) - killChainIndex(b)).join(', ')}</td>
+                  <td class="tactics">
+                    {[...s.tactics]
+                      .sort((a, b) => killChainIndex(a) - killChainIndex(b))
+                      .map(tacticName)
+                      .join(', ')}
+                  </td>
                   <td>
                     <StatusBadge status={s.status} resolution={s.resolution} />
                   </td>

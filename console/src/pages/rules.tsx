@@ -5,6 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { ApiFailure, errorText, invalidate, post, put, qs, useQuery } from '../api';
+import { killChainIndex, tacticName } from '../attack';
 import { EventFields } from '../components/event';
 import type { LintError, Page, Rule, RuleTestResult } from '../types';
 import { canChange, ErrorBox, LevelBadge, Loading, Pager, Time, useSession } from '../ui';
@@ -98,9 +99,14 @@ function RuleList() {
                   </td>
                   <td>
                     <span class="rule-title">{r.title}</span>
-                    <div class="muted small">{r.file}</div>
+                    <div class="muted small path">{r.file}</div>
                   </td>
-                  <td>{r.tactics.join(', ')}</td>
+                  <td>
+                    {[...r.tactics]
+                      .sort((a, b) => killChainIndex(a) - killChainIndex(b))
+                      .map(tacticName)
+                      .join(', ')}
+                  </td>
                   <td class="num">{r.alerts}</td>
                   <td class="num">{r.detections}</td>
                   <td>
