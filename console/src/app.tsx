@@ -97,8 +97,9 @@ export function App() {
         <span class={`live-dot ${liveUp ? 'up' : 'down'}`} title={liveUp ? 'Live updates connected' : 'Live updates disconnected (reconnecting)'} data-testid="live-state">
           {liveUp ? 'live' : 'offline'}
         </span>
+        {/* A toggle: its name stays, its pressed state says whether the dark theme is on. */}
         <button type="button" class="ghost" onClick={toggleTheme} aria-pressed={theme === 'dark'} data-testid="theme-toggle">
-          {theme === 'dark' ? 'Light theme' : 'Dark theme'}
+          Dark theme
         </button>
         <span class="who" data-testid="who">
           {session.user} <span class="muted">({session.role})</span>

@@ -184,6 +184,15 @@ describe('the console against a running server fed the sample intrusion', { skip
     await page.waitForSelector('[data-testid=result-count]:text-matches("^1 row ")');
     const hit = (await page.textContent('[data-testid=results] tbody'))!;
     assert.ok(hit.includes(PATIENT_ZERO) && hit.includes('svc_backup'), hit);
+    // The row opens on every stored column and every field of the event.
+    await page.click('[data-testid=results] button[aria-label="Open row 1"]');
+    const detail = await page.$$eval('[data-testid=row-detail] tr', (trs) => trs.map((tr) => [tr.querySelector('th')?.textContent, tr.querySelector('td')?.textContent]));
+    const byName = new Map(detail.map(([k, v]) => [k, v]));
+    assert.equal(byName.get('LogonType'), '3');
+    assert.equal(byName.get('TargetUserName'), 'svc_backup');
+    assert.equal(byName.get('source'), 'winlogbeat');
+    assert.ok(byName.has('received') && byName.has('offset'), [...byName.keys()].join(', '));
+    assert.ok(await noHorizontalScroll(page), 'search results fit 1280 px');
 
     await page.click('button:has-text("SQL")');
     await page.fill(
@@ -206,6 +215,24 @@ describe('the console against a running server fed the sample intrusion', { skip
       rows.filter((r) => r[1] === '4624').map((r) => [r[2], r[3]]),
       [['svc_backup', '1']],
     );
+  });
+
+  it('fits every page in 1280 px with the real rule set and the real data', async () => {
+    const { page } = analyst;
+    const base = `http://127.0.0.1:${server.api!.address.port}`;
+    for (const [path, ready] of [
+      ['/rules', '[data-testid=rules] tbody tr'],
+      ['/coverage', '[data-testid=matrix] .cell'],
+      ['/health', '[data-testid=sources] td'],
+      ['/hosts', 'table.grid tbody tr'],
+      [`/hosts/${PATIENT_ZERO}`, '[data-testid=entity]'],
+      ['/accounts', 'table.grid tbody tr'],
+      [`/stories/${storyId}`, '[data-testid=spread-graph] canvas'],
+    ] as const) {
+      await page.goto(base + path);
+      await page.waitForSelector(ready);
+      assert.ok(await noHorizontalScroll(page), `${path} fits 1280 px`);
+    }
     assert.deepEqual(analyst.pageErrors, []);
     assert.deepEqual(analyst.problems, []);
   });

@@ -179,7 +179,7 @@ function Users() {
                     {!self && (
                       <button
                         type="button"
-                        class="small"
+                        class="small ghost"
                         disabled={busy}
                         aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.name}`}
                         onClick={() => void run(async () => (await patch(`/api/users/${encodeURIComponent(u.name)}`, { disabled: !u.disabled }), `${u.name} ${u.disabled ? 'enabled' : 'disabled'}.`))}
@@ -431,6 +431,7 @@ function Tokens() {
                       label="Revoke"
                       what={`this token of ${t.source}`}
                       disabled={busy}
+                      ghost
                       onConfirm={() => void run(async () => (await del(`/api/ingest-tokens/${encodeURIComponent(t.id!)}`), `The token of ${t.source} was revoked.`))}
                     />
                   )}
