@@ -252,6 +252,28 @@ export interface User {
   disabled: boolean;
 }
 
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  createdBy: string;
+  createdAt: string;
+  revoked: boolean;
+}
+
+export type IngestProtocol = 'elastic' | 'otlp' | 'hec';
+
+export interface IngestToken {
+  id: string | null;
+  source: string;
+  protocols: IngestProtocol[];
+  origin: 'config' | 'api';
+  createdBy: string | null;
+  createdAt: string | null;
+  revoked: boolean;
+  revokedAt: string | null;
+}
+
 export interface LogonSource {
   source: string;
   kind: 'ip' | 'host';

@@ -321,6 +321,20 @@ export const SHARED_SCHEMAS: Record<string, unknown>[] = [
   { $id: 'User', ...obj({ name: str, role, createdAt: str, disabled: bool }) },
   { $id: 'ApiKey', ...obj({ id: str, name: str, role, createdBy: str, createdAt: str, revoked: bool }) },
   {
+    $id: 'IngestToken',
+    description: 'A token shippers send with their data (never its secret). Tokens of the configuration file have no id and cannot be revoked here.',
+    ...obj({
+      id: nstr,
+      source: str,
+      protocols: { type: 'array', items: { type: 'string', enum: ['elastic', 'otlp', 'hec'] } },
+      origin: { type: 'string', enum: ['config', 'api'] },
+      createdBy: nstr,
+      createdAt: nstr,
+      revoked: bool,
+      revokedAt: nstr,
+    }),
+  },
+  {
     $id: 'HostFacts',
     ...obj({
       name: str,
