@@ -306,7 +306,7 @@ export class Processor {
     let flushed = true;
     let switching = false;
     let feeding = true;
-    let feedError: unknown;
+    let feedError: Error | undefined;
     let wakeHandler: (() => void) | undefined;
     let wakeFeeder: (() => void) | undefined;
     const handlerWakes = () => wakeHandler?.();
@@ -336,7 +336,7 @@ export class Processor {
       },
       (e: unknown) => {
         feeding = false;
-        feedError = e;
+        feedError = e instanceof Error ? e : new Error(String(e));
         handlerWakes();
       },
     );
