@@ -329,12 +329,16 @@ async function main(): Promise<void> {
     console.log('|---|---|');
     console.log(`| hunt, same events (reference), median of ${RUNS} | ${fmt(huntMed)} events/s |`);
     console.log(`| serve, maximum sustained, median of ${RUNS} | ${fmt(serveMed)} events/s (${((serveMed / huntMed) * 100).toFixed(0)}% of hunt) |`);
-    console.log(`| ack → alert at 50% (${fmt(half)} ev/s), ${lat.latencies.length} markers | p50 ${fmt(pct(lat.latencies, 50))} ms, p99 ${fmt(pct(lat.latencies, 99))} ms, max ${fmt(Math.max(...lat.latencies))} ms |`);
+    console.log(
+      `| ack → alert at 50% (${fmt(half)} ev/s), ${lat.latencies.length} markers | p50 ${fmt(pct(lat.latencies, 50))} ms, p99 ${fmt(pct(lat.latencies, 99))} ms, max ${fmt(Math.max(...lat.latencies))} ms |`,
+    );
     console.log(`| … to the alert row's own time stamp (created_at, written before its commit) | p50 ${fmt(pct(lat.stamped, 50))} ms, p99 ${fmt(pct(lat.stamped, 99))} ms |`);
     console.log(`| send → ack at 50%, ${lat.acks.length} requests | p50 ${fmt(pct(lat.acks, 50))} ms, p99 ${fmt(pct(lat.acks, 99))} ms |`);
     const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)} / ${median(xs).toFixed(1)} / ${Math.max(...xs).toFixed(1)}`;
     console.log(`| load average (1 min) min / median / max: latency run; soak | ${range(lat.load)}; ${range(soak.load)} (${cpus().length} cores) |`);
-    console.log(`| soak: ack → alert | p50 ${fmt(pct(soak.latencies, 50))} ms, p99 ${fmt(pct(soak.latencies, 99))} ms, max ${fmt(Math.max(...soak.latencies))} ms (${soak.latencies.length} markers) |`);
+    console.log(
+      `| soak: ack → alert | p50 ${fmt(pct(soak.latencies, 50))} ms, p99 ${fmt(pct(soak.latencies, 99))} ms, max ${fmt(Math.max(...soak.latencies))} ms (${soak.latencies.length} markers) |`,
+    );
     console.log(`| soak ${SOAK_MS / 60_000} min at 50%: peak RSS | ${mb(Math.max(...soak.rss.map((x) => x.rss)))} |`);
     console.log(`| soak: median RSS first minute → last minute | ${mb(median(first))} → ${mb(median(last))} |`);
   } finally {

@@ -308,7 +308,7 @@ export class Processor {
     let flushed = true;
     let switching = false;
     let feeding = true;
-    let feedError: unknown;
+    let feedError: Error | undefined;
     let wakeHandler: (() => void) | undefined;
     let wakeFeeder: (() => void) | undefined;
     const handlerWakes = () => wakeHandler?.();
@@ -338,7 +338,7 @@ export class Processor {
       },
       (e: unknown) => {
         feeding = false;
-        feedError = e;
+        feedError = e instanceof Error ? e : new Error(String(e));
         handlerWakes();
       },
     );

@@ -134,7 +134,7 @@ describe('prepare: every index built at start', () => {
     rule(security('b: {TargetUserName: bob}\ncondition: b').replace('title: t', 'title: any-id')),
     rule("title: proc\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s: {Image|endswith: '\\\\cmd.exe'}\n  condition: s\n"),
     rule("title: win\nlogsource: {product: windows}\ndetection:\n  k: ['mimikatz']\n  condition: k\n"),
-    rule("title: plain\nlogsource: {category: test}\ndetection:\n  s: {user: root}\n  condition: s\n"),
+    rule('title: plain\nlogsource: {category: test}\ndetection:\n  s: {user: root}\n  condition: s\n'),
   ];
   const events: Record<string, unknown>[] = [
     { Channel: 'Security', EventID: 4624, LogonType: 3, TargetUserName: 'bob' },

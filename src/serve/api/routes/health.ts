@@ -196,7 +196,11 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
         if (stored) this.inc(Math.max(0, value(stored)));
       },
     });
-  storeCounter('firebreak_event_store_restarts_total', 'Times the event store process was restarted since the server started (a crash, or a query that ignored its interrupt)', (u) => u.eventStoreRestarts);
+  storeCounter(
+    'firebreak_event_store_restarts_total',
+    'Times the event store process was restarted since the server started (a crash, or a query that ignored its interrupt)',
+    (u) => u.eventStoreRestarts,
+  );
   storeCounter('firebreak_event_store_field_names_dropped_total', 'New field names the event store could not catalogue for autocompletion (its catalogue was full)', (u) => u.fieldNamesDropped);
   gauge('firebreak_event_store_up', '0 while the event store cannot answer', [], () => (stored ? [[{}, stored.eventStoreError === null ? 1 : 0]] : []));
 
