@@ -16,7 +16,7 @@ interface AxeResult {
   violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
 }
 declare const document: { documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number; scrollHeight: number } };
-declare const window: { innerWidth: number; dispatchEvent(e: unknown): boolean; axe: { run(context: unknown, options: unknown): Promise<AxeResult> } };
+declare const window: { innerWidth: number; scrollTo(x: number, y: number): void; dispatchEvent(e: unknown): boolean; axe: { run(context: unknown, options: unknown): Promise<AxeResult> } };
 declare const CustomEvent: new (type: string) => unknown;
 
 const built = existsSync(join(DEFAULT_CONSOLE_DIR, 'index.html'));
@@ -109,6 +109,8 @@ export async function shoot(page: Page, dir: string, name: string, opts: { settl
       await showTheme(page, theme);
       await page.waitForTimeout(opts.settle ?? 250);
       const file = join(dir, `${name}-${width}-${theme}.png`);
+      // From the top: the sticky top bar is drawn where the window is, in a full-page picture too.
+      await page.evaluate(() => window.scrollTo(0, 0));
       const height = await page.evaluate(() => document.documentElement.scrollHeight);
       const max = opts.maxScreens ? opts.maxScreens * screen : Infinity;
       const clip = height > max ? { x: 0, y: 0, width, height: max } : undefined;
