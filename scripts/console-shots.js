@@ -59,10 +59,10 @@ try {
   browser = await launchChromium();
   const o = await openConsole(browser, base);
   const page = o.page;
-  const snap = async (name) => {
+  const snap = async (name, from) => {
     if (only && !only.has(name)) return;
     await page.waitForLoadState('networkidle');
-    const files = await shoot(page, out, name, { settle: 400, ...(values.full ? {} : { maxScreens: 2 }) });
+    const files = await shoot(page, out, name, { settle: 400, ...(from ? { from } : {}), ...(values.full ? {} : { maxScreens: 2 }) });
     taken.push(...files);
   };
   // A wait that says what the page showed instead (an error box) when it times out.
@@ -116,8 +116,7 @@ try {
   // One detection's event, the matched fields highlighted.
   await page.click('[data-testid=story-alerts] tbody tr button:has-text("Show event")');
   await expect('[data-testid=event-fields]');
-  await page.$eval('[data-testid=event-fields]', (e) => e.scrollIntoView());
-  await snap('story-event');
+  await snap('story-event', 'section[aria-labelledby=h-alerts]');
 
   await page.goto(storyUrl);
   await expect('[data-testid=story-alerts] tbody tr a');
@@ -172,6 +171,7 @@ try {
   await page.click('button:has-text("Check")');
   await expect('[data-testid=lint] li');
   await snap('rules');
+  await snap('rule-upload', 'section[aria-labelledby=h-upload]');
 
   await go('/coverage', '[data-testid=matrix] .cell');
   await snap('coverage');

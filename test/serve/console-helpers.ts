@@ -16,7 +16,7 @@ interface AxeResult {
   violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
 }
 declare const document: { documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number; scrollHeight: number } };
-declare const window: { innerWidth: number; dispatchEvent(e: unknown): boolean; axe: { run(context: unknown, options: unknown): Promise<AxeResult> } };
+declare const window: { innerWidth: number; scrollTo(x: number, y: number): void; dispatchEvent(e: unknown): boolean; axe: { run(context: unknown, options: unknown): Promise<AxeResult> } };
 declare const CustomEvent: new (type: string) => unknown;
 
 const built = existsSync(join(DEFAULT_CONSOLE_DIR, 'index.html'));
@@ -95,10 +95,11 @@ export const SHOT_WIDTHS = [1280, 1920] as const;
 export const SHOT_THEMES = ['light', 'dark'] as const;
 
 /**
- * Full-page screenshots `<dir>/<name>-<width>-<theme>.png` at each width and theme (the top
- * `maxScreens` window heights of a longer page, when given); then back to 1280 px and the theme it had.
+ * Full-page screenshots `<dir>/<name>-<width>-<theme>.png` at each width and theme (at most
+ * `maxScreens` window heights of a longer page, from the top or from the element `from` selects);
+ * then back to 1280 px and the theme it had.
  */
-export async function shoot(page: Page, dir: string, name: string, opts: { settle?: number; maxScreens?: number } = {}): Promise<string[]> {
+export async function shoot(page: Page, dir: string, name: string, opts: { settle?: number; maxScreens?: number; from?: string } = {}): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const was = (await themeNow(page)) === 'dark' ? 'dark' : 'light';
   const files: string[] = [];
@@ -109,9 +110,12 @@ export async function shoot(page: Page, dir: string, name: string, opts: { settl
       await showTheme(page, theme);
       await page.waitForTimeout(opts.settle ?? 250);
       const file = join(dir, `${name}-${width}-${theme}.png`);
+      // From the top: the sticky top bar is drawn where the window is, in a full-page picture too.
+      await page.evaluate(() => window.scrollTo(0, 0));
       const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      const top = opts.from ? Math.max(0, ((await (await page.$(opts.from))?.boundingBox())?.y ?? 0) - 8) : 0;
       const max = opts.maxScreens ? opts.maxScreens * screen : Infinity;
-      const clip = height > max ? { x: 0, y: 0, width, height: max } : undefined;
+      const clip = top > 0 || height > max ? { x: 0, y: top, width, height: Math.min(max, height - top) } : undefined;
       await page.screenshot({ path: file, fullPage: true, ...(clip ? { clip } : {}) });
       files.push(file);
     }

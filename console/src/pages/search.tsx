@@ -129,13 +129,16 @@ export function SearchPage() {
 /** Columns a field filter's results show first (the rest, and every field, open with the row). */
 const FILTER_COLUMNS = ['timestamp', 'computer', 'channel', 'event_id', 'eventId', 'source', 'fields'];
 
-const isTimestamp = (type: string): boolean => /^TIMESTAMP/i.test(type);
+/** A time column: typed so by SQL, or one of the stored events' times (which a field filter returns as ISO text). */
+const TIME_COLUMNS = new Set(['time', 'timestamp', 'received']);
+const isTimestamp = (type: string, name = ''): boolean => /^TIMESTAMP/i.test(type) || TIME_COLUMNS.has(name);
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** One cell: times as the analyst reads them, an event's fields as `name value` pairs (clamped), anything else as text. */
-function Cell(props: { v: unknown; type: string }) {
+function Cell(props: { v: unknown; type: string; name?: string }) {
   const { v, type } = props;
-  if (isTimestamp(type) && typeof v === 'string') {
+  if (isTimestamp(type, props.name) && typeof v === 'string' && ISO.test(v)) {
     const d = new Date(v);
     if (!Number.isNaN(d.getTime()))
       return (
@@ -201,8 +204,8 @@ function ResultTable(props: { result: QueryResult; mode: Mode }) {
                     </td>
                   )}
                   {shown.map((i) => (
-                    <td key={i} class={isObject(row[i]) ? 'doc-cell' : isTimestamp(r.columns[i]!.type) ? 'nowrap' : undefined}>
-                      <Cell v={row[i]} type={r.columns[i]!.type} />
+                    <td key={i} class={isObject(row[i]) ? 'doc-cell' : props.mode === 'filter' || isTimestamp(r.columns[i]!.type, r.columns[i]!.name) ? 'nowrap' : undefined}>
+                      <Cell v={row[i]} type={r.columns[i]!.type} name={r.columns[i]!.name} />
                     </td>
                   ))}
                 </tr>
@@ -238,7 +241,7 @@ function RowDetail(props: { columns: QueryResult['columns']; row: unknown[] }) {
           <tr key={i}>
             <th scope="row">{k}</th>
             <td>
-              <Cell v={v} type={type} />
+              <Cell v={v} type={type} name={k} />
             </td>
           </tr>
         ))}

@@ -12,7 +12,7 @@ import { SpreadGraph } from '../components/graph';
 import { AuditTrail, Triage } from '../components/triage';
 import { navigate } from '../router';
 import type { Alert, Page, Story, StoryDetail, StorySummary } from '../types';
-import { accountHref, alertHref, canChange, Confirm, ErrorBox, hostHref, LevelBadge, Link, Loading, Pager, StatusBadge, storyHref, Time, useSession } from '../ui';
+import { accountHref, alertHref, canChange, Confirm, ErrorBox, fmtTime, hostHref, LevelBadge, Link, Loading, Pager, StatusBadge, storyHref, Time, useSession } from '../ui';
 
 /** Alerts of a story per page. */
 const ALERTS_PAGE = 100;
@@ -129,6 +129,18 @@ function Tactics(props: { story: Story }) {
 
 type TimelineEntry = Story['timeline'][number];
 
+/** The end of a run: only its time of day when it ends on the day it began. */
+function Until(props: { from: string; to: string }) {
+  const a = new Date(props.from);
+  const b = new Date(props.to);
+  if (Number.isNaN(a.getTime()) || Number.isNaN(b.getTime()) || fmtTime(a).slice(0, 10) !== fmtTime(b).slice(0, 10)) return <Time at={props.to} />;
+  return (
+    <time dateTime={props.to} title={props.to}>
+      {fmtTime(b).slice(11)}
+    </time>
+  );
+}
+
 /** Consecutive detections of one rule on one host (a password spray's 24 failed logons) as one run. */
 function runs(timeline: TimelineEntry[]): { first: TimelineEntry; last: TimelineEntry; count: number }[] {
   const out: { first: TimelineEntry; last: TimelineEntry; count: number }[] = [];
@@ -166,7 +178,7 @@ function Timeline(props: { story: Story; alerts: Alert[]; onOpen: (id: number) =
                   {count > 1 && (
                     <>
                       {' '}
-                      – <Time at={last.timestamp} />
+                      – <Until from={t.timestamp} to={last.timestamp} />
                     </>
                   )}
                 </td>
