@@ -295,7 +295,14 @@ describe('StoryBuilder', () => {
       for (let i = 0; i < 4; i++) facts.push({ kind: 'access', t: T0 - d * DAY + 3_600_000 + i * 60_000, source: `h:jump0${d}`, target: `srv${(d * 4 + i) % 12}`, account: 'adm_alice' });
     }
     const sysmon = 'Microsoft-Windows-Sysmon/Operational';
-    const proc = (cmd: string, guid: number) => ({ EventID: 1, Channel: sysmon, User: 'CORP\\adm_alice', Image: `C:\\Windows\\System32\\${cmd.split(' ')[0]}`, CommandLine: cmd, ProcessGuid: `{bbbbbbbb-0000-0000-0000-00000000000${guid}}` });
+    const proc = (cmd: string, guid: number) => ({
+      EventID: 1,
+      Channel: sysmon,
+      User: 'CORP\\adm_alice',
+      Image: `C:\\Windows\\System32\\${cmd.split(' ')[0]}`,
+      CommandLine: cmd,
+      ProcessGuid: `{bbbbbbbb-0000-0000-0000-00000000000${guid}}`,
+    });
     const run = (ds: DetectionRecord[]) => {
       const b = new StoryBuilder();
       b.learnRoutine(facts);
@@ -325,7 +332,10 @@ describe('StoryBuilder', () => {
       [['WS05', 'SRV07', 'after LSASS dump on WS05 at 10:00 UTC']],
     );
     // …and by pass-the-hash from a quiet host: a technique suspicious in itself is evidence whoever uses it.
-    const pth = run([det(0, 'SRV08', 'medium', LOGON3('10.0.0.66', 'WS06', 'adm_alice', PTH), ['attack.lateral-movement'], 'Pass the hash'), det(2, 'SRV08', 'high', { User: 'CORP\\adm_alice' }, ['attack.credential-access'], 'Dump')]);
+    const pth = run([
+      det(0, 'SRV08', 'medium', LOGON3('10.0.0.66', 'WS06', 'adm_alice', PTH), ['attack.lateral-movement'], 'Pass the hash'),
+      det(2, 'SRV08', 'high', { User: 'CORP\\adm_alice' }, ['attack.credential-access'], 'Dump'),
+    ]);
     assert.equal(pth.stories.length, 1);
     assert.match(pth.stories[0]!.spread.find((e) => e.from === 'WS06')!.evidence, /pass-the-hash/);
   });
