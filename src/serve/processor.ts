@@ -86,6 +86,13 @@ export interface ProcessorStats {
 /** The stories' baselines are written with the processed offset at most this often (and at stop). */
 const BASELINE_SAVE_MS = 60_000;
 
+/**
+ * The log's commit point (which lets fully consumed segments be deleted) moves at most this often:
+ * writing it costs two fsyncs, which would compete with the appends shippers wait for. A restart
+ * reads the replay point from the state database, which is written with every batch.
+ */
+const LOG_COMMIT_MS = 1_000;
+
 /** Event times more than this far in the future (clock skew, hostile input) do not move the watermark. */
 const FUTURE_SKEW_MS = 5 * 60_000;
 
@@ -116,6 +123,7 @@ export class Processor {
   private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0, flushedNotStored: 0 };
   private lastLagMs: number | null = null;
   private baselinesSavedAt = 0;
+  private logCommittedAt = 0;
   private failure: Error | undefined;
 
   constructor(private readonly o: ProcessorOptions) {
@@ -265,6 +273,7 @@ export class Processor {
     await this.loopDone;
     if (!this.failure) {
       this.baselinesSavedAt = 0;
+      this.logCommittedAt = 0;
       await this.o.db.batch(async () => {
         await this.stages.pipeline.advance(this.maxSeen === -Infinity ? 0 : this.maxSeen);
         this.writeStories(true);
@@ -501,11 +510,14 @@ export class Processor {
     if (saveBaselines) this.baselinesSavedAt = Date.now();
   }
 
-  /** After a batch's transaction: the live feed, and the log's commit moved to the start of the replay horizon. */
+  /** After a batch's transaction: the live feed, and the log's commit moved (at most every LOG_COMMIT_MS) to the start of the replay horizon. */
   private committed(): void {
     this.published();
     this.o.wal.markProcessed(this.processed);
-    if (this.replayFrom > this.o.wal.committed) void this.o.wal.commit(this.replayFrom).catch(() => undefined);
+    if (this.replayFrom > this.o.wal.committed && Date.now() - this.logCommittedAt >= LOG_COMMIT_MS) {
+      this.logCommittedAt = Date.now();
+      void this.o.wal.commit(this.replayFrom).catch(() => undefined);
+    }
   }
 }
 

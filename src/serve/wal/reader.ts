@@ -45,9 +45,8 @@ export class WalReader implements AsyncIterable<WalEntry> {
   private fh: FileHandle | null = null;
   private pos = 0;
   private closed = false;
-  /** Resolves when the reader is closed (ends a read waiting for new records). */
-  private readonly closing: Promise<void>;
-  private signalClosed!: () => void;
+  /** Ends the wait of a read waiting for new records (set while one waits). */
+  private stopWaiting: (() => void) | null = null;
   /** The read in progress (settled), so `close` does not pull the file from under it. */
   private reading: Promise<unknown> = Promise.resolve();
 
@@ -56,7 +55,6 @@ export class WalReader implements AsyncIterable<WalEntry> {
     from: number,
   ) {
     this.offset = from;
-    this.closing = new Promise((r) => (this.signalClosed = r));
   }
 
   /** The offset of the next record this reader returns. */
@@ -80,7 +78,7 @@ export class WalReader implements AsyncIterable<WalEntry> {
       if (this.closed) return [];
       if (this.offset >= this.wal.nextOffset) {
         if (!wait || this.wal.isClosed) return [];
-        await Promise.race([this.wal.waitDurable(this.offset), this.closing]);
+        await this.waitForMore();
         continue;
       }
       const seg = this.wal.segmentFor(this.offset);
@@ -93,7 +91,7 @@ export class WalReader implements AsyncIterable<WalEntry> {
           continue;
         }
         if (!wait) return [];
-        await Promise.race([this.wal.waitDurable(this.offset), this.closing]);
+        await this.waitForMore();
         continue;
       }
       return this.readFrames(seg, max);
@@ -103,10 +101,18 @@ export class WalReader implements AsyncIterable<WalEntry> {
   /** Stops the reader; a pending `read` returns [] (one reading from the file finishes first). */
   async close(): Promise<void> {
     this.closed = true;
-    this.signalClosed();
+    this.stopWaiting?.();
     await this.reading;
     await this.fh?.close().catch(() => {});
     this.fh = null;
+  }
+
+  /** Until a record at the current offset is durable, the log closes, or this reader is closed. */
+  private waitForMore(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.stopWaiting = resolve;
+      void this.wal.waitDurable(this.offset).then(resolve);
+    }).finally(() => (this.stopWaiting = null));
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<WalEntry> {
