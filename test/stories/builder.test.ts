@@ -295,7 +295,14 @@ describe('StoryBuilder', () => {
       for (let i = 0; i < 4; i++) facts.push({ kind: 'access', t: T0 - d * DAY + 3_600_000 + i * 60_000, source: `h:jump0${d}`, target: `srv${(d * 4 + i) % 12}`, account: 'adm_alice' });
     }
     const sysmon = 'Microsoft-Windows-Sysmon/Operational';
-    const proc = (cmd: string, guid: number) => ({ EventID: 1, Channel: sysmon, User: 'CORP\\adm_alice', Image: `C:\\Windows\\System32\\${cmd.split(' ')[0]}`, CommandLine: cmd, ProcessGuid: `{bbbbbbbb-0000-0000-0000-00000000000${guid}}` });
+    const proc = (cmd: string, guid: number) => ({
+      EventID: 1,
+      Channel: sysmon,
+      User: 'CORP\\adm_alice',
+      Image: `C:\\Windows\\System32\\${cmd.split(' ')[0]}`,
+      CommandLine: cmd,
+      ProcessGuid: `{bbbbbbbb-0000-0000-0000-00000000000${guid}}`,
+    });
     const run = (ds: DetectionRecord[]) => {
       const b = new StoryBuilder();
       b.learnRoutine(facts);
@@ -331,7 +338,15 @@ describe('StoryBuilder', () => {
     const own = run([desktop(0, 501, 'RDP client', 'lateral-movement', 'mstsc.exe /v:JUMP01'), desktop(60, 502, 'Run key', 'persistence', 'setup.exe')]);
     assert.equal(own.stories.length, 0, own.stories.map((s) => s.earned).join(' | '));
     // An administrator's own tools at work on the jump host before her move do not make it the foothold; someone else's suspicious activity there does.
-    const tool = (user: string) => det(-5, 'JUMP01', 'medium', { EventID: 13, Channel: sysmon, User: `CORP\\${user}`, TargetObject: 'HKU\\S-1\\Software\\Sysinternals\\PsExec\\EulaAccepted' }, ['attack.resource-development'], 'Sysinternals EULA');
+    const tool = (user: string) =>
+      det(
+        -5,
+        'JUMP01',
+        'medium',
+        { EventID: 13, Channel: sysmon, User: `CORP\\${user}`, TargetObject: 'HKU\\S-1\\Software\\Sysinternals\\PsExec\\EulaAccepted' },
+        ['attack.resource-development'],
+        'Sysinternals EULA',
+      );
     const launch = det(0, 'JUMP01', 'high', proc('PsExec64.exe \\\\SRV05 -accepteula -s cmd /c hostname', 5), ['attack.execution'], 'PsExec escalation');
     const recon = det(2, 'SRV05', 'medium', { User: 'CORP\\adm_alice' }, ['attack.discovery'], 'Recon');
     assert.equal(run([tool('adm_alice'), launch, recon]).stories.length, 0);
@@ -342,7 +357,10 @@ describe('StoryBuilder', () => {
       [['JUMP01', 'SRV05', 'after Sysinternals EULA on JUMP01 at 09:55 UTC']],
     );
     // …and by pass-the-hash from a quiet host: a technique suspicious in itself is evidence whoever uses it.
-    const pth = run([det(0, 'SRV08', 'medium', LOGON3('10.0.0.66', 'WS06', 'adm_alice', PTH), ['attack.lateral-movement'], 'Pass the hash'), det(2, 'SRV08', 'high', { User: 'CORP\\adm_alice' }, ['attack.credential-access'], 'Dump')]);
+    const pth = run([
+      det(0, 'SRV08', 'medium', LOGON3('10.0.0.66', 'WS06', 'adm_alice', PTH), ['attack.lateral-movement'], 'Pass the hash'),
+      det(2, 'SRV08', 'high', { User: 'CORP\\adm_alice' }, ['attack.credential-access'], 'Dump'),
+    ]);
     assert.equal(pth.stories.length, 1);
     assert.match(pth.stories[0]!.spread.find((e) => e.from === 'WS06')!.evidence, /pass-the-hash/);
   });
