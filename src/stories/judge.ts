@@ -85,6 +85,8 @@ export interface JudgeLimits {
 interface HostState {
   /** The latest suspicious activity of the host's own (not a move out of it). */
   suspicious: { t: number; title: string } | null;
+  /** The latest of it that is high, or not by a management account (an administrator's tools at work are not). */
+  blocking: { t: number; title: string } | null;
   /** Recent moves into the host, oldest first. */
   arrivals: Move[];
   /** Service binaries a routine arrival installed (a software push's runner, an administrator's PsExec). */
@@ -101,6 +103,8 @@ const SERVICE_MS = 10 * 60_000;
 /** Routine service binaries and processes remembered per host. */
 const ROUTINE_SERVICES = 8;
 const ROUTINE_PROCESSES = 64;
+
+const DAY = 86_400_000;
 
 const RANK: Record<Level, number> = { informational: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
@@ -200,6 +204,7 @@ export class Judge {
     if (suspicious && main.host && !outbound) {
       const st = this.state(main.host, main.t);
       if (st && (!st.suspicious || main.t >= st.suspicious.t)) st.suspicious = { t: main.t, title: main.title };
+      if (st && (!st.blocking || main.t >= st.blocking.t) && (RANK[level] >= RANK.high || !this.byAdministrator(main))) st.blocking = { t: main.t, title: main.title };
     }
     for (const m of moves) {
       if (!m.from.startsWith('h:')) continue;
@@ -284,9 +289,11 @@ export class Judge {
 
   /**
    * Why a move is routine: its source is a management host, or the (account, source, target)
-   * pair is familiar, or a management account makes it, not suspicious in itself (`mark`), from a
-   * host with no suspicious activity of its own shortly before: an attacker's move follows what
-   * they did on the foothold, an administrator's from a jump host does not.
+   * pair is familiar, or it is an administrator's: made by a management account, or opening the
+   * access a management account made from that source to that target that day (the launcher runs
+   * as the desktop user, or names no account); not suspicious in itself (`mark`), and from a
+   * host with no suspicious activity shortly before other than an administrator's tools at work:
+   * an attacker's move follows what they did on the foothold, an administrator's does not.
    */
   private moveRoutine(m: Move, alsoFrom: readonly string[], mark: string | null): RoutineReason | null {
     const from = m.from.slice(2);
@@ -294,11 +301,21 @@ export class Judge {
     const mgmt = this.routine.management(m.from, name) ?? alsoFrom.map((a) => this.routine.management(a, a.slice(3))).find((r) => r);
     if (mgmt) return mgmt;
     const familiar = this.routine.familiar(m.account ?? '', [m.from, ...alsoFrom], m.to, { source: name, target: this.book.display(m.to) });
-    if (familiar || mark || !m.account) return familiar ?? null;
-    const before = this.hosts.get(from)?.suspicious;
+    if (familiar || mark || !m.from.startsWith('h:')) return familiar ?? null;
+    const before = this.hosts.get(from)?.blocking;
     if (before && before.t <= m.t && m.t - before.t <= this.limits.beforeMs) return null;
-    const admin = this.routine.managementAccount(m.account);
-    return admin ? { kind: 'management', why: `${admin.why}; from ${name}, with nothing suspicious there before` } : null;
+    const clean = `from ${name}, with nothing suspicious there before`;
+    const admin = m.account ? this.routine.managementAccount(m.account) : undefined;
+    if (admin) return { kind: 'management', why: `${admin.why}; ${clean}` };
+    const sources = [m.from, ...alsoFrom, ...this.book.addresses(from).map((ip) => 'ip:' + ip)];
+    const access = this.routine.managementAccess(sources, m.to, Math.floor(m.t / DAY));
+    return access ? { kind: 'management', why: `${access.account} reached ${this.book.display(m.to)} ${clean} that day; ${access.why.why}` } : null;
+  }
+
+  /** True when the observation's account is a management account (an administrator at work). */
+  private byAdministrator(o: Observation): boolean {
+    const acct = accountsOf(o.fields, o.host, this.domain)[0]?.key;
+    return !!acct && !!this.routine.managementAccount(acct);
   }
 
   /** Why an observation is routine: all its moves are, or (without moves) its program or detection is common or a habit. */
@@ -384,7 +401,7 @@ export class Judge {
         this.hostsDropped++;
         return undefined;
       }
-      this.hosts.set(host, (st = { suspicious: null, arrivals: [], services: [], processes: new Map(), last: t }));
+      this.hosts.set(host, (st = { suspicious: null, blocking: null, arrivals: [], services: [], processes: new Map(), last: t }));
     }
     if (t > st.last) st.last = t;
     return st;

@@ -101,6 +101,8 @@ export class Routine {
   private cells = 0;
   private typical: number | undefined;
   private typicalAccount: number | undefined;
+  /** The management accounts (cached until an access changes the accounts). */
+  private admins: { account: string; why: RoutineReason }[] | undefined;
 
   constructor(options: RoutineOptions = {}) {
     this.o = {
@@ -132,7 +134,11 @@ export class Routine {
     if (f.t < this.first) this.first = f.t;
     if (f.t > this.last) this.last = f.t;
     const day = Math.floor(f.t / DAY);
-    addDay(this.days, day, this.L.days);
+    if (!this.days.has(day)) {
+      addDay(this.days, day, this.L.days);
+      // Fan-out "on most days" counts the observed days.
+      this.admins = undefined;
+    }
     switch (f.kind) {
       case 'access':
         return this.learnAccess(f.source, f.target, f.account, f.t, day);
@@ -181,7 +187,7 @@ export class Routine {
     // The rhythm counts each pair once a day (the same fact twice changes nothing).
     const hour = d?.includes(day) ? -1 : new Date(t).getUTCHours();
     if (account) {
-      this.typicalAccount = undefined;
+      this.typicalAccount = this.admins = undefined;
       if (!this.reach(this.accountTable, account, target, day, hour)) this.dropped++;
     }
     if (!this.reach(this.sourceTable, source, target, day, hour)) return void this.dropped++;
@@ -257,6 +263,21 @@ export class Routine {
     const typical = (this.typicalAccount ??= median(this.accounts));
     const w = s && this.fansOut(s, typical);
     return w && { kind: 'management', why: `${account} reaches ${w.reach} of ${this.fleet} hosts${w.many ? ` (${w.many} times as many as most accounts)` : ''} ${w.rhythm}` };
+  }
+
+  /**
+   * Which management account reached `target` from one of `sources` on `day`, if one did: the
+   * authenticated access a launcher on the source (PsExec, mstsc, Invoke-Command, run as the
+   * desktop user or naming no account) opened.
+   */
+  managementAccess(sources: readonly string[], target: string, day: number): { account: string; why: RoutineReason } | undefined {
+    if (!this.ready()) return undefined;
+    this.admins ??= [...this.accounts.keys()].flatMap((account) => {
+      const why = this.managementAccount(account);
+      return why ? [{ account, why }] : [];
+    });
+    for (const a of this.admins) for (const s of sources) if (this.pairs.get(`${a.account}|${s}|${target}`)?.includes(day)) return a;
+    return undefined;
   }
 
   /** The management test, for a source or an account: reach, and fan-out on most observed days. */
@@ -467,7 +488,7 @@ export class Routine {
     this.dropped = s.dropped;
     this.forgotten = s.forgotten;
     this.typical = undefined;
-    this.typicalAccount = undefined;
+    this.typicalAccount = this.admins = undefined;
     this.cells = this.tables().reduce((sum, t) => sum + sumCells(t), 0);
     if (this.cells > L.cells) throw bad('cells', `${this.cells} numbers, at most ${L.cells}`);
   }
@@ -571,7 +592,7 @@ export class Routine {
       this.forgotten++;
       freed += unit === 'keys' ? 1 : e.cells;
     }
-    if (freed) this.typical = this.typicalAccount = undefined;
+    if (freed) this.typical = this.typicalAccount = this.admins = undefined;
   }
 
   private tables(): Table<unknown>[] {

@@ -331,6 +331,31 @@ describe('StoryBuilder', () => {
       attacker.stories[0]!.spread.map((e) => [e.from, e.to, e.evidence]),
       [['WS05', 'SRV07', 'after LSASS dump on WS05 at 10:00 UTC']],
     );
+    // The launcher runs as the desktop user (mstsc, Invoke-Command): the access the administrator's account made from there that day is routine.
+    facts.push({ kind: 'access', t: T0 - 3_600_000, source: 'h:ws10', target: 'jump01', account: 'adm_alice' });
+    const desktop = (min: number, record: number, title: string, tactic: string, cmd: string) =>
+      det(min, 'WS10', 'high', { EventID: 1, Channel: sysmon, User: 'CORP\\alice', Image: 'C:\\Windows\\System32\\mstsc.exe', CommandLine: cmd }, [`attack.${tactic}`], title, { recordId: record });
+    const own = run([desktop(0, 501, 'RDP client', 'lateral-movement', 'mstsc.exe /v:JUMP01'), desktop(60, 502, 'Run key', 'persistence', 'setup.exe')]);
+    assert.equal(own.stories.length, 0, own.stories.map((s) => s.earned).join(' | '));
+    // An administrator's own tools at work on the jump host before her move do not make it the foothold; someone else's suspicious activity there does.
+    const tool = (user: string) =>
+      det(
+        -5,
+        'JUMP01',
+        'medium',
+        { EventID: 13, Channel: sysmon, User: `CORP\\${user}`, TargetObject: 'HKU\\S-1\\Software\\Sysinternals\\PsExec\\EulaAccepted' },
+        ['attack.resource-development'],
+        'Sysinternals EULA',
+      );
+    const launch = det(0, 'JUMP01', 'high', proc('PsExec64.exe \\\\SRV05 -accepteula -s cmd /c hostname', 5), ['attack.execution'], 'PsExec escalation');
+    const recon = det(2, 'SRV05', 'medium', { User: 'CORP\\adm_alice' }, ['attack.discovery'], 'Recon');
+    assert.equal(run([tool('adm_alice'), launch, recon]).stories.length, 0);
+    const other = run([tool('eve'), launch, recon]);
+    assert.equal(other.stories.length, 1);
+    assert.deepEqual(
+      other.stories[0]!.spread.map((e) => [e.from, e.to, e.evidence]),
+      [['JUMP01', 'SRV05', 'after Sysinternals EULA on JUMP01 at 09:55 UTC']],
+    );
     // …and by pass-the-hash from a quiet host: a technique suspicious in itself is evidence whoever uses it.
     const pth = run([
       det(0, 'SRV08', 'medium', LOGON3('10.0.0.66', 'WS06', 'adm_alice', PTH), ['attack.lateral-movement'], 'Pass the hash'),
