@@ -133,7 +133,7 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.match((await page.textContent('[data-testid=patient-zero]'))!, /outside the network/);
     const timeline = await page.$$eval('[data-testid=timeline] tbody tr', (l) => l.map((x) => x.textContent ?? ''));
     assert.equal(timeline.length, 4, 'two detections of one rule in a row on one host are one line');
-    assert.match(timeline[0]!, /External Remote Logon ×2$/);
+    assert.match(timeline[0], /External Remote Logon ×2$/);
     assert.match((await page.textContent('[data-testid=narrative]'))!, /adm-attacker/);
     assert.ok(await noHorizontalScroll(page), 'the story fits 1280 px');
   });
