@@ -34,8 +34,9 @@ describe('the console on firebreak serve --demo', { skip, timeout: 600_000 }, ()
     child.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8')));
     exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 180_000;
-    let m: RegExpExecArray | null;
-    while (!(m = /console: +(http:\/\/127\.0\.0\.1:\d+)\/ +login: demo \/ (\S+)/.exec(out)) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    const printed = () => /console: +(http:\/\/127\.0\.0\.1:\d+)\/ +login: demo \/ (\S+)/.exec(out);
+    while (!printed() && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    const m = printed();
     assert.ok(m, `the demo printed its console and login:\n${out}\n${err}`);
     base = m[1]!;
     password = m[2]!;

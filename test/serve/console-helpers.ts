@@ -27,6 +27,7 @@ let axeSource: string | undefined;
 
 /** Headless Chromium from Debian. */
 export function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install chromium), and FIREBREAK_REQUIRE_BROWSER says the browser tests must run`);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

@@ -94,7 +94,7 @@ function EntityFacts(props: { kind: Kind; name: string }) {
             last seen <Time at={f.seen.last} />
           </span>
           <span>
-            {f.alerts.total} alerts ({f.alerts.open} open)
+            {f.alerts.total} alert{f.alerts.total === 1 ? '' : 's'} ({f.alerts.open} open)
           </span>
           {f.events && <span>{f.events.events} stored events</span>}
         </div>
@@ -131,7 +131,10 @@ function EntityFacts(props: { kind: Kind; name: string }) {
             <ul class="plain">
               {f.accounts.map((a) => (
                 <li key={a.name}>
-                  <Link href={accountHref(a.name)}>{a.name}</Link> <span class="muted">{a.alerts} alerts</span>
+                  <Link href={accountHref(a.name)}>{a.name}</Link>{' '}
+                  <span class="muted">
+                    {a.alerts} alert{a.alerts === 1 ? '' : 's'}
+                  </span>
                 </li>
               ))}
             </ul>
