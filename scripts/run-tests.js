@@ -3,7 +3,7 @@
 // Node 20's `node --test` takes no globs, so the files are listed here.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -25,5 +25,42 @@ if (filter.length) {
     process.exit(2);
   }
 }
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// Bounds, so that a hung test fails the run instead of holding CI until its own limit: a test or
+// hook that runs longer than TEST_MS fails; a file whose tests are done exits even if something it
+// started still holds the event loop; the whole run is stopped after RUN_MS with the test files
+// still running named.
+const TEST_MS = Number(process.env.FIREBREAK_TEST_TIMEOUT_MS ?? 10 * 60_000);
+const RUN_MS = Number(process.env.FIREBREAK_RUN_TIMEOUT_MS ?? 60 * 60_000);
+const child = spawn(process.execPath, ['--test', '--test-force-exit', `--test-timeout=${TEST_MS}`, '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  detached: true,
+});
+const watchdog = setTimeout(() => {
+  let running = '';
+  try {
+    running = execFileSync('ps', ['-o', 'pid=,etime=,args=', '-g', String(child.pid)], { encoding: 'utf8' });
+  } catch {
+    // ps may be missing; the message below still says what happened.
+  }
+  console.error(`run-tests: the suite ran longer than ${RUN_MS / 60_000} min and was stopped. Still running:\n${running}`);
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  process.exit(1);
+}, RUN_MS);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+    process.exit(1);
+  });
+}
+child.on('exit', (code, signal) => {
+  clearTimeout(watchdog);
+  process.exit(code ?? 1);
+});

@@ -2,12 +2,23 @@
  * Validation of data and configuration files against a JSON Schema (ajv), with every error
  * pointing at the file, line and column of the offending value.
  */
-import { Ajv, type ErrorObject, type Schema, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, Schema, ValidateFunction } from 'ajv';
 import { FirebreakError } from './errors.js';
 import type { YamlDoc } from './yaml.js';
 
-// strictRequired off: `oneOf: [{ required: ['id'] }, { required: ['name'] }]` names properties declared beside it.
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+// ajv (a large library) is loaded when something is first validated, not when this module is:
+// worker threads import modules that can validate but take data the main thread validated, and
+// would otherwise each load and compile ajv for nothing.
+let ajvInstance: Ajv | undefined;
+function compile(schema: Schema & object): ValidateFunction {
+  if (!ajvInstance) {
+    const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    // strictRequired off: `oneOf: [{ required: ['id'] }, { required: ['name'] }]` names properties declared beside it.
+    ajvInstance = new AjvClass({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+  }
+  return ajvInstance.compile(schema);
+}
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Errors reported per file at most: the first few are what a person fixes first. */
@@ -19,7 +30,7 @@ const MAX_REPORTED = 20;
  */
 export function validateYaml<T>(doc: YamlDoc, schema: Schema & object): T {
   let validate = compiled.get(schema);
-  if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
+  if (!validate) compiled.set(schema, (validate = compile(schema)));
   if (validate(doc.data)) return doc.data as T;
   const lines = (validate.errors ?? []).slice(0, MAX_REPORTED).map((e) => {
     const path = pointerPath(e.instancePath);
@@ -51,7 +62,7 @@ function describe(e: ErrorObject, path: readonly (string | number)[]): string {
  */
 export function validateJson<T>(data: unknown, schema: Schema & object, what: string): T {
   let validate = compiled.get(schema);
-  if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
+  if (!validate) compiled.set(schema, (validate = compile(schema)));
   if (validate(data)) return data as T;
   const lines = (validate.errors ?? []).slice(0, MAX_REPORTED).map((e) => `${what}: ${describe(e, pointerPath(e.instancePath))}`);
   throw new FirebreakError('data-invalid', lines.join('\n'));

@@ -100,22 +100,41 @@ let caseGroups: { groupOf: Int32Array; members: number[][] } | undefined;
 function groups(): { groupOf: Int32Array; members: number[][] } {
   if (caseGroups) return caseGroups;
   // Canonicalize(ch): the upper case of ch when it is one code unit, except that a non-ASCII
-  // character never maps to ASCII (ECMA-262 §22.2.2.7.3, non-unicode branch).
-  const byCanon = new Map<number, number[]>();
-  for (let ch = 0; ch <= 0xffff; ch++) {
-    const u = String.fromCharCode(ch).toUpperCase();
-    const cu = u.length === 1 ? u.charCodeAt(0) : ch;
-    const canon = ch >= 128 && cu < 128 ? ch : cu;
-    const list = byCanon.get(canon);
-    if (list) list.push(ch);
-    else byCanon.set(canon, [ch]);
+  // character never maps to ASCII (ECMA-262 §22.2.2.7.3, non-unicode branch). Upper-casing is
+  // context-free and never shortens, so a block of 256 code units whose upper case has 256 units
+  // maps unit by unit (one call instead of 256; a block of 256 holds no surrogate pair); a block
+  // with an expansion (ß → SS) is done unit by unit.
+  const canon = new Uint16Array(0x10000);
+  const units = new Array<number>(256);
+  for (let base = 0; base < 0x10000; base += 256) {
+    for (let i = 0; i < 256; i++) units[i] = base + i;
+    const upper = String.fromCharCode(...units).toUpperCase();
+    for (let i = 0; i < 256; i++) {
+      const ch = base + i;
+      let cu: number;
+      if (upper.length === 256) cu = upper.charCodeAt(i);
+      else {
+        const u = String.fromCharCode(ch).toUpperCase();
+        cu = u.length === 1 ? u.charCodeAt(0) : ch;
+      }
+      canon[ch] = ch >= 128 && cu < 128 ? ch : cu;
+    }
   }
+  const size = new Uint16Array(0x10000);
+  for (let ch = 0; ch <= 0xffff; ch++) size[canon[ch]!]!++;
+  const groupOfCanon = new Int32Array(0x10000).fill(-1);
   const groupOf = new Int32Array(0x10000).fill(-1);
   const members: number[][] = [];
-  for (const list of byCanon.values()) {
-    if (list.length < 2) continue;
-    for (const ch of list) groupOf[ch] = members.length;
-    members.push(list);
+  for (let ch = 0; ch <= 0xffff; ch++) {
+    const c = canon[ch]!;
+    if (size[c]! < 2) continue;
+    let g = groupOfCanon[c]!;
+    if (g < 0) {
+      g = groupOfCanon[c] = members.length;
+      members.push([]);
+    }
+    members[g]!.push(ch);
+    groupOf[ch] = g;
   }
   return (caseGroups = { groupOf, members });
 }
