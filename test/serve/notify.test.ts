@@ -399,23 +399,27 @@ describe('notifications: the outbox', () => {
       'DROP INDEX outbox_pending; DROP INDEX outbox_created_once; ALTER TABLE outbox DROP COLUMN created_at; ALTER TABLE outbox DROP COLUMN attempted_at; ALTER TABLE outbox DROP COLUMN failed_at; DROP TABLE story_splits; DROP TABLE ingest_tokens',
     );
     a.db.pragma('user_version = 1');
-    const r = await receiver();
-    const cfg = notifyConfig(`  channels:\n    - { name: ch, kind: webhook, url: "${r.url}" }\n`);
     const payload = JSON.stringify(noticeOf(event()));
     a.db.prepare('INSERT INTO outbox (channel, kind, story_id, payload, next_at) VALUES (?, ?, ?, ?, ?)').run('ch', 'story-created', 'st-0123456789abcdef', payload, '2026-01-01T00:00:00.000Z');
     a.close();
-    const b = new StateDb(path);
-    assert.equal(b.db.pragma('user_version', { simple: true }), 4);
-    const n = new Notifier(b, cfg);
-    n.start();
+    // Everything opened from here on is closed whatever fails: an open receiver keeps the test
+    // file's process alive after a failure.
+    const r = await receiver();
+    let b: StateDb | undefined;
+    let n: Notifier | undefined;
     try {
-      await until(() => channel(n, 'ch').sent === 1, 'the old row delivered');
+      const cfg = notifyConfig(`  channels:\n    - { name: ch, kind: webhook, url: "${r.url}" }\n`);
+      b = new StateDb(path);
+      assert.equal(b.db.pragma('user_version', { simple: true }), 4);
+      const notifier = (n = new Notifier(b, cfg));
+      notifier.start();
+      await until(() => channel(notifier, 'ch').sent === 1, 'the old row delivered');
       assert.equal(JSON.parse(r.requests[0]!.body).queuedAt, '2026-01-01T00:00:00.000Z');
       // The migrated table has the once-per-story rule too.
-      assert.deepEqual(n.enqueue(event({ score: 99 })), []);
+      assert.deepEqual(notifier.enqueue(event({ score: 99 })), []);
     } finally {
-      await n.stop();
-      b.close();
+      await n?.stop();
+      b?.close();
       await r.close();
     }
   });
