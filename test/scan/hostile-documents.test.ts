@@ -11,6 +11,7 @@ import { deflateSync, inflateRawSync } from 'node:zlib';
 import { makeEml, makeOds, makePdf, makeXlsx, type Cell } from './helpers/documents.js';
 import { makeZip, SECRET_LINE } from './helpers/archives.js';
 import { scanFile } from './helpers/scan-string.js';
+import { LIMITS } from '../../src/core/limits.js';
 
 const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/documents/${name}`, import.meta.url)));
 
@@ -36,6 +37,54 @@ test('encrypted PDFs: one that needs a password is an issue; one with an empty u
   const open = await scanFile(fixture('owner-only-aes256.pdf'), { name: 'open.pdf' });
   assert.deepEqual(open.issues, []);
   assert.equal(open.stats.leaves, 1, 'its one page was read');
+});
+
+test('PDF pages past pdfMaxPages are not read, and that is reported; a /Count far past the real pages is not believed', async () => {
+  const card = '4012 8888 8888 1881';
+  const limits = LIMITS as { pdfMaxPages: number };
+  const saved = limits.pdfMaxPages;
+  limits.pdfMaxPages = 2;
+  try {
+    const r = await scanFile(makePdf([['cover'], ['contents'], [`card ${card}`]]), { name: 'long.pdf' });
+    assert.deepEqual(
+      r.issues.map((i) => [i.kind, i.message]),
+      [['too-large', 'PDF has 3 pages; pages after 2 not read (limit pdfMaxPages)']],
+    );
+    assert.deepEqual(r.findings, [], 'the third page was not read');
+  } finally {
+    limits.pdfMaxPages = saved;
+  }
+  // A page tree that claims a billion pages over two real ones: the real pages are read, the
+  // claim costs neither a billion page lookups nor a billion issues.
+  const lie = await scanFile(makePdf([['cover'], [`card ${card}`]], { count: 1_000_000_000 }), { name: 'lie.pdf' });
+  assert.deepEqual(
+    lie.findings.map((f) => [f.ruleId, f.location?.page]),
+    [['credit-card', 2]],
+  );
+  assert.ok(lie.issues.length <= 1, JSON.stringify(lie.issues));
+});
+
+test('PDF objects nested a million deep: reported as corrupt, bounded, the scan goes on', async () => {
+  for (const nested of ['<< /A '.repeat(1_000_000) + '1' + ' >>'.repeat(1_000_000), '['.repeat(1_000_000) + ']'.repeat(1_000_000)]) {
+    const r = await scanFile(makePdf([['card 4012 8888 8888 1881']], { catalogExtra: `/X ${nested}` }), { name: 'nested.pdf' });
+    assert.deepEqual(
+      r.issues.map((i) => i.kind),
+      ['corrupt'],
+    );
+  }
+  // Nested a thousand deep (deep, but a parser can hold it) the document is read as usual.
+  const fine = await scanFile(makePdf([['card 4012 8888 8888 1881']], { catalogExtra: `/X ${'['.repeat(1000)}${']'.repeat(1000)}` }), { name: 'nested.pdf' });
+  assert.deepEqual(
+    fine.findings.map((f) => f.ruleId),
+    ['credit-card'],
+  );
+  // A page's content stream nested 200,000 deep: that page gives nothing, the next is read.
+  const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+  const pages = await scanFile(makePdf([['x'], ['y']], { content: (i) => (i === 0 ? `BT /F1 10 Tf ${deep} ET` : 'BT /F1 10 Tf 40 760 Td (card 4012 8888 8888 1881) Tj ET') }), { name: 'content.pdf' });
+  assert.deepEqual(
+    pages.findings.map((f) => [f.ruleId, f.location?.page]),
+    [['credit-card', 2]],
+  );
 });
 
 test('a corrupt PDF is reported, not thrown', async () => {

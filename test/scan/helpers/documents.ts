@@ -129,16 +129,16 @@ export function makeDocx(paragraphs: string[]): Buffer {
 }
 
 /** A PDF with one page per list of lines (Helvetica, WinAnsi text); `flate` compresses the content streams. */
-export function makePdf(pages: string[][], opts: { flate?: boolean; extraStream?: Buffer } = {}): Buffer {
+export function makePdf(pages: string[][], opts: { flate?: boolean; extraStream?: Buffer; count?: number; content?: (page: number) => string; catalogExtra?: string } = {}): Buffer {
   const objs: Buffer[] = [];
   const add = (s: string | Buffer): number => objs.push(typeof s === 'string' ? Buffer.from(s, 'latin1') : s);
-  add('<< /Type /Catalog /Pages 2 0 R >>');
+  add(`<< /Type /Catalog /Pages 2 0 R${opts.catalogExtra ? ' ' + opts.catalogExtra : ''} >>`);
   const kids = pages.map((_, i) => `${3 + i * 2} 0 R`).join(' ');
-  add(`<< /Type /Pages /Kids [${kids}] /Count ${pages.length} >>`);
+  add(`<< /Type /Pages /Kids [${kids}] /Count ${opts.count ?? pages.length} >>`);
   const fontId = 3 + pages.length * 2;
   pages.forEach((lines, i) => {
     add(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 ${fontId} 0 R >> >> /Contents ${4 + i * 2} 0 R >>`);
-    const content = Buffer.from(`BT /F1 10 Tf 40 760 Td 12 TL ${lines.map((l) => `(${l.replace(/[()\\]/g, (m) => '\\' + m)}) Tj T*`).join(' ')} ET`, 'latin1');
+    const content = Buffer.from(opts.content?.(i) ?? `BT /F1 10 Tf 40 760 Td 12 TL ${lines.map((l) => `(${l.replace(/[()\\]/g, (m) => '\\' + m)}) Tj T*`).join(' ')} ET`, 'latin1');
     const data = opts.flate ? deflateSync(content) : content;
     add(Buffer.concat([Buffer.from(`<< /Length ${data.length}${opts.flate ? ' /Filter /FlateDecode' : ''} >>\nstream\n`, 'latin1'), data, Buffer.from('\nendstream', 'latin1')]));
   });
