@@ -85,6 +85,7 @@ class NoEventStore implements EventStore {
 }
 
 export async function startServer(config: ServeConfig, opts: ServerOptions = {}): Promise<Server> {
+  if (config.cluster) throw new FirebreakError('cluster-roles', `${config.file}: the cluster roles are not available in this build yet (docs/scale-out.md)`);
   mkdirSync(config.data, { recursive: true });
   const log: IngestLog = opts.log ?? ((level, m) => (level === 'info' ? undefined : process.stderr.write(`firebreak serve: ${level}: ${m}\n`)));
   const r = config.rules;
