@@ -5,11 +5,10 @@
  * by the suppression window, never lost or doubled); the correlations fire as alerts too.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gunzipSync } from 'node:zlib';
 import { Client } from '@elastic/elasticsearch';
 import type { Story } from '../../src/stories/model.js';
 import type { DetectionRecord } from '../../src/detections/record.js';
@@ -19,22 +18,11 @@ import { parseServeConfig } from '../../src/serve/config.js';
 import { startServer, type Server } from '../../src/serve/server.js';
 import type { AlertRow } from '../../src/serve/store/db.js';
 import { DATA_DIR } from '../../src/sigma/bundled.js';
-import { toEcs } from '../hunt/ecs-converter.js';
 import { TOKENS, until } from './ingest-helpers.js';
 import { receiver, type Receiver } from './notify-helpers.js';
+import { sampleDocs } from './sample.js';
 
 const SAMPLE = join(DATA_DIR, 'samples', 'intrusion');
-
-/** Every event of the sample, as Winlogbeat would ship it from each host: in time order, hosts interleaved. */
-export function sampleDocs(): Record<string, unknown>[] {
-  const docs: Record<string, unknown>[] = [];
-  for (const f of readdirSync(SAMPLE).sort()) {
-    const text = gunzipSync(readFileSync(join(SAMPLE, f))).toString('utf8');
-    for (const line of text.split('\n')) if (line.trim()) docs.push(toEcs(JSON.parse(line)));
-  }
-  const at = (d: Record<string, unknown>) => String(d['@timestamp']);
-  return docs.sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
-}
 
 export function serveYaml(dir: string, extra = ''): string {
   return `data: ${dir}/data
