@@ -68,6 +68,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const config = loadConfig(file, { ...(values.data !== undefined ? { data: values.data } : {}), ...(roles ? { roles } : {}) }, io);
   if (!config) return 2;
+  if (config.cluster) return cluster(config, io);
   let server: Server;
   try {
     server = await startServer(config);
@@ -79,6 +80,27 @@ export async function run(argv: string[], io: Io): Promise<number> {
   await untilSignal();
   io.stderr.write('firebreak serve: stopping (draining the pipeline)…\n');
   await server.close();
+  return 0;
+}
+
+/** One node of a scaled-out server (docs/scale-out.md). */
+async function cluster(config: ServeConfig, io: Io): Promise<number> {
+  const { startClusterNode } = await import('../../serve/cluster/node.js');
+  const k = config.cluster!;
+  let node: Awaited<ReturnType<typeof startClusterNode>>;
+  try {
+    node = await startClusterNode(config);
+  } catch (e) {
+    io.stderr.write(`firebreak serve: cannot start: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const lines = [`firebreak serve: node ${k.node}, roles ${k.roles.join(', ')}`];
+  for (const [name, addr] of Object.entries(node.ingest?.addresses ?? {}) as [string, AddressInfo | undefined][]) if (addr) lines.push(`  ${name.padEnd(12)} ${addr.address}:${addr.port}`);
+  if (node.plan) lines.push(`  ${node.plan.rules.length - node.plan.feederKeys.size} rules, ${node.plan.correlations.length} correlations`);
+  io.stderr.write(`${lines.join('\n')}\n`);
+  await untilSignal();
+  io.stderr.write(`firebreak serve: stopping node ${k.node}…\n`);
+  await node.close();
   return 0;
 }
 

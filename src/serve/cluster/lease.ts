@@ -36,6 +36,7 @@ export class Lease {
   /** Takes the lease if nobody holds it. Resolves with the epoch, or 0 when another node has it. */
   async acquire(): Promise<number> {
     const value = JSON.stringify({ node: this.node, since: new Date().toISOString() } satisfies LeaseHolder);
+    this.epoch = 0;
     try {
       const at = Date.now();
       this.revision = await this.kv.create(this.key, value);

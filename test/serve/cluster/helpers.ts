@@ -237,3 +237,54 @@ export async function startPostgres(): Promise<Postgres> {
   await c.end();
   return pg;
 }
+
+/** The repository (for bin/firebreak.js), from dist/test/serve/cluster/. */
+export const REPO = new URL('../../../../', import.meta.url);
+
+export interface NodeProcess {
+  name: string;
+  proc: ChildProcess;
+  output(): string;
+  running(): boolean;
+  /** SIGKILL (a crash), then wait for the process to go. */
+  kill(): Promise<void>;
+  /** SIGTERM (a graceful stop) and wait. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `firebreak serve --config file` and waits for it to say it started. */
+export async function startNodeProcess(name: string, configFile: string, limitMs = 120_000): Promise<NodeProcess> {
+  const bin = new URL('bin/firebreak.js', REPO).pathname;
+  const proc = track(spawn(process.execPath, [bin, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  const add = (b: Buffer) => {
+    out = (out + b.toString()).slice(-500_000);
+  };
+  proc.stdout!.on('data', add);
+  proc.stderr!.on('data', add);
+  const n: NodeProcess = {
+    name,
+    proc,
+    output: () => out,
+    running: () => proc.exitCode === null && proc.signalCode === null,
+    async kill() {
+      proc.kill('SIGKILL');
+      await exited(proc);
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      await exited(proc);
+      return proc.exitCode;
+    },
+  };
+  const t0 = Date.now();
+  while (!out.includes(`node ${name}, roles`)) {
+    if (!n.running()) throw new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}):\n${out}`);
+    if (Date.now() - t0 > limitMs) {
+      await n.kill();
+      throw new Error(`${name} did not start in ${limitMs} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return n;
+}
