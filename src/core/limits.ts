@@ -353,6 +353,11 @@ export const LIMITS = {
     /** Bytes of those held results: the same bound in memory. */
     reorderWindowBytes: 256 * 1024 * 1024,
     /**
+     * A partition that has sent nothing for this many events messages per partition stops holding
+     * the watermark back (its hosts went quiet; the others' events are not kept waiting for it).
+     */
+    partitionQuietMessages: 8,
+    /**
      * What a correlate node taking over restores from PostgreSQL into its working copy: the
      * newest open alert per (rule, host) and every story up to these counts; beyond them it
      * warns, and a late detection may start a new alert instead of folding into an old one.

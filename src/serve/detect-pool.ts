@@ -20,6 +20,8 @@ export interface DetectPoolOptions {
   storeEvents: boolean;
   /** Linux syslog time zone for time stamps without one. */
   timeZone?: string;
+  /** Each routine fact once per worker (default), or with every task that sees it (./detect-worker.ts). */
+  dedupFacts?: boolean;
 }
 
 /** A record and the number it is stored under (log offset; message sequence and index in a stream). */
@@ -49,6 +51,7 @@ export class DetectPool {
         storeEvents: o.storeEvents,
         wantClaims: plan.wantStories,
         timeZone: o.timeZone,
+        dedupFacts: o.dedupFacts ?? true,
       }),
     });
   }

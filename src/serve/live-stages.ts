@@ -52,6 +52,8 @@ export class LiveStages {
   readonly liveStories: LiveStories;
   private feederKeys: ReadonlySet<string>;
   private seen = -Infinity;
+  /** How far event time has come for the watermark (before the allowed lateness). */
+  private mark = -Infinity;
   private storiesWrittenAt = 0;
 
   constructor(private readonly o: LiveStagesOptions) {
@@ -101,16 +103,18 @@ export class LiveStages {
 
   /** The event-time watermark (ISO), null before the first event. */
   get watermark(): string | null {
-    return this.seen === -Infinity ? null : new Date(this.seen - this.o.allowedLatenessMs).toISOString();
+    return this.mark === -Infinity ? null : new Date(this.mark - this.o.allowedLatenessMs).toISOString();
   }
 
   /**
    * One matched batch: the stories learn its address claims and routine facts, its detections go
    * through the stages, the watermark follows its latest event time (less the allowed lateness),
-   * alerts are told and stories written (at most every `storyFlushMs`). Returns the batch's latest
-   * event time as it moved the watermark, NaN when it had none.
+   * alerts are told and stories written (at most every `storyFlushMs`). `upTo` holds the
+   * watermark back to how far event time has come everywhere (a scaled-out correlate node: the
+   * least advanced of the partitions still sending), when the batch's latest time is not that.
+   * Returns the batch's latest event time as it moved `maxSeen`, NaN when it had none.
    */
-  async apply(r: MatchedBatch): Promise<number> {
+  async apply(r: MatchedBatch, upTo?: number): Promise<number> {
     this.stages.stories?.learn(r.claims);
     if (r.facts?.length) this.stages.stories?.learnRoutine(r.facts);
     await this.stages.pipeline.push(r.detections);
@@ -119,7 +123,9 @@ export class LiveStages {
       t = Math.min(r.maxTime, Date.now() + FUTURE_SKEW_MS);
       if (t > this.seen) this.seen = t;
     }
-    if (this.seen !== -Infinity) await this.stages.pipeline.advance(this.seen - this.o.allowedLatenessMs);
+    const w = upTo === undefined ? this.seen : Math.min(this.seen, upTo);
+    if (w > this.mark) this.mark = w;
+    if (this.mark !== -Infinity) await this.stages.pipeline.advance(this.mark - this.o.allowedLatenessMs);
     this.publishAlerts();
     this.writeStories(false);
     return t;

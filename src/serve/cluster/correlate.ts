@@ -191,6 +191,8 @@ class Active {
   private readonly names;
   private readonly resumeAt: number;
   private readonly horizon: { seq: number; maxTime: number; dseq: number }[] = [];
+  /** Per partition: its latest event time and the last events message that moved it. */
+  private readonly partitions = new Map<number, { time: number; seq: number }>();
   private stopping = false;
   lost: string | undefined;
   private readPos: number;
@@ -348,6 +350,10 @@ class Active {
         for (const c of r.claims) batch.claims.push(c);
         for (const f of r.facts) batch.facts.push(f);
         if (r.maxTime !== null && !(r.maxTime <= batch.maxTime)) batch.maxTime = r.maxTime;
+        if (r.maxTime !== null && r.partition >= 0) {
+          const p = this.partitions.get(r.partition);
+          this.partitions.set(r.partition, { time: Math.max(p?.time ?? -Infinity, r.maxTime), seq: r.seq });
+        }
         if (r.receivedAt !== null && (receivedAt === null || r.receivedAt > receivedAt)) receivedAt = r.receivedAt;
         s.results++;
         s.records += r.records;
@@ -357,12 +363,26 @@ class Active {
         if (r.seq < this.resumeAt) s.replayed++;
         if (r.errors.length) for (const e of r.errors.slice(0, 3)) this.node.opts.log('warn', `events message ${r.seq}: ${e.message}`);
       }
-      const t = await live.apply(batch);
+      const t = await live.apply(batch, this.progressTime(group[group.length - 1]!.result.seq));
       const last = this.horizon[this.horizon.length - 1];
       const maxTime = Number.isNaN(t) ? (last?.maxTime ?? -Infinity) : t;
       this.horizon.push({ seq: group[0]!.result.seq, maxTime, dseq: Math.min(...group.map((g) => g.dseq)) });
       if (receivedAt !== null) s.lagMs = Math.max(0, Date.now() - receivedAt);
     }
+  }
+
+  /**
+   * How far event time has come everywhere: the least advanced partition among those that sent
+   * in the last few messages. An ingest request's records go out grouped by partition, one host
+   * after another; the watermark must not run ahead to the first host's latest time while the
+   * others' older events of the same request are still coming (they would all be late). Derived
+   * from the stream alone, so a replay after a takeover moves it exactly as the first run did.
+   */
+  private progressTime(seq: number): number | undefined {
+    const quiet = LIMITS.cluster.partitionQuietMessages * this.node.opts.cfg.partitions;
+    let low = Infinity;
+    for (const p of this.partitions.values()) if (p.seq >= seq - quiet) low = Math.min(low, p.time);
+    return low === Infinity ? undefined : low;
   }
 
   /** The working copy's changes and the progress to PostgreSQL (retried until stored or the lease is lost). */

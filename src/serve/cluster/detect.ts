@@ -60,7 +60,7 @@ export class DetectNode {
 
   constructor(private readonly o: DetectNodeOptions) {
     this.names = streamNames(o.cfg);
-    this.pool = new DetectPool(o.plan, { threads: o.threads, storeEvents: !!o.events, timeZone: o.timeZone });
+    this.pool = new DetectPool(o.plan, { threads: o.threads, storeEvents: !!o.events, timeZone: o.timeZone, dedupFacts: false });
     this.limit = Math.max(64 * 1024, maxPayload(o.nc) - LIMITS.cluster.payloadHeadroomBytes);
   }
 
@@ -81,6 +81,9 @@ export class DetectNode {
   private async loop(): Promise<void> {
     const js = this.o.nc.jetstream();
     const concurrency = this.pool.threads * 2;
+    // Take messages only once a worker has compiled the rules: a message waiting longer than
+    // `ackWait` would be handed to another node as well.
+    await this.pool.submitStateless([]).catch(() => undefined);
     while (this.running) {
       try {
         const consumer = await js.consumers.get(this.names.events, this.names.detectConsumer);
@@ -90,6 +93,8 @@ export class DetectNode {
             m.nak();
             continue;
           }
+          // Kept from expiring while it waits for a worker too.
+          this.inflight.add(m);
           while (this.handling.size >= concurrency) await Promise.race(this.handling);
           const p: Promise<void> = this.handle(m).finally(() => this.handling.delete(p));
           this.handling.add(p);
@@ -132,9 +137,11 @@ export class DetectNode {
       }
       if (this.o.events && r.events.length) await this.o.events.append(r.events);
       const all = errors.length ? [...r.errors, ...errors] : r.errors;
+      const partition = Number(m.subject.slice(m.subject.lastIndexOf('.') + 1)) || 0;
       const parts = resultMessages(
         {
           seq,
+          partition,
           node: this.o.node,
           records: entries.length + errors.filter((e) => e.code === 'cluster-bad-record').length,
           eventCount: r.eventCount,
@@ -147,7 +154,6 @@ export class DetectNode {
         },
         this.limit,
       );
-      const partition = Number(m.subject.slice(m.subject.lastIndexOf('.') + 1)) || 0;
       await Promise.all(parts.map((data, k) => this.publish(this.names.detectionSubject(partition), data, `r.${seq}.${k}of${parts.length}`)));
       // Acknowledged only once its result is stored: a crash before this hands it to another node.
       await m.ackAck();

@@ -76,6 +76,8 @@ export interface ResultPart {
   v: 1;
   /** The events message's stream sequence. */
   seq: number;
+  /** Its partition (host subject). */
+  partition: number;
   part: number;
   parts: number;
   /** The detect node that made it. */
@@ -134,6 +136,7 @@ export function resultMessages(r: Result, maxBytes: number): Uint8Array[] {
     const head = {
       v: 1,
       seq: r.seq,
+      partition: r.partition,
       part,
       parts: groups.length,
       node: r.node,
@@ -181,6 +184,7 @@ export function readResultPart(data: Uint8Array): ResultPart | { error: string; 
   const bad = (why: string) => ({ error: `result message${seq === undefined ? '' : ` for events message ${seq}`}: ${why}`, ...(seq === undefined ? {} : { seq }) });
   if (seq === undefined) return bad('no sequence');
   if (!intIn(v.parts, 1, LIMITS.cluster.recordsPerMessage * 16) || !intIn(v.part, 0, v.parts - 1)) return bad('bad part numbers');
+  if (!intIn(v.partition, 0, LIMITS.cluster.partitionsMax - 1)) return bad('bad partition');
   if (typeof v.node !== 'string' || !intIn(v.records, 0, LIMITS.cluster.recordsPerMessage) || !intIn(v.eventCount, 0, Number.MAX_SAFE_INTEGER)) return bad('bad counts');
   if (!numOrNull(v.maxTime) || !numOrNull(v.receivedAt)) return bad('bad times');
   for (const k of ['detections', 'claims', 'facts', 'errors'] as const) if (!Array.isArray(v[k])) return bad(`no ${k}`);

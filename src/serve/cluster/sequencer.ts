@@ -41,8 +41,8 @@ export class Sequencer {
   constructor(
     /** The next events sequence to apply. */
     public cursor: number,
-    private readonly window = LIMITS.cluster.reorderWindow,
-    private readonly windowBytes = LIMITS.cluster.reorderWindowBytes,
+    private readonly window: number = LIMITS.cluster.reorderWindow,
+    private readonly windowBytes: number = LIMITS.cluster.reorderWindowBytes,
   ) {}
 
   /** Results held (waiting for an earlier one or for their other parts). */
@@ -131,6 +131,7 @@ function complete(seq: number, h: Held): Ready | undefined {
     const first = ordered[0]!.part;
     const result: Result = {
       seq,
+      partition: first.partition,
       node: first.node,
       records: first.records,
       eventCount: first.eventCount,
@@ -147,6 +148,8 @@ function complete(seq: number, h: Held): Ready | undefined {
     return {
       result: {
         seq,
+        // Unknown: it moves no partition's event time.
+        partition: -1,
         node: '',
         records: 0,
         eventCount: 0,

@@ -156,8 +156,9 @@ describe('cluster: ingest and detect nodes over JetStream', { skip: missing, tim
       got.every((g) => messageOf(Number(g.slice(g.lastIndexOf('#') + 1))) >= 1),
       'detections name their record by message sequence',
     );
+    // A message may be handed out twice (a node slow past ackWait); its result is stored once.
     const done = nodes.reduce((n, x) => n + x.stats.messages, 0);
-    assert.equal(done, before.length);
+    assert.ok(done >= before.length);
   });
 
   it('a stream at its limits: ingest answers 429 for what it did not store, and stores the rest', async () => {

@@ -64,7 +64,7 @@ export async function pgSummary(url: string): Promise<Summary> {
  * matched and acknowledged) and the correlate node's progress in PostgreSQL is past its last
  * message. `describe` says what the nodes said, for the message when it does not happen.
  */
-export async function clusterCaughtUp(natsUrls: string[], pgUrl: string, describe: () => string, limitMs = 600_000): Promise<void> {
+export async function clusterCaughtUp(natsUrls: string[], pgUrl: string, describe: () => string, limitMs = 600_000, prefix = 'FIREBREAK'): Promise<void> {
   const nc = await connect({ servers: natsUrls });
   const c = new pg.Client({ connectionString: pgUrl });
   await c.connect();
@@ -72,7 +72,7 @@ export async function clusterCaughtUp(natsUrls: string[], pgUrl: string, describ
     const jsm = await nc.jetstreamManager();
     await until(
       async () => {
-        const st = (await jsm.streams.info('FIREBREAK_EVENTS').catch(() => null))?.state;
+        const st = (await jsm.streams.info(`${prefix}_EVENTS`).catch(() => null))?.state;
         if (!st || st.messages > 0) return false;
         const row = (await c.query<{ next_seq: string }>("SELECT next_seq FROM correlator WHERE name = 'correlate'").catch(() => ({ rows: [] }))).rows[0];
         return !!row && Number(row.next_seq) > st.last_seq;
@@ -89,7 +89,7 @@ export async function clusterCaughtUp(natsUrls: string[], pgUrl: string, describ
 }
 
 /** Sends the sample through the bulk API as Winlogbeat would (in order, one request at a time); resolves with what was acknowledged. */
-export async function sendSample(port: number, docs = sampleDocs()): Promise<{ successful: number; failed: number }> {
+export async function sendSample(port: number, docs: Record<string, unknown>[] = sampleDocs()): Promise<{ successful: number; failed: number }> {
   const client = new Client({ node: `http://127.0.0.1:${port}`, auth: { username: 'elastic', password: TOKENS.elastic }, maxRetries: 20, requestTimeout: 60_000 });
   const stats = await client.helpers.bulk({ datasource: docs, onDocument: () => ({ create: { _index: 'winlogbeat-8' } }), flushBytes: 64 * 1024, concurrency: 1, retries: 20, wait: 1000 });
   await client.close();
@@ -142,7 +142,7 @@ storage: { events: false }
 }
 
 /** A node's configuration file (every node of the cluster shares all but its name, roles and folder). */
-export function nodeConfig(dir: string, name: string, roles: string[], o: { natsUrls: string[]; pgUrl: string; elasticPort: number; extra?: string }): string {
+export function nodeConfig(dir: string, name: string, roles: string[], o: { natsUrls: string[]; pgUrl: string; elasticPort: number; prefix?: string; extra?: string }): string {
   const file = join(dir, `${name}.yml`);
   writeFileSync(
     file,
@@ -156,7 +156,7 @@ storage: { events: false }
 cluster:
   roles: [${roles.join(', ')}]
   node: ${name}
-  nats: { servers: [${o.natsUrls.map((u) => `"${u}"`).join(', ')}], replicas: 3, partitions: 8, ackWaitSeconds: 5, leaseSeconds: 3, eventsMaxBytes: 268435456, detectionsMaxBytes: 268435456 }
+  nats: { servers: [${o.natsUrls.map((u) => `"${u}"`).join(', ')}], prefix: ${o.prefix ?? 'FIREBREAK'}, replicas: 3, partitions: 8, ackWaitSeconds: 5, leaseSeconds: 3, eventsMaxBytes: 268435456, detectionsMaxBytes: 268435456 }
   postgres: { url: "${o.pgUrl}" }
 ${o.extra ?? ''}`,
   );
