@@ -126,6 +126,8 @@ export class CorrelateNode {
           await this.active(lease, epoch);
         } catch (e) {
           this.o.log(e instanceof FencedError ? 'warn' : 'error', `correlate: ${(e as Error).message}; standing by`);
+          // Not at once: what failed (PostgreSQL at takeover, say) needs a moment.
+          if (this.running) await new Promise((r) => setTimeout(r, this.o.cfg.leaseMs / 3));
         }
         this.stats.state = this.running ? 'standby' : 'stopped';
         continue;
@@ -258,7 +260,15 @@ class Active {
     let flushed = true;
     const idleMs = o.config.processing.idleFlushMs;
     while (!this.stopping && !this.lost) {
-      const got = await this.fetch(Math.min(idleMs, 1000));
+      let got = false;
+      try {
+        got = await this.fetch(Math.min(idleMs, 1000));
+      } catch (e) {
+        // A stream leader changing, a reconnect: read again from where this node is.
+        o.log('warn', `correlate: reading ${this.names.detections}: ${(e as Error).message}; trying again`);
+        this.consumer = undefined;
+        await new Promise((r) => setTimeout(r, 500));
+      }
       const ready = this.seq.take();
       if (ready.length) {
         await this.apply(live, ready);
@@ -271,7 +281,7 @@ class Active {
       if (this.lost) break;
       await this.commit(live);
       if (this.seq.dropped !== undefined && (this.seq.size === 0 || !got)) this.rewind();
-      await this.checkGap(ready.length > 0);
+      await this.checkGap(ready.length > 0).catch((e: unknown) => o.log('warn', `correlate: checking for lost results: ${(e as Error).message}`));
     }
     if (this.lost) throw new Error(this.lost);
     await live.drain();

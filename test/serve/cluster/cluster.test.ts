@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { until } from '../ingest-helpers.js';
+import { receiver, type Receiver } from '../notify-helpers.js';
 import { sampleDocs } from '../sample.js';
 import { clusterMissing, freePort, startNatsCluster, startNodeProcess, startPostgres, type NatsCluster, type NodeProcess, type Postgres } from './helpers.js';
 import { clusterCaughtUp, nodeConfig, pgSummary, referenceRun, sendSample, settled, type Summary } from './scenario.js';
@@ -22,6 +24,7 @@ describe("cluster: the sample intrusion gives the embedded server's alerts and s
   let dir: string;
   let reference: Summary;
   let port: number;
+  let hook: Receiver;
   const nodes = new Map<string, NodeProcess>();
 
   before(async () => {
@@ -30,7 +33,9 @@ describe("cluster: the sample intrusion gives the embedded server's alerts and s
     pgs = await startPostgres();
     dir = mkdtempSync(join(tmpdir(), 'fb-cluster-'));
     port = await freePort();
-    const o = { natsUrls: nats.urls, pgUrl: pgs.url, elasticPort: port };
+    hook = await receiver();
+    // The correlate node sends the notifications (a webhook on loopback here).
+    const o = { natsUrls: nats.urls, pgUrl: pgs.url, elasticPort: port, extra: `notifications:\n  channels:\n    - { name: soc, kind: webhook, url: "${hook.url}" }\n` };
     // The correlate node first, so it is the active one; its standby after it.
     for (const [name, roles] of [
       ['correlate-1', ['correlate']],
@@ -44,6 +49,7 @@ describe("cluster: the sample intrusion gives the embedded server's alerts and s
   });
   after(async () => {
     await Promise.all([...nodes.values()].map((n) => n.kill()));
+    await hook?.close();
     await nats?.stop();
     await pgs?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -79,5 +85,16 @@ describe("cluster: the sample intrusion gives the embedded server's alerts and s
       await c.end();
     }
     assert.ok(nodes.get('correlate-2')!.running(), 'the standby runs');
+  });
+
+  it('each story is announced once, by the active correlate node', async () => {
+    const c = new pg.Client({ connectionString: pgs.url });
+    await c.connect();
+    const ids = (await c.query<{ id: string }>('SELECT id FROM stories WHERE merged_into IS NULL')).rows.map((r) => r.id);
+    await c.end();
+    const created = () => hook.requests.map((r) => JSON.parse(r.body) as { kind: string; story: { id: string } }).filter((b) => b.kind === 'story-created');
+    await until(() => ids.every((id) => created().some((b) => b.story.id === id)), 'every story announced', 60_000);
+    const announced = created().map((b) => b.story.id);
+    assert.equal(new Set(announced).size, announced.length, 'no story announced twice');
   });
 });
