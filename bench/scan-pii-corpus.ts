@@ -1,8 +1,10 @@
 /**
  * A generated corpus of the personal and financial data that leaves in a breach, with its ground
  * truth: payroll and staff spreadsheets (XLSX with numeric cells and floats, ODS, multilingual
- * headers), a customer CSV export, a card list, a bank statement PDF, mail with a zipped
- * spreadsheet attached, a mailbox; and the haystack where lookalikes live (application logs
+ * headers), a customer CSV export, a TSV of bare SSNs, a card list, a bank statement PDF, mail
+ * with a zipped spreadsheet attached, a Latin-1 base64 message, an Outlook .msg with an
+ * attachment and a forwarded message, a mailbox, a call log of grouped cards with no word for
+ * them; and the haystack where lookalikes live (application logs
  * full of Luhn-valid trace ids, source code and test fixtures with test card numbers, a numeric
  * table). Every value is synthetic and made here at run time: this file holds none.
  *
@@ -14,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rng } from '../src/core/rng.js';
 import { makeZip } from '../test/scan/helpers/archives.js';
-import { makeDocx, makeEml, makeMbox, makeOds, makeOdt, makePdf, makeRtf, makeXlsx, type Cell } from '../test/scan/helpers/documents.js';
+import { makeDocx, makeEml, makeMbox, makeMsg, makeOds, makeOdt, makePdf, makeRtf, makeXlsx, type Cell } from '../test/scan/helpers/documents.js';
 
 /** Where generated corpora live: the one folder self-scans leave out. */
 export const GENERATED_ROOT = fileURLToPath(new URL('../../test/fixtures/secrets/generated/', import.meta.url));
@@ -319,6 +321,69 @@ export function generatePiiCorpus(dir: string, opts: { seed?: number; scale?: nu
   const odtIban = genIban(r);
   t(odtPath, 'iban', odtIban);
   put('notes/handover.odt', makeOdt(['Handover notes', `Refunds go to ${groupIban(odtIban)} from now on.`]));
+
+  // 8b. A TSV export of staff: SSNs as nine bare digits, named only by the header.
+  const tsvPath = join(dir, 'exports/staff-ssn.tsv');
+  const tsv = ['employee_id\tfull_name\tssn\tdob'];
+  for (let i = 0; i < Math.ceil(scale / 4); i++) {
+    const ssn = genSsn(r);
+    tsv.push(`E${7000 + i}\t${person(r)}\t${ssn}\t${dob(r)}`);
+    t(tsvPath, 'us-ssn', ssn);
+  }
+  put('exports/staff-ssn.tsv', tsv.join('\n') + '\n');
+
+  // 8c. A call log: grouped card numbers in free text with no card word anywhere.
+  const callPath = join(dir, 'notes/call-log.txt');
+  const calls: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const c = genCard(r);
+    calls.push(`${dob(r).replace(/^19/, '20')} ${person(r)} phoned, paid with ${groupCard(c, i % 2 ? '-' : ' ')}, follow up Tuesday.`);
+    t(callPath, 'credit-card', c);
+  }
+  put('notes/call-log.txt', calls.join('\n') + '\n');
+
+  // 8d. A message in Latin-1, base64-encoded (charset and transfer encoding both undone by the reader).
+  const latinPath = join(dir, 'mail/remboursement.eml');
+  const latinCard = genCard(r);
+  const latinIban = genIban(r);
+  t(latinPath, 'credit-card', latinCard);
+  t(latinPath, 'iban', latinIban);
+  const latinBody = Buffer.from(`Bonjour,\nNuméro de carte bancaire : ${groupCard(latinCard)}\nRemboursement sur le compte IBAN ${groupIban(latinIban)}.\nCordialement\n`, 'latin1');
+  put(
+    'mail/remboursement.eml',
+    [
+      'From: Service client <client@corp-example.org>',
+      'To: compta@corp-example.org',
+      'Subject: =?ISO-8859-1?Q?Remboursement_re=E7u?=',
+      'Date: Tue, 03 Mar 2026 11:00:00 +0100',
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=ISO-8859-1',
+      'Content-Transfer-Encoding: base64',
+      '',
+      latinBody.toString('base64').replace(/.{76}/g, '$&\n'),
+      '',
+    ].join('\r\n'),
+  );
+
+  // 8e. An Outlook message: an SSN in the body, a CSV of cards attached, a forwarded message with an IBAN.
+  const msgPath = join(dir, 'mail/outlook-export.msg');
+  const msgSsn = genSsn(r);
+  t(msgPath, 'us-ssn', msgSsn);
+  const msgCards = Array.from({ length: 8 }, () => genCard(r));
+  for (const c of msgCards) t(`${msgPath}!refunds.csv`, 'credit-card', c);
+  const fwdIban = genIban(r);
+  t(`${msgPath}!Fwd: bank details.msg`, 'iban', fwdIban);
+  put(
+    'mail/outlook-export.msg',
+    makeMsg({
+      subject: 'Refunds',
+      from: 'Billing',
+      to: 'finance@corp-example.org',
+      body: `Please process. Employee SSN ${msgSsn.slice(0, 3)}-${msgSsn.slice(3, 5)}-${msgSsn.slice(5)} approved.`,
+      attachments: [{ name: 'refunds.csv', data: Buffer.from(['customer,card number,amount', ...msgCards.map((c, i) => `C${i},${c},${(10 + i * 3).toFixed(2)}`)].join('\n') + '\n') }],
+      embedded: [{ subject: 'Fwd: bank details', from: 'Supplier', to: 'billing@corp-example.org', html: `<p>Our new account: IBAN <b>${groupIban(fwdIban)}</b></p>` }],
+    }),
+  );
 
   // The haystack: nothing in it is personal data.
   // 9. Application logs: trace ids of 16 digits (one in ten passes Luhn), epoch millis, order ids, nine-digit ids.

@@ -9,8 +9,8 @@
  *  2. max rate: a load generator in a second process sends the scenario through `_bulk` (1,000
  *     documents a request, 4 requests in flight) to a fresh `firebreak serve` with the full rule
  *     set, correlations and stories; rate = events ÷ (first send → all processed). R runs, median.
- *  3. latency: at 50% of that rate, p50/p99 of (alert row written − request acknowledged) for the
- *     markers.
+ *  3. latency: at 50% of that rate for 60 s, p50/p99 of (marker alert committed and readable −
+ *     request acknowledged), and of (request acknowledged − sent) for context.
  *  4. soak: SOAK minutes at 50% of that rate; peak RSS of the server process (workers are threads,
  *     so included), and RSS in the first and last minute to show whether it grows.
  *
@@ -19,7 +19,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -54,13 +54,17 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => (a === b ? 0 : a < b ? -1 : 1))[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const fmt = (n: number) => (n === Infinity ? '∞' : Math.round(n).toLocaleString('en-US'));
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How often the latency runs look for new marker alerts (ms): the resolution of the measurement. */
+const POLL_MS = 5;
+/** How long after the last request a marker's alert is waited for. */
+const MARKER_WAIT_MS = 60_000;
 
 /** The scenario: every sample line, COPIES times, record ids and times shifted per copy. */
 function scenario(): string[] {
@@ -205,16 +209,55 @@ function rssOf(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-/** At `rate` events/s for `ms` (cycling through the scenario): marker latencies and RSS samples. */
-async function paced(root: string, events: string[], rate: number, ms: number, name: string): Promise<{ latencies: number[]; rss: { t: number; rss: number }[] }> {
+interface Paced {
+  /** Per marker: acknowledgement → its alert committed and readable (Infinity: never seen). */
+  latencies: number[];
+  /** Per marker seen: acknowledgement → the time stamp the server gave its alert row (`created_at`, set before the row is committed). */
+  stamped: number[];
+  /** Per request: sent → acknowledged. */
+  acks: number[];
+  rss: { t: number; rss: number }[];
+  /** The machine's 1-minute load average, sampled with the RSS. */
+  load: number[];
+}
+
+/**
+ * At `rate` events/s for `ms` (cycling through the scenario): marker latencies, acknowledgement
+ * times and RSS samples. A marker's alert counts from when this process can read it in the state
+ * database (polled every POLL_MS on a read-only connection, so only committed rows are seen), not
+ * from the time stamp the server gives the row, which it writes before its transaction commits.
+ * Markers are waited for up to MARKER_WAIT_MS after the last request; any never seen count as
+ * infinitely late rather than being left out.
+ */
+async function paced(root: string, events: string[], rate: number, ms: number, name: string): Promise<Paced> {
   const s = await startServe(root, name);
   const batch = Math.max(50, Math.round(rate / 10));
   const acks = new Map<number, number>();
+  const ackTimes: number[] = [];
+  const seen = new Map<number, number>();
+  const stampedAt = new Map<number, number>();
   const rss: { t: number; rss: number }[] = [];
+  const loads: number[] = [];
   const t0 = Date.now();
   let i = 0;
   let m = 0;
-  const sampler = setInterval(() => rss.push({ t: Date.now() - t0, rss: rssOf(s.child.pid!) }), 5000);
+  const sampler = setInterval(() => {
+    rss.push({ t: Date.now() - t0, rss: rssOf(s.child.pid!) });
+    loads.push(loadavg()[0]!);
+  }, 5000);
+  const newAlerts = s.db().prepare("SELECT id, CASE WHEN rule_title = 'Bench latency marker' THEN detection END AS detection, created_at FROM alerts WHERE id > ? ORDER BY id");
+  let lastId = 0;
+  const poll = () => {
+    const at = Date.now();
+    for (const row of newAlerts.iterate(lastId) as Iterable<{ id: number; detection: string | null; created_at: string }>) {
+      lastId = row.id;
+      if (row.detection === null) continue;
+      const id = Number(/fb-bench-marker (\d+)/.exec(row.detection)?.[1]);
+      if (!seen.has(id)) seen.set(id, at);
+      stampedAt.set(id, Date.parse(row.created_at));
+    }
+  };
+  const poller = setInterval(poll, POLL_MS);
   while (Date.now() - t0 < ms) {
     const due = t0 + ((i + m) / rate) * 1000;
     if (Date.now() < due) await sleep(due - Date.now());
@@ -224,19 +267,28 @@ async function paced(root: string, events: string[], rate: number, ms: number, n
     const id = m++;
     // The marker carries the time of the events around it, so it never moves the watermark ahead of them.
     docs.push(marker(id, new Date(timeOf(docs[docs.length - 1]!)).toISOString()));
-    acks.set(id, await bulk(s.port, docs));
+    const sent = Date.now();
+    const ack = await bulk(s.port, docs);
+    acks.set(id, ack);
+    ackTimes.push(ack - sent);
   }
   clearInterval(sampler);
-  await sleep(3000);
-  const latencies: number[] = [];
-  for (const row of s.db().prepare("SELECT detection, created_at FROM alerts WHERE rule_title = 'Bench latency marker'").iterate() as Iterable<{ detection: string; created_at: string }>) {
-    const id = Number(/fb-bench-marker (\d+)/.exec(row.detection)?.[1]);
-    const ack = acks.get(id);
-    if (ack !== undefined) latencies.push(Math.max(0, Date.parse(row.created_at) - ack));
-  }
-  if (latencies.length < acks.size) console.log(`  (${acks.size - latencies.length} of ${acks.size} markers had no alert yet)`);
+  const deadline = Date.now() + MARKER_WAIT_MS;
+  while (seen.size < acks.size && Date.now() < deadline) await sleep(POLL_MS);
+  clearInterval(poller);
+  poll();
+  const latencies = [...acks].map(([id, ack]) => {
+    const at = seen.get(id);
+    return at === undefined ? Infinity : Math.max(0, at - ack);
+  });
+  const stamped = [...acks].flatMap(([id, ack]) => {
+    const at = stampedAt.get(id);
+    return at === undefined ? [] : [Math.max(0, at - ack)];
+  });
+  const missing = latencies.filter((x) => x === Infinity).length;
+  if (missing) console.log(`  (${missing} of ${acks.size} markers had no alert ${MARKER_WAIT_MS / 1000} s after the last request: counted as infinitely late)`);
   await s.stop();
-  return { latencies, rss };
+  return { latencies, stamped, acks: ackTimes, rss, load: loads };
 }
 
 async function main(): Promise<void> {
@@ -277,7 +329,16 @@ async function main(): Promise<void> {
     console.log('|---|---|');
     console.log(`| hunt, same events (reference), median of ${RUNS} | ${fmt(huntMed)} events/s |`);
     console.log(`| serve, maximum sustained, median of ${RUNS} | ${fmt(serveMed)} events/s (${((serveMed / huntMed) * 100).toFixed(0)}% of hunt) |`);
-    console.log(`| ack → alert at 50% (${fmt(half)} ev/s), ${lat.latencies.length} markers | p50 ${fmt(pct(lat.latencies, 50))} ms, p99 ${fmt(pct(lat.latencies, 99))} ms |`);
+    console.log(
+      `| ack → alert at 50% (${fmt(half)} ev/s), ${lat.latencies.length} markers | p50 ${fmt(pct(lat.latencies, 50))} ms, p99 ${fmt(pct(lat.latencies, 99))} ms, max ${fmt(Math.max(...lat.latencies))} ms |`,
+    );
+    console.log(`| … to the alert row's own time stamp (created_at, written before its commit) | p50 ${fmt(pct(lat.stamped, 50))} ms, p99 ${fmt(pct(lat.stamped, 99))} ms |`);
+    console.log(`| send → ack at 50%, ${lat.acks.length} requests | p50 ${fmt(pct(lat.acks, 50))} ms, p99 ${fmt(pct(lat.acks, 99))} ms |`);
+    const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)} / ${median(xs).toFixed(1)} / ${Math.max(...xs).toFixed(1)}`;
+    console.log(`| load average (1 min) min / median / max: latency run; soak | ${range(lat.load)}; ${range(soak.load)} (${cpus().length} cores) |`);
+    console.log(
+      `| soak: ack → alert | p50 ${fmt(pct(soak.latencies, 50))} ms, p99 ${fmt(pct(soak.latencies, 99))} ms, max ${fmt(Math.max(...soak.latencies))} ms (${soak.latencies.length} markers) |`,
+    );
     console.log(`| soak ${SOAK_MS / 60_000} min at 50%: peak RSS | ${mb(Math.max(...soak.rss.map((x) => x.rss)))} |`);
     console.log(`| soak: median RSS first minute → last minute | ${mb(median(first))} → ${mb(median(last))} |`);
   } finally {

@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, get, invalidate, post, setSession, whenUnauthorized } from './api';
 import { onLiveState, startLive, stopLive } from './live';
+import { AdminPage } from './pages/admin';
 import { AlertPage } from './pages/alert';
 import { CoveragePage } from './pages/coverage';
 import { EntityPage } from './pages/entity';
@@ -24,6 +25,7 @@ const NAV = [
   { href: '/rules', label: 'Rules', active: (p: string) => p.startsWith('/rules') },
   { href: '/coverage', label: 'Coverage', active: (p: string) => p.startsWith('/coverage') },
   { href: '/health', label: 'Health', active: (p: string) => p.startsWith('/health') },
+  { href: '/admin/users', label: 'Admin', active: (p: string) => p === '/admin' || p.startsWith('/admin/'), adminOnly: true },
 ];
 
 export function App() {
@@ -82,9 +84,9 @@ export function App() {
         </Link>
         <nav aria-label="Main">
           <ul>
-            {NAV.map((n) => (
+            {NAV.filter((n) => !n.adminOnly || session.role === 'admin').map((n) => (
               <li key={n.href}>
-                <Link href={n.href} class={n.active(path) ? 'active' : undefined}>
+                <Link href={n.href} class={n.active(path) ? 'active' : undefined} current={n.active(path)}>
                   {n.label}
                 </Link>
               </li>
@@ -95,8 +97,9 @@ export function App() {
         <span class={`live-dot ${liveUp ? 'up' : 'down'}`} title={liveUp ? 'Live updates connected' : 'Live updates disconnected (reconnecting)'} data-testid="live-state">
           {liveUp ? 'live' : 'offline'}
         </span>
+        {/* A toggle: its name stays, its pressed state says whether the dark theme is on. */}
         <button type="button" class="ghost" onClick={toggleTheme} aria-pressed={theme === 'dark'} data-testid="theme-toggle">
-          {theme === 'dark' ? 'Light theme' : 'Dark theme'}
+          Dark theme
         </button>
         <span class="who" data-testid="who">
           {session.user} <span class="muted">({session.role})</span>
@@ -116,7 +119,7 @@ function Route(props: { path: string }) {
   const p = props.path;
   let m: Record<string, string> | null;
   if (p === '/') return <QueuePage />;
-  if ((m = match('/stories/:id', p))) return <StoryPage id={m.id!} />;
+  if ((m = match('/stories/:id', p))) return <StoryPage key={m.id} id={m.id!} />;
   if ((m = match('/alerts/:id', p))) return <AlertPage id={m.id!} />;
   if (p === '/hosts') return <EntityPage kind="host" name={null} />;
   if ((m = match('/hosts/:name', p))) return <EntityPage kind="host" name={m.name!} />;
@@ -126,6 +129,9 @@ function Route(props: { path: string }) {
   if (p === '/rules') return <RulesPage />;
   if (p === '/coverage') return <CoveragePage />;
   if (p === '/health') return <HealthPage />;
+  if (p === '/admin' || p === '/admin/users') return <AdminPage tab="users" />;
+  if (p === '/admin/keys') return <AdminPage tab="keys" />;
+  if (p === '/admin/tokens') return <AdminPage tab="tokens" />;
   return (
     <section>
       <h1>Not found</h1>

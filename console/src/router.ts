@@ -3,12 +3,13 @@ import { useEffect, useState } from 'preact/hooks';
 
 const listeners = new Set<() => void>();
 
-export function navigate(to: string, replace = false): void {
+/** Goes to `to` in the app (replacing the history entry with `replace`), at the top of the page unless `scrollTop` is false. */
+export function navigate(to: string, replace = false, scrollTop = true): void {
   if (to === location.pathname + location.search) return;
   if (replace) history.replaceState(null, '', to);
   else history.pushState(null, '', to);
   for (const fn of [...listeners]) fn();
-  window.scrollTo(0, 0);
+  if (scrollTop) window.scrollTo(0, 0);
 }
 
 window.addEventListener('popstate', () => {

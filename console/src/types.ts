@@ -228,7 +228,19 @@ export interface Health {
   wal: { lagRecords: number; lagBytes: number; diskBytes: number };
   pipeline: { eventsProcessed: number; detections: number; suppressed: number; late: number; watermark: string | null; lagMs: number | null };
   drops: Record<string, number>;
-  storage: { eventBytes: number; eventDays: number; events: number; stateBytes: number };
+  storage: {
+    eventBytes: number;
+    eventDays: number;
+    events: number;
+    stateBytes: number;
+    /** Times the event store process was restarted since the server started. */
+    eventStoreRestarts: number;
+    /** Field names catalogued for autocompletion, and new ones left out because the catalogue was full. */
+    fieldNames: number;
+    fieldNamesDropped: number;
+    /** Why the event store could not report (it is down), or null. */
+    eventStoreError: string | null;
+  };
   notifications: { channel: string; sent: number; pending: number; failing: number; lastError: string | null; nextRetryAt: string | null }[];
   liveStreams: number;
 }
@@ -238,6 +250,28 @@ export interface User {
   role: Role;
   createdAt: string;
   disabled: boolean;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: Role;
+  createdBy: string;
+  createdAt: string;
+  revoked: boolean;
+}
+
+export type IngestProtocol = 'elastic' | 'otlp' | 'hec';
+
+export interface IngestToken {
+  id: string | null;
+  source: string;
+  protocols: IngestProtocol[];
+  origin: 'config' | 'api';
+  createdBy: string | null;
+  createdAt: string | null;
+  revoked: boolean;
+  revokedAt: string | null;
 }
 
 export interface LogonSource {

@@ -1,7 +1,7 @@
 /** Small shared pieces: links, level and status badges, times, the session context. */
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
-import { useContext } from 'preact/hooks';
+import { useContext, useState } from 'preact/hooks';
 import { onLinkClick } from './router';
 import type { Session } from './types';
 
@@ -19,9 +19,9 @@ export function canChange(s: Session): boolean {
   return s.role === 'admin' || s.role === 'analyst';
 }
 
-export function Link(props: { href: string; class?: string; children: ComponentChildren; title?: string }) {
+export function Link(props: { href: string; class?: string; children: ComponentChildren; title?: string; current?: boolean }) {
   return (
-    <a href={props.href} class={props.class} title={props.title} onClick={(e) => onLinkClick(e, props.href)}>
+    <a href={props.href} class={props.class} title={props.title} aria-current={props.current ? 'page' : undefined} onClick={(e) => onLinkClick(e, props.href)}>
       {props.children}
     </a>
   );
@@ -101,4 +101,60 @@ export function text(v: unknown): string {
 /** A value from a log, always as text (never markup). */
 export function Val(props: { v: unknown }) {
   return <span class="val">{text(props.v)}</span>;
+}
+
+/** Where a list is: "101–200 of 523" with previous and next buttons (`what` names the list for screen readers). */
+export function Pager(props: { offset: number; limit: number; total: number; what: string; onPage: (offset: number) => void; testId?: string }) {
+  const { offset, limit, total } = props;
+  if (total <= limit && offset === 0) return null;
+  const last = Math.max(0, Math.floor((total - 1) / limit) * limit);
+  return (
+    <nav class="pager" aria-label={`Pages of ${props.what}`} data-testid={props.testId}>
+      <button type="button" class="small" disabled={offset === 0} onClick={() => props.onPage(0)} aria-label={`First page of ${props.what}`}>
+        «
+      </button>
+      <button type="button" class="small" disabled={offset === 0} onClick={() => props.onPage(Math.max(0, offset - limit))} aria-label={`Previous page of ${props.what}`}>
+        ‹ Previous
+      </button>
+      <span class="muted" data-testid={props.testId ? `${props.testId}-range` : undefined}>
+        {total ? Math.min(offset + 1, total) : 0}–{Math.min(offset + limit, total)} of {total}
+      </span>
+      <button type="button" class="small" disabled={offset + limit >= total} onClick={() => props.onPage(offset + limit)} aria-label={`Next page of ${props.what}`}>
+        Next ›
+      </button>
+      <button type="button" class="small" disabled={offset >= last} onClick={() => props.onPage(last)} aria-label={`Last page of ${props.what}`}>
+        »
+      </button>
+    </nav>
+  );
+}
+
+/** A button that asks before it acts (no browser dialog: the question appears in its place). */
+export function Confirm(props: { label: string; what: string; disabled?: boolean; ghost?: boolean; onConfirm: () => void }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking) {
+    return (
+      <button type="button" class={props.ghost ? 'small ghost' : 'small'} disabled={props.disabled} aria-label={`${props.label} ${props.what}`} onClick={() => setAsking(true)}>
+        {props.label}
+      </button>
+    );
+  }
+  return (
+    <span class="confirm">
+      {props.label} {props.what}?{' '}
+      <button
+        type="button"
+        class="small danger"
+        onClick={() => {
+          setAsking(false);
+          props.onConfirm();
+        }}
+      >
+        Yes, {props.label.toLowerCase()}
+      </button>{' '}
+      <button type="button" class="small ghost" onClick={() => setAsking(false)}>
+        Cancel
+      </button>
+    </span>
+  );
 }

@@ -48,6 +48,12 @@ export const LIMITS = {
   mimeMaxDepth: 32,
   /** Attachments and parts of one mail message read: a mail of a million parts is refused past this. */
   mimeMaxParts: 10_000,
+  /**
+   * Compressed RTF body of an Outlook message decompressed (only when it has no text or HTML body):
+   * the decompressor builds a JS array of up to ~8 entries per input byte, so a large hostile
+   * stream would cost gigabytes; a real body is a few hundred kilobytes.
+   */
+  msgRtfMaxBytes: 4 * 1024 * 1024,
   /** Spreadsheet cells read per sheet (ODS `number-columns-repeated` can declare billions). */
   sheetMaxCells: 50_000_000,
   /** Repeated empty cells/rows an ODS sheet may expand into before the repeat is clamped. */
@@ -97,6 +103,12 @@ export const LIMITS = {
     /** Hosts whose recent suspicious activity and arrivals are remembered. */
     maxHosts: 100_000,
     /**
+     * Actor keys (accounts, logon sessions, process GUIDs) grouped per story to count progression
+     * per actor (src/stories/actors.ts): a story's first few hundred are enough to find the actor
+     * that earns it a place; a detection none of whose keys fit is not counted there.
+     */
+    actorKeys: 256,
+    /**
      * The routine baselines (src/stories/routine.ts): what the network does every day. A live
      * server keeps them for weeks, so every table is bounded: when one is full (or all of them
      * together hold `cells` numbers) the tenth least recently seen is forgotten (counted), so
@@ -115,6 +127,8 @@ export const LIMITS = {
       days: 400,
       /** Sources whose fan-out is counted. */
       sources: 20_000,
+      /** Accounts whose fan-out is counted (management accounts). */
+      accounts: 20_000,
       /** Targets counted per source: a source reaching this many is a management host in any fleet. */
       targetsPerSource: 4_096,
       /** (account, source, target) pairs. */
@@ -136,6 +150,8 @@ export const LIMITS = {
     },
     /** Routine facts a hunt worker remembers having sent (forgetting only means one is sent again). */
     seenFacts: 200_000,
+    /** Program shapes remembered by their raw image, parent, command line, account and host (src/stories/facts.ts); forgetting only means one is worked out again. */
+    shapeCache: 20_000,
   },
   /** The time sort of `hunt` (src/hunt/sorter.ts). */
   sort: {
@@ -310,6 +326,18 @@ export const LIMITS = {
     eventMaxDaysAhead: 2,
     /** Events per `scan` batch. */
     scanBatch: 1000,
+    /**
+     * Scaled out (src/serve/store/parquet.ts): a detect node writes its buffered events to Parquet
+     * at most this long after the first arrived. An events message is acknowledged only once its
+     * events are in a file, so this bounds how long messages stay unacknowledged for storage (far
+     * below the consumer's ack wait), and it sets how many files an hour gets: about one per
+     * detect node per flush.
+     */
+    parquetFlushMs: 2_000,
+    /** …or sooner, once this many events wait (the writer's memory: a few hundred bytes each). */
+    parquetFlushEvents: 200_000,
+    /** DuckDB's memory limit in a detect node's Parquet writer (it only sorts one flush's rows). */
+    parquetWriterMemoryBytes: 256 * 1024 * 1024,
     /** Events one `scan` returns when the caller does not say, and at most. */
     scanMaxEventsDefault: 1_000_000,
     scanMaxEventsMax: 50_000_000,

@@ -100,6 +100,8 @@ export class WorkerPool<T, R = void, M = never> {
   private failure: Error | undefined;
   private closing: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Callers of `ready()` waiting for the workers starting now. */
+  private readonly readyWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private readonly depth: number;
   private readonly maxAttempts: number;
   /** Workers replaced after a death, and tasks given up (for the caller's report). */
@@ -155,6 +157,31 @@ export class WorkerPool<T, R = void, M = never> {
     while (this.slots.filter((s) => !s.dead && !s.stopping).length < this.o.size) this.spawn();
   }
 
+  /**
+   * Start every worker (as `warm`) and resolve once each one has done its start-up work (a
+   * detection worker compiles its rules) and reported ready, so the first task does not wait for
+   * it. Rejects with the pool's fatal error (e.g. a worker that throws while starting). A worker
+   * that dies while starting is not waited for: the next task starts a replacement.
+   */
+  ready(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    this.warm();
+    return new Promise<void>((resolve, reject) => {
+      this.readyWaiters.push({ resolve, reject });
+      this.checkReady();
+    });
+  }
+
+  private checkReady(): void {
+    if (!this.readyWaiters.length) return;
+    if (this.failure) {
+      for (const w of this.readyWaiters.splice(0)) w.reject(this.failure);
+      return;
+    }
+    if (this.slots.some((s) => !s.ready && !s.dead && !s.stopping)) return;
+    for (const w of this.readyWaiters.splice(0)) w.resolve();
+  }
+
   /** Terminate everything now (on the caller's own failure); pending tasks are rejected with `reason`. */
   async terminate(reason: Error = new Error('worker pool terminated')): Promise<void> {
     this.fail(reason);
@@ -176,7 +203,8 @@ export class WorkerPool<T, R = void, M = never> {
           continue;
         }
       } else {
-        slot = this.slots.find((s) => s.ready && !s.dead && !s.stopping && s.held.size < this.depth);
+        // The least busy worker: an idle one starts at once rather than queueing behind a busy one.
+        for (const s of this.slots) if (s.ready && !s.dead && !s.stopping && s.held.size < this.depth && (!slot || s.held.size < slot.held.size)) slot = s;
         if (!slot) {
           i++;
           continue;
@@ -254,6 +282,7 @@ export class WorkerPool<T, R = void, M = never> {
       switch (pm.pool) {
         case 'ready':
           slot.ready = true;
+          this.checkReady();
           return this.dispatch();
         case 'done': {
           const job = slot.held.get(pm.id);
@@ -302,6 +331,7 @@ export class WorkerPool<T, R = void, M = never> {
     if (slot.dead || this.failure) return;
     slot.dead = true;
     this.stats.deaths++;
+    this.checkReady();
     const held = [...slot.held.values()];
     slot.held.clear();
     // A worker runs its tasks one at a time, in order: only the first it held had started; the
@@ -347,6 +377,7 @@ export class WorkerPool<T, R = void, M = never> {
     }
     for (const j of this.queue.splice(0)) j.reject(e);
     this.closing?.reject(e);
+    this.checkReady();
   }
 
   private stop(slot: Slot<T, R>): void {

@@ -7,7 +7,8 @@
  */
 import { setFlagsFromString } from 'node:v8';
 
-export const V8_FLAGS: readonly { flag: string; why: string }[] = [
+/** A flag, why it is set, and (when it is not for every command) the commands it is set for. */
+export const V8_FLAGS: readonly { flag: string; why: string; only?: readonly string[] }[] = [
   // Hostile text must not stall matching: a regex that backtracks too much finishes on V8's
   // linear-time engine (src/sigma/regex.ts explains what that engine cannot run).
   { flag: '--enable-experimental-regexp-engine', why: 'the linear-time regex engine exists' },
@@ -16,13 +17,19 @@ export const V8_FLAGS: readonly { flag: string; why: string }[] = [
   // Between full collections V8 lets a heap grow to up to four times what survived the last one;
   // over millions of events that headroom, filled with dead events, set peak memory. 1.5 cut peak
   // RSS from 985 to 631 MiB on 495,300 events with no loss of speed (src/hunt/run.ts history).
-  { flag: '--heap-growing-percent=50', why: 'memory stays near what is live between collections' },
+  // Only for the commands that hold millions of events: `scan` holds a chunk per thread, and the
+  // extra collections cost it 10-20% of its CPU time (bench:scan --against, docs/scan.md).
+  { flag: '--heap-growing-percent=50', why: 'memory stays near what is live between collections', only: ['hunt', 'serve'] },
 ];
 
 let applied = false;
 
-export function applyV8Flags(): void {
+/**
+ * Set the flags for `command` (the CLI's first argument); without one (library use) only the flags
+ * every command takes. The first call wins: later ones change nothing.
+ */
+export function applyV8Flags(command?: string): void {
   if (applied) return;
-  for (const f of V8_FLAGS) setFlagsFromString(f.flag);
+  for (const f of V8_FLAGS) if (!f.only || (command !== undefined && f.only.includes(command))) setFlagsFromString(f.flag);
   applied = true;
 }

@@ -9,6 +9,7 @@
  */
 import type { Event, FieldValue, Scalar } from '../events/event.js';
 import type { SigmaRule } from '../sigma/model.js';
+import { prepareCaseClosure } from '../sigma/regex.js';
 import { AhoCorasick } from './aho-corasick.js';
 import { compileRule, MatchContext, type Predicate } from './compile.js';
 import { interpretRule, type FieldMap } from './interpret.js';
@@ -199,6 +200,13 @@ class ChannelIndex {
   }
 }
 
+/** The entries of one (product, channel), the event IDs they name, and an index per event ID. */
+interface Route {
+  entries: Entry[];
+  named: Set<number>;
+  byId: Map<number, ChannelIndex>;
+}
+
 export class Engine {
   /** Rules of a routed product (Windows, Linux) that no log source can feed, with the reason (reported, never silent). */
   readonly unmapped: { rule: SigmaRule; reason: string }[] = [];
@@ -211,7 +219,7 @@ export class Engine {
   private readonly anyChannel = new Map<string, Entry[]>();
   /** Rules for events of no routed product (generic JSON without a Channel). */
   private readonly generic: Entry[] = [];
-  private readonly routes = new Map<string, { entries: Entry[]; named: Set<number>; byId: Map<number, ChannelIndex> }>();
+  private readonly routes = new Map<string, Route>();
 
   constructor(rules: readonly SigmaRule[], opts: EngineOptions = {}) {
     const map = opts.logsources ?? loadLogsourceMap();
@@ -252,13 +260,30 @@ export class Engine {
    */
   private index(ev: Event): ChannelIndex {
     const channel = ev.channel;
-    const eventId = ev.eventId;
     // A Windows event without a channel (ETW-sourced records) meets the Windows rules that name
     // no channel; an event with a Channel and no product is taken for a Windows one (JSON
     // exports); only events of no product and no channel meet the generic rules.
     const product = ev.product ?? (channel !== undefined ? 'windows' : undefined);
+    return this.indexFor(product, channel?.toLowerCase(), ev.eventId);
+  }
+
+  /** The index for a product (undefined: generic), a lower-cased channel and an event ID. */
+  private indexFor(product: string | undefined, lc: string | undefined, eventId: number | undefined): ChannelIndex {
+    const route = this.route(product, lc);
+    // Events without an ID (generic JSON) reach every entry of the route that does not need one.
+    const eid = product === undefined ? -2 : eventId === undefined ? -1 : route.named.has(eventId) ? eventId : -3;
+    let idx = route.byId.get(eid);
+    if (!idx) {
+      const list = eid === -2 ? route.entries : route.entries.filter((e) => (eid === -3 ? e.appliesToOther() : e.appliesTo(eid)));
+      idx = new ChannelIndex(list, this.prefilter);
+      route.byId.set(eid, idx);
+    }
+    return idx;
+  }
+
+  /** The entries for a product's channel (channels no rule names share one route), and the event IDs they name. */
+  private route(product: string | undefined, lc: string | undefined): Route {
     const generic = product === undefined;
-    const lc = channel?.toLowerCase();
     const channels = generic ? undefined : this.byChannel.get(product);
     const named = lc !== undefined && channels?.has(lc) ? lc : undefined;
     const key = generic ? '\u0000generic' : `${product}\u0000${named ?? '\u0000other'}`;
@@ -270,15 +295,31 @@ export class Engine {
       route = { entries, named: ids, byId: new Map() };
       this.routes.set(key, route);
     }
-    // Events without an ID (generic JSON) reach every entry of the route that does not need one.
-    const eid = generic ? -2 : eventId === undefined ? -1 : route.named.has(eventId) ? eventId : -3;
-    let idx = route.byId.get(eid);
-    if (!idx) {
-      const list = eid === -2 ? route.entries : route.entries.filter((e) => (eid === -3 ? e.appliesToOther() : e.appliesTo(eid)));
-      idx = new ChannelIndex(list, this.prefilter);
-      route.byId.set(eid, idx);
+    return route;
+  }
+
+  /**
+   * Build now the index of every (product, channel, event ID) the rules name, which `match` would
+   * build the first time such an event arrives: building one (its rules' literal requirements and
+   * automata) costs far more than matching a batch, so a server that runs for weeks pays it once
+   * at start rather than in the latency of the first event of each kind. Rules are still compiled
+   * when first reached (most are never reached), but the case-closure table their regexes share
+   * is built now too. Memory is bounded by the rules, not the input. Returns how many indexes
+   * there are.
+   */
+  prepare(): number {
+    prepareCaseClosure();
+    for (const product of new Set([...this.byChannel.keys(), ...this.anyChannel.keys()])) {
+      // Each named channel, and a channel no rule names (the shared route of the others).
+      for (const lc of [...(this.byChannel.get(product)?.keys() ?? []), undefined]) {
+        // Each event ID the route's rules name, no ID, and an ID none names.
+        for (const eid of [...this.route(product, lc).named, undefined, Number.MIN_SAFE_INTEGER]) this.indexFor(product, lc, eid);
+      }
     }
-    return idx;
+    if (this.generic.length) this.indexFor(undefined, undefined, undefined);
+    let n = 0;
+    for (const route of this.routes.values()) n += route.byId.size;
+    return n;
   }
 
   /** The rule entries an event is routed to. */

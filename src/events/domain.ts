@@ -315,10 +315,16 @@ class Indexed<T> {
     });
   }
 
+  /** Per event ID: its entries and the ID-less ones, in file order (worked out once per ID: this runs on every event). */
+  private readonly merged = new Map<number, (Entry<T> & { order: number })[]>();
+
   private candidates(ev: EventView): (Entry<T> & { order: number })[] {
+    if (!this.anyId.length) return (ev.eventId === null ? undefined : this.byId.get(ev.eventId)) ?? [];
     const listed = ev.eventId === null ? undefined : this.byId.get(ev.eventId);
-    if (!this.anyId.length) return listed ?? [];
-    return [...(listed ?? []), ...this.anyId].sort((a, b) => a.order - b.order);
+    if (!listed) return this.anyId;
+    let m = this.merged.get(ev.eventId!);
+    if (!m) this.merged.set(ev.eventId!, (m = [...listed, ...this.anyId].sort((a, b) => a.order - b.order)));
+    return m;
   }
 
   first(ev: EventView): T | undefined {
@@ -407,4 +413,26 @@ let bundled: Domain | undefined;
 /** The bundled domain data, loaded once. */
 export function defaultDomain(): Domain {
   return (bundled ??= loadDomain());
+}
+
+/** The bundled domain's validated data, for a worker thread (`adoptDefaultDomain`). */
+export interface DomainHandoff {
+  data: DomainData;
+  file: string;
+}
+
+/** What a worker thread needs to rebuild the bundled domain without reading and validating it again. */
+export function defaultDomainHandoff(): DomainHandoff {
+  const d = defaultDomain();
+  return { data: d.data, file: d.file };
+}
+
+/**
+ * In a worker thread: take the bundled domain as the main thread loaded and validated it
+ * (validating costs each thread most of a second, compiling the schema). Only the bundled file's
+ * data is taken, so `defaultDomain()` means the same in every thread.
+ */
+export function adoptDefaultDomain(h: DomainHandoff | undefined): void {
+  if (!h || bundled || h.file !== DEFAULT_DOMAIN_FILE) return;
+  bundled = new Domain(h.data, h.file);
 }

@@ -3,6 +3,7 @@
  * threads, aggregate the summary, keep detections in time order (spilling to disk), and hand
  * them to the outputs. Memory stays bounded whatever the size of the evidence.
  */
+import { defaultDomainHandoff } from '../events/domain.js';
 import { availableParallelism } from 'node:os';
 import type { DetectionRecord, EventRecord } from '../detections/record.js';
 import type { HuntError, HuntSummary } from '../output/records.js';
@@ -229,6 +230,7 @@ async function readAll(
       linux: cfg.linux,
       wantEvents: !!cfg.eventSink,
       wantClaims: !!stories,
+      domain: defaultDomainHandoff(),
       slim: plan.slim,
       unexplained: plan.unexplained,
       sort: { ...sortShare, prefix: `w${instance}`, origin: instance },

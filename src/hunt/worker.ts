@@ -17,7 +17,7 @@ import { RunSpiller, sortItem, type SortItem } from './sorter.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../events/addresses.js';
-import { defaultDomain } from '../events/domain.js';
+import { adoptDefaultDomain, defaultDomain, type DomainHandoff } from '../events/domain.js';
 import { detectionFact, eventFacts, factKey, type RoutineFact } from '../stories/facts.js';
 import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from '../detections/convert.js';
 
@@ -31,6 +31,8 @@ export interface WorkerInit {
   wantEvents: boolean;
   /** Collect IP → host claims and routine facts (for stories). */
   wantClaims: boolean;
+  /** The bundled domain data as the main thread validated it (not read and validated again here). */
+  domain?: DomainHandoff;
   /** Rules whose detections only feed correlations (by `ruleKey`) → the event fields to send. */
   slim: Record<string, string[]>;
   /** Rules (by `ruleKey`) whose detections are never output: their matched fields are not worked out. */
@@ -90,6 +92,7 @@ let waiting: (() => void) | undefined;
 const spiller = new RunSpiller(init.sort.dir, init.sort.prefix, init.sort.items, init.sort.chars);
 const seenClaims = new Set<string>();
 const seenFacts = new Set<string>();
+adoptDefaultDomain(init.domain);
 const domain = defaultDomain();
 const slimmed = new Map<SigmaRule, string[]>();
 const unexplainedKeys = new Set(init.unexplained);

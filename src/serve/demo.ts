@@ -2,6 +2,9 @@
  * `firebreak serve --demo`: a server on loopback with a temporary data directory, and the bundled
  * sample intrusion replayed through the Elasticsearch bulk API as a shipper would send it (each
  * host's events in time order), with event time compressed so the story appears within minutes.
+ * The sample's times are moved forward by whole weeks to the last seven days (same weekday and
+ * time of day, so nothing learnt from habits changes): the server files events older than two
+ * years under their arrival time, and the console would show a two-year-old intrusion as such.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -27,8 +30,15 @@ processing: { idleFlushSeconds: 1, allowedLatenessSeconds: 30 }
   return { yaml, token, dir };
 }
 
-/** The sample's events (evtx JSON, one object per line), all hosts, in event-time order. */
-export function demoEvents(): { time: number; line: string }[] {
+const WEEK_MS = 7 * 24 * 3600_000;
+const SYSTEM_TIME = /"SystemTime":"([^"]+)"/;
+
+/**
+ * The sample's events (evtx JSON, one object per line), all hosts, in event-time order. With
+ * `endBy` (ms), every event time is moved forward by the whole weeks that bring the last event to
+ * within the week before `endBy`.
+ */
+export function demoEvents(endBy?: number): { time: number; line: string }[] {
   const out: { time: number; line: string }[] = [];
   for (const f of readdirSync(DEMO_SAMPLE).sort()) {
     if (!f.endsWith('.json.gz')) continue;
@@ -36,11 +46,21 @@ export function demoEvents(): { time: number; line: string }[] {
       .toString('utf8')
       .split('\n')) {
       if (!line.trim()) continue;
-      const m = /"SystemTime":"([^"]+)"/.exec(line);
+      const m = SYSTEM_TIME.exec(line);
       out.push({ time: m ? Date.parse(m[1]!) : 0, line });
     }
   }
-  return out.sort((a, b) => a.time - b.time);
+  out.sort((a, b) => a.time - b.time);
+  const last = out.at(-1)?.time;
+  if (endBy === undefined || last === undefined || !(last > 0) || last > endBy) return out;
+  const shift = Math.floor((endBy - last) / WEEK_MS) * WEEK_MS;
+  if (!shift) return out;
+  for (const e of out) {
+    if (!(e.time > 0)) continue;
+    e.time += shift;
+    e.line = e.line.replace(SYSTEM_TIME, `"SystemTime":"${new Date(e.time).toISOString()}"`);
+  }
+  return out;
 }
 
 export interface ReplayOptions {
@@ -49,6 +69,8 @@ export interface ReplayOptions {
   token: string;
   /** Event time passes this many times faster than real time (default: the whole sample in about a minute). */
   speed?: number;
+  /** The sample's times are moved forward by whole weeks to the week before this time (ms; default now); null keeps them. */
+  endBy?: number | null;
   /** Called after each bulk request with the events sent so far. */
   progress?: (sent: number, total: number) => void;
   signal?: AbortSignal;
@@ -56,7 +78,7 @@ export interface ReplayOptions {
 
 /** Sends the sample through `POST /_bulk`, paced by event time; resolves with the events acknowledged. */
 export async function replaySample(o: ReplayOptions): Promise<number> {
-  const events = demoEvents();
+  const events = demoEvents(o.endBy === null ? undefined : (o.endBy ?? Date.now()));
   if (!events.length) return 0;
   const span = Math.max(1, events[events.length - 1]!.time - events[0]!.time);
   const speed = o.speed ?? span / 60_000;

@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { WorkerPool } from '../core/pool.js';
+import { defaultDomainHandoff } from '../events/domain.js';
 import type { DetectionRecord } from '../detections/record.js';
 import type { DetectionPlan } from '../pipeline/plan.js';
 import { forWorker } from '../pipeline/select.js';
@@ -50,6 +51,7 @@ export class DetectPool {
         unexplained: plan.unexplained,
         storeEvents: o.storeEvents,
         wantClaims: plan.wantStories,
+        domain: defaultDomainHandoff(),
         timeZone: o.timeZone,
         dedupFacts: o.dedupFacts ?? true,
       }),
@@ -59,6 +61,11 @@ export class DetectPool {
   /** Start the workers (compiling the rules) before the first task. */
   warm(): void {
     this.pool.warm();
+  }
+
+  /** Resolves once every worker has compiled its rules and reported ready; rejects when they cannot start. */
+  ready(): Promise<void> {
+    return this.pool.ready();
   }
 
   /** One log batch → detection tasks: syslog text of one source on one worker (its stream state), the rest anywhere. */

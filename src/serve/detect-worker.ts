@@ -13,7 +13,7 @@ import { Engine } from '../engine/engine.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { LIMITS } from '../core/limits.js';
 import { addressClaims } from '../events/addresses.js';
-import { defaultDomain } from '../events/domain.js';
+import { adoptDefaultDomain, defaultDomain, type DomainHandoff } from '../events/domain.js';
 import { detectionFact, eventFacts, factKey, type RoutineFact } from '../stories/facts.js';
 import type { Event } from '../events/event.js';
 import type { SigmaRule } from '../sigma/model.js';
@@ -29,6 +29,8 @@ export interface DetectInit {
   /** Return the events for the event store. */
   storeEvents: boolean;
   wantClaims: boolean;
+  /** The bundled domain data as the main thread validated it (not read and validated again here). */
+  domain?: DomainHandoff;
   timeZone?: string;
   /**
    * Send a routine fact once per worker (the embedded server). A scaled-out detect node sends each
@@ -59,10 +61,13 @@ export interface DetectResult {
 
 const init = workerData as DetectInit;
 const engine = new Engine(init.rules, { logsources: init.logsources });
+// Before the worker reports ready: the first events of each kind then match as fast as the rest.
+engine.prepare();
 const decoder = new RecordDecoder({ timeZone: init.timeZone });
 const slimmed = new Map<SigmaRule, string[]>();
 const unexplained = new Set<SigmaRule>();
 const unexplainedKeys = new Set(init.unexplained);
+adoptDefaultDomain(init.domain);
 const domain = init.wantClaims ? defaultDomain() : undefined;
 /** Facts sent lately (bounded: forgetting one only means it is sent again, and learning it twice changes nothing). */
 const seenFacts = new Set<string>();

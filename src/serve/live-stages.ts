@@ -109,9 +109,10 @@ export class LiveStages {
   /**
    * One matched batch: the stories learn its address claims and routine facts, its detections go
    * through the stages, the watermark follows its latest event time (less the allowed lateness),
-   * alerts are told and stories written (at most every `storyFlushMs`). `upTo` holds the
+   * stories written (at most every `storyFlushMs`). `upTo` holds the
    * watermark back to how far event time has come everywhere (a scaled-out correlate node: the
    * least advanced of the partitions still sending), when the batch's latest time is not that.
+   * The caller runs it in a transaction (`StateDb.batch`) and calls `published()` after the commit.
    * Returns the batch's latest event time as it moved `maxSeen`, NaN when it had none.
    */
   async apply(r: MatchedBatch, upTo?: number): Promise<number> {
@@ -126,7 +127,6 @@ export class LiveStages {
     const w = upTo === undefined ? this.seen : Math.min(this.seen, upTo);
     if (w > this.mark) this.mark = w;
     if (this.mark !== -Infinity) await this.stages.pipeline.advance(this.mark - this.o.allowedLatenessMs);
-    this.publishAlerts();
     this.writeStories(false);
     return t;
   }
@@ -135,7 +135,6 @@ export class LiveStages {
   async quiet(detections: readonly DetectionRecord[] = []): Promise<void> {
     await this.stages.pipeline.push(detections);
     if (this.seen !== -Infinity) await this.stages.pipeline.advance(this.seen);
-    this.publishAlerts();
     this.writeStories(true);
   }
 
@@ -162,9 +161,16 @@ export class LiveStages {
     return { ...this.stages.pipeline.stats(), 'story-writes': { ...this.liveStories.counters } };
   }
 
-  private publishAlerts(): void {
+  /**
+   * Alert and story changes since the last call → `onAlerts`, `onStories` (the live feed). Call it
+   * once the batch's transaction is committed (and call it even without listeners: the changes are
+   * kept until taken).
+   */
+  published(): void {
     const changes = [...this.alerts.takeChanges(), ...this.correlationAlerts.takeChanges()];
     if (changes.length) this.o.onAlerts?.(changes);
+    const stories = this.liveStories.takeChanges();
+    if (stories.length) this.o.onStories?.(stories);
   }
 
   /** Stories that changed → the database (at most every `storyFlushMs` while input flows). */
@@ -174,7 +180,5 @@ export class LiveStages {
     if (!now && Date.now() - this.storiesWrittenAt < LIMITS.serve.storyFlushMs) return;
     this.storiesWrittenAt = Date.now();
     this.liveStories.flush(stories);
-    const changes = this.liveStories.takeChanges();
-    if (changes.length) this.o.onStories?.(changes);
   }
 }

@@ -80,10 +80,21 @@ export interface ProcessorStats {
 /** The stories' baselines are written with the processed offset at most this often (and at stop). */
 const BASELINE_SAVE_MS = 60_000;
 
+/**
+ * The log's commit point (which lets fully consumed segments be deleted) moves at most this often:
+ * writing it costs two fsyncs, which would compete with the appends shippers wait for. A restart
+ * reads the replay point from the state database, which is written with every batch.
+ */
+const LOG_COMMIT_MS = 1_000;
+
 export class Processor {
   private pool: DetectPool;
   /** Rules to switch to once the batches in flight are done (an analyst enabled or disabled a rule). */
-  private nextPlan: DetectionPlan | undefined;
+  private nextPlan: { plan: DetectionPlan; pool: DetectPool } | undefined;
+  /** Rules whose workers are still compiling (they take over once ready). */
+  private preparing: { plan: DetectionPlan; pool: DetectPool } | undefined;
+  /** Ends the loop's wait for input early (new rules are ready). */
+  private wake: (() => void) | undefined;
   private rulesChanged: (() => void)[] = [];
   /** Alerts, reorder, correlation, stories: everything after matching (./live-stages.ts). */
   readonly live: LiveStages;
@@ -95,9 +106,9 @@ export class Processor {
   private readonly resumeAt: number;
   private readonly horizon: { offset: number; maxTime: number }[] = [];
   private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0, flushedNotStored: 0 };
-  private stopping = false;
   private lastLagMs: number | null = null;
   private baselinesSavedAt = 0;
+  private logCommittedAt = 0;
   private failure: Error | undefined;
 
   constructor(private readonly o: ProcessorOptions) {
@@ -138,37 +149,73 @@ export class Processor {
   }
 
   /**
-   * Run another rule set (enabled/disabled or uploaded rules). Batches in flight finish on the old
-   * rules; the workers' pending audit records are flushed; then the new workers take over.
-   * Correlations, stories and alerts keep their state. Resolves once the switch is done.
+   * Run another rule set (enabled/disabled or uploaded rules). New workers compile the rules while
+   * the current ones go on matching; once they are ready, the batches in flight finish on the old
+   * rules, the old workers' pending audit records are flushed, and the new workers take over.
+   * Correlations, stories and alerts keep their state. Resolves once the switch is done (or, when
+   * the new workers cannot start, once that is reported and the old rules kept running).
    */
   setRules(plan: DetectionPlan): Promise<void> {
-    this.nextPlan = plan;
-    return new Promise((resolve) => this.rulesChanged.push(resolve));
+    const done = new Promise<void>((resolve) => this.rulesChanged.push(resolve));
+    const pool = this.makePool(plan);
+    // A newer change replaces one still compiling.
+    const superseded = this.preparing;
+    this.preparing = { plan, pool };
+    if (superseded) void superseded.pool.close().catch(() => undefined);
+    if (!this.running) {
+      // Not started (or stopped): nothing is in flight, the new workers simply replace the old.
+      this.preparing = undefined;
+      const old = this.pool;
+      this.pool = pool;
+      this.live.setFeederKeys(plan.feederKeys);
+      void old.close().catch(() => undefined);
+      for (const r of this.rulesChanged.splice(0)) r();
+      return done;
+    }
+    pool.ready().then(
+      () => {
+        if (this.preparing?.pool !== pool) return;
+        this.preparing = undefined;
+        this.nextPlan = { plan, pool };
+        this.wake?.();
+      },
+      (e: unknown) => {
+        if (this.preparing?.pool !== pool) return;
+        this.preparing = undefined;
+        this.o.onWarning?.(`the changed rules could not be started, the previous ones keep running: ${(e as Error).message}`);
+        void pool.close().catch(() => undefined);
+        for (const r of this.rulesChanged.splice(0)) r();
+      },
+    );
+    return done;
   }
 
   private async switchRules(): Promise<void> {
-    const plan = this.nextPlan!;
+    const { plan, pool } = this.nextPlan!;
     this.nextPlan = undefined;
     await this.idle();
     const old = this.pool;
-    this.pool = this.makePool(plan);
+    this.pool = pool;
     this.live.setFeederKeys(plan.feederKeys);
-    this.pool.warm();
     await old.close().catch(() => undefined);
     for (const r of this.rulesChanged.splice(0)) r();
   }
 
-  /** Start reading the log (from the replay point) in the background. */
-  start(): void {
-    if (this.running) return;
+  /**
+   * Start reading the log (from the replay point) in the background. Resolves once the detection
+   * workers have compiled their rules (the server takes input only then, so what it acknowledges
+   * is matched at once); rejects when they cannot start.
+   */
+  start(): Promise<void> {
+    if (this.running) return this.pool.ready();
     this.running = true;
-    this.pool.warm();
+    const ready = this.pool.ready();
     this.reader = this.o.wal.reader(this.replayFrom);
     this.loopDone = this.loop().catch((e: unknown) => {
       this.failure = e instanceof Error ? e : new Error(String(e));
       this.running = false;
     });
+    return ready;
   }
 
   /** The error that stopped processing, if any (for health). */
@@ -181,17 +228,21 @@ export class Processor {
    * processed offset is committed.
    */
   async stop(): Promise<void> {
-    this.stopping = true;
     this.running = false;
     await this.reader?.close();
     await this.loopDone;
     if (!this.failure) {
-      await this.live.drain();
-      this.o.onBatch?.();
       this.baselinesSavedAt = 0;
-      this.commit();
+      this.logCommittedAt = 0;
+      await this.o.db.batch(async () => {
+        await this.live.drain();
+        this.saveProgress();
+      });
+      this.committed();
     }
-    await this.pool.close().catch(() => undefined);
+    const unused = [this.preparing?.pool, this.nextPlan?.pool];
+    this.preparing = this.nextPlan = undefined;
+    for (const p of [this.pool, ...unused]) await p?.close().catch(() => undefined);
     for (const r of this.rulesChanged.splice(0)) r();
   }
 
@@ -210,41 +261,90 @@ export class Processor {
     };
   }
 
+  /**
+   * Two halves: the feeder reads the log and hands each batch to the workers as soon as it is
+   * durable (up to `depth` batches in flight), while the handler takes the results in log order
+   * through the stages. Neither waits for the other, so a batch is matched while the one before it
+   * is still being handled, and a batch arriving while the input is sparse goes to an idle worker
+   * at once. The handler alone runs the stages: batches, idle flushes and rule switches, one at a time.
+   */
   private async loop(): Promise<void> {
     const reader = this.reader!;
     const inflight: { entries: WalEntry[]; result: Promise<DetectResult> }[] = [];
     const depth = 2 * this.pool.threads;
-    let pendingRead: Promise<WalEntry[]> | undefined;
     let lastRecordAt = Date.now();
     let flushed = true;
-    while (this.running || inflight.length) {
-      // Keep the workers fed while the oldest batch is handled.
-      if (this.nextPlan && !inflight.length) await this.switchRules();
-      while (this.running && inflight.length < depth && !this.nextPlan) {
-        pendingRead ??= reader.read(this.o.batchRecords ?? LIMITS.serve.batchRecords, true);
-        const timer = cancellableDelay(inflight.length ? 0 : this.o.idleFlushMs);
-        const got = await Promise.race([pendingRead, timer.promise]);
-        timer.cancel();
-        if (got === undefined) break; // nothing new yet
-        pendingRead = undefined;
-        if (!got.length) {
-          this.running = false; // the log or reader closed
-          break;
+    let switching = false;
+    let feeding = true;
+    let feedError: Error | undefined;
+    let wakeHandler: (() => void) | undefined;
+    let wakeFeeder: (() => void) | undefined;
+    const handlerWakes = () => wakeHandler?.();
+    const feederWakes = () => wakeFeeder?.();
+    // Rules ready to switch to, or a stop, wake the handler too.
+    this.wake = handlerWakes;
+    const feeder = async () => {
+      while (this.running) {
+        if (inflight.length >= depth) {
+          await new Promise<void>((r) => (wakeFeeder = r));
+          continue;
         }
+        const got = await reader.read(this.o.batchRecords ?? LIMITS.serve.batchRecords, true);
+        if (!got.length) return; // the log or reader closed
+        // New rules take over between batches: nothing goes to the old workers once they are due.
+        while ((this.nextPlan || switching) && this.running) await new Promise<void>((r) => (wakeFeeder = r));
         lastRecordAt = Date.now();
         flushed = false;
         inflight.push({ entries: got, result: this.pool.submit(got) });
+        handlerWakes();
       }
-      const next = inflight.shift();
-      if (next) {
-        await this.handle(next.entries, await next.result);
-        continue;
+    };
+    const fed = feeder().then(
+      () => {
+        feeding = false;
+        handlerWakes();
+      },
+      (e: unknown) => {
+        feeding = false;
+        feedError = e instanceof Error ? e : new Error(String(e));
+        handlerWakes();
+      },
+    );
+    try {
+      for (;;) {
+        if (feedError !== undefined) throw feedError;
+        if (this.nextPlan && !inflight.length) {
+          switching = true;
+          await this.switchRules();
+          switching = false;
+          feederWakes();
+          continue;
+        }
+        const next = inflight.shift();
+        if (next) {
+          feederWakes();
+          await this.handle(next.entries, await next.result);
+          continue;
+        }
+        if (!feeding) break;
+        const quietFor = Date.now() - lastRecordAt;
+        if (!flushed && quietFor >= this.o.idleFlushMs) {
+          await this.idle();
+          flushed = true;
+          continue;
+        }
+        // Wait for a batch, new rules, the end of input, or the idle flush.
+        const timer = flushed ? undefined : setTimeout(handlerWakes, this.o.idleFlushMs - quietFor);
+        await new Promise<void>((r) => (wakeHandler = r));
+        wakeHandler = undefined;
+        clearTimeout(timer);
       }
-      if (!flushed && Date.now() - lastRecordAt >= this.o.idleFlushMs) {
-        await this.idle();
-        flushed = true;
-      }
-      if (this.stopping) break;
+    } finally {
+      this.wake = undefined;
+      this.running = false;
+      feederWakes();
+      await reader.close();
+      await fed;
     }
   }
 
@@ -261,12 +361,15 @@ export class Processor {
       this.o.onErrors?.(r.errors);
     }
     if (this.o.events && r.events.length) await this.o.events.append(r.events);
-    const t = await this.live.apply(r);
-    if (!Number.isNaN(t)) this.horizon.push({ offset: first, maxTime: t });
-    this.o.onBatch?.();
-    this.processed = Math.max(this.processed, end);
+    // The batch's alerts, stories and progress in one transaction: one fsync, not one per stage.
+    await this.o.db.batch(async () => {
+      const t = await this.live.apply(r);
+      if (!Number.isNaN(t)) this.horizon.push({ offset: first, maxTime: t });
+      this.processed = Math.max(this.processed, end);
+      this.saveProgress();
+    });
     this.lastLagMs = Math.max(0, Date.now() - entries[entries.length - 1]!.record.receivedAt);
-    this.commit();
+    this.committed();
   }
 
   /** Input went quiet: pending audit events out of the workers, held detections through. */
@@ -274,8 +377,8 @@ export class Processor {
     const r = await this.pool.flush();
     if (r.errors.length) this.o.onErrors?.(r.errors);
     if (this.o.events && r.events.length) await this.storeFlushed(this.o.events, r.events);
-    await this.live.quiet(r.detections);
-    this.o.onBatch?.();
+    await this.o.db.batch(() => this.live.quiet(r.detections));
+    this.published();
   }
 
   /**
@@ -292,27 +395,37 @@ export class Processor {
     await store.append(events.map((e) => ({ ...e, offset: at })));
   }
 
-  /** Record the offset processed and move the log's commit to the start of the replay horizon. */
-  private commit(): void {
+  /** Alert and story changes → the live feed, once they are committed. */
+  private published(): void {
+    this.live.published();
+    this.o.onBatch?.();
+  }
+
+  /** Record the offset processed and the replay point (in the batch's transaction). */
+  private saveProgress(): void {
     const keepFrom = this.live.maxSeen - this.o.replayMs;
     while (this.horizon.length > 1 && this.horizon[1]!.maxTime < keepFrom) this.horizon.shift();
     const replayFrom = Math.min(this.processed, this.horizon[0]?.offset ?? this.processed);
     if (replayFrom > this.replayFrom) this.replayFrom = replayFrom;
     const saveBaselines = this.live.stages.stories !== undefined && Date.now() - this.baselinesSavedAt >= BASELINE_SAVE_MS;
-    const baseline = saveBaselines ? this.live.exportBaseline() : undefined;
     this.o.db.tx(() => {
       this.o.db.setMeta('processed', String(this.processed));
       this.o.db.setMeta('replay_from', String(this.replayFrom));
-      if (baseline !== undefined) this.live.saveBaseline(baseline);
+      if (saveBaselines) {
+        const baseline = this.live.exportBaseline();
+        if (baseline !== undefined) this.live.saveBaseline(baseline);
+      }
     });
     if (saveBaselines) this.baselinesSavedAt = Date.now();
-    this.o.wal.markProcessed(this.processed);
-    if (this.replayFrom > this.o.wal.committed) void this.o.wal.commit(this.replayFrom).catch(() => undefined);
   }
-}
 
-function cancellableDelay(ms: number): { promise: Promise<undefined>; cancel(): void } {
-  let t: NodeJS.Timeout | undefined;
-  const promise = new Promise<undefined>((r) => (t = setTimeout(r, ms, undefined)));
-  return { promise, cancel: () => clearTimeout(t) };
+  /** After a batch's transaction: the live feed, and the log's commit moved (at most every LOG_COMMIT_MS) to the start of the replay horizon. */
+  private committed(): void {
+    this.published();
+    this.o.wal.markProcessed(this.processed);
+    if (this.replayFrom > this.o.wal.committed && Date.now() - this.logCommittedAt >= LOG_COMMIT_MS) {
+      this.logCommittedAt = Date.now();
+      void this.o.wal.commit(this.replayFrom).catch(() => undefined);
+    }
+  }
 }

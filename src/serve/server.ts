@@ -14,7 +14,7 @@ import { defaultRuleDirs } from '../sigma/bundled.js';
 import { loadRulesCached } from '../sigma/cache.js';
 import { loadPlaceholders } from '../sigma/collection.js';
 import type { SigmaCorrelation, SigmaRule } from '../sigma/model.js';
-import { LiveHub, StateRuleCatalog, startApi, type ApiHandle, type HealthSnapshot } from './api/index.js';
+import { IngestTokens, LiveHub, StateRuleCatalog, startApi, type ApiHandle, type HealthSnapshot } from './api/index.js';
 import { alertSummary, getAlertRow, getStoryRow, storySummary } from './api/items.js';
 import type { ServeConfig } from './config.js';
 import { startIngest, type IngestHandle } from './ingest/server.js';
@@ -107,6 +107,8 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
     },
   });
   const plan = planFor(config, catalog);
+  // Tokens an admin makes or revokes through the API reach the listeners at once.
+  const ingestTokens = new IngestTokens(db, config.tokens, (active) => ingest?.tokens.setStored(active));
   let events: EventStore | undefined;
   let notifier: Notifier | undefined;
   let api: ApiHandle | undefined;
@@ -191,9 +193,14 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
       },
     });
     notifier?.start();
-    processor.start();
-    if (config.api) api = await startApi(config.api, { db, events: events ?? new NoEventStore(), rules: catalog, live, health, log }, opts.scrypt ? { scrypt: opts.scrypt } : {});
-    ingest = await startIngest(config, wal, { log });
+    // The workers compile the rules while the API starts; input is taken only once they are ready,
+    // so nothing acknowledged waits seconds for its first match.
+    const ready = processor.start();
+    void ready.catch(() => undefined); // awaited below (a failure while the API starts is not lost, only not unhandled)
+    if (config.api) api = await startApi(config.api, { db, events: events ?? new NoEventStore(), rules: catalog, live, health, log, ingestTokens }, opts.scrypt ? { scrypt: opts.scrypt } : {});
+    await ready;
+    ingest = await startIngest(config, wal, { log, storedTokens: ingestTokens.active() });
+    ingest.tokens.setStored(ingestTokens.active()); // one made while the listeners started
   } catch (e) {
     await ingest?.close().catch(() => undefined);
     await api?.close().catch(() => undefined);

@@ -141,11 +141,27 @@ function normalise(ranges: [number, number][]): [number, number][] {
 
 /** The ranges plus every code unit `i` makes equal to a member of them. */
 function closeRanges(ranges: [number, number][]): [number, number][] {
-  const { members } = groups();
-  const inside = (c: number) => ranges.some(([lo, hi]) => c >= lo && c <= hi);
+  const { groupOf, members } = groups();
+  // The groups the ranges touch: looked up unit by unit for small ranges (a character, `[a-z]`),
+  // by scanning every group only for a range wider than there are groups (`[\u0000-\uffff]`).
+  const touched = new Set<number>();
+  for (const [lo, hi] of ranges) {
+    if (hi - lo < members.length)
+      for (let c = lo; c <= hi; c++) {
+        const g = groupOf[c]!;
+        if (g >= 0) touched.add(g);
+      }
+    else members.forEach((group, g) => group.some((c) => c >= lo && c <= hi) && touched.add(g));
+  }
+  if (!touched.size) return normalise(ranges);
   const extra: [number, number][] = [];
-  for (const group of members) if (group.some(inside)) for (const c of group) if (!inside(c)) extra.push([c, c]);
+  for (const g of touched) for (const c of members[g]!) extra.push([c, c]);
   return normalise([...ranges, ...extra]);
+}
+
+/** Build the case groups now (a table over every code unit, dear the first time), e.g. while a worker starts. */
+export function prepareCaseClosure(): void {
+  groups();
 }
 
 /**

@@ -9,6 +9,8 @@ import { hostKey, hostName, normaliseIp } from '../events/addresses.js';
 /** A claim made slightly after the detection still counts (events are logged with skew). */
 const CLAIM_SLACK_MS = 5 * 60_000;
 const CLAIMS_PER_IP = LIMITS.stories.claimsPerAddress;
+/** Addresses remembered per host for the way back (a host's few addresses; DHCP may add some). */
+const ADDRESSES_PER_HOST = 8;
 
 interface Claim {
   t: number;
@@ -19,6 +21,8 @@ export class AddressBook {
   private readonly claims = new Map<string, Claim[]>();
   /** Host key → the longest name seen for it (FQDN over short name). */
   private readonly names = new Map<string, string>();
+  /** Host key → the addresses it claimed (the latest few). */
+  private readonly byHost = new Map<string, string[]>();
   dropped = 0;
 
   constructor(private readonly maxAddresses: number) {}
@@ -54,6 +58,17 @@ export class AddressBook {
     if (list.length >= CLAIMS_PER_IP) list.splice(0, 1);
     list.push({ t: when, host: key });
     list.sort((a, b) => a.t - b.t);
+    let mine = this.byHost.get(key);
+    if (!mine) this.byHost.set(key, (mine = []));
+    if (!mine.includes(addr)) {
+      if (mine.length >= ADDRESSES_PER_HOST) mine.shift();
+      mine.push(addr);
+    }
+  }
+
+  /** The addresses a host claimed (an access learnt from its address is its access too). */
+  addresses(key: string): readonly string[] {
+    return this.byHost.get(key) ?? NONE;
   }
 
   /** The host that owned `ip` at time `t` (the latest claim not after it, else the earliest). */
@@ -79,3 +94,5 @@ export class AddressBook {
     return this.names.get(key) ?? key;
   }
 }
+
+const NONE: readonly string[] = [];

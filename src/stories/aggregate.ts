@@ -13,10 +13,11 @@ import type { DetectionRecord } from '../detections/record.js';
 import { normaliseIp } from '../events/addresses.js';
 import type { Domain } from '../events/domain.js';
 import { LEVELS, type Level } from '../sigma/model.js';
+import { Actors } from './actors.js';
 import type { AddressBook } from './addressbook.js';
 import { accountsOf, stringOf, type Observation } from './entities.js';
 import type { Component } from './graph.js';
-import type { Move, Verdict } from './judge.js';
+import { binaryPath, type Move, type Verdict } from './judge.js';
 import type { StoryDetectionRef } from './model.js';
 
 const LEVEL_RANK = new Map<Level, number>(LEVELS.map((l, i) => [l, i]));
@@ -25,16 +26,10 @@ export const rank = (l: Level): number => LEVEL_RANK.get(l) ?? 0;
 const EDGE_RULES = LIMITS.stories.rulesPerEdge;
 /** Distinct routine reasons noted per story. */
 const ROUTINE_NOTES = 12;
-/** Distinct tactic sets remembered per story (two that neither contains already show progression). */
-const TACTIC_SETS = 16;
 
 /** A story's id: `st-` and 12 hex of a hash of the detection that started it. */
 export function storyId(sig: string): string {
   return 'st-' + createHash('sha256').update(sig).digest('hex').slice(0, 12);
-}
-
-function addTacticSet(sets: string[], set: string): void {
-  if (sets.length < TACTIC_SETS && !sets.includes(set)) sets.push(set);
 }
 
 export interface TacticFirst {
@@ -81,16 +76,14 @@ export interface EdgeAcc {
   attempt: boolean;
 }
 
-/** What earns a story its place (docs/stories.md, "A story must earn its place"). */
+/**
+ * What earns a story its place (docs/stories.md, "A story must earn its place"): the first
+ * correlation and critical detections; progression and corroborated rare high detections are
+ * counted per actor (`Agg.actors`).
+ */
 export interface Earned {
-  /** Titles of the first correlation and critical and high detections. */
   correlation: string | null;
   critical: string | null;
-  high: string | null;
-  /** The first high detection whose rule fired on no other host. */
-  rareHigh: string | null;
-  /** Distinct tactic sets of medium-or-above detections (two that neither contains = progression), capped. */
-  tacticSets: string[];
 }
 
 /** One story while it grows (a component of the graph). */
@@ -112,7 +105,9 @@ export class Agg implements Component {
   levels: Record<Level, number> = { informational: 0, low: 0, medium: 0, high: 0, critical: 0 };
   /** Sum of the rarity weights of the detections of each level. */
   rarity: Record<Level, number> = { informational: 0, low: 0, medium: 0, high: 0, critical: 0 };
-  earned: Earned = { correlation: null, critical: null, high: null, rareHigh: null, tacticSets: [] };
+  earned: Earned = { correlation: null, critical: null };
+  /** The story's detections by actor: progression and corroboration (./actors.ts). */
+  actors = new Actors();
   hosts = new Map<string, HostAcc>();
   accounts = new Map<string, string>();
   ips = new Set<string>();
@@ -180,12 +175,17 @@ export class StoryAggregator {
     for (const tech of techniques) a.techniques.add(tech);
     if (this.isLogClear(d, techniques) && (!a.logCleared || t < a.logCleared.t)) a.logCleared = { t, computer: main.hostName, title: d.rule.title };
     if (d.rule.kind === 'correlation') a.earned.correlation ??= d.rule.title;
-    else if (d.level === 'critical') a.earned.critical ??= d.rule.title;
-    else if (d.level === 'high') {
-      a.earned.high ??= d.rule.title;
-      if (v.rareRule) a.earned.rareHigh ??= d.rule.title;
+    else {
+      if (d.level === 'critical') a.earned.critical ??= d.rule.title;
+      a.actors.add({
+        ...this.actorKeys(main),
+        event: { key: `${main.host ?? ''}|${d.channel ?? ''}|${d.recordId ?? t}|${d.sourceFile}`, host: main.host ?? '', channel: d.channel ?? '', t },
+        suspicious: v.suspicious,
+        high: d.level === 'high' ? d.rule.title : null,
+        rare: d.level === 'high' && v.rareRule,
+        tactics: [...tactics].sort().join(' '),
+      });
     }
-    if (medium && tactics.length) addTacticSet(a.earned.tacticSets, [...tactics].sort().join(' '));
 
     const rk = d.rule.id ?? d.rule.title;
     const rule = a.rules.get(rk);
@@ -262,9 +262,7 @@ export class StoryAggregator {
     }
     a.earned.correlation ??= b.earned.correlation;
     a.earned.critical ??= b.earned.critical;
-    a.earned.high ??= b.earned.high;
-    a.earned.rareHigh ??= b.earned.rareHigh;
-    for (const x of b.earned.tacticSets) addTacticSet(a.earned.tacticSets, x);
+    a.actors.merge(b.actors);
     if (b.firstT < a.firstT || (b.firstT === a.firstT && b.firstSig < a.firstSig)) {
       a.firstT = b.firstT;
       a.firstSig = b.firstSig;
@@ -328,6 +326,42 @@ export class StoryAggregator {
     }
     a.refs = refs;
     a.worstRef = -1;
+  }
+
+  /**
+   * Who acted, as actor keys (./actors.ts): the accounts the detection names (not names guessed
+   * in failed logons), its logon sessions on its host, its process GUIDs (its own and its
+   * parent's) and the files it wrote or installed; its host's anonymous actor when it names
+   * none. Its program and its parent's are links: they join the actor that wrote them.
+   */
+  private actorKeys(o: Observation): { keys: string[]; links: string[] } {
+    const keys: string[] = [];
+    const links: string[] = [];
+    if (!o.meaning?.guesses) for (const acc of accountsOf(o.fields, o.host, this.domain)) keys.push('u:' + acc.key);
+    if (o.host) {
+      for (const k of this.domain.logonIdFields) {
+        const v = stringOf(o.fields[k])?.toLowerCase();
+        if (v && !this.domain.isNoiseLogonId(v)) keys.push(`l:${o.host}:${v}`);
+      }
+    }
+    for (const k of this.domain.processIdFields) {
+      const v = stringOf(o.fields[k])?.toLowerCase().replace(/[{}]/g, '');
+      if (v && !/^[0-]*$/.test(v)) keys.push('p:' + v);
+    }
+    const files: string[] = [];
+    for (const k of this.domain.fileFields) {
+      const v = stringOf(o.fields[k]);
+      const p = v && binaryPath(v);
+      if (p) files.push('f:' + p);
+    }
+    const pf = this.domain.processFields;
+    for (const k of [...pf.image, ...pf.parent]) {
+      const v = stringOf(o.fields[k]);
+      const p = v && binaryPath(v);
+      if (p) links.push('f:' + p);
+    }
+    if (!keys.length) keys.push('a:' + (o.host ?? ''));
+    return { keys: [...keys, ...files], links };
   }
 
   /** Event log cleared: tagged T1070.001, or an event the domain data calls `log-cleared`. */

@@ -258,6 +258,8 @@ export class StoryBuilder {
     // Movement with evidence joins the story of the host it came from.
     for (const m of [...v.moves, ...v.upgraded]) if (m.evidence && m.from.startsWith('h:') && keys.size < L.maxKeysPerDetection) keys.set(m.from, 'weak');
     if (v.attached?.move.evidence && v.attached.move.from.startsWith('h:')) keys.set(v.attached.move.from, 'weak');
+    // A context detection (sudo, su) of a session a move with evidence brought here joins that move's story.
+    if (v.session) keys.set(v.session.from, 'weak');
     for (const m of v.moves) if (m.from.startsWith('ip:') && keys.size < L.maxKeysPerDetection) keys.set(m.from, 'weak');
     if (context) this.contextKeys(keys, obs[0]!);
     const agg = this.graph.join(keys, t);

@@ -13,6 +13,7 @@
 import { hostKey, hostName, normaliseIp } from '../events/addresses.js';
 import type { Domain, EventMeaning } from '../events/domain.js';
 import type { FieldValue } from '../events/event.js';
+import { LIMITS } from '../core/limits.js';
 
 /** Someone (`account`, '' when unknown) reached host `target` from `source` (`h:key` or `ip:addr`). */
 export interface AccessFact {
@@ -87,8 +88,30 @@ export function detectionFact(rule: string, fields: Fields, computer: string | n
   return { kind: 'detection', t, host: hostKey(host), rule, subject: s.subject, label: s.label };
 }
 
+/**
+ * The shapes worked out per event, by domain: a detection's subject and program are asked for
+ * several times (the worker's facts, the judge's routine checks, rarity), and a command line's
+ * shape costs a handful of regular expressions. An event's fields are not changed once read, so
+ * the object itself is the key; the entries go with the events.
+ */
+const SUBJECTS = new WeakMap<Domain, WeakMap<Fields, { subject: string; label: string }>>();
+const PROGRAMS = new WeakMap<Domain, WeakMap<Fields, { shape: string; label: string } | null>>();
+
+function memoOf<V>(memos: WeakMap<Domain, WeakMap<Fields, V>>, domain: Domain): WeakMap<Fields, V> {
+  let m = memos.get(domain);
+  if (!m) memos.set(domain, (m = new WeakMap()));
+  return m;
+}
+
 /** What a detection is about, for routine: its program's shape when it names one, else the service, else the first account, else nothing. */
 export function detectionSubject(fields: Fields, domain: Domain): { subject: string; label: string } {
+  const memo = memoOf(SUBJECTS, domain);
+  let s = memo.get(fields);
+  if (!s) memo.set(fields, (s = subjectOf(fields, domain)));
+  return s;
+}
+
+function subjectOf(fields: Fields, domain: Domain): { subject: string; label: string } {
   const p = programOf(fields, domain);
   if (p) return { subject: p.shape, label: p.label };
   const svc = first(fields, domain.serviceFields)?.toLowerCase();
@@ -135,6 +158,17 @@ function meaningOf(fields: Fields, domain: Domain): EventMeaning | undefined {
 
 /** A program's shape (image, parent image, command line) and its name in words, when the event names an image. */
 export function programOf(fields: Fields, domain: Domain): { shape: string; label: string } | undefined {
+  const memo = memoOf(PROGRAMS, domain);
+  let p = memo.get(fields);
+  if (p === undefined) memo.set(fields, (p = shapeOf(fields, domain) ?? null));
+  return p ?? undefined;
+}
+
+/** Shapes by their raw parts: the same program runs the same way again and again (bounded; cleared when full). */
+const SHAPES = new Map<string, { shape: string; label: string }>();
+const SHAPE_KEY_MAX = 2048;
+
+function shapeOf(fields: Fields, domain: Domain): { shape: string; label: string } | undefined {
   const pf = domain.processFields;
   const image = first(fields, pf.image);
   if (!image) return undefined;
@@ -142,6 +176,18 @@ export function programOf(fields: Fields, domain: Domain): { shape: string; labe
   const cmd = first(fields, pf.commandLine) ?? '';
   const user = firstAccount(fields, domain);
   const host = text(fields.Computer);
+  const key = `${image}\u0000${parent}\u0000${cmd}\u0000${user ?? ''}\u0000${host ?? ''}`;
+  // Long command lines are worked out each time: the cache's memory stays small (20,000 × 2 KiB at most).
+  if (key.length > SHAPE_KEY_MAX) return shapeOfParts(image, parent, cmd, user, host);
+  let p = SHAPES.get(key);
+  if (!p) {
+    if (SHAPES.size >= LIMITS.stories.shapeCache) SHAPES.clear();
+    SHAPES.set(key, (p = shapeOfParts(image, parent, cmd, user, host)));
+  }
+  return p;
+}
+
+function shapeOfParts(image: string, parent: string, cmd: string, user: string | undefined, host: string | undefined): { shape: string; label: string } {
   const img = pathShape(image);
   const shape = `${img}|${pathShape(parent)}|${commandShape(cmd, image, user, host)}`;
   const base = baseName(image);

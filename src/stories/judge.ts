@@ -12,6 +12,11 @@
  * The last one comes later than the move, so moves without evidence are remembered per target
  * host (bounded) and take it when it comes. Movement without evidence, and routine movement, is
  * context: shown in the story, never a join.
+ *
+ * A context detection (data/domain.yml `context`: sudo, su, a setuid program) by an account or in
+ * a session that a move with evidence brought to its host joins that move's story: the
+ * attacker's sudo right after an SSH arrival from a compromised host is escalation in the
+ * intrusion; an administrator's sudo after a routine logon joins nothing.
  */
 import { LIMITS } from '../core/limits.js';
 import type { TechniqueRef } from '../detections/attack.js';
@@ -64,6 +69,8 @@ export interface Verdict {
   upgraded: Move[];
   /** A source-less movement detection (a service installed on the target) attached to the move it belongs to. */
   attached: { move: Move; via: TechniqueRef } | null;
+  /** For a context detection: the move with evidence that brought its account or session to its host. */
+  session: Move | null;
 }
 
 export interface JudgeLimits {
@@ -78,6 +85,8 @@ export interface JudgeLimits {
 interface HostState {
   /** The latest suspicious activity of the host's own (not a move out of it). */
   suspicious: { t: number; title: string } | null;
+  /** The latest of it that is high, or not by a management account (an administrator's tools at work are not). */
+  blocking: { t: number; title: string } | null;
   /** Recent moves into the host, oldest first. */
   arrivals: Move[];
   /** Service binaries a routine arrival installed (a software push's runner, an administrator's PsExec). */
@@ -94,6 +103,8 @@ const SERVICE_MS = 10 * 60_000;
 /** Routine service binaries and processes remembered per host. */
 const ROUTINE_SERVICES = 8;
 const ROUTINE_PROCESSES = 64;
+
+const DAY = 86_400_000;
 
 const RANK: Record<Level, number> = { informational: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
@@ -128,6 +139,7 @@ export class Judge {
     // Routine: the detection's own movement, else what it is about; a correlation when all it counts is.
     let routine: RoutineReason | null = null;
     let attached: Verdict['attached'] = null;
+    let session: Move | null = null;
     if (kind === 'correlation') {
       const contributors = obs.slice(1);
       if (contributors.length) {
@@ -148,7 +160,9 @@ export class Judge {
           }
         }
       }
-      routine ??= this.obsRoutine(main, mine) ?? this.routineProcess(main);
+      // A session that came with evidence is the intrusion's, whatever its account does every day.
+      if (main.meaning?.context && main.host && !mine.length) session = this.sessionArrival(main);
+      if (!session) routine ??= this.obsRoutine(main, mine) ?? this.routineProcess(main);
       if (routine && main.host) this.rememberRoutine(main, routine);
     }
     const suspicious = routine === null && RANK[level] >= RANK.medium;
@@ -190,6 +204,7 @@ export class Judge {
     if (suspicious && main.host && !outbound) {
       const st = this.state(main.host, main.t);
       if (st && (!st.suspicious || main.t >= st.suspicious.t)) st.suspicious = { t: main.t, title: main.title };
+      if (st && (!st.blocking || main.t >= st.blocking.t) && (RANK[level] >= RANK.high || !this.byAdministrator(main))) st.blocking = { t: main.t, title: main.title };
     }
     for (const m of moves) {
       if (!m.from.startsWith('h:')) continue;
@@ -199,7 +214,21 @@ export class Judge {
       if (st.arrivals.length > ARRIVALS) st.arrivals.shift();
     }
 
-    return { routine, suspicious, rarity: kind === 'correlation' ? 1 : this.rarity(main), rareRule: this.routine.ruleHosts(main.ruleId ?? main.title) <= 1, moves, upgraded, attached };
+    return { routine, suspicious, rarity: kind === 'correlation' ? 1 : this.rarity(main), rareRule: this.routine.ruleHosts(main.ruleId ?? main.title) <= 1, moves, upgraded, attached, session };
+  }
+
+  /** The latest move with evidence into the observation's host, within the window before it, by its account or in its session. */
+  private sessionArrival(o: Observation): Move | null {
+    const st = this.hosts.get(o.host!);
+    if (!st) return null;
+    const accounts = new Set(accountsOf(o.fields, o.host, this.domain).map((a) => a.key));
+    const sessions = new Set(this.logonIdsOf(o));
+    for (let i = st.arrivals.length - 1; i >= 0; i--) {
+      const a = st.arrivals[i]!;
+      if (!a.evidence || a.attempt || !a.from.startsWith('h:') || o.t < a.t || o.t - a.t > this.limits.beforeMs) continue;
+      if ((a.account !== null && accounts.has(a.account)) || a.logonIds.some((l) => sessions.has(l))) return a;
+    }
+    return null;
   }
 
   /** Forget hosts with nothing recent (`now` is event time). */
@@ -229,14 +258,14 @@ export class Judge {
       if (src === 'h:' + host) continue;
       const m: Move = { from: src, to: host, t: o.t, via, account, logonIds: this.logonIdsOf(o), rule, evidence: null, routine: null, attempt: !!o.meaning?.guesses };
       if (src.startsWith('h:')) {
-        m.routine = this.moveRoutine(m, ip ? ['ip:' + ip] : []);
+        m.routine = this.moveRoutine(m, ip ? ['ip:' + ip] : [], mark);
         if (!m.routine && mark) m.evidence = mark;
       }
       out.push(m);
     }
     for (const target of targetsOf(o, this.book)) {
       const m: Move = { from: 'h:' + host, to: target, t: o.t, via, account, logonIds: [], rule, evidence: null, routine: null, attempt: false };
-      m.routine = this.moveRoutine(m, []);
+      m.routine = this.moveRoutine(m, [], mark);
       if (!m.routine && mark) m.evidence = mark;
       out.push(m);
     }
@@ -258,13 +287,35 @@ export class Judge {
     return mark;
   }
 
-  /** Why a move is routine: its source is a management host, or the (account, source, target) pair is familiar. */
-  private moveRoutine(m: Move, alsoFrom: readonly string[]): RoutineReason | null {
+  /**
+   * Why a move is routine: its source is a management host, or the (account, source, target)
+   * pair is familiar, or it is an administrator's: made by a management account, or opening the
+   * access a management account made from that source to that target that day (the launcher runs
+   * as the desktop user, or names no account); not suspicious in itself (`mark`), and from a
+   * host with no suspicious activity shortly before other than an administrator's tools at work:
+   * an attacker's move follows what they did on the foothold, an administrator's does not.
+   */
+  private moveRoutine(m: Move, alsoFrom: readonly string[], mark: string | null): RoutineReason | null {
     const from = m.from.slice(2);
     const name = this.book.display(from);
     const mgmt = this.routine.management(m.from, name) ?? alsoFrom.map((a) => this.routine.management(a, a.slice(3))).find((r) => r);
     if (mgmt) return mgmt;
-    return this.routine.familiar(m.account ?? '', [m.from, ...alsoFrom], m.to, { source: name, target: this.book.display(m.to) }) ?? null;
+    const familiar = this.routine.familiar(m.account ?? '', [m.from, ...alsoFrom], m.to, { source: name, target: this.book.display(m.to) });
+    if (familiar || mark || !m.from.startsWith('h:')) return familiar ?? null;
+    const before = this.hosts.get(from)?.blocking;
+    if (before && before.t <= m.t && m.t - before.t <= this.limits.beforeMs) return null;
+    const clean = `from ${name}, with nothing suspicious there before`;
+    const admin = m.account ? this.routine.managementAccount(m.account) : undefined;
+    if (admin) return { kind: 'management', why: `${admin.why}; ${clean}` };
+    const sources = [m.from, ...alsoFrom, ...this.book.addresses(from).map((ip) => 'ip:' + ip)];
+    const access = this.routine.managementAccess(sources, m.to, Math.floor(m.t / DAY));
+    return access ? { kind: 'management', why: `${access.account} reached ${this.book.display(m.to)} ${clean} that day; ${access.why.why}` } : null;
+  }
+
+  /** True when the observation's account is a management account (an administrator at work). */
+  private byAdministrator(o: Observation): boolean {
+    const acct = accountsOf(o.fields, o.host, this.domain)[0]?.key;
+    return !!acct && !!this.routine.managementAccount(acct);
   }
 
   /** Why an observation is routine: all its moves are, or (without moves) its program or detection is common or a habit. */
@@ -350,7 +401,7 @@ export class Judge {
         this.hostsDropped++;
         return undefined;
       }
-      this.hosts.set(host, (st = { suspicious: null, arrivals: [], services: [], processes: new Map(), last: t }));
+      this.hosts.set(host, (st = { suspicious: null, blocking: null, arrivals: [], services: [], processes: new Map(), last: t }));
     }
     if (t > st.last) st.last = t;
     return st;

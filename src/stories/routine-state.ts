@@ -50,8 +50,8 @@ export const RULE_HOSTS = 16;
 export const MANY_TIMES = 3;
 /** The share of a full table forgotten at once (least recently seen first). */
 export const FORGET_SHARE = 0.1;
-/** Numbers one fact adds at most (an access: a target, a day's target, a pair's day). */
-export const CELLS_PER_FACT = 4;
+/** Numbers one fact adds at most (an access: a target and a day's target for its source and for its account, a pair's day). */
+export const CELLS_PER_FACT = 6;
 
 /** Plain JSON state. */
 export interface RoutineState {
@@ -62,6 +62,8 @@ export interface RoutineState {
   days: number[];
   /** [source, {hosts reached, [day, first hosts that day][], facts per hour, last day}] */
   sources: [string, { targets: number[]; days: [number, number[]][]; hours: number[]; last: number }][];
+  /** [account, the same as a source's] (absent in state stored before management accounts). */
+  accounts?: [string, { targets: number[]; days: [number, number[]][]; hours: number[]; last: number }][];
   /** [account|source|target, days] */
   pairs: [string, number[]][];
   /** [shape, label, hosts, last day] */
@@ -82,6 +84,7 @@ export interface RoutineStats {
   facts: number;
   hosts: number;
   sources: number;
+  accounts: number;
   pairs: number;
   programs: number;
   detections: number;
@@ -172,6 +175,28 @@ export const spreadRows = {
   type: 'array',
   items: { type: 'array', minItems: 4, maxItems: 4, items: [{ type: 'string' }, { type: 'string' }, ints, { type: 'integer' }] },
 } as const;
+const reachRows = {
+  type: 'array',
+  items: {
+    type: 'array',
+    minItems: 2,
+    maxItems: 2,
+    items: [
+      { type: 'string' },
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['targets', 'days', 'hours', 'last'],
+        properties: {
+          targets: ints,
+          days: { type: 'array', items: { type: 'array', minItems: 2, maxItems: 2, items: [{ type: 'integer' }, ints] } },
+          hours: { type: 'array', minItems: 24, maxItems: 24, items: { type: 'integer', minimum: 0 } },
+          last: { type: 'integer' },
+        },
+      },
+    ],
+  },
+} as const;
 export const STATE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -182,28 +207,8 @@ export const STATE_SCHEMA = {
     last: { type: ['number', 'null'] },
     hosts: { type: 'array', items: { type: 'string' } },
     days: dayList,
-    sources: {
-      type: 'array',
-      items: {
-        type: 'array',
-        minItems: 2,
-        maxItems: 2,
-        items: [
-          { type: 'string' },
-          {
-            type: 'object',
-            additionalProperties: false,
-            required: ['targets', 'days', 'hours', 'last'],
-            properties: {
-              targets: ints,
-              days: { type: 'array', items: { type: 'array', minItems: 2, maxItems: 2, items: [{ type: 'integer' }, ints] } },
-              hours: { type: 'array', minItems: 24, maxItems: 24, items: { type: 'integer', minimum: 0 } },
-              last: { type: 'integer' },
-            },
-          },
-        ],
-      },
-    },
+    sources: reachRows,
+    accounts: reachRows,
     pairs: { type: 'array', items: { type: 'array', minItems: 2, maxItems: 2, items: [{ type: 'string' }, dayList] } },
     programs: spreadRows,
     detections: spreadRows,

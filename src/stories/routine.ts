@@ -5,6 +5,9 @@
  * - **Management hosts**: a source that reaches a large share of the fleet (logons, share access,
  *   explicit credentials) and fans out (reaches several hosts in a day) on most of the observed
  *   days. Its fan-out is routine; a sweep done once is not.
+ * - **Management accounts**: the same for an account, from wherever it comes (administrators
+ *   fanning out from jump hosts that change from day to day). The judge makes its moves routine
+ *   only from a host with nothing suspicious before them (./judge.ts).
  * - **Familiar pairs**: an account reaching a host from a source on at least two days. A pair
  *   seen once is new.
  * - **Common programs**: the same program, started by the same parent the same way, on most hosts.
@@ -80,6 +83,8 @@ export class Routine {
   private hostNames: string[] = [];
   private days = new Set<number>();
   private sources = new Map<string, SourceAcc>();
+  /** Account → the hosts it reaches, by day (management accounts). */
+  private accounts = new Map<string, SourceAcc>();
   /** `account|source|target` → days seen. */
   private pairs = new Map<string, number[]>();
   private programs = new Map<string, SpreadAcc>();
@@ -95,6 +100,9 @@ export class Routine {
   private forgotten = 0;
   private cells = 0;
   private typical: number | undefined;
+  private typicalAccount: number | undefined;
+  /** The management accounts (cached until an access changes the accounts). */
+  private admins: { account: string; why: RoutineReason }[] | undefined;
 
   constructor(options: RoutineOptions = {}) {
     this.o = {
@@ -126,7 +134,11 @@ export class Routine {
     if (f.t < this.first) this.first = f.t;
     if (f.t > this.last) this.last = f.t;
     const day = Math.floor(f.t / DAY);
-    addDay(this.days, day, this.L.days);
+    if (!this.days.has(day)) {
+      addDay(this.days, day, this.L.days);
+      // Fan-out "on most days" counts the observed days.
+      this.admins = undefined;
+    }
     switch (f.kind) {
       case 'access':
         return this.learnAccess(f.source, f.target, f.account, f.t, day);
@@ -170,21 +182,32 @@ export class Routine {
     const target = this.host(targetKey);
     if (target < 0) return;
     this.typical = undefined;
-    let s = this.sources.get(source);
+    const key = `${account}|${source}|${targetKey}`;
+    const d = this.pairs.get(key);
+    // The rhythm counts each pair once a day (the same fact twice changes nothing).
+    const hour = d?.includes(day) ? -1 : new Date(t).getUTCHours();
+    if (account) {
+      this.typicalAccount = this.admins = undefined;
+      if (!this.reach(this.accountTable, account, target, day, hour)) this.dropped++;
+    }
+    if (!this.reach(this.sourceTable, source, target, day, hour)) return void this.dropped++;
+    if (d) return this.addDayTo(d, day);
+    if (!this.roomIn(this.pairTable)) return void this.dropped++;
+    if (this.cell()) this.pairs.set(key, [day]);
+  }
+
+  /** Note that `key` (a source or an account) reached `target` on `day` (at `hour`, -1: counted already); false when its table has no room. */
+  private reach(table: Table<SourceAcc>, key: string, target: number, day: number, hour: number): boolean {
+    let s = table.map.get(key);
     if (!s) {
-      if (!this.roomIn(this.sourceTable)) return void this.dropped++;
-      this.sources.set(source, (s = { targets: new Set(), days: new Map(), hours: new Array<number>(24).fill(0), last: day }));
+      if (!this.roomIn(table)) return false;
+      table.map.set(key, (s = { targets: new Set(), days: new Map(), hours: new Array<number>(24).fill(0), last: day }));
     }
     if (day > s.last) s.last = day;
     if (s.targets.size < this.L.targetsPerSource && !s.targets.has(target) && this.cell()) s.targets.add(target);
     this.addDayTarget(s.days, day, target);
-    const key = `${account}|${source}|${targetKey}`;
-    const d = this.pairs.get(key);
-    // The rhythm counts each pair once a day (the same fact twice changes nothing).
-    if (!d?.includes(day)) s.hours[new Date(t).getUTCHours()]!++;
-    if (d) return this.addDayTo(d, day);
-    if (!this.roomIn(this.pairTable)) return void this.dropped++;
-    if (this.cell()) this.pairs.set(key, [day]);
+    if (hour >= 0) s.hours[hour]!++;
+    return true;
   }
 
   /** True once `warmupMs` of event time has been seen: until then nothing is routine. */
@@ -224,27 +247,51 @@ export class Routine {
 
   /** Why `source` (`h:key` or `ip:addr`) is a management host, if it is. */
   management(source: string, name: string): RoutineReason | undefined {
-    if (!this.ready()) return undefined;
     const s = this.sources.get(source);
-    if (!s) return undefined;
+    const typical = (this.typical ??= median(this.sources));
+    const w = s && this.fansOut(s, typical);
+    return w && { kind: 'management', why: `${name} reaches ${w.reach} of ${this.fleet} hosts${w.many ? ` (${w.many} times as many as most hosts)` : ''} ${w.rhythm}` };
+  }
+
+  /**
+   * Why `account` is a management account, if it is: it reaches hosts the way a management host
+   * does (a large share of the fleet, or several times what most accounts reach, fanning out on
+   * most of the observed days), from whichever hosts.
+   */
+  managementAccount(account: string): RoutineReason | undefined {
+    const s = account ? this.accounts.get(account) : undefined;
+    const typical = (this.typicalAccount ??= median(this.accounts));
+    const w = s && this.fansOut(s, typical);
+    return w && { kind: 'management', why: `${account} reaches ${w.reach} of ${this.fleet} hosts${w.many ? ` (${w.many} times as many as most accounts)` : ''} ${w.rhythm}` };
+  }
+
+  /**
+   * Which management account reached `target` from one of `sources` on `day`, if one did: the
+   * authenticated access a launcher on the source (PsExec, mstsc, Invoke-Command, run as the
+   * desktop user or naming no account) opened.
+   */
+  managementAccess(sources: readonly string[], target: string, day: number): { account: string; why: RoutineReason } | undefined {
+    if (!this.ready()) return undefined;
+    this.admins ??= [...this.accounts.keys()].flatMap((account) => {
+      const why = this.managementAccount(account);
+      return why ? [{ account, why }] : [];
+    });
+    for (const a of this.admins) for (const s of sources) if (this.pairs.get(`${a.account}|${s}|${target}`)?.includes(day)) return a;
+    return undefined;
+  }
+
+  /** The management test, for a source or an account: reach, and fan-out on most observed days. */
+  private fansOut(s: SourceAcc, typical: number): { reach: number; many: number; rhythm: string } | undefined {
+    if (!this.ready()) return undefined;
     const fleet = this.fleet;
     const reach = s.targets.size;
-    // A large share of the fleet, or (in a fleet where most hosts reach one or two) several times what most hosts reach.
-    const typical = this.typicalReach();
+    // A large share of the fleet, or (in a fleet where most reach one or two) several times what most reach.
     if (reach < Math.max(this.o.managementMin, Math.min(this.o.managementShare * fleet, MANY_TIMES * typical))) return undefined;
     const observed = this.days.size;
     let fan = 0;
     for (const ts of s.days.values()) if (ts.length >= FANOUT_DAY) fan++;
     if (fan < 2 || fan * 2 < observed) return undefined;
-    const many = reach < this.o.managementShare * fleet ? ` (${Math.floor(reach / Math.max(1, typical))} times as many as most hosts)` : '';
-    return { kind: 'management', why: `${name} reaches ${reach} of ${fleet} hosts${many} ${rhythm(s.hours, fan, observed)}` };
-  }
-
-  /** The median number of hosts a source reaches (cached until the next access). */
-  private typicalReach(): number {
-    if (this.typical !== undefined) return this.typical;
-    const reach = [...this.sources.values()].map((s) => s.targets.size).sort((a, b) => a - b);
-    return (this.typical = reach.length ? reach[Math.floor(reach.length / 2)]! : 0);
+    return { reach, many: reach < this.o.managementShare * fleet ? Math.floor(reach / Math.max(1, typical)) : 0, rhythm: rhythm(s.hours, fan, observed) };
   }
 
   /** Why `account` reaching `target` from one of `sources` is familiar (seen on two days or more), if it is. */
@@ -303,6 +350,7 @@ export class Routine {
       facts: this.facts,
       hosts: this.hostNames.length,
       sources: this.sources.size,
+      accounts: this.accounts.size,
       pairs: this.pairs.size,
       programs: this.programs.size,
       detections: this.detections.size,
@@ -324,7 +372,8 @@ export class Routine {
       last: Number.isFinite(this.last) ? this.last : null,
       hosts: [...this.hostNames],
       days: [...this.days].sort((a, b) => a - b),
-      sources: [...this.sources].map(([k, s]) => [k, { targets: [...s.targets], days: [...s.days].map(([d, ts]) => [d, [...ts]]), hours: [...s.hours], last: s.last }]),
+      sources: [...this.sources].map(([k, s]) => [k, reachState(s)]),
+      accounts: [...this.accounts].map(([k, s]) => [k, reachState(s)]),
       pairs: [...this.pairs].map(([k, d]) => [k, [...d]]),
       programs: spread(this.programs),
       detections: spread(this.detections),
@@ -375,6 +424,7 @@ export class Routine {
     over(n, L.hosts, 'hosts');
     over(s.days.length, L.days, 'days');
     over(s.sources.length, L.sources, 'sources');
+    over(s.accounts?.length ?? 0, L.accounts, 'accounts');
     over(s.pairs.length, L.pairs, 'pairs');
     over(s.programs.length, L.programs, 'programs');
     over(s.detections.length, L.detections, 'detections');
@@ -386,13 +436,19 @@ export class Routine {
     const hostIndex = new Map<string, number>();
     s.hosts.forEach((h, i) => hostIndex.set(h, i));
     if (hostIndex.size !== n) throw bad('hosts', 'a host is listed twice');
-    const sources = new Map<string, SourceAcc>();
-    for (const [k, v] of s.sources) {
-      const days = new Map<number, number[]>();
-      over(v.days.length, L.days, `sources ${k} days`);
-      for (const [d, ts] of v.days) days.set(d, [...hostsIn(ts, FANOUT_DAY, `sources ${k} day ${d}`)]);
-      sources.set(k, { targets: hostsIn(v.targets, L.targetsPerSource, `sources ${k}`), days, hours: [...v.hours], last: v.last });
-    }
+    const reaches = (rows: RoutineState['sources'], what: string) => {
+      const m = new Map<string, SourceAcc>();
+      for (const [k, v] of rows) {
+        const days = new Map<number, number[]>();
+        over(v.days.length, L.days, `${what} ${k} days`);
+        for (const [d, ts] of v.days) days.set(d, [...hostsIn(ts, FANOUT_DAY, `${what} ${k} day ${d}`)]);
+        m.set(k, { targets: hostsIn(v.targets, L.targetsPerSource, `${what} ${k}`), days, hours: [...v.hours], last: v.last });
+      }
+      return m;
+    };
+    const sources = reaches(s.sources, 'sources');
+    // Stored before management accounts were learnt: none yet.
+    const accounts = reaches(s.accounts ?? [], 'accounts');
     const pairs = new Map(s.pairs.map(([k, d]) => [k, daysIn(d, `pairs ${k}`)] as const));
     const spread = (rows: RoutineState['programs'], what: string) =>
       new Map(rows.map(([k, label, hosts, last]) => [k, { label, hosts: hostsIn(hosts, L.hostsPerShape, `${what} ${k}`), last }] as const));
@@ -403,6 +459,7 @@ export class Routine {
     const rules = new Map(s.rules.map(([k, hosts, last]) => [k, { hosts: hostsIn(hosts, RULE_HOSTS, `rules ${k}`), last }] as const));
     for (const [what, m] of [
       ['sources', sources],
+      ['accounts', accounts],
       ['pairs', pairs],
       ['programs', programs],
       ['detections', detections],
@@ -410,7 +467,7 @@ export class Routine {
       ['services', services],
       ['rules', rules],
     ] as const) {
-      const rows = s[what].length;
+      const rows = s[what]?.length ?? 0;
       if (m.size !== rows) throw bad(what, 'a key is listed twice');
     }
 
@@ -421,6 +478,7 @@ export class Routine {
     this.hostNames = [...s.hosts];
     this.days = new Set(s.days);
     this.sources = sources;
+    this.accounts = accounts;
     this.pairs = pairs;
     this.programs = programs;
     this.detections = detections;
@@ -430,6 +488,7 @@ export class Routine {
     this.dropped = s.dropped;
     this.forgotten = s.forgotten;
     this.typical = undefined;
+    this.typicalAccount = this.admins = undefined;
     this.cells = this.tables().reduce((sum, t) => sum + sumCells(t), 0);
     if (this.cells > L.cells) throw bad('cells', `${this.cells} numbers, at most ${L.cells}`);
   }
@@ -533,15 +592,18 @@ export class Routine {
       this.forgotten++;
       freed += unit === 'keys' ? 1 : e.cells;
     }
-    if (freed) this.typical = undefined;
+    if (freed) this.typical = this.typicalAccount = this.admins = undefined;
   }
 
   private tables(): Table<unknown>[] {
-    return [this.sourceTable, this.pairTable, this.programTable, this.detectionTable, this.habitTable, this.serviceTable, this.ruleTable] as Table<unknown>[];
+    return [this.sourceTable, this.accountTable, this.pairTable, this.programTable, this.detectionTable, this.habitTable, this.serviceTable, this.ruleTable] as Table<unknown>[];
   }
 
   private get sourceTable(): Table<SourceAcc> {
     return { map: this.sources, max: this.L.sources, lastOf: (v) => v.last, cellsOf: cellsOfSource };
+  }
+  private get accountTable(): Table<SourceAcc> {
+    return { map: this.accounts, max: this.L.accounts, lastOf: (v) => v.last, cellsOf: cellsOfSource };
   }
   private get pairTable(): Table<number[]> {
     return { map: this.pairs, max: this.L.pairs, lastOf: (d) => d[d.length - 1] ?? -Infinity, cellsOf: (d) => d.length };
@@ -561,6 +623,16 @@ export class Routine {
   private get ruleTable(): Table<RuleAcc> {
     return { map: this.rules, max: this.L.rules, lastOf: (v) => v.last, cellsOf: (v) => v.hosts.size };
   }
+}
+
+/** The median number of hosts the entries of a reach table reach. */
+function median(m: ReadonlyMap<string, SourceAcc>): number {
+  const reach = [...m.values()].map((s) => s.targets.size).sort((a, b) => a - b);
+  return reach.length ? reach[Math.floor(reach.length / 2)]! : 0;
+}
+
+function reachState(s: SourceAcc): RoutineState['sources'][number][1] {
+  return { targets: [...s.targets], days: [...s.days].map(([d, ts]) => [d, [...ts]]), hours: [...s.hours], last: s.last };
 }
 
 export { type RoutineReason, type RoutineState, type RoutineStats, rhythm } from './routine-state.js';

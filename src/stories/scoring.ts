@@ -18,12 +18,14 @@ const LEVEL_WEIGHT: Record<Level, number> = { informational: 0, low: 1, medium: 
 /**
  * Why a component is a story, in words, or null when it stays alerts (docs/stories.md). It needs:
  * a correlation; or a critical detection; or suspicious activity on two hosts joined by a spread
- * edge (movement with evidence); or a high detection that is rare (its rule fired on no other
- * host); or a high detection with progression: two tactics reached by different detections
- * (tactic sets neither of which holds the other), so one rule tagged with two tactics, or one
- * tool's footprint, is not enough. Lone medium detections (a silent installer run, a single recon
- * command) stay alerts, and so does a lone high one whose rule fires on other hosts too (users'
- * installers writing Run keys here and there).
+ * edge (movement with evidence); or, from one actor (./actors.ts: the same account, logon session
+ * or process tree), a high detection with progression (suspicious detections of two events
+ * reaching tactic sets neither of which holds the other), or a high detection of a rule that
+ * fired on no other host corroborated by a second suspicious event. One event is one alert,
+ * however many rules it matches: lone medium detections (a silent installer run, a single recon
+ * command) stay alerts, and so does a lone high event (a user's installer writing a Run key), and
+ * an ordinary user's install and an administrator's remote session on the same host are two
+ * actors, not progression.
  */
 export function earned(a: Agg): string | null {
   if (a.earned.correlation) return `correlation: ${a.earned.correlation}`;
@@ -35,21 +37,10 @@ export function earned(a: Agg): string | null {
     const from = a.hosts.get(e.from.slice(2))?.name ?? e.from.slice(2);
     if (to?.suspicious) return `suspicious activity on ${hostOf(from)} and ${hostOf(to.name)}, joined by movement with evidence (${e.evidence})`;
   }
-  if (a.earned.rareHigh) return `high detection of a rule seen on no other host: ${a.earned.rareHigh}`;
-  if (a.earned.high && progression(a.earned.tacticSets)) return `high detection (${a.earned.high}) with suspicious activity in more than one tactic`;
+  const by = a.actors.earned;
+  if (by?.kind === 'progression') return `high detection (${by.title}) with suspicious activity of the same actor in more than one tactic`;
+  if (by?.kind === 'corroborated') return `high detection of a rule seen on no other host, with more suspicious activity of the same actor: ${by.title}`;
   return null;
-}
-
-/** True when two tactic sets each hold a tactic the other lacks. */
-function progression(sets: readonly string[]): boolean {
-  const parsed = sets.map((s) => new Set(s.split(' ')));
-  for (let i = 0; i < parsed.length; i++)
-    for (let k = i + 1; k < parsed.length; k++) {
-      const x = parsed[i]!;
-      const y = parsed[k]!;
-      if ([...x].some((t) => !y.has(t)) && [...y].some((t) => !x.has(t))) return true;
-    }
-  return false;
 }
 
 /** What the score is computed from (all of it, by construction, not routine). */

@@ -3,7 +3,7 @@
  * failing worker stopping everything cleanly, last words on stop, and no unhandled rejection.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -124,6 +124,35 @@ describe('worker pool', () => {
     await p.close();
     assert.deepEqual(results, [2, 4, 6, 8, 10]);
     assert.equal(p.stats.deaths, 1);
+  });
+});
+
+describe('worker pool: ready', () => {
+  it('resolves once every worker has done its start-up work', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-pool-ready-'));
+    const started = join(dir, 'started-');
+    const p = pool({ workerData: (instance) => ({ instance, startMs: 300, started }) });
+    await p.ready();
+    assert.deepEqual(readdirSync(dir).sort(), ['started-0', 'started-1'], 'both workers started before ready() resolved');
+    assert.equal(p.stats.spawned, 2);
+    assert.equal(await p.submit({ op: 'echo', n: 3 }), 6);
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a task goes to the least busy worker (two tasks on two idle workers run on both)', async () => {
+    const seen: Msg[] = [];
+    const p = pool({ depth: 2, onMessage: (m) => void seen.push(m) });
+    await p.ready();
+    await Promise.all([p.submit({ op: 'echo', n: 1 }), p.submit({ op: 'echo', n: 2 })]);
+    await p.close();
+    assert.equal(new Set(seen.map((m) => m.instance)).size, 2);
+  });
+
+  it('rejects with the error of a worker that fails while starting', async () => {
+    const p = pool({ workerData: (instance) => ({ instance, throwAtStart: true }) });
+    await assert.rejects(p.ready(), /cannot start/);
+    await assert.rejects(p.close(), /cannot start/);
   });
 });
 

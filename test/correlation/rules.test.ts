@@ -112,8 +112,8 @@ describe('data/correlations: loading and metadata', () => {
       assert.ok(c.level === 'medium' || c.level === 'high', c.title);
     }
     for (const r of col.rules) {
-      // Or shown as informational context for stories (an SSH logon, a sudo command: data/domain.yml `context`).
-      const context = ['fb_ssh_logon_accepted', 'fb_sudo_command_run'].includes(r.name!);
+      // Or shown as informational context for stories (an SSH logon, sudo, su, a setuid start: data/domain.yml `context`).
+      const context = ['fb_ssh_logon_accepted', 'fb_sudo_command_run', 'fb_ssh_logon_auditd', 'fb_su_session_opened', 'fb_setuid_root_by_user'].includes(r.name!);
       assert.ok(referenced.has(r.name!) || context, `${r.title} is a building block of some correlation`);
       if (context) {
         // Shown (never hidden by a correlation) so stories see them.
@@ -131,7 +131,7 @@ describe('data/correlations: loading and metadata', () => {
 
   it('routes every building block to the event log that writes its events', () => {
     const map = loadLogsourceMap();
-    const expected: Record<string, { channel: string | string[]; eventIds?: number[] }> = {
+    const expected: Record<string, { channel: string | string[]; eventIds?: number[]; also?: string[][] }> = {
       fb_failed_logon: { channel: SEC },
       fb_failed_remote_logon: { channel: SEC },
       fb_remote_logon: { channel: SEC },
@@ -151,6 +151,10 @@ describe('data/correlations: loading and metadata', () => {
       fb_sudo_command: { channel: 'linux/sudo' },
       fb_ssh_logon_accepted: { channel: 'linux/sshd' },
       fb_sudo_command_run: { channel: 'linux/sudo' },
+      fb_ssh_logon_auditd: { channel: 'linux/auditd' },
+      fb_su_session_opened: { channel: ['linux/sshd', 'linux/sudo', 'linux/auth'] },
+      // Process starts from Sysmon for Linux (no effective uid there: it never matches) and from auditd.
+      fb_setuid_root_by_user: { channel: 'Linux-Sysmon/Operational', eventIds: [1], also: [['linux/auditd/process_creation']] },
       fb_linux_account_created: { channel: ['linux/sshd', 'linux/sudo', 'linux/auth'] },
     };
     assert.deepEqual(col.rules.map((r) => r.name).sort(), Object.keys(expected).sort());
@@ -161,7 +165,7 @@ describe('data/correlations: loading and metadata', () => {
       const want = expected[r.name!]!;
       assert.deepEqual(
         res.sources.map((s) => s.channels),
-        [Array.isArray(want.channel) ? want.channel : [want.channel]],
+        [Array.isArray(want.channel) ? want.channel : [want.channel], ...(want.also ?? [])],
         r.title,
       );
       if (want.eventIds) assert.deepEqual(res.sources[0]!.eventIds, want.eventIds, r.title);

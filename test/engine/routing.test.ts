@@ -127,3 +127,35 @@ describe('events without a channel', () => {
     );
   });
 });
+
+describe('prepare: every index built at start', () => {
+  const rules = [
+    rule(security('a: {EventID: [4624, 4625]}\nb: {LogonType: 3}\ncondition: a and b')),
+    rule(security('b: {TargetUserName: bob}\ncondition: b').replace('title: t', 'title: any-id')),
+    rule("title: proc\nlogsource: {product: windows, category: process_creation}\ndetection:\n  s: {Image|endswith: '\\\\cmd.exe'}\n  condition: s\n"),
+    rule("title: win\nlogsource: {product: windows}\ndetection:\n  k: ['mimikatz']\n  condition: k\n"),
+    rule('title: plain\nlogsource: {category: test}\ndetection:\n  s: {user: root}\n  condition: s\n'),
+  ];
+  const events: Record<string, unknown>[] = [
+    { Channel: 'Security', EventID: 4624, LogonType: 3, TargetUserName: 'bob' },
+    { Channel: 'security', EventID: 4625, LogonType: '3' },
+    { Channel: 'Security', EventID: 4688, NewProcessName: 'C:\\Windows\\System32\\cmd.exe', TargetUserName: 'bob' },
+    { Channel: 'Security', TargetUserName: 'bob' },
+    { Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 1, Image: 'C:\\Windows\\System32\\cmd.exe' },
+    { Channel: 'Microsoft-Windows-Sysmon/Operational', EventID: 3, Image: 'C:\\Windows\\System32\\cmd.exe', CommandLine: 'mimikatz' },
+    { Channel: 'Unheard/Of', EventID: 7, Message: 'mimikatz here' },
+    { Channel: 'Unheard/Of', Message: 'mimikatz' },
+    { user: 'root' },
+  ];
+  const titles = (e: Engine) => events.map((f) => e.match(event(f)).map((d) => d.rule.title));
+
+  it('matches exactly as the lazy engine, and matching builds no index prepare did not', () => {
+    const prepared = new Engine(rules);
+    const n = prepared.prepare();
+    assert.ok(n > 0);
+    const lazy = titles(new Engine(rules));
+    assert.deepEqual(titles(prepared), lazy);
+    assert.ok(lazy.flat().length >= 6, `the events meet the rules: ${JSON.stringify(lazy)}`);
+    assert.equal(prepared.prepare(), n, 'no index was missing');
+  });
+});

@@ -1,14 +1,19 @@
 /**
  * Opening a report as a user would, for the browser tests: Debian's Chromium driven by
  * playwright-core, from file://, offline, with every request, page error and console
- * error/warning recorded. Tests skip with `CHROMIUM_SKIP` as their reason when it is missing.
+ * error/warning recorded. Tests skip with `CHROMIUM_SKIP` as their reason when it is missing,
+ * unless FIREBREAK_REQUIRE_BROWSER is set (CI sets it where it installs Chromium): then they run,
+ * and fail saying Chromium is missing, rather than pass by skipping.
  */
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_SKIP: string | false = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium); browser checks skipped`;
+/** Debian's Chromium (FIREBREAK_CHROMIUM names another binary). */
+export const CHROMIUM = process.env.FIREBREAK_CHROMIUM || '/usr/bin/chromium';
+const required = !!process.env.FIREBREAK_REQUIRE_BROWSER;
+export const CHROMIUM_SKIP: string | false =
+  existsSync(CHROMIUM) || required ? false : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or FIREBREAK_CHROMIUM=/path/to/chromium); browser checks skipped`;
 
 export interface OpenedReport {
   ctx: BrowserContext;
@@ -23,6 +28,7 @@ export interface OpenedReport {
 
 /** Open `path` in a fresh profile under `profileDir` and wait until the report says it is ready. */
 export async function openReport(path: string, profileDir: string): Promise<OpenedReport> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install chromium), and FIREBREAK_REQUIRE_BROWSER says the browser tests must run`);
   const ctx = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,

@@ -1,7 +1,7 @@
 /**
  * Tables, documents and mail read as what they are: a spreadsheet's header reaches its numeric
  * cells, findings name sheet, row and column; PDF, DOCX, ODT, RTF and HTML give their text; mail
- * is MIME-decoded and its attachments (a zip holding a spreadsheet) walked; printable strings of
+ * is MIME-decoded and its attachments (a zip holding a spreadsheet) walked, Outlook .msg too; printable strings of
  * binaries are scanned. Values are made at run time from the fixtures' generators.
  */
 import { test } from 'node:test';
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { genCard, genIban, genSsn, groupCard } from '../../bench/scan-pii-corpus.js';
 import { rng } from '../../src/core/rng.js';
 import { makeZip, SECRET_LINE } from './helpers/archives.js';
-import { makeDocx, makeEml, makeMbox, makeOds, makeOdt, makePdf, makeRtf, makeXlsx, type Cell } from './helpers/documents.js';
+import { makeDocx, makeEml, makeMbox, makeMsg, makeOds, makeOdt, makePdf, makeRtf, makeXlsx, type Cell } from './helpers/documents.js';
 import { scanFile, scanString } from './helpers/scan-string.js';
 import { printableStrings } from '../../src/scan/sources/strings.js';
 import { rtfToText } from '../../src/scan/sources/text-formats.js';
@@ -65,6 +65,16 @@ test('CSV: a header names the column; bare nine digits under "SSN" count, the sa
   const f = await scanString(lines.join('\n') + '\n', { name: 'export.csv' });
   assert.deepEqual(f.map((x) => [x.ruleId, x.secret, x.location?.column, x.location?.header]).sort(), ssns.map((s) => ['us-ssn', s, 'B', 'Social Security Number']).sort());
   assert.ok(f.every((x) => x.confidence === 'high'));
+});
+
+test('notes with a steady number of commas are not a table whose first line is a header: a card on the first line is found', async () => {
+  const cards = Array.from({ length: 4 }, () => genCard(r));
+  const text = cards.map((c, i) => `2026-03-0${i + 1} ${i ? 'Ben' : 'Ana'} phoned, paid with ${groupCard(c, '-')}, call back Tuesday.`).join('\n') + '\n';
+  const f = await scanString(text, { name: 'calls.txt' });
+  assert.deepEqual(
+    f.map((x) => x.secret.replace(/-/g, '')),
+    cards,
+  );
 });
 
 test('multilingual headers: Numéro de carte, Kontonummer, Número de seguro social', async () => {
@@ -181,6 +191,56 @@ test('mail: MIME decoded (quoted-printable, encoded words), a zipped spreadsheet
   assert.deepEqual(
     mbox.findings.map((f) => f.file.split('!').pop()),
     ['message-2'],
+  );
+});
+
+test('Outlook .msg: plain, HTML-only and RTF-only bodies; attachments walked; an embedded message is an entry with its own attachments', async () => {
+  const [s1, s2, s3] = [genSsn(r), genSsn(r), genSsn(r)];
+  const card = genCard(r);
+  const iban = genIban(r);
+  const msg = makeMsg({
+    subject: 'Payroll',
+    from: 'HR',
+    to: 'payroll@example.org',
+    body: `SSN ${dashed(s1)}`,
+    attachments: [{ name: 'cards.csv', data: Buffer.from(`name,card number\nA,${card}\n`) }],
+    embedded: [
+      {
+        subject: 'Fwd: leavers',
+        from: 'Ops',
+        to: 'hr@example.org',
+        html: `<html><body><p>Social security: ${dashed(s2)}</p></body></html>`,
+        attachments: [{ name: 'ssn.csv', data: Buffer.from(`name,ssn\nB,${s3}\n`) }],
+      },
+    ],
+  });
+  const res = await scanFile(msg, { name: 'payroll.msg' });
+  assert.deepEqual(res.issues, []);
+  const base = res.findings[0]!.file.replace(/!.*$/, '');
+  assert.deepEqual(res.findings.map((f) => [f.ruleId, f.file.slice(base.length), f.secret.replace(/-/g, '')]).sort(), [
+    ['credit-card', '!cards.csv', card],
+    ['us-ssn', '!Fwd: leavers.msg!ssn.csv', s3],
+    ['us-ssn', '!Fwd: leavers.msg', s2],
+    ['us-ssn', '', s1],
+  ]);
+  // Many messages Outlook saves carry only a compressed RTF body.
+  const rtfOnly = await scanFile(makeMsg({ subject: 'bank', from: 'a', to: 'b', rtf: `{\\rtf1\\ansi Pay to IBAN ${iban}\\par}` }), { name: 'bank.msg' });
+  assert.deepEqual(
+    rtfOnly.findings.map((f) => [f.ruleId, f.secret]),
+    [['iban', iban]],
+  );
+  // An RTF body past msgRtfMaxBytes is not decompressed (the decompressor holds ~8 JS numbers a byte).
+  const huge = await scanFile(makeMsg({ subject: 'big', from: 'a', to: 'b', rtf: `{\\rtf1 ${'x'.repeat(5 << 20)}}` }), { name: 'big.msg' });
+  assert.deepEqual(
+    huge.issues.map((i) => i.kind),
+    ['too-large'],
+  );
+  assert.match(huge.issues[0]!.message, /msgRtfMaxBytes/);
+  // A compound file that is not a message, named .msg, is reported, not thrown.
+  const cut = await scanFile(msg.subarray(0, 1024), { name: 'cut.msg' });
+  assert.deepEqual(
+    cut.issues.map((i) => i.kind),
+    ['corrupt'],
   );
 });
 

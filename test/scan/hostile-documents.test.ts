@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { deflateSync } from 'node:zlib';
-import { makeEml, makeOds, makePdf } from './helpers/documents.js';
+import { deflateSync, inflateRawSync } from 'node:zlib';
+import { makeEml, makeOds, makePdf, makeXlsx, type Cell } from './helpers/documents.js';
 import { makeZip, SECRET_LINE } from './helpers/archives.js';
 import { scanFile } from './helpers/scan-string.js';
 
@@ -103,4 +103,100 @@ test('huge spreadsheets: ODS repeats of a billion cells are clamped; XLSX cell r
     r.findings.map((f) => [f.ruleId, f.location?.column]),
     [['aws-access-token', 'A']],
   );
+});
+
+/** An office zip with one part replaced: its real bytes, or a bomb declaring what it likes. */
+function officeWith(base: Buffer, part: string, data: Buffer, declaredSize?: number): Buffer {
+  // Rebuild the zip from the generator's parts: makeXlsx/makeDocx write plain deflated entries.
+  const entries = zipEntries(base).map((e) => (e.name === part ? { name: part, data, ...(declaredSize !== undefined ? { declaredSize } : {}) } : e));
+  return makeZip(entries);
+}
+
+/** The entries of a zip written by makeZip (no data descriptors, deflate). */
+function zipEntries(zip: Buffer): { name: string; data: Buffer }[] {
+  const out: { name: string; data: Buffer }[] = [];
+  for (let at = 0; zip.readUInt32LE(at) === 0x04034b50;) {
+    const comp = zip.readUInt32LE(at + 18);
+    const nameLen = zip.readUInt16LE(at + 26);
+    const extra = zip.readUInt16LE(at + 28);
+    const name = zip.toString('utf8', at + 30, at + 30 + nameLen);
+    const start = at + 30 + nameLen + extra;
+    out.push({ name, data: inflateRawSync(zip.subarray(start, start + comp)) });
+    at = start + comp;
+  }
+  return out;
+}
+
+// 64 MiB of spaces: about 64 KiB deflated, far past the 200:1 ratio once past the 8 MiB floor.
+const BOMB = (): Buffer => Buffer.alloc(64 << 20, 0x20);
+
+test('zip bombs inside a DOCX and an XLSX: refused by ratio (honest headers) or while inflating (lying ones); the other parts are read', async () => {
+  const secret = SECRET_LINE.toString().trim();
+  const xlsx = makeXlsx([
+    { name: 'Keys', rows: [['Key'], [secret]] },
+    { name: 'Pad', rows: [['x']] },
+  ]);
+  // The second sheet is the bomb; the first (and its shared strings) still give the key.
+  const books = [undefined, 1000].map((declared) => ({ declared, data: officeWith(xlsx, 'xl/worksheets/sheet2.xml', BOMB(), declared) }));
+  for (const { declared, data } of books) {
+    const rss0 = process.memoryUsage().rss;
+    const r = await scanFile(data, { name: 'book.xlsx' });
+    assert.deepEqual(
+      r.issues.map((i) => [i.kind, i.path.replace(/^.*book\.xlsx/, 'book.xlsx')]),
+      [['zip-bomb', 'book.xlsx!xl/worksheets/sheet2.xml']],
+      `declared ${declared}`,
+    );
+    assert.deepEqual(
+      r.findings.map((f) => [f.ruleId, f.location?.sheet]),
+      [['aws-access-token', 'Keys']],
+    );
+    assert.ok(process.memoryUsage().rss - rss0 < 400 << 20, 'memory stays bounded');
+  }
+  // The shared strings part is read whole: a bomb there is refused too, and the workbook is reported.
+  const shared = await scanFile(officeWith(xlsx, 'xl/sharedStrings.xml', BOMB(), 1000), { name: 'shared.xlsx' });
+  assert.deepEqual(
+    shared.issues.map((i) => i.kind),
+    ['zip-bomb'],
+  );
+  const docx = makeZip([
+    { name: '[Content_Types].xml', data: Buffer.from('<Types/>') },
+    { name: 'word/document.xml', data: BOMB(), declaredSize: 2000 },
+    { name: 'docProps/core.xml', data: Buffer.from(`<cp:coreProperties><dc:description>${secret}</dc:description></cp:coreProperties>`) },
+  ]);
+  const d = await scanFile(docx, { name: 'memo.docx' });
+  assert.deepEqual(
+    d.issues.map((i) => [i.kind, i.path.replace(/^.*memo\.docx/, 'memo.docx')]),
+    [['zip-bomb', 'memo.docx!word/document.xml']],
+  );
+  assert.deepEqual(
+    d.findings.map((f) => f.file.replace(/^.*memo\.docx/, 'memo.docx')),
+    ['memo.docx!docProps/core.xml'],
+  );
+});
+
+test('a 200,000-row XLSX is read to its last row with memory bounded', async () => {
+  const rows: Cell[][] = [['Name', 'Note']];
+  for (let i = 0; i < 200_000; i++) rows.push([`person ${i}`, { n: String(i) }]);
+  rows.push(['last', SECRET_LINE.toString().trim()]);
+  const book = makeXlsx([{ name: 'Big', rows }]);
+  const rss0 = process.memoryUsage().rss;
+  const r = await scanFile(book, { name: 'big.xlsx' });
+  assert.deepEqual(r.issues, []);
+  assert.deepEqual(
+    r.findings.map((f) => [f.ruleId, f.location?.row, f.location?.column]),
+    [['aws-access-token', 200_002, 'B']],
+  );
+  assert.ok(process.memoryUsage().rss - rss0 < 400 << 20, 'memory stays bounded');
+});
+
+test('a mail of more parts than the cap is refused as an issue, not read part by part', async () => {
+  const parts = Array.from({ length: 10_050 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('');
+  const r = await scanFile(Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: many\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}--b--\r\n`), {
+    name: 'many.eml',
+  });
+  assert.deepEqual(
+    r.issues.map((i) => i.kind),
+    ['too-many-entries'],
+  );
+  assert.match(r.issues[0]!.message, /EMAXPARTCOUNT/);
 });

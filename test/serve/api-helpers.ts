@@ -14,6 +14,7 @@ import { startApi, type ApiHandle, type ApiOptions } from '../../src/serve/api/i
 import type { HealthSnapshot } from '../../src/serve/api/deps.js';
 import { Passwords } from '../../src/serve/api/auth/passwords.js';
 import { Credentials } from '../../src/serve/api/auth/credentials.js';
+import type { IngestTokens } from '../../src/serve/api/auth/ingest-tokens.js';
 import { LiveHub } from '../../src/serve/api/live.js';
 import { StateRuleCatalog } from '../../src/serve/api/rules/catalog.js';
 import type { ApiConfig } from '../../src/serve/config.js';
@@ -41,6 +42,8 @@ function termMatches(ev: StoredEvent, term: string): boolean {
 /** An in-memory `EventStore` (sql() is a stand-in: it records the call and answers or refuses). */
 export class MemoryEventStore implements EventStore {
   readonly calls: { method: string; args: unknown[] }[] = [];
+  /** What `usage()` reports on top of the events held, or the error it throws (a store that is down). */
+  usageOverride: Partial<StoreUsage> | Error = {};
   constructor(readonly events: StoredEvent[] = []) {}
 
   private matching(q: FilterQuery): StoredEvent[] {
@@ -115,7 +118,8 @@ export class MemoryEventStore implements EventStore {
     return [];
   }
   async usage(): Promise<StoreUsage> {
-    return { bytes: 4096, days: ['2026-01-01'], events: this.events.length, fieldNames: 0, fieldNamesDropped: 0, restarts: 0 };
+    if (this.usageOverride instanceof Error) throw this.usageOverride;
+    return { bytes: 4096, days: ['2026-01-01'], events: this.events.length, fieldNames: 0, fieldNamesDropped: 0, restarts: 0, ...this.usageOverride };
   }
   async close(): Promise<void> {}
 }
@@ -186,7 +190,7 @@ export interface Api {
 }
 
 /** Starts the API on 127.0.0.1 (a free port) over a new state database in a temporary folder. */
-export async function startTestApi(opts: { config?: Partial<ApiConfig>; api?: ApiOptions; events?: StoredEvent[] } = {}): Promise<Api> {
+export async function startTestApi(opts: { config?: Partial<ApiConfig>; api?: ApiOptions; events?: StoredEvent[]; ingestTokens?: (db: StateDb) => IngestTokens } = {}): Promise<Api> {
   const dir = mkdtempSync(join(tmpdir(), 'fb-api-'));
   const db = new StateDb(join(dir, 'state.db'));
   const store = new MemoryEventStore(opts.events ?? []);
@@ -197,7 +201,11 @@ export async function startTestApi(opts: { config?: Partial<ApiConfig>; api?: Ap
   const catalog = new StateRuleCatalog(db, bundled);
   const logs: string[] = [];
   const cfg: ApiConfig = { listen: { host: '127.0.0.1', port: 0 }, sessionHours: 12, maxStreams: 64, ...opts.config };
-  const handle = await startApi(cfg, { db, events: store, rules: catalog, live, health, log: (l, m) => logs.push(`${l}: ${m}`) }, { scrypt: TEST_SCRYPT, consoleDir: false, ...opts.api });
+  const handle = await startApi(
+    cfg,
+    { db, events: store, rules: catalog, live, health, log: (l, m) => logs.push(`${l}: ${m}`), ...(opts.ingestTokens ? { ingestTokens: opts.ingestTokens(db) } : {}) },
+    { scrypt: TEST_SCRYPT, consoleDir: false, ...opts.api },
+  );
   const base = `http://127.0.0.1:${handle.address.port}`;
   return {
     handle,

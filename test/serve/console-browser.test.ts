@@ -6,18 +6,16 @@
  * with its matched fields), triage recorded in the audit trail, hostile log values shown as text,
  * the CSP, the dark theme, 1280 px, search with autocomplete and CSV export, rules (disable,
  * lint errors at their line, test, upload), a read-only user, and axe-core on the main pages.
- * Skips when Chromium or the built console is missing. FIREBREAK_CONSOLE_SHOTS=<dir> saves
- * screenshots of every page at 1280 and 1920 px, light and dark.
+ * Skips when Chromium or the built console is missing. console-live.test.ts does the same
+ * against a running server fed the sample intrusion; scripts/console-shots.js takes the screenshots.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { DEFAULT_CONSOLE_DIR } from '../../src/serve/api/static.js';
-import { CHROMIUM, CHROMIUM_SKIP } from '../output/browser.js';
 import { addUser, loggedIn, PASSWORD, startTestApi, type Api } from './api-helpers.js';
+import { axeViolations, CONSOLE_SKIP as skip, launchChromium, login as loginAs, noHorizontalScroll, openConsole as open, type Opened } from './console-helpers.js';
 import { LIVE_STORY, OUTSIDE, PATIENT_ZERO, scenarioEvents, seedBackground, seedIntrusion, XSS_HOST } from './console-scenario.js';
 
 // Callbacks that run in the page: the few DOM names they use (the Node program has no DOM library).
@@ -26,82 +24,16 @@ interface PageElement {
   textContent: string | null;
   closest(selector: string): PageElement | null;
 }
-interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-}
 declare const document: {
   activeElement: PageElement | null;
-  documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number };
+  documentElement: { dataset: Record<string, string | undefined> };
   querySelector(selector: string): PageElement | null;
   body: unknown;
 };
-declare const window: { innerWidth: number; dispatchEvent(e: unknown): boolean; __xss?: unknown; axe: { run(context: unknown, options: unknown): Promise<AxeResult> } };
-declare const localStorage: { getItem(key: string): string | null };
+declare const window: { __xss?: unknown };
 declare const getComputedStyle: (e: unknown) => { backgroundColor: string };
-declare const CustomEvent: new (type: string) => unknown;
 
-const built = existsSync(join(DEFAULT_CONSOLE_DIR, 'index.html'));
-const skip = CHROMIUM_SKIP || (built ? false : `the console is not built at ${DEFAULT_CONSOLE_DIR} (npm run build); browser checks skipped`);
-const SHOTS = process.env.FIREBREAK_CONSOLE_SHOTS;
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface Opened {
-  ctx: BrowserContext;
-  page: Page;
-  pageErrors: string[];
-  /** Console errors and warnings, except the browser's own "Failed to load resource" lines for refused requests the test makes on purpose. */
-  problems: string[];
-}
-
-async function open(browser: Browser, base: string, width = 1280): Promise<Opened> {
-  const ctx = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true });
-  const page = await ctx.newPage();
-  const o: Opened = { ctx, page, pageErrors: [], problems: [] };
-  page.on('pageerror', (e) => o.pageErrors.push(e.message));
-  page.on('console', (m) => {
-    if ((m.type() === 'error' || m.type() === 'warning') && !m.text().startsWith('Failed to load resource')) o.problems.push(`${m.type()}: ${m.text()}`);
-  });
-  page.setDefaultTimeout(15_000);
-  await page.goto(base + '/');
-  return o;
-}
-
-async function login(page: Page, user: string): Promise<void> {
-  await page.fill('input[name=user]', user);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('[data-testid=queue]');
-  await page.waitForSelector('[data-testid=live-state]:text("live")');
-}
-
-/** Serious and critical axe-core violations on the current page. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  const r = await page.evaluate(async () => {
-    const res = await window.axe.run(document, { resultTypes: ['violations'] });
-    return res.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.length} node(s), e.g. ${v.nodes[0]?.target?.join(' ')}: ${v.help}`);
-  });
-  return r;
-}
-
-async function shoot(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  mkdirSync(SHOTS, { recursive: true });
-  for (const width of [1280, 1920])
-    for (const theme of ['light', 'dark']) {
-      await page.setViewportSize({ width, height: 1000 });
-      await page.evaluate((t) => (document.documentElement.dataset.theme = t), theme);
-      await page.evaluate(() => window.dispatchEvent(new CustomEvent('firebreak-theme')));
-      await page.waitForTimeout(200);
-      await page.screenshot({ path: join(SHOTS, `${name}-${width}-${theme}.png`), fullPage: true });
-    }
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await page.evaluate(() => (document.documentElement.dataset.theme = localStorage.getItem('firebreak.theme') ?? 'light'));
-}
-
-const noHorizontalScroll = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+const login = (page: Page, user: string): Promise<void> => loginAs(page, user, PASSWORD);
 
 describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
   let api: Api;
@@ -114,11 +46,7 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     await addUser(api, 'alice', 'analyst');
     await addUser(api, 'rob', 'read-only');
     seedBackground(api);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchChromium();
     analyst = await open(browser, api.base);
   });
   after(async () => {
@@ -162,7 +90,6 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     await page.selectOption('select:near(:text("Severity"))', '');
     await page.waitForSelector('tr[data-id="st-older-0001"]');
     assert.deepEqual(await axeViolations(page), []);
-    await shoot(page, 'queue');
   });
 
   it('moves the selection with the keyboard and opens the story with Enter', async () => {
@@ -204,6 +131,9 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.equal(await page.$$eval('[data-testid=graph-edges] li', (l) => l.length), 4);
     assert.deepEqual(await page.$$eval('[data-testid=tactics] li strong', (l) => l.map((x) => x.textContent)), ['Initial Access', 'Discovery', 'Lateral Movement']);
     assert.match((await page.textContent('[data-testid=patient-zero]'))!, /outside the network/);
+    const timeline = await page.$$eval('[data-testid=timeline] tbody tr', (l) => l.map((x) => x.textContent ?? ''));
+    assert.equal(timeline.length, 4, 'two detections of one rule in a row on one host are one line');
+    assert.match(timeline[0], /External Remote Logon ×2$/);
     assert.match((await page.textContent('[data-testid=narrative]'))!, /adm-attacker/);
     assert.ok(await noHorizontalScroll(page), 'the story fits 1280 px');
   });
@@ -224,7 +154,6 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
       `the matched field is highlighted: ${JSON.stringify(matched)}`,
     );
     assert.deepEqual(await axeViolations(page), []);
-    await shoot(page, 'story');
   });
 
   it('triages the story: assign, comment, close as true positive, each step in the audit trail', async () => {
@@ -251,6 +180,8 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.equal(s.assignee, 'alice');
 
     await page.click(`[data-testid=story-alerts] tr:has-text("${XSS_HOST.slice(0, 8)}") button:has-text("Split out")`);
+    assert.equal(await page.$('[data-testid=audit] li[data-action="story.split"]'), null, 'nothing split before it is confirmed');
+    await page.click(`[data-testid=story-alerts] tr:has-text("${XSS_HOST.slice(0, 8)}") button:has-text("Yes, split out")`);
     await page.waitForSelector('[data-testid=audit] li[data-action="story.split"]');
     assert.equal(await page.$$eval('[data-testid=story-alerts] tbody tr:not(.event-row)', (l) => l.length), 2, 'the split alert left the story');
   });
@@ -282,7 +213,6 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.equal(await page.$$eval('[data-testid=results] tbody tr', (l) => l.length), 3);
     await page.waitForSelector('[data-testid=histogram] canvas');
     assert.deepEqual(await axeViolations(page), []);
-    await shoot(page, 'search');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-csv]')]);
     const csv = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
     const lines = csv.trim().split(/\r?\n/);
@@ -323,7 +253,6 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.match((await page.textContent('[data-testid=lint] li[data-line="10"]'))!, /line 10, column \d+: .*nonexistent/);
     assert.ok(await page.$('pre.lines .bad-line[data-line="10"]'), 'the line is marked in the rule text');
     assert.deepEqual(await axeViolations(page), []);
-    await shoot(page, 'rules');
 
     await page.fill('[data-testid=upload-yaml]', bad.replace(' and nonexistent', ''));
     await page.click('button:has-text("Test against stored events")');
@@ -339,7 +268,6 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     await page.goto(`${api.base}/hosts/${encodeURIComponent(PATIENT_ZERO)}`);
     await page.waitForSelector('[data-testid=entity]');
     assert.ok((await page.textContent('h1'))!.includes(PATIENT_ZERO));
-    await shoot(page, 'host');
     await page.goto(`${api.base}/`);
     await page.click('button:has-text("Mark all seen")');
     await page.waitForFunction(() => document.querySelector('[data-testid=new-counter] strong')?.textContent === '0');
@@ -360,13 +288,11 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     await page.waitForSelector('h1:has-text("Not found")');
     await page.click('nav a:has-text("Coverage")');
     await page.waitForSelector('[data-testid=matrix] .cell');
-    await shoot(page, 'coverage');
     const [layer] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=navigator]')]);
     const json = JSON.parse(readFileSync(await layer.path(), 'utf8'));
     assert.equal(json.domain, 'enterprise-attack');
     await page.click('nav a:has-text("Health")');
     await page.waitForSelector('[data-testid=sources] td:has-text("winlogbeat-dcs")');
-    await shoot(page, 'health');
     assert.deepEqual(analyst.pageErrors, []);
     assert.deepEqual(analyst.problems, []);
   });

@@ -26,6 +26,7 @@ export function intrusionStory(): Story {
     score: 92,
     timeline: [
       { at: minutes(0), host: PATIENT_ZERO, title: 'External Remote Logon' },
+      { at: minutes(1), host: PATIENT_ZERO, title: 'External Remote Logon' },
       { at: minutes(12), host: 'SRV-FILE01.corp.example', title: 'Remote Logon' },
       { at: minutes(25), host: 'DC01.corp.example', title: 'Suspicious Whoami' },
       { at: minutes(40), host: XSS_HOST, title: 'Remote Logon' },
@@ -46,7 +47,9 @@ export function intrusionStory(): Story {
     detections: [{ id: null, title: 'Remote Logon' }],
     evidence: 'suspicious activity on the source before the move',
   });
+  // As the story builder makes it: the entry from outside is a spread edge too (the console draws it once).
   s.spread = [
+    edge(OUTSIDE, 'ip', PATIENT_ZERO, minutes(0), 'T1133', 'External Remote Services'),
     edge(PATIENT_ZERO, 'host', 'SRV-FILE01.corp.example', minutes(12), 'T1021.002', 'SMB/Windows Admin Shares'),
     edge('SRV-FILE01.corp.example', 'host', 'DC01.corp.example', minutes(20), 'T1021.006', 'Windows Remote Management'),
     edge('198.51.100.7', 'ip', XSS_HOST, minutes(40), 'T1021.001', 'Remote Desktop Protocol'),

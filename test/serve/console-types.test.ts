@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import ts from 'typescript';
+import { TACTICS } from '../../src/detections/attack.js';
 import { startTestApi, type Api } from './api-helpers.js';
 
 const TYPES = new URL('../../../console/src/types.ts', import.meta.url);
@@ -60,7 +61,34 @@ describe('console API types', () => {
       compared.push(name);
       assert.deepEqual([...own].sort(), Object.keys(schema.properties).sort(), `console/src/types.ts ${name} vs the API's ${name} schema`);
     }
-    for (const must of ['Alert', 'AlertDetail', 'StorySummary', 'StoryDetail', 'Story', 'Session', 'Rule', 'Health', 'HostFacts', 'AccountFacts', 'Coverage', 'RuleTestResult', 'LiveEvent'])
+    for (const must of [
+      'Alert',
+      'AlertDetail',
+      'StorySummary',
+      'StoryDetail',
+      'Story',
+      'Session',
+      'Rule',
+      'Health',
+      'HostFacts',
+      'AccountFacts',
+      'Coverage',
+      'RuleTestResult',
+      'LiveEvent',
+      'User',
+      'ApiKey',
+      'IngestToken',
+    ])
       assert.ok(compared.includes(must), `${must} was compared (compared: ${compared.join(', ')})`);
+  });
+
+  it("lists the server's ATT&CK tactics in the server's kill-chain order", () => {
+    // console/src/attack.ts is outside this program: its table is read as text.
+    const text = readFileSync(new URL('../../../console/src/attack.ts', import.meta.url), 'utf8');
+    const rows = [...text.matchAll(/\{ id: '([^']*)', short: '([^']+)', name: '([^']+)' \}/g)].map((m) => ({ id: m[1], short: m[2], name: m[3] }));
+    assert.deepEqual(
+      rows,
+      TACTICS.map((t) => ({ ...t })),
+    );
   });
 });

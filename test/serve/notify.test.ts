@@ -396,7 +396,7 @@ describe('notifications: the outbox', () => {
     // Take a database back to schema 1 (the outbox without the delivery columns) with a row in it.
     const a = new StateDb(path);
     a.db.exec(
-      'DROP INDEX outbox_pending; DROP INDEX outbox_created_once; ALTER TABLE outbox DROP COLUMN created_at; ALTER TABLE outbox DROP COLUMN attempted_at; ALTER TABLE outbox DROP COLUMN failed_at; DROP TABLE story_splits',
+      'DROP INDEX outbox_pending; DROP INDEX outbox_created_once; ALTER TABLE outbox DROP COLUMN created_at; ALTER TABLE outbox DROP COLUMN attempted_at; ALTER TABLE outbox DROP COLUMN failed_at; DROP TABLE story_splits; DROP TABLE ingest_tokens',
     );
     a.db.pragma('user_version = 1');
     const r = await receiver();
@@ -405,7 +405,7 @@ describe('notifications: the outbox', () => {
     a.db.prepare('INSERT INTO outbox (channel, kind, story_id, payload, next_at) VALUES (?, ?, ?, ?, ?)').run('ch', 'story-created', 'st-0123456789abcdef', payload, '2026-01-01T00:00:00.000Z');
     a.close();
     const b = new StateDb(path);
-    assert.equal(b.db.pragma('user_version', { simple: true }), 3);
+    assert.equal(b.db.pragma('user_version', { simple: true }), 4);
     const n = new Notifier(b, cfg);
     n.start();
     try {

@@ -17,23 +17,9 @@ import { detectionStages } from '../../src/pipeline/plan.js';
 import { parseServeConfig } from '../../src/serve/config.js';
 import { startServer, type Server } from '../../src/serve/server.js';
 import type { AlertRow } from '../../src/serve/store/db.js';
-import { DATA_DIR } from '../../src/sigma/bundled.js';
 import { TOKENS, until } from './ingest-helpers.js';
 import { receiver, type Receiver } from './notify-helpers.js';
-import { sampleDocs } from './sample.js';
-
-const SAMPLE = join(DATA_DIR, 'samples', 'intrusion');
-
-export function serveYaml(dir: string, extra = ''): string {
-  return `data: ${dir}/data
-listeners:
-  elastic: { listen: 127.0.0.1:0 }
-tokens:
-  - { source: winlogbeat, secret: ${TOKENS.elastic}, protocols: [elastic] }
-processing: { threads: 2, idleFlushSeconds: 0.5, allowedLatenessSeconds: 5 }
-storage: { events: true }
-${extra}`;
-}
+import { SAMPLE, sampleDocs, serveYaml } from './sample.js';
 
 describe('serve: the sample intrusion through the bulk API', { timeout: 600_000 }, () => {
   let dir: string;

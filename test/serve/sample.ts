@@ -1,9 +1,13 @@
-/** The bundled sample intrusion as shippers send it, for the serve tests. */
+/**
+ * The bundled sample intrusion (data/samples/intrusion) as a shipper sends it to `firebreak serve`,
+ * and the configuration of a test server that reads it through the Elasticsearch bulk API.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DATA_DIR } from '../../src/sigma/bundled.js';
 import { toEcs } from '../hunt/ecs-converter.js';
+import { TOKENS } from './ingest-helpers.js';
 
 export const SAMPLE = join(DATA_DIR, 'samples', 'intrusion');
 
@@ -16,4 +20,16 @@ export function sampleDocs(): Record<string, unknown>[] {
   }
   const at = (d: Record<string, unknown>) => String(d['@timestamp']);
   return docs.sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
+}
+
+/** A server configuration: data under `dir`, the bulk API on a free loopback port with one token, events stored; `extra` YAML appended. */
+export function serveYaml(dir: string, extra = ''): string {
+  return `data: ${dir}/data
+listeners:
+  elastic: { listen: 127.0.0.1:0 }
+tokens:
+  - { source: winlogbeat, secret: ${TOKENS.elastic}, protocols: [elastic] }
+processing: { threads: 2, idleFlushSeconds: 0.5, allowedLatenessSeconds: 5 }
+storage: { events: true }
+${extra}`;
 }

@@ -108,6 +108,20 @@ describe('write-ahead log', () => {
     );
   });
 
+  it('closing a reader ends a read waiting for new records (the log stays open)', async () => {
+    const dir = tmp();
+    const wal = await WriteAheadLog.open({ dir });
+    await wal.append([rec(0)]);
+    const r = wal.reader(0);
+    assert.equal((await r.read(10)).length, 1);
+    const waiting = r.read(10);
+    await r.close();
+    assert.deepEqual(await waiting, []);
+    await wal.append([rec(1)]);
+    assert.deepEqual(await r.read(10), [], 'a closed reader reads nothing more');
+    await wal.close();
+  });
+
   it('group commit: concurrent appends share fsyncs and resolve in order', async () => {
     const dir = tmp();
     const wal = await WriteAheadLog.open({ dir, groupCommitMs: 5 });

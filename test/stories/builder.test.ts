@@ -10,7 +10,7 @@ import type { Level } from '../../src/sigma/model.js';
 import { addressClaims, normaliseIp } from '../../src/events/addresses.js';
 import { StoryBuilder } from '../../src/stories/builder.js';
 import { accountsOf } from '../../src/stories/entities.js';
-import { detectionFact } from '../../src/stories/facts.js';
+import { detectionFact, type RoutineFact } from '../../src/stories/facts.js';
 import { defaultDomain } from '../../src/events/domain.js';
 import type { Story } from '../../src/stories/model.js';
 import { renderStoriesText, StoriesJsonlWriter } from '../../src/output/stories.js';
@@ -200,7 +200,7 @@ describe('StoryBuilder', () => {
 
   it('resolves an address learnt after the detection when the story is finished', () => {
     const b = new StoryBuilder();
-    b.add(det(10, 'FS01', 'high', LOGON3('10.0.0.5', '-', 'Administrator', PTH), ['attack.lateral-movement'], 'Logon'));
+    b.add(det(10, 'FS01', 'critical', LOGON3('10.0.0.5', '-', 'Administrator', PTH), ['attack.lateral-movement'], 'Logon'));
     b.learnAddress('10.0.0.5', 'WS09', at(0));
     const s = b.finish()[0]!;
     assert.deepEqual(
@@ -286,6 +286,85 @@ describe('StoryBuilder', () => {
     assert.equal(stories[0]!.detections, 2);
   });
 
+  it('an administrator fanning out from changing jump hosts is routine; the same account after suspicious activity on its source, or by pass-the-hash, is not', () => {
+    const DAY = 86_400_000;
+    const facts: RoutineFact[] = [];
+    // Three days before: every workstation reached by its user; the administrator reaching 4 servers a day from another jump host each day (none of them a management host).
+    for (let d = 3; d >= 1; d--) {
+      for (let i = 0; i < 40; i++) facts.push({ kind: 'access', t: T0 - d * DAY + i * 1000, source: `ip:10.0.9.${i}`, target: `ws${i}`, account: `user${i}` });
+      for (let i = 0; i < 4; i++) facts.push({ kind: 'access', t: T0 - d * DAY + 3_600_000 + i * 60_000, source: `h:jump0${d}`, target: `srv${(d * 4 + i) % 12}`, account: 'adm_alice' });
+    }
+    const sysmon = 'Microsoft-Windows-Sysmon/Operational';
+    const proc = (cmd: string, guid: number) => ({
+      EventID: 1,
+      Channel: sysmon,
+      User: 'CORP\\adm_alice',
+      Image: `C:\\Windows\\System32\\${cmd.split(' ')[0]}`,
+      CommandLine: cmd,
+      ProcessGuid: `{bbbbbbbb-0000-0000-0000-00000000000${guid}}`,
+    });
+    const run = (ds: DetectionRecord[]) => {
+      const b = new StoryBuilder();
+      b.learnRoutine(facts);
+      for (const d of ds) {
+        const f = detectionFact(d.rule.id ?? d.rule.title, d.event, d.computer, Date.parse(d.timestamp!), defaultDomain());
+        if (f) b.learnRoutine([f]);
+      }
+      for (const d of ds) b.add(d);
+      return { stories: b.finish(), routine: b.stats().routine };
+    };
+    // Her PsExec and a remote task from a jump host: two tactics by one account, and routine.
+    const admin = run([
+      det(0, 'JUMP01', 'high', proc('PsExec64.exe \\\\SRV05 -accepteula -s cmd /c hostname', 1), ['attack.execution'], 'PsExec escalation'),
+      det(60, 'JUMP01', 'high', proc('schtasks.exe /create /s SRV06 /ru SYSTEM /tn Cleanup /tr c:\\ops\\clean.cmd', 2), ['attack.persistence'], 'Remote task'),
+    ]);
+    assert.equal(admin.stories.length, 0, admin.stories.map((s) => s.earned).join(' | '));
+    assert.equal(admin.routine, 2);
+    // The same account from a workstation right after an LSASS dump there: spread with evidence.
+    const attacker = run([
+      det(0, 'WS05', 'high', { ...proc('rundll32.exe comsvcs.dll MiniDump 652 C:\\Windows\\Temp\\l.dmp full', 3) }, ['attack.credential-access'], 'LSASS dump'),
+      det(10, 'WS05', 'high', proc('PsExec64.exe \\\\SRV07 -accepteula -s cmd /c hostname', 4), ['attack.execution'], 'PsExec escalation'),
+      det(12, 'SRV07', 'medium', { User: 'CORP\\adm_alice' }, ['attack.discovery'], 'Recon'),
+    ]);
+    assert.equal(attacker.stories.length, 1);
+    assert.deepEqual(
+      attacker.stories[0]!.spread.map((e) => [e.from, e.to, e.evidence]),
+      [['WS05', 'SRV07', 'after LSASS dump on WS05 at 10:00 UTC']],
+    );
+    // The launcher runs as the desktop user (mstsc, Invoke-Command): the access the administrator's account made from there that day is routine.
+    facts.push({ kind: 'access', t: T0 - 3_600_000, source: 'h:ws10', target: 'jump01', account: 'adm_alice' });
+    const desktop = (min: number, record: number, title: string, tactic: string, cmd: string) =>
+      det(min, 'WS10', 'high', { EventID: 1, Channel: sysmon, User: 'CORP\\alice', Image: 'C:\\Windows\\System32\\mstsc.exe', CommandLine: cmd }, [`attack.${tactic}`], title, { recordId: record });
+    const own = run([desktop(0, 501, 'RDP client', 'lateral-movement', 'mstsc.exe /v:JUMP01'), desktop(60, 502, 'Run key', 'persistence', 'setup.exe')]);
+    assert.equal(own.stories.length, 0, own.stories.map((s) => s.earned).join(' | '));
+    // An administrator's own tools at work on the jump host before her move do not make it the foothold; someone else's suspicious activity there does.
+    const tool = (user: string) =>
+      det(
+        -5,
+        'JUMP01',
+        'medium',
+        { EventID: 13, Channel: sysmon, User: `CORP\\${user}`, TargetObject: 'HKU\\S-1\\Software\\Sysinternals\\PsExec\\EulaAccepted' },
+        ['attack.resource-development'],
+        'Sysinternals EULA',
+      );
+    const launch = det(0, 'JUMP01', 'high', proc('PsExec64.exe \\\\SRV05 -accepteula -s cmd /c hostname', 5), ['attack.execution'], 'PsExec escalation');
+    const recon = det(2, 'SRV05', 'medium', { User: 'CORP\\adm_alice' }, ['attack.discovery'], 'Recon');
+    assert.equal(run([tool('adm_alice'), launch, recon]).stories.length, 0);
+    const other = run([tool('eve'), launch, recon]);
+    assert.equal(other.stories.length, 1);
+    assert.deepEqual(
+      other.stories[0]!.spread.map((e) => [e.from, e.to, e.evidence]),
+      [['JUMP01', 'SRV05', 'after Sysinternals EULA on JUMP01 at 09:55 UTC']],
+    );
+    // …and by pass-the-hash from a quiet host: a technique suspicious in itself is evidence whoever uses it.
+    const pth = run([
+      det(0, 'SRV08', 'medium', LOGON3('10.0.0.66', 'WS06', 'adm_alice', PTH), ['attack.lateral-movement'], 'Pass the hash'),
+      det(2, 'SRV08', 'high', { User: 'CORP\\adm_alice' }, ['attack.credential-access'], 'Dump'),
+    ]);
+    assert.equal(pth.stories.length, 1);
+    assert.match(pth.stories[0]!.spread.find((e) => e.from === 'WS06')!.evidence, /pass-the-hash/);
+  });
+
   it('makes a story only of what earns its place', () => {
     const one = (ds: DetectionRecord[]) => build(ds).stories;
     assert.equal(one([det(0, 'A', 'low')]).length, 0, 'lone low');
@@ -293,7 +372,24 @@ describe('StoryBuilder', () => {
     assert.equal(one([det(0, 'A', 'medium', {}, ['attack.discovery'], 'M1'), det(5, 'A', 'medium', {}, ['attack.collection'], 'M2')]).length, 0, 'medium detections alone, whatever their tactics');
     assert.equal(one([det(0, 'A', 'medium', LOGON3('10.9.9.9', 'B'), ['attack.lateral-movement'], 'M')]).length, 0, 'a medium logon from another host, nothing suspicious around it');
     assert.equal(one([det(0, 'A', 'medium', LOGON3('203.0.113.1', '-'), ['attack.initial-access'], 'Failed logon from public IP')]).length, 0, 'medium from an unknown address');
-    assert.match(one([det(0, 'A', 'high', {}, ['attack.execution'], 'H')])[0]!.earned, /^high detection of a rule seen on no other host: H$/, 'a lone high detection of a rare rule');
+    // One event is one alert, however many rules it matches and however rare they are.
+    assert.equal(one([det(0, 'A', 'high', {}, ['attack.execution'], 'H')]).length, 0, 'a lone high detection of a rare rule');
+    const runKeyEvent = { EventID: 13, Channel: 'Microsoft-Windows-Sysmon/Operational', User: 'CORP\\ldavis', Image: 'C:\\Users\\ldavis\\Downloads\\SpotifySetup.exe' };
+    const sameRecord = (title: string, level: Level) => det(0, 'A', level, runKeyEvent, ['attack.persistence'], title, { recordId: 77 });
+    assert.equal(one([sameRecord('Run key', 'high'), sameRecord('Run key from Downloads', 'high'), sameRecord('Autorun', 'medium')]).length, 0, 'three rules on one record');
+    // A rare high corroborated by more suspicious activity of the same actor is a story.
+    const corroborated = one([det(0, 'A', 'high', { User: 'CORP\\eve' }, ['attack.execution'], 'H'), det(20, 'A', 'medium', { User: 'CORP\\eve' }, ['attack.execution'], 'M')]);
+    assert.equal(corroborated.length, 1);
+    assert.match(corroborated[0]!.earned, /^high detection of a rule seen on no other host, with more suspicious activity of the same actor: H$/);
+    // …but not by another account on the same host (an administrator's remote session near a user's install), nor by its own twin.
+    assert.equal(one([det(0, 'A', 'high', { User: 'CORP\\eve' }, ['attack.execution'], 'H'), det(20, 'A', 'medium', { User: 'CORP\\adm_bob' }, ['attack.discovery'], 'M')]).length, 0, 'two accounts');
+    const twin = (channel: string, ms: number) => det(0, 'A', 'high', { Channel: channel, User: 'CORP\\eve' }, ['attack.execution'], 'H', { timestamp: new Date(T0 + ms).toISOString() });
+    assert.equal(one([twin('Microsoft-Windows-Sysmon/Operational', 0), twin('Security', 40)]).length, 0, 'Sysmon 1 and its 4688 twin are one action');
+    assert.equal(one([twin('Microsoft-Windows-Sysmon/Operational', 0), twin('Microsoft-Windows-Sysmon/Operational', 40)]).length, 1, 'two records of one channel are two events');
+    // A program one actor wrote and the system later ran (an unquoted service path) is one actor.
+    const planted = det(0, 'A', 'high', { EventID: 11, ProcessGuid: '{aaaaaaaa-0000-0000-0000-000000000001}', TargetFilename: 'C:\\program.exe' }, ['attack.persistence'], 'Planted');
+    const ran = det(30, 'A', 'medium', { User: 'NT AUTHORITY\\SYSTEM', ProcessGuid: '{aaaaaaaa-0000-0000-0000-000000000002}', Image: 'C:\\program.exe' }, ['attack.privilege-escalation'], 'Ran');
+    assert.equal(one([planted, ran]).length, 1, 'written, then run');
     // The same high rule on two hosts (users' installers writing Run keys here and there): alerts, unless with more.
     const runKey = (min: number, host: string) => det(min, host, 'high', { Image: `C:\\Users\\u\\Downloads\\setup${host}.exe` }, ['attack.persistence', 'attack.privilege-escalation'], 'Run key');
     assert.equal(one([runKey(0, 'A'), runKey(300, 'B')]).length, 0, 'a high rule firing on two hosts');
@@ -304,7 +400,11 @@ describe('StoryBuilder', () => {
     );
     const progressed = one([runKey(0, 'A'), runKey(300, 'B'), det(5, 'A', 'medium', {}, ['attack.credential-access'], 'Dump')]);
     assert.equal(progressed.length, 1, 'high with suspicious activity in another tactic');
-    assert.match(progressed[0]!.earned, /^high detection \(Run key\) with suspicious activity in more than one tactic$/);
+    assert.match(progressed[0]!.earned, /^high detection \(Run key\) with suspicious activity of the same actor in more than one tactic$/);
+    // Two tactics from two actors on one host are no progression.
+    const userKey = (min: number, host: string) => det(min, host, 'high', { User: 'CORP\\ldavis' }, ['attack.persistence'], 'Run key');
+    assert.equal(one([userKey(0, 'A'), userKey(300, 'B'), det(40, 'A', 'medium', { User: 'CORP\\adm_amoore' }, ['attack.execution'], 'Remote PowerShell')]).length, 0, 'a user and an administrator');
+    assert.equal(one([userKey(0, 'A'), userKey(300, 'B'), det(40, 'A', 'medium', { User: 'CORP\\ldavis' }, ['attack.execution'], 'Remote PowerShell')]).length, 1, 'the same user');
     assert.match(one([det(0, 'A', 'critical', {}, [], 'C')])[0]!.earned, /^critical detection: C$/);
     assert.equal(one([det(0, 'A', 'critical', {}, [], 'C', { hidden: true })]).length, 0, 'hidden');
     assert.equal(one([det(0, 'A', 'informational'), det(1, 'A', 'informational')]).length, 0, 'informational');
@@ -316,16 +416,16 @@ describe('StoryBuilder', () => {
 
   it('joins only within the proximity window; unique ids keep joining longer', () => {
     assert.equal(build([det(0, 'A', 'high'), det(60, 'A', 'high')]).stories.length, 1);
-    assert.equal(build([det(0, 'A', 'high'), det(300, 'A', 'high')]).stories.length, 2);
-    assert.equal(build([det(0, 'A', 'high'), det(300, 'A', 'high')], [], { windowMs: 6 * 3_600_000 }).stories.length, 1);
+    assert.equal(build([det(0, 'A', 'critical'), det(300, 'A', 'critical')]).stories.length, 2);
+    assert.equal(build([det(0, 'A', 'critical'), det(300, 'A', 'critical')], [], { windowMs: 6 * 3_600_000 }).stories.length, 1);
     const g = { ProcessGuid: '{11111111-2222-3333-4444-555555555555}' };
     assert.equal(build([det(0, 'A', 'high', g), det(600, 'A', 'high', { ParentProcessGuid: g.ProcessGuid })]).stories.length, 1, 'process GUID within 24 h');
   });
 
   it('does not join on service identities, a logon ID on another host, or a machine account at home', () => {
-    // Two rules (each rare), so each host's detection would be a story on its own.
+    // Two critical detections, so each host's would be a story on its own.
     const two = (a: Record<string, FieldValue>, b: Record<string, FieldValue>) =>
-      build([det(0, 'A', 'high', a, ['attack.execution'], 'R1'), det(1, 'B', 'high', b, ['attack.execution'], 'R2')]).stories.length;
+      build([det(0, 'A', 'critical', a, ['attack.execution'], 'R1'), det(1, 'B', 'critical', b, ['attack.execution'], 'R2')]).stories.length;
     const sys = { User: 'NT AUTHORITY\\SYSTEM', SubjectLogonId: '0x3e7' };
     assert.equal(two(sys, sys), 2);
     assert.equal(two({ TargetLogonId: '0x1234' }, { TargetLogonId: '0x1234' }), 2);
@@ -336,7 +436,7 @@ describe('StoryBuilder', () => {
   });
 
   it('orders stories by score: severity, breadth and progression', () => {
-    const small = [det(0, 'A', 'high', {}, ['attack.execution'], 'Small')];
+    const small = [det(0, 'A', 'critical', {}, ['attack.execution'], 'Small')];
     const wide = [
       det(0, 'B', 'high', { User: 'CORP\\bob' }, ['attack.execution'], 'W1'),
       det(2, 'C', 'high', { User: 'CORP\\bob' }, ['attack.credential-access'], 'W2'),

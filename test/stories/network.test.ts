@@ -21,6 +21,12 @@ import { ACTIVITIES, ROLES } from './network.js';
 import { writeBackgroundOnly, writeScenario } from './scenario.js';
 
 const SEEDS = [1, 4];
+/**
+ * Issue 16's targets also on seeds that once failed them: 10 (an administrator's one-day PsExec
+ * from a jump host), 17 (three administrators on one jump host on the last day, their launchers
+ * naming no account or the desktop user).
+ */
+const STORY_SEEDS = [...SEEDS, 10, 17];
 const REPO = new URL('../../../', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'fb-network-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -205,11 +211,15 @@ describe('stories on the administered network (issue 16 targets)', { timeout: 90
   const results = new Map<number, Promise<SeedResult>>();
   const result = (seed: number) => {
     let r = results.get(seed);
-    if (!r) results.set(seed, (r = measure(seed, generated.get(seed)!, { threads: 2 })));
+    if (!r) {
+      let g = generated.get(seed);
+      if (!g) generated.set(seed, (g = generate(seed, join(work, `s${seed}`))));
+      results.set(seed, (r = measure(seed, g, { threads: 2 })));
+    }
     return r;
   };
 
-  for (const seed of SEEDS) {
+  for (const seed of STORY_SEEDS) {
     it(`seed ${seed}: background only makes at most 1 story`, async () => {
       const r = await result(seed);
       assert.ok(r.background.stories <= 1, `${r.background.stories} stories`);

@@ -77,6 +77,30 @@ describe('routine baselines', () => {
     assert.equal(rhythm(hours({ 1: 10, 13: 10 }), 4, 7), 'on 4 of 7 days');
   });
 
+  it('an account fanning out from changing hosts on most days is a management account; one sweep by an account is not', () => {
+    const r = new Routine();
+    for (const d of [0, 1, 2]) r.learn(fleetFacts(d));
+    // An administrator reaching 4 servers a day from one of two jump hosts (a different one each day).
+    for (const d of [0, 1, 2]) for (let i = 0; i < 4; i++) r.learnOne(access(at(d, 10, i), d % 2 ? 'h:jump01' : 'h:jump02', host(10 + ((d * 4 + i) % 12)), 'adm_alice'));
+    // The same account once from a workstation: it is the account, not the source, that fans out.
+    r.learnOne(access(at(2, 15), 'h:ws05', host(30), 'adm_alice'));
+    // An account sweeping the fleet on one day.
+    for (let i = 0; i < FLEET; i++) r.learnOne(access(at(1, 14, i), 'h:scan01', host(i), 'svc_scan'));
+    const why = r.managementAccount('adm_alice');
+    assert.equal(why?.kind, 'management');
+    assert.equal(why.why, 'adm_alice reaches 13 of 40 hosts every day (3 of 3 days, around 10:00 UTC)');
+    assert.equal(r.management('h:jump01', 'JUMP01'), undefined, 'neither jump host reaches enough on its own');
+    assert.equal(r.managementAccount('svc_scan'), undefined, 'a sweep done once');
+    assert.equal(r.managementAccount('user3'), undefined, 'a user reaching one host');
+    assert.equal(r.managementAccount(''), undefined, 'no account');
+    // Stored and restored: the same answer; state stored before management accounts were learnt still loads.
+    assert.deepEqual(Routine.import(JSON.parse(JSON.stringify(r.export()))).managementAccount('adm_alice'), why);
+    const old = r.export();
+    delete old.accounts;
+    assert.equal(Routine.import(old).managementAccount('adm_alice'), undefined);
+    assert.ok(Routine.import(old).management('ip:10.0.9.3', '10.0.9.3') === undefined);
+  });
+
   it('a logon pair seen on two days is familiar, a first-seen one is not', () => {
     const r = new Routine();
     r.learn(fleetFacts(0));
@@ -160,8 +184,10 @@ describe('routine baselines', () => {
     assert.ok(s.forgotten > 1000, `forgotten ${s.forgotten}`);
     // The cell count is exact: it matches what the state holds.
     const st = r.export();
+    const reach = (rows: RoutineState['sources']) => rows.reduce((x, [, v]) => x + v.targets.length + v.days.reduce((y, [, ts]) => y + ts.length, 0), 0);
     const cells =
-      st.sources.reduce((x, [, v]) => x + v.targets.length + v.days.reduce((y, [, ts]) => y + ts.length, 0), 0) +
+      reach(st.sources) +
+      reach(st.accounts ?? []) +
       st.pairs.reduce((x, [, d]) => x + d.length, 0) +
       st.programs.reduce((x, [, , h]) => x + h.length, 0) +
       st.detections.reduce((x, [, , h]) => x + h.length, 0) +
@@ -230,6 +256,8 @@ describe('routine baselines', () => {
     bad((s) => (s.pairs[0]![1] = [1, 'x' as unknown as number]), /stories baseline: .*pairs/);
     bad((s) => (s.sources[0]![1].targets = [9999]), /stories baseline: sources .*: host 9999 is not one of the 40 hosts/);
     bad((s) => s.hosts.push(s.hosts[0]!), /stories baseline: hosts: a host is listed twice/);
+    bad((s) => (s.accounts![0]![1].targets = [9999]), /stories baseline: accounts .*: host 9999 is not one of the 40 hosts/);
+    bad((s) => s.accounts!.push(s.accounts![0]!), /stories baseline: accounts: a key is listed twice/);
     bad((s) => (s.pairs[0]![1] = Array.from({ length: 50 }, (_, i) => i)), /stories baseline: pairs .*: 50 entries, at most 8/);
     bad((s) => s.pairs.push(s.pairs[0]!), /stories baseline: pairs: a key is listed twice/);
     bad((s) => ((s.first = 5), (s.last = 1)), /stories baseline: first\/last: not a time span/);

@@ -19,7 +19,10 @@ export interface GraphEdge {
   from: string;
   to: string;
   at: string;
+  /** The technique's id (its name when it has none), as the arrow's label. */
   technique: string;
+  /** The technique's name, for the list beside the graph. */
+  techniqueName: string;
 }
 
 const nodeId = (kind: 'host' | 'outside', name: string): string => `${kind}:${name.toLowerCase()}`;
@@ -35,14 +38,24 @@ export function graphOf(story: Story): { nodes: GraphNode[]; edges: GraphEdge[] 
   };
   for (const h of story.hosts) addNode('host', h.computer);
   const edges: GraphEdge[] = [];
+  // The entry is normally also one of the spread edges (an outside address into patient zero); draw it once.
   const entry = story.patientZero?.entry;
-  if (entry && story.patientZero) {
-    edges.push({ id: 'entry', from: addNode('outside', entry.from), to: addNode('host', story.patientZero.computer), at: entry.at, technique: entry.technique.id ?? entry.technique.name });
+  const pzName = story.patientZero?.computer;
+  const entryInSpread = !!entry && story.spread.some((s) => s.fromKind === 'ip' && s.from === entry.from && s.to.toLowerCase() === pzName?.toLowerCase());
+  if (entry && story.patientZero && !entryInSpread) {
+    edges.push({
+      id: 'entry',
+      from: addNode('outside', entry.from),
+      to: addNode('host', story.patientZero.computer),
+      at: entry.at,
+      technique: entry.technique.id ?? entry.technique.name,
+      techniqueName: entry.technique.name,
+    });
   }
   story.spread.forEach((s, i) => {
     const from = addNode(s.fromKind === 'ip' ? 'outside' : 'host', s.from);
     const to = addNode('host', s.to);
-    edges.push({ id: `e${i}`, from, to, at: s.at, technique: s.technique.id ?? s.technique.name });
+    edges.push({ id: `e${i}`, from, to, at: s.at, technique: s.technique.id ?? s.technique.name, techniqueName: s.technique.name });
   });
   return { nodes: [...nodes.values()], edges };
 }
@@ -92,8 +105,8 @@ function styleSheet(): cytoscape.StylesheetJson {
         'font-size': 11,
         'text-valign': 'bottom',
         'text-margin-y': 4,
-        'text-wrap': 'ellipsis',
-        'text-max-width': '160px',
+        'text-wrap': 'wrap',
+        'text-max-width': '200px',
         width: 26,
         height: 26,
       },
@@ -134,7 +147,7 @@ export function SpreadGraph(props: { story: Story; onSelectHost?: (host: string)
     const cy = cytoscape({
       container: box.current,
       elements: [
-        ...nodes.map((n) => ({ data: { id: n.id, label: n.patientZero ? `${n.label} (patient zero)` : n.label, name: n.label, kind: n.kind }, classes: `${n.kind}${n.patientZero ? ' pz' : ''}` })),
+        ...nodes.map((n) => ({ data: { id: n.id, label: n.patientZero ? `${n.label}\n(patient zero)` : n.label, name: n.label, kind: n.kind }, classes: `${n.kind}${n.patientZero ? ' pz' : ''}` })),
         ...edges.map((e) => ({ data: { id: e.id, source: e.from, target: e.to, label: `${e.technique} ${hhmm(e.at)}` } })),
       ],
       style: styleSheet(),
@@ -175,7 +188,7 @@ export function SpreadGraph(props: { story: Story; onSelectHost?: (host: string)
               <li key={e.id}>
                 <span>{nodes.find((n) => n.id === e.from)?.label}</span> → <span>{nodes.find((n) => n.id === e.to)?.label}</span>{' '}
                 <span class="muted">
-                  {e.technique} at {hhmm(e.at)}
+                  {e.technique === e.techniqueName ? e.technique : `${e.technique} ${e.techniqueName}`} at {hhmm(e.at)}
                 </span>
               </li>
             ))}

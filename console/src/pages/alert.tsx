@@ -1,6 +1,7 @@
 /** One alert: its rule, host and accounts, the event with the matched fields, triage and the audit trail. */
 import { Fragment } from 'preact';
 import { useQuery } from '../api';
+import { killChainIndex, tacticName } from '../attack';
 import { EventFields } from '../components/event';
 import { AuditTrail, Triage } from '../components/triage';
 import type { AlertDetail } from '../types';
@@ -46,7 +47,11 @@ export function AlertPage(props: { id: string }) {
         <h2 id="h-event">The event</h2>
         {a.tactics.length > 0 && (
           <p class="muted">
-            {a.tactics.join(', ')} · {a.techniques.join(', ')}
+            {[...a.tactics]
+              .sort((x, y) => killChainIndex(x) - killChainIndex(y))
+              .map(tacticName)
+              .join(', ')}{' '}
+            · {a.techniques.join(', ')}
           </p>
         )}
         <EventFields detection={a.detection} />

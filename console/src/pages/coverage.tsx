@@ -9,7 +9,7 @@ export function CoveragePage() {
   if (q.error) return <ErrorBox error={q.error} />;
   if (!q.data) return <Loading />;
   const c = q.data;
-  const tactics = [...c.tactics].sort((a, b) => killChainIndex(a.id) - killChainIndex(b.id));
+  const tactics = [...c.tactics].sort((a, b) => killChainIndex(a) - killChainIndex(b));
   const max = Math.max(1, ...tactics.flatMap((t) => t.techniques.map((x) => x.rules)));
   const fired = tactics.reduce((n, t) => n + t.techniques.filter((x) => x.alerts > 0).length, 0);
   return (
@@ -28,8 +28,8 @@ export function CoveragePage() {
       <p class="muted">Shade: how many enabled rules cover the technique. A red mark: it fired (alerts raised). Hover a cell for counts.</p>
       <div class="matrix" data-testid="matrix">
         {tactics.map((t) => (
-          <div class="matrix-col" key={t.id}>
-            <h2 class="matrix-head" title={t.id}>
+          <div class="matrix-col" key={t.short || t.id}>
+            <h2 class="matrix-head" title={t.id || undefined}>
               {t.name}
               <span class="muted small"> {t.techniques.length}</span>
             </h2>
@@ -42,7 +42,7 @@ export function CoveragePage() {
                     class={`cell shade-${shade}${x.alerts > 0 ? ' fired' : ''}`}
                     title={`${x.id} ${x.name}: ${x.rules} enabled rule${x.rules === 1 ? '' : 's'}, ${x.alerts} alert${x.alerts === 1 ? '' : 's'}`}
                   >
-                    <span class="tid">{x.id}</span> {x.name}
+                    <span class="tid">{x.id}</span> {x.name !== x.id && x.name}
                     <span class="counts">
                       {x.rules}
                       {x.alerts > 0 ? ` · ${x.alerts} fired` : ''}

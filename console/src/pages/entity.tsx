@@ -94,7 +94,7 @@ function EntityFacts(props: { kind: Kind; name: string }) {
             last seen <Time at={f.seen.last} />
           </span>
           <span>
-            {f.alerts.total} alerts ({f.alerts.open} open)
+            {f.alerts.total} alert{f.alerts.total === 1 ? '' : 's'} ({f.alerts.open} open)
           </span>
           {f.events && <span>{f.events.events} stored events</span>}
         </div>
@@ -120,9 +120,9 @@ function EntityFacts(props: { kind: Kind; name: string }) {
               <p class="muted">None seen.</p>
             ) : (
               <ul class="plain">
-                {f.touched.map((t) => (
-                  <li key={t.host}>
-                    <Link href={hostHref(t.host)}>{t.host}</Link> <span class="muted">({t.via})</span> <Time at={t.at} />
+                {merged(f.touched.map((t) => ({ key: t.host, via: t.via, at: t.at }))).map((t) => (
+                  <li key={t.key}>
+                    <Link href={hostHref(t.key)}>{t.key}</Link> <span class="muted">({t.vias.map((v) => v.via).join(', ')})</span> <Time at={t.at} />
                   </li>
                 ))}
               </ul>
@@ -131,7 +131,10 @@ function EntityFacts(props: { kind: Kind; name: string }) {
             <ul class="plain">
               {f.accounts.map((a) => (
                 <li key={a.name}>
-                  <Link href={accountHref(a.name)}>{a.name}</Link> <span class="muted">{a.alerts} alerts</span>
+                  <Link href={accountHref(a.name)}>{a.name}</Link>{' '}
+                  <span class="muted">
+                    {a.alerts} alert{a.alerts === 1 ? '' : 's'}
+                  </span>
                 </li>
               ))}
             </ul>
@@ -140,13 +143,9 @@ function EntityFacts(props: { kind: Kind; name: string }) {
           <section aria-labelledby="h-hosts">
             <h2 id="h-hosts">Hosts it touched</h2>
             <ul class="plain">
-              {f.hosts.map((x) => (
-                <li key={x.host}>
-                  <Link href={hostHref(x.host)}>{x.host}</Link>{' '}
-                  <span class="muted">
-                    ({x.via}, {x.count})
-                  </span>{' '}
-                  <Time at={x.lastAt} />
+              {merged(f.hosts.map((x) => ({ key: x.host, via: x.via, count: x.count, at: x.lastAt }))).map((x) => (
+                <li key={x.key}>
+                  <Link href={hostHref(x.key)}>{x.key}</Link> <span class="muted">({seenIn(x.vias)})</span> <Time at={x.at} />
                 </li>
               ))}
             </ul>
@@ -187,26 +186,42 @@ function AlertList(props: { items: Alert[] }) {
   );
 }
 
+/** One entry per name (case aside): the server lists a host or source once per place it saw it. */
+function merged<T extends { key: string; via: string; count?: number; at: string | null }>(items: T[]): { key: string; vias: { via: string; count?: number }[]; at: string | null; first: T }[] {
+  const out = new Map<string, { key: string; vias: { via: string; count?: number }[]; at: string | null; first: T }>();
+  for (const it of items) {
+    const k = it.key.toLowerCase();
+    const m = out.get(k);
+    if (!m) out.set(k, { key: it.key, vias: [{ via: it.via, count: it.count }], at: it.at, first: it });
+    else {
+      m.vias.push({ via: it.via, count: it.count });
+      if (it.at && (!m.at || it.at > m.at)) m.at = it.at;
+    }
+  }
+  return [...out.values()];
+}
+
+const seenIn = (vias: { via: string; count?: number }[]): string => vias.map((v) => (v.count === undefined ? v.via : `${v.via} ×${v.count}`)).join(', ');
+
 function LogonSources(props: { items: LogonSource[] }) {
   if (!props.items.length) return <p class="muted">None seen.</p>;
+  const rows = merged(props.items.map((l) => ({ key: l.source, via: l.via, count: l.count, at: l.lastAt, kind: l.kind })));
   return (
     <table class="grid">
       <thead>
         <tr>
           <th scope="col">Source</th>
           <th scope="col">Seen in</th>
-          <th scope="col">Count</th>
           <th scope="col">Last</th>
         </tr>
       </thead>
       <tbody>
-        {props.items.map((l) => (
-          <tr key={`${l.source}-${l.via}`}>
-            <td>{l.kind === 'host' ? <Link href={hostHref(l.source)}>{l.source}</Link> : <span class="mono">{l.source}</span>}</td>
-            <td>{l.via}</td>
-            <td class="num">{l.count}</td>
+        {rows.map((l) => (
+          <tr key={l.key}>
+            <td>{l.first.kind === 'host' ? <Link href={hostHref(l.key)}>{l.key}</Link> : <span class="mono">{l.key}</span>}</td>
+            <td>{seenIn(l.vias)}</td>
             <td>
-              <Time at={l.lastAt} />
+              <Time at={l.at} />
             </td>
           </tr>
         ))}

@@ -116,7 +116,7 @@ export function HealthPage() {
             <dl data-testid="drops">
               {drops.map(([k, v]) => (
                 <Fragment key={k}>
-                  <dt>{k}</dt>
+                  <dt title={k}>{dropLabel(k)}</dt>
                   <dd class={v > 0 ? 'bad' : undefined}>{v}</dd>
                 </Fragment>
               ))}
@@ -133,10 +133,20 @@ export function HealthPage() {
           <dl>
             <dt>Events stored</dt>
             <dd>
-              {h.storage.events} over {h.storage.eventDays} days
+              {h.storage.events} over {h.storage.eventDays} day{h.storage.eventDays === 1 ? '' : 's'}
             </dd>
             <dt>Event store</dt>
-            <dd>{fmtBytes(h.storage.eventBytes)}</dd>
+            <dd>
+              {fmtBytes(h.storage.eventBytes)}
+              {h.storage.eventStoreError !== null && <span class="bad"> not answering: {h.storage.eventStoreError}</span>}
+            </dd>
+            <dt>Event store restarts</dt>
+            <dd class={h.storage.eventStoreRestarts > 0 ? 'bad' : undefined}>{h.storage.eventStoreRestarts}</dd>
+            <dt>Field names catalogued</dt>
+            <dd>
+              {h.storage.fieldNames}
+              {h.storage.fieldNamesDropped > 0 && <span class="bad"> ({h.storage.fieldNamesDropped} new names not catalogued: the catalogue is full)</span>}
+            </dd>
             <dt>State database</dt>
             <dd>{fmtBytes(h.storage.stateBytes)}</dd>
             <dt>Write-ahead log</dt>
@@ -176,5 +186,24 @@ export function HealthPage() {
         </table>
       )}
     </section>
+  );
+}
+
+/** What the server's drop counters count, in words (others: their key, split into words). */
+const DROP_LABELS: Record<string, string> = {
+  syslogDatagrams: 'syslog datagrams dropped (busy or not allowed)',
+  syslogTruncated: 'syslog messages truncated',
+  recordErrors: 'records that could not be read',
+  flushedEventsNotStored: 'events processed but not stored',
+  storyLinks: 'alert-to-story links dropped',
+};
+
+function dropLabel(key: string): string {
+  return (
+    DROP_LABELS[key] ??
+    key
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
+      .replace(/\./g, ': ')
+      .toLowerCase()
   );
 }

@@ -1,19 +1,39 @@
 /**
  * The live queue: stories first, then alerts in no story, most severe (or newest) on top, with
- * filters kept in the URL, a counter of what arrived since the analyst last looked, and keyboard
- * navigation (j/k or arrows move, Enter opens, / focuses the filters).
+ * filters kept in the URL, a counter of what arrived since the analyst last looked, pages of 100
+ * per list (the page in the URL too), and keyboard navigation (j/k or arrows move, Enter opens,
+ * n/p turn the page of the list the selected row is in, / focuses the filters).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, invalidate, post, qs, useQuery } from '../api';
-import { killChainIndex, TACTICS } from '../attack';
+import { killChainIndex, tacticName, TACTICS } from '../attack';
 import { onLive } from '../live';
 import { navigate, useLocation } from '../router';
 import type { Alert, Counts, Page, StorySummary } from '../types';
-import { alertHref, canChange, ErrorBox, hostHref, LEVELS, LevelBadge, Link, StatusBadge, storyHref, Time, useSession } from '../ui';
+import { alertHref, canChange, ErrorBox, hostHref, LEVELS, LevelBadge, Link, Pager, StatusBadge, storyHref, Time, useSession } from '../ui';
 
 const FILTERS = ['minLevel', 'status', 'host', 'user', 'rule', 'tactic', 'from', 'to', 'sort', 'q'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 const OPEN = ['new', 'acknowledged', 'in_progress'];
+/** Rows per page of each list. */
+export const PAGE_SIZE = 100;
+type Kind = 'story' | 'alert';
+const PAGE_PARAM: Record<Kind, string> = { story: 'storiesPage', alert: 'alertsPage' };
+
+/** The 1-based page of a list in the URL (1 when absent or not a page number). */
+function pageOf(query: URLSearchParams, kind: Kind): number {
+  const n = Number(query.get(PAGE_PARAM[kind]));
+  return Number.isSafeInteger(n) && n > 1 ? n : 1;
+}
+
+/** Sets a list's page in the URL (page 1 is the address without it). */
+function goToPage(kind: Kind, page: number): void {
+  const q = new URLSearchParams(location.search);
+  if (page > 1) q.set(PAGE_PARAM[kind], String(page));
+  else q.delete(PAGE_PARAM[kind]);
+  const s = q.toString();
+  navigate(`/${s ? `?${s}` : ''}`, true, false);
+}
 
 function lastLookKey(user: string): string {
   return `firebreak.lastLook.${user}`;
@@ -50,8 +70,21 @@ export function QueuePage() {
     if (v) filters[k] = v;
   }
   const params = apiParams(filters);
-  const stories = useQuery<Page<StorySummary>>(`/api/stories${qs({ ...params, limit: 100 })}`, true);
-  const alerts = useQuery<Page<Alert>>(`/api/alerts${qs({ ...params, ungrouped: true, limit: 100 })}`, true);
+  const page: Record<Kind, number> = { story: pageOf(query, 'story'), alert: pageOf(query, 'alert') };
+  const offset = (kind: Kind): number => (page[kind] - 1) * PAGE_SIZE;
+  const stories = useQuery<Page<StorySummary>>(`/api/stories${qs({ ...params, limit: PAGE_SIZE, offset: offset('story') })}`, true);
+  const alerts = useQuery<Page<Alert>>(`/api/alerts${qs({ ...params, ungrouped: true, limit: PAGE_SIZE, offset: offset('alert') })}`, true);
+
+  // A page past the end (items were closed, or the list shrank): show the last one.
+  useEffect(() => {
+    for (const [kind, q] of [
+      ['story', stories],
+      ['alert', alerts],
+    ] as const) {
+      const total = q.data?.total;
+      if (total !== undefined && !q.loading && q.data?.offset === offset(kind) && page[kind] > 1 && offset(kind) >= total) goToPage(kind, Math.max(1, Math.ceil(total / PAGE_SIZE)));
+    }
+  });
 
   const [lastLook, setLastLook] = useState<string>(() => {
     const saved = localStorage.getItem(lastLookKey(session.user));
@@ -75,6 +108,9 @@ export function QueuePage() {
     const q = new URLSearchParams(location.search);
     if (v) q.set(k, v);
     else q.delete(k);
+    // Another filter, another list: back to the first pages.
+    q.delete(PAGE_PARAM.story);
+    q.delete(PAGE_PARAM.alert);
     const s = q.toString();
     navigate(`/${s ? `?${s}` : ''}`, true);
   };
@@ -84,6 +120,23 @@ export function QueuePage() {
   const [selected, setSelected] = useState(0);
   const [keyError, setKeyError] = useState<string | null>(null);
   const rows = (): HTMLAnchorElement[] => [...(listRef.current?.querySelectorAll<HTMLAnchorElement>('a.row-link') ?? [])];
+  // After turning a page with the keyboard: the list whose first row takes the selection once that page has loaded.
+  const [focusFirst, setFocusFirst] = useState<{ kind: Kind; page: number } | null>(null);
+  const turn = (kind: Kind, to: number, viaKeyboard: boolean): void => {
+    if (viaKeyboard) setFocusFirst({ kind, page: to });
+    goToPage(kind, to);
+  };
+  const storiesReady = !!stories.data && !stories.loading && stories.data.offset === offset('story');
+  const alertsReady = !!alerts.data && !alerts.loading && alerts.data.offset === offset('alert');
+  useEffect(() => {
+    if (!focusFirst || page[focusFirst.kind] !== focusFirst.page || !(focusFirst.kind === 'story' ? storiesReady : alertsReady)) return;
+    const links = rows();
+    const i = links.findIndex((a) => a.closest('tr')?.dataset.kind === focusFirst.kind);
+    setFocusFirst(null);
+    if (i < 0) return;
+    setSelected(i);
+    links[i]!.focus();
+  });
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
       const t = e.target as HTMLElement | null;
@@ -98,6 +151,16 @@ export function QueuePage() {
       if (!links.length) return;
       const cur = links.findIndex((a) => a === document.activeElement);
       const at = cur >= 0 ? cur : Math.min(selected, links.length - 1);
+      if (e.key === 'n' || e.key === 'p') {
+        // The next or previous page of the list the selected row is in.
+        const kind: Kind = links[at]!.closest('tr')?.dataset.kind === 'alert' ? 'alert' : 'story';
+        const total = (kind === 'story' ? stories.data : alerts.data)?.total ?? 0;
+        const to = page[kind] + (e.key === 'n' ? 1 : -1);
+        if (to < 1 || (to - 1) * PAGE_SIZE >= total) return;
+        e.preventDefault();
+        turn(kind, to, true);
+        return;
+      }
       let next = -1;
       if (e.key === 'j' || e.key === 'ArrowDown') next = cur < 0 ? at : Math.min(links.length - 1, at + 1);
       else if (e.key === 'k' || e.key === 'ArrowUp') next = cur < 0 ? at : Math.max(0, at - 1);
@@ -127,7 +190,7 @@ export function QueuePage() {
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [selected, session]);
+  }, [selected, session, stories.data, alerts.data, page.story, page.alert]);
 
   const storyItems = stories.data?.items ?? [];
   const alertItems = alerts.data?.items ?? [];
@@ -204,7 +267,7 @@ export function QueuePage() {
           </select>
         </label>
       </form>
-      <p class="hint muted">Keys: j/k or ↓/↑ move, Enter opens{canChange(session) ? ', a acknowledges' : ''}, / filters.</p>
+      <p class="hint muted">Keys: j/k or ↓/↑ move, Enter opens{canChange(session) ? ', a acknowledges' : ''}, n/p next or previous page, / filters.</p>
       <ErrorBox error={keyError ?? stories.error ?? alerts.error} />
       <div ref={listRef} class="queue-list" data-testid="queue">
         <h2>
@@ -241,7 +304,12 @@ export function QueuePage() {
                   <td class="num">{Math.round(s.score)}</td>
                   <td class="num">{s.hosts}</td>
                   <td>{s.patientZero ? <Link href={hostHref(s.patientZero)}>{s.patientZero}</Link> : <span class="muted">—</span>}</td>
-                  <td class="tactics">{[...s.tactics].sort((a, b) => killChainIndex(a) - killChainIndex(b)).join(', ')}</td>
+                  <td class="tactics">
+                    {[...s.tactics]
+                      .sort((a, b) => killChainIndex(a) - killChainIndex(b))
+                      .map(tacticName)
+                      .join(', ')}
+                  </td>
                   <td>
                     <StatusBadge status={s.status} resolution={s.resolution} />
                   </td>
@@ -254,6 +322,7 @@ export function QueuePage() {
             </tbody>
           </table>
         )}
+        {stories.data && <Pager offset={offset('story')} limit={PAGE_SIZE} total={stories.data.total} what="stories" onPage={(o) => turn('story', o / PAGE_SIZE + 1, false)} testId="stories-pager" />}
         <h2>
           Alerts in no story <span class="muted">({alerts.data?.total ?? '…'})</span>
         </h2>
@@ -299,6 +368,7 @@ export function QueuePage() {
             </tbody>
           </table>
         )}
+        {alerts.data && <Pager offset={offset('alert')} limit={PAGE_SIZE} total={alerts.data.total} what="alerts" onPage={(o) => turn('alert', o / PAGE_SIZE + 1, false)} testId="alerts-pager" />}
       </div>
     </section>
   );

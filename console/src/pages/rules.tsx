@@ -5,9 +5,10 @@
  */
 import { useState } from 'preact/hooks';
 import { ApiFailure, errorText, invalidate, post, put, qs, useQuery } from '../api';
+import { killChainIndex, tacticName } from '../attack';
 import { EventFields } from '../components/event';
 import type { LintError, Page, Rule, RuleTestResult } from '../types';
-import { canChange, ErrorBox, LevelBadge, Loading, Time, useSession } from '../ui';
+import { canChange, ErrorBox, LevelBadge, Loading, Pager, Time, useSession } from '../ui';
 
 export function RulesPage() {
   return (
@@ -98,9 +99,14 @@ function RuleList() {
                   </td>
                   <td>
                     <span class="rule-title">{r.title}</span>
-                    <div class="muted small">{r.file}</div>
+                    <div class="muted small path">{r.file}</div>
                   </td>
-                  <td>{r.tactics.join(', ')}</td>
+                  <td>
+                    {[...r.tactics]
+                      .sort((a, b) => killChainIndex(a) - killChainIndex(b))
+                      .map(tacticName)
+                      .join(', ')}
+                  </td>
                   <td class="num">{r.alerts}</td>
                   <td class="num">{r.detections}</td>
                   <td>
@@ -119,17 +125,7 @@ function RuleList() {
               ))}
             </tbody>
           </table>
-          <div class="pager">
-            <button type="button" class="small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - 50))}>
-              Previous
-            </button>
-            <span class="muted">
-              {list.data.total ? offset + 1 : 0}–{Math.min(offset + 50, list.data.total)} of {list.data.total}
-            </span>
-            <button type="button" class="small" disabled={offset + 50 >= list.data.total} onClick={() => setOffset(offset + 50)}>
-              Next
-            </button>
-          </div>
+          <Pager offset={offset} limit={50} total={list.data.total} what="rules" onPage={setOffset} testId="rules-pager" />
         </>
       )}
     </section>

@@ -3,12 +3,13 @@
  * autocomplete, or read-only SQL for experts; results as a table, a time histogram for filters,
  * and CSV export of the same query (the server streams it, capped).
  */
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { errorText, post, qs, useQuery } from '../api';
 import { TimeChart } from '../components/chart';
 import { useLocation, navigate } from '../router';
 import type { Histogram, QueryResult } from '../types';
-import { ErrorBox, Val } from '../ui';
+import { ErrorBox, fmtTime, Val } from '../ui';
 
 type Mode = 'filter' | 'sql';
 
@@ -29,6 +30,8 @@ export function SearchPage() {
   const [hist, setHist] = useState<Histogram | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Each search's results start closed (a new table, not the last one's open rows).
+  const [runs, setRuns] = useState(0);
   const [ran, setRan] = useState<{ mode: Mode; text: string; from?: string; to?: string } | null>(null);
 
   const run = async (e: Event): Promise<void> => {
@@ -36,6 +39,7 @@ export function SearchPage() {
     setBusy(true);
     setError(null);
     setHist(null);
+    setRuns((n) => n + 1);
     const f = toIso(from);
     const t = toIso(to);
     try {
@@ -117,13 +121,55 @@ export function SearchPage() {
           testId="histogram"
         />
       )}
-      {result && <ResultTable result={result} />}
+      {result && ran && <ResultTable key={runs} result={result} mode={ran.mode} />}
     </section>
   );
 }
 
-function ResultTable(props: { result: QueryResult }) {
+/** Columns a field filter's results show first (the rest, and every field, open with the row). */
+const FILTER_COLUMNS = ['timestamp', 'computer', 'channel', 'event_id', 'eventId', 'source', 'fields'];
+
+/** A time column: typed so by SQL, or one of the stored events' times (which a field filter returns as ISO text). */
+const TIME_COLUMNS = new Set(['time', 'timestamp', 'received']);
+const isTimestamp = (type: string, name = ''): boolean => /^TIMESTAMP/i.test(type) || TIME_COLUMNS.has(name);
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One cell: times as the analyst reads them, an event's fields as `name value` pairs (clamped), anything else as text. */
+function Cell(props: { v: unknown; type: string; name?: string }) {
+  const { v, type } = props;
+  if (isTimestamp(type, props.name) && typeof v === 'string' && ISO.test(v)) {
+    const d = new Date(v);
+    if (!Number.isNaN(d.getTime()))
+      return (
+        <time dateTime={v} title={v}>
+          {fmtTime(d)}
+        </time>
+      );
+  }
+  if (isObject(v)) {
+    return (
+      <span class="doc">
+        {Object.entries(v).map(([k, x]) => (
+          <span key={k} class="doc-pair">
+            <span class="doc-key">{k}</span> <Val v={x} />{' '}
+          </span>
+        ))}
+      </span>
+    );
+  }
+  return <Val v={v} />;
+}
+
+function ResultTable(props: { result: QueryResult; mode: Mode }) {
   const r = props.result;
+  const [open, setOpen] = useState<number | null>(null);
+  // A field filter returns whole stored events: a few columns and the fields, the rest when the row opens.
+  const wanted = props.mode === 'filter' ? FILTER_COLUMNS.map((n) => r.columns.findIndex((c) => c.name === n)).filter((i) => i >= 0) : [];
+  const shown = wanted.length ? [...new Set(wanted)] : r.columns.map((_, i) => i);
+  const hasObjects = r.rows.some((row) => row.some(isObject));
+  const expandable = hasObjects || shown.length < r.columns.length;
+  const span = shown.length + (expandable ? 1 : 0);
   return (
     <div class="results">
       <p class="muted" data-testid="result-count">
@@ -131,30 +177,76 @@ function ResultTable(props: { result: QueryResult }) {
         {r.truncated ? ' (more matched: narrow the query or export)' : ''} in {Math.round(r.elapsedMs)} ms
       </p>
       <div class="table-scroll">
-        <table class="grid" data-testid="results">
+        <table class="grid results-grid" data-testid="results">
           <thead>
             <tr>
-              {r.columns.map((c) => (
-                <th scope="col" key={c.name} title={c.type}>
-                  {c.name}
+              {expandable && (
+                <th scope="col">
+                  <span class="sr-only">Open</span>
+                </th>
+              )}
+              {shown.map((i) => (
+                <th scope="col" key={r.columns[i]!.name} title={r.columns[i]!.type}>
+                  {r.columns[i]!.name}
                 </th>
               ))}
             </tr>
           </thead>
           <tbody>
-            {r.rows.map((row, i) => (
-              <tr key={i}>
-                {row.map((v, j) => (
-                  <td key={j}>
-                    <Val v={v} />
-                  </td>
-                ))}
-              </tr>
+            {r.rows.map((row, n) => (
+              <Fragment key={n}>
+                <tr>
+                  {expandable && (
+                    <td>
+                      <button type="button" class="small ghost" aria-expanded={open === n} aria-label={`${open === n ? 'Close' : 'Open'} row ${n + 1}`} onClick={() => setOpen(open === n ? null : n)}>
+                        {open === n ? '▾' : '▸'}
+                      </button>
+                    </td>
+                  )}
+                  {shown.map((i) => (
+                    <td key={i} class={isObject(row[i]) ? 'doc-cell' : props.mode === 'filter' || isTimestamp(r.columns[i]!.type, r.columns[i]!.name) ? 'nowrap' : undefined}>
+                      <Cell v={row[i]} type={r.columns[i]!.type} name={r.columns[i]!.name} />
+                    </td>
+                  ))}
+                </tr>
+                {open === n && (
+                  <tr class="event-row">
+                    <td colSpan={span}>
+                      <RowDetail columns={r.columns} row={row} />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
             ))}
           </tbody>
         </table>
       </div>
     </div>
+  );
+}
+
+/** Every column of a row, and the fields of an event column, one per line. */
+function RowDetail(props: { columns: QueryResult['columns']; row: unknown[] }) {
+  const pairs: [string, unknown, string][] = [];
+  props.columns.forEach((c, i) => {
+    const v = props.row[i];
+    if (isObject(v)) for (const [k, x] of Object.entries(v)) pairs.push([k, x, '']);
+    else pairs.push([c.name, v, c.type]);
+  });
+  return (
+    <table class="kv" data-testid="row-detail">
+      <caption class="sr-only">Every value of the row</caption>
+      <tbody>
+        {pairs.map(([k, v, type], i) => (
+          <tr key={i}>
+            <th scope="row">{k}</th>
+            <td>
+              <Cell v={v} type={type} name={k} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

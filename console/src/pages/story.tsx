@@ -12,10 +12,14 @@ import { SpreadGraph } from '../components/graph';
 import { AuditTrail, Triage } from '../components/triage';
 import { navigate } from '../router';
 import type { Alert, Page, Story, StoryDetail, StorySummary } from '../types';
-import { accountHref, alertHref, canChange, ErrorBox, hostHref, LevelBadge, Link, Loading, StatusBadge, storyHref, Time, useSession } from '../ui';
+import { accountHref, alertHref, canChange, Confirm, ErrorBox, fmtTime, hostHref, LevelBadge, Link, Loading, Pager, StatusBadge, storyHref, Time, useSession } from '../ui';
+
+/** Alerts of a story per page. */
+const ALERTS_PAGE = 100;
 
 export function StoryPage(props: { id: string }) {
-  const q = useQuery<StoryDetail>(`/api/stories/${encodeURIComponent(props.id)}`);
+  const [alertsOffset, setAlertsOffset] = useState(0);
+  const q = useQuery<StoryDetail>(`/api/stories/${encodeURIComponent(props.id)}${qs({ alertsLimit: ALERTS_PAGE, alertsOffset: alertsOffset || undefined })}`, alertsOffset > 0);
   const [openAlert, setOpenAlert] = useState<number | null>(null);
   if (q.error) return <ErrorBox error={q.error} />;
   if (!q.data) return <Loading />;
@@ -82,7 +86,7 @@ export function StoryPage(props: { id: string }) {
           <Timeline story={s} alerts={d.alerts.items} onOpen={setOpenAlert} />
         </>
       )}
-      <StoryAlerts detail={d} open={openAlert} onOpen={setOpenAlert} />
+      <StoryAlerts detail={d} open={openAlert} onOpen={setOpenAlert} onPage={setAlertsOffset} />
       <AuditTrail audit={d.audit} comments={d.comments} />
     </article>
   );
@@ -107,7 +111,7 @@ function PatientZero(props: { story: Story }) {
 }
 
 function Tactics(props: { story: Story }) {
-  const tactics = [...props.story.tactics].sort((a, b) => killChainIndex(a.id) - killChainIndex(b.id) || a.first.at.localeCompare(b.first.at));
+  const tactics = [...props.story.tactics].sort((a, b) => killChainIndex(a) - killChainIndex(b) || a.first.at.localeCompare(b.first.at));
   return (
     <section aria-labelledby="h-tactics">
       <h2 id="h-tactics">Tactics reached (kill-chain order)</h2>
@@ -121,6 +125,33 @@ function Tactics(props: { story: Story }) {
       {props.story.techniques.length > 0 && <p class="muted">Techniques: {props.story.techniques.join(', ')}</p>}
     </section>
   );
+}
+
+type TimelineEntry = Story['timeline'][number];
+
+/** The end of a run: only its time of day when it ends on the day it began. */
+function Until(props: { from: string; to: string }) {
+  const a = new Date(props.from);
+  const b = new Date(props.to);
+  if (Number.isNaN(a.getTime()) || Number.isNaN(b.getTime()) || fmtTime(a).slice(0, 10) !== fmtTime(b).slice(0, 10)) return <Time at={props.to} />;
+  return (
+    <time dateTime={props.to} title={props.to}>
+      {fmtTime(b).slice(11)}
+    </time>
+  );
+}
+
+/** Consecutive detections of one rule on one host (a password spray's 24 failed logons) as one run. */
+function runs(timeline: TimelineEntry[]): { first: TimelineEntry; last: TimelineEntry; count: number }[] {
+  const out: { first: TimelineEntry; last: TimelineEntry; count: number }[] = [];
+  for (const t of timeline) {
+    const prev = out[out.length - 1];
+    if (prev && prev.first.title === t.title && prev.first.computer === t.computer && prev.first.level === t.level) {
+      prev.last = t;
+      prev.count++;
+    } else out.push({ first: t, last: t, count: 1 });
+  }
+  return out;
 }
 
 function Timeline(props: { story: Story; alerts: Alert[]; onOpen: (id: number) => void }) {
@@ -138,12 +169,18 @@ function Timeline(props: { story: Story; alerts: Alert[]; onOpen: (id: number) =
           </tr>
         </thead>
         <tbody>
-          {props.story.timeline.map((t, i) => {
+          {runs(props.story.timeline).map(({ first: t, last, count }, i) => {
             const a = find(t.title, t.computer);
             return (
               <tr key={i}>
                 <td>
                   <Time at={t.timestamp} />
+                  {count > 1 && (
+                    <>
+                      {' '}
+                      – <Until from={t.timestamp} to={last.timestamp} />
+                    </>
+                  )}
                 </td>
                 <td>{t.computer ? <Link href={hostHref(t.computer)}>{t.computer}</Link> : '—'}</td>
                 <td>
@@ -157,6 +194,7 @@ function Timeline(props: { story: Story; alerts: Alert[]; onOpen: (id: number) =
                   ) : (
                     t.title
                   )}
+                  {count > 1 && <span class="muted"> ×{count}</span>}
                 </td>
               </tr>
             );
@@ -168,7 +206,7 @@ function Timeline(props: { story: Story; alerts: Alert[]; onOpen: (id: number) =
   );
 }
 
-function StoryAlerts(props: { detail: StoryDetail; open: number | null; onOpen: (id: number | null) => void }) {
+function StoryAlerts(props: { detail: StoryDetail; open: number | null; onOpen: (id: number | null) => void; onPage: (offset: number) => void }) {
   const session = useSession();
   const [error, setError] = useState<string | null>(null);
   const split = async (alertId: number): Promise<void> => {
@@ -217,15 +255,13 @@ function StoryAlerts(props: { detail: StoryDetail; open: number | null; onOpen: 
                   <Time at={a.firstSeen} />
                 </td>
                 <td>
-                  <button type="button" class="small" aria-expanded={props.open === a.id} onClick={() => props.onOpen(props.open === a.id ? null : a.id)}>
+                  <button type="button" class="small ghost" aria-expanded={props.open === a.id} onClick={() => props.onOpen(props.open === a.id ? null : a.id)}>
                     {props.open === a.id ? 'Hide event' : 'Show event'}
                   </button>
                 </td>
                 {canChange(session) && !props.detail.mergedInto && (
-                  <td>
-                    <button type="button" class="small" onClick={() => void split(a.id)} title="Take this detection out of the story">
-                      Split out
-                    </button>
+                  <td class="actions">
+                    <Confirm label="Split out" what={`${a.ruleTitle} on ${a.host ?? 'no host'}`} onConfirm={() => void split(a.id)} ghost />
                   </td>
                 )}
               </tr>
@@ -240,6 +276,7 @@ function StoryAlerts(props: { detail: StoryDetail; open: number | null; onOpen: 
           ))}
         </tbody>
       </table>
+      <Pager offset={props.detail.alerts.offset} limit={props.detail.alerts.limit} total={props.detail.alerts.total} what="the story's detections" onPage={props.onPage} testId="story-alerts-pager" />
     </section>
   );
 }

@@ -3,7 +3,7 @@
  * loopback with a temporary data directory and replays the bundled sample intrusion into it.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { FirebreakError, UsageError } from '../../core/errors.js';
@@ -11,7 +11,7 @@ import { Credentials } from '../../serve/api/auth/credentials.js';
 import { Passwords } from '../../serve/api/auth/passwords.js';
 import { parseRoles, type ClusterRole } from '../../serve/cluster/config.js';
 import { parseServeConfig, type ConfigOverrides, type ServeConfig } from '../../serve/config.js';
-import { demoConfig, replaySample } from '../../serve/demo.js';
+import { DEMO_SAMPLE, demoConfig, replaySample } from '../../serve/demo.js';
 import { startServer, type Server } from '../../serve/server.js';
 import type { Io } from '../io.js';
 
@@ -150,7 +150,7 @@ async function demo(io: Io, speedArg: string | undefined, once: boolean): Promis
     `Firebreak demo: a server on loopback with a temporary data directory (${dir}).\n` +
       `  console:  http://127.0.0.1:${api.port}/   login: demo / ${password}\n` +
       `  bulk API: http://127.0.0.1:${elastic.port}/   (Winlogbeat's output.elasticsearch points here)\n` +
-      `Replaying the sample intrusion (10 hosts) through the bulk API…\n`,
+      `Replaying the sample intrusion (${readdirSync(DEMO_SAMPLE).filter((f) => f.endsWith('.json.gz')).length} hosts) through the bulk API…\n`,
   );
   const seen = new Set<string>();
   const unsubscribe = server.live.subscribe((e) => {

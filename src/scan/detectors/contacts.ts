@@ -63,7 +63,16 @@ export const phoneNumbers: ValidatedDetector = {
     truePositives: Array.from({ length: BULK_MIN }, (_, i) => `+44 20 7946 ${String(1000 + i)}`)
       .join('\n')
       .split('\0'),
-    falsePositives: ['call (212) 555-0142', '2023-11-26 12:34:56', 'v1.2.3.4', '10.0.0.1', Array.from({ length: 30 }, (_, i) => `+1 212 555 ${String(1000 + i)}`).join('\n')],
+    falsePositives: [
+      'call (212) 555-0142',
+      '2023-11-26 12:34:56',
+      'v1.2.3.4',
+      '10.0.0.1',
+      Array.from({ length: 30 }, (_, i) => `+1 212 555 ${String(1000 + i)}`).join('\n'),
+      // ISO 6709 coordinates, as in the tz database's zone.tab: a list of them is not a list of people.
+      Array.from({ length: 150 }, (_, i) => `AG\t+${1700 + i}-0${6100 + i}\tAmerica/Antigua`).join('\n'),
+      Array.from({ length: 150 }, (_, i) => `CA\t+${434000 + i}-0${790000 + i}\tAmerica/Toronto`).join('\n'),
+    ],
   },
   find(text: string, digitRuns: ArrayLike<number>, opts: FindOptions): RawFinding[] {
     const out: RawFinding[] = [];
@@ -102,6 +111,8 @@ export const phoneNumbers: ValidatedDetector = {
       if (plus) ok = digits.length >= 8 && digits.length <= 15 && groups >= 2 && digits[0] !== '0';
       else if (digits.length === 10) ok = /^(?:\([2-9]\d\d\) ?|[2-9]\d\d[-. ])[2-9]\d\d[-. ]\d{4}$/.test(text.slice(start, i));
       if (!ok) continue;
+      // ISO 6709 latitude and longitude (±DDMM[SS]±DDDMM[SS], the tz database's zone.tab).
+      if (plus && /^\+\d{4}(?:\d{2})?-\d{5}(?:\d{2})?$/.test(text.slice(start, i))) continue;
       lastEnd = i;
       out.push(validatedFinding(phoneNumbers, text, start, i, evidence('phone', 2, [plus ? 'international format' : 'North American format'], null)));
     }

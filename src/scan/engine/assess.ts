@@ -44,6 +44,8 @@ export class LeafAssessor {
   private readonly pending: Pending[] = [];
   private readonly bulk = new Map<string, Bulk>();
   private header: string[] | null = null;
+  /** The line the header is on: the first that is not empty (extracted text may open with blank lines). */
+  private headerLine = 0;
   private readonly headerKindsOf: (PiiKind | 'personal')[][] = [];
   private numeric: boolean | null = null;
   /** Kinds some column header names: their values that need context are kept for the header to lift. */
@@ -59,8 +61,13 @@ export class LeafAssessor {
   ) {
     const t = info?.table;
     if (t) {
-      const nl = head.indexOf(10);
-      const firstLine = head.toString('utf8', 0, nl < 0 ? Math.min(head.length, 65536) : Math.min(nl, 65536));
+      let start = 0;
+      while (start < head.length && (head[start] === 10 || head[start] === 13)) {
+        if (head[start] === 10) this.headerLine++;
+        start++;
+      }
+      const nl = head.indexOf(10, start);
+      const firstLine = head.toString('utf8', start, nl < 0 ? Math.min(head.length, start + 65536) : Math.min(nl, start + 65536));
       const cells = splitCells(firstLine, t.delimiter);
       if (looksLikeHeader(cells)) {
         this.header = cells.map((c) => c.trim());
@@ -74,7 +81,7 @@ export class LeafAssessor {
   add(f: Finding, pii: PiiEvidence, lineIndex: number, lineText: string, offsetInLine: number, bulkMin?: number): void {
     const t = this.info?.table;
     const cell = t ? cellIndexAt(lineText, offsetInLine, t.delimiter) : -1;
-    if (t && this.header && lineIndex === 0) return; // a header cell is not a value
+    if (t && this.header && lineIndex === this.headerLine) return; // a header cell is not a value
     // In a table a word counts only inside the value's own cell: the header line or the cell next
     // to it ("order" beside "SSN") is not this value's context.
     if (t && pii.context && cell >= 0) {
@@ -108,7 +115,7 @@ export class LeafAssessor {
   /** Settle levels once the leaf has ended (`lines` = its number of lines) and return what to report. */
   finish(lines: number): { findings: Finding[]; note: LeafNote | null } {
     const t = this.info?.table;
-    const dataRows = Math.max(1, lines - (this.header ? 1 : 0));
+    const dataRows = Math.max(1, lines - this.headerLine - (this.header ? 1 : 0));
     // Density per kind and column (or the whole file): most rows hold a strong valid value.
     // Under a header that names the kind, every valid value counts (bare digits included).
     const dense = new Map<string, number>();

@@ -118,21 +118,32 @@ async function walkZipEntries(path: string, zip: yauzl.ZipFile, depth: number, c
     meter.addIn(e.compressedSize);
     return { stream, counted: countOut(stream, meter) };
   };
-  /** A small part read whole (workbook, relationships, shared strings), or null when absent or unreadable. */
+  const done = new Set<string>();
+  /**
+   * A small part read whole (workbook, relationships, shared strings), or null when absent or
+   * unreadable. Trouble (a bomb, a corrupt entry) is reported once, against the part, and the part
+   * is not read again as a plain entry.
+   */
   const readPart = async (name: string): Promise<string | null> => {
     const e = byName.get(name);
     if (!e) return null;
     const o = await open(e, `${path}!${name}`);
-    if (!o) return null;
+    if (!o) {
+      done.add(name);
+      return null;
+    }
     try {
       const buf = await readAllCapped(o.counted, l.maxBuffered);
       if (!buf) throw new ScanIssueError('too-large', `${path}!${name}`, `part larger than ${l.maxBuffered} bytes; not read`);
       return buf.toString('utf8');
+    } catch (err) {
+      ctx.sink.issue(toIssue(`${path}!${name}`, err));
+      done.add(name);
+      return null;
     } finally {
       o.stream.destroy();
     }
   };
-  const done = new Set<string>();
   const office = officeKind(names);
   const odf = !office && names.includes('mimetype') && names.includes('content.xml') ? ((await readPart('mimetype')) ?? '').trim() : '';
   try {
@@ -180,14 +191,29 @@ async function walkXlsx(path: string, depth: number, ctx: WalkContext, readPart:
   const rels = await readPart('xl/_rels/workbook.xml.rels');
   if (!workbook || !rels) return;
   for (const sheet of xlsxSheets(workbook, rels)) {
+    // Done whatever happens: a sheet that could not be opened (a bomb, a corrupt entry) is
+    // reported once, here, not again as a plain part.
+    done.add(sheet.part);
     const o = await open(sheet.part);
     if (!o) continue;
-    done.add(sheet.part);
     // The shared strings are scanned in the cells that use them, not a second time on their own.
     done.add('xl/sharedStrings.xml');
     const table = { delimiter: '\t', sheet: sheet.name, rows: [] as number[] };
-    await ctx.enter(path, xlsxSheetText(o.counted, shared, table, formats), depth + 1, { derived: true, table });
+    await ctx.enter(path, xlsxSheetText(asPart(`${path}!${sheet.part}`, o.counted), shared, table, formats), depth + 1, { derived: true, table });
     o.stream.destroy();
+  }
+}
+
+/**
+ * A sheet's findings are the workbook's, but trouble reading it (a bomb, a corrupt entry) belongs
+ * to its part: the issue names `book.xlsx!xl/worksheets/sheet2.xml`, as for any other entry.
+ */
+async function* asPart(part: string, src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* src;
+  } catch (err) {
+    const i = toIssue(part, err);
+    throw new ScanIssueError(i.kind, i.path, i.message);
   }
 }
 

@@ -86,7 +86,7 @@ export async function expandDocument(kind: DocumentKind, path: string, src: Asyn
 }
 
 async function mailParts(path: string, m: MailMessage, depth: number, ctx: WalkContext): Promise<void> {
-  for (const p of m.problems) ctx.sink.issue({ path, kind: /encrypted/.test(p) ? 'encrypted' : 'corrupt', message: p });
+  for (const p of m.problems) ctx.sink.issue({ path, kind: /encrypted/.test(p) ? 'encrypted' : /past the limit/.test(p) ? 'too-large' : 'corrupt', message: p });
   await textLeaf(path, m.text, ctx);
   if (m.attachments.length > ctx.limits.maxEntries) throw new ScanIssueError('too-many-entries', path, `more than ${ctx.limits.maxEntries} attachments; not read`);
   for (const a of m.attachments) await ctx.enter(`${path}!${a.name}`, once(a.data), depth + 1);

@@ -10,7 +10,7 @@ import PostalMime, { type Address } from 'postal-mime';
 import { createRequire } from 'node:module';
 import { LIMITS } from '../../core/limits.js';
 import { ScanIssueError } from './limits.js';
-import { htmlToText } from './text-formats.js';
+import { htmlToText, rtfToText } from './text-formats.js';
 
 /** A decoded message: its text (headers and bodies) and its attachments. */
 export interface MailMessage {
@@ -76,7 +76,7 @@ export async function parseEml(path: string, raw: Buffer): Promise<MailMessage> 
     });
   } catch (err) {
     const e = err as { code?: string; message?: string };
-    const kind = e.code === 'EMAXNESTINGDEPTH' || e.code === 'EMAXHEADERSIZE' || e.code === 'EMAXPARTCOUNT' ? 'too-deep' : 'corrupt';
+    const kind = e.code === 'EMAXNESTINGDEPTH' ? 'too-deep' : e.code === 'EMAXPARTCOUNT' ? 'too-many-entries' : e.code === 'EMAXHEADERSIZE' ? 'too-large' : 'corrupt';
     throw new ScanIssueError(
       kind,
       path,
@@ -163,6 +163,10 @@ interface MsgFields {
   senderEmail?: string;
   body?: string;
   bodyHtml?: string;
+  /** PidTagHtml: the HTML body as bytes, when there is no PidTagBodyHtml string. */
+  html?: Uint8Array;
+  /** PidTagRtfCompressed: the RTF body, the only body of many messages Outlook saves. */
+  compressedRtf?: Uint8Array;
   recipients?: { name?: string; email?: string; smtpAddress?: string }[];
   attachments?: MsgFields[];
   fileName?: string;
@@ -172,7 +176,34 @@ interface MsgFields {
 }
 type MsgReaderCtor = new (b: ArrayBuffer | Uint8Array) => { getFileData(): MsgFields & { error?: string }; getAttachment(a: MsgFields): { fileName: string; content: Uint8Array } };
 
-/** Decode an Outlook .msg file; embedded .msg attachments come back as their own text. */
+/** The body of an Outlook message as text: plain, else HTML, else its compressed RTF decompressed. */
+function msgBody(d: MsgFields, problems: string[]): string {
+  if (d.body) return d.body;
+  if (d.bodyHtml) return htmlToText(d.bodyHtml);
+  if (d.html?.length) return htmlToText(Buffer.from(d.html).toString('utf8'));
+  const rtf = d.compressedRtf;
+  if (!rtf?.length) return '';
+  // The header declares the decompressed size; both it and the stream are held to the cap.
+  const raw = rtf.length >= 8 ? Buffer.from(rtf.buffer, rtf.byteOffset, rtf.byteLength).readUInt32LE(4) : 0;
+  if (rtf.length > LIMITS.msgRtfMaxBytes || raw > 8 * LIMITS.msgRtfMaxBytes) {
+    problems.push(`RTF body of ${rtf.length} bytes (declaring ${raw} decompressed) past the limit msgRtfMaxBytes (${LIMITS.msgRtfMaxBytes}); not read`);
+    return '';
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const { decompressRTF } = require('@kenjiuno/decompressrtf') as { decompressRTF: (input: number[]) => number[] };
+    return rtfToText(Buffer.from(decompressRTF(Array.from(rtf))).toString('latin1'));
+  } catch (err) {
+    problems.push(`RTF body could not be decompressed (${(err as Error).message})`);
+    return '';
+  }
+}
+
+/**
+ * Decode an Outlook .msg file. Attachments go back to the walk as entries; an embedded message
+ * goes back as a .msg of its own (`mail.msg!Re: offer.msg`), so its attachments are read too and
+ * its nesting counts as archive depth.
+ */
 export function parseMsg(path: string, raw: Buffer): MailMessage {
   const require = createRequire(import.meta.url);
   const mod = require('@kenjiuno/msgreader') as { default: MsgReaderCtor };
@@ -187,23 +218,22 @@ export function parseMsg(path: string, raw: Buffer): MailMessage {
   if (data.error) throw new ScanIssueError('corrupt', path, `Outlook message could not be read: ${data.error}`);
   const attachments: { name: string; data: Buffer }[] = [];
   const problems: string[] = [];
-  const text = (d: MsgFields): string =>
+  const body =
     [
-      `From: ${d.senderName ?? ''} <${d.senderEmail ?? ''}>`,
-      `To: ${(d.recipients ?? []).map((r) => `${r.name ?? ''} <${r.smtpAddress ?? r.email ?? ''}>`).join(', ')}`,
-      `Subject: ${d.subject ?? ''}`,
+      `From: ${data.senderName ?? ''} <${data.senderEmail ?? ''}>`,
+      `To: ${(data.recipients ?? []).map((r) => `${r.name ?? ''} <${r.smtpAddress ?? r.email ?? ''}>`).join(', ')}`,
+      `Subject: ${data.subject ?? ''}`,
       '',
-      d.body ?? (d.bodyHtml ? htmlToText(d.bodyHtml) : ''),
+      msgBody(data, problems),
     ].join('\n') + '\n';
-  let body = text(data);
+  const used = new Map<string, number>();
   for (const a of data.attachments ?? []) {
-    if (a.innerMsgContent && a.innerMsgContentFields) {
-      body += `\n--- attached message ---\n${text(a.innerMsgContentFields)}`;
-      continue;
-    }
     try {
       const att = reader.getAttachment(a);
-      attachments.push({ name: att.fileName || a.fileName || a.fileNameShort || `attachment-${attachments.length + 1}`, data: Buffer.from(att.content) });
+      const base = (att.fileName || a.fileName || a.fileNameShort || `attachment-${attachments.length + 1}`).replace(/[\r\n]/g, ' ');
+      const k = (used.get(base) ?? 0) + 1;
+      used.set(base, k);
+      attachments.push({ name: k > 1 ? `${base}#${k}` : base, data: Buffer.from(att.content) });
     } catch (err) {
       problems.push(`attachment ${a.fileName ?? ''} could not be read (${(err as Error).message})`);
     }

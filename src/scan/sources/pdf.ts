@@ -12,9 +12,33 @@ import { ScanIssueError, type IssueKind } from './limits.js';
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 let pdfjs: Promise<PdfJs> | null = null;
 
+/** The PDF being parsed in this thread, to which a stray PDF.js failure is reported. */
+let active: { issue: (kind: IssueKind, message: string) => void } | null = null;
+
+/**
+ * PDF.js (in Node it runs its "worker" on the same thread) leaves some of its internal promises
+ * without a handler: on a damaged file (an object cut inside a dictionary) one rejects unhandled
+ * while `getDocument` itself settles normally, and Node ends the process on an unhandled
+ * rejection. Those rejections carry PDF.js's own exception type (its `BaseException`, made in
+ * pdf.worker.mjs); they become an issue of the PDF being read. Any other unhandled rejection is
+ * thrown again, so the process fails on it as it would without this listener.
+ */
+function onUnhandled(reason: unknown): void {
+  const stack = (reason as { stack?: unknown } | null)?.stack;
+  if (typeof stack === 'string' && stack.includes('BaseExceptionClosure') && stack.includes('pdfjs-dist')) {
+    // One that arrives once its PDF is done is dropped: that PDF's text was read already.
+    active?.issue('corrupt', `PDF could not be fully read: ${(reason as { message?: string }).message ?? 'PDF.js error'}`);
+    return;
+  }
+  throw reason;
+}
+
 /** PDF.js is large: loaded on the first PDF only. */
 function loadPdfJs(): Promise<PdfJs> {
-  pdfjs ??= import('pdfjs-dist/legacy/build/pdf.mjs');
+  if (!pdfjs) {
+    process.on('unhandledRejection', onUnhandled);
+    pdfjs = import('pdfjs-dist/legacy/build/pdf.mjs');
+  }
   return pdfjs;
 }
 
@@ -65,12 +89,21 @@ export function checkPdfStreams(path: string, pdf: Buffer, limits: { maxRatio: n
 export async function* pdfPages(path: string, pdf: Buffer, issue: (kind: IssueKind, message: string) => void): AsyncGenerator<{ page: number; text: string }> {
   const lib = await loadPdfJs();
   let doc: Awaited<ReturnType<PdfJs['getDocument']>['promise']>;
+  // The same failure is reported once per PDF, however many of PDF.js's promises it rejects.
+  const seen = new Set<string>();
+  active = {
+    issue: (kind, message) => {
+      if (!seen.has(message)) issue(kind, message);
+      seen.add(message);
+    },
+  };
   try {
     doc = await lib.getDocument({ data: new Uint8Array(pdf), isEvalSupported: false, disableFontFace: true, useSystemFonts: false, stopAtErrors: false, verbosity: 0 }).promise;
   } catch (err) {
     const e = err as { name?: string; message?: string };
+    active = null;
     if (e.name === 'PasswordException') throw new ScanIssueError('encrypted', path, 'PDF is encrypted and needs a password; not scanned');
-    throw new ScanIssueError(e.name === 'InvalidPDFException' ? 'corrupt' : 'corrupt', path, `PDF could not be read: ${e.message ?? String(err)}`);
+    throw new ScanIssueError('corrupt', path, `PDF could not be read: ${e.message ?? String(err)}`);
   }
   try {
     const pages = Math.min(doc.numPages, LIMITS.pdfMaxPages);
@@ -108,5 +141,9 @@ export async function* pdfPages(path: string, pdf: Buffer, issue: (kind: IssueKi
     }
   } finally {
     await doc.destroy();
+    // Node reports a promise left rejected at the end of a turn of the event loop: let one pass
+    // while this PDF is still the one a stray PDF.js failure belongs to.
+    await new Promise((resolve) => setImmediate(resolve));
+    active = null;
   }
 }

@@ -95,10 +95,15 @@ export function columnIndex(letters: string): number {
   return n - 1;
 }
 
-/** Does the first line look like a header (mostly words, not values)? */
+/**
+ * Does the first line look like a header (mostly words, not values)? A line holding nine digits or
+ * more in a row (single spaces or dashes between them allowed: a card, an SSN, a phone number) is
+ * data, however many words are around it: a header names columns, it does not hold their values.
+ */
 export function looksLikeHeader(cells: string[]): boolean {
   const filled = cells.map((c) => c.trim()).filter(Boolean);
   if (!filled.length) return false;
+  if (filled.some((c) => /\d{9}/.test(c.replace(/(\d)[ -](?=\d)/g, '$1')))) return false;
   const wordy = filled.filter((c) => /[A-Za-z\u00c0-\uffff]/.test(c) && !/^[A-Z]{2}\d{2}/.test(c) && !/\d{5}/.test(c)).length;
   return wordy / filled.length >= 0.6;
 }

@@ -148,11 +148,17 @@ export function isHtml(path: string, head: Buffer): boolean {
 export function htmlToText(html: string): string {
   let out = '';
   const attrs: string[] = [];
+  // Tabs go between a row's cells, not before its first, so columns are those of the table.
+  let cellInRow = false;
   const p = new Parser(
     {
       onopentag(name, a) {
+        if (name === 'tr') cellInRow = false;
         if (BLOCK.has(name)) out += '\n';
-        else if (name === 'td' || name === 'th') out += '\t';
+        else if (name === 'td' || name === 'th') {
+          if (cellInRow) out += '\t';
+          cellInRow = true;
+        }
         for (const k of KEEP_ATTRS) {
           const v = a[k];
           if (v && v.length >= 4 && !/^(?:#|javascript:)/.test(v)) attrs.push(v);

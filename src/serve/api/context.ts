@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { StateDb } from '../store/db.js';
 import type { EventStore } from '../store/types.js';
 import type { Credentials } from './auth/credentials.js';
+import type { IngestTokens } from './auth/ingest-tokens.js';
 import type { FailureLimiter } from './auth/ratelimit.js';
 import type { ApiLog, HealthSource, LiveFeed, RuleCatalog } from './deps.js';
 import type { StreamRegistry } from './live.js';
@@ -25,6 +26,7 @@ export interface ApiContext {
   health: HealthSource;
   log: ApiLog;
   creds: Credentials;
+  ingestTokens: IngestTokens;
   settings: ApiSettings;
   limiters: { account: FailureLimiter; address: FailureLimiter };
   streams: StreamRegistry;

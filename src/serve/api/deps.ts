@@ -5,6 +5,7 @@
  */
 import type { Level, LogSource, SigmaCorrelation, SigmaRule } from '../../sigma/model.js';
 import type { IngestProtocol } from '../record.js';
+import type { IngestTokens } from './auth/ingest-tokens.js';
 import type { StateDb } from '../store/db.js';
 import type { EventStore } from '../store/types.js';
 
@@ -139,4 +140,6 @@ export interface ApiDeps {
   live: LiveFeed;
   health: HealthSource;
   log?: ApiLog;
+  /** Ingest tokens made through the API, wired to the listeners (default: stored, told to nobody, none from a configuration). */
+  ingestTokens?: IngestTokens;
 }

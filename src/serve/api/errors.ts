@@ -31,6 +31,10 @@ const CLIENT_CODES: Record<string, number> = {
   'user-exists': 409,
   'no-such-user': 404,
   'no-such-key': 404,
+  'bad-source': 400,
+  'bad-protocols': 400,
+  'too-many-tokens': 409,
+  'no-such-token': 404,
   busy: 503,
 };
 

@@ -15,6 +15,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { ApiConfig } from '../config.js';
 import { tlsOptions } from '../ingest/http.js';
 import { Credentials } from './auth/credentials.js';
+import { IngestTokens } from './auth/ingest-tokens.js';
 import { installAuth } from './auth/hooks.js';
 import { Passwords, type ScryptParams } from './auth/passwords.js';
 import { FailureLimiter } from './auth/ratelimit.js';
@@ -27,6 +28,7 @@ import { authRoutes } from './routes/auth.js';
 import { entityRoutes } from './routes/entities.js';
 import { RateSampler } from './rates.js';
 import { healthRoutes } from './routes/health.js';
+import { ingestTokenRoutes } from './routes/ingest-tokens.js';
 import { itemRoutes } from './routes/items.js';
 import { ruleRoutes } from './routes/rules.js';
 import { searchRoutes } from './routes/search.js';
@@ -36,6 +38,7 @@ import { registerConsole } from './static.js';
 export type { ApiDeps, CatalogRule, HealthSnapshot, HealthSource, LiveEvent, LiveEventType, LiveFeed, RuleCatalog, RuleUpload, SourceCounters } from './deps.js';
 export { LiveHub } from './live.js';
 export { StateRuleCatalog } from './rules/catalog.js';
+export { IngestTokens } from './auth/ingest-tokens.js';
 export { announce } from './routes/items.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -133,6 +136,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, opts: Api
     health: deps.health,
     log,
     creds,
+    ingestTokens: deps.ingestTokens ?? new IngestTokens(deps.db),
     settings,
     limiters: {
       account: new FailureLimiter(API_LIMITS.loginFailuresPerAccount, API_LIMITS.loginWindowMs, API_LIMITS.loginTrackedKeys),
@@ -197,6 +201,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, opts: Api
     });
 
     authRoutes(api, ctx);
+    ingestTokenRoutes(api, ctx);
     itemRoutes(api, ctx);
     entityRoutes(api, ctx);
     searchRoutes(api, ctx);

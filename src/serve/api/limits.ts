@@ -19,6 +19,8 @@ export const API_LIMITS = {
   exportMaxRows: 100_000,
   /** Histogram buckets. */
   histogramMaxBuckets: 1000,
+  /** Ingest tokens made through the API that may be active at once (each is a lookup entry in every listener). */
+  ingestTokensMax: 1000,
   /** Path parameters (ids, host and account names): longer ones are not names. */
   paramMaxChars: 1024,
 

@@ -306,7 +306,7 @@ export const SHARED_SCHEMAS: Record<string, unknown>[] = [
       wal: obj({ lagRecords: int, lagBytes: int, diskBytes: int }),
       pipeline: obj({ eventsProcessed: int, detections: int, suppressed: int, late: int, watermark: nstr, lagMs: { type: ['number', 'null'] } }),
       drops: { type: 'object', additionalProperties: int },
-      storage: obj({ eventBytes: int, eventDays: int, events: int, stateBytes: int }),
+      storage: obj({ eventBytes: int, eventDays: int, events: int, stateBytes: int, eventStoreRestarts: int, fieldNames: int, fieldNamesDropped: int, eventStoreError: nstr }),
       notifications: {
         type: 'array',
         items: obj({ channel: str, sent: int, pending: int, failing: int, lastError: nstr, nextRetryAt: nstr }),
@@ -320,6 +320,20 @@ export const SHARED_SCHEMAS: Record<string, unknown>[] = [
   },
   { $id: 'User', ...obj({ name: str, role, createdAt: str, disabled: bool }) },
   { $id: 'ApiKey', ...obj({ id: str, name: str, role, createdBy: str, createdAt: str, revoked: bool }) },
+  {
+    $id: 'IngestToken',
+    description: 'A token shippers send with their data (never its secret). Tokens of the configuration file have no id and cannot be revoked here.',
+    ...obj({
+      id: nstr,
+      source: str,
+      protocols: { type: 'array', items: { type: 'string', enum: ['elastic', 'otlp', 'hec'] } },
+      origin: { type: 'string', enum: ['config', 'api'] },
+      createdBy: nstr,
+      createdAt: nstr,
+      revoked: bool,
+      revokedAt: nstr,
+    }),
+  },
   {
     $id: 'HostFacts',
     ...obj({

@@ -57,6 +57,12 @@ export interface ClusterConfig {
   node: string;
   nats?: NatsConfig;
   postgres?: PostgresConfig;
+  /**
+   * Where detect nodes write events as Parquet files by hour (with `storage.events`), and where
+   * they are searched: a directory every detect node and searching node reaches (the same path on
+   * a shared file system, or each node's own). Default: `events` in the node's data directory.
+   */
+  eventsDir?: string;
 }
 
 /** The section as written, once it passed the schema. */
@@ -81,6 +87,7 @@ export interface RawCluster {
     leaseSeconds?: number;
   };
   postgres?: { url: string; passwordFile?: string; ca?: string; maxConnections?: number };
+  eventsDir?: string;
 }
 
 const file = { type: 'string', minLength: 1 };
@@ -115,6 +122,7 @@ export const CLUSTER_SCHEMA = {
         leaseSeconds: { type: 'number', minimum: 1, maximum: 600 },
       },
     },
+    eventsDir: file,
     postgres: {
       type: 'object',
       additionalProperties: false,
@@ -208,6 +216,7 @@ export function resolveCluster(raw: RawCluster | undefined, base: string, err: (
     if (ca) pg.ca = ca;
     out.postgres = pg;
   }
+  if (raw.eventsDir !== undefined) out.eventsDir = path(raw.eventsDir);
   const has = (r: ClusterRole) => out.roles.includes(r);
   const needNats = out.roles.filter((r) => r !== 'api');
   if (needNats.length && !out.nats) err('/cluster', `/cluster: the ${needNats.join(', ')} role${needNats.length > 1 ? 's need' : ' needs'} NATS: add cluster.nats.servers`);

@@ -275,7 +275,8 @@ class Active {
         lastResultAt = Date.now();
         flushed = false;
       } else if (!flushed && Date.now() - lastResultAt >= idleMs) {
-        await live.quiet();
+        await this.db.batch(() => live.quiet());
+        live.published();
         flushed = true;
       }
       if (this.lost) break;
@@ -284,7 +285,8 @@ class Active {
       await this.checkGap(ready.length > 0).catch((e: unknown) => o.log('warn', `correlate: checking for lost results: ${(e as Error).message}`));
     }
     if (this.lost) throw new Error(this.lost);
-    await live.drain();
+    await this.db.batch(() => live.drain());
+    live.published();
     this.baselineSavedAt = 0;
     await this.commit(live);
   }
@@ -373,7 +375,9 @@ class Active {
         if (r.seq < this.resumeAt) s.replayed++;
         if (r.errors.length) for (const e of r.errors.slice(0, 3)) this.node.opts.log('warn', `events message ${r.seq}: ${e.message}`);
       }
-      const t = await live.apply(batch, this.progressTime(group[group.length - 1]!.result.seq));
+      // One transaction for the batch's working-copy writes (one fsync, as in the embedded server).
+      const t = await this.db.batch(() => live.apply(batch, this.progressTime(group[group.length - 1]!.result.seq)));
+      live.published();
       const last = this.horizon[this.horizon.length - 1];
       const maxTime = Number.isNaN(t) ? (last?.maxTime ?? -Infinity) : t;
       this.horizon.push({ seq: group[0]!.result.seq, maxTime, dseq: Math.min(...group.map((g) => g.dseq)) });

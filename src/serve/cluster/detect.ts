@@ -6,6 +6,10 @@
  * the events message. A node keeps no state between messages: one that dies loses nothing, its
  * unacknowledged messages go to the others.
  *
+ * With event storage on, a message's events go to the node's Parquet writer (../store/parquet.ts)
+ * and the message is acknowledged once they are in a file as well; the worker slot is free again
+ * as soon as the result is published, so matching goes on while the writer gathers a file.
+ *
  * Every events message gets a result, even one whose records all failed to read (the errors are
  * the result): the correlate node applies results in stream order and waits for each.
  */
@@ -15,7 +19,7 @@ import type { DetectionPlan } from '../../pipeline/plan.js';
 import { DetectPool, type NumberedRecord } from '../detect-pool.js';
 import type { DetectResult } from '../detect-worker.js';
 import type { IngestLog } from '../ingest/context.js';
-import type { EventStore } from '../store/types.js';
+import type { ParquetWriter } from '../store/parquet.js';
 import type { NatsConfig } from './config.js';
 import { isStreamFull } from './ingest.js';
 import { readEventsMessage, recordNumber, resultMessages } from './messages.js';
@@ -29,7 +33,7 @@ export interface DetectNodeOptions {
   threads?: number;
   timeZone?: string;
   /** Where the events go for search (none: only detections leave the node). */
-  events?: EventStore;
+  events?: ParquetWriter;
   log: IngestLog;
 }
 
@@ -54,6 +58,8 @@ export class DetectNode {
   private loopDone: Promise<void> | undefined;
   private readonly inflight = new Set<JsMsg>();
   private readonly handling = new Set<Promise<void>>();
+  /** Messages whose result is published, waiting for their events to be written before the ack. */
+  private readonly storing = new Set<Promise<void>>();
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly limit: number;
   readonly stats: DetectNodeStats = { messages: 0, records: 0, events: 0, detections: 0, errors: 0, redelivered: 0, resultParts: 0, publishRetries: 0 };
@@ -81,9 +87,10 @@ export class DetectNode {
   private async loop(): Promise<void> {
     const js = this.o.nc.jetstream();
     const concurrency = this.pool.threads * 2;
-    // Take messages only once a worker has compiled the rules: a message waiting longer than
-    // `ackWait` would be handed to another node as well.
-    await this.pool.submitStateless([]).catch(() => undefined);
+    // Take messages only once the workers have compiled the rules: a message waiting longer than
+    // `ackWait` would be handed to another node as well. (A pool that cannot start fails the
+    // messages' tasks, reported per message below.)
+    await this.pool.ready().catch(() => undefined);
     while (this.running) {
       try {
         const consumer = await js.consumers.get(this.names.events, this.names.detectConsumer);
@@ -109,6 +116,8 @@ export class DetectNode {
 
   private async handle(m: JsMsg): Promise<void> {
     this.inflight.add(m);
+    /** Still in hand after this returns (its events being written). */
+    let keep = false;
     try {
       const seq = m.seq;
       if (m.redelivered) this.stats.redelivered++;
@@ -135,7 +144,9 @@ export class DetectNode {
           errors.push({ offset: recordNumber(seq, 0), source: '', code: 'worker-lost', message: `events message ${seq}: ${(e as Error).message}` });
         }
       }
-      if (this.o.events && r.events.length) await this.o.events.append(r.events);
+      // Stored while the result is published; acknowledged once both are done.
+      const stored = this.o.events && r.events.length ? this.o.events.append(r.events, m.redelivered) : undefined;
+      stored?.catch(() => undefined); // awaited below
       const all = errors.length ? [...r.errors, ...errors] : r.errors;
       const partition = Number(m.subject.slice(m.subject.lastIndexOf('.') + 1)) || 0;
       const parts = resultMessages(
@@ -155,8 +166,24 @@ export class DetectNode {
         this.limit,
       );
       await Promise.all(parts.map((data, k) => this.publish(this.names.detectionSubject(partition), data, `r.${seq}.${k}of${parts.length}`)));
-      // Acknowledged only once its result is stored: a crash before this hands it to another node.
-      await m.ackAck();
+      // Acknowledged only once its result (and its events) are stored: a crash before this hands it to another node.
+      if (stored) {
+        const done: Promise<void> = stored
+          .then(() => m.ackAck())
+          .then(
+            () => undefined,
+            (e: unknown) => {
+              if (this.running) this.o.log('warn', `detect: events message ${seq}: storing its events failed (${(e as Error).message}); it will be handed out again`);
+              m.nak(1000);
+            },
+          )
+          .finally(() => {
+            this.inflight.delete(m);
+            this.storing.delete(done);
+          });
+        this.storing.add(done);
+        keep = true;
+      } else await m.ackAck();
       this.stats.messages++;
       this.stats.records += entries.length;
       this.stats.events += r.eventCount;
@@ -167,7 +194,7 @@ export class DetectNode {
       if (this.running) this.o.log('warn', `detect: events message ${m.seq} not done (${(e as Error).message}); it will be handed out again`);
       m.nak(1000);
     } finally {
-      this.inflight.delete(m);
+      if (!keep) this.inflight.delete(m);
     }
   }
 
@@ -199,6 +226,9 @@ export class DetectNode {
     await this.messages?.close().catch(() => undefined);
     await this.loopDone?.catch(() => undefined);
     await Promise.allSettled([...this.handling]);
+    // The events waiting for a file are written now, and their messages acknowledged.
+    await this.o.events?.flush().catch(() => undefined);
+    await Promise.allSettled([...this.storing]);
     clearInterval(this.heartbeat);
     await this.pool.close().catch(() => undefined);
   }

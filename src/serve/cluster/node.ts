@@ -4,6 +4,7 @@
  * messages), correlate (the active one, or a standby), api. Started by `firebreak serve` when the
  * configuration has a `cluster:` section; the embedded server (../server.ts) is untouched.
  */
+import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import { FirebreakError } from '../../core/errors.js';
 import type { DetectionPlan } from '../../pipeline/plan.js';
@@ -11,6 +12,7 @@ import type { ServeConfig } from '../config.js';
 import type { IngestLog } from '../ingest/context.js';
 import { startIngest, type IngestHandle } from '../ingest/server.js';
 import { planFor } from '../server.js';
+import { ParquetWriter, retainHours } from '../store/parquet.js';
 import type { ClusterRole } from './config.js';
 import { CorrelateNode } from './correlate.js';
 import { DetectNode } from './detect.js';
@@ -32,7 +34,13 @@ export interface ClusterNode {
   sink?: JetStreamSink;
   ingest?: IngestHandle;
   detect?: DetectNode;
+  /** The detect node's event files (with `storage.events`). */
+  events?: ParquetWriter;
+  /** Where they are. */
+  eventsDir?: string;
   correlate?: CorrelateNode;
+  /** The hourly retention of event files. */
+  retention?: NodeJS.Timeout;
   /** Graceful stop: listeners first, then detection drains, the correlate node commits and hands its lease over. */
   close(): Promise<void>;
 }
@@ -58,7 +66,24 @@ export async function startClusterNode(config: ServeConfig, opts: ClusterNodeOpt
       log('info', `PostgreSQL at ${redact(k.postgres!.url)}`);
     }
     if (has('detect')) {
-      node.detect = new DetectNode({ nc: node.nc, cfg: k.nats!, node: k.node, plan: node.plan!, threads: config.processing.threads, timeZone: config.processing.timeZone, log });
+      if (config.storage.events) {
+        node.eventsDir = k.eventsDir ?? join(config.data, 'events');
+        node.events = await ParquetWriter.open({ dir: node.eventsDir, node: k.node });
+        log('info', `events stored as Parquet by hour in ${node.eventsDir}`);
+        // Retention: whole hours, by every detect node (deleting a folder twice is harmless).
+        const dir = node.eventsDir;
+        const retain = () => {
+          try {
+            const gone = retainHours(dir, config.storage.retentionDays, Date.now());
+            if (gone.length) log('info', `retention: deleted ${gone.length} hours of events (${gone[0]} to ${gone[gone.length - 1]})`);
+          } catch (e) {
+            log('warn', `retention: ${(e as Error).message}`);
+          }
+        };
+        retain();
+        node.retention = setInterval(retain, 3600_000).unref();
+      }
+      node.detect = new DetectNode({ nc: node.nc, cfg: k.nats!, node: k.node, plan: node.plan!, threads: config.processing.threads, timeZone: config.processing.timeZone, events: node.events, log });
       node.detect.start();
     }
     if (has('correlate')) {
@@ -82,6 +107,8 @@ async function stop(n: ClusterNode): Promise<void> {
   await n.ingest?.close().catch(() => undefined);
   n.sink?.close();
   await n.detect?.stop().catch(() => undefined);
+  clearInterval(n.retention);
+  await n.events?.close().catch(() => undefined);
   await n.correlate?.stop().catch(() => undefined);
   await n.nc?.drain().catch(() => undefined);
   await n.db?.close().catch(() => undefined);

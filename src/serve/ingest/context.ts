@@ -60,20 +60,39 @@ export interface IngestSink {
   off(event: SinkEvent, fn: () => void): unknown;
 }
 
-/** Tokens by the SHA-256 of their secret: lookups do not compare secrets byte by byte. */
+/** A token kept as the SHA-256 of its secret (those an admin makes through the API, in the state database). */
+export interface HashedToken {
+  hash: string;
+  source: string;
+  protocols: readonly IngestProtocol[];
+}
+
+/**
+ * Tokens by the SHA-256 of their secret: lookups do not compare secrets byte by byte. The
+ * configuration's tokens are fixed; the stored ones (made and revoked through the API) are
+ * replaced as a whole whenever they change, and take effect with the next request.
+ */
 export class TokenTable {
-  private readonly byHash = new Map<string, TokenConfig>();
-  constructor(tokens: readonly TokenConfig[]) {
-    for (const t of tokens) this.byHash.set(hash(t.secret), t);
+  private readonly byHash = new Map<string, HashedToken>();
+  private stored = new Map<string, HashedToken>();
+  constructor(tokens: readonly TokenConfig[], stored: readonly HashedToken[] = []) {
+    for (const t of tokens) this.byHash.set(tokenHash(t.secret), { hash: tokenHash(t.secret), source: t.source, protocols: t.protocols });
+    this.setStored(stored);
+  }
+  /** Replaces the stored tokens (the configuration's stay). */
+  setStored(tokens: readonly HashedToken[]): void {
+    this.stored = new Map(tokens.map((t) => [t.hash, t]));
   }
   /** The source a secret admits for `protocol`, or null. */
   source(protocol: IngestProtocol, secret: string | null | undefined): string | null {
     if (!secret) return null;
-    const t = this.byHash.get(hash(secret));
+    const h = tokenHash(secret);
+    const t = this.byHash.get(h) ?? this.stored.get(h);
     return t && t.protocols.includes(protocol) ? t.source : null;
   }
 }
-const hash = (s: string) => createHash('sha256').update(s).digest('hex');
+/** The SHA-256 (hex) by which a token's secret is looked up and stored. */
+export const tokenHash = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /**
  * Back-pressure: closed when the consumer's lag passes the high-water mark, open again below the

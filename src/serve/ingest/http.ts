@@ -41,7 +41,7 @@ export function createHttpApp(cfg: HttpListenerConfig, limits: IngestLimits): Fa
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     exposeHeadRoutes: true,
     serverFactory: (handler) => (tls ? createHttpsServer({ ...serverOptions, ...tls }, handler) : createHttpServer(serverOptions, handler)),
   });

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ServeConfig } from '../config.js';
 import type { IngestProtocol, IngestRecord } from '../record.js';
-import { IngestGate, IngestStats, TokenTable, type IngestContext, type IngestLog, type IngestSink } from './context.js';
+import { IngestGate, IngestStats, TokenTable, type HashedToken, type IngestContext, type IngestLog, type IngestSink } from './context.js';
 import { registerElastic } from './elastic.js';
 import { registerHec } from './hec.js';
 import { createHttpApp, listenHttp } from './http.js';
@@ -29,12 +29,14 @@ export interface IngestHandle {
   addresses: IngestAddresses;
   stats: IngestStats;
   gate: IngestGate;
+  /** The tokens that admit data (the stored ones can be replaced while running). */
+  tokens: TokenTable;
   /** Graceful shutdown of the listeners. */
   close(): Promise<void>;
 }
 
 /** Starts the listeners in `config.listeners`; fails (closing what started) if one cannot bind. */
-export async function startIngest(config: ServeConfig, sink: IngestSink, opts: { log?: IngestLog } = {}): Promise<IngestHandle> {
+export async function startIngest(config: ServeConfig, sink: IngestSink, opts: { log?: IngestLog; storedTokens?: readonly HashedToken[] } = {}): Promise<IngestHandle> {
   const stats = new IngestStats();
   const gate = new IngestGate(sink, config.backpressure, config.limits.inflightMaxBytes);
   const log: IngestLog = opts.log ?? ((level, m) => (level === 'info' ? undefined : process.stderr.write(`firebreak serve: ${level}: ${m}\n`)));
@@ -43,7 +45,7 @@ export async function startIngest(config: ServeConfig, sink: IngestSink, opts: {
     limits: config.limits,
     sink,
     gate,
-    tokens: new TokenTable(config.tokens),
+    tokens: new TokenTable(config.tokens, opts.storedTokens),
     stats,
     log,
     async append(protocol: IngestProtocol, records: IngestRecord[]) {
@@ -99,6 +101,7 @@ export async function startIngest(config: ServeConfig, sink: IngestSink, opts: {
     addresses,
     stats,
     gate,
+    tokens: ctx.tokens,
     close: () =>
       (closing ??= (async () => {
         await Promise.all([...apps.map((a) => a.close()), ...syslogs.map((s) => s.close())]);

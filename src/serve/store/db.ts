@@ -1,6 +1,6 @@
 /**
  * The server's state in one SQLite database (better-sqlite3, WAL journal): alerts, stories and
- * their members, triage (status, assignee, comments), users, sessions and API keys, the audit
+ * their members, triage (status, assignee, comments), users, sessions, API keys and ingest tokens, the audit
  * trail, rule state, the notification outbox, learned baselines, and the pipeline's progress
  * (the write-ahead-log offset everything here reflects). Writes of one processed batch happen in
  * one transaction with that offset, so after a crash the server knows exactly what it has done.
@@ -164,6 +164,19 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX story_splits_story ON story_splits (story_id);
   `,
+  `
+  -- Ingest tokens an admin made through the API (those of the configuration file stay there):
+  -- only the SHA-256 of the secret is kept; a revoked token stops admitting data at once.
+  CREATE TABLE ingest_tokens (
+    id TEXT PRIMARY KEY,             -- public id
+    hash TEXT NOT NULL UNIQUE,       -- sha256 of the secret
+    source TEXT NOT NULL,
+    protocols TEXT NOT NULL,         -- JSON array of protocols
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+  `,
 ];
 
 export interface AlertRow {
@@ -261,6 +274,23 @@ export class StateDb {
   /** Run `f` in one transaction (nested calls join the outer one). */
   tx<T>(f: () => T): T {
     return this.db.transaction(f)();
+  }
+
+  /**
+   * Run `f`, which may await, in one transaction: the server writes a batch's alerts, stories and
+   * progress with one commit (one fsync) instead of one per step. Writes other code makes while
+   * `f` awaits join it (`tx` inside becomes a savepoint). On a failure what was written is
+   * committed all the same and the error rethrown: everything the processor writes is idempotent,
+   * and others' writes must not be lost with it. Inside an open transaction, `f` simply runs.
+   */
+  async batch<T>(f: () => Promise<T>): Promise<T> {
+    if (this.db.inTransaction) return f();
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      return await f();
+    } finally {
+      if (this.db.inTransaction) this.db.exec('COMMIT');
+    }
   }
 
   getMeta(key: string): string | undefined {

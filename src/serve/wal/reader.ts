@@ -45,6 +45,10 @@ export class WalReader implements AsyncIterable<WalEntry> {
   private fh: FileHandle | null = null;
   private pos = 0;
   private closed = false;
+  /** Ends the wait of a read waiting for new records (set while one waits). */
+  private stopWaiting: (() => void) | null = null;
+  /** The read in progress (settled), so `close` does not pull the file from under it. */
+  private reading: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly wal: WalSource,
@@ -63,12 +67,18 @@ export class WalReader implements AsyncIterable<WalEntry> {
    * is durable; returns [] only when the log or this reader is closed (or, without `wait`, when
    * there is nothing new).
    */
-  async read(max = 1000, wait = true): Promise<WalEntry[]> {
+  read(max = 1000, wait = true): Promise<WalEntry[]> {
+    const r = this.next(max, wait);
+    this.reading = r.catch(() => undefined);
+    return r;
+  }
+
+  private async next(max: number, wait: boolean): Promise<WalEntry[]> {
     for (;;) {
       if (this.closed) return [];
       if (this.offset >= this.wal.nextOffset) {
         if (!wait || this.wal.isClosed) return [];
-        await this.wal.waitDurable(this.offset);
+        await this.waitForMore();
         continue;
       }
       const seg = this.wal.segmentFor(this.offset);
@@ -81,18 +91,28 @@ export class WalReader implements AsyncIterable<WalEntry> {
           continue;
         }
         if (!wait) return [];
-        await this.wal.waitDurable(this.offset);
+        await this.waitForMore();
         continue;
       }
       return this.readFrames(seg, max);
     }
   }
 
-  /** Stops the reader; a pending `read` returns []. */
+  /** Stops the reader; a pending `read` returns [] (one reading from the file finishes first). */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopWaiting?.();
+    await this.reading;
     await this.fh?.close().catch(() => {});
     this.fh = null;
+  }
+
+  /** Until a record at the current offset is durable, the log closes, or this reader is closed. */
+  private waitForMore(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.stopWaiting = resolve;
+      void this.wal.waitDurable(this.offset).then(resolve);
+    }).finally(() => (this.stopWaiting = null));
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<WalEntry> {

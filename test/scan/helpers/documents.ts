@@ -1,10 +1,12 @@
 /**
  * Writers for the document formats the scanner reads, made at run time (no document is
  * committed): XLSX (shared strings, numbers as integers or floats), ODS, PDF (plain or Flate
- * streams), RFC 5322 mail with MIME attachments, mbox, RTF. Each follows its published format
- * (ECMA-376, OpenDocument 1.2, ISO 32000, RFC 2045/5322) closely enough for common readers.
+ * streams), RFC 5322 mail with MIME attachments, mbox, RTF, Outlook .msg. Each follows its
+ * published format (ECMA-376, OpenDocument 1.2, ISO 32000, RFC 2045/5322, [MS-OXMSG] in an
+ * [MS-CFB] compound file written by SheetJS' cfb) closely enough for common readers.
  */
 import { deflateSync } from 'node:zlib';
+import CFB from 'cfb';
 import { makeZip } from './archives.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -231,4 +233,61 @@ export function makeMbox(messages: Buffer[]): Buffer {
 export function makeRtf(paragraphs: string[]): Buffer {
   const body = paragraphs.map((p) => p.replace(/[\\{}]/g, (m) => '\\' + m).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0)}?`) + '\\par\n').join('');
   return Buffer.from(`{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times New Roman;}}{\\*\\generator gen;}\\f0\\fs24 ${body}}`, 'latin1');
+}
+
+/** An Outlook message's parts: body as plain text, HTML or RTF; attachments; embedded messages. */
+export interface MsgSpec {
+  subject: string;
+  from: string;
+  to: string;
+  body?: string;
+  html?: string;
+  /** An RTF body, stored as PidTagRtfCompressed in its uncompressed ("MELA") form. */
+  rtf?: string;
+  attachments?: { name: string; data: Buffer }[];
+  embedded?: MsgSpec[];
+}
+
+/** An Outlook .msg ([MS-OXMSG]): MAPI properties as `__substg1.0_` streams in a compound file. */
+export function makeMsg(spec: MsgSpec): Buffer {
+  const cfb = CFB.utils.cfb_new();
+  const u16 = (t: string): Buffer => Buffer.from(t + '\0', 'utf16le');
+  // [MS-OXMSG] 2.4: the property stream's header is 32 bytes at the top, 24 in an embedded message, 8 elsewhere.
+  const message = (root: string, m: MsgSpec, top: boolean): void => {
+    const add = (name: string, data: Buffer): void => void CFB.utils.cfb_add(cfb, `${root}/${name}`, data);
+    add('__properties_version1.0', Buffer.alloc(top ? 32 : 24));
+    add('__substg1.0_0037001F', u16(m.subject));
+    add('__substg1.0_0C1A001F', u16(m.from));
+    if (m.body !== undefined) add('__substg1.0_1000001F', u16(m.body));
+    if (m.html !== undefined) add('__substg1.0_10130102', Buffer.from(m.html, 'utf8'));
+    if (m.rtf !== undefined) {
+      const raw = Buffer.from(m.rtf, 'latin1');
+      const head = Buffer.alloc(16);
+      head.writeUInt32LE(raw.length + 12, 0);
+      head.writeUInt32LE(raw.length, 4);
+      head.writeUInt32LE(0x414c454d, 8);
+      add('__substg1.0_10090102', Buffer.concat([head, raw]));
+    }
+    add('__recip_version1.0_#00000000/__properties_version1.0', Buffer.alloc(8));
+    add('__recip_version1.0_#00000000/__substg1.0_3001001F', u16(m.to));
+    add('__recip_version1.0_#00000000/__substg1.0_39FE001F', u16(m.to));
+    let i = 0;
+    const slot = (): string => `__attach_version1.0_#${(i++).toString(16).toUpperCase().padStart(8, '0')}`;
+    for (const a of m.attachments ?? []) {
+      const at = slot();
+      add(`${at}/__properties_version1.0`, Buffer.alloc(8));
+      add(`${at}/__substg1.0_3707001F`, u16(a.name));
+      add(`${at}/__substg1.0_37010102`, a.data);
+    }
+    for (const e of m.embedded ?? []) {
+      const at = slot();
+      add(`${at}/__properties_version1.0`, Buffer.alloc(8));
+      add(`${at}/__substg1.0_3001001F`, u16(e.subject));
+      message(`${root}/${at}/__substg1.0_3701000D`, e, false);
+    }
+  };
+  message('', spec, true);
+  // cfb_new adds a placeholder stream of its own; a real message has none.
+  CFB.utils.cfb_del(cfb, '/\u0001Sh33tJ5');
+  return Buffer.from(CFB.write(cfb, { type: 'buffer' }) as Uint8Array);
 }

@@ -3,6 +3,7 @@
  * the sample intrusion, the cluster's node configurations, sending the sample, and what "the same
  * alerts and stories" means, read from SQLite or PostgreSQL.
  */
+import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,10 +18,15 @@ import { sampleDocs } from '../sample.js';
 /** Processing settings of both the reference and the cluster (the whole sample is within the replay window). */
 export const PROCESSING = 'processing: { threads: 1, idleFlushSeconds: 0.5, allowedLatenessSeconds: 5, replayMinutes: 10080 }';
 
-/** What must be equal: every alert (rule, host, count, times) and every story (its shape and score). */
+/**
+ * What must be equal: every alert (rule, host, count, times) and every story (its hosts, patient
+ * zero, level and title); the stories' scores must be close (see `sameStories`).
+ */
 export interface Summary {
   alerts: string[];
   stories: string[];
+  /** Each story's score, in the order of `stories`. */
+  scores: number[];
   /** Alerts linked to a story. */
   linked: number;
   /** Detections folded into alerts. */
@@ -33,11 +39,13 @@ type StoryRow = { id: string; patient_zero: string | null; story: string; score:
 export function summarise(alerts: AlertRow[], stories: StoryRow[]): Summary {
   const storyLine = (s: StoryRow) => {
     const hosts = (JSON.parse(s.story) as { hosts: { computer: string }[] }).hosts.map((h) => h.computer).sort();
-    return `${s.patient_zero}|${hosts.join(',')}|${s.score}|${s.level}|${s.title}`;
+    return `${s.patient_zero}|${hosts.join(',')}|${s.level}|${s.title}`;
   };
+  const sorted = stories.map((s) => ({ line: storyLine(s), score: s.score })).sort((a, b) => (a.line < b.line ? -1 : a.line > b.line ? 1 : a.score - b.score));
   return {
     alerts: alerts.map((a) => `${a.kind}|${a.rule_title}|${a.host}|${a.count}|${a.first_seen}|${a.last_seen}`).sort(),
-    stories: stories.map(storyLine).sort(),
+    stories: sorted.map((s) => s.line),
+    scores: sorted.map((s) => s.score),
     linked: alerts.filter((a) => a.story_id !== null).length,
     folded: alerts.reduce((n, a) => n + Number(a.suppressed), 0),
   };
@@ -161,4 +169,21 @@ cluster:
 ${o.extra ?? ''}`,
   );
   return file;
+}
+
+/**
+ * The stories' scores may differ a little: a story's moves are judged routine or not with what the
+ * routine facts have taught so far (src/stories/judge.ts), and how far facts run ahead of the
+ * detections released by the watermark depends on batching (the embedded server: its log batches;
+ * a cluster: the least advanced partition holds the watermark back). The same story must score
+ * within SCORE_TOLERANCE of the embedded server's.
+ */
+export const SCORE_TOLERANCE = 0.05;
+
+export function sameStories(got: Summary, reference: Summary, what = 'the stories'): void {
+  assert.deepEqual(got.stories, reference.stories, what);
+  got.scores.forEach((score, i) => {
+    const ref = reference.scores[i]!;
+    assert.ok(Math.abs(score - ref) <= SCORE_TOLERANCE * ref, `${what}: ${got.stories[i]} scores ${score}, the embedded server's ${ref} (more than ${SCORE_TOLERANCE * 100}% apart)`);
+  });
 }

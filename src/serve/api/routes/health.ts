@@ -57,14 +57,25 @@ function notifications(ctx: ApiContext): NotificationHealth[] {
   }));
 }
 
+/** What the stores hold; the event store's own health (restarts, field names it could not catalogue), or why it could not say. */
 async function storage(ctx: ApiContext) {
-  let u = { bytes: 0, days: [] as string[], events: 0 };
+  const stateBytes = fileBytes(ctx.db.path);
   try {
-    u = await ctx.events.usage();
+    const u = await ctx.events.usage();
+    return {
+      eventBytes: u.bytes,
+      eventDays: u.days.length,
+      events: u.events,
+      stateBytes,
+      eventStoreRestarts: u.restarts,
+      fieldNames: u.fieldNames,
+      fieldNamesDropped: u.fieldNamesDropped,
+      eventStoreError: null,
+    };
   } catch (e) {
     ctx.log('warn', `event store usage failed: ${(e as Error).message}`);
+    return { eventBytes: 0, eventDays: 0, events: 0, stateBytes, eventStoreRestarts: 0, fieldNames: 0, fieldNamesDropped: 0, eventStoreError: (e as Error).message };
   }
-  return { eventBytes: u.bytes, eventDays: u.days.length, events: u.events, stateBytes: fileBytes(ctx.db.path) };
 }
 
 export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams: () => number): void {
@@ -165,12 +176,33 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
     notifications(ctx).map((n) => [{ channel: n.channel }, n.failing]),
   );
   gauge('firebreak_api_live_streams', 'Open live-feed connections', [], () => [[{}, liveStreams()]]);
-  let stored = { eventBytes: 0, eventDays: 0, events: 0, stateBytes: 0 };
-  gauge('firebreak_events_stored', 'Events held in the event store', [], () => [[{}, stored.events]]);
-  gauge('firebreak_storage_bytes', 'Bytes on disk, by store', ['store'], () => [
-    [{ store: 'events' }, stored.eventBytes],
-    [{ store: 'state' }, stored.stateBytes],
-  ]);
+  let stored: Awaited<ReturnType<typeof storage>> | null = null;
+  gauge('firebreak_events_stored', 'Events held in the event store', [], () => (stored ? [[{}, stored.events]] : []));
+  gauge('firebreak_storage_bytes', 'Bytes on disk, by store', ['store'], () =>
+    stored
+      ? [
+          [{ store: 'events' }, stored.eventBytes],
+          [{ store: 'state' }, stored.stateBytes],
+        ]
+      : [],
+  );
+  const storeCounter = (name: string, help: string, value: (u: NonNullable<typeof stored>) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        if (stored) this.inc(Math.max(0, value(stored)));
+      },
+    });
+  storeCounter(
+    'firebreak_event_store_restarts_total',
+    'Times the event store process was restarted since the server started (a crash, or a query that ignored its interrupt)',
+    (u) => u.eventStoreRestarts,
+  );
+  storeCounter('firebreak_event_store_field_names_dropped_total', 'New field names the event store could not catalogue for autocompletion (its catalogue was full)', (u) => u.fieldNamesDropped);
+  gauge('firebreak_event_store_up', '0 while the event store cannot answer', [], () => (stored ? [[{}, stored.eventStoreError === null ? 1 : 0]] : []));
 
   app.get(
     '/metrics',

@@ -5,8 +5,10 @@
  * enabled). The pipeline reads `enabled()` and re-plans when `onChange` fires.
  */
 import { randomBytes } from 'node:crypto';
+import { isAbsolute, relative, sep } from 'node:path';
 import type { RuleError } from '../../../core/errors.js';
 import { ruleKey } from '../../../detections/convert.js';
+import { DATA_DIR } from '../../../sigma/bundled.js';
 import { parseRuleText, type RuleCollection } from '../../../sigma/collection.js';
 import type { SigmaCorrelation, SigmaRule } from '../../../sigma/model.js';
 import type { ParseOptions } from '../../../sigma/parse.js';
@@ -70,7 +72,7 @@ export class StateRuleCatalog implements RuleCatalog {
       tags: doc.tags,
       description: doc.description ?? null,
       logsource: doc.kind === 'rule' ? doc.logsource : null,
-      file: doc.file,
+      file: shownPath(doc.file),
       origin: d.origin,
       enabled: state.get(key) ?? def,
     };
@@ -137,4 +139,15 @@ export class StateRuleCatalog implements RuleCatalog {
     const state = this.state();
     return docs.map((d) => this.describe(ruleKey(d), this.docs.get(ruleKey(d))!, state));
   }
+}
+
+/**
+ * A rule file as the API shows it: a bundled file relative to the data folder
+ * (`sigma/rules/windows/…/x.yml`), so the server's own paths are not shown; files from the
+ * configuration's `rules.paths` and uploads as they are.
+ */
+function shownPath(file: string): string {
+  if (!isAbsolute(file)) return file;
+  const rel = relative(DATA_DIR, file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : file;
 }

@@ -1,0 +1,71 @@
+/** Ingest tokens (admins): the configuration's and those made here; make one, revoke one. */
+import type { FastifyInstance } from 'fastify';
+import type { IngestProtocol } from '../../record.js';
+import { TOKEN_PROTOCOLS } from '../auth/ingest-tokens.js';
+import { principal } from '../auth/hooks.js';
+import type { ApiContext } from '../context.js';
+import { ref } from '../schemas.js';
+
+export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const tokens = ctx.ingestTokens;
+
+  app.get(
+    '/api/ingest-tokens',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['ingest-tokens'],
+        summary: "Ingest tokens: the configuration file's, then those made through the API (never their secrets)",
+        response: { 200: { type: 'array', items: ref('IngestToken') } },
+      },
+    },
+    async () => tokens.list(),
+  );
+
+  app.post<{ Body: { source: string; protocols: IngestProtocol[] } }>(
+    '/api/ingest-tokens',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['ingest-tokens'],
+        summary: 'Make an ingest token for the shippers of one source; it admits data at once. The secret is in this answer only.',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['source', 'protocols'],
+          properties: {
+            source: { type: 'string', minLength: 1, maxLength: 64, description: 'The source name its records get (letters, digits, . _ -)' },
+            protocols: { type: 'array', minItems: 1, maxItems: TOKEN_PROTOCOLS.length, uniqueItems: true, items: { type: 'string', enum: TOKEN_PROTOCOLS } },
+          },
+        },
+        response: { 201: { type: 'object', required: ['token', 'secret'], additionalProperties: false, properties: { token: ref('IngestToken'), secret: { type: 'string' } } } },
+      },
+    },
+    async (req, reply) => {
+      const actor = principal(req).name;
+      const r = tokens.create(req.body.source, req.body.protocols, actor);
+      ctx.audit(actor, 'ingest-token.create', { kind: 'ingest-token', id: r.token.id! }, { source: r.token.source, protocols: r.token.protocols });
+      return reply.code(201).send(r);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/ingest-tokens/:id',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['ingest-tokens'],
+        summary: 'Revoke an ingest token made through the API: its shippers are refused from the next request',
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } },
+        response: { 200: ref('IngestToken') },
+      },
+    },
+    async (req) => {
+      const actor = principal(req).name;
+      const was = tokens.get(req.params.id);
+      const t = tokens.revoke(req.params.id);
+      if (!was?.revoked) ctx.audit(actor, 'ingest-token.revoke', { kind: 'ingest-token', id: req.params.id }, { source: t.source });
+      return t;
+    },
+  );
+}
