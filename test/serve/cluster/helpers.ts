@@ -83,6 +83,8 @@ export interface NatsServerHandle {
   name: string;
   url: string;
   running(): boolean;
+  /** The process id while it runs. */
+  pid(): number | undefined;
   /** SIGKILL, then wait for the process to go. */
   kill(): Promise<void>;
   /** Start again with the same store and ports. */
@@ -120,6 +122,7 @@ cluster { name: fbtest, listen: 127.0.0.1:${p.route}, routes: [${routes}] }
       name,
       url,
       running: () => !!proc && proc.exitCode === null && proc.signalCode === null,
+      pid: () => proc?.pid,
       async kill() {
         if (!proc) return;
         const p0 = proc;
@@ -163,6 +166,8 @@ async function portOpen(port: number): Promise<boolean> {
 export interface Postgres {
   url: string;
   port: number;
+  /** The postmaster's process id while it runs (its backends are its children). */
+  pid(): number | undefined;
   /** Stop as an administrator would (fast shutdown: SIGINT). */
   stop(): Promise<void>;
   /** Start again on the same port and data. */
@@ -193,6 +198,7 @@ export async function startPostgres(): Promise<Postgres> {
   const pg: Postgres = {
     url,
     port,
+    pid: () => proc?.pid,
     log: () => log,
     async start() {
       // fsync off: the tests check Firebreak's recovery, not PostgreSQL's (a stop here is never a power loss).

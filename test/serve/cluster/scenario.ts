@@ -150,7 +150,7 @@ storage: { events: false }
 }
 
 /** A node's configuration file (every node of the cluster shares all but its name, roles and folder). */
-export function nodeConfig(dir: string, name: string, roles: string[], o: { natsUrls: string[]; pgUrl: string; elasticPort: number; prefix?: string; extra?: string }): string {
+export function nodeConfig(dir: string, name: string, roles: string[], o: { natsUrls: string[]; pgUrl: string; elasticPort: number; prefix?: string; extra?: string; eventsDir?: string }): string {
   const file = join(dir, `${name}.yml`);
   writeFileSync(
     file,
@@ -160,11 +160,11 @@ listeners:
 tokens:
   - { source: winlogbeat, secret: ${TOKENS.elastic}, protocols: [elastic] }
 ${PROCESSING}
-storage: { events: false }
+storage: { events: ${o.eventsDir ? 'true' : 'false'} }
 cluster:
   roles: [${roles.join(', ')}]
   node: ${name}
-  nats: { servers: [${o.natsUrls.map((u) => `"${u}"`).join(', ')}], prefix: ${o.prefix ?? 'FIREBREAK'}, replicas: 3, partitions: 8, ackWaitSeconds: 5, leaseSeconds: 3, eventsMaxBytes: 268435456, detectionsMaxBytes: 268435456 }
+${o.eventsDir ? `  eventsDir: ${o.eventsDir}\n` : ''}  nats: { servers: [${o.natsUrls.map((u) => `"${u}"`).join(', ')}], prefix: ${o.prefix ?? 'FIREBREAK'}, replicas: 3, partitions: 8, ackWaitSeconds: 5, leaseSeconds: 3, eventsMaxBytes: 268435456, detectionsMaxBytes: 268435456 }
   postgres: { url: "${o.pgUrl}" }
 ${o.extra ?? ''}`,
   );
