@@ -214,7 +214,10 @@ ${rulesYaml(dir)}`,
     port,
     caughtUp: async (sent) => Number((state().prepare("SELECT value FROM meta WHERE key = 'processed'").get() as { value: string } | undefined)?.value ?? 0) >= sent,
     markers: async (after) =>
-      (state().prepare('SELECT id, detection FROM alerts WHERE id > ? AND rule_title = ? ORDER BY id').all(after, MARKER_TITLE) as { id: number; detection: string }[]).map((r) => ({ id: r.id, marker: markerOf(r.detection) })),
+      (state().prepare('SELECT id, detection FROM alerts WHERE id > ? AND rule_title = ? ORDER BY id').all(after, MARKER_TITLE) as { id: number; detection: string }[]).map((r) => ({
+        id: r.id,
+        marker: markerOf(r.detection),
+      })),
     pids: () => new Map([['embedded server', [child.pid!]]]),
     async stop() {
       db?.close();
@@ -254,7 +257,7 @@ tokens:
 ${rules}cluster:
   roles: [${roles}]
   node: ${name}
-  nats: { servers: [${nats!.urls.map((u) => `"${u}"`).join(', ')}], replicas: ${NATS_SERVERS}, partitions: 16 }
+  nats: { servers: [${nats!.urls.map((u) => `"${u}"`).join(', ')}], replicas: ${NATS_SERVERS}, partitions: 16, eventsMaxBytes: 1073741824, detectionsMaxBytes: 1073741824 }
   postgres: { url: "${pgs!.url}" }
 `,
       );
@@ -278,7 +281,10 @@ ${rules}cluster:
         return !!row && Number(row.next_seq) > st.last_seq;
       },
       markers: async (after) =>
-        (await c.query<{ id: string; detection: string }>('SELECT id, detection FROM alerts WHERE id > $1 AND rule_title = $2 ORDER BY id', [after, MARKER_TITLE])).rows.map((r) => ({ id: Number(r.id), marker: markerOf(r.detection) })),
+        (await c.query<{ id: string; detection: string }>('SELECT id, detection FROM alerts WHERE id > $1 AND rule_title = $2 ORDER BY id', [after, MARKER_TITLE])).rows.map((r) => ({
+          id: Number(r.id),
+          marker: markerOf(r.detection),
+        })),
       pids() {
         const m = new Map<string, number[]>();
         const add = (role: string, pid: number | undefined) => {

@@ -25,5 +25,8 @@ if (filter.length) {
     process.exit(2);
   }
 }
-const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+// --test-force-exit: a test file ends once its tests have, even if something it started left a
+// handle open (a socket, a timer); a leak then cannot hang CI. Processes the tests start are
+// stopped by their own after() hooks and exit handlers (test/serve/cluster/helpers.ts).
+const r = spawnSync(process.execPath, ['--test', '--test-force-exit', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -61,7 +61,7 @@ describe('event storage at scale: Parquet files by hour', () => {
   });
 
   it('search reads them: SQL over the events view, the field filter, the histogram, a scan', async () => {
-    const r = await store.sql("SELECT \"offset\", computer, fields->>'TargetUserName' AS who FROM events WHERE event_id = 4624 ORDER BY \"offset\"");
+    const r = await store.sql('SELECT "offset", computer, fields->>\'TargetUserName\' AS who FROM events WHERE event_id = 4624 ORDER BY "offset"');
     assert.deepEqual(r.rows, [
       ['1024', 'WS001', 'alice'],
       ['2048', 'WS002', 'bob'],

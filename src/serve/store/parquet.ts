@@ -134,7 +134,12 @@ export class ParquetWriter {
       throw new StoreError('store-open', `event files ${o.dir}: ${(e as Error).message}`, { cause: e });
     }
     // Nothing but our own statements runs here: no user SQL reaches the writer.
-    const instance = await DuckDBInstance.create(':memory:', { memory_limit: `${Math.floor(L.parquetWriterMemoryBytes / 2 ** 20)}MiB`, threads: '1', autoload_known_extensions: 'false', autoinstall_known_extensions: 'false' });
+    const instance = await DuckDBInstance.create(':memory:', {
+      memory_limit: `${Math.floor(L.parquetWriterMemoryBytes / 2 ** 20)}MiB`,
+      threads: '1',
+      autoload_known_extensions: 'false',
+      autoinstall_known_extensions: 'false',
+    });
     const conn = await instance.connect();
     await conn.run(`CREATE TABLE staging (${EVENT_COLUMNS.map(([n, t]) => `"${n}" ${t}`).join(', ')})`);
     const w = new ParquetWriter(o, instance, conn);
@@ -261,7 +266,7 @@ export class ParquetWriter {
   /** Temporary files a crashed writer left (older than an hour: a live writer renames its own within seconds). */
   private sweep(): void {
     const cutoff = Date.now() - HOUR_MS;
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(this.o.dir);
     } catch {
@@ -269,7 +274,7 @@ export class ParquetWriter {
     }
     for (const n of names) {
       if (parseHourFolder(n) === null) continue;
-      let files: string[] = [];
+      let files: string[];
       try {
         files = readdirSync(join(this.o.dir, n));
       } catch {
@@ -387,7 +392,9 @@ export class ParquetEventStore implements EventStore {
     const run = this.viewLock.then(async () => {
       const any = listHours(this.o.dir).length > 0;
       if (any === this.viewReadsFiles) return;
-      await this.admin.run(any ? `CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet(${lit(join(this.o.dir, 'hour=*', '*.parquet'))}, hive_partitioning = false, union_by_name = true)` : viewSql([]));
+      await this.admin.run(
+        any ? `CREATE OR REPLACE VIEW events AS SELECT * FROM read_parquet(${lit(join(this.o.dir, 'hour=*', '*.parquet'))}, hive_partitioning = false, union_by_name = true)` : viewSql([]),
+      );
       this.viewReadsFiles = any;
     });
     this.viewLock = run.catch(() => undefined);
@@ -566,7 +573,9 @@ export class ParquetEventStore implements EventStore {
     for (let i = 0; i < unknown.length; i += 500) {
       const chunk = unknown.slice(i, i + 500);
       try {
-        const r = await this.admin.runAndReadAll(`SELECT file_name, sum(row_group_num_rows) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows FROM parquet_metadata([${chunk.map(lit).join(', ')}])) GROUP BY file_name`);
+        const r = await this.admin.runAndReadAll(
+          `SELECT file_name, sum(row_group_num_rows) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows FROM parquet_metadata([${chunk.map(lit).join(', ')}])) GROUP BY file_name`,
+        );
         for (const [file, n] of r.getRowsJson()) {
           this.rowCounts.set(textOf(file), Number(n));
           events += Number(n);

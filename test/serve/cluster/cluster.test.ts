@@ -19,7 +19,7 @@ import { sameStories, clusterCaughtUp, nodeConfig, pgSummary, referenceRun, send
 
 const missing = clusterMissing();
 
-describe("cluster: the sample intrusion gives the embedded server's alerts and stories", { skip: missing, timeout: 1_500_000 }, () => {
+describe("cluster: the sample intrusion gives the embedded server's alerts and stories", { skip: missing, timeout: 600_000 }, () => {
   let nats: NatsCluster;
   let pgs: Postgres;
   let dir: string;
@@ -37,7 +37,13 @@ describe("cluster: the sample intrusion gives the embedded server's alerts and s
     hook = await receiver();
     // The correlate node sends the notifications (a webhook on loopback here).
     // The detect nodes store events as Parquet by hour, in one directory (as on a shared file system).
-    const o = { natsUrls: nats.urls, pgUrl: pgs.url, elasticPort: port, eventsDir: join(dir, 'events'), extra: `notifications:\n  channels:\n    - { name: soc, kind: webhook, url: "${hook.url}" }\n` };
+    const o = {
+      natsUrls: nats.urls,
+      pgUrl: pgs.url,
+      elasticPort: port,
+      eventsDir: join(dir, 'events'),
+      extra: `notifications:\n  channels:\n    - { name: soc, kind: webhook, url: "${hook.url}" }\n`,
+    };
     // The correlate node first, so it is the active one; its standby after it.
     for (const [name, roles] of [
       ['correlate-1', ['correlate']],

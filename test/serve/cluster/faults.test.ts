@@ -28,7 +28,7 @@ interface Run {
   nc: NatsConnection;
 }
 
-describe('cluster: faults while events flow', { skip: missing, timeout: 3_600_000 }, () => {
+describe('cluster: faults while events flow', { skip: missing, timeout: 1_200_000 }, () => {
   let nats: NatsCluster;
   let pgs: Postgres;
   let reference: Summary;
@@ -77,7 +77,7 @@ describe('cluster: faults while events flow', { skip: missing, timeout: 3_600_00
       const first = await sendSample(port, docs.slice(0, third));
       const [rest] = await Promise.all([sendSample(port, docs.slice(third)), fault(run)]);
       assert.equal(first.successful + rest.successful, docs.length, 'every document acknowledged in the end');
-      await clusterCaughtUp(nats.urls, pgUrl, output, 600_000, prefix);
+      await clusterCaughtUp(nats.urls, pgUrl, output, 240_000, prefix);
       const summary = await settled(() => pgSummary(pgUrl), 'the cluster');
       await exactlyOnce(prefix);
       return { ...run, summary };
@@ -131,7 +131,7 @@ describe('cluster: faults while events flow', { skip: missing, timeout: 3_600_00
     }
   };
 
-  it('the JetStream stream leader is killed (and comes back)', { timeout: 900_000 }, async () => {
+  it('the JetStream stream leader is killed (and comes back)', { timeout: 300_000 }, async () => {
     let killed = '';
     const r = await withFault(async ({ prefix }) => {
       const jsm = await nc.jetstreamManager();
@@ -147,7 +147,7 @@ describe('cluster: faults while events flow', { skip: missing, timeout: 3_600_00
     sameAsReference(r.summary);
   });
 
-  it('a detect node is killed', { timeout: 900_000 }, async () => {
+  it('a detect node is killed', { timeout: 300_000 }, async () => {
     const r = await withFault(async ({ prefix, nodes }) => {
       const jsm = await nc.jetstreamManager();
       // While it has events messages in hand.
@@ -158,7 +158,7 @@ describe('cluster: faults while events flow', { skip: missing, timeout: 3_600_00
     sameAsReference(r.summary);
   });
 
-  it('the correlate node is killed: the standby takes over', { timeout: 900_000 }, async () => {
+  it('the correlate node is killed: the standby takes over', { timeout: 300_000 }, async () => {
     let victim = '';
     const r = await withFault(async ({ pgUrl, nodes }) => {
       // Once it has applied and committed some results.
@@ -171,7 +171,7 @@ describe('cluster: faults while events flow', { skip: missing, timeout: 3_600_00
     sameAsReference(r.summary);
   });
 
-  it('PostgreSQL is restarted', { timeout: 900_000 }, async () => {
+  it('PostgreSQL is restarted', { timeout: 300_000 }, async () => {
     const r = await withFault(async ({ pgUrl }) => {
       await until(async () => Number((await progress(pgUrl))?.next_seq ?? 0) > 3, 'the correlate node to commit progress', 180_000);
       await pgs.stop();

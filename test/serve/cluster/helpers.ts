@@ -63,14 +63,18 @@ async function waitFor(cond: () => boolean | Promise<boolean>, what: string, lim
   }
 }
 
-/** Every process the helpers started, killed if the test process exits without stopping them. */
-const started = new Set<ChildProcess>();
+/**
+ * Every process the helpers started, with the signal that stops it at once, sent if the test
+ * process exits without stopping them (a failed before(), a timeout): SIGKILL, but SIGQUIT for
+ * PostgreSQL, whose postmaster then takes its backends down with it.
+ */
+const started = new Map<ChildProcess, NodeJS.Signals>();
 process.on('exit', () => {
-  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  for (const [p, signal] of started) if (p.exitCode === null && p.signalCode === null) p.kill(signal);
 });
 
-function track(p: ChildProcess): ChildProcess {
-  started.add(p);
+function track(p: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): ChildProcess {
+  started.set(p, signal);
   p.once('exit', () => started.delete(p));
   return p;
 }
@@ -208,6 +212,7 @@ export async function startPostgres(): Promise<Postgres> {
           cwd: dir,
           stdio: ['ignore', 'ignore', 'pipe'],
         }),
+        'SIGQUIT',
       );
       proc.stderr!.on('data', (b: Buffer) => {
         log = (log + b.toString()).slice(-100_000);

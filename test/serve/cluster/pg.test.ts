@@ -100,7 +100,11 @@ describe('cluster: PostgreSQL', { skip: missing, timeout: 300_000 }, () => {
     // A second alert for the same detection (same key) is refused by PostgreSQL, never stored.
     const other = new StateDb(':memory:');
     installMirror(other);
-    other.db.prepare('INSERT INTO alerts (id, key, rule_key, rule_title, kind, level, first_seen, last_seen, count, detection, created_at, updated_at) SELECT id + 1000, key, rule_key, rule_title, kind, level, first_seen, last_seen, count, detection, created_at, updated_at FROM (SELECT ? AS id, ? AS key, ? AS rule_key, ? AS rule_title, ? AS kind, ? AS level, ? AS first_seen, ? AS last_seen, 1 AS count, ? AS detection, ? AS created_at, ? AS updated_at)').run(id, back.key, rk, 'Rule', 'sigma', 'high', 't', 't', '{}', 't', 't');
+    other.db
+      .prepare(
+        'INSERT INTO alerts (id, key, rule_key, rule_title, kind, level, first_seen, last_seen, count, detection, created_at, updated_at) SELECT id + 1000, key, rule_key, rule_title, kind, level, first_seen, last_seen, count, detection, created_at, updated_at FROM (SELECT ? AS id, ? AS key, ? AS rule_key, ? AS rule_title, ? AS kind, ? AS level, ? AS first_seen, ? AS last_seen, 1 AS count, ? AS detection, ? AS created_at, ? AS updated_at)',
+      )
+      .run(id, back.key, rk, 'Rule', 'sigma', 'high', 't', 't', '{}', 't', 't');
     await assert.rejects(writeBatch(cdb, epoch, collect(other, { nextSeq: 7, replaySeq: 1, replayDseq: 1 }, 6)), /duplicate key value violates unique constraint "alerts_key"/);
     for (const d of [db, copy, other]) d.close();
   });

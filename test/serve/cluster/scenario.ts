@@ -72,7 +72,7 @@ export async function pgSummary(url: string): Promise<Summary> {
  * matched and acknowledged) and the correlate node's progress in PostgreSQL is past its last
  * message. `describe` says what the nodes said, for the message when it does not happen.
  */
-export async function clusterCaughtUp(natsUrls: string[], pgUrl: string, describe: () => string, limitMs = 600_000, prefix = 'FIREBREAK'): Promise<void> {
+export async function clusterCaughtUp(natsUrls: string[], pgUrl: string, describe: () => string, limitMs = 240_000, prefix = 'FIREBREAK'): Promise<void> {
   const nc = await connect({ servers: natsUrls });
   const c = new pg.Client({ connectionString: pgUrl });
   await c.connect();
