@@ -366,11 +366,9 @@ async function latency(t: Target, events: string[], rate: number): Promise<numbe
   const acks = new Map<number, number>();
   const seen = new Map<number, number>();
   let lastId = 0;
-  let polling = false;
+  let polling: Promise<void> | undefined;
   const poller = setInterval(() => {
-    if (polling) return;
-    polling = true;
-    void t
+    polling ??= t
       .markers(lastId)
       .then((rows) => {
         const at = Date.now();
@@ -379,7 +377,8 @@ async function latency(t: Target, events: string[], rate: number): Promise<numbe
           if (!seen.has(r.marker)) seen.set(r.marker, at);
         }
       })
-      .finally(() => (polling = false));
+      .catch((e: unknown) => console.log(`  (reading alerts: ${(e as Error).message})`))
+      .finally(() => (polling = undefined));
   }, POLL_MS);
   const t0 = Date.now();
   let i = 0;
@@ -397,6 +396,7 @@ async function latency(t: Target, events: string[], rate: number): Promise<numbe
   const deadline = Date.now() + MARKER_WAIT_MS;
   while (seen.size < acks.size && Date.now() < deadline) await sleep(POLL_MS);
   clearInterval(poller);
+  await polling;
   return [...acks].map(([id, ack]) => {
     const at = seen.get(id);
     return at === undefined ? Infinity : Math.max(0, at - ack);
@@ -442,6 +442,7 @@ async function main(): Promise<void> {
         console.log(`  ${t.name}, run ${run + 1}: ${fmt(m.rate)} events/s (load ${load()})`);
       }
       results.push(r);
+      cpuReport(r);
       // Kept running for the latency runs only while the budget allows; stopped otherwise so the next has the machine.
       await t.stop();
       started.delete(key);
@@ -465,6 +466,14 @@ async function main(): Promise<void> {
   }
 }
 
+function cpuReport(r: Result): void {
+  console.log(`CPU per 1,000 events, ${r.name} (CPU-seconds; ${cpus().length} cores):`);
+  const total = [...r.cpu.values()].reduce((a, b) => a + b, 0);
+  const sorted = [...r.cpu].sort((a, b) => b[1] - a[1]);
+  for (const [role, s] of sorted) console.log(`  ${role.padEnd(32)} ${((s / r.events) * 1000).toFixed(3)} s  (${((s / total) * 100).toFixed(0)}%)`);
+  console.log(`  ${'all'.padEnd(32)} ${((total / r.events) * 1000).toFixed(3)} s`);
+}
+
 function report(results: Result[], rate: number): void {
   console.log(`\nload average after: ${load()}; ${Math.round((Date.now() - T0) / 1000)} s in all\n`);
   const base = results[0] ? median(results[0].rates) : NaN;
@@ -478,13 +487,7 @@ function report(results: Result[], rate: number): void {
   const c1 = results.find((r) => r.name.includes('1 detect'));
   const c2 = results.find((r) => r.name.includes('2 detect'));
   if (c1 && c2) console.log(`2 detect nodes / 1 detect node: ${(median(c2.rates) / median(c1.rates)).toFixed(2)}×\n`);
-  for (const r of results) {
-    console.log(`CPU per 1,000 events, ${r.name} (CPU-seconds; ${cpus().length} cores):`);
-    const total = [...r.cpu.values()].reduce((a, b) => a + b, 0);
-    const sorted = [...r.cpu].sort((a, b) => b[1] - a[1]);
-    for (const [role, s] of sorted) console.log(`  ${role.padEnd(32)} ${((s / r.events) * 1000).toFixed(3)} s  (${((s / total) * 100).toFixed(0)}%)`);
-    console.log(`  ${'all'.padEnd(32)} ${((total / r.events) * 1000).toFixed(3)} s`);
-  }
+  for (const r of results) cpuReport(r);
   if (c2) {
     // What more machines would give: each part's capacity is one core per its CPU per event; the
     // parts that do not scale out (the one active correlate node; the NATS cluster) bound the rest.

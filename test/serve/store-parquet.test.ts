@@ -150,6 +150,22 @@ describe('event storage at scale: Parquet files by hour', () => {
     for (const n of ['20-10-node.parquet', '.10-20-node.parquet.tmp', '10-20-node.csv', 'x-20-node.parquet', '10-20-.parquet']) assert.equal(parseFileName(n), null, n);
   });
 
+  it('a writer behind holds its caller back until a file is written (bounded memory)', async () => {
+    const w = await ParquetWriter.open({ dir: join(dir, '..', 'slow'), node: 'n', flushEvents: 3, flushMs: 600_000, now: () => NOW });
+    try {
+      const order: string[] = [];
+      const a = w.append([ev(1, NOW, {}), ev(2, NOW, {})]).then(() => order.push('first stored'));
+      // Six events now: a write starts and holds as many as the writer may keep (2 × flushEvents).
+      const b = w.append([ev(3, NOW, {}), ev(4, NOW, {}), ev(5, NOW, {}), ev(6, NOW, {})]).then(() => order.push('second stored'));
+      const room = w.room().then(() => order.push('room'));
+      await Promise.all([a, b, room]);
+      assert.deepEqual(order, ['first stored', 'second stored', 'room']);
+      await w.room(); // nothing waits now
+    } finally {
+      await w.close();
+    }
+  });
+
   it('a closed writer refuses more, saying so', async () => {
     const w = await ParquetWriter.open({ dir: join(dir, '..', 'closed'), node: 'n' });
     await w.close();

@@ -203,6 +203,8 @@ class Active {
   private purgedAt = 0;
   private gapSince = 0;
   private caughtUp = false;
+  /** Messages the stream held beyond the last one read (its delivery info): how many to ask for next. */
+  private pending = 0;
   private consumer: Consumer | undefined;
 
   constructor(
@@ -295,12 +297,17 @@ class Active {
   private async fetch(waitMs: number): Promise<boolean> {
     const js = this.node.opts.nc.jetstream();
     this.consumer ??= await js.consumers.get(this.names.detections, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.readPos });
-    const msgs = await this.consumer.fetch({ max_messages: 1000, expires: Math.max(1000, waitMs) });
+    // A fetch returns once it has all it asked for, or at its expiry (a second at least). Asking
+    // for what the stream is known to hold (or for one message when it held nothing more) makes it
+    // return as soon as that is there, instead of waiting out the second for a full batch.
+    const want = Math.max(1, Math.min(1000, this.pending));
+    const msgs = await this.consumer.fetch({ max_messages: want, expires: Math.max(1000, waitMs) });
     let any = false;
     for await (const m of msgs) {
       any = true;
       this.readPos = m.seq + 1;
       this.caughtUp = m.info.pending === 0;
+      this.pending = m.info.pending;
       const p = readResultPart(m.data);
       if ('error' in p) {
         if (p.seq !== undefined) this.seq.broken(p.seq, p.error, m.seq);
@@ -309,7 +316,10 @@ class Active {
       }
       this.seq.add(p, m.seq, m.data.length);
     }
-    if (!any) this.caughtUp = true;
+    if (!any) {
+      this.caughtUp = true;
+      this.pending = 0;
+    }
     return any;
   }
 

@@ -145,6 +145,7 @@ export class DetectNode {
         }
       }
       // Stored while the result is published; acknowledged once both are done.
+      await this.o.events?.room();
       const stored = this.o.events && r.events.length ? this.o.events.append(r.events, m.redelivered) : undefined;
       stored?.catch(() => undefined); // awaited below
       const all = errors.length ? [...r.errors, ...errors] : r.errors;

@@ -116,6 +116,10 @@ interface Pending {
 export class ParquetWriter {
   private pending: Pending[] = [];
   private pendingEvents = 0;
+  /** Events handed to a write not yet finished. */
+  private writingEvents = 0;
+  /** Callers of `room()` waiting for the buffer to drain. */
+  private roomWaiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -169,6 +173,17 @@ export class ParquetWriter {
     return add();
   }
 
+  /**
+   * Resolves once the writer can take more: while twice `flushEvents` wait or are being written
+   * (the disk slower than detection), the caller waits, and with it the stream (memory stays
+   * bounded).
+   */
+  room(): Promise<void> {
+    const limit = 2 * (this.o.flushEvents ?? L.parquetFlushEvents);
+    if (this.closed || this.pendingEvents + this.writingEvents < limit) return Promise.resolve();
+    return new Promise((r) => this.roomWaiters.push(r));
+  }
+
   /** Rows of a redelivered message whose hour does not already hold its offsets. */
   private async notStored(rows: StoreRow[]): Promise<StoreRow[]> {
     const now = (this.o.now ?? Date.now)();
@@ -209,9 +224,16 @@ export class ParquetWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending;
+    const n = this.pendingEvents;
     this.pending = [];
     this.pendingEvents = 0;
-    const run = this.tail.then(() => this.write(batch));
+    this.writingEvents += n;
+    const run = this.tail
+      .then(() => this.write(batch))
+      .finally(() => {
+        this.writingEvents -= n;
+        for (const r of this.roomWaiters.splice(0)) r();
+      });
     this.tail = run.catch(() => undefined);
     return run;
   }
