@@ -60,7 +60,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     process.exit(1);
   });
 }
-child.on('exit', (code, signal) => {
+child.on('exit', (code) => {
   clearTimeout(watchdog);
   process.exit(code ?? 1);
 });

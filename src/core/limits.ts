@@ -326,6 +326,18 @@ export const LIMITS = {
     eventMaxDaysAhead: 2,
     /** Events per `scan` batch. */
     scanBatch: 1000,
+    /**
+     * Scaled out (src/serve/store/parquet.ts): a detect node writes its buffered events to Parquet
+     * at most this long after the first arrived. An events message is acknowledged only once its
+     * events are in a file, so this bounds how long messages stay unacknowledged for storage (far
+     * below the consumer's ack wait), and it sets how many files an hour gets: about one per
+     * detect node per flush.
+     */
+    parquetFlushMs: 2_000,
+    /** …or sooner, once this many events wait (the writer's memory: a few hundred bytes each). */
+    parquetFlushEvents: 200_000,
+    /** DuckDB's memory limit in a detect node's Parquet writer (it only sorts one flush's rows). */
+    parquetWriterMemoryBytes: 256 * 1024 * 1024,
     /** Events one `scan` returns when the caller does not say, and at most. */
     scanMaxEventsDefault: 1_000_000,
     scanMaxEventsMax: 50_000_000,
@@ -341,5 +353,46 @@ export const LIMITS = {
     restartMax: 5,
     /** How long a new store process waits for an old one (killed with the server) to let go of the file. */
     openLockWaitMs: 30_000,
+  },
+
+  /**
+   * `serve` scaled out over NATS JetStream and PostgreSQL (src/serve/cluster, docs/scale-out.md).
+   * Messages come from other Firebreak nodes, but a stream is shared and a node may be buggy or
+   * old: everything read from it is checked and bounded like any other input.
+   */
+  cluster: {
+    /** Subjects events are spread over: enough to rebalance among many detect nodes, few enough to list. */
+    partitionsMax: 1024,
+    /**
+     * Records in one events message. A record's identity is (message sequence × this + index), so
+     * it must never change once a stream holds messages.
+     */
+    recordsPerMessage: 1024,
+    /** Bytes a message may take of the servers' `max_payload`, leaving room for headers. */
+    payloadHeadroomBytes: 16 * 1024,
+    /** Event messages a detect node takes from the stream at once (per detection thread). */
+    fetchPerThread: 4,
+    /**
+     * Results the correlate node holds while it waits for an earlier message's (a slow or dead
+     * detect node's): it applies results in stream order, and beyond this far ahead it lets later
+     * ones come again instead of holding them.
+     */
+    reorderWindow: 20_000,
+    /** Bytes of those held results: the same bound in memory. */
+    reorderWindowBytes: 256 * 1024 * 1024,
+    /**
+     * A partition that has sent nothing for this many events messages per partition stops holding
+     * the watermark back (its hosts went quiet; the others' events are not kept waiting for it).
+     */
+    partitionQuietMessages: 8,
+    /**
+     * What a correlate node taking over restores from PostgreSQL into its working copy: the
+     * newest open alert per (rule, host) and every story up to these counts; beyond them it
+     * warns, and a late detection may start a new alert instead of folding into an old one.
+     */
+    hydrateAlertsMax: 500_000,
+    hydrateStoriesMax: 100_000,
+    /** Rows written to PostgreSQL per statement when the correlate node mirrors a batch. */
+    mirrorChunkRows: 2_000,
   },
 } as const;

@@ -5,6 +5,7 @@
  */
 import { LIMITS } from '../core/limits.js';
 import type { BackpressureConfig, IngestLimits, RulesConfig, StorageConfig, SyslogTlsConfig, TlsConfig } from './config-types.js';
+import { CLUSTER_SCHEMA, type RawCluster } from './cluster/config.js';
 import { NOTIFICATIONS_SCHEMA, type RawNotifications } from './notify/config.js';
 import type { IngestProtocol } from './record.js';
 
@@ -171,6 +172,7 @@ export const SERVE_CONFIG_SCHEMA = {
       },
     },
     notifications: NOTIFICATIONS_SCHEMA,
+    cluster: CLUSTER_SCHEMA,
   },
 } as const;
 
@@ -207,5 +209,6 @@ export interface RawConfig {
   limits?: Partial<IngestLimits>;
   backpressure?: Partial<BackpressureConfig>;
   notifications?: RawNotifications;
+  cluster?: RawCluster;
   api?: { listen: string | number; tls?: RawTls; publicUrl?: string; sessionHours?: number; maxStreams?: number; consoleDir?: string };
 }

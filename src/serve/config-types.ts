@@ -2,6 +2,7 @@
  * The resolved `firebreak serve` configuration: what `parseServeConfig` (./config.ts) returns after
  * validation, defaults and path resolution, and what every part of the server is given.
  */
+import type { ClusterConfig } from './cluster/config.js';
 import type { NotificationsConfig } from './notify/config.js';
 import type { IngestProtocol } from './record.js';
 
@@ -168,4 +169,9 @@ export interface ServeConfig {
   backpressure: BackpressureConfig;
   notifications: NotificationsConfig;
   api?: ApiConfig;
+  /**
+   * Scale-out (docs/scale-out.md): the roles this process holds and the NATS and PostgreSQL it
+   * works with. Absent: the embedded single-node server.
+   */
+  cluster?: ClusterConfig;
 }

@@ -35,6 +35,7 @@ import type {
   TokenConfig,
   WalConfig,
 } from './config-types.js';
+import { resolveCluster, type ClusterRole } from './cluster/config.js';
 import { resolveNotifications } from './notify/config.js';
 
 export type * from './config-types.js';
@@ -49,6 +50,8 @@ export async function loadServeConfig(file: string): Promise<ServeConfig> {
 export interface ConfigOverrides {
   /** `--data DIR` on the command line: the data directory (and the log under it unless the file names another). */
   data?: string;
+  /** `--roles ingest,detect`: the cluster roles this process holds (overrides `cluster.roles`). */
+  roles?: ClusterRole[];
 }
 
 /** Parses configuration text (paths relative to `file`'s folder). Throws `ConfigErrors`. */
@@ -82,7 +85,12 @@ export function parseServeConfig(text: string, file = '<inline>', overrides: Con
   }
   const errors: ConfigError[] = [];
   const given = raw as RawConfig;
-  const cfg = resolveConfig(overrides.data !== undefined ? { ...given, data: resolve(overrides.data) } : given, dirname(resolve(file)), (path, msg) => errors.push(at(nodeAt(path), msg)));
+  const cfg = resolveConfig(
+    overrides.data !== undefined ? { ...given, data: resolve(overrides.data) } : given,
+    dirname(resolve(file)),
+    (path, msg) => errors.push(at(nodeAt(path), msg)),
+    overrides.roles,
+  );
   if (errors.length) throw new ConfigErrors(errors);
   cfg.file = file;
   return cfg;
@@ -117,7 +125,7 @@ export function parseListen(v: string | number): ListenAddress | string {
   return { host, port };
 }
 
-function resolveConfig(raw: RawConfig, base: string, err: (path: string, msg: string) => void): ServeConfig {
+function resolveConfig(raw: RawConfig, base: string, err: (path: string, msg: string) => void, roles?: ClusterRole[]): ServeConfig {
   const path = (p: string) => resolve(base, p);
   const addr = (v: string | number, where: string): ListenAddress => {
     const a = parseListen(v);
@@ -291,11 +299,15 @@ function resolveConfig(raw: RawConfig, base: string, err: (path: string, msg: st
     }
     if (a.consoleDir !== undefined) api.consoleDir = path(a.consoleDir);
   }
-  if (!Object.keys(listeners).length) err('', 'no listeners configured: add at least one under listeners (elastic, otlp, hec, syslog)');
+  const cluster = resolveCluster(raw.cluster, base, err, roles);
+  // A cluster node listens only when it holds the ingest role (one file may serve every node).
+  const ingests = !cluster || cluster.roles.includes('ingest');
+  if (ingests && !Object.keys(listeners).length) err('', 'no listeners configured: add at least one under listeners (elastic, otlp, hec, syslog)');
   const needTokens = listeners.elastic || listeners.otlp || listeners.hec;
-  if (needTokens && !tokens.length) err('/tokens', 'HTTP listeners are configured but no tokens: every request would be refused');
+  if (ingests && needTokens && !tokens.length) err('/tokens', 'HTTP listeners are configured but no tokens: every request would be refused');
+  if (cluster?.roles.includes('api') && !api) err('/cluster/roles', "/cluster/roles: the api role needs an 'api' section (listen)");
   const notifications = resolveNotifications(raw.notifications, base, err);
-  return { file: base, data, rules, processing, suppression, storage, wal, listeners, tokens, limits, backpressure, notifications, ...(api ? { api } : {}) };
+  return { file: base, data, rules, processing, suppression, storage, wal, listeners, tokens, limits, backpressure, notifications, ...(api ? { api } : {}), ...(cluster ? { cluster } : {}) };
 }
 
 /** `AA:BB:…` upper case, as Node reports `fingerprint256`. */

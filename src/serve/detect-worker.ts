@@ -32,6 +32,12 @@ export interface DetectInit {
   /** The bundled domain data as the main thread validated it (not read and validated again here). */
   domain?: DomainHandoff;
   timeZone?: string;
+  /**
+   * Send a routine fact once per worker (the embedded server). A scaled-out detect node sends each
+   * message's facts with it, so where a fact arrives depends on the stream, not on which node saw
+   * it first (learning it again changes nothing).
+   */
+  dedupFacts?: boolean;
 }
 
 export interface DetectTask {
@@ -127,6 +133,10 @@ function handle(ev: Event, out: DetectResult & { facts: RoutineFact[] }, offset:
 
 function fact(f: RoutineFact | undefined, out: DetectResult & { facts: RoutineFact[] }): void {
   if (!f) return;
+  if (init.dedupFacts === false) {
+    out.facts.push(f);
+    return;
+  }
   const key = factKey(f);
   if (seenFacts.has(key)) return;
   if (seenFacts.size >= LIMITS.stories.seenFacts) seenFacts.clear();

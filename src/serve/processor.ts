@@ -12,24 +12,18 @@
  * `replayMs` of event time: after a restart they are read again to rebuild the correlation and
  * story state, their effects already being on disk.
  */
-import { defaultDomainHandoff } from '../events/domain.js';
-import { availableParallelism } from 'node:os';
 import { LIMITS } from '../core/limits.js';
-import { WorkerPool } from '../core/pool.js';
-import { ruleKey } from '../detections/convert.js';
-import type { DetectionRecord } from '../detections/record.js';
 import type { Stage } from '../detections/stage.js';
-import { detectionStages, type DetectionPlan, type DetectionStages } from '../pipeline/plan.js';
-import { ReorderStage } from '../pipeline/reorder.js';
-import { forWorker } from '../pipeline/select.js';
-import { AlertStage, type AlertChange, type SuppressionConfig } from './alerts.js';
-import type { DetectInit, DetectResult, DetectTask } from './detect-worker.js';
+import type { DetectionPlan, DetectionStages } from '../pipeline/plan.js';
+import type { AlertChange, SuppressionConfig } from './alerts.js';
+import { DetectPool } from './detect-pool.js';
+import type { DetectResult } from './detect-worker.js';
+import { LiveStages } from './live-stages.js';
 import type { StateDb } from './store/db.js';
 import type { EventStore } from './store/types.js';
 import type { WalEntry, WriteAheadLog } from './wal/wal.js';
 import type { NotifyEvent } from './notify/message.js';
-import { LiveStories, type StoryChange } from './stories.js';
-import { BASELINE_NAME } from '../stories/stage.js';
+import type { StoryChange } from './stories.js';
 
 export interface ProcessorOptions {
   wal: WriteAheadLog;
@@ -93,33 +87,24 @@ const BASELINE_SAVE_MS = 60_000;
  */
 const LOG_COMMIT_MS = 1_000;
 
-/** Event times more than this far in the future (clock skew, hostile input) do not move the watermark. */
-const FUTURE_SKEW_MS = 5 * 60_000;
-
 export class Processor {
-  private pool: WorkerPool<DetectTask, DetectResult>;
+  private pool: DetectPool;
   /** Rules to switch to once the batches in flight are done (an analyst enabled or disabled a rule). */
-  private nextPlan: { plan: DetectionPlan; pool: WorkerPool<DetectTask, DetectResult> } | undefined;
+  private nextPlan: { plan: DetectionPlan; pool: DetectPool } | undefined;
   /** Rules whose workers are still compiling (they take over once ready). */
-  private preparing: { plan: DetectionPlan; pool: WorkerPool<DetectTask, DetectResult> } | undefined;
+  private preparing: { plan: DetectionPlan; pool: DetectPool } | undefined;
   /** Ends the loop's wait for input early (new rules are ready). */
   private wake: (() => void) | undefined;
-  private feederKeys: ReadonlySet<string>;
   private rulesChanged: (() => void)[] = [];
-  readonly stages: DetectionStages;
-  readonly alerts: AlertStage;
-  readonly correlationAlerts: AlertStage;
-  readonly liveStories: LiveStories;
-  private storiesWrittenAt = 0;
+  /** Alerts, reorder, correlation, stories: everything after matching (./live-stages.ts). */
+  readonly live: LiveStages;
   private running = false;
   private loopDone: Promise<void> | undefined;
   private reader: ReturnType<WriteAheadLog['reader']> | undefined;
   private processed: number;
   private replayFrom: number;
   private readonly resumeAt: number;
-  private maxSeen = -Infinity;
   private readonly horizon: { offset: number; maxTime: number }[] = [];
-  private readonly syslogKeys = new Set<string>();
   private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0, flushedNotStored: 0 };
   private lastLagMs: number | null = null;
   private baselinesSavedAt = 0;
@@ -127,65 +112,40 @@ export class Processor {
   private failure: Error | undefined;
 
   constructor(private readonly o: ProcessorOptions) {
-    const plan = o.plan;
-    this.feederKeys = plan.feederKeys;
-    const engine = plan.correlationEngine;
-    // Feeders are looked up in the rules running now (an analyst may enable a feeder as a rule of its own).
-    const hiddenByCorrelation = (d: DetectionRecord) => this.feederKeys.has(ruleKey(d.rule)) || (engine?.hides(d) ?? false);
-    this.alerts = new AlertStage(o.db, o.suppression, (d) => d.rule.kind === 'sigma' && !hiddenByCorrelation(d), 'alerts');
-    this.correlationAlerts = new AlertStage(o.db, o.suppression, (d) => d.rule.kind === 'correlation' && !d.hidden, 'correlation-alerts');
-    const reorder = new ReorderStage();
-    this.liveStories = new LiveStories(o.db, {
-      alertOf: (d) => this.alerts.alertOf(d) ?? this.correlationAlerts.alertOf(d),
+    this.live = new LiveStages({
+      db: o.db,
+      plan: o.plan,
+      suppression: o.suppression,
+      allowedLatenessMs: o.allowedLatenessMs,
+      after: o.after,
+      onAlerts: o.onAlerts,
+      onStories: o.onStories,
       notify: o.notify,
       publicUrl: o.publicUrl,
+      onWarning: o.onWarning,
     });
-    this.stages = detectionStages(plan, {
-      stories: { live: { merged: (into, from) => this.liveStories.merged(into, from) } },
-      before: [this.alerts, reorder],
-      afterCorrelation: [this.correlationAlerts],
-      after: (parts) => o.after?.(parts) ?? [],
-    });
-    if (this.stages.stories) {
-      const stories = this.stages.stories;
-      stories.onJoin = (d, key) => this.liveStories.joined(d, key);
-      // The stories' baselines (what is routine here) survive a restart; damaged state starts cold.
-      const row = o.db.db.prepare('SELECT state FROM baselines WHERE name = ?').get(BASELINE_NAME) as { state: string } | undefined;
-      if (row) {
-        try {
-          stories.importBaseline(JSON.parse(row.state));
-        } catch (e) {
-          o.onWarning?.(`stored story baselines not used (starting cold): ${(e as Error).message}`);
-        }
-      }
-    }
     this.processed = Number(o.db.getMeta('processed') ?? o.wal.committed);
     this.replayFrom = Math.min(this.processed, Number(o.db.getMeta('replay_from') ?? o.wal.committed));
     this.replayFrom = Math.max(this.replayFrom, o.wal.firstOffset);
     this.resumeAt = this.processed;
-    this.pool = this.makePool(plan);
+    this.pool = this.makePool(o.plan);
   }
 
-  private makePool(plan: DetectionPlan): WorkerPool<DetectTask, DetectResult> {
-    const o = this.o;
-    const threads = Math.max(1, o.threads ?? availableParallelism());
-    const workerRules = plan.rules.map(forWorker);
-    return new WorkerPool<DetectTask, DetectResult>({
-      url: new URL('./detect-worker.js', import.meta.url),
-      size: threads,
-      depth: 2,
-      describe: (t) => (t.records.length ? `log records ${t.records[0]!.offset}–${t.records[t.records.length - 1]!.offset}` : 'a flush'),
-      workerData: (): DetectInit => ({
-        rules: workerRules,
-        logsources: plan.logsources,
-        slim: plan.slim,
-        unexplained: plan.unexplained,
-        storeEvents: !!o.events,
-        wantClaims: plan.wantStories,
-        domain: defaultDomainHandoff(),
-        timeZone: o.timeZone,
-      }),
-    });
+  get stages(): DetectionStages {
+    return this.live.stages;
+  }
+  get alerts(): LiveStages['alerts'] {
+    return this.live.alerts;
+  }
+  get correlationAlerts(): LiveStages['correlationAlerts'] {
+    return this.live.correlationAlerts;
+  }
+  get liveStories(): LiveStages['liveStories'] {
+    return this.live.liveStories;
+  }
+
+  private makePool(plan: DetectionPlan): DetectPool {
+    return new DetectPool(plan, { threads: this.o.threads, storeEvents: !!this.o.events, timeZone: this.o.timeZone });
   }
 
   /**
@@ -207,7 +167,7 @@ export class Processor {
       this.preparing = undefined;
       const old = this.pool;
       this.pool = pool;
-      this.feederKeys = plan.feederKeys;
+      this.live.setFeederKeys(plan.feederKeys);
       void old.close().catch(() => undefined);
       for (const r of this.rulesChanged.splice(0)) r();
       return done;
@@ -236,7 +196,7 @@ export class Processor {
     await this.idle();
     const old = this.pool;
     this.pool = pool;
-    this.feederKeys = plan.feederKeys;
+    this.live.setFeederKeys(plan.feederKeys);
     await old.close().catch(() => undefined);
     for (const r of this.rulesChanged.splice(0)) r();
   }
@@ -275,8 +235,7 @@ export class Processor {
       this.baselinesSavedAt = 0;
       this.logCommittedAt = 0;
       await this.o.db.batch(async () => {
-        await this.stages.pipeline.advance(this.maxSeen === -Infinity ? 0 : this.maxSeen);
-        this.writeStories(true);
+        await this.live.drain();
         this.saveProgress();
       });
       this.committed();
@@ -297,8 +256,8 @@ export class Processor {
       ...this.s,
       processedOffset: this.processed,
       replayFrom: this.replayFrom,
-      watermark: this.maxSeen === -Infinity ? null : new Date(this.maxSeen - this.o.allowedLatenessMs).toISOString(),
-      stages: { ...this.stages.pipeline.stats(), 'story-writes': { ...this.liveStories.counters } },
+      watermark: this.live.watermark,
+      stages: this.live.stats(),
     };
   }
 
@@ -312,7 +271,7 @@ export class Processor {
   private async loop(): Promise<void> {
     const reader = this.reader!;
     const inflight: { entries: WalEntry[]; result: Promise<DetectResult> }[] = [];
-    const depth = 2 * Math.max(1, this.o.threads ?? availableParallelism());
+    const depth = 2 * this.pool.threads;
     let lastRecordAt = Date.now();
     let flushed = true;
     let switching = false;
@@ -336,7 +295,7 @@ export class Processor {
         while ((this.nextPlan || switching) && this.running) await new Promise<void>((r) => (wakeFeeder = r));
         lastRecordAt = Date.now();
         flushed = false;
-        inflight.push({ entries: got, result: this.submit(got) });
+        inflight.push({ entries: got, result: this.pool.submit(got) });
         handlerWakes();
       }
     };
@@ -389,29 +348,6 @@ export class Processor {
     }
   }
 
-  /** One log batch → detection tasks: syslog text of one source on one worker (its stream state), the rest anywhere. */
-  private submit(entries: WalEntry[]): Promise<DetectResult> {
-    const stateless: WalEntry[] = [];
-    const bySource = new Map<string, WalEntry[]>();
-    for (const e of entries) {
-      if (e.record.protocol === 'syslog' || e.record.kind === 'text' || e.record.body.includes('"_TRANSPORT"')) {
-        const list = bySource.get(e.record.source) ?? [];
-        list.push(e);
-        bySource.set(e.record.source, list);
-      } else stateless.push(e);
-    }
-    const tasks: Promise<DetectResult>[] = [];
-    const toTask = (list: WalEntry[]): DetectTask => ({ records: list.map((e) => ({ offset: e.offset, record: e.record })) });
-    for (const [source, list] of bySource) {
-      this.syslogKeys.add(source);
-      tasks.push(this.pool.submit(toTask(list), `syslog:${source}`));
-    }
-    const n = Math.max(1, this.o.threads ?? availableParallelism());
-    const per = Math.max(1, Math.ceil(stateless.length / n));
-    for (let i = 0; i < stateless.length; i += per) tasks.push(this.pool.submit(toTask(stateless.slice(i, i + per))));
-    return Promise.all(tasks).then(merge);
-  }
-
   private async handle(entries: WalEntry[], r: DetectResult): Promise<void> {
     const first = entries[0]!.offset;
     const end = entries[entries.length - 1]!.offset + 1;
@@ -427,16 +363,8 @@ export class Processor {
     if (this.o.events && r.events.length) await this.o.events.append(r.events);
     // The batch's alerts, stories and progress in one transaction: one fsync, not one per stage.
     await this.o.db.batch(async () => {
-      this.stages.stories?.learn(r.claims);
-      if (r.facts?.length) this.stages.stories?.learnRoutine(r.facts);
-      await this.stages.pipeline.push(r.detections);
-      if (!Number.isNaN(r.maxTime)) {
-        const t = Math.min(r.maxTime, Date.now() + FUTURE_SKEW_MS);
-        if (t > this.maxSeen) this.maxSeen = t;
-        this.horizon.push({ offset: first, maxTime: t });
-      }
-      if (this.maxSeen !== -Infinity) await this.stages.pipeline.advance(this.maxSeen - this.o.allowedLatenessMs);
-      this.writeStories(false);
+      const t = await this.live.apply(r);
+      if (!Number.isNaN(t)) this.horizon.push({ offset: first, maxTime: t });
       this.processed = Math.max(this.processed, end);
       this.saveProgress();
     });
@@ -446,15 +374,10 @@ export class Processor {
 
   /** Input went quiet: pending audit events out of the workers, held detections through. */
   private async idle(): Promise<void> {
-    const flushes = [...this.syslogKeys].map((k) => this.pool.submit({ records: [], flush: true }, `syslog:${k}`));
-    const r = merge(await Promise.all(flushes));
+    const r = await this.pool.flush();
     if (r.errors.length) this.o.onErrors?.(r.errors);
     if (this.o.events && r.events.length) await this.storeFlushed(this.o.events, r.events);
-    await this.o.db.batch(async () => {
-      await this.stages.pipeline.push(r.detections);
-      if (this.maxSeen !== -Infinity) await this.stages.pipeline.advance(this.maxSeen);
-      this.writeStories(true);
-    });
+    await this.o.db.batch(() => this.live.quiet(r.detections));
     this.published();
   }
 
@@ -474,37 +397,23 @@ export class Processor {
 
   /** Alert and story changes → the live feed, once they are committed. */
   private published(): void {
-    const changes = [...this.alerts.takeChanges(), ...this.correlationAlerts.takeChanges()];
-    if (changes.length) this.o.onAlerts?.(changes);
-    const stories = this.liveStories.takeChanges();
-    if (stories.length) this.o.onStories?.(stories);
+    this.live.published();
     this.o.onBatch?.();
-  }
-
-  /** Stories that changed → the database (at most every `storyFlushMs` while input flows). */
-  private writeStories(now: boolean): void {
-    const stories = this.stages.stories;
-    if (!stories) return;
-    if (!now && Date.now() - this.storiesWrittenAt < LIMITS.serve.storyFlushMs) return;
-    this.storiesWrittenAt = Date.now();
-    this.liveStories.flush(stories);
   }
 
   /** Record the offset processed and the replay point (in the batch's transaction). */
   private saveProgress(): void {
-    const keepFrom = this.maxSeen - this.o.replayMs;
+    const keepFrom = this.live.maxSeen - this.o.replayMs;
     while (this.horizon.length > 1 && this.horizon[1]!.maxTime < keepFrom) this.horizon.shift();
     const replayFrom = Math.min(this.processed, this.horizon[0]?.offset ?? this.processed);
     if (replayFrom > this.replayFrom) this.replayFrom = replayFrom;
-    const stories = this.stages.stories;
-    const saveBaselines = stories !== undefined && Date.now() - this.baselinesSavedAt >= BASELINE_SAVE_MS;
+    const saveBaselines = this.live.stages.stories !== undefined && Date.now() - this.baselinesSavedAt >= BASELINE_SAVE_MS;
     this.o.db.tx(() => {
       this.o.db.setMeta('processed', String(this.processed));
       this.o.db.setMeta('replay_from', String(this.replayFrom));
       if (saveBaselines) {
-        this.o.db.db
-          .prepare('INSERT INTO baselines (name, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at')
-          .run(BASELINE_NAME, JSON.stringify(stories.exportBaseline()), new Date().toISOString());
+        const baseline = this.live.exportBaseline();
+        if (baseline !== undefined) this.live.saveBaseline(baseline);
       }
     });
     if (saveBaselines) this.baselinesSavedAt = Date.now();
@@ -519,27 +428,4 @@ export class Processor {
       void this.o.wal.commit(this.replayFrom).catch(() => undefined);
     }
   }
-}
-
-function merge(results: DetectResult[]): DetectResult {
-  if (results.length === 1) return results[0]!;
-  const out: DetectResult & { facts: NonNullable<DetectResult['facts']> } = { events: [], detections: [], claims: [], facts: [], errors: [], eventCount: 0, maxTime: Number.NaN };
-  for (const r of results) {
-    for (const e of r.events) out.events.push(e);
-    for (const d of r.detections) out.detections.push(d);
-    for (const c of r.claims) out.claims.push(c);
-    for (const f of r.facts ?? []) out.facts.push(f);
-    for (const e of r.errors) out.errors.push(e);
-    out.eventCount += r.eventCount;
-    if (!Number.isNaN(r.maxTime) && (Number.isNaN(out.maxTime) || r.maxTime > out.maxTime)) out.maxTime = r.maxTime;
-  }
-  // In log order, as one worker would have returned them.
-  out.events.sort((a, b) => a.offset - b.offset);
-  out.detections.sort((a, b) => offsetOf(a) - offsetOf(b));
-  return out;
-}
-
-function offsetOf(d: DetectionRecord): number {
-  const i = d.sourceFile.lastIndexOf('#');
-  return i < 0 ? 0 : Number(d.sourceFile.slice(i + 1));
 }

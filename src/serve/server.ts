@@ -85,6 +85,7 @@ class NoEventStore implements EventStore {
 }
 
 export async function startServer(config: ServeConfig, opts: ServerOptions = {}): Promise<Server> {
+  if (config.cluster) throw new FirebreakError('cluster-config', `${config.file}: a cluster node is started with startClusterNode (src/serve/cluster/node.ts), not the embedded server`);
   mkdirSync(config.data, { recursive: true });
   const log: IngestLog = opts.log ?? ((level, m) => (level === 'info' ? undefined : process.stderr.write(`firebreak serve: ${level}: ${m}\n`)));
   const r = config.rules;

@@ -9,12 +9,13 @@ import { parseArgs } from 'node:util';
 import { FirebreakError, UsageError } from '../../core/errors.js';
 import { Credentials } from '../../serve/api/auth/credentials.js';
 import { Passwords } from '../../serve/api/auth/passwords.js';
-import { parseServeConfig, type ServeConfig } from '../../serve/config.js';
+import { parseRoles, type ClusterRole } from '../../serve/cluster/config.js';
+import { parseServeConfig, type ConfigOverrides, type ServeConfig } from '../../serve/config.js';
 import { DEMO_SAMPLE, demoConfig, replaySample } from '../../serve/demo.js';
 import { startServer, type Server } from '../../serve/server.js';
 import type { Io } from '../io.js';
 
-const HELP = `usage: firebreak serve [--config FILE] [--data DIR]
+const HELP = `usage: firebreak serve [--config FILE] [--data DIR] [--roles ROLES]
        firebreak serve --demo [--speed N] [--once]
 
 Runs the live server: the listeners the fleet's shippers send to (Elasticsearch bulk API, syslog,
@@ -23,6 +24,8 @@ stories in the data directory, the API and console. Configuration reference: doc
 
   --config FILE   the YAML configuration (default: ./firebreak.yml)
   --data DIR      the data directory (overrides 'data' in the file)
+  --roles ROLES   scale-out (docs/scale-out.md): the roles this process holds, comma-separated
+                  (ingest, detect, correlate, api); overrides cluster.roles in the file
   --demo          a server on loopback with a temporary data directory and a login, and the
                   bundled sample intrusion replayed through the bulk API so the story appears
   --speed N       demo: event time runs N times faster than real time (default: the sample in ~1 min)
@@ -39,6 +42,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     options: {
       config: { type: 'string', short: 'c' },
       data: { type: 'string' },
+      roles: { type: 'string' },
       demo: { type: 'boolean' },
       speed: { type: 'string' },
       once: { type: 'boolean' },
@@ -56,8 +60,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (!existsSync(file)) {
     throw new UsageError(`no configuration: ${file} does not exist. Write one (docs/serve.md has an example), or try 'firebreak serve --demo'.`);
   }
-  const config = loadConfig(file, values.data, io);
+  let roles: ClusterRole[] | undefined;
+  if (values.roles !== undefined) {
+    const r = parseRoles(values.roles);
+    if (typeof r === 'string') throw new UsageError(`--roles: ${r}`);
+    roles = r;
+  }
+  const config = loadConfig(file, { ...(values.data !== undefined ? { data: values.data } : {}), ...(roles ? { roles } : {}) }, io);
   if (!config) return 2;
+  if (config.cluster) return cluster(config, io);
   let server: Server;
   try {
     server = await startServer(config);
@@ -72,9 +83,30 @@ export async function run(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-function loadConfig(file: string, data: string | undefined, io: Io): ServeConfig | undefined {
+/** One node of a scaled-out server (docs/scale-out.md). */
+async function cluster(config: ServeConfig, io: Io): Promise<number> {
+  const { startClusterNode } = await import('../../serve/cluster/node.js');
+  const k = config.cluster!;
+  let node: Awaited<ReturnType<typeof startClusterNode>>;
   try {
-    return parseServeConfig(readFileSync(file, 'utf8'), file, data !== undefined ? { data } : {});
+    node = await startClusterNode(config);
+  } catch (e) {
+    io.stderr.write(`firebreak serve: cannot start: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const lines = [`firebreak serve: node ${k.node}, roles ${k.roles.join(', ')}`];
+  for (const [name, addr] of Object.entries(node.ingest?.addresses ?? {}) as [string, AddressInfo | undefined][]) if (addr) lines.push(`  ${name.padEnd(12)} ${addr.address}:${addr.port}`);
+  if (node.plan) lines.push(`  ${node.plan.rules.length - node.plan.feederKeys.size} rules, ${node.plan.correlations.length} correlations`);
+  io.stderr.write(`${lines.join('\n')}\n`);
+  await untilSignal();
+  io.stderr.write(`firebreak serve: stopping node ${k.node}…\n`);
+  await node.close();
+  return 0;
+}
+
+function loadConfig(file: string, overrides: ConfigOverrides, io: Io): ServeConfig | undefined {
+  try {
+    return parseServeConfig(readFileSync(file, 'utf8'), file, overrides);
   } catch (e) {
     if (!(e instanceof FirebreakError)) throw e;
     io.stderr.write(`firebreak serve: ${e.message}\n`);

@@ -1,12 +1,12 @@
 /**
- * What every ingest adapter shares: the log it appends to, the tokens, the back-pressure gate,
- * the limits and the counters. Adapters know nothing of rules or events.
+ * What every ingest adapter shares: the sink it appends to, the tokens, the back-pressure gate,
+ * the limits and the counters. Adapters know nothing of rules or events, nor of where records go:
+ * the embedded server's write-ahead log or, scaled out, a JetStream stream (../cluster).
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { BackpressureConfig, IngestLimits, ServeConfig, TokenConfig } from '../config.js';
 import type { IngestProtocol, IngestRecord } from '../record.js';
-import type { WriteAheadLog } from '../wal/wal.js';
 
 /** Something went wrong with a request as a whole; `status` is the HTTP status to answer. */
 export class IngestError extends Error {
@@ -17,6 +17,47 @@ export class IngestError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Some records of an append were taken and some refused (a JetStream stream at its limits while
+ * another ingest node filled it): `accepted` holds the indices taken, which are durable. An
+ * adapter that can answer per record (the bulk API) answers the rest with this status.
+ */
+export class PartialAppendError extends IngestError {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    /** Index in the append → the number the record was stored under. */
+    readonly accepted: ReadonlyMap<number, number>,
+  ) {
+    super(status, code, message);
+  }
+}
+
+/** Where an append's records were stored: numbered from `first` on, or one by one in `numbers`. */
+export interface AppendResult {
+  first: number;
+  count: number;
+  numbers?: readonly number[];
+}
+
+/** The events that move the back-pressure marks. */
+export type SinkEvent = 'durable' | 'lag' | 'commit';
+
+/**
+ * Where ingest puts what it accepted. `append` resolves once the records are durable (the
+ * write-ahead log fsynced them; JetStream acknowledged the publish) with the number of the first;
+ * it rejects with an `IngestError` carrying the status to answer (429 when the sink refuses for
+ * back-pressure), or `PartialAppendError` when some were taken. `lag` is what was accepted and
+ * not yet processed; the sink emits `durable`, `lag` or `commit` when that may have changed.
+ */
+export interface IngestSink {
+  append(records: readonly IngestRecord[]): Promise<AppendResult>;
+  lag(): { bytes: number; records: number };
+  on(event: SinkEvent, fn: () => void): unknown;
+  off(event: SinkEvent, fn: () => void): unknown;
 }
 
 /** A token kept as the SHA-256 of its secret (those an admin makes through the API, in the state database). */
@@ -62,24 +103,24 @@ export class IngestGate extends EventEmitter {
   private closedByLag = false;
   private inflight = 0;
   constructor(
-    private readonly wal: WriteAheadLog,
+    private readonly sink: IngestSink,
     private readonly bp: BackpressureConfig,
     private readonly inflightMax: number,
   ) {
     super();
-    wal.on('durable', this.onWal);
-    wal.on('lag', this.onWal);
-    wal.on('commit', this.onWal);
+    sink.on('durable', this.onSink);
+    sink.on('lag', this.onSink);
+    sink.on('commit', this.onSink);
     this.setMaxListeners(0);
   }
 
-  private readonly onWal = () => void this.check();
+  private readonly onSink = () => void this.check();
 
-  /** Stops following the log (at shutdown). */
+  /** Stops following the sink (at shutdown). */
   dispose(): void {
-    this.wal.off('durable', this.onWal);
-    this.wal.off('lag', this.onWal);
-    this.wal.off('commit', this.onWal);
+    this.sink.off('durable', this.onSink);
+    this.sink.off('lag', this.onSink);
+    this.sink.off('commit', this.onSink);
   }
 
   /** True while ingest must refuse new data. */
@@ -95,7 +136,7 @@ export class IngestGate extends EventEmitter {
 
   /** Re-evaluates the marks (called on every log event and before admitting data). */
   check(): boolean {
-    const lag = this.wal.lag();
+    const lag = this.sink.lag();
     const was = this.closedByLag;
     if (!was && (lag.bytes >= this.bp.highWaterBytes || lag.records >= this.bp.highWaterRecords)) this.closedByLag = true;
     else if (was && lag.bytes <= this.bp.lowWaterBytes && lag.records <= this.bp.lowWaterRecords) this.closedByLag = false;
@@ -171,11 +212,11 @@ export type IngestLog = (level: 'info' | 'warn' | 'error', message: string) => v
 export interface IngestContext {
   config: ServeConfig;
   limits: IngestLimits;
-  wal: WriteAheadLog;
+  sink: IngestSink;
   gate: IngestGate;
   tokens: TokenTable;
   stats: IngestStats;
   log: IngestLog;
   /** Appends and counts; resolves when durable. */
-  append(protocol: IngestProtocol, records: IngestRecord[]): Promise<{ first: number; count: number }>;
+  append(protocol: IngestProtocol, records: IngestRecord[]): Promise<AppendResult>;
 }

@@ -12,7 +12,7 @@ import { LIMITS } from '../../core/limits.js';
 import type { ElasticListenerConfig } from '../config.js';
 import type { IngestMeta, IngestRecord } from '../record.js';
 import { bodyChunks, splitLines, strictUtf8, type BodyLease } from './body.js';
-import { IngestError, type IngestContext } from './context.js';
+import { IngestError, PartialAppendError, type AppendResult, type IngestContext } from './context.js';
 import { filterPath } from './filter-path.js';
 import { closeAfter, remoteOf, withLease } from './http.js';
 
@@ -337,20 +337,31 @@ async function storeDocs(ctx: IngestContext, req: FastifyRequest, lease: BodyLea
   });
   if (records.length) {
     if (ctx.gate.check()) throw new IngestError(429, 'busy', `rejected execution: Firebreak's detection is behind; retry in ${ctx.gate.retryAfterSeconds}s`);
-    let first: number;
+    let stored: AppendResult | undefined;
+    let partial: PartialAppendError | undefined;
     try {
-      ({ first } = await ctx.append('elastic', records));
+      stored = await ctx.append('elastic', records);
     } catch (e) {
-      throw new IngestError(503, 'unavailable', `the write-ahead log refused the documents: ${(e as Error).message}`);
+      // Some documents durable and some refused (a shared stream at its limits): each answered for itself.
+      if (e instanceof PartialAppendError) partial = e;
+      else if (e instanceof IngestError) throw e;
+      else throw new IngestError(503, 'unavailable', `the write-ahead log refused the documents: ${(e as Error).message}`);
     }
     for (const it of items) {
       if (it.record === undefined) continue;
-      it.seqNo = first + it.record;
+      const n = stored ? (stored.numbers?.[it.record] ?? stored.first + it.record) : partial!.accepted.get(it.record);
+      if (n === undefined) {
+        it.status = partial!.status;
+        it.error = { type: 'es_rejected_execution_exception', reason: partial!.message };
+        delete it.record;
+        continue;
+      }
+      it.seqNo = n;
       it.id ??= `fb-${it.seqNo}`;
     }
   }
   const c = ctx.stats.byProtocol.elastic;
-  c.rejected += items.length - records.length;
+  c.rejected += items.filter((i) => i.record === undefined).length;
   return items;
 }
 

@@ -102,6 +102,7 @@ export function registerHec(app: FastifyInstance, ctx: IngestContext): void {
         try {
           await ctx.append('hec', records);
         } catch (e) {
+          if (e instanceof IngestError) throw e;
           throw new HecFailure(HEC.busy, `the write-ahead log refused the events: ${(e as Error).message}`);
         }
         return answer(reply, HEC.success);

@@ -107,6 +107,7 @@ export function registerOtlp(app: FastifyInstance, ctx: IngestContext, cfg: Otlp
           try {
             await ctx.append('otlp', records);
           } catch (e) {
+            if (e instanceof IngestError) throw e;
             throw new IngestError(503, 'unavailable', `the write-ahead log refused the records: ${(e as Error).message}`);
           }
         }

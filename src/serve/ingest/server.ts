@@ -1,14 +1,14 @@
 /**
- * Starts every configured ingest listener over one write-ahead log. The handle's `close()` is the
- * graceful shutdown: stop accepting, finish requests in flight (their records reach the log and
- * are fsynced before they are answered), then return. The log itself is the caller's to close.
+ * Starts every configured ingest listener over one sink (the write-ahead log, or a JetStream
+ * stream when scaled out). The handle's `close()` is the graceful shutdown: stop accepting, finish
+ * requests in flight (their records are durable before they are answered), then return. The sink
+ * itself is the caller's to close.
  */
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ServeConfig } from '../config.js';
 import type { IngestProtocol, IngestRecord } from '../record.js';
-import type { WriteAheadLog } from '../wal/wal.js';
-import { IngestGate, IngestStats, TokenTable, type HashedToken, type IngestContext, type IngestLog } from './context.js';
+import { IngestGate, IngestStats, TokenTable, type HashedToken, type IngestContext, type IngestLog, type IngestSink } from './context.js';
 import { registerElastic } from './elastic.js';
 import { registerHec } from './hec.js';
 import { createHttpApp, listenHttp } from './http.js';
@@ -36,20 +36,20 @@ export interface IngestHandle {
 }
 
 /** Starts the listeners in `config.listeners`; fails (closing what started) if one cannot bind. */
-export async function startIngest(config: ServeConfig, wal: WriteAheadLog, opts: { log?: IngestLog; storedTokens?: readonly HashedToken[] } = {}): Promise<IngestHandle> {
+export async function startIngest(config: ServeConfig, sink: IngestSink, opts: { log?: IngestLog; storedTokens?: readonly HashedToken[] } = {}): Promise<IngestHandle> {
   const stats = new IngestStats();
-  const gate = new IngestGate(wal, config.backpressure, config.limits.inflightMaxBytes);
+  const gate = new IngestGate(sink, config.backpressure, config.limits.inflightMaxBytes);
   const log: IngestLog = opts.log ?? ((level, m) => (level === 'info' ? undefined : process.stderr.write(`firebreak serve: ${level}: ${m}\n`)));
   const ctx: IngestContext = {
     config,
     limits: config.limits,
-    wal,
+    sink,
     gate,
     tokens: new TokenTable(config.tokens, opts.storedTokens),
     stats,
     log,
     async append(protocol: IngestProtocol, records: IngestRecord[]) {
-      const r = await wal.append(records);
+      const r = await sink.append(records);
       stats.accepted(protocol, records);
       return r;
     },

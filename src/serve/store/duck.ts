@@ -15,13 +15,14 @@
 import { availableParallelism } from 'node:os';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { FirebreakError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import { FilterError, buildFilter } from './filter.js';
 import { SearchError, duckMessage, engineConfig, prepareSearch } from './sandbox.js';
+import { SearchRunner, type MakeQuery } from './duck-search.js';
 import { META_SCHEMA, STORE_FILE, STORE_SCHEMA_VERSION, createDayTableSql, dayLabel, dayOfMs, dayStartMs, dayTable, fileEvent, isoSql, parseDayTable, unionOf, viewSql } from './schema.js';
-import { appendRow, bound, buckets_, clamp, collect, micros, msOf, rowFromResult, storedEvent, textOf, timeCondition, StoreError, type StoreRow } from './duck-rows.js';
+import { appendRow, bound, buckets_, clamp, micros, msOf, rowFromResult, storedEvent, textOf, timeCondition, StoreError, type StoreRow } from './duck-rows.js';
 import type { EventStore, FilterQuery, Histogram, QueryResult, SqlOptions, StoreUsage, StoredEvent } from './types.js';
 
 const L = LIMITS.store;
@@ -98,9 +99,7 @@ export class DuckEventStore implements EventStore {
   private countsDirty = false;
   private countsFlushedAt = 0;
   private tail: Promise<unknown> = Promise.resolve();
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-  private readonly searches = new Set<DuckDBConnection>();
+  private readonly searcher: SearchRunner;
   private closed = false;
   /** Set when DuckDB reported an error that leaves the instance unusable; every call then fails. */
   failed: Error | null = null;
@@ -109,9 +108,11 @@ export class DuckEventStore implements EventStore {
     private readonly path: string,
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
-    private readonly memoryBytes: number,
+    memoryBytes: number,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.searcher = new SearchRunner(instance, memoryBytes, (e) => this.noteFatal(e));
+  }
 
   /** Open (or create) the store under `o.dir`. Throws StoreError `store-open`, or `store-locked` while another process holds the file. */
   static async open(o: StoreOptions): Promise<DuckEventStore> {
@@ -403,73 +404,8 @@ export class DuckEventStore implements EventStore {
     return total;
   }
 
-  /**
-   * Run one query in a search slot on its own connection: `make` prepares it, then it runs with
-   * the time limit (interrupt), the row cap and the result-size cap.
-   */
-  private async search(
-    timeoutMs: number,
-    started: (() => void) | undefined,
-    make: (conn: DuckDBConnection) => Promise<{ prepared: DuckDBPreparedStatement; maxRows: number; parseJson: boolean }>,
-  ): Promise<QueryResult> {
-    await this.slot();
-    started?.();
-    const conn = await this.instance.connect().catch((e: unknown) => {
-      this.release();
-      throw e;
-    });
-    this.searches.add(conn);
-    const t0 = performance.now();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      conn.interrupt();
-    }, timeoutMs);
-    try {
-      const { prepared, maxRows, parseJson } = await make(conn);
-      try {
-        return await collect(conn, prepared, maxRows, parseJson, t0);
-      } finally {
-        prepared.destroySync();
-      }
-    } catch (e) {
-      // DuckDB folds constant expressions while preparing, so a costly query can fail (or be
-      // interrupted) in prepareSearch as well as while running: classify both the same way.
-      if (e instanceof FirebreakError && !(e instanceof SearchError && e.code === 'search-error')) throw e;
-      const msg = duckMessage(e);
-      if (timedOut || /^INTERRUPT Error/.test(msg)) throw new SearchError('search-timeout', `the query ran longer than ${timeoutMs} ms and was stopped`, { cause: e });
-      if (/^Out of Memory Error/.test(msg)) {
-        throw new SearchError(
-          'search-memory',
-          // DuckDB's advice that follows (SET threads, SET memory_limit) is not open to a search.
-          `the query needed more memory than the store allows (${Math.round(this.memoryBytes / 2 ** 20)} MiB for DuckDB; the store process is capped too): ${msg.split(/\n\s*\nPossible solutions/)[0]!.trim()}`,
-          { cause: e },
-        );
-      }
-      if (/^Permission Error/.test(msg)) throw new SearchError('search-refused', msg, { cause: e });
-      this.noteFatal(e);
-      throw new SearchError('search-error', msg, { cause: e });
-    } finally {
-      clearTimeout(timer);
-      this.searches.delete(conn);
-      conn.closeSync();
-      this.release();
-    }
-  }
-
-  private async slot(): Promise<void> {
-    if (this.running < L.searchConcurrent) {
-      this.running++;
-      return;
-    }
-    if (this.waiting.length >= L.searchQueued) throw new SearchError('search-busy', `${L.searchConcurrent} searches are running and ${L.searchQueued} waiting; try again shortly`);
-    await new Promise<void>((r) => this.waiting.push(r));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
+  private search(timeoutMs: number, started: (() => void) | undefined, make: MakeQuery): Promise<QueryResult> {
+    return this.searcher.run(timeoutMs, started, make);
   }
 
   /** A time range in microseconds (absent ends are open). */
@@ -533,14 +469,14 @@ export class DuckEventStore implements EventStore {
 
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    for (const c of this.searches) c.interrupt();
+    this.searcher.interruptAll();
     const done = this.exclusive(async () => {
       try {
         if (this.countsDirty) await this.flushCounts();
         await this.writer.run('CHECKPOINT').catch(() => undefined);
       } finally {
         this.closed = true;
-        while (this.running > 0 || this.waiting.length) await new Promise((r) => setTimeout(r, 10));
+        await this.searcher.idle();
         this.writer.closeSync();
         this.instance.closeSync();
       }

@@ -1,0 +1,115 @@
+/**
+ * One process of a scaled-out `serve` (docs/scale-out.md), holding the roles its configuration
+ * gives it: ingest (the listeners, publishing to the events stream), detect (matching events
+ * messages), correlate (the active one, or a standby), api. Started by `firebreak serve` when the
+ * configuration has a `cluster:` section; the embedded server (../server.ts) is untouched.
+ */
+import { join } from 'node:path';
+import type { NatsConnection } from 'nats';
+import { FirebreakError } from '../../core/errors.js';
+import type { DetectionPlan } from '../../pipeline/plan.js';
+import type { ServeConfig } from '../config.js';
+import type { IngestLog } from '../ingest/context.js';
+import { startIngest, type IngestHandle } from '../ingest/server.js';
+import { planFor } from '../server.js';
+import { ParquetWriter, retainHours } from '../store/parquet.js';
+import type { ClusterRole } from './config.js';
+import { CorrelateNode } from './correlate.js';
+import { DetectNode } from './detect.js';
+import { JetStreamSink } from './ingest.js';
+import { connectNats, ensureStreams } from './nats.js';
+import { ClusterDb, redact } from './pg.js';
+
+export interface ClusterNodeOptions {
+  log?: IngestLog;
+}
+
+export interface ClusterNode {
+  config: ServeConfig;
+  roles: readonly ClusterRole[];
+  /** The rules (detect and correlate roles). */
+  plan?: DetectionPlan;
+  nc?: NatsConnection;
+  db?: ClusterDb;
+  sink?: JetStreamSink;
+  ingest?: IngestHandle;
+  detect?: DetectNode;
+  /** The detect node's event files (with `storage.events`). */
+  events?: ParquetWriter;
+  /** Where they are. */
+  eventsDir?: string;
+  correlate?: CorrelateNode;
+  /** The hourly retention of event files. */
+  retention?: NodeJS.Timeout;
+  /** Graceful stop: listeners first, then detection drains, the correlate node commits and hands its lease over. */
+  close(): Promise<void>;
+}
+
+export async function startClusterNode(config: ServeConfig, opts: ClusterNodeOptions = {}): Promise<ClusterNode> {
+  const k = config.cluster;
+  if (!k) throw new FirebreakError('cluster-config', `${config.file}: no cluster section`);
+  const log: IngestLog = opts.log ?? ((level, m) => (level === 'info' ? undefined : process.stderr.write(`firebreak serve [${k.node}]: ${level}: ${m}\n`)));
+  if (k.roles.includes('api')) {
+    throw new FirebreakError(
+      'cluster-role',
+      `${config.file}: the api role (the API and console from PostgreSQL) is not available in this build yet; run the embedded server for the console (docs/scale-out.md)`,
+    );
+  }
+  const node: ClusterNode = { config, roles: k.roles, close: async () => undefined };
+  const has = (r: ClusterRole) => k.roles.includes(r);
+  try {
+    if (has('detect') || has('correlate')) node.plan = planFor(config);
+    node.nc = await connectNats(k.nats!, `firebreak ${k.node} (${k.roles.join(',')})`);
+    await ensureStreams(node.nc, k.nats!, (m) => log('warn', m));
+    if (has('correlate')) {
+      node.db = await ClusterDb.open(k.postgres!, (m) => log('warn', m));
+      log('info', `PostgreSQL at ${redact(k.postgres!.url)}`);
+    }
+    if (has('detect')) {
+      if (config.storage.events) {
+        node.eventsDir = k.eventsDir ?? join(config.data, 'events');
+        node.events = await ParquetWriter.open({ dir: node.eventsDir, node: k.node });
+        log('info', `events stored as Parquet by hour in ${node.eventsDir}`);
+        // Retention: whole hours, by every detect node (deleting a folder twice is harmless).
+        const dir = node.eventsDir;
+        const retain = () => {
+          try {
+            const gone = retainHours(dir, config.storage.retentionDays, Date.now());
+            if (gone.length) log('info', `retention: deleted ${gone.length} hours of events (${gone[0]} to ${gone[gone.length - 1]})`);
+          } catch (e) {
+            log('warn', `retention: ${(e as Error).message}`);
+          }
+        };
+        retain();
+        node.retention = setInterval(retain, 3600_000).unref();
+      }
+      node.detect = new DetectNode({ nc: node.nc, cfg: k.nats!, node: k.node, plan: node.plan!, threads: config.processing.threads, timeZone: config.processing.timeZone, events: node.events, log });
+      node.detect.start();
+    }
+    if (has('correlate')) {
+      node.correlate = new CorrelateNode({ nc: node.nc, cfg: k.nats!, cdb: node.db!, node: k.node, config, plan: node.plan!, log });
+      node.correlate.start();
+    }
+    if (has('ingest')) {
+      node.sink = await JetStreamSink.open(node.nc, k.nats!, k.node, config.limits.recordMaxBytes);
+      node.ingest = await startIngest(config, node.sink, { log });
+    }
+  } catch (e) {
+    await stop(node);
+    throw e;
+  }
+  let closing: Promise<void> | undefined;
+  node.close = () => (closing ??= stop(node));
+  return node;
+}
+
+async function stop(n: ClusterNode): Promise<void> {
+  await n.ingest?.close().catch(() => undefined);
+  n.sink?.close();
+  await n.detect?.stop().catch(() => undefined);
+  clearInterval(n.retention);
+  await n.events?.close().catch(() => undefined);
+  await n.correlate?.stop().catch(() => undefined);
+  await n.nc?.drain().catch(() => undefined);
+  await n.db?.close().catch(() => undefined);
+}
