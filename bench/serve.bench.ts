@@ -43,12 +43,35 @@ detection:
   condition: sel
 `;
 
+const USAGE = `usage: node dist/bench/serve.bench.js [--copies N] [--runs R] [--soak-minutes M]
+  --copies N        copies of the sample intrusion in the scenario (default 20)
+  --runs R          hunt and maximum-rate runs, medians reported (default 3)
+  --soak-minutes M  length of the soak at half the maximum rate (default 10)`;
 const { values } = parseArgs({
-  options: { copies: { type: 'string', default: '20' }, runs: { type: 'string', default: '3' }, 'soak-minutes': { type: 'string', default: '10' } },
+  options: {
+    copies: { type: 'string', default: '20' },
+    runs: { type: 'string', default: '3' },
+    'soak-minutes': { type: 'string', default: '10' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
 });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const COPIES = Number(values.copies);
 const RUNS = Number(values.runs);
 const SOAK_MS = Number(values['soak-minutes']) * 60_000;
+for (const [name, v] of [
+  ['--copies', COPIES],
+  ['--runs', RUNS],
+  ['--soak-minutes', SOAK_MS],
+] as const) {
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`${name} must be a positive whole number\n${USAGE}`);
+    process.exit(2);
+  }
+}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -341,6 +364,8 @@ async function main(): Promise<void> {
     );
     console.log(`| soak ${SOAK_MS / 60_000} min at 50%: peak RSS | ${mb(Math.max(...soak.rss.map((x) => x.rss)))} |`);
     console.log(`| soak: median RSS first minute → last minute | ${mb(median(first))} → ${mb(median(last))} |`);
+    const minutes = Array.from({ length: Math.ceil(SOAK_MS / 60_000) }, (_, k) => soak.rss.filter((x) => x.t >= k * 60_000 && x.t < (k + 1) * 60_000).map((x) => x.rss)).filter((xs) => xs.length);
+    console.log(`| soak: median RSS by minute | ${minutes.map((xs) => (median(xs) / 1048576).toFixed(0)).join(' ')} MB |`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -77,10 +77,10 @@ export function have(cmd: string): boolean {
 }
 
 /** Polls `cond` until true (behaviour, not timing: the bound only stops a broken test). */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 60_000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, what: string | (() => string), limitMs = 60_000): Promise<void> {
   const t0 = Date.now();
   while (!(await cond())) {
-    if (Date.now() - t0 > limitMs) throw new Error(`gave up waiting for ${what}`);
+    if (Date.now() - t0 > limitMs) throw new Error(`gave up waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
