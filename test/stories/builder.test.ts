@@ -262,6 +262,59 @@ describe('StoryBuilder', () => {
     assert.equal(bare.patientZero?.computer, 'SRV1');
   });
 
+  it('a spray from a host of the evidence is one host that tried many: the hosts only tried are edges, not hosts of the story', () => {
+    // A sweep of failed network logons with a different guessed name on each host (a scanner's
+    // probe, or an attacker's): the source is the story's host; the hosts that only refused a
+    // logon were tried, and are drawn as attempts.
+    // A host the source then reaches by a pass-the-hash logon is a host of the story.
+    const targets = Array.from({ length: 12 }, (_, i) => `WS${String(i + 1).padStart(2, '0')}`);
+    const spray = (ip: string) =>
+      det(30, null, 'high', {}, ['attack.credential-access', 'attack.t1110.003'], 'Password spraying', {
+        rule: { id: 'corr-spray', title: 'Password spraying', level: 'high', status: 'test', tags: ['attack.credential-access', 'attack.t1110.003'], file: 'c.yml', kind: 'correlation' },
+        eventId: null,
+        correlation: {
+          type: 'value_count',
+          group: { IpAddress: ip },
+          value: targets.length,
+          windowStart: at(0),
+          windowEnd: at(24),
+          contributors: targets.map((c, i) => ({
+            timestamp: at(i * 2),
+            computer: c,
+            ruleId: 'r-failed',
+            ruleTitle: 'Failed remote logon',
+            recordId: 100 + i,
+            sourceFile: 'x',
+            fields: { EventID: 4625, Channel: 'Security', LogonType: 3, TargetUserName: `probe${i}`, IpAddress: ip },
+          })),
+          omitted: 0,
+        },
+      });
+    const inside = build([spray('10.0.0.5')], [['10.0.0.5', 'SCAN01']]).stories;
+    assert.equal(inside.length, 1);
+    const s = inside[0]!;
+    assert.deepEqual(
+      s.hosts.map((h) => h.computer),
+      ['SCAN01'],
+    );
+    assert.equal(s.patientZero?.computer, 'SCAN01');
+    assert.equal(s.spread.length, targets.length);
+    assert.ok(s.spread.every((e) => e.from === 'SCAN01' && e.attempt === true));
+    assert.deepEqual(s.spread.map((e) => e.to).sort(), [...targets].sort());
+    assert.match(s.narrative, /tried 12 hosts/);
+
+    const reached = det(45, 'WS05', 'medium', { ...LOGON3('10.0.0.5', 'SCAN01', 'Administrator', PTH) }, ['attack.lateral-movement', 'attack.t1550.002'], 'Pass the hash');
+    const grown = build([spray('10.0.0.5'), reached], [['10.0.0.5', 'SCAN01']]).stories;
+    const top = grown.find((x) => x.hosts.some((h) => h.computer === 'SCAN01'))!;
+    assert.deepEqual(top.hosts.map((h) => h.computer).sort(), ['SCAN01', 'WS05']);
+    assert.ok(top.spread.some((e) => e.to === 'WS05' && !e.attempt));
+
+    // Tried from an outside address, the hosts tried are the story's hosts: they are the ones exposed.
+    const outside = build([spray('203.0.113.7')]).stories;
+    assert.equal(outside.length, 1);
+    assert.deepEqual(outside[0]!.hosts.map((h) => h.computer).sort(), [...targets].sort());
+  });
+
   it('joins hosts named by a correlation on another field (same service on five hosts)', () => {
     const hosts = ['A', 'B', 'C', 'D', 'E'];
     const corr = det(20, null, 'medium', {}, ['attack.persistence'], 'Same service', {
