@@ -210,6 +210,8 @@ export class StoryAggregator {
     });
 
     obs.forEach((o, i) => {
+      // A correlation's contributor the baselines explain is not the story's (./judge.ts `routineObs`).
+      if (v.routineObs[i]) return;
       if (o.host) this.touch(a, o.host, o.t, i === 0 ? d.level : null, i === 0 && v.suspicious ? d.rule.title : null, i > 0 && !!o.meaning?.guesses);
       // Names tried in failed logons are guesses, not accounts the attacker holds: they are not listed.
       for (const acc of o.meaning?.guesses ? [] : accountsOf(o.fields, o.host, this.domain)) {
