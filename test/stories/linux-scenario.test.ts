@@ -197,5 +197,8 @@ describe('SSH password guessing (hunt: auth.log)', { timeout: 300_000 }, () => {
     );
     assert.deepEqual(s.accounts, [], 'names tried in failed logons are not accounts of the story');
     assert.ok(s.spread.some((e) => e.fromKind === 'ip' && e.from === '198.51.100.23' && e.attempt));
+    // Guessing that never succeeded is not how anyone got in.
+    assert.equal(s.patientZero?.entry, undefined);
+    assert.match(s.patientZero?.why ?? '', /; tried from 198\.51\.100\.23 from .*, not entered$/);
   });
 });
