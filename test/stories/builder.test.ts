@@ -323,7 +323,8 @@ describe('StoryBuilder', () => {
       for (let i = 0; i < 40; i++) facts.push({ kind: 'access', t: T0 - d * DAY + i * 1000, source: `ip:10.0.9.${i}`, target: `ws${i}`, account: `user${i}` });
       for (let i = 0; i < 20; i++) facts.push({ kind: 'access', t: T0 - d * DAY - 9 * 3_600_000 + i * 60_000, source: 'h:deploy01', target: `ws${i}`, account: 'svc_deploy' });
     }
-    const service = (min: number, host: string) => det(min, host, 'medium', { EventID: 7045, Channel: 'System', ServiceName: 'updsvc', ImagePath: 'C:\\Windows\\updsvc.exe' }, ['attack.persistence'], 'Service installed');
+    const service = (min: number, host: string) =>
+      det(min, host, 'medium', { EventID: 7045, Channel: 'System', ServiceName: 'updsvc', ImagePath: 'C:\\Windows\\updsvc.exe' }, ['attack.persistence'], 'Service installed');
     const attacker = ['SRV1', 'SRV2', 'SRV3'];
     const admin = ['SRV4', 'SRV5'];
     const contributors = [...attacker.map((h, i) => [h, 5.5 + i] as const), ...admin.map((h, i) => [h, 8.5 + i] as const)];
@@ -349,7 +350,14 @@ describe('StoryBuilder', () => {
       },
     });
     const ds = [
-      det(0, 'WS05', 'high', { Image: 'C:\\Windows\\System32\\rundll32.exe', CommandLine: 'rundll32.exe comsvcs.dll MiniDump 652 l.dmp full', User: 'CORP\\eve' }, ['attack.credential-access'], 'LSASS dump'),
+      det(
+        0,
+        'WS05',
+        'high',
+        { Image: 'C:\\Windows\\System32\\rundll32.exe', CommandLine: 'rundll32.exe comsvcs.dll MiniDump 652 l.dmp full', User: 'CORP\\eve' },
+        ['attack.credential-access'],
+        'LSASS dump',
+      ),
       // The attacker's pass-the-hash logons from WS05, each followed by the service.
       ...attacker.map((h, i) => det(5 + i, h, 'medium', LOGON3('10.0.1.5', 'WS05', 'Administrator', PTH), ['attack.lateral-movement', 'attack.t1550.002'], 'Pass the hash')),
       // The distribution server's logons (a low rule fires on them), each followed by the same service name.
