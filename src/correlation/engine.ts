@@ -102,7 +102,9 @@ export class CorrelationEngine {
       },
       this.s,
     );
-    this.identityFields = (options.domain ?? defaultDomain()).identityFields;
+    // What identifies a contributor, and what tells its meaning to the stories (docs/stories.md).
+    const domain = options.domain ?? defaultDomain();
+    this.identityFields = [...new Set([...domain.identityFields, ...domain.meaningFields])];
     for (const d of [...rules, ...correlations]) {
       if (d.id && !this.byId.has(d.id)) this.byId.set(d.id, d);
       if (d.name) this.byName.set(d.name, [...(this.byName.get(d.name) ?? []), d]);

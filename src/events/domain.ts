@@ -200,6 +200,13 @@ export interface EventView {
 /** Domain knowledge, compiled for lookups. */
 export class Domain {
   readonly identityFields: readonly string[];
+  /**
+   * The fields the event entries' `when` and `unless` read: what tells an event's meaning (a
+   * failed logon, an SSH logon, a sudo command). A correlation contributor
+   * keeps them beside the identity fields, so the stories read it as the event it was (an sshd
+   * failure, `AuthResult: failure`, is a failed logon whose names are guesses).
+   */
+  readonly meaningFields: readonly string[];
   readonly accountFields: readonly (readonly [string, string | null])[];
   readonly logonIdFields: readonly string[];
   readonly processIdFields: readonly string[];
@@ -223,6 +230,12 @@ export class Domain {
     readonly file: string,
   ) {
     this.identityFields = data.identity_fields;
+    const read = new Set<string>();
+    const reads = (...cs: (Conditions | undefined)[]) => {
+      for (const c of cs) for (const k of Object.keys(c ?? {})) read.add(k);
+    };
+    for (const e of data.events) reads(e.when, e.unless);
+    this.meaningFields = [...read];
     this.accountFields = data.accounts.fields;
     this.logonIdFields = data.logon_ids.fields;
     this.processIdFields = data.process_ids;

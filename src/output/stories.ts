@@ -27,7 +27,7 @@ export function renderStoriesText(stories: readonly Story[], max = 5): string {
     out.push(...wrap(`   why a story: ${s.earned}`, '                '));
     if (s.patientZero) out.push(...wrap(`   patient zero: ${s.patientZero.computer} (${s.patientZero.why})`, '                 '));
     if (s.spread.length) {
-      const shown = s.spread.slice(0, 6).map((e) => `${e.from} → ${e.to} ${e.at.slice(11, 16)} ${techniquePhrase(e.technique)} [${e.evidence}]`);
+      const shown = s.spread.slice(0, 6).map((e) => `${e.from} → ${e.to} ${e.at.slice(11, 16)} ${techniquePhrase(e.technique)}${e.attempt ? ' (tried, not reached)' : ''} [${e.evidence}]`);
       out.push(...wrap(`   spread: ${shown.join('; ')}${s.spread.length > 6 ? `; +${s.spread.length - 6} more` : ''}`, '           '));
     }
     if (s.context.length)

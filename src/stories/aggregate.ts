@@ -59,6 +59,11 @@ export interface HostAcc {
   maxLevel: number;
   /** The host's first suspicious activity in the story. */
   suspicious: { t: number; title: string } | null;
+  /**
+   * Only failed logons counted by a correlation touched it (names guessed against it): it was
+   * tried, and is a host of the story only when the attempt came from outside (./assemble.ts).
+   */
+  tried: boolean;
 }
 
 export interface EdgeAcc {
@@ -205,7 +210,9 @@ export class StoryAggregator {
     });
 
     obs.forEach((o, i) => {
-      if (o.host) this.touch(a, o.host, o.t, i === 0 ? d.level : null, i === 0 && v.suspicious ? d.rule.title : null);
+      // A correlation's contributor the baselines explain is not the story's (./judge.ts `routineObs`).
+      if (v.routineObs[i]) return;
+      if (o.host) this.touch(a, o.host, o.t, i === 0 ? d.level : null, i === 0 && v.suspicious ? d.rule.title : null, i > 0 && !!o.meaning?.guesses);
       // Names tried in failed logons are guesses, not accounts the attacker holds: they are not listed.
       for (const acc of o.meaning?.guesses ? [] : accountsOf(o.fields, o.host, this.domain)) {
         if (a.accounts.has(acc.key)) {
@@ -274,6 +281,7 @@ export class StoryAggregator {
         mine.first = Math.min(mine.first, h.first);
         mine.detections += h.detections;
         mine.maxLevel = Math.max(mine.maxLevel, h.maxLevel);
+        mine.tried &&= h.tried;
         if (h.suspicious && (!mine.suspicious || h.suspicious.t < mine.suspicious.t)) mine.suspicious = h.suspicious;
       } else if (a.hosts.size < cap) a.hosts.set(k, h);
       else a.omitted.hosts++;
@@ -370,13 +378,14 @@ export class StoryAggregator {
     return this.domain.meaningOf({ eventId: d.eventId, channel: d.channel, provider: d.provider, fields: d.event })?.meaning === 'log-cleared';
   }
 
-  private touch(a: Agg, host: string, t: number, level: Level | null, suspicious: string | null): void {
+  private touch(a: Agg, host: string, t: number, level: Level | null, suspicious: string | null, tried: boolean): void {
     let h = a.hosts.get(host);
     if (!h) {
       if (a.hosts.size >= this.limits.cap) return void a.omitted.hosts++;
-      h = { name: this.book.display(host), first: t, detections: 0, maxLevel: -1, suspicious: null };
+      h = { name: this.book.display(host), first: t, detections: 0, maxLevel: -1, suspicious: null, tried };
       a.hosts.set(host, h);
     }
+    if (!tried) h.tried = false;
     if (t < h.first) h.first = t;
     if (level !== null) {
       h.detections++;

@@ -49,16 +49,27 @@ export function assembleStory(a: Agg, book: AddressBook, limits: AssembleLimits)
   }
   // An address resolved to a host since: movement from it needs evidence like any other.
   const isSpread = (e: EdgeAcc) => e.evidence !== null || e.from.startsWith('ip:');
-  // Hosts that appear only as a source of spread are still part of the story; context adds no host.
-  const hosts = new Map(a.hosts);
+  // A host that another host of the story only tried (names guessed against it, counted by a
+  // correlation: a spray, a sweep) is not one of its hosts: nothing reached it, and the attempt is
+  // drawn as an edge to it. Tried from an outside address, it is: those are the hosts exposed.
+  const triedFromHost = new Set<string>();
+  const involved = new Set<string>();
   for (const e of edges.values()) {
     if (!isSpread(e)) continue;
-    for (const end of [e.from, 'h:' + e.to]) {
+    if (e.from.startsWith('h:')) involved.add(e.from.slice(2));
+    if (!e.attempt || !e.from.startsWith('h:')) involved.add(e.to);
+    else triedFromHost.add(e.to);
+  }
+  const hosts = new Map([...a.hosts].filter(([k, h]) => !(h.tried && triedFromHost.has(k) && !involved.has(k))));
+  // Hosts that appear only as a source of spread are still part of the story; context adds no host.
+  for (const e of edges.values()) {
+    if (!isSpread(e)) continue;
+    for (const end of e.attempt && e.from.startsWith('h:') ? [e.from] : [e.from, 'h:' + e.to]) {
       if (!end.startsWith('h:')) continue;
       const k = end.slice(2);
       const h = hosts.get(k);
       if (h) h.first = Math.min(h.first, e.at);
-      else if (hosts.size < limits.cap) hosts.set(k, { name: display(k), first: e.at, detections: 0, maxLevel: -1, suspicious: null });
+      else if (hosts.size < limits.cap) hosts.set(k, { name: display(k), first: e.at, detections: 0, maxLevel: -1, suspicious: null, tried: false });
     }
   }
 

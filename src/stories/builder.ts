@@ -254,7 +254,10 @@ export class StoryBuilder {
     // hosts must not pull in everything else those hosts did within the window (its reach is its edges).
     // (A correlation whose contributors name no source, e.g. one service installed on five hosts, joins their hosts.)
     const sourced = v.moves.length > 0;
-    obs.forEach((o, i) => entityKeys(o, { crossHost: v.suspicious || corr, host: i === 0 || !sourced }, this.domain, this.book, keys));
+    // A contributor the baselines explain joins nothing (an administrator's install counted with an attacker's).
+    obs.forEach((o, i) => {
+      if (!v.routineObs[i]) entityKeys(o, { crossHost: v.suspicious || corr, host: i === 0 || !sourced }, this.domain, this.book, keys);
+    });
     // Movement with evidence joins the story of the host it came from.
     for (const m of [...v.moves, ...v.upgraded]) if (m.evidence && m.from.startsWith('h:') && keys.size < L.maxKeysPerDetection) keys.set(m.from, 'weak');
     if (v.attached?.move.evidence && v.attached.move.from.startsWith('h:')) keys.set(v.attached.move.from, 'weak');

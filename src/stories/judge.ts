@@ -71,6 +71,12 @@ export interface Verdict {
   attached: { move: Move; via: TechniqueRef } | null;
   /** For a context detection: the move with evidence that brought its account or session to its host. */
   session: Move | null;
+  /**
+   * Per observation (aligned with `obs`): true for a correlation's contributor the baselines
+   * explain (an administrator's PsExec counted with an attacker's by "same service on many
+   * hosts"): it joins no story, as it would not on its own.
+   */
+  routineObs: readonly boolean[];
 }
 
 export interface JudgeLimits {
@@ -140,11 +146,13 @@ export class Judge {
     let routine: RoutineReason | null = null;
     let attached: Verdict['attached'] = null;
     let session: Move | null = null;
+    let routineObs: boolean[] = obs.map(() => false);
     if (kind === 'correlation') {
       const contributors = obs.slice(1);
       if (contributors.length) {
-        const each = contributors.map((o, i) => this.obsRoutine(o, perObs[i + 1]!));
+        const each = contributors.map((o, i) => this.obsRoutine(o, perObs[i + 1]!) ?? this.routineArrival(o, perObs[i + 1]!, tagMovement));
         if (each.every((r) => r !== null)) routine = each[0]!;
+        else routineObs = [false, ...each.map((r) => r !== null)];
       }
     } else {
       const mine = perObs[0]!;
@@ -214,7 +222,28 @@ export class Judge {
       if (st.arrivals.length > ARRIVALS) st.arrivals.shift();
     }
 
-    return { routine, suspicious, rarity: kind === 'correlation' ? 1 : this.rarity(main), rareRule: this.routine.ruleHosts(main.ruleId ?? main.title) <= 1, moves, upgraded, attached, session };
+    return {
+      routine,
+      suspicious,
+      rarity: kind === 'correlation' ? 1 : this.rarity(main),
+      rareRule: this.routine.ruleHosts(main.ruleId ?? main.title) <= 1,
+      moves,
+      upgraded,
+      attached,
+      session,
+      routineObs,
+    };
+  }
+
+  /**
+   * A correlation contributor that shows movement onto its host without naming a source (a
+   * service installed) is explained by a routine move into the host just before it, as the same
+   * detection on its own would be (`attached` above).
+   */
+  private routineArrival(o: Observation, moves: readonly Move[], tagMovement: readonly TechniqueRef[]): RoutineReason | null {
+    if (moves.length || !o.host || !(o.meaning?.lateral || tagMovement.length)) return null;
+    const arrival = this.nearestArrival(o.host, o.t);
+    return arrival?.routine && Math.abs(arrival.t - o.t) <= ROUTINE_ATTACH_MS ? arrival.routine : null;
   }
 
   /** The latest move with evidence into the observation's host, within the window before it, by its account or in its session. */

@@ -106,6 +106,11 @@ export interface Story {
   earned: string;
   firstSeen: string;
   lastSeen: string;
+  /**
+   * The hosts involved: with detections of the story, or an end of a movement with evidence. A
+   * host that another host of the story only tried (failed logons counted by a correlation, nothing
+   * reached) is not one: it is the target of an attempt in `spread`.
+   */
   hosts: StoryHost[];
   patientZero: PatientZero | null;
   spread: SpreadEdge[];

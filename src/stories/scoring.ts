@@ -95,12 +95,15 @@ export function aggScore(a: Agg): number {
 export function patientZero(hosts: readonly StoryHost[], spread: readonly SpreadEdge[]): PatientZero | null {
   if (!hosts.length) return null;
   const ms = (iso: string) => Date.parse(iso);
-  const entryOf = (computer: string) => spread.filter((e) => e.to === computer && e.fromKind === 'ip')[0];
+  // An outside address that only tried (failed logons) did not enter: it is said, but it is no entry.
+  const entryOf = (computer: string) => spread.find((e) => e.to === computer && e.fromKind === 'ip' && !e.attempt);
+  const triedFrom = (computer: string) => spread.find((e) => e.to === computer && e.fromKind === 'ip' && e.attempt);
   const withEntry = (computer: string, why: string): PatientZero => {
     const entry = entryOf(computer);
+    const tried = entry ? undefined : triedFrom(computer);
     return {
       computer,
-      why: why + (entry ? `; entered from ${entry.from} at ${shortTime(entry.at)}` : ''),
+      why: why + (entry ? `; entered from ${entry.from} at ${shortTime(entry.at)}` : tried ? `; tried from ${tried.from} from ${shortTime(tried.at)}, not entered` : ''),
       ...(entry ? { entry: { from: entry.from, at: entry.at, technique: entry.technique } } : {}),
     };
   };
@@ -117,7 +120,7 @@ export function patientZero(hosts: readonly StoryHost[], spread: readonly Spread
   // Hosts tied to the movement (they move on, or were entered from outside) come first: a host
   // joined only by time and place (earlier noise on a host the attack later reached) never
   // outranks the movement the detections show.
-  const tied = (computer: string) => moves.some((e) => e.from === computer) || !!entryOf(computer);
+  const tied = (computer: string) => moves.some((e) => e.from === computer) || !!entryOf(computer) || !!triedFrom(computer);
   let best: { computer: string; t: number; what: string; tied: boolean } | undefined;
   for (const h of hosts) {
     const o = own.get(h.computer);

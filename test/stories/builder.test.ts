@@ -262,6 +262,122 @@ describe('StoryBuilder', () => {
     assert.equal(bare.patientZero?.computer, 'SRV1');
   });
 
+  it('a spray from a host of the evidence is one host that tried many: the hosts only tried are edges, not hosts of the story', () => {
+    // A sweep of failed network logons with a different guessed name on each host (a scanner's
+    // probe, or an attacker's): the source is the story's host; the hosts that only refused a
+    // logon were tried, and are drawn as attempts.
+    // A host the source then reaches by a pass-the-hash logon is a host of the story.
+    const targets = Array.from({ length: 12 }, (_, i) => `WS${String(i + 1).padStart(2, '0')}`);
+    const spray = (ip: string) =>
+      det(30, null, 'high', {}, ['attack.credential-access', 'attack.t1110.003'], 'Password spraying', {
+        rule: { id: 'corr-spray', title: 'Password spraying', level: 'high', status: 'test', tags: ['attack.credential-access', 'attack.t1110.003'], file: 'c.yml', kind: 'correlation' },
+        eventId: null,
+        correlation: {
+          type: 'value_count',
+          group: { IpAddress: ip },
+          value: targets.length,
+          windowStart: at(0),
+          windowEnd: at(24),
+          contributors: targets.map((c, i) => ({
+            timestamp: at(i * 2),
+            computer: c,
+            ruleId: 'r-failed',
+            ruleTitle: 'Failed remote logon',
+            recordId: 100 + i,
+            sourceFile: 'x',
+            fields: { EventID: 4625, Channel: 'Security', LogonType: 3, TargetUserName: `probe${i}`, IpAddress: ip },
+          })),
+          omitted: 0,
+        },
+      });
+    const inside = build([spray('10.0.0.5')], [['10.0.0.5', 'SCAN01']]).stories;
+    assert.equal(inside.length, 1);
+    const s = inside[0]!;
+    assert.deepEqual(
+      s.hosts.map((h) => h.computer),
+      ['SCAN01'],
+    );
+    assert.equal(s.patientZero?.computer, 'SCAN01');
+    assert.equal(s.spread.length, targets.length);
+    assert.ok(s.spread.every((e) => e.from === 'SCAN01' && e.attempt === true));
+    assert.deepEqual(s.spread.map((e) => e.to).sort(), [...targets].sort());
+    assert.match(s.narrative, /tried 12 hosts/);
+
+    const reached = det(45, 'WS05', 'medium', { ...LOGON3('10.0.0.5', 'SCAN01', 'Administrator', PTH) }, ['attack.lateral-movement', 'attack.t1550.002'], 'Pass the hash');
+    const grown = build([spray('10.0.0.5'), reached], [['10.0.0.5', 'SCAN01']]).stories;
+    const top = grown.find((x) => x.hosts.some((h) => h.computer === 'SCAN01'))!;
+    assert.deepEqual(top.hosts.map((h) => h.computer).sort(), ['SCAN01', 'WS05']);
+    assert.ok(top.spread.some((e) => e.to === 'WS05' && !e.attempt));
+
+    // Tried from an outside address, the hosts tried are the story's hosts: they are the ones exposed.
+    const outside = build([spray('203.0.113.7')]).stories;
+    assert.equal(outside.length, 1);
+    assert.deepEqual(outside[0]!.hosts.map((h) => h.computer).sort(), [...targets].sort());
+  });
+
+  it("a correlation's contributor the baselines explain joins nothing: an administrator's install counted with an attacker's", () => {
+    const DAY = 86_400_000;
+    const facts: RoutineFact[] = [];
+    // Three days before: every workstation reached by its user, and DEPLOY01 reaching 20 of them every night (a management host).
+    for (let d = 3; d >= 1; d--) {
+      for (let i = 0; i < 40; i++) facts.push({ kind: 'access', t: T0 - d * DAY + i * 1000, source: `ip:10.0.9.${i}`, target: `ws${i}`, account: `user${i}` });
+      for (let i = 0; i < 20; i++) facts.push({ kind: 'access', t: T0 - d * DAY - 9 * 3_600_000 + i * 60_000, source: 'h:deploy01', target: `ws${i}`, account: 'svc_deploy' });
+    }
+    const service = (min: number, host: string) =>
+      det(min, host, 'medium', { EventID: 7045, Channel: 'System', ServiceName: 'updsvc', ImagePath: 'C:\\Windows\\updsvc.exe' }, ['attack.persistence'], 'Service installed');
+    const attacker = ['SRV1', 'SRV2', 'SRV3'];
+    const admin = ['SRV4', 'SRV5'];
+    const contributors = [...attacker.map((h, i) => [h, 5.5 + i] as const), ...admin.map((h, i) => [h, 8.5 + i] as const)];
+    const corr = det(20, null, 'high', {}, ['attack.lateral-movement', 'attack.t1021.002'], 'Same service on many hosts', {
+      rule: { id: 'corr-svc', title: 'Same service on many hosts', level: 'high', status: 'test', tags: ['attack.lateral-movement', 'attack.t1021.002'], file: 'c.yml', kind: 'correlation' },
+      eventId: null,
+      correlation: {
+        type: 'value_count',
+        group: { ServiceName: 'updsvc' },
+        value: contributors.length,
+        windowStart: at(5.5),
+        windowEnd: at(9.5),
+        contributors: contributors.map(([c, min], i) => ({
+          timestamp: at(min),
+          computer: c,
+          ruleId: 'r-svc',
+          ruleTitle: 'Service installed',
+          recordId: 300 + i,
+          sourceFile: 'x',
+          fields: { EventID: 7045, Channel: 'System', ServiceName: 'updsvc' },
+        })),
+        omitted: 0,
+      },
+    });
+    const ds = [
+      det(
+        0,
+        'WS05',
+        'high',
+        { Image: 'C:\\Windows\\System32\\rundll32.exe', CommandLine: 'rundll32.exe comsvcs.dll MiniDump 652 l.dmp full', User: 'CORP\\eve' },
+        ['attack.credential-access'],
+        'LSASS dump',
+      ),
+      // The attacker's pass-the-hash logons from WS05, each followed by the service.
+      ...attacker.map((h, i) => det(5 + i, h, 'medium', LOGON3('10.0.1.5', 'WS05', 'Administrator', PTH), ['attack.lateral-movement', 'attack.t1550.002'], 'Pass the hash')),
+      // The distribution server's logons (a low rule fires on them), each followed by the same service name.
+      ...admin.map((h, i) => det(8 + i, h, 'low', LOGON3('10.0.0.50', 'DEPLOY01', 'svc_deploy'), ['attack.lateral-movement'], 'Remote logon')),
+      ...contributors.map(([h, min]) => service(min, h)),
+      corr,
+    ];
+    const b = new StoryBuilder();
+    b.learnRoutine(facts);
+    b.learnAddress('10.0.1.5', 'WS05');
+    b.learnAddress('10.0.0.50', 'DEPLOY01');
+    for (const d of [...ds].sort((x, y) => (x.timestamp! < y.timestamp! ? -1 : 1))) b.add(d);
+    const stories = b.finish();
+    const top = stories.find((s) => s.hosts.some((h) => h.computer === 'WS05'))!;
+    assert.ok(top, stories.map((s) => s.hosts.map((h) => h.computer).join(',')).join(' | '));
+    assert.deepEqual(top.hosts.map((h) => h.computer).sort(), ['SRV1', 'SRV2', 'SRV3', 'WS05']);
+    assert.equal(top.patientZero?.computer, 'WS05');
+    assert.ok(!stories.some((s) => s.hosts.some((h) => admin.includes(h.computer))), stories.map((s) => s.hosts.map((h) => h.computer).join(',')).join(' | '));
+  });
+
   it('joins hosts named by a correlation on another field (same service on five hosts)', () => {
     const hosts = ['A', 'B', 'C', 'D', 'E'];
     const corr = det(20, null, 'medium', {}, ['attack.persistence'], 'Same service', {

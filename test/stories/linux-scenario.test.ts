@@ -169,3 +169,36 @@ describe('stories across Windows and Linux (hunt: Windows workstation â†’ SSH â†
     assert.match(s.narrative, /^It started on WS01 /);
   });
 });
+
+describe('SSH password guessing (hunt: auth.log)', { timeout: 300_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fb-ssh-guess-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the names a bot tried are guesses: the story lists no account for them', async () => {
+    // Thirty failed logons from one outside address in three minutes, each for another name, as
+    // sshd writes them (invalid users and one existing account).
+    const lines: string[] = [];
+    const names = Array.from({ length: 29 }, (_, i) => `guess${i}`);
+    names.forEach((u, i) => {
+      const t = T0 + i * 6000;
+      lines.push(syslog(t, `sshd[${4000 + i}]`, `Invalid user ${u} from 198.51.100.23 port ${40000 + i}`));
+      lines.push(syslog(t + 1500, `sshd[${4000 + i}]`, `Failed password for invalid user ${u} from 198.51.100.23 port ${40000 + i} ssh2`));
+    });
+    lines.push(syslog(T0 + 200_000, 'sshd[4100]', 'Failed password for alice from 198.51.100.23 port 41000 ssh2'));
+    writeFileSync(join(dir, 'auth.log'), lines.join('\n') + '\n');
+    const stories: Story[] = [];
+    await hunt({ paths: [dir], filter: {}, threads: 1, sinks: [{ write: () => undefined, close: async () => undefined }], onStories: (s) => void stories.push(...s) });
+    assert.equal(stories.length, 1, stories.map((s) => s.earned).join('; '));
+    const s = stories[0]!;
+    assert.match(s.earned, /^correlation: SSH (Brute Force|Password Spraying) From One Source$/);
+    assert.deepEqual(
+      s.hosts.map((h) => h.computer),
+      [LNX.name],
+    );
+    assert.deepEqual(s.accounts, [], 'names tried in failed logons are not accounts of the story');
+    assert.ok(s.spread.some((e) => e.fromKind === 'ip' && e.from === '198.51.100.23' && e.attempt));
+    // Guessing that never succeeded is not how anyone got in.
+    assert.equal(s.patientZero?.entry, undefined);
+    assert.match(s.patientZero?.why ?? '', /; tried from 198\.51\.100\.23 from .*, not entered$/);
+  });
+});

@@ -24,9 +24,10 @@ const SEEDS = [1, 4];
 /**
  * Issue 16's targets also on seeds that once failed them: 10 (an administrator's one-day PsExec
  * from a jump host), 17 (three administrators on one jump host on the last day, their launchers
- * naming no account or the desktop user).
+ * naming no account or the desktop user), 20 (an administrator's PsExec counted with the
+ * attacker's by "Same Service Installed On Many Hosts").
  */
-const STORY_SEEDS = [...SEEDS, 10, 17];
+const STORY_SEEDS = [...SEEDS, 10, 17, 20];
 const REPO = new URL('../../../', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'fb-network-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -228,6 +229,10 @@ describe('stories on the administered network (issue 16 targets)', { timeout: 90
       const r = await result(seed);
       const scanner = generated.get(seed)!.intrusion.network!.roles.scanner.map(short);
       for (const b of r.background.briefs) assert.ok(scanner.includes(short(b.patientZero ?? '-')), `a background story from ${b.patientZero}: ${b.topRules.join('; ')}`);
+    });
+    it(`seed ${seed}: a background story spans at most a tenth of the fleet (the hosts a sweep only tried are not its hosts)`, async () => {
+      const r = await result(seed);
+      for (const b of r.background.briefs) assert.ok(b.hosts <= 0.1 * r.hosts, `a background story of ${b.hosts} of ${r.hosts} hosts: ${b.topRules.join('; ')}`);
     });
     it(`seed ${seed}: the top story is the intrusion`, async () => {
       const r = await result(seed);

@@ -54,6 +54,8 @@ function storyGraph(s: StoryView): SVGSVGElement {
   };
   for (const e of s.spread) if (e.fromKind === 'ip') node(e.from, 'ip', e.at, null, 0);
   for (const h of s.hosts) node(h.computer, 'host', h.firstTouched, h.maxLevel, h.detections);
+  // A host only tried from another host of the story is not one of its hosts, but its attempt is drawn.
+  for (const e of s.spread) node(e.to, 'host', e.at, null, 0);
   const edges: { e: SpreadView; a: GraphNode; b: GraphNode }[] = [];
   for (const e of s.spread) {
     const a = byName.get(e.from);
