@@ -75,8 +75,8 @@ export function checkOffset(offset: unknown): void {
   if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new StoreError('bad-event', `event store: an event's offset must be a whole number ≥ 0, not ${String(offset)}`);
 }
 
-/** The events → columns of a filter result (times as ISO-8601 text, fields as an object). */
-const EVENT_COLUMNS_OUT: QueryResult['columns'] = [
+/** The events → columns of a filter result (times as ISO-8601 text, fields as an object); the Parquet store's too. */
+export const EVENT_COLUMNS_OUT: QueryResult['columns'] = [
   ['offset', 'BIGINT'],
   ['source', 'VARCHAR'],
   ['time', 'VARCHAR'],
@@ -89,7 +89,7 @@ const EVENT_COLUMNS_OUT: QueryResult['columns'] = [
   ['record_id', 'BIGINT'],
   ['fields', 'JSON'],
 ].map(([name, type]) => ({ name: name!, type: type! }));
-const EVENT_SELECT = `"offset", source, ${isoSql('time')} AS "time", ${isoSql('timestamp')} AS "timestamp", ${isoSql('received')} AS received, computer, channel, provider, event_id, record_id, fields`;
+export const EVENT_SELECT = `"offset", source, ${isoSql('time')} AS "time", ${isoSql('timestamp')} AS "timestamp", ${isoSql('received')} AS received, computer, channel, provider, event_id, record_id, fields`;
 
 export class DuckEventStore implements EventStore {
   private readonly days = new Map<number, number>();

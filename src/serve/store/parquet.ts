@@ -26,7 +26,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 import { LIMITS } from '../../core/limits.js';
 import { appendRow, bound, buckets_, clamp, micros, msOf, rowFromResult, storedEvent, textOf, timeCondition, StoreError, type StoreRow } from './duck-rows.js';
 import { SearchRunner, type MakeQuery } from './duck-search.js';
-import { toBatch } from './duck.js';
+import { EVENT_COLUMNS_OUT, EVENT_SELECT, toBatch } from './duck.js';
 import { FilterError, buildFilter } from './filter.js';
 import { duckMessage, engineConfig, prepareSearch, SearchError } from './sandbox.js';
 import { EVENT_COLUMNS, fileEvent, isoSql, viewSql } from './schema.js';
@@ -346,21 +346,6 @@ export interface ParquetStoreOptions {
   /** The writer `append` goes to (a node that both stores and searches); without it the store is read-only. */
   writer?: ParquetWriter;
 }
-
-const EVENT_COLUMNS_OUT: QueryResult['columns'] = [
-  ['offset', 'BIGINT'],
-  ['source', 'VARCHAR'],
-  ['time', 'VARCHAR'],
-  ['timestamp', 'VARCHAR'],
-  ['received', 'VARCHAR'],
-  ['computer', 'VARCHAR'],
-  ['channel', 'VARCHAR'],
-  ['provider', 'VARCHAR'],
-  ['event_id', 'INTEGER'],
-  ['record_id', 'BIGINT'],
-  ['fields', 'JSON'],
-].map(([name, type]) => ({ name: name!, type: type! }));
-const EVENT_SELECT = `"offset", source, ${isoSql('time')} AS "time", ${isoSql('timestamp')} AS "timestamp", ${isoSql('received')} AS received, computer, channel, provider, event_id, record_id, fields`;
 
 /** Search over the hourly Parquet files (the search API's `EventStore` in a cluster). */
 export class ParquetEventStore implements EventStore {
