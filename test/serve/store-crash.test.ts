@@ -88,9 +88,18 @@ describe('event store crash safety', () => {
         for (let r = 0; r < 2000; r++, next++) for (let k = 0; k <= next % 3; k++) events.push({ ...ev(next, Date.now(), { n: next, pad: 'p'.repeat(100) }), eventId: k });
         pids.add(s.pid!);
         const appending = s.append(events);
-        // Kill before, during or after the transaction: the append resolves either way.
-        setTimeout(() => s.pid && process.kill(s.pid, 'SIGKILL'), Math.floor(rand() * 200));
-        await appending;
+        // Kill before, during or after the transaction: the append resolves either way. The kill
+        // is awaited too, so that it never lands in a later, non-retried call (the sql below).
+        const killed = new Promise<void>((resolve) =>
+          setTimeout(
+            () => {
+              if (s.pid) process.kill(s.pid, 'SIGKILL');
+              resolve();
+            },
+            Math.floor(rand() * 200),
+          ),
+        );
+        await Promise.all([appending, killed]);
         assert.equal(await s.maxOffset(), next - 1);
       }
       await checkWhole(s);
