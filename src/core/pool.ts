@@ -190,9 +190,11 @@ export class WorkerPool<T, R = void, M = never> {
 
   private dispatch(): void {
     if (this.failure) return;
-    // Tasks with an affinity key wait for their own worker, in order; the others take any.
+    // Tasks with an affinity key wait for their own worker, in order; the others take any. With
+    // every worker full nothing can start: return at once (a hunt submits thousands of files up
+    // front, and walking the whole queue on each submit would cost its square).
     const blocked = new Set<string>();
-    for (let i = 0; i < this.queue.length;) {
+    for (let i = 0; i < this.queue.length && this.slots.some((s) => s.ready && !s.dead && !s.stopping && s.held.size < this.depth); ) {
       const job = this.queue[i]!;
       let slot: Slot<T, R> | undefined;
       if (job.key !== undefined) {

@@ -46,8 +46,35 @@ for (const t of TACTICS) {
 
 const TECHNIQUE = /^t\d{4}(?:\.\d{3})?$/;
 
-/** Tactic short names and technique ids (upper-case, `T1059.001`) in a rule's tags. */
-export function readAttackTags(tags: readonly string[]): { tactics: string[]; techniques: string[] } {
+export interface AttackTags {
+  readonly tactics: readonly string[];
+  readonly techniques: readonly string[];
+}
+
+/**
+ * Tag lists read before, by their joined text: stories and alerts read a rule's tags once per
+ * detection, and detections that crossed a thread carry copies of the rule's array, so the text
+ * is the key. Bounded by the distinct tag lists of the loaded rules (a few thousand); cleared
+ * past the bound, which only means reading again.
+ */
+const READ = new Map<string, AttackTags>();
+const READ_MAX = 20_000;
+
+/** Tactic short names and technique ids (upper-case, `T1059.001`) in a rule's tags (shared: do not change them). */
+export function readAttackTags(tags: readonly string[]): AttackTags {
+  const key = tags.join('\u0000');
+  let r = READ.get(key);
+  if (!r) {
+    if (READ.size >= READ_MAX) READ.clear();
+    r = readTags(tags);
+    Object.freeze(r.tactics);
+    Object.freeze(r.techniques);
+    READ.set(key, Object.freeze(r));
+  }
+  return r;
+}
+
+function readTags(tags: readonly string[]): { tactics: string[]; techniques: string[] } {
   const tactics: string[] = [];
   const techniques: string[] = [];
   for (const tag of tags) {

@@ -306,18 +306,22 @@ interface Entry<T> {
   value: T;
 }
 
+/** An entry with its place in the file and its channel and provider lists lower-cased once. */
+type Placed<T> = Entry<T> & { order: number; channels: Set<string> | null; providers: Set<string> | null };
+
 /** Entries indexed by event ID; an entry without IDs is tried on every event, after the indexed ones. */
 class Indexed<T> {
   readonly ids = new Set<number>();
   get anyIdEntries(): boolean {
     return this.anyId.length > 0;
   }
-  private readonly byId = new Map<number, (Entry<T> & { order: number })[]>();
-  private readonly anyId: (Entry<T> & { order: number })[] = [];
+  private readonly byId = new Map<number, Placed<T>[]>();
+  private readonly anyId: Placed<T>[] = [];
 
   constructor(entries: Entry<T>[]) {
     entries.forEach((e, order) => {
-      const x = { ...e, order };
+      const lower = (l: string[] | undefined) => (l ? new Set(l.map((x) => x.toLowerCase())) : null);
+      const x: Placed<T> = { ...e, order, channels: lower(e.spec.channels), providers: lower(e.spec.providers) };
       if (!e.spec.event_ids) return void this.anyId.push(x);
       for (const id of e.spec.event_ids) {
         this.ids.add(id);
@@ -329,9 +333,9 @@ class Indexed<T> {
   }
 
   /** Per event ID: its entries and the ID-less ones, in file order (worked out once per ID: this runs on every event). */
-  private readonly merged = new Map<number, (Entry<T> & { order: number })[]>();
+  private readonly merged = new Map<number, Placed<T>[]>();
 
-  private candidates(ev: EventView): (Entry<T> & { order: number })[] {
+  private candidates(ev: EventView): Placed<T>[] {
     if (!this.anyId.length) return (ev.eventId === null ? undefined : this.byId.get(ev.eventId)) ?? [];
     const listed = ev.eventId === null ? undefined : this.byId.get(ev.eventId);
     if (!listed) return this.anyId;
@@ -341,28 +345,28 @@ class Indexed<T> {
   }
 
   first(ev: EventView): T | undefined {
-    for (const e of this.candidates(ev)) if (fits(e, ev)) return e.value;
+    const list = this.candidates(ev);
+    if (!list.length) return undefined;
+    const channel = ev.channel?.toLowerCase() ?? null;
+    const provider = ev.provider?.toLowerCase() ?? null;
+    for (const e of list) if (fits(e, ev, channel, provider)) return e.value;
     return undefined;
   }
 
   all(ev: EventView): T[] {
-    return this.candidates(ev)
-      .filter((e) => fits(e, ev))
-      .map((e) => e.value);
+    const list = this.candidates(ev);
+    if (!list.length) return [];
+    const channel = ev.channel?.toLowerCase() ?? null;
+    const provider = ev.provider?.toLowerCase() ?? null;
+    return list.filter((e) => fits(e, ev, channel, provider)).map((e) => e.value);
   }
 }
 
-function fits(e: Entry<unknown>, ev: EventView): boolean {
-  const s = e.spec;
-  if (s.channels && !includesText(s.channels, ev.channel)) return false;
-  if (s.providers && !includesText(s.providers, ev.provider ?? null)) return false;
+/** Does an entry fit an event (its channel and provider given lower-cased, null when it has none)? */
+function fits(e: Placed<unknown>, ev: EventView, channel: string | null, provider: string | null): boolean {
+  if (e.channels && (channel === null || !e.channels.has(channel))) return false;
+  if (e.providers && (provider === null || !e.providers.has(provider))) return false;
   return e.test(ev.fields);
-}
-
-function includesText(list: readonly string[], v: string | null): boolean {
-  if (v === null) return false;
-  const l = v.toLowerCase();
-  return list.some((x) => x.toLowerCase() === l);
 }
 
 const always: Predicate = () => true;

@@ -103,7 +103,9 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   });
   for (const e of plan.ruleErrors) addError({ kind: 'rule', file: e.location.file, code: e.code, message: e.format() });
   summary.rules = plan.counts;
-  const { pipeline, counts, stories } = detectionStages(plan, { sinks, onDetection: cfg.onDetection });
+  // The workers send each detection's routine fact with the events' facts (./worker.ts), before
+  // the first detection reaches the stories: they need not work it out again.
+  const { pipeline, counts, stories } = detectionStages(plan, { sinks, onDetection: cfg.onDetection, stories: { learnFromDetections: false } });
 
   const { files, unreadable } = await discoverFiles(cfg.paths);
   for (const u of unreadable) summary.files.skipped.push({ file: u.file, reason: u.reason });

@@ -70,6 +70,12 @@ export interface StoryOptions {
   /** Domain knowledge (default: the bundled data/domain.yml). */
   domain?: Domain;
   /**
+   * Learn routine from each detection as it is added (default true: a live server has no other
+   * source). A hunt's workers send every detection's fact with the events' facts before the first
+   * detection is added (./facts.ts), so a hunt turns this off rather than work each one out twice.
+   */
+  learnFromDetections?: boolean;
+  /**
    * Live use (`serve`): stories are reported as they grow (`changed()`), and a closed story is
    * reported once more and then forgotten instead of being kept for `finish()`.
    */
@@ -141,9 +147,11 @@ export class StoryBuilder {
   private readonly st = { seen: 0, used: 0, hidden: 0, belowLevel: 0, untimed: 0, correlations: 0, routine: 0, discarded: 0, storiesDropped: 0 };
 
   private readonly liveHooks: StoryOptions['live'];
+  private readonly learnFromDetections: boolean;
 
   constructor(options: StoryOptions = {}) {
     this.liveHooks = options.live;
+    this.learnFromDetections = options.learnFromDetections ?? true;
     const window = options.windowMs ?? 2 * HOUR;
     this.minRank = rank(options.minLevel ?? 'low');
     this.maxStories = options.maxStories ?? L.maxStories;
@@ -210,7 +218,7 @@ export class StoryBuilder {
 
     const corr = d.rule.kind === 'correlation';
     // Live, the baselines learn from the detections as they come (a hunt has them all already).
-    if (!corr) {
+    if (!corr && this.learnFromDetections) {
       const fact = detectionFact(d.rule.id ?? d.rule.title, d.event, d.computer, t, this.domain);
       if (fact) this.routine.learnOne(fact);
     }
