@@ -20,8 +20,8 @@ import type { Component } from './graph.js';
 import { binaryPath, type Move, type Verdict } from './judge.js';
 import type { StoryDetectionRef } from './model.js';
 
-const LEVEL_RANK = new Map<Level, number>(LEVELS.map((l, i) => [l, i]));
-export const rank = (l: Level): number => LEVEL_RANK.get(l) ?? 0;
+const LEVEL_RANK: Readonly<Record<string, number>> = Object.assign(Object.create(null) as Record<string, number>, Object.fromEntries(LEVELS.map((l, i) => [l, i])));
+export const rank = (l: Level): number => LEVEL_RANK[l] ?? 0;
 
 const EDGE_RULES = LIMITS.stories.rulesPerEdge;
 /** Distinct routine reasons noted per story. */
@@ -428,10 +428,14 @@ export class StoryAggregator {
     // meets thousands of detections, and most of them replace nothing.
     if (a.worstRef < 0) {
       let worst = 0;
+      let wr = rank(a.refs[0]!.level);
       for (let i = 1; i < a.refs.length; i++) {
         const x = a.refs[i]!;
-        const w = a.refs[worst]!;
-        if (rank(x.level) < rank(w.level) || (rank(x.level) === rank(w.level) && x.timestamp > w.timestamp)) worst = i;
+        const xr = rank(x.level);
+        if (xr < wr || (xr === wr && x.timestamp > a.refs[worst]!.timestamp)) {
+          worst = i;
+          wr = xr;
+        }
       }
       a.worstRef = worst;
     }

@@ -89,7 +89,21 @@ export function storyFields(domain: Domain): string[] {
  * local system at work, elsewhere it is that machine acting over the network (relay, DCSync, a
  * worm using the computer's credentials).
  */
-export function accountsOf(fields: Record<string, FieldValue>, host: string | null, domain: Domain): Account[] {
+export function accountsOf(fields: Record<string, FieldValue>, host: string | null, domain: Domain): readonly Account[] {
+  // Asked several times per detection (judging, entity keys, the story's accounts); an event's
+  // fields are not changed once read, so the object is the key and the entry goes with the event.
+  let memo = ACCOUNTS.get(domain);
+  if (!memo) ACCOUNTS.set(domain, (memo = new WeakMap()));
+  const hit = memo.get(fields);
+  if (hit && hit.host === host) return hit.accounts;
+  const accounts = Object.freeze(readAccounts(fields, host, domain));
+  memo.set(fields, { host, accounts });
+  return accounts;
+}
+
+const ACCOUNTS = new WeakMap<Domain, WeakMap<Record<string, FieldValue>, { host: string | null; accounts: readonly Account[] }>>();
+
+function readAccounts(fields: Record<string, FieldValue>, host: string | null, domain: Domain): Account[] {
   const out: Account[] = [];
   for (const [nf, df] of domain.accountFields) {
     const raw = stringOf(fields[nf])?.trim();
