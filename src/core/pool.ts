@@ -194,7 +194,7 @@ export class WorkerPool<T, R = void, M = never> {
     // every worker full nothing can start: return at once (a hunt submits thousands of files up
     // front, and walking the whole queue on each submit would cost its square).
     const blocked = new Set<string>();
-    for (let i = 0; i < this.queue.length && this.slots.some((s) => s.ready && !s.dead && !s.stopping && s.held.size < this.depth); ) {
+    for (let i = 0; i < this.queue.length && this.slots.some((s) => s.ready && !s.dead && !s.stopping && s.held.size < this.depth);) {
       const job = this.queue[i]!;
       let slot: Slot<T, R> | undefined;
       if (job.key !== undefined) {

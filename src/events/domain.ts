@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FirebreakError } from '../core/errors.js';
+import { cachedData } from '../core/data-cache.js';
 import { validateYaml } from '../core/schema.js';
 import { parseYamlFile } from '../core/yaml.js';
 import type { FieldValue } from './event.js';
@@ -422,7 +423,11 @@ export function loadDomain(file = DEFAULT_DOMAIN_FILE): Domain {
   } catch (e) {
     throw new FirebreakError('data-unreadable', `cannot read domain data ${file}: ${(e as Error).message}`, { cause: e });
   }
-  return new Domain(validateYaml<DomainData>(parseYamlFile(text, file), SCHEMA), file);
+  // Read and validated once per version of the file (src/core/data-cache.ts): a start saves the parse and the schema's compile.
+  return new Domain(
+    cachedData('domain', JSON.stringify(SCHEMA), text, () => validateYaml<DomainData>(parseYamlFile(text, file), SCHEMA)),
+    file,
+  );
 }
 
 let bundled: Domain | undefined;

@@ -7,27 +7,22 @@
  * same structured clone the worker threads use, exact for every value) and written atomically.
  *
  * The cache can only save time: any problem reading or writing it falls back to parsing, and
- * `FIREBREAK_NO_CACHE=1` turns it off. It lives in `$FIREBREAK_CACHE_DIR`, else
- * `$XDG_CACHE_HOME/firebreak`, else `~/.cache/firebreak`, and keeps the 8 newest entries.
+ * `FIREBREAK_NO_CACHE=1` turns it off. It lives in `cacheDir()` (src/core/data-cache.ts:
+ * `$FIREBREAK_CACHE_DIR`, else `$XDG_CACHE_HOME/firebreak`, else `~/.cache/firebreak`) and keeps
+ * the 8 newest entries.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
+import { cacheDir } from '../core/data-cache.js';
 import { RuleError } from '../core/errors.js';
 import { listRuleFiles, loadRules, type RuleCollection } from './collection.js';
 import type { ParseOptions } from './parse.js';
 
 const FORMAT = 1;
 const KEEP = 8;
-
-export function cacheDir(): string {
-  const env = process.env;
-  if (env.FIREBREAK_CACHE_DIR) return env.FIREBREAK_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'firebreak');
-}
 
 /**
  * The compiled modules the parse depends on, by size and time: this folder and src/core (YAML

@@ -1,0 +1,62 @@
+/**
+ * A cache of validated data files (data/domain.yml and the like): parsing a data file with
+ * positions and compiling its JSON Schema costs every `hunt` and `serve` a few hundred
+ * milliseconds at start, for files that rarely change. The key is a hash of the file's text, the
+ * kind of data and a salt the caller gives (its schema), so an edited file or a new schema is
+ * read and validated afresh; only data that passed validation is stored. Entries are V8-serialised
+ * (exact for every value YAML gives) and written atomically.
+ *
+ * Like the rule cache (src/sigma/cache.ts, which shares its folder) it can only save time: any
+ * problem reading or writing it falls back to the full read, and `FIREBREAK_NO_CACHE=1` turns it
+ * off. It keeps the 16 newest entries.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+
+const FORMAT = 1;
+const KEEP = 16;
+
+/** The cache folder: `$FIREBREAK_CACHE_DIR`, else `$XDG_CACHE_HOME/firebreak`, else `~/.cache/firebreak`. */
+export function cacheDir(): string {
+  const env = process.env;
+  if (env.FIREBREAK_CACHE_DIR) return env.FIREBREAK_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'firebreak');
+}
+
+/**
+ * `read()` (parse and validate `text`; throws on bad data), or what it returned before for the
+ * same text, kind and salt. What `read` returns must be plain data (no functions or classes).
+ */
+export function cachedData<T>(kind: string, salt: string, text: string, read: () => T): T {
+  if (process.env.FIREBREAK_NO_CACHE === '1') return read();
+  const key = createHash('sha256').update(`firebreak-data-cache ${FORMAT}\0${kind}\0${salt}\0`).update(text).digest('hex').slice(0, 32);
+  const file = join(cacheDir(), `data-${key}.bin`);
+  try {
+    return deserialize(readFileSync(file)) as T;
+  } catch {
+    // no entry (or an unreadable one): read it
+  }
+  const data = read();
+  try {
+    mkdirSync(cacheDir(), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, serialize(data));
+    renameSync(tmp, file);
+    prune();
+  } catch {
+    // a read-only home or a full disk only costs the next start its time
+  }
+  return data;
+}
+
+function prune(): void {
+  const dir = cacheDir();
+  const entries = readdirSync(dir)
+    .filter((f) => /^data-[0-9a-f]+\.bin$/.test(f))
+    .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const e of entries.slice(KEEP)) rmSync(join(dir, e.f), { force: true });
+}
