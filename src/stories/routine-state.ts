@@ -3,7 +3,12 @@
  * accumulates, the stored state and its JSON schema, counters, and the words for a rhythm.
  */
 
+import type { LIMITS } from '../core/limits.js';
+
 const DAY = 86_400_000;
+
+/** The bounds of the baselines (LIMITS.stories.routine; smaller ones may be given, e.g. in tests). */
+export type RoutineLimits = { -readonly [K in keyof typeof LIMITS.stories.routine]: number };
 
 /** Why something is routine, in words, and which kind of routine it is. */
 export interface RoutineReason {

@@ -29,21 +29,21 @@
  */
 import { FirebreakError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
-import { validateJson } from '../core/schema.js';
 import type { RoutineFact } from './facts.js';
+import { readState, stateOf, type RoutineTables } from './routine-io.js';
 import {
   CELLS_PER_FACT,
   FANOUT_DAY,
   FORGET_SHARE,
   MANY_TIMES,
   RULE_HOSTS,
-  STATE_SCHEMA,
   addDay,
   cellsOfSource,
   dayText,
   rhythm,
   sumCells,
   type DaysAcc,
+  type RoutineLimits,
   type RoutineReason,
   type RoutineState,
   type RoutineStats,
@@ -55,9 +55,6 @@ import {
 } from './routine-state.js';
 
 const DAY = 86_400_000;
-
-/** The bounds of the baselines (LIMITS.stories.routine; smaller ones may be given, e.g. in tests). */
-export type RoutineLimits = { -readonly [K in keyof typeof LIMITS.stories.routine]: number };
 
 export interface RoutineOptions {
   /** Data (event time) seen before the baselines count (default 24 h). */
@@ -365,24 +362,7 @@ export class Routine {
 
   /** The state as plain JSON (bounded like the tables: `JSON.stringify` it to store it). */
   export(): RoutineState {
-    const spread = (m: Map<string, SpreadAcc>): [string, string, number[], number][] => [...m].map(([k, v]) => [k, v.label, [...v.hosts], v.last]);
-    return {
-      version: 1,
-      first: Number.isFinite(this.first) ? this.first : null,
-      last: Number.isFinite(this.last) ? this.last : null,
-      hosts: [...this.hostNames],
-      days: [...this.days].sort((a, b) => a - b),
-      sources: [...this.sources].map(([k, s]) => [k, reachState(s)]),
-      accounts: [...this.accounts].map(([k, s]) => [k, reachState(s)]),
-      pairs: [...this.pairs].map(([k, d]) => [k, [...d]]),
-      programs: spread(this.programs),
-      detections: spread(this.detections),
-      habits: [...this.habits].map(([k, h]) => [k, h.label, [...h.days]]),
-      services: [...this.services].map(([k, v]) => [k, [...v.hosts], [...v.days]]),
-      rules: [...this.rules].map(([k, v]) => [k, [...v.hosts], v.last]),
-      dropped: this.dropped,
-      forgotten: this.forgotten,
-    };
+    return stateOf(this.tablesNow(), this.hostNames, this.days, this.dropped, this.forgotten, Number.isFinite(this.first) ? this.first : null, Number.isFinite(this.last) ? this.last : null);
   }
 
   /** A baseline from exported state (see `load`). */
@@ -394,103 +374,29 @@ export class Routine {
 
   /**
    * Replace everything learnt by exported state (a server restoring its baselines on start).
-   * The state is validated first: a damaged or hostile one, or one larger than this baseline's
-   * bounds, is refused with the place of the mistake and nothing is changed.
+   * The state is validated first (./routine-io.ts): a damaged or hostile one, or one larger than
+   * this baseline's bounds, is refused with the place of the mistake and nothing is changed.
    */
   load(state: unknown): void {
-    const s = validateJson<RoutineState>(state, STATE_SCHEMA, 'stories baseline');
-    const L = this.L;
-    const n = s.hosts.length;
-    const bad = (what: string, why: string) => new FirebreakError('baseline-invalid', `stories baseline: ${what}: ${why}`);
-    const over = (len: number, max: number, what: string) => {
-      if (len > max) throw bad(what, `${len} entries, at most ${max}`);
-    };
-    const hostsIn = (list: readonly number[], max: number, what: string): Set<number> => {
-      over(list.length, max, what);
-      const set = new Set<number>();
-      for (const i of list) {
-        if (i >= n) throw bad(what, `host ${i} is not one of the ${n} hosts`);
-        set.add(i);
-      }
-      if (set.size !== list.length) throw bad(what, 'a host is listed twice');
-      return set;
-    };
-    const daysIn = (list: readonly number[], what: string): number[] => {
-      over(list.length, L.daysPerKey, what);
-      const d = [...new Set(list)].sort((a, b) => a - b);
-      if (d.length !== list.length) throw bad(what, 'a day is listed twice');
-      return d;
-    };
-    over(n, L.hosts, 'hosts');
-    over(s.days.length, L.days, 'days');
-    over(s.sources.length, L.sources, 'sources');
-    over(s.accounts?.length ?? 0, L.accounts, 'accounts');
-    over(s.pairs.length, L.pairs, 'pairs');
-    over(s.programs.length, L.programs, 'programs');
-    over(s.detections.length, L.detections, 'detections');
-    over(s.habits.length, L.habits, 'habits');
-    over(s.services.length, L.services, 'services');
-    over(s.rules.length, L.rules, 'rules');
-    if ((s.first === null) !== (s.last === null) || (s.first !== null && s.last !== null && s.first > s.last)) throw bad('first/last', 'not a time span');
-
-    const hostIndex = new Map<string, number>();
-    s.hosts.forEach((h, i) => hostIndex.set(h, i));
-    if (hostIndex.size !== n) throw bad('hosts', 'a host is listed twice');
-    const reaches = (rows: RoutineState['sources'], what: string) => {
-      const m = new Map<string, SourceAcc>();
-      for (const [k, v] of rows) {
-        const days = new Map<number, number[]>();
-        over(v.days.length, L.days, `${what} ${k} days`);
-        for (const [d, ts] of v.days) days.set(d, [...hostsIn(ts, FANOUT_DAY, `${what} ${k} day ${d}`)]);
-        m.set(k, { targets: hostsIn(v.targets, L.targetsPerSource, `${what} ${k}`), days, hours: [...v.hours], last: v.last });
-      }
-      return m;
-    };
-    const sources = reaches(s.sources, 'sources');
-    // Stored before management accounts were learnt: none yet.
-    const accounts = reaches(s.accounts ?? [], 'accounts');
-    const pairs = new Map(s.pairs.map(([k, d]) => [k, daysIn(d, `pairs ${k}`)] as const));
-    const spread = (rows: RoutineState['programs'], what: string) =>
-      new Map(rows.map(([k, label, hosts, last]) => [k, { label, hosts: hostsIn(hosts, L.hostsPerShape, `${what} ${k}`), last }] as const));
-    const programs = spread(s.programs, 'programs');
-    const detections = spread(s.detections, 'detections');
-    const habits = new Map(s.habits.map(([k, label, days]) => [k, { label, days: daysIn(days, `habits ${k}`) }] as const));
-    const services = new Map(s.services.map(([k, hosts, days]) => [k, { hosts: hostsIn(hosts, L.hostsPerShape, `services ${k}`), days: daysIn(days, `services ${k} days`) }] as const));
-    const rules = new Map(s.rules.map(([k, hosts, last]) => [k, { hosts: hostsIn(hosts, RULE_HOSTS, `rules ${k}`), last }] as const));
-    for (const [what, m] of [
-      ['sources', sources],
-      ['accounts', accounts],
-      ['pairs', pairs],
-      ['programs', programs],
-      ['detections', detections],
-      ['habits', habits],
-      ['services', services],
-      ['rules', rules],
-    ] as const) {
-      const rows = s[what]?.length ?? 0;
-      if (m.size !== rows) throw bad(what, 'a key is listed twice');
-    }
-
-    // Valid: replace.
-    this.first = s.first ?? Infinity;
-    this.last = s.last ?? -Infinity;
-    this.hostIndex = hostIndex;
-    this.hostNames = [...s.hosts];
-    this.days = new Set(s.days);
-    this.sources = sources;
-    this.accounts = accounts;
-    this.pairs = pairs;
-    this.programs = programs;
-    this.detections = detections;
-    this.habits = habits;
-    this.services = services;
-    this.rules = rules;
-    this.dropped = s.dropped;
-    this.forgotten = s.forgotten;
+    const t = readState(state, this.L);
+    this.first = t.first;
+    this.last = t.last;
+    this.hostIndex = t.hostIndex;
+    this.hostNames = t.hostNames;
+    this.days = t.days;
+    this.sources = t.sources;
+    this.accounts = t.accounts;
+    this.pairs = t.pairs;
+    this.programs = t.programs;
+    this.detections = t.detections;
+    this.habits = t.habits;
+    this.services = t.services;
+    this.rules = t.rules;
+    this.dropped = t.dropped;
+    this.forgotten = t.forgotten;
     this.typical = undefined;
     this.typicalAccount = this.admins = undefined;
-    this.cells = this.tables().reduce((sum, t) => sum + sumCells(t), 0);
-    if (this.cells > L.cells) throw bad('cells', `${this.cells} numbers, at most ${L.cells}`);
+    this.cells = t.cells;
   }
 
   private commonIn(m: Map<string, SpreadAcc>, key: string): { hosts: number; label: string } | undefined {
@@ -595,6 +501,11 @@ export class Routine {
     if (freed) this.typical = this.typicalAccount = this.admins = undefined;
   }
 
+  private tablesNow(): RoutineTables {
+    const { sources, accounts, pairs, programs, detections, habits, services, rules } = this;
+    return { sources, accounts, pairs, programs, detections, habits, services, rules };
+  }
+
   private tables(): Table<unknown>[] {
     return [this.sourceTable, this.accountTable, this.pairTable, this.programTable, this.detectionTable, this.habitTable, this.serviceTable, this.ruleTable] as Table<unknown>[];
   }
@@ -631,8 +542,4 @@ function median(m: ReadonlyMap<string, SourceAcc>): number {
   return reach.length ? reach[Math.floor(reach.length / 2)]! : 0;
 }
 
-function reachState(s: SourceAcc): RoutineState['sources'][number][1] {
-  return { targets: [...s.targets], days: [...s.days].map(([d, ts]) => [d, [...ts]]), hours: [...s.hours], last: s.last };
-}
-
-export { type RoutineReason, type RoutineState, type RoutineStats, rhythm } from './routine-state.js';
+export { type RoutineLimits, type RoutineReason, type RoutineState, type RoutineStats, rhythm } from './routine-state.js';

@@ -265,6 +265,12 @@ describe('routine baselines', () => {
     assert.throws(() => r.load(null), /stories baseline/);
     // Larger than this baseline's bounds.
     assert.throws(() => Routine.import(good, { limits: { pairs: 10 } }), /stories baseline: pairs: \d+ entries, at most 10/);
+    // More numbers in all than this baseline holds: refused, and what it had is kept.
+    const small = new Routine({ limits: { cells: 40 } });
+    small.learn(nightlyPush([0]).slice(0, 3));
+    const kept = JSON.stringify(small.export());
+    assert.throws(() => small.load(good), /stories baseline: cells: \d+ numbers, at most 40/);
+    assert.equal(JSON.stringify(small.export()), kept, 'unchanged');
   });
 });
 
