@@ -40,23 +40,29 @@ export function cachedData<T>(kind: string, salt: string, text: string, read: ()
     // no entry (or an unreadable one): read it
   }
   const data = read();
-  try {
-    mkdirSync(cacheDir(), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, serialize(data));
-    renameSync(tmp, file);
-    prune();
-  } catch {
-    // a read-only home or a full disk only costs the next start its time
-  }
+  storeEntry(file, data, 'data', KEEP);
   return data;
 }
 
-function prune(): void {
-  const dir = cacheDir();
-  const entries = readdirSync(dir)
-    .filter((f) => /^data-[0-9a-f]+\.bin$/.test(f))
-    .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
-    .sort((a, b) => b.t - a.t);
-  for (const e of entries.slice(KEEP)) rmSync(join(dir, e.f), { force: true });
+/**
+ * Write `value` V8-serialised to the cache entry `file` (atomically: a temporary file renamed),
+ * then keep only the `keep` newest entries named `<prefix>-<hex>.bin`. Failing to write (a
+ * read-only home, a full disk) only costs the next start its time: it is not an error.
+ */
+export function storeEntry(file: string, value: unknown, prefix: string, keep: number): void {
+  try {
+    const dir = cacheDir();
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, serialize(value));
+    renameSync(tmp, file);
+    const name = new RegExp(`^${prefix}-[0-9a-f]+\\.bin$`);
+    const entries = readdirSync(dir)
+      .filter((f) => name.test(f))
+      .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    for (const e of entries.slice(keep)) rmSync(join(dir, e.f), { force: true });
+  } catch {
+    // see above
+  }
 }

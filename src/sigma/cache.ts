@@ -12,11 +12,11 @@
  * the 8 newest entries.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deserialize, serialize } from 'node:v8';
-import { cacheDir } from '../core/data-cache.js';
+import { deserialize } from 'node:v8';
+import { cacheDir, storeEntry } from '../core/data-cache.js';
 import { RuleError } from '../core/errors.js';
 import { listRuleFiles, loadRules, type RuleCollection } from './collection.js';
 import type { ParseOptions } from './parse.js';
@@ -84,30 +84,13 @@ export function loadRulesCached(paths: readonly string[], opts: ParseOptions = {
     // no entry (or an unreadable one): parse
   }
   const col = loadRules(paths, opts);
-  try {
-    const entry: Entry = {
-      rules: col.rules,
-      filters: col.filters,
-      correlations: col.correlations,
-      errors: col.errors.map((e) => ({ code: e.code, message: e.message, location: e.location })),
-      files: col.files,
-    };
-    mkdirSync(cacheDir(), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, serialize(entry));
-    renameSync(tmp, file);
-    prune();
-  } catch {
-    // a read-only home or a full disk only costs the next run its time
-  }
+  const entry: Entry = {
+    rules: col.rules,
+    filters: col.filters,
+    correlations: col.correlations,
+    errors: col.errors.map((e) => ({ code: e.code, message: e.message, location: e.location })),
+    files: col.files,
+  };
+  storeEntry(file, entry, 'rules', KEEP);
   return col;
-}
-
-function prune(): void {
-  const dir = cacheDir();
-  const entries = readdirSync(dir)
-    .filter((f) => /^rules-[0-9a-f]+\.bin$/.test(f))
-    .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
-    .sort((a, b) => b.t - a.t);
-  for (const e of entries.slice(KEEP)) rmSync(join(dir, e.f), { force: true });
 }
