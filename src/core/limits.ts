@@ -150,6 +150,13 @@ export const LIMITS = {
     },
     /** Routine facts a hunt worker remembers having sent (forgetting only means one is sent again). */
     seenFacts: 200_000,
+    /**
+     * Routine facts a live story stage holds until event time reaches them (they are learnt in
+     * time order, so how input was batched changes no verdict). Facts run ahead of the watermark
+     * by the allowed lateness and a batch: a few thousand. Past the bound the earliest are learnt
+     * at once (counted as `factsEarly`).
+     */
+    pendingFacts: 200_000,
     /** Program shapes remembered by their raw image, parent, command line, account and host (src/stories/facts.ts); forgetting only means one is worked out again. */
     shapeCache: 20_000,
   },

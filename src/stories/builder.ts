@@ -32,7 +32,7 @@ import { AddressBook } from './addressbook.js';
 import { Agg, rank, StoryAggregator } from './aggregate.js';
 import { assembleStory } from './assemble.js';
 import { entityKeys, numberOf, stringOf, type Kind, type Observation } from './entities.js';
-import { detectionFact, type RoutineFact } from './facts.js';
+import { detectionFact, factKey, type RoutineFact } from './facts.js';
 import { ComponentGraph } from './graph.js';
 import { Judge } from './judge.js';
 import type { Story } from './model.js';
@@ -106,6 +106,10 @@ export interface StoryStats {
   discarded: number;
   /** Qualifying stories dropped because more than `maxStories` qualified (lowest scores). */
   storiesDropped: number;
+  /** Live: routine facts learnt before event time reached them, because more than LIMITS.stories.pendingFacts waited. */
+  factsEarly: number;
+  /** Live: routine facts waiting for event time to reach them. */
+  factsPending: number;
   /** Components closed before their window ended because `maxOpen` was reached. */
   closedEarly: number;
   /** Entities not remembered because `maxEntities` was reached. */
@@ -144,7 +148,16 @@ export class StoryBuilder {
   private sinceSweep = 0;
   private sinceSettle = 0;
   private unsettled = false;
-  private readonly st = { seen: 0, used: 0, hidden: 0, belowLevel: 0, untimed: 0, correlations: 0, routine: 0, discarded: 0, storiesDropped: 0 };
+  private readonly st = { seen: 0, used: 0, hidden: 0, belowLevel: 0, untimed: 0, correlations: 0, routine: 0, discarded: 0, storiesDropped: 0, factsEarly: 0 };
+  /**
+   * Live: routine facts not yet learnt, from `pendingHead` on (sorted when `pendingSorted`): each
+   * is learnt when event time reaches it (a detection at or after it, or the watermark), so the
+   * verdicts depend on event time alone, not on how far the facts of a batch ran ahead of its
+   * detections (a server's log batches, a cluster's partitions).
+   */
+  private pending: RoutineFact[] = [];
+  private pendingHead = 0;
+  private pendingSorted = true;
 
   private readonly liveHooks: StoryOptions['live'];
   private readonly learnFromDetections: boolean;
@@ -183,10 +196,58 @@ export class StoryBuilder {
     this.unsettled = true;
   }
 
-  /** Learn routine from facts read from the events (./facts.ts `eventFacts`; a hunt's workers send them). */
+  /**
+   * Learn routine from facts read from the events (./facts.ts `eventFacts`; a hunt's workers send
+   * them). A hunt learns them at once: it learns from the whole evidence before its first
+   * detection. Live, they wait until event time reaches them (see `pending`).
+   */
   learnRoutine(facts: Iterable<RoutineFact>): void {
-    this.routine.learn(facts);
+    if (!this.liveHooks) {
+      this.routine.learn(facts);
+      this.unsettled = true;
+      return;
+    }
+    for (const f of facts) this.pending.push(f);
+    this.pendingSorted = false;
+    const over = this.pending.length - this.pendingHead - L.pendingFacts;
+    if (over > 0) {
+      this.sortPending();
+      this.st.factsEarly += over;
+      this.learnPending(this.pending[this.pendingHead + over - 1]!.t);
+    }
+  }
+
+  /** Live: learn the pending facts up to event time `t` (ms), in time order. */
+  private learnPending(t: number): void {
+    if (this.pendingHead >= this.pending.length) return;
+    this.sortPending();
+    const from = this.pendingHead;
+    let i = from;
+    while (i < this.pending.length && this.pending[i]!.t <= t) i++;
+    if (i === from) return;
+    this.routine.learn(this.pending.slice(from, i));
+    this.pendingHead = i;
+    if (i === this.pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+    }
     this.unsettled = true;
+  }
+
+  /** Sort what is pending by time (then by fact, so facts of one instant are learnt in one order whatever their arrival). */
+  private sortPending(): void {
+    if (this.pendingSorted) return;
+    const rest = this.pending.slice(this.pendingHead);
+    const key = new Map<RoutineFact, string>();
+    const keyOf = (f: RoutineFact) => {
+      let k = key.get(f);
+      if (k === undefined) key.set(f, (k = `${factKey(f)}\u0000${f.kind === 'program' || f.kind === 'detection' ? f.label : ''}`));
+      return k;
+    };
+    rest.sort((a, b) => a.t - b.t || (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+    this.pending = rest;
+    this.pendingHead = 0;
+    this.pendingSorted = true;
   }
 
   /** The baselines' state as plain JSON (for a server to store; `importRoutine` reads it back). */
@@ -214,6 +275,7 @@ export class StoryBuilder {
     const t = d.timestamp ? Date.parse(d.timestamp) : NaN;
     if (Number.isNaN(t)) return void this.st.untimed++;
     this.st.used++;
+    this.learnPending(t);
     this.settle(false);
 
     const corr = d.rule.kind === 'correlation';
@@ -286,6 +348,7 @@ export class StoryBuilder {
    * changes when a story closes, never what it holds.
    */
   advance(watermark: number): void {
+    this.learnPending(watermark);
     if (watermark > this.graph.now) this.graph.now = watermark;
     if (this.sinceSweep >= SWEEP_EVERY) this.sweep();
   }
@@ -295,6 +358,7 @@ export class StoryBuilder {
     const r = this.routine.stats();
     return {
       ...this.st,
+      factsPending: this.pending.length - this.pendingHead,
       closedEarly: this.graph.closedEarly,
       entitiesDropped: this.graph.entitiesDropped,
       entities: this.graph.entityCount,
@@ -309,6 +373,7 @@ export class StoryBuilder {
 
   /** Close everything and return the stories that earn their place, highest score first. */
   finish(): Story[] {
+    this.learnPending(Infinity);
     this.graph.closeAll();
     const stories = this.closed.map((a) => assembleStory(a, this.book, { cap: this.cap }));
     this.closed = [];
