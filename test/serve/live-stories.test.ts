@@ -31,7 +31,7 @@ function marker(i: number, t: number): DetectionRecord {
 }
 
 describe('live stories: bounded bookkeeping', () => {
-  it('alerts of components that close unearned are forgotten: pending stays bounded while event time stands still', () => {
+  it('alerts of components that close unearned are forgotten: pending stays bounded while event time stands still', async () => {
     const db = new StateDb(':memory:');
     let alert = 0;
     const live = new LiveStories(db, { alertOf: () => ++alert });
@@ -41,12 +41,12 @@ describe('live stories: bounded bookkeeping', () => {
     // Event time reaches T0 + 10 h once, then the stream cycles through the first 100 minutes again
     // and again (as the soak replays its scenario): every marker is hours behind the newest event.
     const newest = T0 + 10 * 3_600_000;
-    stage.push([marker(0, newest)]);
+    await stage.push([marker(0, newest)]);
     const N = 12_000;
     let maxPending = 0;
     for (let i = 1; i <= N; i++) {
-      stage.push([marker(i, T0 + (i % 100) * 60_000)]);
-      stage.advance(newest);
+      await stage.push([marker(i, T0 + (i % 100) * 60_000)]);
+      await stage.advance(newest);
       if (i % 200 === 0) {
         live.flush(stage);
         maxPending = Math.max(maxPending, live.pendingComponents);
