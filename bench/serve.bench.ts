@@ -46,12 +46,15 @@ detection:
 const USAGE = `usage: node dist/bench/serve.bench.js [--copies N] [--runs R] [--soak-minutes M]
   --copies N        copies of the sample intrusion in the scenario (default 20)
   --runs R          hunt and maximum-rate runs, medians reported (default 3)
-  --soak-minutes M  length of the soak at half the maximum rate (default 10)`;
+  --soak-minutes M  length of the soak at half the maximum rate (default 10)
+  --soak-rate N     only the soak, at N events/s (no hunt, maximum-rate or latency runs): to
+                    compare memory between builds at the same rate`;
 const { values } = parseArgs({
   options: {
     copies: { type: 'string', default: '20' },
     runs: { type: 'string', default: '3' },
     'soak-minutes': { type: 'string', default: '10' },
+    'soak-rate': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -62,10 +65,12 @@ if (values.help) {
 const COPIES = Number(values.copies);
 const RUNS = Number(values.runs);
 const SOAK_MS = Number(values['soak-minutes']) * 60_000;
+const SOAK_RATE = values['soak-rate'] === undefined ? undefined : Number(values['soak-rate']);
 for (const [name, v] of [
   ['--copies', COPIES],
   ['--runs', RUNS],
   ['--soak-minutes', SOAK_MS],
+  ['--soak-rate', SOAK_RATE ?? 1],
 ] as const) {
   if (!Number.isInteger(v) || v < 1) {
     console.error(`${name} must be a positive whole number\n${USAGE}`);
@@ -314,6 +319,20 @@ async function paced(root: string, events: string[], rate: number, ms: number, n
   return { latencies, stamped, acks: ackTimes, rss, load: loads };
 }
 
+/** The soak's rows of the result table: latency, load and RSS by minute. */
+function soakRows(soak: Paced, rate: number): void {
+  const first = soak.rss.filter((x) => x.t <= 60_000).map((x) => x.rss);
+  const last = soak.rss.filter((x) => x.t >= SOAK_MS - 60_000).map((x) => x.rss);
+  const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+  const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)} / ${median(xs).toFixed(1)} / ${Math.max(...xs).toFixed(1)}`;
+  console.log(`| soak: load average (1 min) min / median / max | ${range(soak.load)} (${cpus().length} cores) |`);
+  console.log(`| soak: ack → alert | p50 ${fmt(pct(soak.latencies, 50))} ms, p99 ${fmt(pct(soak.latencies, 99))} ms, max ${fmt(Math.max(...soak.latencies))} ms (${soak.latencies.length} markers) |`);
+  console.log(`| soak ${SOAK_MS / 60_000} min at ${fmt(rate)} ev/s: peak RSS | ${mb(Math.max(...soak.rss.map((x) => x.rss)))} |`);
+  console.log(`| soak: median RSS first minute → last minute | ${mb(median(first))} → ${mb(median(last))} |`);
+  const minutes = Array.from({ length: Math.ceil(SOAK_MS / 60_000) }, (_, k) => soak.rss.filter((x) => x.t >= k * 60_000 && x.t < (k + 1) * 60_000).map((x) => x.rss)).filter((xs) => xs.length);
+  console.log(`| soak: median RSS by minute | ${minutes.map((xs) => (median(xs) / 1048576).toFixed(0)).join(' ')} MB |`);
+}
+
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'fb-bench-serve-'));
   try {
@@ -326,6 +345,15 @@ async function main(): Promise<void> {
     for (let c = 0; c < COPIES; c++) writeFileSync(join(huntDir, `part${String(c).padStart(3, '0')}.json`), events.slice(c * per, (c + 1) * per).join('\n') + '\n');
     console.log(`scenario: ${fmt(events.length)} events (${COPIES} copies of the sample intrusion)`);
 
+    if (SOAK_RATE !== undefined) {
+      console.log(`soak at ${fmt(SOAK_RATE)} ev/s for ${SOAK_MS / 60_000} min (soak only)…`);
+      const soak = await paced(root, events, SOAK_RATE, SOAK_MS, 'soak');
+      console.log(`load average after: ${load()}\n`);
+      console.log('| measure | value |');
+      console.log('|---|---|');
+      soakRows(soak, SOAK_RATE);
+      return;
+    }
     const hunt: number[] = [];
     const serve: number[] = [];
     for (let r = 0; r < RUNS; r++) {
@@ -344,9 +372,6 @@ async function main(): Promise<void> {
     const lat = await paced(root, events, half, 60_000, 'latency');
     console.log(`soak at ${fmt(half)} ev/s for ${SOAK_MS / 60_000} min…`);
     const soak = await paced(root, events, half, SOAK_MS, 'soak');
-    const first = soak.rss.filter((x) => x.t <= 60_000).map((x) => x.rss);
-    const last = soak.rss.filter((x) => x.t >= SOAK_MS - 60_000).map((x) => x.rss);
-    const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
     console.log(`load average after: ${load()}\n`);
     console.log('| measure | value |');
     console.log('|---|---|');
@@ -358,14 +383,8 @@ async function main(): Promise<void> {
     console.log(`| … to the alert row's own time stamp (created_at, written before its commit) | p50 ${fmt(pct(lat.stamped, 50))} ms, p99 ${fmt(pct(lat.stamped, 99))} ms |`);
     console.log(`| send → ack at 50%, ${lat.acks.length} requests | p50 ${fmt(pct(lat.acks, 50))} ms, p99 ${fmt(pct(lat.acks, 99))} ms |`);
     const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)} / ${median(xs).toFixed(1)} / ${Math.max(...xs).toFixed(1)}`;
-    console.log(`| load average (1 min) min / median / max: latency run; soak | ${range(lat.load)}; ${range(soak.load)} (${cpus().length} cores) |`);
-    console.log(
-      `| soak: ack → alert | p50 ${fmt(pct(soak.latencies, 50))} ms, p99 ${fmt(pct(soak.latencies, 99))} ms, max ${fmt(Math.max(...soak.latencies))} ms (${soak.latencies.length} markers) |`,
-    );
-    console.log(`| soak ${SOAK_MS / 60_000} min at 50%: peak RSS | ${mb(Math.max(...soak.rss.map((x) => x.rss)))} |`);
-    console.log(`| soak: median RSS first minute → last minute | ${mb(median(first))} → ${mb(median(last))} |`);
-    const minutes = Array.from({ length: Math.ceil(SOAK_MS / 60_000) }, (_, k) => soak.rss.filter((x) => x.t >= k * 60_000 && x.t < (k + 1) * 60_000).map((x) => x.rss)).filter((xs) => xs.length);
-    console.log(`| soak: median RSS by minute | ${minutes.map((xs) => (median(xs) / 1048576).toFixed(0)).join(' ')} MB |`);
+    console.log(`| latency run: load average (1 min) min / median / max | ${range(lat.load)} (${cpus().length} cores) |`);
+    soakRows(soak, half);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

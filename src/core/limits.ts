@@ -257,6 +257,14 @@ export const LIMITS = {
     storyPendingAlerts: 10_000,
     /** Stories are written to the database at most this often while input flows (and at every idle flush). */
     storyFlushMs: 1_000,
+    /**
+     * Marks (a batch's first log offset and latest event time) kept to find the log's replay point
+     * (src/serve/replay-horizon.ts). Only batches that move event time forward add one, so event
+     * time standing still adds none; event time crawling forward through a long replay window could
+     * add one per batch for ever. Past this, every other mark is dropped: the replay point can only
+     * come out earlier (more of the log kept), and the marks cost at most ~0.5 MB.
+     */
+    replayMarks: 10_000,
   },
 
   /**

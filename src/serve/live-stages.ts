@@ -71,7 +71,7 @@ export class LiveStages {
       publicUrl: o.publicUrl,
     });
     this.stages = detectionStages(plan, {
-      stories: { live: { merged: (into, from) => this.liveStories.merged(into, from) } },
+      stories: { live: { merged: (into, from) => this.liveStories.merged(into, from), dropped: (key) => this.liveStories.dropped(key) } },
       before: [this.alerts, reorder],
       afterCorrelation: [this.correlationAlerts],
       after: (parts) => o.after?.(parts) ?? [],
@@ -158,7 +158,7 @@ export class LiveStages {
   }
 
   stats(): Record<string, Record<string, number>> {
-    return { ...this.stages.pipeline.stats(), 'story-writes': { ...this.liveStories.counters } };
+    return { ...this.stages.pipeline.stats(), 'story-writes': { ...this.liveStories.counters, pending: this.liveStories.pendingComponents } };
   }
 
   /**

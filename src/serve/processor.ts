@@ -19,6 +19,7 @@ import type { AlertChange, SuppressionConfig } from './alerts.js';
 import { DetectPool } from './detect-pool.js';
 import type { DetectResult } from './detect-worker.js';
 import { LiveStages } from './live-stages.js';
+import { ReplayHorizon } from './replay-horizon.js';
 import type { StateDb } from './store/db.js';
 import type { EventStore } from './store/types.js';
 import type { WalEntry, WriteAheadLog } from './wal/wal.js';
@@ -104,7 +105,7 @@ export class Processor {
   private processed: number;
   private replayFrom: number;
   private readonly resumeAt: number;
-  private readonly horizon: { offset: number; maxTime: number }[] = [];
+  private readonly horizon = new ReplayHorizon();
   private readonly s = { records: 0, events: 0, detections: 0, batches: 0, errors: 0, replayed: 0, flushedNotStored: 0 };
   private lastLagMs: number | null = null;
   private baselinesSavedAt = 0;
@@ -364,7 +365,7 @@ export class Processor {
     // The batch's alerts, stories and progress in one transaction: one fsync, not one per stage.
     await this.o.db.batch(async () => {
       const t = await this.live.apply(r);
-      if (!Number.isNaN(t)) this.horizon.push({ offset: first, maxTime: t });
+      if (!Number.isNaN(t)) this.horizon.note(first, t);
       this.processed = Math.max(this.processed, end);
       this.saveProgress();
     });
@@ -403,9 +404,7 @@ export class Processor {
 
   /** Record the offset processed and the replay point (in the batch's transaction). */
   private saveProgress(): void {
-    const keepFrom = this.live.maxSeen - this.o.replayMs;
-    while (this.horizon.length > 1 && this.horizon[1]!.maxTime < keepFrom) this.horizon.shift();
-    const replayFrom = Math.min(this.processed, this.horizon[0]?.offset ?? this.processed);
+    const replayFrom = this.horizon.replayFrom(this.live.maxSeen - this.o.replayMs, this.processed);
     if (replayFrom > this.replayFrom) this.replayFrom = replayFrom;
     const saveBaselines = this.live.stages.stories !== undefined && Date.now() - this.baselinesSavedAt >= BASELINE_SAVE_MS;
     this.o.db.tx(() => {

@@ -56,6 +56,21 @@ export class LiveStories {
     }
   }
 
+  /**
+   * Hook for the story builder's `live.dropped`: the component closed without earning its place
+   * and will never be written, so the alerts waiting for it are forgotten (they stay unlinked, as
+   * a lone alert is).
+   */
+  dropped(key: number): void {
+    this.pending.delete(key);
+    this.ids.delete(key);
+  }
+
+  /** Story components with alerts waiting to be linked (bounded by the components open or closing). */
+  get pendingComponents(): number {
+    return this.pending.size;
+  }
+
   /** Hook for `StoryStage.onJoin`: remember the detection's alert for its story. */
   joined(d: DetectionRecord, key: number): void {
     const a = this.o.alertOf(d);

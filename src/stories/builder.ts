@@ -77,9 +77,11 @@ export interface StoryOptions {
   learnFromDetections?: boolean;
   /**
    * Live use (`serve`): stories are reported as they grow (`changed()`), and a closed story is
-   * reported once more and then forgotten instead of being kept for `finish()`.
+   * reported once more and then forgotten instead of being kept for `finish()`. `merged` is told
+   * when one component folds into another, `dropped` when one closes without earning its place
+   * (it is never reported: whatever the caller keeps for it can go).
    */
-  live?: { merged(into: number, from: number): void };
+  live?: { merged(into: number, from: number): void; dropped?(key: number): void };
 }
 
 /** A story that changed since the last `changed()` call, keyed by its component. */
@@ -466,7 +468,10 @@ export class StoryBuilder {
     if (this.live) {
       this.dirty.delete(a.id);
       if (earned(a)) this.closing.set(a.id, a);
-      else this.st.discarded++;
+      else {
+        this.st.discarded++;
+        this.liveHooks!.dropped?.(a.id);
+      }
       return;
     }
     if (!earned(a)) return void this.st.discarded++;

@@ -196,6 +196,27 @@ describe('write-ahead log', () => {
     await wal.close();
     await assert.rejects(wal.append([rec(1)]), (e: WalError) => e.code === 'wal-closed');
   });
+
+  it('processed sealed segments kept for replay hold no checkpoints in memory, and a reader can still start inside one', async () => {
+    const dir = tmp();
+    const wal = await WriteAheadLog.open({ dir, segmentBytes: 512 * 1024 });
+    const body = (i: number) => JSON.stringify({ n: i, pad: 'p'.repeat(1000) });
+    for (let i = 0; i < 3000; i += 100) await wal.append(Array.from({ length: 100 }, (_, j) => rec(i + j, body(i + j))));
+    assert.ok(wal.stats().segments >= 5, `several segments (${wal.stats().segments})`);
+    assert.ok(wal.segmentFor(10)!.checkpoints.length > 0, 'a sealed segment has checkpoints while unprocessed');
+    // Processed but not committed (kept for replay, as while event time stands still).
+    wal.markProcessed(3000);
+    assert.equal(wal.committed, 0);
+    const kept = [0, 600, 1200, 1800].map((o) => wal.segmentFor(o)!).filter((s) => !wal.isActive(s));
+    assert.ok(kept.length >= 3);
+    for (const s of kept) assert.equal(s.checkpoints.length, 0, `${s.file} keeps no checkpoints`);
+    // A new reader in the middle of a processed segment seeks from its start, frame by frame.
+    const from = kept[1]!.base + 137;
+    const got = await readAll(wal, from);
+    assert.equal(got.length, 3000 - from);
+    assert.deepEqual(got[0]!.record, rec(from, body(from)));
+    await wal.close();
+  });
 });
 
 /**

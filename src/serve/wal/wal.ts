@@ -196,7 +196,10 @@ export class WriteAheadLog extends EventEmitter implements WalSource {
    * `committed` on (to rebuild its state after a restart): back-pressure counts lag from here.
    */
   markProcessed(next: number): void {
-    if (next > this.processedOffset) this.processedOffset = next;
+    if (next > this.processedOffset) {
+      this.processedOffset = next;
+      this.forgetCheckpoints();
+    }
     this.emit('lag', this.lag());
   }
 
@@ -226,6 +229,19 @@ export class WriteAheadLog extends EventEmitter implements WalSource {
     await this.fh.close().catch(() => {});
     this.wakeReaders();
     unlockWal(this.dir);
+  }
+
+  /**
+   * Sealed segments the consumer has processed keep no checkpoints: lag never looks into them and
+   * the running reader is past them, so their checkpoints (16 KiB a 64 MiB segment) would only
+   * pile up while the log is kept for replay, for ever when event time stands still. A reader
+   * opened inside one later seeks frame by frame from the segment's start instead.
+   */
+  private forgetCheckpoints(): void {
+    for (const s of this.segments) {
+      if (s === this.active || s.end > this.processedOffset) break;
+      if (s.checkpoints.length) s.checkpoints = [];
+    }
   }
 
   // ---- internals shared with WalReader ----
