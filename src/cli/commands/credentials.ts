@@ -60,7 +60,7 @@ export async function runUser(argv: string[], io: Io): Promise<number> {
   try {
     switch (action) {
       case 'list': {
-        for (const u of creds.listUsers()) io.stdout.write(`${u.name}\t${u.role}\t${u.disabled ? 'disabled' : 'active'}\t${u.createdAt}\n`);
+        for (const u of await creds.listUsers()) io.stdout.write(`${u.name}\t${u.role}\t${u.disabled ? 'disabled' : 'active'}\t${u.createdAt}\n`);
         return 0;
       }
       case 'add': {
@@ -79,7 +79,7 @@ export async function runUser(argv: string[], io: Io): Promise<number> {
       case 'disable':
       case 'enable': {
         if (!name) throw new UsageError(`user ${action}: give the user name`);
-        const u = creds.setDisabled(name, action === 'disable');
+        const u = await creds.setDisabled(name, action === 'disable');
         io.stdout.write(`user ${u.name} ${u.disabled ? 'disabled' : 'enabled'}\n`);
         return 0;
       }
