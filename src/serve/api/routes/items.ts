@@ -237,7 +237,7 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
             );
           }
           if (kind !== 'story' || status !== 'closed' || req.body.cascade === false) return [];
-          const open = await t.all<AlertRow>("SELECT * FROM alerts WHERE story_id = ? AND status != 'closed'", String(row.id));
+          const open = await t.all<AlertRow>("SELECT * FROM alerts WHERE story_id = ? AND status != 'closed' ORDER BY id", String(row.id));
           for (const a of open) {
             await update(t, 'alert', a, { status, resolution: res });
             await auditRow(t, actor, 'alert.status', { kind: 'alert', id: a.id }, { from: a.status, to: status, resolution: res, via: `story ${row.id}` });
