@@ -195,20 +195,24 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
       notify: n ? (e) => void n.enqueue(e) : undefined,
       // Read and published in order, one after another (the reads see the batch's writes).
       onAlerts: (changes) => {
-        published = published.then(async () => {
-          for (const c of changes) {
-            const row = await getAlertRow(sql, c.id);
-            if (row) live.publish(c.kind === 'alert-created' ? 'alert.created' : 'alert.updated', { id: String(c.id), summary: alertSummary(row) });
-          }
-        }).catch((e: unknown) => log('warn', `live feed: ${(e as Error).message}`));
+        published = published
+          .then(async () => {
+            for (const c of changes) {
+              const row = await getAlertRow(sql, c.id);
+              if (row) live.publish(c.kind === 'alert-created' ? 'alert.created' : 'alert.updated', { id: String(c.id), summary: alertSummary(row) });
+            }
+          })
+          .catch((e: unknown) => log('warn', `live feed: ${(e as Error).message}`));
       },
       onStories: (changes) => {
-        published = published.then(async () => {
-          for (const c of changes) {
-            const row = await getStoryRow(sql, c.id);
-            if (row) live.publish(c.kind === 'story-created' ? 'story.created' : 'story.updated', { id: c.id, summary: await storySummary(sql, row) });
-          }
-        }).catch((e: unknown) => log('warn', `live feed: ${(e as Error).message}`));
+        published = published
+          .then(async () => {
+            for (const c of changes) {
+              const row = await getStoryRow(sql, c.id);
+              if (row) live.publish(c.kind === 'story-created' ? 'story.created' : 'story.updated', { id: c.id, summary: await storySummary(sql, row) });
+            }
+          })
+          .catch((e: unknown) => log('warn', `live feed: ${(e as Error).message}`));
       },
       onWarning: (m) => log('warn', m),
       onErrors: (errors) => {

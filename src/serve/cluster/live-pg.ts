@@ -46,7 +46,8 @@ export function changeNotices(node: string, alerts: readonly { id: number; creat
   };
   for (const a of alerts) add(24, () => cur.a.push([a.id, a.created ? 1 : 0]));
   // A story id longer than a notice can carry is not announced (ids are short: `st-` and a hash).
-  for (const s of stories) if (Buffer.byteLength(JSON.stringify(s.id)) < LIMITS.cluster.liveNoticeBytes / 2) add(Buffer.byteLength(JSON.stringify(s.id)) + 8, () => cur.s.push([s.id, s.created ? 1 : 0]));
+  for (const s of stories)
+    if (Buffer.byteLength(JSON.stringify(s.id)) < LIMITS.cluster.liveNoticeBytes / 2) add(Buffer.byteLength(JSON.stringify(s.id)) + 8, () => cur.s.push([s.id, s.created ? 1 : 0]));
   flush();
   return out;
 }

@@ -23,7 +23,8 @@ const INT8 = 20;
 const NUMERIC = 1700;
 /** count(*) and sums are bigint or numeric in PostgreSQL; the API's rows hold numbers (all far below 2^53). */
 const TYPES = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 || oid === NUMERIC ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text'))) as pg.CustomTypesConfig['getTypeParser'],
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 || oid === NUMERIC ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /** `?` placeholders as `$1, $2…`, leaving quoted text and identifiers alone. */

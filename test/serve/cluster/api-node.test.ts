@@ -160,7 +160,11 @@ describe('cluster: the api role serves the API and console from PostgreSQL', { s
       const created = f.messages.filter((m) => m.event === 'alert.created').map((m) => m.data.data.id);
       assert.equal(new Set(created).size, created.length, 'each alert announced as created once');
       assert.equal(created.length, listed.alertIds.length, 'no alert announced that is not listed');
-      for (const id of listed.storyIds) assert.ok(f.messages.some((m) => m.event === 'story.created' && m.data.data.id === id), `story ${id} announced`);
+      for (const id of listed.storyIds)
+        assert.ok(
+          f.messages.some((m) => m.event === 'story.created' && m.data.data.id === id),
+          `story ${id} announced`,
+        );
       const one = f.messages.find((m) => m.event === 'alert.created')!;
       assert.equal(typeof one.data.data.summary?.ruleTitle, 'string', 'with its summary');
     }

@@ -65,9 +65,42 @@ describe('api: the same answers from SQLite and from PostgreSQL', { skip: missin
     seedStory(lite.db, makeStory('st-b', { hosts: ['ws09.corp.example'], accounts: ['CORP\\bob'], score: 30, first: '2026-01-02T00:00:00.000Z' }), { level: 'medium' });
     seedStory(lite.db, makeStory('st-c', { hosts: ['WS09.corp.example'], accounts: ['Bob'], score: 30, first: '2026-01-02T00:00:00.000Z' }), { level: 'medium' });
     const at = (d: number, s = 0) => `2026-01-0${d}T00:00:${String(s).padStart(2, '0')}.000Z`;
-    ids.whoami = seedAlert(lite.db, { title: 'Suspicious Whoami', host: 'ws01.corp.example', users: ['CORP\\alice'], tactics: ['discovery'], techniques: ['T1033'], firstSeen: at(1), storyId: 'st-a', count: 3, createdAt: at(5), event: { IpAddress: '10.9.9.9' } });
-    ids.logon = seedAlert(lite.db, { title: 'Remote Logon', ruleId: '22222222-2222-3333-4444-555555555555', level: 'medium', host: 'srv02.corp.example', users: ['alice'], tactics: ['lateral-movement'], techniques: ['T1021.002'], firstSeen: at(1, 5), storyId: 'st-a', createdAt: at(5, 1) });
-    ids.crit = seedAlert(lite.db, { title: 'Mimikatz', ruleId: null, level: 'critical', host: 'ws09.corp.example', users: ['CORP\\bob', 'Ünïcode'], tactics: ['credential-access'], techniques: ['T1003.001'], firstSeen: at(2), storyId: 'st-b', createdAt: at(6) });
+    ids.whoami = seedAlert(lite.db, {
+      title: 'Suspicious Whoami',
+      host: 'ws01.corp.example',
+      users: ['CORP\\alice'],
+      tactics: ['discovery'],
+      techniques: ['T1033'],
+      firstSeen: at(1),
+      storyId: 'st-a',
+      count: 3,
+      createdAt: at(5),
+      event: { IpAddress: '10.9.9.9' },
+    });
+    ids.logon = seedAlert(lite.db, {
+      title: 'Remote Logon',
+      ruleId: '22222222-2222-3333-4444-555555555555',
+      level: 'medium',
+      host: 'srv02.corp.example',
+      users: ['alice'],
+      tactics: ['lateral-movement'],
+      techniques: ['T1021.002'],
+      firstSeen: at(1, 5),
+      storyId: 'st-a',
+      createdAt: at(5, 1),
+    });
+    ids.crit = seedAlert(lite.db, {
+      title: 'Mimikatz',
+      ruleId: null,
+      level: 'critical',
+      host: 'ws09.corp.example',
+      users: ['CORP\\bob', 'Ünïcode'],
+      tactics: ['credential-access'],
+      techniques: ['T1003.001'],
+      firstSeen: at(2),
+      storyId: 'st-b',
+      createdAt: at(6),
+    });
     ids.other = seedAlert(lite.db, { title: 'Mimikatz', ruleId: null, level: 'critical', host: 'WS09.corp.example', users: ['bob'], firstSeen: at(2, 1), storyId: 'st-c', createdAt: at(6, 1) });
     // A rule key from a file path with a NUL separator (as every rule key has) and odd text.
     ids.low = seedAlert(lite.db, { title: '100%_odd\\title', ruleId: null, level: 'low', host: 'ws01.corp.example', firstSeen: at(3), file: 'uploaded/x\u0000y.yml', createdAt: at(7) });
@@ -130,7 +163,19 @@ describe('api: the same answers from SQLite and from PostgreSQL', { skip: missin
       'status=new&assignee=nobody',
     ])
       await same(`/api/alerts?${q}`);
-    for (const q of ['', 'includeMerged=true', 'host=WS09.CORP.EXAMPLE', 'user=bob', 'user=corp%5Calice', 'rule=Mimikatz', 'tactic=lateral-movement', 'technique=T1021', 'q=story%20st-a', 'sort=severity', 'minLevel=high'])
+    for (const q of [
+      '',
+      'includeMerged=true',
+      'host=WS09.CORP.EXAMPLE',
+      'user=bob',
+      'user=corp%5Calice',
+      'rule=Mimikatz',
+      'tactic=lateral-movement',
+      'technique=T1021',
+      'q=story%20st-a',
+      'sort=severity',
+      'minLevel=high',
+    ])
       await same(`/api/stories?${q}`);
     await same(`/api/alerts/${ids.whoami}`);
     await same('/api/alerts/999999');
@@ -140,7 +185,18 @@ describe('api: the same answers from SQLite and from PostgreSQL', { skip: missin
   });
 
   it('gives the same host and account pages and lists', async () => {
-    for (const p of ['/api/hosts', '/api/hosts?q=WS0', '/api/hosts?limit=2&offset=1', '/api/accounts', '/api/accounts?q=B', '/api/hosts/ws09.corp.example', '/api/hosts/WS01.corp.example', '/api/accounts/bob', '/api/accounts/CORP%5Calice', '/api/accounts/nobody'])
+    for (const p of [
+      '/api/hosts',
+      '/api/hosts?q=WS0',
+      '/api/hosts?limit=2&offset=1',
+      '/api/accounts',
+      '/api/accounts?q=B',
+      '/api/hosts/ws09.corp.example',
+      '/api/hosts/WS01.corp.example',
+      '/api/accounts/bob',
+      '/api/accounts/CORP%5Calice',
+      '/api/accounts/nobody',
+    ])
       await same(p);
   });
 
@@ -167,7 +223,16 @@ describe('api: the same answers from SQLite and from PostgreSQL', { skip: missin
     await both('/api/stories/st-c/merge', { into: 'st-b' });
     await both('/api/stories/st-c/acknowledge', {});
     await both('/api/stories/st-b/split', { alertId: ids.other });
-    for (const p of [`/api/alerts/${ids.whoami}`, `/api/alerts/${ids.logon}`, '/api/stories/st-a', '/api/stories/st-b', '/api/stories/st-c', '/api/alerts?status=closed', '/api/audit?limit=100', '/api/audit?action=story.'])
+    for (const p of [
+      `/api/alerts/${ids.whoami}`,
+      `/api/alerts/${ids.logon}`,
+      '/api/stories/st-a',
+      '/api/stories/st-b',
+      '/api/stories/st-c',
+      '/api/alerts?status=closed',
+      '/api/audit?limit=100',
+      '/api/audit?action=story.',
+    ])
       await same(p);
     const audit = (await b.get('/api/audit?targetKind=alert&targetId=' + ids.logon)).json as { items: { action: string; detail: Record<string, unknown> }[] };
     assert.deepEqual(
