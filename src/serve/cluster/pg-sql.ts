@@ -22,9 +22,10 @@ export const POSTGRES: Dialect = {
 const INT8 = 20;
 const NUMERIC = 1700;
 /** count(*) and sums are bigint or numeric in PostgreSQL; the API's rows hold numbers (all far below 2^53). */
+const number = (v: string): number => Number(v);
 const TYPES = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8 || oid === NUMERIC ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8 || oid === NUMERIC ? number : (pg.types.getTypeParser(oid, format ?? 'text') as unknown)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /** `?` placeholders as `$1, $2…`, leaving quoted text and identifiers alone. */
