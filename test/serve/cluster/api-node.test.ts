@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -216,5 +216,12 @@ describe('cluster: the api role serves the API and console from PostgreSQL', { s
     assert.equal(change.status, 501, change.text);
     assert.match(change.json.error.message, /configuration/);
     assert.equal((await a.get('/api/health')).status, 200);
+  });
+
+  it('serves the built console', { skip: existsSync(new URL('dist/console/index.html', REPO)) ? false : 'the console is not built (npm run build)' }, async () => {
+    const r = await fetch(`${clients[0]!.base}/alerts`, { headers: { accept: 'text/html' } });
+    assert.equal(r.status, 200);
+    assert.match(await r.text(), /<div id="app"|<script/);
+    assert.match(r.headers.get('content-security-policy') ?? '', /script-src 'self'/);
   });
 });
