@@ -136,7 +136,7 @@ const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    q: { type: 'string', maxLength: 200, description: 'Part of the name' },
+    q: { type: 'string', maxLength: 200, pattern: '^[^\\u0000]*$', description: 'Part of the name (no U+0000: it would end a LIKE pattern in SQLite)' },
     limit: { type: 'integer', minimum: 1, maximum: API_LIMITS.pageMax, default: 50 },
     offset: { type: 'integer', minimum: 0, maximum: API_LIMITS.offsetMax, default: 0 },
   },

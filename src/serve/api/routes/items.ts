@@ -47,7 +47,8 @@ const LIST_PROPS = {
   technique: { ...text(16), pattern: '^[Tt]\\d{4}(\\.\\d{3})?$', description: 'ATT&CK technique (`T1021` also matches its sub-techniques)' },
   from: { ...iso, description: 'Items active at or after this time (last seen ≥ from)' },
   to: { ...iso, description: 'Items active at or before this time (first seen ≤ to)' },
-  q: { ...text(200), description: 'Text in the title, host, accounts or rule id' },
+  // No U+0000: SQLite's LIKE would end the pattern there (matching far more than asked).
+  q: { ...text(200), pattern: '^[^\\u0000]*$', description: 'Text in the title, host, accounts or rule id' },
   assignee: text(64),
   sort: { type: 'string', enum: ['newest', 'oldest', 'severity'], default: 'newest' },
   limit: { type: 'integer', minimum: 1, maximum: API_LIMITS.pageMax, default: 50 },
