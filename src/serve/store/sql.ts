@@ -91,20 +91,21 @@ export class SqliteSql implements Sql {
 
   constructor(readonly state: StateDb) {}
 
-  get<T>(sql: string, ...params: unknown[]): Promise<T | undefined> {
-    return Promise.resolve(this.state.db.prepare(sql).get(...params) as T | undefined);
+  // Async so a failure is a rejection like PostgreSQL's; the statement still runs at once, when called.
+  async get<T>(sql: string, ...params: unknown[]): Promise<T | undefined> {
+    return this.state.db.prepare(sql).get(...params) as T | undefined;
   }
 
-  all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-    return Promise.resolve(this.state.db.prepare(sql).all(...params) as T[]);
+  async all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+    return this.state.db.prepare(sql).all(...params) as T[];
   }
 
-  run(sql: string, ...params: unknown[]): Promise<RunResult> {
-    return Promise.resolve({ changes: this.state.db.prepare(sql).run(...params).changes });
+  async run(sql: string, ...params: unknown[]): Promise<RunResult> {
+    return { changes: this.state.db.prepare(sql).run(...params).changes };
   }
 
-  insertId(sql: string, ...params: unknown[]): Promise<number> {
-    return Promise.resolve(Number(this.state.db.prepare(sql).run(...params).lastInsertRowid));
+  async insertId(sql: string, ...params: unknown[]): Promise<number> {
+    return Number(this.state.db.prepare(sql).run(...params).lastInsertRowid);
   }
 
   async tx<T>(f: (t: Sql) => Promise<T>): Promise<T> {
@@ -131,8 +132,8 @@ export class SqliteSql implements Sql {
     }
   }
 
-  sizeBytes(): Promise<number> {
-    return Promise.resolve(this.state.sizeBytes());
+  async sizeBytes(): Promise<number> {
+    return this.state.sizeBytes();
   }
 
   isUniqueViolation(e: unknown): boolean {
