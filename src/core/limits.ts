@@ -409,5 +409,16 @@ export const LIMITS = {
     hydrateStoriesMax: 100_000,
     /** Rows written to PostgreSQL per statement when the correlate node mirrors a batch. */
     mirrorChunkRows: 2_000,
+    /**
+     * Bytes of one change notice (PostgreSQL NOTIFY payloads must stay under 8,000 bytes): a
+     * batch's changed alerts and stories are announced in as many notices as it takes.
+     */
+    liveNoticeBytes: 7_000,
+    /**
+     * Change notices an api node holds while it reads their rows for the live feed: beyond this
+     * (PostgreSQL far slower than the changes) it drops the oldest with a warning naming how many:
+     * the lists stay right (they are read from PostgreSQL), only those live updates are missed.
+     */
+    liveBacklog: 1_000,
   },
 } as const;

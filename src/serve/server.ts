@@ -22,6 +22,7 @@ import type { IngestLog } from './ingest/context.js';
 import { Notifier } from './notify/index.js';
 import { Processor } from './processor.js';
 import { StateDb } from './store/db.js';
+import { SqliteSql } from './store/sql.js';
 import { openEventStore } from './store/events.js';
 import type { EventStore } from './store/types.js';
 import { WriteAheadLog } from './wal/wal.js';
@@ -68,7 +69,7 @@ export function planFor(config: ServeConfig, catalog?: StateRuleCatalog): Detect
 }
 
 /** The event store when storage of events is off: every search says so. */
-class NoEventStore implements EventStore {
+export class NoEventStore implements EventStore {
   private off(): never {
     throw new FirebreakError('storage-off', 'event storage is off in this server (storage.events: false): only alerts and stories are kept');
   }
@@ -84,27 +85,43 @@ class NoEventStore implements EventStore {
   close = async (): Promise<void> => undefined;
 }
 
-export async function startServer(config: ServeConfig, opts: ServerOptions = {}): Promise<Server> {
-  if (config.cluster) throw new FirebreakError('cluster-config', `${config.file}: a cluster node is started with startClusterNode (src/serve/cluster/node.ts), not the embedded server`);
-  mkdirSync(config.data, { recursive: true });
-  const log: IngestLog = opts.log ?? ((level, m) => (level === 'info' ? undefined : process.stderr.write(`firebreak serve: ${level}: ${m}\n`)));
+type LoadedRules = ReturnType<typeof loadRulesCached>;
+
+/** The configuration's rule files, loaded (bundled SigmaHQ and Firebreak's correlations by default, or its paths). */
+export function loadRules(config: ServeConfig, log: IngestLog): LoadedRules {
   const r = config.rules;
   const placeholders = r.placeholders ? loadPlaceholders(r.placeholders) : undefined;
   const loaded = loadRulesCached(r.paths.length ? r.paths : defaultRuleDirs(), { placeholders });
   for (const e of loaded.errors) if (e.code !== 'unresolved-placeholder') log('warn', `rule not loaded: ${e.format()}`);
-  const wal = await WriteAheadLog.open({ dir: config.wal.dir, segmentBytes: config.wal.segmentBytes, groupCommitMs: config.wal.groupCommitMs, onWarning: (m) => log('warn', m) });
-  const db = new StateDb(join(config.data, 'state.db'));
-  const live = new LiveHub();
+  return loaded;
+}
+
+/** The rule catalogue over `db` (uploads and enabled state come from it). */
+export function catalogFor(config: ServeConfig, db: StateDb, loaded: LoadedRules, log: IngestLog, onChange?: () => void): StateRuleCatalog {
+  const r = config.rules;
+  const placeholders = r.placeholders ? loadPlaceholders(r.placeholders) : undefined;
   const filter = { minLevel: r.minLevel, statuses: r.statuses, tags: r.tags, excludeRules: r.excludeRules };
-  let processor: Processor | undefined;
-  const catalog = new StateRuleCatalog(db, loaded, {
+  return new StateRuleCatalog(db, loaded, {
     enabledByDefault: (d) => (d.kind === 'correlation' ? r.correlations && selectRules([d], filter).length > 0 : selectRules([d], filter).length > 0),
     parse: placeholders ? { placeholders } : {},
     onLoadError: (e) => log('warn', `uploaded rule not loaded: ${e.format()}`),
-    onChange: () => {
-      const next = planFor(config, catalog);
-      void processor?.setRules(next).then(() => log('info', `rules changed: ${next.rules.length - next.feederKeys.size} rules run`));
-    },
+    ...(onChange ? { onChange } : {}),
+  });
+}
+
+export async function startServer(config: ServeConfig, opts: ServerOptions = {}): Promise<Server> {
+  if (config.cluster) throw new FirebreakError('cluster-config', `${config.file}: a cluster node is started with startClusterNode (src/serve/cluster/node.ts), not the embedded server`);
+  mkdirSync(config.data, { recursive: true });
+  const log: IngestLog = opts.log ?? ((level, m) => (level === 'info' ? undefined : process.stderr.write(`firebreak serve: ${level}: ${m}\n`)));
+  const loaded = loadRules(config, log);
+  const wal = await WriteAheadLog.open({ dir: config.wal.dir, segmentBytes: config.wal.segmentBytes, groupCommitMs: config.wal.groupCommitMs, onWarning: (m) => log('warn', m) });
+  const db = new StateDb(join(config.data, 'state.db'));
+  const sql = new SqliteSql(db);
+  const live = new LiveHub();
+  let processor: Processor | undefined;
+  const catalog = catalogFor(config, db, loaded, log, () => {
+    const next = planFor(config, catalog);
+    void processor?.setRules(next).then(() => log('info', `rules changed: ${next.rules.length - next.feederKeys.size} rules run`));
   });
   const plan = planFor(config, catalog);
   // Tokens an admin makes or revokes through the API reach the listeners at once.
@@ -162,6 +179,7 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
     events = config.storage.events ? await openEvents(join(config.data, 'events')) : undefined;
     if (config.notifications.channels.length) notifier = new Notifier(db, config.notifications, { log });
     const n = notifier;
+    let published: Promise<void> = Promise.resolve();
     processor = new Processor({
       wal,
       db,
@@ -175,17 +193,26 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
       timeZone: config.processing.timeZone,
       publicUrl: config.api?.publicUrl,
       notify: n ? (e) => void n.enqueue(e) : undefined,
+      // Read and published in order, one after another (the reads see the batch's writes).
       onAlerts: (changes) => {
-        for (const c of changes) {
-          const row = getAlertRow(db, c.id);
-          if (row) live.publish(c.kind === 'alert-created' ? 'alert.created' : 'alert.updated', { id: String(c.id), summary: alertSummary(row) });
-        }
+        published = published
+          .then(async () => {
+            for (const c of changes) {
+              const row = await getAlertRow(sql, c.id);
+              if (row) live.publish(c.kind === 'alert-created' ? 'alert.created' : 'alert.updated', { id: String(c.id), summary: alertSummary(row) });
+            }
+          })
+          .catch((e: unknown) => log('warn', `live feed: ${(e as Error).message}`));
       },
       onStories: (changes) => {
-        for (const c of changes) {
-          const row = getStoryRow(db, c.id);
-          if (row) live.publish(c.kind === 'story-created' ? 'story.created' : 'story.updated', { id: c.id, summary: storySummary(db, row) });
-        }
+        published = published
+          .then(async () => {
+            for (const c of changes) {
+              const row = await getStoryRow(sql, c.id);
+              if (row) live.publish(c.kind === 'story-created' ? 'story.created' : 'story.updated', { id: c.id, summary: await storySummary(sql, row) });
+            }
+          })
+          .catch((e: unknown) => log('warn', `live feed: ${(e as Error).message}`));
       },
       onWarning: (m) => log('warn', m),
       onErrors: (errors) => {
@@ -197,7 +224,7 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
     // so nothing acknowledged waits seconds for its first match.
     const ready = processor.start();
     void ready.catch(() => undefined); // awaited below (a failure while the API starts is not lost, only not unhandled)
-    if (config.api) api = await startApi(config.api, { db, events: events ?? new NoEventStore(), rules: catalog, live, health, log, ingestTokens }, opts.scrypt ? { scrypt: opts.scrypt } : {});
+    if (config.api) api = await startApi(config.api, { db: sql, events: events ?? new NoEventStore(), rules: catalog, live, health, log, ingestTokens }, opts.scrypt ? { scrypt: opts.scrypt } : {});
     await ready;
     ingest = await startIngest(config, wal, { log, storedTokens: ingestTokens.active() });
     ingest.tokens.setStored(ingestTokens.active()); // one made while the listeners started

@@ -74,7 +74,7 @@ describe('api auth', { timeout: 120_000 }, () => {
     assert.equal((api.db.db.prepare("SELECT count(*) AS n FROM sessions WHERE user = 'exp'").get() as { n: number }).n, 0, 'the expired row is removed');
 
     const d = await loggedIn(api, 'dis', 'analyst');
-    api.creds.setDisabled('dis', true);
+    await api.creds.setDisabled('dis', true);
     assert.equal((await d.get('/api/alerts')).status, 401);
     assert.equal((await new Client(api.base).login('dis')).status, 401, 'a disabled user cannot log in');
   });

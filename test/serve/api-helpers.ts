@@ -282,7 +282,7 @@ export class Client {
 
 /** A client logged in as a new user of `role`. */
 export async function loggedIn(api: Api, name: string, role: Role): Promise<Client> {
-  if (!api.creds.getUser(name)) await addUser(api, name, role);
+  if (!(await api.creds.getUser(name))) await addUser(api, name, role);
   const c = new Client(api.base);
   const r = await c.login(name);
   if (r.status !== 200) throw new Error(`login as ${name} failed: ${r.status} ${r.text}`);

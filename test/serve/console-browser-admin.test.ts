@@ -72,7 +72,7 @@ describe('the administration pages in a browser', { skip, timeout: 300_000 }, ()
     await page.click('tr.sub-row button[type=submit]');
     await page.waitForSelector('[role=status]:has-text("Password of bob set")');
     assert.equal((await new Client(api.base).login('bob', NEW_PASSWORD)).status, 200);
-    assert.equal(api.creds.getUser('bob')!.role, 'read-only');
+    assert.equal((await api.creds.getUser('bob'))!.role, 'read-only');
 
     await page.waitForFunction(
       () => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-testid=admin-audit] li').length >= 5,
@@ -174,7 +174,7 @@ describe('the administration pages in a browser', { skip, timeout: 300_000 }, ()
         await o.ctx.close();
       }
     }
-    assert.equal(api.creds.getUser('mallory'), undefined);
-    assert.equal(api.creds.getUser('rob')!.role, 'read-only');
+    assert.equal(await api.creds.getUser('mallory'), undefined);
+    assert.equal((await api.creds.getUser('rob'))!.role, 'read-only');
   });
 });

@@ -23,7 +23,8 @@ const USER_HELP = `usage: firebreak user add NAME --role admin|analyst|read-only
        firebreak user list
   options for all: [--config FILE] [--data DIR]
 
-Manages the console's and API's users in the server's state database (DATA/state.db). The
+Manages the console's and API's users in the server's state database (DATA/state.db), or in
+PostgreSQL when the configuration has a cluster section with postgres (docs/scale-out.md). The
 password is read from --password-file, else from standard input (one line; at least 12
 characters). Roles: admin (everything, users and keys), analyst (triage, rules), read-only.
 `;
@@ -55,12 +56,11 @@ export async function runUser(argv: string[], io: Io): Promise<number> {
     return values.help ? 0 : 2;
   }
   const [action, name] = positionals;
-  const db = new StateDb(join(dataDir(values.config, values.data), 'state.db'));
-  const creds = new Credentials(db, new Passwords());
+  const { creds, close } = await openUsers(values.config, values.data);
   try {
     switch (action) {
       case 'list': {
-        for (const u of creds.listUsers()) io.stdout.write(`${u.name}\t${u.role}\t${u.disabled ? 'disabled' : 'active'}\t${u.createdAt}\n`);
+        for (const u of await creds.listUsers()) io.stdout.write(`${u.name}\t${u.role}\t${u.disabled ? 'disabled' : 'active'}\t${u.createdAt}\n`);
         return 0;
       }
       case 'add': {
@@ -79,7 +79,7 @@ export async function runUser(argv: string[], io: Io): Promise<number> {
       case 'disable':
       case 'enable': {
         if (!name) throw new UsageError(`user ${action}: give the user name`);
-        const u = creds.setDisabled(name, action === 'disable');
+        const u = await creds.setDisabled(name, action === 'disable');
         io.stdout.write(`user ${u.name} ${u.disabled ? 'disabled' : 'enabled'}\n`);
         return 0;
       }
@@ -91,7 +91,7 @@ export async function runUser(argv: string[], io: Io): Promise<number> {
     io.stderr.write(`firebreak user: ${e.message}\n`);
     return 1;
   } finally {
-    db.close();
+    await close();
   }
 }
 
@@ -139,6 +139,23 @@ export async function runToken(argv: string[], io: Io): Promise<number> {
   writeFileSync(file, updated);
   io.stdout.write(`token for '${source}' (${protocols.join(', ')}) written to ${secretPath}; restart the server to use it.\nsecret: ${secret}\n`);
   return 0;
+}
+
+/**
+ * Where the users are: a cluster's PostgreSQL when the configuration has `cluster.postgres` (the
+ * api role serves them from there), else the state database in the data directory.
+ */
+async function openUsers(config: string | undefined, data: string | undefined): Promise<{ creds: Credentials; close: () => Promise<void> }> {
+  const file = config ?? 'firebreak.yml';
+  const pgConfig = !data && existsSync(file) ? parseServeConfig(readFileSync(file, 'utf8'), file).cluster?.postgres : undefined;
+  if (pgConfig) {
+    const { ClusterDb } = await import('../../serve/cluster/pg.js');
+    const { PgSql } = await import('../../serve/cluster/pg-sql.js');
+    const cdb = await ClusterDb.open(pgConfig);
+    return { creds: new Credentials(new PgSql(cdb.pool), new Passwords()), close: () => cdb.close() };
+  }
+  const db = new StateDb(join(dataDir(config, data), 'state.db'));
+  return { creds: new Credentials(db, new Passwords()), close: async () => db.close() };
 }
 
 function dataDir(config: string | undefined, data: string | undefined): string {

@@ -97,6 +97,7 @@ async function cluster(config: ServeConfig, io: Io): Promise<number> {
   const lines = [`firebreak serve: node ${k.node}, roles ${k.roles.join(', ')}`];
   for (const [name, addr] of Object.entries(node.ingest?.addresses ?? {}) as [string, AddressInfo | undefined][]) if (addr) lines.push(`  ${name.padEnd(12)} ${addr.address}:${addr.port}`);
   if (node.plan) lines.push(`  ${node.plan.rules.length - node.plan.feederKeys.size} rules, ${node.plan.correlations.length} correlations`);
+  if (node.api) lines.push(`  ${'api+console'.padEnd(12)} ${node.api.api.address.address}:${node.api.api.address.port}`);
   io.stderr.write(`${lines.join('\n')}\n`);
   await untilSignal();
   io.stderr.write(`firebreak serve: stopping node ${k.node}…\n`);

@@ -1,6 +1,6 @@
 /** What every route module of the API shares. */
 import type { FastifyRequest } from 'fastify';
-import type { StateDb } from '../store/db.js';
+import type { Sql } from '../store/sql.js';
 import type { EventStore } from '../store/types.js';
 import type { Credentials } from './auth/credentials.js';
 import type { IngestTokens } from './auth/ingest-tokens.js';
@@ -19,22 +19,23 @@ export interface ApiSettings {
 }
 
 export interface ApiContext {
-  db: StateDb;
+  db: Sql;
   events: EventStore;
   rules: RuleCatalog;
   live: LiveFeed;
   health: HealthSource;
   log: ApiLog;
   creds: Credentials;
-  ingestTokens: IngestTokens;
+  /** Null: ingest tokens cannot be made here (see `ApiDeps.ingestTokens`). */
+  ingestTokens: IngestTokens | null;
   settings: ApiSettings;
   limiters: { account: FailureLimiter; address: FailureLimiter };
   streams: StreamRegistry;
   rates: RateSampler;
   /** Every API route with its access level (for tests and tooling: the route table). */
   routes: { method: string; url: string; access: string }[];
-  /** Append to the audit trail. */
-  audit(actor: string, action: string, target: { kind: string; id: string | number } | undefined, detail?: Record<string, unknown>): void;
+  /** Append to the audit trail (outside a transaction; inside one, `auditRow` with the transaction's `Sql`). */
+  audit(actor: string, action: string, target: { kind: string; id: string | number } | undefined, detail?: Record<string, unknown>): Promise<void>;
 }
 
 /** The address a request came from (the socket's; no proxy headers are trusted). */

@@ -7,6 +7,7 @@ import type { Level, LogSource, SigmaCorrelation, SigmaRule } from '../../sigma/
 import type { IngestProtocol } from '../record.js';
 import type { IngestTokens } from './auth/ingest-tokens.js';
 import type { StateDb } from '../store/db.js';
+import type { Sql } from '../store/sql.js';
 import type { EventStore } from '../store/types.js';
 
 /** One rule as the console lists it. */
@@ -134,12 +135,17 @@ export type ApiLog = (level: 'info' | 'warn' | 'error', message: string) => void
 
 /** Everything `registerApi` needs. */
 export interface ApiDeps {
-  db: StateDb;
+  /** The state database: the embedded server's SQLite (as it is, or behind the seam), or PostgreSQL's `PgSql` (the api role). */
+  db: StateDb | Sql;
   events: EventStore;
   rules: RuleCatalog;
   live: LiveFeed;
   health: HealthSource;
   log?: ApiLog;
-  /** Ingest tokens made through the API, wired to the listeners (default: stored, told to nobody, none from a configuration). */
-  ingestTokens?: IngestTokens;
+  /**
+   * Ingest tokens made through the API, wired to the listeners (default with a SQLite `StateDb`:
+   * stored, told to nobody, none from a configuration). Null: not available here (the api role
+   * of a cluster, whose ingest nodes take their tokens from the configuration): the routes say so.
+   */
+  ingestTokens?: IngestTokens | null;
 }

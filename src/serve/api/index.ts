@@ -34,6 +34,8 @@ import { ruleRoutes } from './routes/rules.js';
 import { searchRoutes } from './routes/search.js';
 import { ref, SHARED_SCHEMAS } from './schemas.js';
 import { registerConsole } from './static.js';
+import { StateDb } from '../store/db.js';
+import { asSql, auditRow } from '../store/sql.js';
 
 export type { ApiDeps, CatalogRule, HealthSnapshot, HealthSource, LiveEvent, LiveEventType, LiveFeed, RuleCatalog, RuleUpload, SourceCounters } from './deps.js';
 export { LiveHub } from './live.js';
@@ -125,18 +127,19 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, opts: Api
     heartbeatMs: opts.heartbeatMs ?? API_LIMITS.streamHeartbeatMs,
   };
   const log = deps.log ?? ((level, m) => (level === 'info' ? undefined : process.stderr.write(`firebreak serve: api: ${level}: ${m}\n`)));
-  const creds = new Credentials(deps.db, new Passwords(opts.scrypt));
+  const sql = asSql(deps.db);
+  const creds = new Credentials(sql, new Passwords(opts.scrypt));
   const streams = new StreamRegistry();
   const rates = new RateSampler(() => deps.health.snapshot());
   const ctx: ApiContext = {
-    db: deps.db,
+    db: sql,
     events: deps.events,
     rules: deps.rules,
     live: deps.live,
     health: deps.health,
     log,
     creds,
-    ingestTokens: deps.ingestTokens ?? new IngestTokens(deps.db),
+    ingestTokens: deps.ingestTokens !== undefined ? deps.ingestTokens : deps.db instanceof StateDb ? new IngestTokens(deps.db) : null,
     settings,
     limiters: {
       account: new FailureLimiter(API_LIMITS.loginFailuresPerAccount, API_LIMITS.loginWindowMs, API_LIMITS.loginTrackedKeys),
@@ -145,7 +148,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, opts: Api
     streams,
     rates,
     routes: [],
-    audit: (actor, action, target, detail) => deps.db.audit(actor, action, target, detail),
+    audit: (actor, action, target, detail) => auditRow(sql, actor, action, target, detail),
   };
 
   // Only JSON bodies are accepted (415 for anything else).
@@ -228,10 +231,10 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps, opts: Api
           live: deps.live,
           maxStreams: settings.maxStreams,
           heartbeatMs: settings.heartbeatMs,
-          stillValid: (r) => {
-            if (p.via === 'api-key') return creds.apiKey(/^Bearer\s+(\S+)/i.exec(r.headers.authorization ?? '')?.[1] ?? '') !== null;
+          stillValid: async (r) => {
+            if (p.via === 'api-key') return (await creds.apiKey(/^Bearer\s+(\S+)/i.exec(r.headers.authorization ?? '')?.[1] ?? '')) !== null;
             const token = r.cookies[settings.cookieName];
-            return token !== undefined && creds.session(token) !== null;
+            return token !== undefined && (await creds.session(token)) !== null;
           },
         });
       },

@@ -1,11 +1,13 @@
 /**
  * Alerts and stories as the API returns them, read from the state database: list queries with
  * filters (every value bound as a parameter, never spliced into SQL), sorting and pagination,
- * one item with its comments and audit trail, and counts since a time.
+ * one item with its comments and audit trail, and counts since a time. Written once for SQLite
+ * and PostgreSQL (../store/sql.ts).
  */
 import { createHash } from 'node:crypto';
 import { LEVELS, type Level } from '../../sigma/model.js';
-import type { AlertRow, AlertStatus, AuditRow, Resolution, StateDb, StoryRow } from '../store/db.js';
+import type { AlertRow, AlertStatus, AuditRow, Resolution, StoryRow } from '../store/db.js';
+import { marks, type Dialect, type Sql } from '../store/sql.js';
 import type { Story } from '../../stories/model.js';
 
 /** The short, URL-safe handle of a rule key (keys hold file paths and NUL separators). */
@@ -165,8 +167,16 @@ export interface StoryFilters extends CommonFilters {
   includeMerged?: boolean;
 }
 
-/** An account matches its own name, `DOMAIN\name`, or the bare name after the backslash (case-insensitive). */
-const ACCOUNT_MATCH = (col: string): string => `(lower(${col}) = lower(?) OR substr(lower(${col}), -(length(?) + 1)) = '\\' || lower(?))`;
+/**
+ * An account matches its own name, `DOMAIN\name`, or the bare name after the backslash
+ * (case-insensitive). Parameters: `accountParams(name)`.
+ */
+export const ACCOUNT_MATCH = (d: Dialect, col: string): string => `(lower(${col}) = lower(?) OR ${d.suffix(`lower(${col})`, 'CAST(? AS INTEGER)')} = '\\' || lower(?))`;
+
+/** The values `ACCOUNT_MATCH` binds: the name, the length of `\name` (in characters), the name. */
+export function accountParams(name: string): unknown[] {
+  return [name, [...name].length + 1, name];
+}
 
 class Where {
   readonly clauses: string[] = [];
@@ -193,41 +203,46 @@ function commonFilters(w: Where, f: CommonFilters, a: string): void {
 }
 
 /** The alerts list. */
-export function listAlerts(db: StateDb, f: AlertFilters): Page<AlertSummary> {
+export async function listAlerts(db: Sql, f: AlertFilters): Promise<Page<AlertSummary>> {
+  const d = db.dialect;
   const w = new Where();
   commonFilters(w, f, 'a');
   if (f.host) w.add('lower(a.host) = lower(?)', f.host);
-  if (f.user) w.add(`EXISTS (SELECT 1 FROM json_each(a.users) u WHERE ${ACCOUNT_MATCH('u.value')})`, f.user, f.user, f.user);
+  if (f.user) w.add(`EXISTS (SELECT 1 FROM ${d.jsonStrings('a.users', 'u')} WHERE ${ACCOUNT_MATCH(d, 'u.value')})`, ...accountParams(f.user));
   if (f.rule) w.add('(a.rule_id = ? OR a.rule_key = ? OR a.rule_title = ?)', f.rule, f.rule, f.rule);
-  if (f.tactic) w.add('EXISTS (SELECT 1 FROM json_each(a.tactics) t WHERE t.value = ?)', f.tactic);
-  if (f.technique) w.add("EXISTS (SELECT 1 FROM json_each(a.techniques) t WHERE t.value = ? OR t.value LIKE ? || '.%')", f.technique.toUpperCase(), f.technique.toUpperCase());
+  if (f.tactic) w.add(`EXISTS (SELECT 1 FROM ${d.jsonStrings('a.tactics', 't')} WHERE t.value = ?)`, f.tactic);
+  if (f.technique) {
+    const t = f.technique.toUpperCase();
+    w.add(`EXISTS (SELECT 1 FROM ${d.jsonStrings('a.techniques', 't')} WHERE t.value = ? OR t.value LIKE ?)`, t, `${t}.%`);
+  }
   if (f.story) w.add('a.story_id = ?', f.story);
   if (f.ungrouped) w.add('a.story_id IS NULL');
   if (f.q) {
     const t = likeText(f.q);
-    w.add("(a.rule_title LIKE ? ESCAPE '\\' OR a.host LIKE ? ESCAPE '\\' OR a.users LIKE ? ESCAPE '\\' OR a.rule_id LIKE ? ESCAPE '\\')", t, t, t, t);
+    const l = d.like;
+    w.add(`(a.rule_title ${l} ? ESCAPE '\\' OR a.host ${l} ? ESCAPE '\\' OR a.users ${l} ? ESCAPE '\\' OR a.rule_id ${l} ? ESCAPE '\\')`, t, t, t, t);
   }
   const order = f.sort === 'severity' ? `${LEVEL_RANK_SQL('a.level')} DESC, a.last_seen DESC, a.id DESC` : f.sort === 'oldest' ? 'a.last_seen ASC, a.id ASC' : 'a.last_seen DESC, a.id DESC';
   const limit = f.limit ?? 50;
   const offset = f.offset ?? 0;
-  const total = (db.db.prepare(`SELECT count(*) AS n FROM alerts a ${w.sql}`).get(...w.params) as { n: number }).n;
-  const rows = db.db.prepare(`SELECT a.* FROM alerts a ${w.sql} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...w.params, limit, offset) as AlertRow[];
+  const total = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM alerts a ${w.sql}`, ...w.params))!.n;
+  const rows = await db.all<AlertRow>(`SELECT a.* FROM alerts a ${w.sql} ORDER BY ${order} LIMIT ? OFFSET ?`, ...w.params, limit, offset);
   return { items: rows.map(alertSummary), total, limit, offset };
 }
 
 /** Alerts whose rule key has this short handle (the list filter `rule` also accepts a ruleRef). */
-export function ruleKeyOfRef(db: StateDb, ref: string): string | undefined {
+export async function ruleKeyOfRef(db: Sql, ref: string): Promise<string | undefined> {
   if (!/^[0-9a-f]{16}$/.test(ref)) return undefined;
-  for (const r of db.db.prepare('SELECT DISTINCT rule_key FROM alerts').iterate() as IterableIterator<{ rule_key: string }>) if (ruleRef(r.rule_key) === ref) return r.rule_key;
+  for (const r of await db.all<{ rule_key: string }>('SELECT DISTINCT rule_key FROM alerts')) if (ruleRef(r.rule_key) === ref) return r.rule_key;
   return undefined;
 }
 
-export function getAlertRow(db: StateDb, id: number): AlertRow | undefined {
-  return db.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined;
+export function getAlertRow(db: Sql, id: number): Promise<AlertRow | undefined> {
+  return db.get<AlertRow>('SELECT * FROM alerts WHERE id = ?', id);
 }
 
-export function getStoryRow(db: StateDb, id: string): StoryRow | undefined {
-  return db.db.prepare('SELECT * FROM stories WHERE id = ?').get(id) as StoryRow | undefined;
+export function getStoryRow(db: Sql, id: string): Promise<StoryRow | undefined> {
+  return db.get<StoryRow>('SELECT * FROM stories WHERE id = ?', id);
 }
 
 function storyJson(r: StoryRow): Story | null {
@@ -235,11 +250,11 @@ function storyJson(r: StoryRow): Story | null {
   return s && typeof s === 'object' ? s : null;
 }
 
-export function storySummary(db: StateDb, r: StoryRow): StorySummary {
+export async function storySummary(db: Sql, r: StoryRow): Promise<StorySummary> {
   const s = storyJson(r);
-  const mergedFrom = (db.db.prepare('SELECT id FROM stories WHERE merged_into = ? ORDER BY id').all(r.id) as { id: string }[]).map((x) => x.id);
+  const mergedFrom = (await db.all<{ id: string }>('SELECT id FROM stories WHERE merged_into = ? ORDER BY id', r.id)).map((x) => x.id);
   const ids = [r.id, ...mergedFrom];
-  const alerts = (db.db.prepare(`SELECT count(*) AS n FROM alerts WHERE story_id IN (${ids.map(() => '?').join(', ')})`).get(...ids) as { n: number }).n;
+  const alerts = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM alerts WHERE story_id IN (${marks(ids)})`, ...ids))!.n;
   return {
     id: r.id,
     mergedInto: r.merged_into,
@@ -263,37 +278,48 @@ export function storySummary(db: StateDb, r: StoryRow): StorySummary {
   };
 }
 
+/** Stories (not merged into another) whose hosts include `host` (case-insensitive): a WHERE clause on `s`, one parameter. */
+export const STORY_HAS_HOST = (d: Dialect): string => `EXISTS (SELECT 1 FROM ${d.jsonObjects('s.story', 'h', 'hosts')} WHERE lower(${d.jsonField('h.value', 'computer')}) = lower(?))`;
+
+/** Stories whose accounts match an account (`accountParams`): a WHERE clause on `s`. */
+export const STORY_HAS_ACCOUNT = (d: Dialect): string => `EXISTS (SELECT 1 FROM ${d.jsonStrings('s.story', 'u', 'accounts')} WHERE ${ACCOUNT_MATCH(d, 'u.value')})`;
+
 /** The stories list (stories merged into another are left out unless asked for). */
-export function listStories(db: StateDb, f: StoryFilters): Page<StorySummary> {
+export async function listStories(db: Sql, f: StoryFilters): Promise<Page<StorySummary>> {
+  const d = db.dialect;
   const w = new Where();
   commonFilters(w, f, 's');
   if (!f.includeMerged) w.add('s.merged_into IS NULL');
-  if (f.host) w.add("EXISTS (SELECT 1 FROM json_each(s.story, '$.hosts') h WHERE lower(json_extract(h.value, '$.computer')) = lower(?))", f.host);
-  if (f.user) w.add(`EXISTS (SELECT 1 FROM json_each(s.story, '$.accounts') u WHERE ${ACCOUNT_MATCH('u.value')})`, f.user, f.user, f.user);
+  if (f.host) w.add(STORY_HAS_HOST(d), f.host);
+  if (f.user) w.add(STORY_HAS_ACCOUNT(d), ...accountParams(f.user));
   if (f.rule) w.add('EXISTS (SELECT 1 FROM alerts a WHERE a.story_id = s.id AND (a.rule_id = ? OR a.rule_key = ? OR a.rule_title = ?))', f.rule, f.rule, f.rule);
-  if (f.tactic) w.add("EXISTS (SELECT 1 FROM json_each(s.story, '$.tactics') t WHERE json_extract(t.value, '$.short') = ?)", f.tactic);
-  if (f.technique) w.add("EXISTS (SELECT 1 FROM json_each(s.story, '$.techniques') t WHERE t.value = ? OR t.value LIKE ? || '.%')", f.technique.toUpperCase(), f.technique.toUpperCase());
+  if (f.tactic) w.add(`EXISTS (SELECT 1 FROM ${d.jsonObjects('s.story', 't', 'tactics')} WHERE ${d.jsonField('t.value', 'short')} = ?)`, f.tactic);
+  if (f.technique) {
+    const t = f.technique.toUpperCase();
+    w.add(`EXISTS (SELECT 1 FROM ${d.jsonStrings('s.story', 't', 'techniques')} WHERE t.value = ? OR t.value LIKE ?)`, t, `${t}.%`);
+  }
   if (f.q) {
     const t = likeText(f.q);
-    w.add("(s.title LIKE ? ESCAPE '\\' OR s.patient_zero LIKE ? ESCAPE '\\' OR json_extract(s.story, '$.narrative') LIKE ? ESCAPE '\\')", t, t, t);
+    const l = d.like;
+    w.add(`(s.title ${l} ? ESCAPE '\\' OR s.patient_zero ${l} ? ESCAPE '\\' OR ${d.jsonField('s.story', 'narrative')} ${l} ? ESCAPE '\\')`, t, t, t);
   }
   const order = f.sort === 'severity' ? 's.score DESC, s.last_seen DESC, s.id' : f.sort === 'oldest' ? 's.last_seen ASC, s.id' : 's.last_seen DESC, s.id';
   const limit = f.limit ?? 50;
   const offset = f.offset ?? 0;
-  const total = (db.db.prepare(`SELECT count(*) AS n FROM stories s ${w.sql}`).get(...w.params) as { n: number }).n;
-  const rows = db.db.prepare(`SELECT s.* FROM stories s ${w.sql} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...w.params, limit, offset) as StoryRow[];
-  return { items: rows.map((r) => storySummary(db, r)), total, limit, offset };
+  const total = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM stories s ${w.sql}`, ...w.params))!.n;
+  const rows = await db.all<StoryRow>(`SELECT s.* FROM stories s ${w.sql} ORDER BY ${order} LIMIT ? OFFSET ?`, ...w.params, limit, offset);
+  const items: StorySummary[] = [];
+  for (const r of rows) items.push(await storySummary(db, r));
+  return { items, total, limit, offset };
 }
 
-export function comments(db: StateDb, kind: ItemKind, id: string): Comment[] {
-  return (
-    db.db.prepare('SELECT id, author, body, created_at FROM comments WHERE target_kind = ? AND target_id = ? ORDER BY id').all(kind, id) as {
-      id: number;
-      author: string;
-      body: string;
-      created_at: string;
-    }[]
-  ).map((c) => ({ id: c.id, author: c.author, body: c.body, createdAt: c.created_at }));
+export async function comments(db: Sql, kind: ItemKind, id: string): Promise<Comment[]> {
+  const rows = await db.all<{ id: number; author: string; body: string; created_at: string }>(
+    'SELECT id, author, body, created_at FROM comments WHERE target_kind = ? AND target_id = ? ORDER BY id',
+    kind,
+    id,
+  );
+  return rows.map((c) => ({ id: c.id, author: c.author, body: c.body, createdAt: c.created_at }));
 }
 
 export function auditEntry(r: AuditRow): AuditEntry {
@@ -309,21 +335,20 @@ export function auditEntry(r: AuditRow): AuditEntry {
   };
 }
 
-export function auditTrail(db: StateDb, kind: string, id: string): AuditEntry[] {
-  return (db.db.prepare('SELECT * FROM audit WHERE target_kind = ? AND target_id = ? ORDER BY id').all(kind, id) as AuditRow[]).map(auditEntry);
+export async function auditTrail(db: Sql, kind: string, id: string): Promise<AuditEntry[]> {
+  return (await db.all<AuditRow>('SELECT * FROM audit WHERE target_kind = ? AND target_id = ? ORDER BY id', kind, id)).map(auditEntry);
 }
 
+type Counted = { created: number; updated: number; byLevel: Record<string, number> };
+
 /** What arrived (created) and changed (updated) since a time: the console's "new since you last looked". */
-export function countsSince(
-  db: StateDb,
-  since: string,
-): { since: string; alerts: { created: number; updated: number; byLevel: Record<string, number> }; stories: { created: number; updated: number; byLevel: Record<string, number> } } {
-  const one = (table: 'alerts' | 'stories', extra: string) => {
-    const created = (db.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE created_at > ? ${extra}`).get(since) as { n: number }).n;
-    const updated = (db.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE updated_at > ? AND created_at <= ? ${extra}`).get(since, since) as { n: number }).n;
+export async function countsSince(db: Sql, since: string): Promise<{ since: string; alerts: Counted; stories: Counted }> {
+  const one = async (table: 'alerts' | 'stories', extra: string): Promise<Counted> => {
+    const created = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE created_at > ? ${extra}`, since))!.n;
+    const updated = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE updated_at > ? AND created_at <= ? ${extra}`, since, since))!.n;
     const byLevel: Record<string, number> = {};
-    for (const r of db.db.prepare(`SELECT level, count(*) AS n FROM ${table} WHERE created_at > ? ${extra} GROUP BY level`).all(since) as { level: string; n: number }[]) byLevel[r.level] = r.n;
+    for (const r of await db.all<{ level: string; n: number }>(`SELECT level, count(*) AS n FROM ${table} WHERE created_at > ? ${extra} GROUP BY level`, since)) byLevel[r.level] = r.n;
     return { created, updated, byLevel };
   };
-  return { since, alerts: one('alerts', ''), stories: one('stories', 'AND merged_into IS NULL') };
+  return { since, alerts: await one('alerts', ''), stories: await one('stories', 'AND merged_into IS NULL') };
 }

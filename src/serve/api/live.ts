@@ -69,8 +69,8 @@ export interface StreamOptions {
   live: LiveFeed;
   maxStreams: number;
   heartbeatMs: number;
-  /** Re-checks the request's credentials (null: no longer valid). */
-  stillValid: (req: FastifyRequest) => boolean;
+  /** Re-checks the request's credentials (false: no longer valid). */
+  stillValid: (req: FastifyRequest) => boolean | Promise<boolean>;
 }
 
 /** The open streams, for caps and for closing them at shutdown. */
@@ -134,9 +134,18 @@ export function serveStream(req: FastifyRequest, reply: FastifyReply, user: stri
   if (backlog === null) write(sseMessage({ event: 'reset', data: { reason: 'the feed cannot resume from that event id; reload the lists' } }));
   else for (const e of backlog) write(sseMessage({ id: e.id, event: e.type, data: e }));
   unsubscribe = o.live.subscribe((e) => write(sseMessage({ id: e.id, event: e.type, data: e })));
+  let checking = false;
   const timer = setInterval(() => {
-    if (!o.stillValid(req)) return end();
-    write(`: heartbeat ${now()}\n\n`);
+    if (checking) return;
+    checking = true;
+    Promise.resolve(o.stillValid(req))
+      .catch(() => true) // the database did not answer: keep the stream, check again at the next beat
+      .then((valid) => {
+        checking = false;
+        if (!valid) return end();
+        write(`: heartbeat ${now()}\n\n`);
+      })
+      .catch(() => undefined);
   }, o.heartbeatMs);
   timer.unref();
   res.on('close', end);

@@ -433,7 +433,7 @@ class Active {
       if (!batch.queued.length && p.nextSeq === this.progress.nextSeq && p.replaySeq === this.progress.replaySeq && p.replayDseq === this.progress.replayDseq) return;
       try {
         if (!this.lease.held) throw new FencedError(this.lease.epoch, -1);
-        await writeBatch(o.cdb, this.lease.epoch, batch);
+        await writeBatch(o.cdb, this.lease.epoch, batch, o.node);
         acknowledge(this.db, batch);
         Object.assign(this.progress, p);
         s.commits++;

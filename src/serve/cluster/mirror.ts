@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { LIMITS } from '../../core/limits.js';
 import type { StateDb } from '../store/db.js';
+import { changeNotices, LIVE_CHANNEL } from './live-pg.js';
 import { ClusterDb, rowToPg, type Progress } from './pg.js';
 
 const TABLES = ['alerts', 'applied', 'stories', 'outbox', 'baselines'] as const;
@@ -85,10 +86,17 @@ const UPSERT: Record<Exclude<Table, 'outbox'>, string> = {
 };
 
 /** Writes a batch and the progress in one transaction, fenced by `epoch`. */
-export async function writeBatch(cdb: ClusterDb, epoch: number, b: MirrorBatch): Promise<void> {
+export async function writeBatch(cdb: ClusterDb, epoch: number, b: MirrorBatch, node = ''): Promise<void> {
   await cdb.tx(async (c) => {
     await ClusterDb.fence(c, epoch);
-    for (const t of ['alerts', 'applied', 'stories', 'baselines'] as const) await chunked(c, UPSERT[t], b.rows[t]);
+    const changed = { alerts: [] as { id: number; created: boolean }[], stories: [] as { id: string; created: boolean }[] };
+    for (const t of ['alerts', 'applied', 'stories', 'baselines'] as const) {
+      const returned = await chunked(c, UPSERT[t] + (t === 'alerts' || t === 'stories' ? CHANGED : ''), b.rows[t]);
+      if (t === 'alerts') for (const r of returned) changed.alerts.push({ id: Number(r.id), created: r.created === true });
+      if (t === 'stories') for (const r of returned) changed.stories.push({ id: String(r.id), created: r.created === true });
+    }
+    // The api nodes' live feed: delivered when this transaction commits (./live-pg.ts).
+    for (const p of changeNotices(node, changed.alerts, changed.stories)) await c.query('SELECT pg_notify($1, $2)', [LIVE_CHANNEL, p]);
     // A notification is new (insert, unless the same one is there) or a delivery update.
     await chunked(c, 'INSERT INTO outbox SELECT * FROM json_populate_recordset(NULL::outbox, $1::json) ON CONFLICT DO NOTHING', b.rows.outbox);
     await chunked(
@@ -108,7 +116,12 @@ export async function writeBatch(cdb: ClusterDb, epoch: number, b: MirrorBatch):
   });
 }
 
-async function chunked(c: pg.PoolClient, sql: string, rows: Record<string, unknown>[]): Promise<void> {
+/** What an upsert of alerts or stories returns: each row's id and whether it was new (no earlier version: xmax 0). */
+const CHANGED = ' RETURNING id, (xmax = 0) AS created';
+
+async function chunked(c: pg.PoolClient, sql: string, rows: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
   const n = LIMITS.cluster.mirrorChunkRows;
-  for (let i = 0; i < rows.length; i += n) await c.query(sql, [JSON.stringify(rows.slice(i, i + n))]);
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < rows.length; i += n) out.push(...(await c.query<Record<string, unknown>>(sql, [JSON.stringify(rows.slice(i, i + n))])).rows);
+  return out;
 }

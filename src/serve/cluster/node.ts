@@ -1,7 +1,8 @@
 /**
  * One process of a scaled-out `serve` (docs/scale-out.md), holding the roles its configuration
  * gives it: ingest (the listeners, publishing to the events stream), detect (matching events
- * messages), correlate (the active one, or a standby), api. Started by `firebreak serve` when the
+ * messages), correlate (the active one, or a standby), api (the API and console from
+ * PostgreSQL). Started by `firebreak serve` when the
  * configuration has a `cluster:` section; the embedded server (../server.ts) is untouched.
  */
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { startIngest, type IngestHandle } from '../ingest/server.js';
 import { planFor } from '../server.js';
 import { ParquetWriter, retainHours } from '../store/parquet.js';
 import type { ClusterRole } from './config.js';
+import { startApiNode, type ApiNode } from './api.js';
 import { CorrelateNode } from './correlate.js';
 import { DetectNode } from './detect.js';
 import { JetStreamSink } from './ingest.js';
@@ -39,6 +41,8 @@ export interface ClusterNode {
   /** Where they are. */
   eventsDir?: string;
   correlate?: CorrelateNode;
+  /** The API and console (the api role). */
+  api?: ApiNode;
   /** The hourly retention of event files. */
   retention?: NodeJS.Timeout;
   /** Graceful stop: listeners first, then detection drains, the correlate node commits and hands its lease over. */
@@ -49,19 +53,15 @@ export async function startClusterNode(config: ServeConfig, opts: ClusterNodeOpt
   const k = config.cluster;
   if (!k) throw new FirebreakError('cluster-config', `${config.file}: no cluster section`);
   const log: IngestLog = opts.log ?? ((level, m) => (level === 'info' ? undefined : process.stderr.write(`firebreak serve [${k.node}]: ${level}: ${m}\n`)));
-  if (k.roles.includes('api')) {
-    throw new FirebreakError(
-      'cluster-role',
-      `${config.file}: the api role (the API and console from PostgreSQL) is not available in this build yet; run the embedded server for the console (docs/scale-out.md)`,
-    );
-  }
   const node: ClusterNode = { config, roles: k.roles, close: async () => undefined };
   const has = (r: ClusterRole) => k.roles.includes(r);
   try {
     if (has('detect') || has('correlate')) node.plan = planFor(config);
-    node.nc = await connectNats(k.nats!, `firebreak ${k.node} (${k.roles.join(',')})`);
-    await ensureStreams(node.nc, k.nats!, (m) => log('warn', m));
-    if (has('correlate')) {
+    if (k.roles.some((r) => r !== 'api')) {
+      node.nc = await connectNats(k.nats!, `firebreak ${k.node} (${k.roles.join(',')})`);
+      await ensureStreams(node.nc, k.nats!, (m) => log('warn', m));
+    }
+    if (has('correlate') || has('api')) {
       node.db = await ClusterDb.open(k.postgres!, (m) => log('warn', m));
       log('info', `PostgreSQL at ${redact(k.postgres!.url)}`);
     }
@@ -83,17 +83,18 @@ export async function startClusterNode(config: ServeConfig, opts: ClusterNodeOpt
         retain();
         node.retention = setInterval(retain, 3600_000).unref();
       }
-      node.detect = new DetectNode({ nc: node.nc, cfg: k.nats!, node: k.node, plan: node.plan!, threads: config.processing.threads, timeZone: config.processing.timeZone, events: node.events, log });
+      node.detect = new DetectNode({ nc: node.nc!, cfg: k.nats!, node: k.node, plan: node.plan!, threads: config.processing.threads, timeZone: config.processing.timeZone, events: node.events, log });
       node.detect.start();
     }
     if (has('correlate')) {
-      node.correlate = new CorrelateNode({ nc: node.nc, cfg: k.nats!, cdb: node.db!, node: k.node, config, plan: node.plan!, log });
+      node.correlate = new CorrelateNode({ nc: node.nc!, cfg: k.nats!, cdb: node.db!, node: k.node, config, plan: node.plan!, log });
       node.correlate.start();
     }
     if (has('ingest')) {
-      node.sink = await JetStreamSink.open(node.nc, k.nats!, k.node, config.limits.recordMaxBytes);
+      node.sink = await JetStreamSink.open(node.nc!, k.nats!, k.node, config.limits.recordMaxBytes);
       node.ingest = await startIngest(config, node.sink, { log });
     }
+    if (has('api')) node.api = await startApiNode(config, node.db!, log);
   } catch (e) {
     await stop(node);
     throw e;
@@ -104,6 +105,7 @@ export async function startClusterNode(config: ServeConfig, opts: ClusterNodeOpt
 }
 
 async function stop(n: ClusterNode): Promise<void> {
+  await n.api?.close().catch(() => undefined);
   await n.ingest?.close().catch(() => undefined);
   n.sink?.close();
   await n.detect?.stop().catch(() => undefined);

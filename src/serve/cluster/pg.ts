@@ -148,20 +148,23 @@ export class FencedError extends FirebreakError {
 }
 
 export class ClusterDb {
-  private constructor(readonly pool: pg.Pool) {}
+  private constructor(
+    readonly pool: pg.Pool,
+    private readonly options: pg.ClientConfig,
+  ) {}
 
   /** Connects (the pool reconnects by itself) and brings the schema up to date. */
   static async open(cfg: PostgresConfig, log: (m: string) => void = () => undefined): Promise<ClusterDb> {
-    const pool = new pg.Pool({
+    const options: pg.ClientConfig = {
       connectionString: cfg.url,
-      max: cfg.maxConnections,
       ...(cfg.password !== undefined ? { password: cfg.password } : {}),
       ...(cfg.ca ? { ssl: { ca: readFileSync(cfg.ca, 'utf8'), rejectUnauthorized: true } } : {}),
       connectionTimeoutMillis: 10_000,
-    });
+    };
+    const pool = new pg.Pool({ ...options, max: cfg.maxConnections });
     // An idle connection dropped by a restarting server is an event, not a crash of this node.
     pool.on('error', (e) => log(`PostgreSQL connection lost: ${e.message}`));
-    const db = new ClusterDb(pool);
+    const db = new ClusterDb(pool, options);
     try {
       await db.migrate();
     } catch (e) {
@@ -227,6 +230,11 @@ export class ClusterDb {
     const r = await c.query<{ epoch: string }>("SELECT epoch FROM correlator WHERE name = 'correlate' FOR UPDATE");
     const theirs = Number(r.rows[0]?.epoch ?? 0);
     if (theirs !== epoch) throw new FencedError(epoch, theirs);
+  }
+
+  /** A connection of its own, outside the pool (LISTEN holds one for good); the caller connects and ends it. */
+  client(): pg.Client {
+    return new pg.Client(this.options);
   }
 
   close(): Promise<void> {

@@ -9,7 +9,7 @@
  * suppression bucket), a detection by its identity. SQL text never contains a value.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FirebreakError } from '../../core/errors.js';
 
@@ -306,6 +306,19 @@ export class StateDb {
     this.db
       .prepare('INSERT INTO audit (at, actor, action, target_kind, target_id, detail) VALUES (?, ?, ?, ?, ?, ?)')
       .run(now(), actor, action, target?.kind ?? null, target === undefined ? null : String(target.id), JSON.stringify(detail));
+  }
+
+  /** Bytes on disk: the database file and its write-ahead log (0 in memory). */
+  sizeBytes(): number {
+    let n = 0;
+    for (const p of [this.path, `${this.path}-wal`, `${this.path}-shm`]) {
+      try {
+        n += statSync(p).size;
+      } catch {
+        // absent (an in-memory database, or no WAL file yet)
+      }
+    }
+    return n;
   }
 
   close(): void {

@@ -64,11 +64,11 @@ function checkSameOrigin(req: FastifyRequest, o: AuthOptions, requireEvidence: b
 }
 
 /** The principal the request's credentials name (null: none given); throws 401 for a bad bearer token. */
-function authenticate(req: FastifyRequest, o: AuthOptions): Principal | null {
+async function authenticate(req: FastifyRequest, o: AuthOptions): Promise<Principal | null> {
   const authz = req.headers.authorization;
   if (authz !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authz);
-    const p = m ? o.credentials.apiKey(m[1]!) : null;
+    const p = m ? await o.credentials.apiKey(m[1]!) : null;
     if (!p) throw new ApiError(401, 'unauthorized', 'the API key is not valid (unknown, revoked or malformed)', undefined, { 'www-authenticate': 'Bearer' });
     return p;
   }
@@ -88,7 +88,7 @@ export function installAuth(app: FastifyInstance, o: AuthOptions): void {
     const access = req.routeOptions.config.access;
     if (access === undefined) return; // the not-found handler
     const change = !SAFE_METHODS.has(req.method);
-    req.principal = authenticate(req, o);
+    req.principal = await authenticate(req, o);
     if (change) checkSameOrigin(req, o, access === 'public' || req.principal?.via === 'session');
     if (access === 'public') return;
     const p = req.principal;

@@ -43,22 +43,22 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (!row) {
         ctx.limiters.account.fail(accountKey);
         ctx.limiters.address.fail(addressKey);
-        ctx.audit(USER_NAME.test(user) ? user : '(invalid name)', 'auth.login-failed', undefined, { address: addressKey });
+        await ctx.audit(USER_NAME.test(user) ? user : '(invalid name)', 'auth.login-failed', undefined, { address: addressKey });
         throw new ApiError(401, 'bad-credentials', 'wrong user name or password');
       }
       ctx.limiters.account.reset(accountKey);
-      const s = creds.createSession(row.name, settings.sessionHours);
+      const s = await creds.createSession(row.name, settings.sessionHours);
       setCookie(reply, s.token, new Date(s.expiresAt));
-      ctx.audit(row.name, 'auth.login', undefined, { address: addressKey });
+      await ctx.audit(row.name, 'auth.login', undefined, { address: addressKey });
       return { user: row.name, role: row.role, via: 'session', csrfToken: s.csrf, expiresAt: s.expiresAt };
     },
   );
 
   app.post('/api/auth/logout', { config: { access: 'self' }, schema: { tags: ['auth'], summary: 'End the session and clear its cookie', response: { 200: ref('Ok') } } }, async (req, reply) => {
     const p = principal(req);
-    if (p.sessionId) creds.endSession(p.sessionId);
+    if (p.sessionId) await creds.endSession(p.sessionId);
     void reply.clearCookie(settings.cookieName, { path: '/', httpOnly: true, secure: settings.secureCookie, sameSite: 'strict' });
-    ctx.audit(p.name, 'auth.logout', undefined);
+    await ctx.audit(p.name, 'auth.logout', undefined);
     return { ok: true };
   });
 
@@ -67,7 +67,7 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { config: { access: 'read' }, schema: { tags: ['auth'], summary: 'Who is logged in, with the CSRF token for this session', response: { 200: ref('Session') } } },
     async (req) => {
       const p = principal(req);
-      const s = p.via === 'session' && req.cookies[settings.cookieName] ? creds.session(req.cookies[settings.cookieName]!) : null;
+      const s = p.via === 'session' && req.cookies[settings.cookieName] ? await creds.session(req.cookies[settings.cookieName]!) : null;
       return { user: p.name, role: p.role, via: p.via, csrfToken: p.csrf ?? null, expiresAt: s?.expiresAt ?? null };
     },
   );
@@ -88,7 +88,7 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (p.via !== 'session') throw forbidden('an API key has no password');
       if (!(await creds.checkLogin(p.name, req.body.current))) throw new ApiError(401, 'bad-credentials', 'the current password is wrong');
       await creds.setPassword(p.name, req.body.password, p.sessionId);
-      ctx.audit(p.name, 'user.password', { kind: 'user', id: p.name });
+      await ctx.audit(p.name, 'user.password', { kind: 'user', id: p.name });
       return { ok: true };
     },
   );
@@ -114,7 +114,7 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req, reply) => {
       const u = await creds.addUser(req.body.name, req.body.role, req.body.password);
-      ctx.audit(principal(req).name, 'user.add', { kind: 'user', id: u.name }, { role: u.role });
+      await ctx.audit(principal(req).name, 'user.add', { kind: 'user', id: u.name }, { role: u.role });
       return reply.code(201).send(u);
     },
   );
@@ -134,23 +134,23 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const actor = principal(req).name;
       const { name } = req.params;
-      const u = creds.getUser(name);
+      const u = await creds.getUser(name);
       if (!u) throw new ApiError(404, 'no-such-user', `no user '${name}'`);
       const losesAdmin = u.role === 'admin' && !u.disabled && ((req.body.role !== undefined && req.body.role !== 'admin') || req.body.disabled === true);
-      if (losesAdmin && creds.activeAdmins() <= 1) throw new ApiError(409, 'last-admin', `'${name}' is the last active admin`);
+      if (losesAdmin && (await creds.activeAdmins()) <= 1) throw new ApiError(409, 'last-admin', `'${name}' is the last active admin`);
       if (req.body.password !== undefined) {
         await creds.setPassword(name, req.body.password);
-        ctx.audit(actor, 'user.password', { kind: 'user', id: name });
+        await ctx.audit(actor, 'user.password', { kind: 'user', id: name });
       }
       if (req.body.role !== undefined && req.body.role !== u.role) {
-        creds.setRole(name, req.body.role);
-        ctx.audit(actor, 'user.role', { kind: 'user', id: name }, { from: u.role, to: req.body.role });
+        await creds.setRole(name, req.body.role);
+        await ctx.audit(actor, 'user.role', { kind: 'user', id: name }, { from: u.role, to: req.body.role });
       }
       if (req.body.disabled !== undefined && req.body.disabled !== (u.disabled !== 0)) {
-        creds.setDisabled(name, req.body.disabled);
-        ctx.audit(actor, req.body.disabled ? 'user.disable' : 'user.enable', { kind: 'user', id: name });
+        await creds.setDisabled(name, req.body.disabled);
+        await ctx.audit(actor, req.body.disabled ? 'user.disable' : 'user.enable', { kind: 'user', id: name });
       }
-      return creds.listUsers().find((x) => x.name === name)!;
+      return (await creds.listUsers()).find((x) => x.name === name)!;
     },
   );
 
@@ -177,8 +177,8 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
     },
     async (req, reply) => {
-      const r = creds.createApiKey(req.body.name, req.body.role, principal(req).name);
-      ctx.audit(principal(req).name, 'key.create', { kind: 'api-key', id: r.key.id }, { name: r.key.name, role: r.key.role });
+      const r = await creds.createApiKey(req.body.name, req.body.role, principal(req).name);
+      await ctx.audit(principal(req).name, 'key.create', { kind: 'api-key', id: r.key.id }, { name: r.key.name, role: r.key.role });
       return reply.code(201).send(r);
     },
   );
@@ -190,8 +190,8 @@ export function authRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: { tags: ['keys'], summary: 'Revoke an API key', params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } }, response: { 200: ref('ApiKey') } },
     },
     async (req) => {
-      const k = creds.revokeApiKey(req.params.id);
-      ctx.audit(principal(req).name, 'key.revoke', { kind: 'api-key', id: k.id }, { name: k.name });
+      const k = await creds.revokeApiKey(req.params.id);
+      await ctx.audit(principal(req).name, 'key.revoke', { kind: 'api-key', id: k.id }, { name: k.name });
       return k;
     },
   );

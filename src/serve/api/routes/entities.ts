@@ -8,7 +8,8 @@ import type { Story } from '../../../stories/model.js';
 import type { AlertRow, StoryRow } from '../../store/db.js';
 import type { QueryResult } from '../../store/types.js';
 import type { ApiContext } from '../context.js';
-import { alertSummary, levelRank, parseJson, storySummary, type StorySummary } from '../items.js';
+import { accountParams, ACCOUNT_MATCH, alertSummary, levelRank, parseJson, STORY_HAS_ACCOUNT, STORY_HAS_HOST, storySummary, type StorySummary } from '../items.js';
+import type { Sql } from '../../store/sql.js';
 import { API_LIMITS } from '../limits.js';
 import { ref } from '../schemas.js';
 
@@ -135,12 +136,21 @@ const listQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    q: { type: 'string', maxLength: 200, description: 'Part of the name' },
+    q: { type: 'string', maxLength: 200, pattern: '^[^\\u0000]*$', description: 'Part of the name (no U+0000: it would end a LIKE pattern in SQLite)' },
     limit: { type: 'integer', minimum: 1, maximum: API_LIMITS.pageMax, default: 50 },
     offset: { type: 'integer', minimum: 0, maximum: API_LIMITS.offsetMax, default: 0 },
   },
 } as const;
 const nameParam = { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string', minLength: 1, maxLength: API_LIMITS.paramMaxChars } } } as const;
+/** Alerts not closed (a sum both databases compute alike). */
+const OPEN = "sum(CASE WHEN status != 'closed' THEN 1 ELSE 0 END)";
+
+async function summaries(db: Sql, rows: StoryRow[]): Promise<StorySummary[]> {
+  const out: StorySummary[] = [];
+  for (const r of rows) out.push(await storySummary(db, r));
+  return out;
+}
+
 const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -156,14 +166,16 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { config: { access: 'read' }, schema: { tags: ['entities'], summary: 'Hosts with alerts, most recently active first', querystring: listQuery, response: { 200: ref('EntityList') } } },
     async (req) => {
       const { q, limit = 50, offset = 0 } = req.query;
-      const where = `WHERE host IS NOT NULL ${q ? "AND host LIKE ? ESCAPE '\\'" : ''}`;
+      const d = db.dialect;
+      const where = `WHERE host IS NOT NULL ${q ? `AND host ${d.like} ? ESCAPE '\\'` : ''}`;
       const params = q ? [like(q)] : [];
-      const total = (db.db.prepare(`SELECT count(DISTINCT lower(host)) AS n FROM alerts ${where}`).get(...params) as { n: number }).n;
-      const rows = db.db
-        .prepare(
-          `SELECT max(host) AS name, count(*) AS alerts, min(first_seen) AS f, max(last_seen) AS l, group_concat(DISTINCT level) AS levels FROM alerts ${where} GROUP BY lower(host) ORDER BY l DESC, name LIMIT ? OFFSET ?`,
-        )
-        .all(...params, limit, offset) as { name: string; alerts: number; f: string; l: string; levels: string }[];
+      const total = (await db.get<{ n: number }>(`SELECT count(DISTINCT lower(host)) AS n FROM alerts ${where}`, ...params))!.n;
+      const rows = await db.all<{ name: string; alerts: number; f: string; l: string; levels: string }>(
+        `SELECT max(host) AS name, count(*) AS alerts, min(first_seen) AS f, max(last_seen) AS l, ${d.joinDistinct('level')} AS levels FROM alerts ${where} GROUP BY lower(host) ORDER BY l DESC, name LIMIT ? OFFSET ?`,
+        ...params,
+        limit,
+        offset,
+      );
       return { items: rows.map((r) => ({ name: r.name, alerts: r.alerts, firstSeen: r.f, lastSeen: r.l, maxLevel: maxLevel(r.levels) })), total, limit, offset };
     },
   );
@@ -173,15 +185,17 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { config: { access: 'read' }, schema: { tags: ['entities'], summary: 'Accounts named by alerts, most recently active first', querystring: listQuery, response: { 200: ref('EntityList') } } },
     async (req) => {
       const { q, limit = 50, offset = 0 } = req.query;
-      const where = q ? "WHERE u.value LIKE ? ESCAPE '\\'" : '';
+      const d = db.dialect;
+      const where = q ? `WHERE u.value ${d.like} ? ESCAPE '\\'` : '';
       const params = q ? [like(q)] : [];
-      const from = 'FROM alerts a, json_each(a.users) u';
-      const total = (db.db.prepare(`SELECT count(DISTINCT lower(u.value)) AS n ${from} ${where}`).get(...params) as { n: number }).n;
-      const rows = db.db
-        .prepare(
-          `SELECT max(u.value) AS name, count(*) AS alerts, min(a.first_seen) AS f, max(a.last_seen) AS l, group_concat(DISTINCT a.level) AS levels ${from} ${where} GROUP BY lower(u.value) ORDER BY l DESC, name LIMIT ? OFFSET ?`,
-        )
-        .all(...params, limit, offset) as { name: string; alerts: number; f: string; l: string; levels: string }[];
+      const from = `FROM alerts a, ${d.jsonStrings('a.users', 'u')}`;
+      const total = (await db.get<{ n: number }>(`SELECT count(DISTINCT lower(u.value)) AS n ${from} ${where}`, ...params))!.n;
+      const rows = await db.all<{ name: string; alerts: number; f: string; l: string; levels: string }>(
+        `SELECT max(u.value) AS name, count(*) AS alerts, min(a.first_seen) AS f, max(a.last_seen) AS l, ${d.joinDistinct('a.level')} AS levels ${from} ${where} GROUP BY lower(u.value) ORDER BY l DESC, name LIMIT ? OFFSET ?`,
+        ...params,
+        limit,
+        offset,
+      );
       return { items: rows.map((r) => ({ name: r.name, alerts: r.alerts, firstSeen: r.f, lastSeen: r.l, maxLevel: maxLevel(r.levels) })), total, limit, offset };
     },
   );
@@ -199,14 +213,10 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const name = req.params.name;
-      const rows = db.db.prepare('SELECT * FROM alerts WHERE lower(host) = lower(?) ORDER BY last_seen DESC, id DESC LIMIT ?').all(name, ALERTS_SAMPLE) as AlertRow[];
-      const counts = db.db.prepare("SELECT count(*) AS n, sum(status != 'closed') AS open FROM alerts WHERE lower(host) = lower(?)").get(name) as { n: number; open: number | null };
-      const storyRows = db.db
-        .prepare(
-          "SELECT s.* FROM stories s WHERE s.merged_into IS NULL AND EXISTS (SELECT 1 FROM json_each(s.story, '$.hosts') h WHERE lower(json_extract(h.value, '$.computer')) = lower(?)) ORDER BY s.last_seen DESC LIMIT 100",
-        )
-        .all(name) as StoryRow[];
-      const stories = storyRows.map((s) => storySummary(db, s));
+      const rows = await db.all<AlertRow>('SELECT * FROM alerts WHERE lower(host) = lower(?) ORDER BY last_seen DESC, id DESC LIMIT ?', name, ALERTS_SAMPLE);
+      const counts = (await db.get<{ n: number; open: number | null }>(`SELECT count(*) AS n, ${OPEN} AS open FROM alerts WHERE lower(host) = lower(?)`, name))!;
+      const storyRows = await db.all<StoryRow>(`SELECT s.* FROM stories s WHERE s.merged_into IS NULL AND ${STORY_HAS_HOST(db.dialect)} ORDER BY s.last_seen DESC LIMIT 100`, name);
+      const stories = await summaries(db, storyRows);
 
       const accounts = new Map<string, Tally>();
       const src = new Map<string, Tally & { kind: 'ip' | 'host'; via: 'alert' | 'story' | 'events' }>();
@@ -264,15 +274,14 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const name = req.params.name;
       const bare = name.includes('\\') ? name.slice(name.lastIndexOf('\\') + 1) : name;
-      const match = "EXISTS (SELECT 1 FROM json_each(a.users) u WHERE lower(u.value) = lower(?) OR substr(lower(u.value), -(length(?) + 1)) = '\\' || lower(?))";
-      const rows = db.db.prepare(`SELECT a.* FROM alerts a WHERE ${match} ORDER BY a.last_seen DESC, a.id DESC LIMIT ?`).all(name, bare, bare, ALERTS_SAMPLE) as AlertRow[];
-      const counts = db.db.prepare(`SELECT count(*) AS n, sum(a.status != 'closed') AS open FROM alerts a WHERE ${match}`).get(name, bare, bare) as { n: number; open: number | null };
-      const storyRows = db.db
-        .prepare(
-          "SELECT s.* FROM stories s WHERE s.merged_into IS NULL AND EXISTS (SELECT 1 FROM json_each(s.story, '$.accounts') u WHERE lower(u.value) = lower(?) OR substr(lower(u.value), -(length(?) + 1)) = '\\' || lower(?)) ORDER BY s.last_seen DESC LIMIT 100",
-        )
-        .all(name, bare, bare) as StoryRow[];
-      const stories = storyRows.map((s) => storySummary(db, s));
+      const d = db.dialect;
+      // The name as given, or its bare part after a backslash in any domain.
+      const match = `EXISTS (SELECT 1 FROM ${d.jsonStrings('a.users', 'u')} WHERE ${ACCOUNT_MATCH(d, 'u.value')})`;
+      const p = [name, ...accountParams(bare).slice(1)];
+      const rows = await db.all<AlertRow>(`SELECT a.* FROM alerts a WHERE ${match} ORDER BY a.last_seen DESC, a.id DESC LIMIT ?`, ...p, ALERTS_SAMPLE);
+      const counts = (await db.get<{ n: number; open: number | null }>(`SELECT count(*) AS n, ${OPEN.replace('status', 'a.status')} AS open FROM alerts a WHERE ${match}`, ...p))!;
+      const storyRows = await db.all<StoryRow>(`SELECT s.* FROM stories s WHERE s.merged_into IS NULL AND ${STORY_HAS_ACCOUNT(d)} ORDER BY s.last_seen DESC LIMIT 100`, ...p);
+      const stories = await summaries(db, storyRows);
       const hosts = new Map<string, Tally & { via: 'alert' | 'events' }>();
       const src = new Map<string, Tally & { kind: 'ip' | 'host'; via: 'alert' | 'story' | 'events' }>();
       for (const r of rows) {

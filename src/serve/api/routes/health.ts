@@ -2,7 +2,6 @@
  * Health (ingest rates per source, lag, drops, storage, notification failures), `/metrics` in the
  * Prometheus text format (prom-client, on a registry of its own), and the audit trail.
  */
-import { statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AuditRow } from '../../store/db.js';
@@ -14,18 +13,6 @@ import { ref } from '../schemas.js';
 
 export { RateSampler } from '../rates.js';
 
-function fileBytes(path: string): number {
-  let n = 0;
-  for (const p of [path, `${path}-wal`, `${path}-shm`]) {
-    try {
-      n += statSync(p).size;
-    } catch {
-      // absent (an in-memory database, or no WAL file yet)
-    }
-  }
-  return n;
-}
-
 interface NotificationHealth {
   channel: string;
   sent: number;
@@ -35,31 +22,27 @@ interface NotificationHealth {
   nextRetryAt: string | null;
 }
 
-function notifications(ctx: ApiContext): NotificationHealth[] {
-  const rows = ctx.db.db
-    .prepare(
-      `SELECT channel,
-              sum(sent_at IS NOT NULL) AS sent,
-              sum(sent_at IS NULL) AS pending,
-              sum(sent_at IS NULL AND attempts > 0) AS failing,
-              min(CASE WHEN sent_at IS NULL AND attempts > 0 THEN next_at END) AS next_retry
-       FROM outbox GROUP BY channel ORDER BY channel`,
-    )
-    .all() as { channel: string; sent: number; pending: number; failing: number; next_retry: string | null }[];
-  const lastError = ctx.db.db.prepare('SELECT last_error FROM outbox WHERE channel = ? AND sent_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1');
-  return rows.map((r) => ({
-    channel: r.channel,
-    sent: r.sent,
-    pending: r.pending,
-    failing: r.failing,
-    lastError: (lastError.get(r.channel) as { last_error: string } | undefined)?.last_error ?? null,
-    nextRetryAt: r.next_retry,
-  }));
+async function notifications(ctx: ApiContext): Promise<NotificationHealth[]> {
+  const n = (cond: string) => `sum(CASE WHEN ${cond} THEN 1 ELSE 0 END)`;
+  const rows = await ctx.db.all<{ channel: string; sent: number; pending: number; failing: number; next_retry: string | null }>(
+    `SELECT channel,
+            ${n('sent_at IS NOT NULL')} AS sent,
+            ${n('sent_at IS NULL')} AS pending,
+            ${n('sent_at IS NULL AND attempts > 0')} AS failing,
+            min(CASE WHEN sent_at IS NULL AND attempts > 0 THEN next_at END) AS next_retry
+     FROM outbox GROUP BY channel ORDER BY channel`,
+  );
+  const out: NotificationHealth[] = [];
+  for (const r of rows) {
+    const last = await ctx.db.get<{ last_error: string }>('SELECT last_error FROM outbox WHERE channel = ? AND sent_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1', r.channel);
+    out.push({ channel: r.channel, sent: r.sent, pending: r.pending, failing: r.failing, lastError: last?.last_error ?? null, nextRetryAt: r.next_retry });
+  }
+  return out;
 }
 
 /** What the stores hold; the event store's own health (restarts, field names it could not catalogue), or why it could not say. */
 async function storage(ctx: ApiContext) {
-  const stateBytes = fileBytes(ctx.db.path);
+  const stateBytes = await ctx.db.sizeBytes();
   try {
     const u = await ctx.events.usage();
     return {
@@ -94,7 +77,7 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
         pipeline: s.pipeline,
         drops: s.drops,
         storage: await storage(ctx),
-        notifications: notifications(ctx),
+        notifications: await notifications(ctx),
         liveStreams: liveStreams(),
       };
     },
@@ -159,21 +142,13 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
   gauge('firebreak_wal_disk_bytes', 'Write-ahead log size on disk', [], () => (snap ? [[{}, snap.wal.diskBytes]] : []));
   gauge('firebreak_pipeline_lag_seconds', 'Arrival-to-processed delay of the last batch', [], () => (snap?.pipeline.lagMs != null ? [[{}, snap.pipeline.lagMs / 1000]] : []));
   gauge('firebreak_backpressure', '1 while ingest refuses data', [], () => (snap ? [[{}, snap.backpressure ? 1 : 0]] : []));
-  gauge('firebreak_alerts', 'Alerts, by level and status', ['level', 'status'], () =>
-    (ctx.db.db.prepare('SELECT level, status, count(*) AS n FROM alerts GROUP BY level, status').all() as { level: string; status: string; n: number }[]).map((r) => [
-      { level: r.level, status: r.status },
-      r.n,
-    ]),
-  );
-  gauge('firebreak_stories', 'Stories (not merged into another), by level and status', ['level', 'status'], () =>
-    (ctx.db.db.prepare('SELECT level, status, count(*) AS n FROM stories WHERE merged_into IS NULL GROUP BY level, status').all() as { level: string; status: string; n: number }[]).map((r) => [
-      { level: r.level, status: r.status },
-      r.n,
-    ]),
-  );
-  gauge('firebreak_notifications_pending', 'Notifications not yet delivered, per channel', ['channel'], () => notifications(ctx).map((n) => [{ channel: n.channel }, n.pending]));
+  // Read from the database before each scrape (the gauges' collect() is synchronous).
+  let counted: { alerts: { level: string; status: string; n: number }[]; stories: { level: string; status: string; n: number }[]; notifications: NotificationHealth[] } | null = null;
+  gauge('firebreak_alerts', 'Alerts, by level and status', ['level', 'status'], () => (counted?.alerts ?? []).map((r) => [{ level: r.level, status: r.status }, r.n]));
+  gauge('firebreak_stories', 'Stories (not merged into another), by level and status', ['level', 'status'], () => (counted?.stories ?? []).map((r) => [{ level: r.level, status: r.status }, r.n]));
+  gauge('firebreak_notifications_pending', 'Notifications not yet delivered, per channel', ['channel'], () => (counted?.notifications ?? []).map((n) => [{ channel: n.channel }, n.pending]));
   gauge('firebreak_notifications_failing', 'Notifications whose delivery failed at least once and is being retried, per channel', ['channel'], () =>
-    notifications(ctx).map((n) => [{ channel: n.channel }, n.failing]),
+    (counted?.notifications ?? []).map((n) => [{ channel: n.channel }, n.failing]),
   );
   gauge('firebreak_api_live_streams', 'Open live-feed connections', [], () => [[{}, liveStreams()]]);
   let stored: Awaited<ReturnType<typeof storage>> | null = null;
@@ -217,6 +192,11 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
     async (_req, reply) => {
       snap = await ctx.health.snapshot();
       stored = await storage(ctx);
+      counted = {
+        alerts: await ctx.db.all('SELECT level, status, count(*) AS n FROM alerts GROUP BY level, status'),
+        stories: await ctx.db.all('SELECT level, status, count(*) AS n FROM stories WHERE merged_into IS NULL GROUP BY level, status'),
+        notifications: await notifications(ctx),
+      };
       const text = await registry.metrics();
       return reply.type(registry.contentType).send(text);
     },
@@ -271,8 +251,8 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
       const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
       const limit = q.limit ?? 50;
       const offset = q.offset ?? 0;
-      const total = (ctx.db.db.prepare(`SELECT count(*) AS n FROM audit ${w}`).get(...params) as { n: number }).n;
-      const items = (ctx.db.db.prepare(`SELECT * FROM audit ${w} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...params, limit, offset) as AuditRow[]).map(auditEntry);
+      const total = (await ctx.db.get<{ n: number }>(`SELECT count(*) AS n FROM audit ${w}`, ...params))!.n;
+      const items = (await ctx.db.all<AuditRow>(`SELECT * FROM audit ${w} ORDER BY id DESC LIMIT ? OFFSET ?`, ...params, limit, offset)).map(auditEntry);
       return { items, total, limit, offset };
     },
   );

@@ -1,13 +1,21 @@
 /** Ingest tokens (admins): the configuration's and those made here; make one, revoke one. */
 import type { FastifyInstance } from 'fastify';
 import type { IngestProtocol } from '../../record.js';
-import { TOKEN_PROTOCOLS } from '../auth/ingest-tokens.js';
+import { TOKEN_PROTOCOLS, type IngestTokens } from '../auth/ingest-tokens.js';
+import { ApiError } from '../errors.js';
 import { principal } from '../auth/hooks.js';
 import type { ApiContext } from '../context.js';
 import { ref } from '../schemas.js';
 
 export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const tokens = ctx.ingestTokens;
+  const need = (): IngestTokens => {
+    if (ctx.ingestTokens) return ctx.ingestTokens;
+    throw new ApiError(
+      501,
+      'not-available',
+      "ingest tokens cannot be made through the API of a cluster's api node: the ingest nodes take their tokens from the configuration file (firebreak token add, then restart them)",
+    );
+  };
 
   app.get(
     '/api/ingest-tokens',
@@ -19,7 +27,7 @@ export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
         response: { 200: { type: 'array', items: ref('IngestToken') } },
       },
     },
-    async () => tokens.list(),
+    async () => need().list(),
   );
 
   app.post<{ Body: { source: string; protocols: IngestProtocol[] } }>(
@@ -43,8 +51,8 @@ export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req, reply) => {
       const actor = principal(req).name;
-      const r = tokens.create(req.body.source, req.body.protocols, actor);
-      ctx.audit(actor, 'ingest-token.create', { kind: 'ingest-token', id: r.token.id! }, { source: r.token.source, protocols: r.token.protocols });
+      const r = need().create(req.body.source, req.body.protocols, actor);
+      await ctx.audit(actor, 'ingest-token.create', { kind: 'ingest-token', id: r.token.id! }, { source: r.token.source, protocols: r.token.protocols });
       return reply.code(201).send(r);
     },
   );
@@ -62,9 +70,10 @@ export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const actor = principal(req).name;
+      const tokens = need();
       const was = tokens.get(req.params.id);
       const t = tokens.revoke(req.params.id);
-      if (!was?.revoked) ctx.audit(actor, 'ingest-token.revoke', { kind: 'ingest-token', id: req.params.id }, { source: t.source });
+      if (!was?.revoked) await ctx.audit(actor, 'ingest-token.revoke', { kind: 'ingest-token', id: req.params.id }, { source: t.source });
       return t;
     },
   );

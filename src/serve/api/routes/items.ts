@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { LEVELS } from '../../../sigma/model.js';
 import type { Story } from '../../../stories/model.js';
 import { ALERT_STATUSES, now, RESOLUTIONS, type AlertRow, type AlertStatus, type Resolution, type StoryRow } from '../../store/db.js';
+import { auditRow, marks, type Sql } from '../../store/sql.js';
 import { principal } from '../auth/hooks.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
@@ -23,8 +24,10 @@ import {
   ruleKeyOfRef,
   storySummary,
   type AlertFilters,
+  type AlertSummary,
   type ItemKind,
   type StoryFilters,
+  type StorySummary,
 } from '../items.js';
 import { API_LIMITS } from '../limits.js';
 import { ref } from '../schemas.js';
@@ -44,7 +47,8 @@ const LIST_PROPS = {
   technique: { ...text(16), pattern: '^[Tt]\\d{4}(\\.\\d{3})?$', description: 'ATT&CK technique (`T1021` also matches its sub-techniques)' },
   from: { ...iso, description: 'Items active at or after this time (last seen ≥ from)' },
   to: { ...iso, description: 'Items active at or before this time (first seen ≤ to)' },
-  q: { ...text(200), description: 'Text in the title, host, accounts or rule id' },
+  // No U+0000: SQLite's LIKE would end the pattern there (matching far more than asked).
+  q: { ...text(200), pattern: '^[^\\u0000]*$', description: 'Text in the title, host, accounts or rule id' },
   assignee: text(64),
   sort: { type: 'string', enum: ['newest', 'oldest', 'severity'], default: 'newest' },
   limit: { type: 'integer', minimum: 1, maximum: API_LIMITS.pageMax, default: 50 },
@@ -61,9 +65,9 @@ type TriageBody = { status: AlertStatus; resolution?: Resolution; cascade?: bool
 export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db } = ctx;
 
-  const normalise = <T extends AlertFilters | StoryFilters>(q: T): T => {
+  const normalise = async <T extends AlertFilters | StoryFilters>(q: T): Promise<T> => {
     const out = { ...q, from: isoOf(q.from), to: isoOf(q.to) };
-    if (q.rule && /^[0-9a-f]{16}$/.test(q.rule)) out.rule = ruleKeyOfRef(db, q.rule) ?? q.rule;
+    if (q.rule && /^[0-9a-f]{16}$/.test(q.rule)) out.rule = (await ruleKeyOfRef(db, q.rule)) ?? q.rule;
     return out;
   };
 
@@ -78,7 +82,7 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
         response: { 200: ref('AlertPage') },
       },
     },
-    async (req) => listAlerts(db, normalise(req.query)),
+    async (req) => listAlerts(db, await normalise(req.query)),
   );
 
   app.get<{ Params: { id: number } }>(
@@ -98,7 +102,7 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
         response: { 200: ref('StoryPage') },
       },
     },
-    async (req) => listStories(db, normalise(req.query)),
+    async (req) => listStories(db, await normalise(req.query)),
   );
 
   app.get<{ Params: { id: string }; Querystring: { alertsLimit?: number; alertsOffset?: number } }>(
@@ -150,10 +154,12 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
       { config: { access: 'change' }, schema: { tags, summary: `Acknowledge a new ${kind} (status new → acknowledged)`, params, response: { 200: summaryRef } } },
       async (req) => {
         const actor = principal(req).name;
-        const row = load(ctx, kind, req.params.id);
+        const row = await load(ctx, kind, req.params.id);
         if (row.status === 'new') {
-          update(ctx, kind, row, { status: 'acknowledged' });
-          ctx.audit(actor, `${kind}.acknowledge`, { kind, id: row.id }, { from: 'new', to: 'acknowledged' });
+          await db.tx(async (t) => {
+            await update(t, kind, row, { status: 'acknowledged' });
+            await auditRow(t, actor, `${kind}.acknowledge`, { kind, id: row.id }, { from: 'new', to: 'acknowledged' });
+          });
         }
         return announce(ctx, kind, row.id);
       },
@@ -173,15 +179,17 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
       async (req) => {
         const actor = principal(req).name;
-        const row = load(ctx, kind, req.params.id);
+        const row = await load(ctx, kind, req.params.id);
         const to = req.body.assignee;
         if (to !== null) {
-          const u = ctx.creds.getUser(to);
+          const u = await ctx.creds.getUser(to);
           if (!u || u.disabled) throw badRequest('no-such-user', `no active user '${to}' to assign to`);
         }
         if (row.assignee !== to) {
-          update(ctx, kind, row, { assignee: to });
-          ctx.audit(actor, `${kind}.assign`, { kind, id: row.id }, { from: row.assignee, to });
+          await db.tx(async (t) => {
+            await update(t, kind, row, { assignee: to });
+            await auditRow(t, actor, `${kind}.assign`, { kind, id: row.id }, { from: row.assignee, to });
+          });
         }
         return announce(ctx, kind, row.id);
       },
@@ -216,27 +224,28 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const { status, resolution } = req.body;
         if (status === 'closed' && !resolution) throw badRequest('resolution-required', 'closing needs a resolution: true_positive, benign or false_positive');
         if (status !== 'closed' && resolution) throw badRequest('resolution-not-allowed', 'a resolution is given only when closing');
-        const row = load(ctx, kind, req.params.id);
+        const row = await load(ctx, kind, req.params.id);
         const res = resolution ?? null;
-        db.tx(() => {
+        const cascaded = await db.tx(async (t) => {
           if (row.status !== status || row.resolution !== res) {
-            update(ctx, kind, row, { status, resolution: res });
-            ctx.audit(
+            await update(t, kind, row, { status, resolution: res });
+            await auditRow(
+              t,
               actor,
               `${kind}.status`,
               { kind, id: row.id },
               { from: row.status, to: status, ...(row.resolution ? { fromResolution: row.resolution } : {}), ...(res ? { resolution: res } : {}) },
             );
           }
-          if (kind === 'story' && status === 'closed' && req.body.cascade !== false) {
-            const open = db.db.prepare("SELECT * FROM alerts WHERE story_id = ? AND status != 'closed'").all(String(row.id)) as AlertRow[];
-            for (const a of open) {
-              update(ctx, 'alert', a, { status, resolution: res });
-              ctx.audit(actor, 'alert.status', { kind: 'alert', id: a.id }, { from: a.status, to: status, resolution: res, via: `story ${row.id}` });
-            }
-            for (const a of open) announce(ctx, 'alert', a.id);
+          if (kind !== 'story' || status !== 'closed' || req.body.cascade === false) return [];
+          const open = await t.all<AlertRow>("SELECT * FROM alerts WHERE story_id = ? AND status != 'closed' ORDER BY id", String(row.id));
+          for (const a of open) {
+            await update(t, 'alert', a, { status, resolution: res });
+            await auditRow(t, actor, 'alert.status', { kind: 'alert', id: a.id }, { from: a.status, to: status, resolution: res, via: `story ${row.id}` });
           }
+          return open;
         });
+        for (const a of cascaded) await announce(ctx, 'alert', a.id);
         return announce(ctx, kind, row.id);
       },
     );
@@ -255,16 +264,16 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
       async (req, reply) => {
         const actor = principal(req).name;
-        const row = load(ctx, kind, req.params.id);
+        const row = await load(ctx, kind, req.params.id);
         const body = req.body.body;
         if (!body.trim()) throw badRequest('empty-comment', 'the comment is empty');
         const at = now();
-        const id = db.tx(() => {
-          const r = db.db.prepare('INSERT INTO comments (target_kind, target_id, author, body, created_at) VALUES (?, ?, ?, ?, ?)').run(kind, String(row.id), actor, body, at);
-          ctx.audit(actor, `${kind}.comment`, { kind, id: row.id }, { comment: Number(r.lastInsertRowid) });
-          return Number(r.lastInsertRowid);
+        const id = await db.tx(async (t) => {
+          const commentId = await t.insertId('INSERT INTO comments (target_kind, target_id, author, body, created_at) VALUES (?, ?, ?, ?, ?)', kind, String(row.id), actor, body, at);
+          await auditRow(t, actor, `${kind}.comment`, { kind, id: row.id }, { comment: commentId });
+          return commentId;
         });
-        announce(ctx, kind, row.id);
+        await announce(ctx, kind, row.id);
         return reply.code(201).send({ id, author: actor, body, createdAt: at });
       },
     );
@@ -284,20 +293,20 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const actor = principal(req).name;
-      const from = load(ctx, 'story', req.params.id) as StoryRow;
-      const into = load(ctx, 'story', req.body.into) as StoryRow;
+      const from = (await load(ctx, 'story', req.params.id)) as StoryRow;
+      const into = (await load(ctx, 'story', req.body.into)) as StoryRow;
       if (from.id === into.id) throw badRequest('same-story', 'a story cannot be merged into itself');
-      const t = now();
-      db.tx(() => {
-        const moved = db.db.prepare('UPDATE alerts SET story_id = ?, updated_at = ? WHERE story_id = ?').run(into.id, t, from.id).changes;
+      const at = now();
+      await db.tx(async (t) => {
+        const moved = (await t.run('UPDATE alerts SET story_id = ?, updated_at = ? WHERE story_id = ?', into.id, at, from.id)).changes;
         // Stories already merged into `from` now point at `into` directly (one level to compose when read).
-        const repointed = db.db.prepare('UPDATE stories SET merged_into = ?, updated_at = ? WHERE merged_into = ?').run(into.id, t, from.id).changes;
-        db.db.prepare('UPDATE stories SET merged_into = ?, updated_at = ? WHERE id = ?').run(into.id, t, from.id);
-        db.db.prepare('UPDATE stories SET updated_at = ? WHERE id = ?').run(t, into.id);
-        ctx.audit(actor, 'story.merge', { kind: 'story', id: from.id }, { into: into.id, alertsMoved: moved, storiesRepointed: repointed });
-        ctx.audit(actor, 'story.merged-in', { kind: 'story', id: into.id }, { from: from.id, alertsMoved: moved });
+        const repointed = (await t.run('UPDATE stories SET merged_into = ?, updated_at = ? WHERE merged_into = ?', into.id, at, from.id)).changes;
+        await t.run('UPDATE stories SET merged_into = ?, updated_at = ? WHERE id = ?', into.id, at, from.id);
+        await t.run('UPDATE stories SET updated_at = ? WHERE id = ?', at, into.id);
+        await auditRow(t, actor, 'story.merge', { kind: 'story', id: from.id }, { into: into.id, alertsMoved: moved, storiesRepointed: repointed });
+        await auditRow(t, actor, 'story.merged-in', { kind: 'story', id: into.id }, { from: from.id, alertsMoved: moved });
       });
-      announce(ctx, 'story', from.id);
+      await announce(ctx, 'story', from.id);
       return announce(ctx, 'story', into.id);
     },
   );
@@ -316,109 +325,110 @@ export function itemRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const actor = principal(req).name;
-      const story = load(ctx, 'story', req.params.id) as StoryRow;
-      const alert = getAlertRow(db, req.body.alertId);
+      const story = (await load(ctx, 'story', req.params.id)) as StoryRow;
+      const alert = await getAlertRow(db, req.body.alertId);
       if (!alert) throw notFound(`alert ${req.body.alertId}`);
-      const members = [story.id, ...(db.db.prepare('SELECT id FROM stories WHERE merged_into = ?').all(story.id) as { id: string }[]).map((r) => r.id)];
+      const members = [story.id, ...(await db.all<{ id: string }>('SELECT id FROM stories WHERE merged_into = ?', story.id)).map((r) => r.id)];
       if (!alert.story_id || !members.includes(alert.story_id)) throw new ApiError(409, 'not-in-story', `alert ${alert.id} is not part of story ${story.id}`);
-      const t = now();
-      db.tx(() => {
-        db.db.prepare('UPDATE alerts SET story_id = NULL, updated_at = ? WHERE id = ?').run(t, alert.id);
-        db.db
-          .prepare(
-            'INSERT INTO story_splits (alert_id, story_id, actor, at) VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET story_id = excluded.story_id, actor = excluded.actor, at = excluded.at',
-          )
-          .run(alert.id, alert.story_id, actor, t);
-        db.db.prepare('UPDATE stories SET updated_at = ? WHERE id = ?').run(t, story.id);
-        ctx.audit(actor, 'story.split', { kind: 'story', id: story.id }, { alert: alert.id, rule: alert.rule_title, host: alert.host });
-        ctx.audit(actor, 'alert.split', { kind: 'alert', id: alert.id }, { fromStory: alert.story_id });
+      const at = now();
+      await db.tx(async (t) => {
+        await t.run('UPDATE alerts SET story_id = NULL, updated_at = ? WHERE id = ?', at, alert.id);
+        await t.run(
+          'INSERT INTO story_splits (alert_id, story_id, actor, at) VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET story_id = excluded.story_id, actor = excluded.actor, at = excluded.at',
+          alert.id,
+          alert.story_id,
+          actor,
+          at,
+        );
+        await t.run('UPDATE stories SET updated_at = ? WHERE id = ?', at, story.id);
+        await auditRow(t, actor, 'story.split', { kind: 'story', id: story.id }, { alert: alert.id, rule: alert.rule_title, host: alert.host });
+        await auditRow(t, actor, 'alert.split', { kind: 'alert', id: alert.id }, { fromStory: alert.story_id });
       });
-      announce(ctx, 'story', story.id);
+      await announce(ctx, 'story', story.id);
       return announce(ctx, 'alert', alert.id);
     },
   );
 }
 
 /** Loads an item for a change (404 if absent; 409 for a story merged into another: act on that one). */
-function load(ctx: ApiContext, kind: ItemKind, id: string | number): AlertRow | StoryRow {
+async function load(ctx: ApiContext, kind: ItemKind, id: string | number): Promise<AlertRow | StoryRow> {
   if (kind === 'alert') {
-    const r = getAlertRow(ctx.db, Number(id));
+    const r = await getAlertRow(ctx.db, Number(id));
     if (!r) throw notFound(`alert ${id}`);
     return r;
   }
-  const r = getStoryRow(ctx.db, String(id));
+  const r = await getStoryRow(ctx.db, String(id));
   if (!r) throw notFound(`story ${String(id).slice(0, 200)}`);
   if (r.merged_into) throw new ApiError(409, 'merged', `story ${r.id} was merged into ${r.merged_into}; act on that one`, { mergedInto: r.merged_into });
   return r;
 }
 
-function update(ctx: ApiContext, kind: ItemKind, row: AlertRow | StoryRow, set: { status?: AlertStatus; resolution?: Resolution | null; assignee?: string | null }): void {
+async function update(q: Sql, kind: ItemKind, row: AlertRow | StoryRow, set: { status?: AlertStatus; resolution?: Resolution | null; assignee?: string | null }): Promise<void> {
   const cols = Object.keys(set) as (keyof typeof set)[];
   const table = kind === 'alert' ? 'alerts' : 'stories';
-  ctx.db.db.prepare(`UPDATE ${table} SET ${cols.map((c) => `${c} = ?`).join(', ')}, updated_at = ? WHERE id = ?`).run(...cols.map((c) => set[c] ?? null), now(), row.id);
+  await q.run(`UPDATE ${table} SET ${cols.map((c) => `${c} = ?`).join(', ')}, updated_at = ? WHERE id = ?`, ...cols.map((c) => set[c] ?? null), now(), row.id);
 }
 
 /** Publishes the item's new state to the live feed and returns its summary. */
-export function announce(ctx: ApiContext, kind: 'alert', id: number | string, created?: boolean): ReturnType<typeof alertSummary>;
-export function announce(ctx: ApiContext, kind: 'story', id: number | string, created?: boolean): ReturnType<typeof storySummary>;
-export function announce(ctx: ApiContext, kind: ItemKind, id: number | string, created?: boolean): ReturnType<typeof alertSummary> | ReturnType<typeof storySummary>;
-export function announce(ctx: ApiContext, kind: ItemKind, id: number | string, created = false): ReturnType<typeof alertSummary> | ReturnType<typeof storySummary> {
+export function announce(ctx: Pick<ApiContext, 'db' | 'live'>, kind: 'alert', id: number | string, created?: boolean): Promise<AlertSummary>;
+export function announce(ctx: Pick<ApiContext, 'db' | 'live'>, kind: 'story', id: number | string, created?: boolean): Promise<StorySummary>;
+export function announce(ctx: Pick<ApiContext, 'db' | 'live'>, kind: ItemKind, id: number | string, created?: boolean): Promise<AlertSummary | StorySummary>;
+export async function announce(ctx: Pick<ApiContext, 'db' | 'live'>, kind: ItemKind, id: number | string, created = false): Promise<AlertSummary | StorySummary> {
   if (kind === 'alert') {
-    const summary = alertSummary(getAlertRow(ctx.db, Number(id))!);
+    const summary = alertSummary((await getAlertRow(ctx.db, Number(id)))!);
     ctx.live.publish(created ? 'alert.created' : 'alert.updated', { id: String(id), summary });
     return summary;
   }
-  const summary = storySummary(ctx.db, getStoryRow(ctx.db, String(id))!);
+  const summary = await storySummary(ctx.db, (await getStoryRow(ctx.db, String(id)))!);
   ctx.live.publish(created ? 'story.created' : 'story.updated', { id: String(id), summary });
   return summary;
 }
 
-function alertDetail(ctx: ApiContext, id: number) {
-  const r = getAlertRow(ctx.db, id);
+async function alertDetail(ctx: ApiContext, id: number) {
+  const r = await getAlertRow(ctx.db, id);
   if (!r) throw notFound(`alert ${id}`);
   const detection = parseJson<unknown>(r.detection, {});
   return {
     ...alertSummary(r),
     detection: detection && typeof detection === 'object' ? detection : {},
-    comments: comments(ctx.db, 'alert', String(id)),
-    audit: auditTrail(ctx.db, 'alert', String(id)),
+    comments: await comments(ctx.db, 'alert', String(id)),
+    audit: await auditTrail(ctx.db, 'alert', String(id)),
   };
 }
 
-function storyDetail(ctx: ApiContext, id: string, alertsLimit: number, alertsOffset: number) {
-  const r = getStoryRow(ctx.db, id);
+async function storyDetail(ctx: ApiContext, id: string, alertsLimit: number, alertsOffset: number) {
+  const db = ctx.db;
+  const r = await getStoryRow(db, id);
   if (!r) throw notFound(`story ${id.slice(0, 200)}`);
-  const summary = storySummary(ctx.db, r);
+  const summary = await storySummary(db, r);
+  const ids = [r.id, ...summary.mergedFrom];
   let story: Story | null = null;
   const own = parseJson<unknown>(r.story, null);
   if (isStory(own)) {
     story = own;
     for (const m of summary.mergedFrom) {
-      const other = parseJson<unknown>(getStoryRow(ctx.db, m)?.story ?? null, null);
+      const other = parseJson<unknown>((await getStoryRow(db, m))?.story ?? null, null);
       if (isStory(other)) story = mergeStory(story, other);
     }
-    const ids = [r.id, ...summary.mergedFrom];
-    const splits = ctx.db.db
-      .prepare(`SELECT a.id, a.rule_title, a.host, a.first_seen, a.last_seen, a.count FROM story_splits s JOIN alerts a ON a.id = s.alert_id WHERE s.story_id IN (${ids.map(() => '?').join(', ')})`)
-      .all(...ids) as { id: number; rule_title: string; host: string | null; first_seen: string; last_seen: string; count: number }[];
+    const splits = await db.all<{ id: number; rule_title: string; host: string | null; first_seen: string; last_seen: string; count: number }>(
+      `SELECT a.id, a.rule_title, a.host, a.first_seen, a.last_seen, a.count FROM story_splits s JOIN alerts a ON a.id = s.alert_id WHERE s.story_id IN (${marks(ids)})`,
+      ...ids,
+    );
     story = withoutSplits(
       story,
       splits.map((s): SplitAlert => ({ ruleTitle: s.rule_title, host: s.host, firstSeen: s.first_seen, lastSeen: s.last_seen, count: s.count })),
     );
   }
-  const ids = [r.id, ...summary.mergedFrom];
-  const splitAlerts = (ctx.db.db.prepare(`SELECT alert_id FROM story_splits WHERE story_id IN (${ids.map(() => '?').join(', ')}) ORDER BY alert_id`).all(...ids) as { alert_id: number }[]).map(
-    (x) => x.alert_id,
-  );
-  const inStory = `story_id IN (${ids.map(() => '?').join(', ')})`;
-  const total = (ctx.db.db.prepare(`SELECT count(*) AS n FROM alerts WHERE ${inStory}`).get(...ids) as { n: number }).n;
-  const alertRows = ctx.db.db.prepare(`SELECT * FROM alerts WHERE ${inStory} ORDER BY first_seen, id LIMIT ? OFFSET ?`).all(...ids, alertsLimit, alertsOffset) as AlertRow[];
+  const splitAlerts = (await db.all<{ alert_id: number }>(`SELECT alert_id FROM story_splits WHERE story_id IN (${marks(ids)}) ORDER BY alert_id`, ...ids)).map((x) => x.alert_id);
+  const inStory = `story_id IN (${marks(ids)})`;
+  const total = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM alerts WHERE ${inStory}`, ...ids))!.n;
+  const alertRows = await db.all<AlertRow>(`SELECT * FROM alerts WHERE ${inStory} ORDER BY first_seen, id LIMIT ? OFFSET ?`, ...ids, alertsLimit, alertsOffset);
   return {
     ...summary,
     story,
     splitAlerts,
     alerts: { items: alertRows.map(alertSummary), total, limit: alertsLimit, offset: alertsOffset },
-    comments: comments(ctx.db, 'story', id),
-    audit: auditTrail(ctx.db, 'story', id),
+    comments: await comments(db, 'story', id),
+    audit: await auditTrail(db, 'story', id),
   };
 }

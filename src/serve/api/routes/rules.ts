@@ -35,19 +35,17 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { db, rules } = ctx;
 
   /** Alerts and folded detections per rule key. */
-  const alertCounts = () =>
+  type Counts = Map<string, { rule_key: string; alerts: number; detections: number; last: string }>;
+  const alertCounts = async (): Promise<Counts> =>
     new Map(
       (
-        db.db.prepare('SELECT rule_key, count(*) AS alerts, sum(count) AS detections, max(last_seen) AS last FROM alerts GROUP BY rule_key').all() as {
-          rule_key: string;
-          alerts: number;
-          detections: number;
-          last: string;
-        }[]
+        await db.all<{ rule_key: string; alerts: number; detections: number; last: string }>(
+          'SELECT rule_key, count(*) AS alerts, sum(count) AS detections, max(last_seen) AS last FROM alerts GROUP BY rule_key',
+        )
       ).map((r) => [r.rule_key, r]),
     );
 
-  const view = (r: CatalogRule, counts: ReturnType<typeof alertCounts>) => {
+  const view = (r: CatalogRule, counts: Counts) => {
     const c = counts.get(r.key);
     const attack = readAttackTags(r.tags);
     return { ref: ruleRef(r.key), ...r, tactics: attack.tactics, techniques: attack.techniques, alerts: c?.alerts ?? 0, detections: c?.detections ?? 0, lastSeen: c?.last ?? null };
@@ -87,7 +85,7 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       const f = req.query;
-      const counts = alertCounts();
+      const counts = await alertCounts();
       const q = f.q?.toLowerCase();
       let list = rules.list().map((r) => view(r, counts));
       list = list.filter(
@@ -119,7 +117,7 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: { ref: string } }>(
     '/api/rules/:ref',
     { config: { access: 'read' }, schema: { tags: ['rules'], summary: 'One rule', params: refParam, response: { 200: ref('Rule') } } },
-    async (req) => view(byRef(req.params.ref), alertCounts()),
+    async (req) => view(byRef(req.params.ref), await alertCounts()),
   );
 
   app.put<{ Params: { ref: string }; Body: { enabled: boolean } }>(
@@ -137,10 +135,10 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const actor = principal(req).name;
       const r = byRef(req.params.ref);
-      if (r.enabled === req.body.enabled) return view(r, alertCounts());
+      if (r.enabled === req.body.enabled) return view(r, await alertCounts());
       const updated = await rules.setEnabled(r.key, req.body.enabled, actor);
-      ctx.audit(actor, req.body.enabled ? 'rule.enable' : 'rule.disable', { kind: 'rule', id: ruleRef(r.key) }, { title: r.title, ruleId: r.id, file: r.file });
-      return view(updated, alertCounts());
+      await ctx.audit(actor, req.body.enabled ? 'rule.enable' : 'rule.disable', { kind: 'rule', id: ruleRef(r.key) }, { title: r.title, ruleId: r.id, file: r.file });
+      return view(updated, await alertCounts());
     },
   );
 
@@ -157,7 +155,7 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req) => {
       byRef(req.params.ref);
-      return (db.db.prepare("SELECT * FROM audit WHERE target_kind = 'rule' AND target_id = ? ORDER BY id").all(req.params.ref) as AuditRow[]).map(auditEntry);
+      return (await db.all<AuditRow>("SELECT * FROM audit WHERE target_kind = 'rule' AND target_id = ? ORDER BY id", req.params.ref)).map(auditEntry);
     },
   );
 
@@ -199,8 +197,8 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { errors } = lintUpload(yaml, fileName, (id) => rules.hasRuleId(id));
       if (errors.length) throw new ApiError(422, 'lint', `${fileName}: ${errors.length} problem(s); the first at line ${errors[0]!.line}, column ${errors[0]!.column}: ${errors[0]!.message}`, errors);
       const added = await rules.upload({ fileName, yaml }, actor);
-      const counts = alertCounts();
-      for (const r of added) ctx.audit(actor, 'rule.upload', { kind: 'rule', id: ruleRef(r.key) }, { title: r.title, ruleId: r.id, file: fileName });
+      const counts = await alertCounts();
+      for (const r of added) await ctx.audit(actor, 'rule.upload', { kind: 'rule', id: ruleRef(r.key) }, { title: r.title, ruleId: r.id, file: fileName });
       return reply.code(201).send({ rules: added.map((r) => view(r, counts)) });
     },
   );
@@ -259,7 +257,7 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   // ---- ATT&CK coverage ----
 
-  const coverage = () => {
+  const coverage = async () => {
     const enabled = rules.list().filter((r) => r.enabled);
     const cells = new Map<string, Map<string, { rules: number; alerts: number }>>();
     const cell = (tactic: string, tech: string) => {
@@ -275,7 +273,7 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (!a.techniques.length) untagged++;
       for (const tech of a.techniques) for (const tac of a.tactics.length ? a.tactics : [UNASSIGNED]) cell(tac, tech).rules++;
     }
-    const fired = db.db.prepare('SELECT tactics, techniques, count(*) AS n FROM alerts GROUP BY tactics, techniques').all() as { tactics: string; techniques: string; n: number }[];
+    const fired = await db.all<{ tactics: string; techniques: string; n: number }>('SELECT tactics, techniques, count(*) AS n FROM alerts GROUP BY tactics, techniques');
     const firedByTech = new Map<string, number>();
     for (const f of fired) {
       const tacs = safeList(f.tactics);
@@ -302,7 +300,7 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/api/coverage',
     { config: { access: 'read' }, schema: { tags: ['rules'], summary: 'ATT&CK coverage: techniques of the enabled rules, per tactic, and what fired', response: { 200: ref('Coverage') } } },
     async () => {
-      const c = coverage();
+      const c = await coverage();
       return { rulesEnabled: c.rulesEnabled, untagged: c.untagged, tactics: c.tactics };
     },
   );
@@ -314,7 +312,7 @@ export function ruleRoutes(app: FastifyInstance, ctx: ApiContext): void {
       schema: { tags: ['rules'], summary: 'The coverage as an ATT&CK Navigator layer (import it at the Navigator)', response: { 200: ref('NavigatorLayer') } },
     },
     async (_req, reply) => {
-      const c = coverage();
+      const c = await coverage();
       const byTech = new Map<string, { rules: number; alerts: number }>();
       for (const t of c.tactics)
         for (const x of t.techniques) {
