@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import type { Dialect, RunResult, Sql } from '../store/sql.js';
-import { fromPg, toPg } from './pg.js';
+import { fromPg, inTransaction, toPg } from './pg.js';
 
 export const POSTGRES: Dialect = {
   name: 'pg',
@@ -85,18 +85,7 @@ export class PgSql implements Sql {
 
   async tx<T>(f: (t: Sql) => Promise<T>): Promise<T> {
     if (this.client) return f(this);
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const out = await f(new PgSql(this.pool, c));
-      await c.query('COMMIT');
-      return out;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+    return inTransaction(this.pool, (c) => f(new PgSql(this.pool, c)));
   }
 
   async sizeBytes(): Promise<number> {

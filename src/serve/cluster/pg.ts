@@ -188,19 +188,8 @@ export class ClusterDb {
   }
 
   /** Runs `f` in a transaction on one connection. */
-  async tx<T>(f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const out = await f(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+  tx<T>(f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, f);
   }
 
   /**
@@ -274,5 +263,21 @@ export function redact(url: string): string {
     return u.toString();
   } catch {
     return '(an unreadable URL)';
+  }
+}
+
+/** Runs `f` in a transaction on one connection of `pool`: committed when it resolves, rolled back when it throws. */
+export async function inTransaction<T>(pool: pg.Pool, f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const out = await f(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    c.release();
   }
 }
