@@ -2,9 +2,10 @@
  * A cache of validated data files (data/domain.yml and the like): parsing a data file with
  * positions and compiling its JSON Schema costs every `hunt` and `serve` a few hundred
  * milliseconds at start, for files that rarely change. The key is a hash of the file's text, the
- * kind of data and a salt the caller gives (its schema), so an edited file or a new schema is
- * read and validated afresh; only data that passed validation is stored. Entries are V8-serialised
- * (exact for every value YAML gives) and written atomically.
+ * kind of data, a salt the caller gives (its schema) and the YAML loader's build, so an edited
+ * file, a new schema or a new parser reads and validates afresh; only data that passed
+ * validation is stored. Entries are V8-serialised (exact for every value YAML gives) and written
+ * atomically.
  *
  * Like the rule cache (src/sigma/cache.ts, which shares its folder) it can only save time: any
  * problem reading or writing it falls back to the full read, and `FIREBREAK_NO_CACHE=1` turns it
@@ -14,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 
 const FORMAT = 1;
@@ -32,7 +34,7 @@ export function cacheDir(): string {
  */
 export function cachedData<T>(kind: string, salt: string, text: string, read: () => T): T {
   if (process.env.FIREBREAK_NO_CACHE === '1') return read();
-  const key = createHash('sha256').update(`firebreak-data-cache ${FORMAT}\0${kind}\0${salt}\0`).update(text).digest('hex').slice(0, 32);
+  const key = createHash('sha256').update(`firebreak-data-cache ${FORMAT}\0${kind}\0${salt}\0${parserStamp()}\0`).update(text).digest('hex').slice(0, 32);
   const file = join(cacheDir(), `data-${key}.bin`);
   try {
     return deserialize(readFileSync(file)) as T;
@@ -42,6 +44,19 @@ export function cachedData<T>(kind: string, salt: string, text: string, read: ()
   const data = read();
   storeEntry(file, data, 'data', KEEP);
   return data;
+}
+
+/**
+ * The YAML loader's build (size and time of its compiled module): a new Firebreak whose parse
+ * differs never reads data an older one cached, as the rule cache's key does for the rules.
+ */
+function parserStamp(): string {
+  try {
+    const st = statSync(fileURLToPath(new URL('./yaml.js', import.meta.url)));
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return '';
+  }
 }
 
 /**
