@@ -27,11 +27,12 @@ if (filter.length) {
 }
 // Bounds, so that a hung test fails the run instead of holding CI until its own limit: a test or
 // hook that runs longer than TEST_MS fails; a file whose tests are done exits even if something it
-// started still holds the event loop; the whole run is stopped after RUN_MS with the test files
+// started still holds the event loop (scripts/test-exit.js, preloaded: Node's --test-force-exit
+// can lose the last results of a file); the whole run is stopped after RUN_MS with the test files
 // still running named.
 const TEST_MS = Number(process.env.FIREBREAK_TEST_TIMEOUT_MS ?? 10 * 60_000);
 const RUN_MS = Number(process.env.FIREBREAK_RUN_TIMEOUT_MS ?? 60 * 60_000);
-const child = spawn(process.execPath, ['--test', '--test-force-exit', `--test-timeout=${TEST_MS}`, '--test-reporter=spec', ...files], {
+const child = spawn(process.execPath, ['--import', new URL('./test-exit.js', import.meta.url).href, '--test', `--test-timeout=${TEST_MS}`, '--test-reporter=spec', ...files], {
   stdio: 'inherit',
   detached: true,
 });
