@@ -157,8 +157,15 @@ export const LIMITS = {
      * at once (counted as `factsEarly`).
      */
     pendingFacts: 200_000,
-    /** Program shapes remembered by their raw image, parent, command line, account and host (src/stories/facts.ts); forgetting only means one is worked out again. */
-    shapeCache: 20_000,
+    /**
+     * Program shapes remembered by their raw image, parent, command line, account and host, per
+     * generation of the recently used (src/stories/facts.ts, src/core/recent.ts; two are held,
+     * about 1.2 MB each). A hunt over the attack samples meets about 1,300 raw forms per worker; a
+     * live server meets new ones all the time (numbers and names in command lines), so the
+     * bound is what its memory settles at: small enough to be reached in its first minutes.
+     * Forgetting only means one is worked out again.
+     */
+    shapeCache: 2_000,
   },
   /** The time sort of `hunt` (src/hunt/sorter.ts). */
   sort: {

@@ -14,6 +14,7 @@ import { hostKey, hostName, normaliseIp } from '../events/addresses.js';
 import type { Domain, EventMeaning } from '../events/domain.js';
 import type { FieldValue } from '../events/event.js';
 import { LIMITS } from '../core/limits.js';
+import { RecentMap } from '../core/recent.js';
 
 /** Someone (`account`, '' when unknown) reached host `target` from `source` (`h:key` or `ip:addr`). */
 export interface AccessFact {
@@ -164,8 +165,8 @@ export function programOf(fields: Fields, domain: Domain): { shape: string; labe
   return p ?? undefined;
 }
 
-/** Shapes by their raw parts: the same program runs the same way again and again (bounded; cleared when full). */
-const SHAPES = new Map<string, { shape: string; label: string }>();
+/** Shapes by their raw parts: the same program runs the same way again and again (the recently used ones are kept). */
+const SHAPES = new RecentMap<string, { shape: string; label: string }>(LIMITS.stories.shapeCache);
 const SHAPE_KEY_MAX = 2048;
 
 function shapeOf(fields: Fields, domain: Domain): { shape: string; label: string } | undefined {
@@ -177,13 +178,10 @@ function shapeOf(fields: Fields, domain: Domain): { shape: string; label: string
   const user = firstAccount(fields, domain);
   const host = text(fields.Computer);
   const key = `${image}\u0000${parent}\u0000${cmd}\u0000${user ?? ''}\u0000${host ?? ''}`;
-  // Long command lines are worked out each time: the cache's memory stays small (20,000 × 2 KiB at most).
+  // Long command lines are worked out each time: the cache's memory stays small (2 × 2,000 × 2 KiB at most).
   if (key.length > SHAPE_KEY_MAX) return shapeOfParts(image, parent, cmd, user, host);
   let p = SHAPES.get(key);
-  if (!p) {
-    if (SHAPES.size >= LIMITS.stories.shapeCache) SHAPES.clear();
-    SHAPES.set(key, (p = shapeOfParts(image, parent, cmd, user, host)));
-  }
+  if (!p) SHAPES.set(key, (p = shapeOfParts(image, parent, cmd, user, host)));
   return p;
 }
 
