@@ -61,6 +61,8 @@ interface Group {
   sets: Map<string, ActorEvent[]>;
   high: string | null;
   rareHigh: string | null;
+  /** Changed since it was last checked (a check of an unchanged group finds what it found before). */
+  dirty: boolean;
 }
 
 const MAX_KEYS = LIMITS.stories.actorKeys;
@@ -82,15 +84,23 @@ export class Actors {
     const g = this.groupFor(h.keys, h.links);
     if (!g) return;
     if (h.suspicious) {
-      addEvent(g.events, h.event);
+      if (addEvent(g.events, h.event)) g.dirty = true;
       if (h.tactics) {
         const evs = g.sets.get(h.tactics);
-        if (evs) addEvent(evs, h.event);
-        else if (g.sets.size < SETS) g.sets.set(h.tactics, [h.event]);
+        if (evs) {
+          if (addEvent(evs, h.event)) g.dirty = true;
+        } else if (g.sets.size < SETS) {
+          g.sets.set(h.tactics, [h.event]);
+          g.dirty = true;
+        }
       }
       if (h.high) {
+        if (!g.high) g.dirty = true;
         g.high ??= h.high;
-        if (h.rare) g.rareHigh ??= h.high;
+        if (h.rare && !g.rareHigh) {
+          g.rareHigh = h.high;
+          g.dirty = true;
+        }
       }
     }
     this.check(g);
@@ -118,6 +128,7 @@ export class Actors {
       }
       into.high ??= g.high;
       into.rareHigh ??= g.rareHigh;
+      into.dirty = true;
       this.check(into);
       if (this.earned) return;
     }
@@ -133,7 +144,7 @@ export class Actors {
     }
     for (const k of keys) {
       if (this.byKey.has(k) || this.byKey.size >= MAX_KEYS) continue;
-      g ??= { keys: [], events: [], sets: new Map(), high: null, rareHigh: null };
+      g ??= { keys: [], events: [], sets: new Map(), high: null, rareHigh: null, dirty: true };
       g.keys.push(k);
       this.byKey.set(k, g);
     }
@@ -155,18 +166,24 @@ export class Actors {
     }
     big.high ??= small.high;
     big.rareHigh ??= small.rareHigh;
+    big.dirty = true;
     return big;
   }
 
   private check(g: Group): void {
+    if (!g.dirty) return;
+    g.dirty = false;
     if (g.high && progression(g.sets)) this.earned = { kind: 'progression', title: g.high };
     else if (g.rareHigh && g.events.some((e, i) => g.events.slice(i + 1).some((f) => distinct(e, f)))) this.earned = { kind: 'corroborated', title: g.rareHigh };
     if (this.earned) this.byKey.clear();
   }
 }
 
-function addEvent(list: ActorEvent[], e: ActorEvent): void {
-  if (list.length < EVENTS && !list.some((x) => x.key === e.key)) list.push(e);
+/** Adds `e` unless the list is full or holds it; true when it was added. */
+function addEvent(list: ActorEvent[], e: ActorEvent): boolean {
+  if (list.length >= EVENTS || list.some((x) => x.key === e.key)) return false;
+  list.push(e);
+  return true;
 }
 
 /** Two events, not one record nor the twins of one action. */

@@ -182,13 +182,15 @@ export class StoryAggregator {
     if (d.rule.kind === 'correlation') a.earned.correlation ??= d.rule.title;
     else {
       if (d.level === 'critical') a.earned.critical ??= d.rule.title;
+      const { keys, links } = this.actorKeys(main);
       a.actors.add({
-        ...this.actorKeys(main),
+        keys,
+        links,
         event: { key: `${main.host ?? ''}|${d.channel ?? ''}|${d.recordId ?? t}|${d.sourceFile}`, host: main.host ?? '', channel: d.channel ?? '', t },
         suspicious: v.suspicious,
         high: d.level === 'high' ? d.rule.title : null,
         rare: d.level === 'high' && v.rareRule,
-        tactics: [...tactics].sort().join(' '),
+        tactics: tacticSet(tactics),
       });
     }
 
@@ -445,4 +447,12 @@ export class StoryAggregator {
       a.worstRef = -1;
     }
   }
+}
+
+/** A rule's tactics sorted and joined by spaces, once per tag list (they are shared and frozen: ../detections/attack.ts). */
+const TACTIC_SETS = new WeakMap<readonly string[], string>();
+function tacticSet(tactics: readonly string[]): string {
+  let s = TACTIC_SETS.get(tactics);
+  if (s === undefined) TACTIC_SETS.set(tactics, (s = [...tactics].sort().join(' ')));
+  return s;
 }
