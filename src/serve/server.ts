@@ -226,8 +226,8 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
     void ready.catch(() => undefined); // awaited below (a failure while the API starts is not lost, only not unhandled)
     if (config.api) api = await startApi(config.api, { db: sql, events: events ?? new NoEventStore(), rules: catalog, live, health, log, ingestTokens }, opts.scrypt ? { scrypt: opts.scrypt } : {});
     await ready;
-    ingest = await startIngest(config, wal, { log, storedTokens: ingestTokens.active() });
-    ingest.tokens.setStored(ingestTokens.active()); // one made while the listeners started
+    ingest = await startIngest(config, wal, { log, storedTokens: await ingestTokens.active() });
+    ingest.tokens.setStored(await ingestTokens.active()); // one made while the listeners started
   } catch (e) {
     await ingest?.close().catch(() => undefined);
     await api?.close().catch(() => undefined);

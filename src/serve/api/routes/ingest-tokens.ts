@@ -51,7 +51,7 @@ export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req, reply) => {
       const actor = principal(req).name;
-      const r = need().create(req.body.source, req.body.protocols, actor);
+      const r = await need().create(req.body.source, req.body.protocols, actor);
       await ctx.audit(actor, 'ingest-token.create', { kind: 'ingest-token', id: r.token.id! }, { source: r.token.source, protocols: r.token.protocols });
       return reply.code(201).send(r);
     },
@@ -71,8 +71,8 @@ export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const actor = principal(req).name;
       const tokens = need();
-      const was = tokens.get(req.params.id);
-      const t = tokens.revoke(req.params.id);
+      const was = await tokens.get(req.params.id);
+      const t = await tokens.revoke(req.params.id);
       if (!was?.revoked) await ctx.audit(actor, 'ingest-token.revoke', { kind: 'ingest-token', id: req.params.id }, { source: t.source });
       return t;
     },
