@@ -104,7 +104,15 @@ export class IngestTokens {
     await this.sql.tx(async (t) => {
       const activeCount = (await t.get<{ n: number }>('SELECT count(*) AS n FROM ingest_tokens WHERE revoked_at IS NULL'))!.n;
       if (activeCount >= API_LIMITS.ingestTokensMax) throw new FirebreakError('too-many-tokens', `${activeCount} ingest tokens are active, the most there may be; revoke unused ones first`);
-      await t.run('INSERT INTO ingest_tokens (id, hash, source, protocols, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)', id, tokenHash(secret), source, JSON.stringify(ordered), createdBy, now());
+      await t.run(
+        'INSERT INTO ingest_tokens (id, hash, source, protocols, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        id,
+        tokenHash(secret),
+        source,
+        JSON.stringify(ordered),
+        createdBy,
+        now(),
+      );
     });
     await this.onChange(await this.active());
     return { token: (await this.get(id))!, secret };

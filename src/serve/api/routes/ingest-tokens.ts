@@ -13,7 +13,7 @@ export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
     throw new ApiError(
       501,
       'not-available',
-      "ingest tokens cannot be made through the API of a cluster's api node: the ingest nodes take their tokens from the configuration file (firebreak token add, then restart them)",
+      "ingest tokens cannot be made through this API: it was started without a store for them (use the configuration file: firebreak token add, then restart)",
     );
   };
 
