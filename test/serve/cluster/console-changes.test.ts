@@ -276,6 +276,25 @@ describe('cluster: console changes reach every node without a restart', { skip: 
     await until(() => fired('Test Net', 'hoste.corp'), 'the rules still to fire', 60_000);
   });
 
+  it('a node whose listening connection was cut reads the changes made meanwhile once it is back', async () => {
+    const c = new pg.Client({ connectionString: pgs.url });
+    await c.connect();
+    try {
+      const cut = await c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN firebreak_rules'");
+      assert.ok(cut.rows.length >= 3, `the nodes' listening connections (${cut.rows.length})`);
+    } finally {
+      await c.end();
+    }
+    const ref = await ruleRef('Test Net');
+    assert.equal((await admin().req('PUT', `/api/rules/${ref}/enabled`, { enabled: false })).status, 200);
+    await rulesApplied(['detect-2', 'correlate-1', 'api-1']);
+    await until(() => nodes.get('detect-2')!.output().includes('rules: the PostgreSQL connection it listens on was lost'), 'the lost connection logged', 30_000);
+    await send([proc('hostg.corp', 'net.exe'), proc('hostg.corp', 'certutil.exe')]);
+    await until(() => fired('Test Certutil', 'hostg.corp'), 'the enabled rule to fire', 60_000);
+    assert.equal(await fired('Test Net', 'hostg.corp'), false, 'the rule disabled while the node was reconnecting did not fire');
+    assert.equal((await admin().req('PUT', `/api/rules/${ref}/enabled`, { enabled: true })).status, 200);
+  });
+
   it('an ingest token made through the api node admits data at the ingest node; revoked, it is refused', async () => {
     const made = await admin().post('/api/ingest-tokens', { source: 'beats-new', protocols: ['elastic'] });
     assert.equal(made.status, 201, made.text);
