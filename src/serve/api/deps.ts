@@ -156,7 +156,6 @@ export interface ClusterNodeHealth {
   report: NodeReport;
 }
 
-
 /** The running server's counters. */
 export interface HealthSource {
   snapshot(): HealthSnapshot | Promise<HealthSnapshot>;

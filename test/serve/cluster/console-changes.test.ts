@@ -83,7 +83,13 @@ async function bulk(port: number, secret: string, docs: Record<string, unknown>[
 }
 
 type ApiAlert = { ruleTitle: string; host: string | null; count: number };
-type NodeRow = { node: string; roles: string[]; stale: boolean; ageSeconds: number; report: Record<string, unknown> & { rules: { revision: number; running: number; error: string | null } | null; ingestTokens: { revision: number } | null } };
+type NodeRow = {
+  node: string;
+  roles: string[];
+  stale: boolean;
+  ageSeconds: number;
+  report: Record<string, unknown> & { rules: { revision: number; running: number; error: string | null } | null; ingestTokens: { revision: number } | null };
+};
 
 describe('cluster: console changes reach every node without a restart', { skip: missing, timeout: 900_000 }, () => {
   let nats: NatsCluster;
@@ -170,7 +176,11 @@ describe('cluster: console changes reach every node without a restart', { skip: 
   });
 
   it("shows every node's report in the api node's health and metrics", async () => {
-    await until(async () => (await health()).nodes.filter((n) => !n.stale).length === 4, () => `4 nodes reporting\n${describeNodes()}`, 60_000);
+    await until(
+      async () => (await health()).nodes.filter((n) => !n.stale).length === 4,
+      () => `4 nodes reporting\n${describeNodes()}`,
+      60_000,
+    );
     const h = await health();
     assert.deepEqual(
       h.nodes.map((n) => [n.node, n.roles.join(',')]),
@@ -193,7 +203,11 @@ describe('cluster: console changes reach every node without a restart', { skip: 
 
   it('a rule disabled in the console stops firing on the detect node; the others still fire; the audit trail has it', async () => {
     await send([proc('hosta.corp', 'whoami.exe'), proc('hosta.corp', 'net.exe')]);
-    await until(async () => (await fired('Test Whoami', 'hosta.corp')) && (await fired('Test Net', 'hosta.corp')), () => `both rules to fire\n${describeNodes()}`, 60_000);
+    await until(
+      async () => (await fired('Test Whoami', 'hosta.corp')) && (await fired('Test Net', 'hosta.corp')),
+      () => `both rules to fire\n${describeNodes()}`,
+      60_000,
+    );
     // The ingest node's counters reach the api node's health.
     await until(async () => ((await health()).sources.find((s) => s.source === 'winlogbeat')?.accepted ?? 0) >= 2, 'the ingest counters in health', 30_000);
 
@@ -232,7 +246,11 @@ describe('cluster: console changes reach every node without a restart', { skip: 
     await rulesApplied(['detect-1', 'correlate-1', 'api-1']);
 
     await send([proc('hostc.corp', 'certutil.exe'), proc('hostc.corp', 'whoami.exe')]);
-    await until(() => fired('Test Certutil', 'hostc.corp'), () => `the uploaded rule to fire\n${describeNodes()}`, 60_000);
+    await until(
+      () => fired('Test Certutil', 'hostc.corp'),
+      () => `the uploaded rule to fire\n${describeNodes()}`,
+      60_000,
+    );
     assert.equal(await fired('Test Whoami', 'hostc.corp'), false);
   });
 
@@ -255,7 +273,9 @@ describe('cluster: console changes reach every node without a restart', { skip: 
     await c.connect();
     try {
       // As if written by an api node whose placeholders this node lacks (or by hand): the detect node cannot read it.
-      await c.query("INSERT INTO uploaded_rules (id, file_name, yaml, uploaded_by, uploaded_at) VALUES ('feedfacefeedface', 'odd.yml', 'title: Odd\ndetection: [', 'root', '2026-01-01T00:00:00.000Z')");
+      await c.query(
+        "INSERT INTO uploaded_rules (id, file_name, yaml, uploaded_by, uploaded_at) VALUES ('feedfacefeedface', 'odd.yml', 'title: Odd\ndetection: [', 'root', '2026-01-01T00:00:00.000Z')",
+      );
       await c.query("UPDATE revisions SET revision = revision + 1 WHERE name = 'rules'");
       const rev = Number((await c.query<{ revision: string }>("SELECT revision FROM revisions WHERE name = 'rules'")).rows[0]!.revision);
       await c.query(`SELECT pg_notify('firebreak_rules', '{"v":1,"revision":${rev},"node":"someone"}')`);
@@ -299,7 +319,11 @@ describe('cluster: console changes reach every node without a restart', { skip: 
     const made = await admin().post('/api/ingest-tokens', { source: 'beats-new', protocols: ['elastic'] });
     assert.equal(made.status, 201, made.text);
     const secret = made.json.secret as string;
-    await until(async () => (await bulk(elasticPort, secret, [proc('hostf.corp', 'net.exe')])).status === 200, () => `the new token accepted\n${describeNodes()}`, 60_000);
+    await until(
+      async () => (await bulk(elasticPort, secret, [proc('hostf.corp', 'net.exe')])).status === 200,
+      () => `the new token accepted\n${describeNodes()}`,
+      60_000,
+    );
     await until(async () => ((await health()).sources.find((s) => s.source === 'beats-new')?.accepted ?? 0) >= 1, "the token's source in health", 30_000);
     const revoked = await admin().req('DELETE', `/api/ingest-tokens/${made.json.token.id}`);
     assert.equal(revoked.status, 200);

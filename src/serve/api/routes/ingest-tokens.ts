@@ -10,11 +10,7 @@ import { ref } from '../schemas.js';
 export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const need = (): IngestTokens => {
     if (ctx.ingestTokens) return ctx.ingestTokens;
-    throw new ApiError(
-      501,
-      'not-available',
-      "ingest tokens cannot be made through this API: it was started without a store for them (use the configuration file: firebreak token add, then restart)",
-    );
+    throw new ApiError(501, 'not-available', 'ingest tokens cannot be made through this API: it was started without a store for them (use the configuration file: firebreak token add, then restart)');
   };
 
   app.get(
