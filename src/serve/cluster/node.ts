@@ -54,6 +54,9 @@ export interface ClusterNode {
   tokens?: TokenFollower;
   /** This node's row in node_health (with PostgreSQL). */
   health?: HealthReporter;
+  /** An ingest node that started while PostgreSQL was unreachable: the next attempt to reach it. */
+  pgRetry?: NodeJS.Timeout;
+  stopped?: boolean;
   /** Graceful stop: listeners first, then detection drains, the correlate node commits and hands its lease over. */
   close(): Promise<void>;
 }
@@ -71,9 +74,18 @@ export async function startClusterNode(config: ServeConfig, opts: ClusterNodeOpt
     }
     // Every role uses PostgreSQL when it is configured: the console's rule changes and ingest
     // tokens are followed through it, and each node reports its health there.
+    // Detect, correlate and api nodes need it at start (they must run the rules the console
+    // shows); an ingest node starts without it, with the configuration's tokens, and connects later.
+    let later = false;
     if (k.postgres) {
-      node.db = await ClusterDb.open(k.postgres, (m) => log('warn', m));
-      log('info', `PostgreSQL at ${redact(k.postgres.url)}`);
+      try {
+        node.db = await ClusterDb.open(k.postgres, (m) => log('warn', m));
+        log('info', `PostgreSQL at ${redact(k.postgres.url)}`);
+      } catch (e) {
+        if (k.roles.some((r) => r !== 'ingest')) throw e;
+        log('error', `${(e as Error).message}; ingest goes on with the configuration file's tokens and tries again in the background`);
+        later = true;
+      }
     }
     if (has('detect') || has('correlate') || has('api')) {
       if (node.db) node.rules = await ClusterRules.open(config, node.db, log);
@@ -112,6 +124,7 @@ export async function startClusterNode(config: ServeConfig, opts: ClusterNodeOpt
       node.ingest = await startIngest(config, node.sink, { log, ...(node.tokens ? { storedTokens: await node.tokens.load() } : {}) });
       const ingest = node.ingest;
       await node.tokens?.follow((active) => ingest.tokens.setStored(active));
+      if (later) connectLater(node, log);
     }
     if (has('api')) node.api = await startApiNode(config, node.db!, log, node.rules);
     if (node.db) {
@@ -137,6 +150,49 @@ export async function startClusterNode(config: ServeConfig, opts: ClusterNodeOpt
   let closing: Promise<void> | undefined;
   node.close = () => (closing ??= stop(node));
   return node;
+}
+
+/**
+ * An ingest node that started without PostgreSQL: reach it in the background (1 s, then up to 30 s
+ * apart), then take the tokens made in the console and report health as if it had been there.
+ */
+function connectLater(n: ClusterNode, log: IngestLog): void {
+  const k = n.config.cluster!;
+  let delay = 1000;
+  const attempt = () => {
+    n.pgRetry = setTimeout(() => {
+      void (async () => {
+        let db: ClusterDb | undefined;
+        let tokens: TokenFollower | undefined;
+        try {
+          db = await ClusterDb.open(k.postgres!, (m) => log('warn', m));
+          tokens = new TokenFollower(db, log);
+          const ingest = n.ingest!;
+          ingest.tokens.setStored(await tokens.load());
+          await tokens.follow((active) => ingest.tokens.setStored(active));
+          if (n.stopped) {
+            await tokens.stop();
+            await db.close();
+            return;
+          }
+          n.db = db;
+          n.tokens = tokens;
+          n.health = new HealthReporter({ db, node: k.node, roles: k.roles, collect: () => nodeReport(n), log });
+          n.health.start();
+          log('warn', `PostgreSQL at ${redact(k.postgres!.url)} reached: ingest tokens made in the console are accepted from now on`);
+        } catch (e) {
+          await tokens?.stop().catch(() => undefined);
+          await db?.close().catch(() => undefined);
+          if (n.stopped) return;
+          delay = Math.min(delay * 2, 30_000);
+          log('warn', `PostgreSQL still unreachable (${(e as Error).message}); trying again in ${delay / 1000} s`);
+          attempt();
+        }
+      })();
+    }, delay);
+    n.pgRetry.unref();
+  };
+  attempt();
 }
 
 /** What this node writes to node_health. */
@@ -174,6 +230,8 @@ function nodeReport(n: ClusterNode): NodeReport {
 }
 
 async function stop(n: ClusterNode): Promise<void> {
+  n.stopped = true;
+  clearTimeout(n.pgRetry);
   await n.health?.stop().catch(() => undefined);
   await n.rules?.stop().catch(() => undefined);
   await n.tokens?.stop().catch(() => undefined);

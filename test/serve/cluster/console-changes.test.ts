@@ -333,4 +333,22 @@ describe('cluster: console changes reach every node without a restart', { skip: 
     // The configuration's token still works.
     assert.equal((await bulk(elasticPort, TOKENS.elastic, [proc('hostf.corp', 'net.exe')])).status, 200);
   });
+
+  it("an ingest node started while PostgreSQL is down takes data with the configuration's tokens, and the console's once it is back", async () => {
+    await pgs.stop();
+    const port = await freePort();
+    nodes.set('ingest-2', await startNodeProcess('ingest-2', nodeConfig(dir, 'ingest-2', ['ingest'], { ...o, elasticPort: port })));
+    assert.match(nodes.get('ingest-2')!.output(), /tries again in the background/);
+    assert.equal((await bulk(port, TOKENS.elastic, [proc('hosth.corp', 'net.exe')])).status, 200);
+    await pgs.start();
+    await until(async () => (await admin().get('/api/health')).status === 200, 'the api node to reach PostgreSQL again', 60_000);
+    const made = await admin().post('/api/ingest-tokens', { source: 'beats-late', protocols: ['elastic'] });
+    assert.equal(made.status, 201, made.text);
+    await until(
+      async () => (await bulk(port, made.json.secret as string, [proc('hosth.corp', 'net.exe')])).status === 200,
+      () => `the token accepted by ingest-2\n${describeNodes()}`,
+      120_000,
+    );
+    await until(async () => (await nodeRow('ingest-2'))?.stale === false, 'ingest-2 in health', 60_000);
+  });
 });
