@@ -102,8 +102,9 @@ export async function readClusterHealth(sql: Sql): Promise<ClusterNodeHealth[]> 
     let report: NodeReport;
     let roles: string[];
     try {
-      report = JSON.parse(r.report) as NodeReport;
-      roles = JSON.parse(r.roles) as string[];
+      report = checkedReport(JSON.parse(r.report));
+      const rs = JSON.parse(r.roles) as unknown;
+      roles = Array.isArray(rs) ? rs.filter((x): x is string => typeof x === 'string') : [];
     } catch {
       continue; // not written by a node (a row edited by hand): not shown
     }
@@ -111,6 +112,53 @@ export async function readClusterHealth(sql: Sql): Promise<ClusterNodeHealth[]> 
     out.push({ node: r.node, roles, startedAt: r.started_at, reportedAt: r.reported_at, ageSeconds: Math.round(age * 10) / 10, stale: age > staleSeconds, report });
   }
   return out;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+const counts = (v: unknown): Record<string, number> => (isObj(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, count(x)])) : {});
+const textOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * A report as read back, in the shape the API and metrics expect whatever the row holds (nodes
+ * write it, but the table is anyone's with access to the database): unknown parts dropped,
+ * counters that are not counts read as 0.
+ */
+export function checkedReport(v: unknown): NodeReport {
+  const r = isObj(v) ? v : {};
+  const sources = (Array.isArray(r.sources) ? r.sources : []).filter(isObj).map((x) => ({
+    source: textOrNull(x.source) ?? '',
+    protocol: (textOrNull(x.protocol) ?? '') as HealthSnapshot['sources'][number]['protocol'],
+    accepted: count(x.accepted),
+    rejected: count(x.rejected),
+    bytes: count(x.bytes),
+    lastAt: textOrNull(x.lastAt),
+  }));
+  const refused: HealthSnapshot['refused'] = {};
+  if (isObj(r.refused)) for (const [p, c] of Object.entries(r.refused)) if (isObj(c)) refused[p as keyof typeof refused] = { auth: count(c.auth), busy: count(c.busy), errors: count(c.errors) };
+  const p = isObj(r.pipeline) ? r.pipeline : null;
+  const rules = isObj(r.rules) ? r.rules : null;
+  const tokens = isObj(r.ingestTokens) ? r.ingestTokens : null;
+  return {
+    sources,
+    refused,
+    backpressure: r.backpressure === true,
+    pipeline: p
+      ? {
+          eventsProcessed: count(p.eventsProcessed),
+          detections: count(p.detections),
+          suppressed: count(p.suppressed),
+          late: count(p.late),
+          watermark: textOrNull(p.watermark),
+          lagMs: typeof p.lagMs === 'number' && Number.isFinite(p.lagMs) ? p.lagMs : null,
+        }
+      : null,
+    drops: counts(r.drops),
+    detect: isObj(r.detect) ? counts(r.detect) : null,
+    correlate: isObj(r.correlate) ? Object.fromEntries(Object.entries(r.correlate).map(([k, x]) => [k, typeof x === 'string' || typeof x === 'number' ? x : null])) : null,
+    rules: rules ? { revision: count(rules.revision), running: count(rules.running), error: textOrNull(rules.error) } : null,
+    ingestTokens: tokens ? { revision: count(tokens.revision), active: count(tokens.active) } : null,
+  };
 }
 
 /** The cluster's totals in the embedded server's terms, from the nodes that are not stale. */
@@ -123,7 +171,7 @@ export function clusterTotals(nodes: readonly ClusterNodeHealth[]): Pick<HealthS
   for (const n of nodes) {
     if (n.stale) continue;
     const r = n.report;
-    for (const s of r.sources ?? []) {
+    for (const s of r.sources) {
       const k = `${s.protocol}\u0000${s.source}`;
       const have = sources.get(k);
       if (!have) sources.set(k, { ...s });
@@ -134,15 +182,15 @@ export function clusterTotals(nodes: readonly ClusterNodeHealth[]): Pick<HealthS
         if (s.lastAt && (!have.lastAt || s.lastAt > have.lastAt)) have.lastAt = s.lastAt;
       }
     }
-    for (const [p, c] of Object.entries(r.refused ?? {})) {
+    for (const [p, c] of Object.entries(r.refused)) {
       if (!c) continue;
       const have = (refused[p as keyof typeof refused] ??= { auth: 0, busy: 0, errors: 0 });
       have.auth += c.auth;
       have.busy += c.busy;
       have.errors += c.errors;
     }
-    for (const [k, v] of Object.entries(r.drops ?? {})) drops[k] = (drops[k] ?? 0) + v;
-    backpressure ||= !!r.backpressure;
+    for (const [k, v] of Object.entries(r.drops)) drops[k] = (drops[k] ?? 0) + v;
+    backpressure ||= r.backpressure;
     if (r.pipeline) pipeline = r.pipeline;
   }
   return { sources: [...sources.values()], refused, backpressure, pipeline, drops };

@@ -283,10 +283,20 @@ describe('cluster: console changes reach every node without a restart', { skip: 
       await c.query("SELECT pg_notify('firebreak_rules', 'not json at all')");
       await c.query(`SELECT pg_notify('firebreak_rules', '{"v":1,"revision":"x"}')`);
       await c.query(`SELECT pg_notify('firebreak_tokens', '${'x'.repeat(2000)}')`);
+      // A health row not written by a node: shown read as a report, or left out; health still answers.
+      await c.query(
+        `INSERT INTO node_health (node, roles, started_at, reported_at, report) VALUES ('odd-1', '"x"', 'x', now(), '{"sources":7,"detect":{"events":"many"}}'), ('odd-2', '[]', 'x', now(), 'not json')`,
+      );
     } finally {
       await c.end();
     }
     await rulesApplied(['detect-2', 'correlate-1']);
+    const odd = (await health()).nodes.filter((n) => n.node.startsWith('odd-'));
+    assert.deepEqual(
+      odd.map((n) => [n.node, n.roles, (n.report.detect as Record<string, number>).events]),
+      [['odd-1', [], 0]],
+    );
+    assert.equal((await admin().get('/metrics')).status, 200);
     const row = (await nodeRow('detect-2'))!;
     assert.match(row.report.rules!.error ?? '', /odd\.yml/);
     assert.equal(row.report.rules!.running, 2);
