@@ -20,7 +20,7 @@ describe('cluster: node health', () => {
       assert.deepEqual(r, { sources: [], refused: {}, backpressure: false, pipeline: null, drops: {}, detect: null, correlate: null, rules: null, ingestTokens: null });
     }
     const r = checkedReport({
-      sources: [{ source: 'beats', protocol: 'elastic', accepted: '12', rejected: -1, bytes: 1e400, lastAt: 5 }, 'junk', null],
+      sources: [{ source: 'beats', protocol: 'elastic', accepted: '12', rejected: -1, bytes: Infinity, lastAt: 5 }, 'junk', null],
       refused: { elastic: { auth: 2, busy: 'x' }, hec: 3 },
       backpressure: 'yes',
       pipeline: { eventsProcessed: 5, lagMs: 'slow', watermark: {} },
