@@ -243,6 +243,27 @@ export interface Health {
   };
   notifications: { channel: string; sent: number; pending: number; failing: number; lastError: string | null; nextRetryAt: string | null }[];
   liveStreams: number;
+  /** A cluster's api node: every node's last report (absent on the embedded server). */
+  nodes?: ClusterNodeRow[];
+}
+
+/** One node of a cluster as its last report shows it (docs/scale-out.md, Health). */
+export interface ClusterNodeRow {
+  node: string;
+  roles: string[];
+  startedAt: string;
+  reportedAt: string;
+  ageSeconds: number;
+  /** No report for a few intervals: stopped, or cut off from PostgreSQL. */
+  stale: boolean;
+  report: {
+    sources: { source: string; accepted: number }[];
+    backpressure: boolean;
+    detect: Record<string, number> | null;
+    correlate: Record<string, string | number | null> | null;
+    rules: { revision: number; running: number; error: string | null } | null;
+    ingestTokens: { revision: number; active: number } | null;
+  };
 }
 
 export interface User {

@@ -427,5 +427,22 @@ export const LIMITS = {
      * the lists stay right (they are read from PostgreSQL), only those live updates are missed.
      */
     liveBacklog: 1_000,
+    /**
+     * Bytes of a revision notice (rules, ingest tokens) a node reads: ours are ~60 bytes; anything
+     * may NOTIFY on a channel, and a longer payload is ignored (and logged) unparsed.
+     */
+    revisionNoticeBytes: 1_024,
+    /**
+     * How often a node compares the stored revisions of rules and ingest tokens with what it
+     * applied, besides the notices: a listening connection that died unnoticed, or a notice lost
+     * while it reconnected, delays a change by at most this long.
+     */
+    revisionPollMs: 15_000,
+    /** How often each node writes its counters to PostgreSQL (node_health), for the api nodes' health. */
+    healthReportMs: 5_000,
+    /** A node whose last report is older than this many report intervals is shown as stale. */
+    healthStaleReports: 3,
+    /** A node's row is deleted once it has not reported for this long (a node renamed or retired). */
+    healthForgetMs: 24 * 3600_000,
   },
 } as const;

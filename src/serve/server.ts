@@ -15,6 +15,7 @@ import { loadRulesCached } from '../sigma/cache.js';
 import { loadPlaceholders } from '../sigma/collection.js';
 import type { SigmaCorrelation, SigmaRule } from '../sigma/model.js';
 import { IngestTokens, LiveHub, StateRuleCatalog, startApi, type ApiHandle, type HealthSnapshot } from './api/index.js';
+import type { RuleStore } from './api/rules/catalog.js';
 import { alertSummary, getAlertRow, getStoryRow, storySummary } from './api/items.js';
 import type { ServeConfig } from './config.js';
 import { startIngest, type IngestHandle } from './ingest/server.js';
@@ -96,8 +97,8 @@ export function loadRules(config: ServeConfig, log: IngestLog): LoadedRules {
   return loaded;
 }
 
-/** The rule catalogue over `db` (uploads and enabled state come from it). */
-export function catalogFor(config: ServeConfig, db: StateDb, loaded: LoadedRules, log: IngestLog, onChange?: () => void): StateRuleCatalog {
+/** The rule catalogue over `db` (uploads and enabled state come from it: the state database, or a cluster's PostgreSQL). */
+export function catalogFor(config: ServeConfig, db: StateDb | RuleStore, loaded: LoadedRules, log: IngestLog, onChange?: () => void): StateRuleCatalog {
   const r = config.rules;
   const placeholders = r.placeholders ? loadPlaceholders(r.placeholders) : undefined;
   const filter = { minLevel: r.minLevel, statuses: r.statuses, tags: r.tags, excludeRules: r.excludeRules };
@@ -138,22 +139,10 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
     const st = ingest?.stats;
     const ws = wal.stats();
     const ps = processor?.stats();
-    const refused: HealthSnapshot['refused'] = {};
-    if (st) for (const [p, c] of Object.entries(st.byProtocol)) refused[p as keyof typeof st.byProtocol] = { auth: c.refusedAuth, busy: c.refusedBusy, errors: c.errors };
     const late = ps ? Object.values(ps.stages).reduce((n, s) => n + (s.late ?? 0), 0) : 0;
     return {
       startedAt,
-      sources: st
-        ? [...st.bySource].map(([source, c]) => ({
-            source,
-            protocol: c.protocol,
-            accepted: c.accepted,
-            rejected: 0,
-            bytes: c.bytes,
-            lastAt: c.lastAt === null ? null : new Date(c.lastAt).toISOString(),
-          }))
-        : [],
-      refused,
+      ...ingestCounters(ingest),
       wal: { lagRecords: ws.lag.records, lagBytes: ws.lag.bytes, diskBytes: ws.diskBytes },
       backpressure: ingest?.gate.closed ?? false,
       pipeline: {
@@ -226,8 +215,8 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
     void ready.catch(() => undefined); // awaited below (a failure while the API starts is not lost, only not unhandled)
     if (config.api) api = await startApi(config.api, { db: sql, events: events ?? new NoEventStore(), rules: catalog, live, health, log, ingestTokens }, opts.scrypt ? { scrypt: opts.scrypt } : {});
     await ready;
-    ingest = await startIngest(config, wal, { log, storedTokens: ingestTokens.active() });
-    ingest.tokens.setStored(ingestTokens.active()); // one made while the listeners started
+    ingest = await startIngest(config, wal, { log, storedTokens: await ingestTokens.active() });
+    ingest.tokens.setStored(await ingestTokens.active()); // one made while the listeners started
   } catch (e) {
     await ingest?.close().catch(() => undefined);
     await api?.close().catch(() => undefined);
@@ -268,8 +257,28 @@ export async function startServer(config: ServeConfig, opts: ServerOptions = {})
   };
 }
 
+/** The listeners' counters as health shows them (per source, refused requests per protocol). */
+export function ingestCounters(ingest: IngestHandle | undefined): Pick<HealthSnapshot, 'sources' | 'refused'> {
+  const st = ingest?.stats;
+  const refused: HealthSnapshot['refused'] = {};
+  if (st) for (const [p, c] of Object.entries(st.byProtocol)) refused[p as keyof typeof st.byProtocol] = { auth: c.refusedAuth, busy: c.refusedBusy, errors: c.errors };
+  return {
+    sources: st
+      ? [...st.bySource].map(([source, c]) => ({
+          source,
+          protocol: c.protocol,
+          accepted: c.accepted,
+          rejected: 0,
+          bytes: c.bytes,
+          lastAt: c.lastAt === null ? null : new Date(c.lastAt).toISOString(),
+        }))
+      : [],
+    refused,
+  };
+}
+
 /** Bounded state that dropped something (correlation groups, story entities…), by stage. */
-function stateDrops(stages: Record<string, Record<string, number>>): Record<string, number> {
+export function stateDrops(stages: Record<string, Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [stage, s] of Object.entries(stages)) for (const [k, v] of Object.entries(s)) if (/dropped/i.test(k) && v) out[`${stage}.${k}`] = v;
   return out;

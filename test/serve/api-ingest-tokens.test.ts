@@ -123,20 +123,20 @@ describe('api: ingest tokens', { timeout: 120_000 }, () => {
   it('bounds the active tokens, and keeps them across a restart', async () => {
     const db = new StateDb(':memory:');
     const seen: number[] = [];
-    const tokens = new IngestTokens(db, [], (active) => seen.push(active.length));
-    for (let i = 0; i < API_LIMITS.ingestTokensMax; i++) tokens.create(`src-${i}`, ['otlp'], 'root');
-    assert.throws(() => tokens.create('one-too-many', ['otlp'], 'root'), { code: 'too-many-tokens' });
-    tokens.revoke(tokens.list()[0]!.id!);
-    tokens.create('now-fits', ['otlp'], 'root');
+    const tokens = new IngestTokens(db, [], (active) => void seen.push(active.length));
+    for (let i = 0; i < API_LIMITS.ingestTokensMax; i++) await tokens.create(`src-${i}`, ['otlp'], 'root');
+    await assert.rejects(() => tokens.create('one-too-many', ['otlp'], 'root'), { code: 'too-many-tokens' });
+    await tokens.revoke((await tokens.list())[0]!.id!);
+    await tokens.create('now-fits', ['otlp'], 'root');
     assert.equal(seen.at(-1), API_LIMITS.ingestTokensMax);
     db.close();
 
     // The API's database reopened: the stored token is still there (the listeners get it at start).
     const again = new IngestTokens(new StateDb(api.db.path), []);
     assert.deepEqual(
-      again.list().map((t) => [t.source, t.revoked]),
+      (await again.list()).map((t) => [t.source, t.revoked]),
       [['winlogbeat-dcs', true]],
     );
-    assert.deepEqual(again.active(), []);
+    assert.deepEqual(await again.active(), []);
   });
 });

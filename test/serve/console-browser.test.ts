@@ -293,6 +293,37 @@ describe('analyst console in a browser', { skip, timeout: 300_000 }, () => {
     assert.equal(json.domain, 'enterprise-attack');
     await page.click('nav a:has-text("Health")');
     await page.waitForSelector('[data-testid=sources] td:has-text("winlogbeat-dcs")');
+    assert.equal(await page.$('[data-testid=nodes]'), null, 'no nodes on the embedded server');
+    // A cluster's api node: every node's last report, the stale one marked.
+    const report = { sources: [], refused: {}, backpressure: false, pipeline: null, drops: {}, detect: { events: 12, detections: 3 }, correlate: null, ingestTokens: null };
+    api.health.snap = {
+      ...api.health.snap,
+      nodes: [
+        {
+          node: 'detect-1',
+          roles: ['detect'],
+          startedAt: '2026-01-01T00:00:00.000Z',
+          reportedAt: '2026-01-01T00:10:00.000Z',
+          ageSeconds: 42,
+          stale: true,
+          report: { ...report, rules: { revision: 2, running: 1, error: null } },
+        },
+        {
+          node: 'detect-2',
+          roles: ['detect'],
+          startedAt: '2026-01-01T00:00:00.000Z',
+          reportedAt: '2026-01-01T00:10:40.000Z',
+          ageSeconds: 2,
+          stale: false,
+          report: { ...report, rules: { revision: 3, running: 2, error: 'odd.yml did not parse' } },
+        },
+      ],
+    };
+    await page.reload();
+    await page.waitForSelector('[data-testid=nodes] tr.failing td:has-text("detect-1")');
+    assert.match((await page.textContent('[data-testid=nodes]'))!, /2 rules, revision 3 odd\.yml did not parse/);
+    assert.match((await page.textContent('[data-testid=nodes]'))!, /12 events matched, 3 detections/);
+    delete api.health.snap.nodes;
     assert.deepEqual(analyst.pageErrors, []);
     assert.deepEqual(analyst.problems, []);
   });

@@ -1,13 +1,13 @@
 /**
  * Health: ingest rates per source (with a chart of the last minutes sampled here), write-ahead-log
- * lag, pipeline counters, drops by reason, storage use and notification failures. Refreshed
- * every 5 s while open.
+ * lag, pipeline counters, drops by reason, storage use and notification failures; on a cluster's
+ * api node, every node's last report too. Refreshed every 5 s while open.
  */
 import { Fragment } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { invalidate, useQuery } from '../api';
 import { TimeChart } from '../components/chart';
-import type { Health } from '../types';
+import type { ClusterNodeRow, Health } from '../types';
 import { ErrorBox, fmtBytes, Loading, Time } from '../ui';
 
 /** Points kept for the rate chart (5 s apart: 10 minutes). */
@@ -49,6 +49,7 @@ export function HealthPage() {
           <span>{h.liveStreams} live feeds</span>
         </div>
       </div>
+      {h.nodes && <Nodes nodes={h.nodes} />}
       {x.length > 1 && <TimeChart x={x} series={series} label="Ingest rate per source, records per second" testId="rate-chart" />}
       <h2>Sources</h2>
       <table class="grid" data-testid="sources">
@@ -186,6 +187,51 @@ export function HealthPage() {
         </table>
       )}
     </section>
+  );
+}
+
+/** A cluster's nodes: roles, last report, what each runs. */
+function Nodes({ nodes }: { nodes: ClusterNodeRow[] }) {
+  const what = (n: ClusterNodeRow): string => {
+    const r = n.report;
+    const parts: string[] = [];
+    if (r.correlate) parts.push(String(r.correlate.state));
+    if (r.detect) parts.push(`${r.detect.events ?? 0} events matched, ${r.detect.detections ?? 0} detections`);
+    const accepted = r.sources.reduce((sum, s) => sum + s.accepted, 0);
+    if (n.roles.includes('ingest')) parts.push(`${accepted} records accepted${r.backpressure ? ' (refusing: back-pressure)' : ''}`);
+    return parts.join('; ');
+  };
+  return (
+    <>
+      <h2>Nodes</h2>
+      <table class="grid" data-testid="nodes">
+        <thead>
+          <tr>
+            <th scope="col">Node</th>
+            <th scope="col">Roles</th>
+            <th scope="col">Last report</th>
+            <th scope="col">Rules</th>
+            <th scope="col">Counters</th>
+          </tr>
+        </thead>
+        <tbody>
+          {nodes.map((n) => (
+            <tr key={n.node} class={n.stale ? 'failing' : undefined}>
+              <td>{n.node}</td>
+              <td>{n.roles.join(', ')}</td>
+              <td class={n.stale ? 'bad' : undefined}>
+                {Math.round(n.ageSeconds)} s ago{n.stale ? ' (stale: stopped or cut off)' : ''}
+              </td>
+              <td>
+                {n.report.rules ? `${n.report.rules.running} rules, revision ${n.report.rules.revision}` : '—'}
+                {n.report.rules?.error && <span class="bad"> {n.report.rules.error}</span>}
+              </td>
+              <td>{what(n)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
 

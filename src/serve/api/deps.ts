@@ -123,6 +123,37 @@ export interface HealthSnapshot {
   };
   /** What was dropped, by reason (UDP datagrams while busy, state bounds…): never silent. */
   drops: Record<string, number>;
+  /** A cluster's api node: every node's last report (../cluster/health.ts); absent in the embedded server. */
+  nodes?: ClusterNodeHealth[];
+}
+
+/** What a node reports. */
+export interface NodeReport {
+  sources: HealthSnapshot['sources'];
+  refused: HealthSnapshot['refused'];
+  backpressure: boolean;
+  /** The active correlate node's pipeline (null elsewhere, and on a standby). */
+  pipeline: HealthSnapshot['pipeline'] | null;
+  drops: Record<string, number>;
+  /** Detect node counters (messages, records, events, detections, errors, redelivered…). */
+  detect: Record<string, number> | null;
+  /** Correlate node: its state (active, standby) and counters. */
+  correlate: Record<string, string | number | null> | null;
+  rules: { revision: number; running: number; error: string | null } | null;
+  ingestTokens: { revision: number; active: number } | null;
+}
+
+/** One node as an api node shows it. */
+export interface ClusterNodeHealth {
+  node: string;
+  roles: string[];
+  startedAt: string;
+  reportedAt: string;
+  /** Seconds since its last report, by PostgreSQL's clock. */
+  ageSeconds: number;
+  /** No report for `healthStaleReports` intervals: stopped, or cut off from PostgreSQL. */
+  stale: boolean;
+  report: NodeReport;
 }
 
 /** The running server's counters. */
@@ -144,8 +175,8 @@ export interface ApiDeps {
   log?: ApiLog;
   /**
    * Ingest tokens made through the API, wired to the listeners (default with a SQLite `StateDb`:
-   * stored, told to nobody, none from a configuration). Null: not available here (the api role
-   * of a cluster, whose ingest nodes take their tokens from the configuration): the routes say so.
+   * stored, told to nobody, none from a configuration; a cluster's api node passes its own, over
+   * PostgreSQL). Null: not available here: the routes say so.
    */
   ingestTokens?: IngestTokens | null;
 }

@@ -295,24 +295,41 @@ export const SHARED_SCHEMAS: Record<string, unknown>[] = [
   },
   {
     $id: 'Health',
-    ...obj({
-      startedAt: str,
-      backpressure: bool,
-      sources: {
-        type: 'array',
-        items: obj({ source: str, protocol: str, accepted: int, rejected: int, bytes: int, lastAt: nstr, ratePerSec: { type: 'number', description: 'Records per second over the last minute' } }),
+    ...withOptional(
+      {
+        nodes: {
+          type: 'array',
+          description: "A cluster's api node: every node's last report (docs/scale-out.md, Health); absent in the embedded server",
+          items: obj({
+            node: str,
+            roles: strs,
+            startedAt: str,
+            reportedAt: str,
+            ageSeconds: num,
+            stale: { type: 'boolean', description: 'No report for a few intervals: the node stopped or cannot reach PostgreSQL' },
+            report: { ...anyObject, description: 'sources, refused, backpressure, pipeline, drops, detect, correlate, rules, ingestTokens' },
+          }),
+        },
       },
-      refused: { type: 'object', additionalProperties: obj({ auth: int, busy: int, errors: int }) },
-      wal: obj({ lagRecords: int, lagBytes: int, diskBytes: int }),
-      pipeline: obj({ eventsProcessed: int, detections: int, suppressed: int, late: int, watermark: nstr, lagMs: { type: ['number', 'null'] } }),
-      drops: { type: 'object', additionalProperties: int },
-      storage: obj({ eventBytes: int, eventDays: int, events: int, stateBytes: int, eventStoreRestarts: int, fieldNames: int, fieldNamesDropped: int, eventStoreError: nstr }),
-      notifications: {
-        type: 'array',
-        items: obj({ channel: str, sent: int, pending: int, failing: int, lastError: nstr, nextRetryAt: nstr }),
+      {
+        startedAt: str,
+        backpressure: bool,
+        sources: {
+          type: 'array',
+          items: obj({ source: str, protocol: str, accepted: int, rejected: int, bytes: int, lastAt: nstr, ratePerSec: { type: 'number', description: 'Records per second over the last minute' } }),
+        },
+        refused: { type: 'object', additionalProperties: obj({ auth: int, busy: int, errors: int }) },
+        wal: obj({ lagRecords: int, lagBytes: int, diskBytes: int }),
+        pipeline: obj({ eventsProcessed: int, detections: int, suppressed: int, late: int, watermark: nstr, lagMs: { type: ['number', 'null'] } }),
+        drops: { type: 'object', additionalProperties: int },
+        storage: obj({ eventBytes: int, eventDays: int, events: int, stateBytes: int, eventStoreRestarts: int, fieldNames: int, fieldNamesDropped: int, eventStoreError: nstr }),
+        notifications: {
+          type: 'array',
+          items: obj({ channel: str, sent: int, pending: int, failing: int, lastError: nstr, nextRetryAt: nstr }),
+        },
+        liveStreams: int,
       },
-      liveStreams: int,
-    }),
+    ),
   },
   {
     $id: 'Session',

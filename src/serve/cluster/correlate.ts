@@ -107,6 +107,15 @@ export class CorrelateNode {
     this.loopDone = this.run();
   }
 
+  /**
+   * The rules changed (./rules.ts): the alert stage learns which rules only feed correlations, as
+   * the embedded server's does; a later takeover builds its stages with this plan.
+   */
+  setPlan(plan: DetectionPlan): void {
+    this.o.plan = plan;
+    this.current?.live?.setFeederKeys(plan.feederKeys);
+  }
+
   /** The stages of the active node (undefined on a standby). */
   get live(): LiveStages | undefined {
     return this.current?.live;

@@ -51,7 +51,7 @@ export interface DetectNodeStats {
 const EMPTY: DetectResult = { events: [], detections: [], claims: [], facts: [], errors: [], eventCount: 0, maxTime: Number.NaN };
 
 export class DetectNode {
-  private readonly pool: DetectPool;
+  private pool: DetectPool;
   private readonly names: StreamNames;
   private messages: ConsumerMessages | undefined;
   private running = false;
@@ -218,6 +218,32 @@ export class DetectNode {
         delay = Math.min(delay * 2, 2000);
       }
     }
+  }
+
+  /**
+   * Runs another rule set (a change from the console, ./rules.ts): new workers compile it while
+   * the current ones go on matching; once they are ready, messages taken from then on are matched
+   * by them, and the old workers close when the messages they hold are done. Resolves once the new
+   * rules run; rejects when their workers cannot start (the current rules keep running).
+   */
+  async setRules(plan: DetectionPlan): Promise<void> {
+    const next = new DetectPool(plan, { threads: this.o.threads, storeEvents: !!this.o.events, timeZone: this.o.timeZone, dedupFacts: false });
+    next.warm();
+    try {
+      await next.ready();
+    } catch (e) {
+      await next.close().catch(() => undefined);
+      throw e;
+    }
+    if (!this.running) {
+      await next.close().catch(() => undefined);
+      return;
+    }
+    const old = this.pool;
+    this.pool = next;
+    // Messages in hand may be on the old workers: they finish there.
+    const holding = [...this.handling];
+    void Promise.allSettled(holding).then(() => old.close().catch(() => undefined));
   }
 
   /** Stop taking messages: those being matched finish (or go back), buffered ones go back at once, then the workers stop. */

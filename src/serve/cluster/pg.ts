@@ -17,6 +17,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { FirebreakError } from '../../core/errors.js';
+import type { Sql } from '../store/sql.js';
 import type { PostgresConfig } from './config.js';
 
 /** The schema, by version; each step runs once, in order, in a transaction. */
@@ -125,6 +126,14 @@ const MIGRATIONS: string[] = [
     replay_dseq BIGINT NOT NULL,
     updated_at TEXT NOT NULL
   );
+  `,
+  `
+  -- What nodes follow without a restart (rules, ingest tokens): each change raises its revision in
+  -- the transaction that makes it, and sends a notice on its channel (./watch.ts).
+  CREATE TABLE revisions (name TEXT PRIMARY KEY, revision BIGINT NOT NULL);
+  -- Each node's counters, written every few seconds (./health.ts); reported_at is PostgreSQL's
+  -- clock, so staleness is judged without trusting the nodes' clocks.
+  CREATE TABLE node_health (node TEXT PRIMARY KEY, roles TEXT NOT NULL, started_at TEXT NOT NULL, reported_at TIMESTAMPTZ NOT NULL, report TEXT NOT NULL);
   `,
 ];
 
@@ -253,6 +262,23 @@ export function fromPg(v: string): string {
 export function rowToPg(r: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(r)) if (typeof v === 'string') r[k] = toPg(v);
   return r;
+}
+
+/**
+ * In a transaction: raises the revision of `name` and sends a notice of it on `channel`
+ * (delivered when the transaction commits). Resolves with the new revision.
+ */
+export async function bumpRevision(t: Sql, name: string, channel: string, node: string): Promise<number> {
+  const r = await t.get<{ revision: number }>('INSERT INTO revisions (name, revision) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET revision = revisions.revision + 1 RETURNING revision', name);
+  const revision = Number(r!.revision);
+  await t.run('SELECT pg_notify(?, ?)', channel, JSON.stringify({ v: 1, revision, node }));
+  return revision;
+}
+
+/** The revision of `name` as stored (0: never changed). */
+export async function readRevision(q: Sql, name: string): Promise<number> {
+  const r = await q.get<{ revision: number }>('SELECT revision FROM revisions WHERE name = ?', name);
+  return Number(r?.revision ?? 0);
 }
 
 /** A connection URL without its password, for messages. */

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startApi, type ApiHandle } from '../../../src/serve/api/index.js';
+import { IngestTokens, startApi, type ApiHandle } from '../../../src/serve/api/index.js';
 import type { LiveEvent } from '../../../src/serve/api/deps.js';
 import { LiveHub } from '../../../src/serve/api/live.js';
 import { PgLiveFeed, LIVE_CHANNEL } from '../../../src/serve/cluster/live-pg.js';
@@ -108,7 +108,7 @@ describe('api: the same answers from SQLite and from PostgreSQL', { skip: missin
     await copy(lite.db, cdb);
     pgApi = await startApi(
       { listen: { host: '127.0.0.1', port: 0 }, sessionHours: 12, maxStreams: 8 },
-      { db: new PgSql(cdb.pool), events: lite.store, rules: lite.catalog, live: new LiveHub(16), health: lite.health, ingestTokens: null, log: () => undefined },
+      { db: new PgSql(cdb.pool), events: lite.store, rules: lite.catalog, live: new LiveHub(16), health: lite.health, ingestTokens: new IngestTokens(new PgSql(cdb.pool)), log: () => undefined },
       { scrypt: TEST_SCRYPT, consoleDir: false },
     );
     a = new Client(lite.base);
@@ -256,12 +256,30 @@ describe('api: the same answers from SQLite and from PostgreSQL', { skip: missin
     );
   });
 
-  it('answers what an api node cannot do with a reason', async () => {
-    const root = new Client(b.base);
-    await root.login('root');
-    const r = await root.get('/api/ingest-tokens');
-    assert.equal(r.status, 501);
-    assert.match(r.json.error.message, /configuration file/);
+  it('makes, lists and revokes ingest tokens on PostgreSQL as on SQLite, keeping only their hash', async () => {
+    const shape = (t: Record<string, unknown>) => ({ ...t, id: typeof t.id, createdAt: typeof t.createdAt, revokedAt: typeof t.revokedAt });
+    const seen: unknown[][] = [];
+    for (const c of [a, b]) {
+      const root = new Client(c.base);
+      assert.equal((await root.login('root')).status, 200);
+      const made = await root.post('/api/ingest-tokens', { source: 'beats-eu', protocols: ['hec', 'elastic'] });
+      assert.equal(made.status, 201, made.text);
+      assert.equal((await root.post('/api/ingest-tokens', { source: 'bad source!', protocols: ['elastic'] })).status, 400);
+      const revoked = await root.req('DELETE', `/api/ingest-tokens/${made.json.token.id}`);
+      assert.equal(revoked.status, 200);
+      assert.equal(revoked.json.revoked, true);
+      assert.equal((await root.req('DELETE', '/api/ingest-tokens/nope')).status, 404);
+      const list = (await root.get('/api/ingest-tokens')).json as Record<string, unknown>[];
+      seen.push(list.map(shape));
+      const audit = (await root.get('/api/audit?action=ingest-token.')).json as { items: { action: string }[] };
+      seen.push(audit.items.map((x) => x.action));
+    }
+    assert.deepEqual(seen[2], seen[0]);
+    assert.deepEqual(seen[3], seen[1]);
+    assert.deepEqual(seen[1], ['ingest-token.revoke', 'ingest-token.create']);
+    const rows = (await cdb.pool.query<{ hash: string; source: string }>('SELECT hash, source FROM ingest_tokens')).rows;
+    assert.equal(rows.length, 1);
+    assert.match(rows[0]!.hash, /^[0-9a-f]{64}$/, 'only the hash is stored');
   });
 
   it('sessions, logout, API keys and user changes work on PostgreSQL', async () => {

@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { FirebreakError } from '../../../core/errors.js';
 import { tokenHash, type HashedToken } from '../../ingest/context.js';
 import type { IngestProtocol } from '../../record.js';
-import { now, type StateDb } from '../../store/db.js';
+import type { StateDb } from '../../store/db.js';
+import { now } from '../../store/db.js';
+import { asSql, type Sql } from '../../store/sql.js';
 import { API_LIMITS } from '../limits.js';
 
 /** The protocols a token can admit (syslog has no tokens: its listeners admit by network). */
@@ -53,25 +55,26 @@ const info = (r: Row): IngestTokenInfo => ({
 });
 
 export class IngestTokens {
+  private readonly sql: Sql;
+
   constructor(
-    readonly db: StateDb,
+    /** The embedded server's SQLite state database, or a cluster's PostgreSQL (`PgSql`). */
+    db: StateDb | Sql,
     /** The configuration file's tokens (listed, never changed here). */
     private readonly configured: readonly { source: string; protocols: readonly IngestProtocol[] }[] = [],
     /** Told the active stored tokens after every change (the ingest listeners' table). */
-    private readonly onChange: (active: HashedToken[]) => void = () => undefined,
-  ) {}
+    private readonly onChange: (active: HashedToken[]) => void | Promise<void> = () => undefined,
+  ) {
+    this.sql = asSql(db);
+  }
 
   /** The tokens that admit data now (not revoked), as the listeners look them up. */
-  active(): HashedToken[] {
-    return (this.db.db.prepare('SELECT * FROM ingest_tokens WHERE revoked_at IS NULL ORDER BY created_at, id').all() as Row[]).map((r) => ({
-      hash: r.hash,
-      source: r.source,
-      protocols: JSON.parse(r.protocols) as IngestProtocol[],
-    }));
+  async active(): Promise<HashedToken[]> {
+    return activeTokens(this.sql);
   }
 
   /** The configuration's tokens, then the stored ones (oldest first). */
-  list(): IngestTokenInfo[] {
+  async list(): Promise<IngestTokenInfo[]> {
     const fromConfig = this.configured.map((t): IngestTokenInfo => ({
       id: null,
       source: t.source,
@@ -82,36 +85,53 @@ export class IngestTokens {
       revoked: false,
       revokedAt: null,
     }));
-    return [...fromConfig, ...(this.db.db.prepare('SELECT * FROM ingest_tokens ORDER BY created_at, id').all() as Row[]).map(info)];
+    return [...fromConfig, ...(await this.sql.all<Row>('SELECT * FROM ingest_tokens ORDER BY created_at, id')).map(info)];
   }
 
-  get(id: string): IngestTokenInfo | undefined {
-    const r = this.db.db.prepare('SELECT * FROM ingest_tokens WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<IngestTokenInfo | undefined> {
+    const r = await this.sql.get<Row>('SELECT * FROM ingest_tokens WHERE id = ?', id);
     return r && info(r);
   }
 
   /** A new token for `source`; the secret is in this answer only. Throws `bad-source`, `bad-protocols`, `too-many-tokens`. */
-  create(source: string, protocols: readonly IngestProtocol[], createdBy: string): { token: IngestTokenInfo; secret: string } {
+  async create(source: string, protocols: readonly IngestProtocol[], createdBy: string): Promise<{ token: IngestTokenInfo; secret: string }> {
     if (!SOURCE_NAME.test(source)) throw new FirebreakError('bad-source', `'${source}' is not a source name: letters, digits and . _ - (at most 64, starting with a letter or digit)`);
     const wanted = [...new Set(protocols)];
     if (!wanted.length || wanted.some((p) => !TOKEN_PROTOCOLS.includes(p))) throw new FirebreakError('bad-protocols', `protocols must be one or more of ${TOKEN_PROTOCOLS.join(', ')}`);
-    const activeCount = (this.db.db.prepare('SELECT count(*) AS n FROM ingest_tokens WHERE revoked_at IS NULL').get() as { n: number }).n;
-    if (activeCount >= API_LIMITS.ingestTokensMax) throw new FirebreakError('too-many-tokens', `${activeCount} ingest tokens are active, the most there may be; revoke unused ones first`);
     const id = randomBytes(9).toString('base64url');
     const secret = randomBytes(32).toString('base64url');
     const ordered = TOKEN_PROTOCOLS.filter((p) => wanted.includes(p));
-    this.db.db
-      .prepare('INSERT INTO ingest_tokens (id, hash, source, protocols, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(id, tokenHash(secret), source, JSON.stringify(ordered), createdBy, now());
-    this.onChange(this.active());
-    return { token: this.get(id)!, secret };
+    await this.sql.tx(async (t) => {
+      const activeCount = (await t.get<{ n: number }>('SELECT count(*) AS n FROM ingest_tokens WHERE revoked_at IS NULL'))!.n;
+      if (activeCount >= API_LIMITS.ingestTokensMax) throw new FirebreakError('too-many-tokens', `${activeCount} ingest tokens are active, the most there may be; revoke unused ones first`);
+      await t.run(
+        'INSERT INTO ingest_tokens (id, hash, source, protocols, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        id,
+        tokenHash(secret),
+        source,
+        JSON.stringify(ordered),
+        createdBy,
+        now(),
+      );
+    });
+    await this.onChange(await this.active());
+    return { token: (await this.get(id))!, secret };
   }
 
   /** Revokes a stored token (revoking twice is a no-op); throws `no-such-token`. */
-  revoke(id: string): IngestTokenInfo {
-    if (!this.get(id)) throw new FirebreakError('no-such-token', `no ingest token '${id}'`);
-    this.db.db.prepare('UPDATE ingest_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now(), id);
-    this.onChange(this.active());
-    return this.get(id)!;
+  async revoke(id: string): Promise<IngestTokenInfo> {
+    if (!(await this.get(id))) throw new FirebreakError('no-such-token', `no ingest token '${id}'`);
+    await this.sql.run('UPDATE ingest_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', now(), id);
+    await this.onChange(await this.active());
+    return (await this.get(id))!;
   }
+}
+
+/** The stored tokens that admit data now, as the listeners look them up (also read by a cluster's ingest nodes). */
+export async function activeTokens(sql: Sql): Promise<HashedToken[]> {
+  return (await sql.all<Row>('SELECT * FROM ingest_tokens WHERE revoked_at IS NULL ORDER BY created_at, id')).map((r) => ({
+    hash: r.hash,
+    source: r.source,
+    protocols: JSON.parse(r.protocols) as IngestProtocol[],
+  }));
 }

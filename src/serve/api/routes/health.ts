@@ -79,6 +79,7 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
         storage: await storage(ctx),
         notifications: await notifications(ctx),
         liveStreams: liveStreams(),
+        ...(s.nodes ? { nodes: s.nodes } : {}),
       };
     },
   );
@@ -151,6 +152,27 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext, liveStreams:
     (counted?.notifications ?? []).map((n) => [{ channel: n.channel }, n.failing]),
   );
   gauge('firebreak_api_live_streams', 'Open live-feed connections', [], () => [[{}, liveStreams()]]);
+  // A cluster's api node: every node's last report (docs/scale-out.md "Health").
+  const nodes = () => snap?.nodes ?? [];
+  gauge('firebreak_cluster_node_up', '1 while a cluster node reports, 0 once its last report is stale', ['node', 'roles'], () =>
+    nodes().map((n) => [{ node: n.node, roles: n.roles.join(',') }, n.stale ? 0 : 1]),
+  );
+  gauge('firebreak_cluster_node_report_age_seconds', "Seconds since a cluster node's last report", ['node'], () => nodes().map((n) => [{ node: n.node }, n.ageSeconds]));
+  counter('firebreak_cluster_node_ingest_records_total', 'Records a cluster ingest node accepted (stored in JetStream), per source', ['node', 'source', 'protocol'], (s) =>
+    (s.nodes ?? []).flatMap((n) => n.report.sources.map((x): [Record<string, string>, number] => [{ node: n.node, source: x.source, protocol: x.protocol }, x.accepted])),
+  );
+  const detectCounter = (name: string, help: string, key: string) =>
+    counter(name, help, ['node'], (s) => (s.nodes ?? []).flatMap((n): [Record<string, string>, number][] => (n.report.detect ? [[{ node: n.node }, n.report.detect[key] ?? 0]] : [])));
+  detectCounter('firebreak_cluster_detect_messages_total', 'Events messages a cluster detect node matched', 'messages');
+  detectCounter('firebreak_cluster_detect_events_total', 'Events a cluster detect node matched', 'events');
+  detectCounter('firebreak_cluster_detect_detections_total', 'Detections a cluster detect node found', 'detections');
+  detectCounter('firebreak_cluster_detect_redelivered_total', 'Events messages a cluster detect node was handed again (another node had not acknowledged them)', 'redelivered');
+  gauge('firebreak_cluster_correlate_active', '1 for the active correlate node, 0 for a standby', ['node'], () =>
+    nodes().flatMap((n): [Record<string, string>, number][] => (n.report.correlate ? [[{ node: n.node }, n.report.correlate.state === 'active' ? 1 : 0]] : [])),
+  );
+  gauge('firebreak_cluster_rules_revision', "The revision of the console's rule changes a cluster node runs", ['node'], () =>
+    nodes().flatMap((n): [Record<string, string>, number][] => (n.report.rules ? [[{ node: n.node }, n.report.rules.revision]] : [])),
+  );
   let stored: Awaited<ReturnType<typeof storage>> | null = null;
   gauge('firebreak_events_stored', 'Events held in the event store', [], () => (stored ? [[{}, stored.events]] : []));
   gauge('firebreak_storage_bytes', 'Bytes on disk, by store', ['store'], () =>

@@ -10,11 +10,7 @@ import { ref } from '../schemas.js';
 export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const need = (): IngestTokens => {
     if (ctx.ingestTokens) return ctx.ingestTokens;
-    throw new ApiError(
-      501,
-      'not-available',
-      "ingest tokens cannot be made through the API of a cluster's api node: the ingest nodes take their tokens from the configuration file (firebreak token add, then restart them)",
-    );
+    throw new ApiError(501, 'not-available', 'ingest tokens cannot be made through this API: it was started without a store for them (use the configuration file: firebreak token add, then restart)');
   };
 
   app.get(
@@ -51,7 +47,7 @@ export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
     async (req, reply) => {
       const actor = principal(req).name;
-      const r = need().create(req.body.source, req.body.protocols, actor);
+      const r = await need().create(req.body.source, req.body.protocols, actor);
       await ctx.audit(actor, 'ingest-token.create', { kind: 'ingest-token', id: r.token.id! }, { source: r.token.source, protocols: r.token.protocols });
       return reply.code(201).send(r);
     },
@@ -71,8 +67,8 @@ export function ingestTokenRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const actor = principal(req).name;
       const tokens = need();
-      const was = tokens.get(req.params.id);
-      const t = tokens.revoke(req.params.id);
+      const was = await tokens.get(req.params.id);
+      const t = await tokens.revoke(req.params.id);
       if (!was?.revoked) await ctx.audit(actor, 'ingest-token.revoke', { kind: 'ingest-token', id: req.params.id }, { source: t.source });
       return t;
     },
