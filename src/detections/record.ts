@@ -45,6 +45,20 @@ export interface DetectionRecord {
    * correlation engine but is not an output of its own.
    */
   hidden?: boolean;
+  /**
+   * What the stories' routine baselines know this detection by (src/stories/facts.ts
+   * `routineOf`), worked out where its whole event was read (a hunt worker, beside the facts it
+   * teaches), so the story stage judges it by the same subject and need not work it out again.
+   * Not an output.
+   */
+  routine?: RoutineSubject;
+}
+
+/** A detection's subject for the routine baselines: its program's shape (`program`), else its service or account, as a hash; `label` names it. */
+export interface RoutineSubject {
+  subject: string;
+  label: string;
+  program: boolean;
 }
 
 /** One detection that contributed to a correlation (enough to draw it, not the whole event). */

@@ -18,7 +18,7 @@ import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../events/addresses.js';
 import { adoptDefaultDomain, defaultDomain, type DomainHandoff } from '../events/domain.js';
-import { detectionFact, eventFacts, factKey, type RoutineFact } from '../stories/facts.js';
+import { detectionFact, eventFacts, factKey, routineOf, type RoutineFact } from '../stories/facts.js';
 import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from '../detections/convert.js';
 
 export interface WorkerInit {
@@ -170,6 +170,7 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
       for (const d of engine.match(ev)) {
         if (!Number.isNaN(t)) fact(detectionFact(d.rule.id ?? d.rule.title, ev.fields, ev.computer ?? null, t, domain));
         const rec = toDetectionRecord(d, !unexplained.has(d.rule));
+        if (init.wantClaims) rec.routine = routineOf(ev.fields, domain);
         const keep = slimmed.get(d.rule);
         if (keep) {
           const event: typeof rec.event = {};

@@ -32,7 +32,7 @@ import { AddressBook } from './addressbook.js';
 import { Agg, rank, StoryAggregator } from './aggregate.js';
 import { assembleStory } from './assemble.js';
 import { entityKeys, numberOf, stringOf, type Kind, type Observation } from './entities.js';
-import { detectionFact, factKey, type RoutineFact } from './facts.js';
+import { adoptRoutine, detectionFact, factKey, type RoutineFact } from './facts.js';
 import { ComponentGraph } from './graph.js';
 import { Judge } from './judge.js';
 import type { Story } from './model.js';
@@ -286,6 +286,8 @@ export class StoryBuilder {
       const fact = detectionFact(d.rule.id ?? d.rule.title, d.event, d.computer, t, this.domain);
       if (fact) this.routine.learnOne(fact);
     }
+    // A hunt worker sends the subject it taught the baselines, worked out from the whole event.
+    if (d.routine) adoptRoutine(d.event, this.domain, d.routine);
     const obs: Observation[] = [this.observation(d.computer, t, d.event, d.eventId, d.channel, d.provider, d.rule.id, d.rule.title)];
     if (corr) this.st.correlations++;
     for (const c of d.correlation?.contributors ?? []) {

@@ -11,6 +11,7 @@
  * have one shape.
  */
 import { hostKey, hostName, normaliseIp } from '../events/addresses.js';
+import type { RoutineSubject } from '../detections/record.js';
 import type { Domain, EventMeaning } from '../events/domain.js';
 import type { FieldValue } from '../events/event.js';
 import { LIMITS } from '../core/limits.js';
@@ -110,6 +111,21 @@ export function detectionSubject(fields: Fields, domain: Domain): { subject: str
   let s = memo.get(fields);
   if (!s) memo.set(fields, (s = subjectOf(fields, domain)));
   return s;
+}
+
+/** A detection's subject and whether it is its program's shape, to send with the detection (`DetectionRecord.routine`). */
+export function routineOf(fields: Fields, domain: Domain): RoutineSubject {
+  const s = detectionSubject(fields, domain);
+  return { subject: s.subject, label: s.label, program: programOf(fields, domain) !== undefined };
+}
+
+/**
+ * Take `r`, worked out from the whole event where it was read, as the subject and program of
+ * `fields` (the detection's event as it reached the story stage, perhaps with fewer fields).
+ */
+export function adoptRoutine(fields: Fields, domain: Domain, r: RoutineSubject): void {
+  memoOf(SUBJECTS, domain).set(fields, { subject: r.subject, label: r.label });
+  memoOf(PROGRAMS, domain).set(fields, r.program ? { shape: r.subject, label: r.label } : null);
 }
 
 function subjectOf(fields: Fields, domain: Domain): { subject: string; label: string } {
