@@ -134,14 +134,24 @@ export class LiveStages {
   /** Input went quiet: `detections` (a flush's) through, everything held released, stories written. */
   async quiet(detections: readonly DetectionRecord[] = []): Promise<void> {
     await this.stages.pipeline.push(detections);
-    if (this.seen !== -Infinity) await this.stages.pipeline.advance(this.seen);
+    if (this.seen !== -Infinity) await this.stages.pipeline.advance(this.pastSeen());
     this.writeStories(true);
   }
 
   /** Stopping: everything held released and written. */
   async drain(): Promise<void> {
-    await this.stages.pipeline.advance(this.seen === -Infinity ? 0 : this.seen);
+    await this.stages.pipeline.advance(this.seen === -Infinity ? 0 : this.pastSeen());
     this.writeStories(true);
+  }
+
+  /**
+   * A watermark just past the newest event time seen: the reorder stage releases what is older
+   * than its watermark, so advancing to `seen` itself would keep the newest detections (those at
+   * exactly `seen`, e.g. the one completing a correlation) held until later events arrive.
+   * Event times are whole milliseconds (`Date.parse`).
+   */
+  private pastSeen(): number {
+    return this.seen + 1;
   }
 
   /** The stories' baselines as stored (`baselines` under BASELINE_NAME), undefined without stories. */

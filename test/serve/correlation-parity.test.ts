@@ -3,7 +3,7 @@
  * events, whether its rule makes alerts of its own (`generate: true`, folded by the suppression
  * window) or only feeds it (`generate: false`). The detection that completes the correlation is the
  * newest event of the stream: it must be released from the reorder stage when input goes quiet,
- * not held until later events arrive (docs/serve.md, "Event time and lateness").
+ * not held until later events arrive, and so when the server stops before it goes quiet.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import type { DetectionRecord } from '../../src/detections/record.js';
 import { hunt } from '../../src/hunt/run.js';
 import { parseServeConfig } from '../../src/serve/config.js';
 import { startServer, type Server } from '../../src/serve/server.js';
+import { StateDb } from '../../src/serve/store/db.js';
 import { TOKENS, until } from './ingest-helpers.js';
 
 const rules = (generate: boolean) => `title: Parity Marker Process
@@ -72,6 +73,36 @@ function events(): Record<string, unknown>[] {
 
 type Row = { rule_title: string; kind: string; host: string | null; count: number };
 
+/** Suppression at its default; the allowed lateness well above the idle flush, so only going quiet (or stopping) releases the newest detection. */
+async function serve(dir: string, idleFlushSeconds: number): Promise<Server> {
+  const file = join(dir, 'serve.yml');
+  writeFileSync(
+    file,
+    `data: ${dir}/data
+listeners:
+  elastic: { listen: 127.0.0.1:0 }
+tokens:
+  - { source: winlogbeat, secret: ${TOKENS.elastic}, protocols: [elastic] }
+rules: { paths: [${dir}/rules.yml], stories: false }
+processing: { threads: 1, idleFlushSeconds: ${idleFlushSeconds}, allowedLatenessSeconds: 10 }
+storage: { events: false }
+`,
+  );
+  return startServer(parseServeConfig(readFileSync(file, 'utf8'), file), { log: () => undefined });
+}
+
+async function send(server: Server, docs: Record<string, unknown>[]): Promise<void> {
+  const addr = server.ingest.addresses.elastic!;
+  const auth = 'Basic ' + Buffer.from(`elastic:${TOKENS.elastic}`).toString('base64');
+  const body = docs.map((d) => `{"create":{"_index":"winlogbeat"}}\n${JSON.stringify(d)}\n`).join('');
+  const res = await fetch(`http://127.0.0.1:${addr.port}/_bulk`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-ndjson' }, body });
+  assert.equal(res.status, 200);
+  const answer = (await res.json()) as { errors: boolean };
+  assert.equal(answer.errors, false);
+}
+
+const ALERTS = 'SELECT rule_title, kind, host, count FROM alerts ORDER BY kind, host';
+
 for (const generate of [true, false]) {
   describe(`serve: an event_count correlation by host over a rule with generate: ${generate} fires as in hunt`, { timeout: 120_000 }, () => {
     let dir: string;
@@ -92,21 +123,7 @@ for (const generate of [true, false]) {
         stories: false,
         sinks: [{ write: (d) => void found.push(d), close: async () => undefined }],
       });
-      const file = join(dir, 'serve.yml');
-      // Suppression at its default; the allowed lateness well above the idle flush, so only going quiet releases the newest detection.
-      writeFileSync(
-        file,
-        `data: ${dir}/data
-listeners:
-  elastic: { listen: 127.0.0.1:0 }
-tokens:
-  - { source: winlogbeat, secret: ${TOKENS.elastic}, protocols: [elastic] }
-rules: { paths: [${dir}/rules.yml], stories: false }
-processing: { threads: 1, idleFlushSeconds: 0.2, allowedLatenessSeconds: 10 }
-storage: { events: false }
-`,
-      );
-      server = await startServer(parseServeConfig(readFileSync(file, 'utf8'), file), { log: () => undefined });
+      server = await serve(dir, 0.2);
     });
     after(async () => {
       await server?.close();
@@ -123,15 +140,9 @@ storage: { events: false }
     });
 
     it('serve raises the same correlation alert once input goes quiet, and folds the rule’s own alerts by host', async () => {
-      const addr = server.ingest.addresses.elastic!;
-      const auth = 'Basic ' + Buffer.from(`elastic:${TOKENS.elastic}`).toString('base64');
-      const body = docs.map((d) => `{"create":{"_index":"winlogbeat"}}\n${JSON.stringify(d)}\n`).join('');
-      const res = await fetch(`http://127.0.0.1:${addr.port}/_bulk`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-ndjson' }, body });
-      assert.equal(res.status, 200);
-      const answer = (await res.json()) as { errors: boolean };
-      assert.equal(answer.errors, false);
+      await send(server, docs);
 
-      const rows = () => server.db.db.prepare('SELECT rule_title, kind, host, count FROM alerts ORDER BY kind, host').all() as Row[];
+      const rows = () => server.db.db.prepare(ALERTS).all() as Row[];
       const held = () => server.processor.stats().stages['reorder']?.['held'];
       // Nothing newer arrives: the idle flush must release the newest detection (the one completing the correlation).
       await until(
@@ -156,3 +167,31 @@ storage: { events: false }
     });
   });
 }
+
+describe('serve: a correlation completed by the newest detection fires when the server stops before going quiet', { timeout: 120_000 }, () => {
+  it('the stop releases it and the correlation alert is stored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fb-corr-parity-'));
+    try {
+      writeFileSync(join(dir, 'rules.yml'), rules(true));
+      // No idle flush within the test: only the stop releases what the reorder stage holds.
+      const server = await serve(dir, 3600);
+      const docs = events();
+      try {
+        await send(server, docs);
+        await until(() => server.processor.stats().processedOffset >= docs.length, 'all records processed');
+        assert.equal(server.processor.stats().stages['reorder']?.['held'], 1, 'the newest detection is held before the stop');
+      } finally {
+        await server.close();
+      }
+      const db = new StateDb(join(dir, 'data', 'state.db'));
+      try {
+        const corr = (db.db.prepare(ALERTS).all() as Row[]).filter((r) => r.kind === 'correlation');
+        assert.deepEqual(corr, [{ rule_title: 'Parity Marker Burst On One Host', kind: 'correlation', host: 'ws1.corp.example', count: 1 }]);
+      } finally {
+        db.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
