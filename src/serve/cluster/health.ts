@@ -13,6 +13,7 @@
  * own.
  */
 import { LIMITS } from '../../core/limits.js';
+import { SerialTask } from '../../core/serial.js';
 import type { ClusterNodeHealth, HealthSnapshot, NodeReport } from '../api/deps.js';
 import type { IngestLog } from '../ingest/context.js';
 import type { Sql } from '../store/sql.js';
@@ -34,8 +35,10 @@ export interface HealthReporterOptions {
 export class HealthReporter {
   private timer: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date().toISOString();
-  private writing: Promise<void> | undefined;
-  private again = false;
+  private readonly writes = new SerialTask(
+    () => this.write(),
+    () => this.stopped,
+  );
   private failing = false;
   private stopped = false;
 
@@ -49,19 +52,7 @@ export class HealthReporter {
 
   /** Writes the row now (once more after a write in progress). */
   report(): void {
-    if (this.stopped) return;
-    if (this.writing) {
-      this.again = true;
-      return;
-    }
-    this.writing = (async () => {
-      do {
-        this.again = false;
-        await this.write();
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.writing = undefined;
-    });
+    this.writes.run();
   }
 
   private async write(): Promise<void> {
@@ -85,7 +76,7 @@ export class HealthReporter {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    while (this.writing) await this.writing;
+    await this.writes.settled();
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import type pg from 'pg';
 import { LIMITS } from '../../core/limits.js';
+import { SerialTask } from '../../core/serial.js';
 
 export interface FollowerOptions {
   /** What is followed, for messages: 'rules', 'ingest tokens'. */
@@ -49,8 +50,10 @@ export class RevisionFollower {
   private retryMs = 1000;
   private retryTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  private syncing: Promise<void> | undefined;
-  private again = false;
+  private readonly syncs = new SerialTask(
+    () => this.applyStored(),
+    () => this.stopped,
+  );
   /** The revision applied last (-1: nothing yet). */
   applied = -1;
   /** Notices ignored as not ours (for tests and health). */
@@ -128,28 +131,20 @@ export class RevisionFollower {
 
   /** Applies what is stored (once more after the current run, when one is running). */
   sync(): void {
-    if (this.stopped) return;
-    if (this.syncing) {
-      this.again = true;
-      return;
+    this.syncs.run();
+  }
+
+  private async applyStored(): Promise<void> {
+    try {
+      this.applied = await this.o.apply();
+    } catch (e) {
+      this.o.log('error', `${this.o.what}: applying the stored changes failed: ${(e as Error).message}; trying again at the next notice or check`);
     }
-    this.syncing = (async () => {
-      do {
-        this.again = false;
-        try {
-          this.applied = await this.o.apply();
-        } catch (e) {
-          this.o.log('error', `${this.o.what}: applying the stored changes failed: ${(e as Error).message}; trying again at the next notice or check`);
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.syncing = undefined;
-    });
   }
 
   /** Resolves once no application is running (tests, stop). */
   async settled(): Promise<void> {
-    while (this.syncing) await this.syncing;
+    await this.syncs.settled();
   }
 
   async stop(): Promise<void> {
