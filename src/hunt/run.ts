@@ -16,6 +16,7 @@ import { discoverFiles } from './discover.js';
 import { DetectionSorter } from './sorter.js';
 import { FirebreakError } from '../core/errors.js';
 import { TaskLostError, WorkerPool } from '../core/pool.js';
+import { shareValue } from '../core/shared-value.js';
 import type { FileDone, FileTask, FromWorker, ToWorker, WorkerInit, WorkerRest } from './worker.js';
 
 export type { DetectionSink };
@@ -181,7 +182,7 @@ async function readAll(
   // Each worker sorts its own detections; together they hold about what one sort would.
   const share = (limit: number, floor: number) => Math.max(floor, Math.floor(limit / threads));
   const sortShare = { dir: sorter.directory(), items: share(sorter.memoryLimit, 5_000), chars: share(sorter.charLimit, 8 * 2 ** 20) };
-  const workerRules = plan.rules.map(forWorker);
+  const workerRules = shareValue(plan.rules.map(forWorker));
   const tallies = new Map<string, FileTally>();
   const tally = (file: string): FileTally => {
     let t = tallies.get(file);

@@ -9,6 +9,7 @@ import { workerData } from 'node:worker_threads';
 import { serveTasks, type TaskContext } from '../core/pool-worker.js';
 import { FirebreakError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
+import { readShared, type SharedValue } from '../core/shared-value.js';
 import { Engine } from '../engine/engine.js';
 import { readEventsFromFile } from '../readers/detect.js';
 import type { EventRecord } from '../detections/record.js';
@@ -22,7 +23,8 @@ import { detectionFact, eventFacts, factKey, routineOf, type RoutineFact } from 
 import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from '../detections/convert.js';
 
 export interface WorkerInit {
-  rules: SigmaRule[];
+  /** The rules to compile, serialised once for every worker (src/core/shared-value.ts). */
+  rules: SharedValue<SigmaRule[]>;
   logsources?: LogsourceMap;
   from?: string;
   to?: string;
@@ -83,7 +85,8 @@ const BATCH = LIMITS.worker.batch;
 export const WINDOW = LIMITS.worker.window;
 
 const init = workerData as WorkerInit;
-const engine = new Engine(init.rules, { logsources: init.logsources });
+const rules = readShared(init.rules);
+const engine = new Engine(rules, { logsources: init.logsources });
 const from = init.from ?? null;
 const to = init.to ?? null;
 // Credit-based flow control: up to WINDOW batches unacknowledged, then wait for an ack.
@@ -97,7 +100,7 @@ const domain = defaultDomain();
 const slimmed = new Map<SigmaRule, string[]>();
 const unexplainedKeys = new Set(init.unexplained);
 const unexplained = new Set<SigmaRule>();
-for (const r of init.rules) {
+for (const r of rules) {
   const key = ruleKey(r);
   const keep = init.slim[key];
   if (keep) slimmed.set(r, keep);

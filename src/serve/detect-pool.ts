@@ -5,6 +5,7 @@
  * event joined across batches); a scaled-out detect node feeds it one stream message at a time,
  * each task flushed at its end, so a node holds no state a crash could lose.
  */
+import { shareValue } from '../core/shared-value.js';
 import { availableParallelism } from 'node:os';
 import { WorkerPool } from '../core/pool.js';
 import { defaultDomainHandoff } from '../events/domain.js';
@@ -38,7 +39,7 @@ export class DetectPool {
 
   constructor(plan: DetectionPlan, o: DetectPoolOptions) {
     this.threads = Math.max(1, o.threads ?? availableParallelism());
-    const workerRules = plan.rules.map(forWorker);
+    const workerRules = shareValue(plan.rules.map(forWorker));
     this.pool = new WorkerPool<DetectTask, DetectResult>({
       url: new URL('./detect-worker.js', import.meta.url),
       size: this.threads,

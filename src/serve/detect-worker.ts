@@ -5,6 +5,7 @@
  * not be read. The
  * same engine and record shapes as `hunt`'s workers; no state but the per-source Linux streams.
  */
+import { readShared, type SharedValue } from '../core/shared-value.js';
 import { workerData } from 'node:worker_threads';
 import { serveTasks } from '../core/pool-worker.js';
 import { normaliseTime, ruleKey, toDetectionRecord } from '../detections/convert.js';
@@ -22,7 +23,8 @@ import type { IngestRecord } from './record.js';
 import type { StoredEvent } from './store/types.js';
 
 export interface DetectInit {
-  rules: SigmaRule[];
+  /** The rules to compile, serialised once for every worker (src/core/shared-value.ts). */
+  rules: SharedValue<SigmaRule[]>;
   logsources: LogsourceMap;
   slim: Record<string, string[]>;
   unexplained: string[];
@@ -60,7 +62,8 @@ export interface DetectResult {
 }
 
 const init = workerData as DetectInit;
-const engine = new Engine(init.rules, { logsources: init.logsources });
+const rules = readShared(init.rules);
+const engine = new Engine(rules, { logsources: init.logsources });
 // Before the worker reports ready: the first events of each kind then match as fast as the rest.
 engine.prepare();
 const decoder = new RecordDecoder({ timeZone: init.timeZone });
@@ -71,7 +74,7 @@ adoptDefaultDomain(init.domain);
 const domain = init.wantClaims ? defaultDomain() : undefined;
 /** Facts sent lately (bounded: forgetting one only means it is sent again, and learning it twice changes nothing). */
 const seenFacts = new Set<string>();
-for (const r of init.rules) {
+for (const r of rules) {
   const key = ruleKey(r);
   const keep = init.slim[key];
   if (keep) slimmed.set(r, keep);
