@@ -18,7 +18,9 @@ import type { Io } from '../io.js';
 const HELP = `usage: firebreak hunt PATH… [options]
 
 Reads every log file under PATH (EVTX, evtx-crate JSON, Winlogbeat/Elastic Agent ECS JSON or
-_bulk bodies, flat JSON; gzip of each — detected by content) and runs the Sigma rules over it.
+_bulk bodies, flat JSON; Linux audit.log, syslog files such as auth.log with Sysmon for Linux in
+them, journalctl -o json/export, LAUREL and Auditbeat JSON; gzip of each — detected by content)
+and runs the Sigma rules over it (Linux logs: docs/linux.md).
 
 rules:
   --rules PATH            rule file or folder (repeatable; default: the bundled SigmaHQ set)
