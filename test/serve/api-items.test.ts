@@ -313,6 +313,8 @@ describe('api alerts and stories', { timeout: 120_000 }, () => {
     assert.ok(h.json.logonSources.some((s: { source: string; via: string }) => s.source === '10.9.9.9' && s.via === 'alert'));
     assert.ok(h.json.logonSources.some((s: { source: string; via: string }) => s.source === '10.9.9.9' && s.via === 'events'));
     assert.equal(h.json.events.events, 1);
+    // The alert's CORP\alice and the logon event's bare alice (no domain field) are one account.
+    assert.deepEqual(h.json.accounts, [{ name: 'CORP\\alice', alerts: 1 }]);
     assert.equal(h.json.events.first <= '2026-01-01T00:00:00.000Z', true);
     const srv = await analyst.get('/api/hosts/srv02.corp.example');
     assert.ok(srv.json.logonSources.some((s: { source: string; via: string }) => s.source === 'ws01.corp.example' && s.via === 'story'));

@@ -31,6 +31,38 @@ interface Tally {
   lastAt: string | null;
 }
 
+/**
+ * Accounts named by alerts (`CORP\alice`, as the detections wrote them) and by logon events
+ * (`TargetUserName` and `TargetDomainName` apart, in whatever case the log used) counted as one:
+ * keyed by `DOMAIN\name` in lower case, shown as first named (alerts come first).
+ */
+function bumpAccount(m: Map<string, Tally & { name: string }>, name: string, at: string | null, n = 1): void {
+  const key = name.toLowerCase();
+  const t = m.get(key);
+  if (!t) m.set(key, { name, count: n, lastAt: at });
+  else bump(m, key, at, n);
+}
+
+/**
+ * A name without a domain (`alice`, from an event that gives none) folded into the one account
+ * with a domain and the same name (`CORP\alice`), when there is exactly one.
+ */
+function foldBareAccounts(m: Map<string, Tally & { name: string }>): void {
+  const bareOf = (key: string) => key.slice(key.lastIndexOf('\\') + 1);
+  for (const [key, t] of [...m]) {
+    if (key.includes('\\') || key.includes('@')) continue;
+    const owners = [...m.keys()].filter((k) => k !== key && k.includes('\\') && bareOf(k) === key);
+    if (owners.length !== 1) continue;
+    bump(m, owners[0]!, t.lastAt, t.count);
+    m.delete(key);
+  }
+}
+
+/** The account a logon event names, with its domain when the event gives one apart. */
+function logonAccount(user: string, domain: string | null): string {
+  return domain && !user.includes('\\') && !user.includes('@') && !PLACEHOLDER_VALUES.has(domain.toLowerCase()) ? `${domain}\\${user}` : user;
+}
+
 function bump<K>(m: Map<K, Tally>, k: K, at: string | null, n = 1): void {
   const t = m.get(k);
   if (!t) m.set(k, { count: n, lastAt: at });
@@ -218,10 +250,10 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const storyRows = await db.all<StoryRow>(`SELECT s.* FROM stories s WHERE s.merged_into IS NULL AND ${STORY_HAS_HOST(db.dialect)} ORDER BY s.last_seen DESC LIMIT 100`, name);
       const stories = await summaries(db, storyRows);
 
-      const accounts = new Map<string, Tally>();
+      const accounts = new Map<string, Tally & { name: string }>();
       const src = new Map<string, Tally & { kind: 'ip' | 'host'; via: 'alert' | 'story' | 'events' }>();
       for (const r of rows) {
-        for (const u of parseJson<unknown[]>(r.users, [])) if (typeof u === 'string') bump(accounts, u, r.last_seen);
+        for (const u of parseJson<unknown[]>(r.users, [])) if (typeof u === 'string') bumpAccount(accounts, u, r.last_seen);
         for (const s of detectionSources(r)) addSource(src, 'alert', s.kind, s.value, r.last_seen);
       }
       const touched = new Map<string, { host: string; via: 'story' | 'events'; at: string | null }>();
@@ -244,16 +276,17 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
             if (ip) addSource(src, 'events', 'ip', ip, at);
             else if (ws) addSource(src, 'events', 'host', ws, at);
             const user = rowField(res, row, ['TargetUserName']);
-            if (user && !user.endsWith('$')) bump(accounts, user, at, 0);
+            if (user && !user.endsWith('$')) bumpAccount(accounts, logonAccount(user, rowField(res, row, ['TargetDomainName'])), at, 0);
           }
       }
+      foldBareAccounts(accounts);
       return {
         name,
         alerts: alertFacts(rows, counts.n, counts.open ?? 0),
         stories,
         seen: seenOf(rows, stories),
         events,
-        accounts: [...accounts.entries()].map(([n, t]) => ({ name: n, alerts: t.count })).sort((a, b) => b.alerts - a.alerts || a.name.localeCompare(b.name)),
+        accounts: [...accounts.values()].map((t) => ({ name: t.name, alerts: t.count })).sort((a, b) => b.alerts - a.alerts || a.name.localeCompare(b.name)),
         logonSources: sources(src),
         touched: [...touched.values()],
       };
