@@ -67,6 +67,42 @@ function correlationStory(): Story[] {
   return b.finish();
 }
 
+/** A third: a host of the evidence trying six hosts with failed logons (a spray); nothing reached them. */
+function sprayStory(): Story[] {
+  const at = (m: number) => new Date(Date.UTC(2024, 4, 14, 18, m)).toISOString();
+  const targets = Array.from({ length: 6 }, (_, i) => `WS0${i + 1}.corp.local`);
+  const spray: DetectionRecord = detection(
+    {
+      timestamp: at(12),
+      computer: null,
+      level: 'high',
+      correlation: {
+        type: 'value_count',
+        group: { IpAddress: '10.20.9.50' },
+        value: targets.length,
+        windowStart: at(0),
+        windowEnd: at(12),
+        contributors: targets.map((c, i) => ({
+          timestamp: at(i * 2),
+          computer: c,
+          ruleId: 'r-failed',
+          ruleTitle: 'Failed remote logon',
+          recordId: 100 + i,
+          sourceFile: 'x',
+          fields: { EventID: 4625, Channel: 'Security', LogonType: 3, TargetUserName: `probe${i}`, IpAddress: '10.20.9.50' },
+        })),
+        omitted: 0,
+      },
+      event: {},
+    },
+    { id: 'corr-pw-spray', title: 'Password spraying', level: 'high', tags: ['attack.credential-access', 'attack.t1110.003'], kind: 'correlation' },
+  );
+  const b = new StoryBuilder();
+  b.learnAddress('10.20.9.50', 'SCAN01.corp.local');
+  b.add(spray);
+  return b.finish();
+}
+
 describe('story view in the HTML report (headless Chromium)', { skip, timeout: 180_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'fb-stories-browser-'));
   let ctx: BrowserContext;
@@ -89,8 +125,8 @@ describe('story view in the HTML report (headless Chromium)', { skip, timeout: 1
     }
     ds.sort((a, b) => (a.timestamp! < b.timestamp! ? -1 : 1));
     for (const d of ds) builder.add(d);
-    stories = [...builder.finish(), ...correlationStory()];
-    assert.equal(stories.length, 2);
+    stories = [...builder.finish(), ...correlationStory(), ...sprayStory()];
+    assert.equal(stories.length, 3);
 
     const path = join(work, 'report.html');
     const w = new HtmlReportWriter(path);
@@ -109,7 +145,7 @@ describe('story view in the HTML report (headless Chromium)', { skip, timeout: 1
 
   it('shows the stories section with one card per story, offline and without script errors', async () => {
     assert.equal(await page.isVisible('#stories'), true);
-    assert.equal(await page.locator('article.story').count(), 2);
+    assert.equal(await page.locator('article.story').count(), stories.length);
     assert.deepEqual(problems, []);
     assert.deepEqual(
       requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')),
@@ -166,6 +202,29 @@ describe('story view in the HTML report (headless Chromium)', { skip, timeout: 1
     assert.ok((await page.$$eval(`${card} svg.spread g.node`, (gs) => gs.map((g) => g.getAttribute('data-host')))).includes(XSS));
     assert.equal(await page.evaluate(() => (globalThis as unknown as BrowserGlobal).__xss), undefined);
     assert.equal(await page.locator('img').count(), 0);
+  });
+
+  it('draws hosts only tried as attempts, not as spread: dashed arrows, "tried, not reached" in words', async () => {
+    const s = stories[2]!;
+    assert.ok(s.spread.length === 6 && s.spread.every((e) => e.attempt === true));
+    const card = `article.story[data-story="${s.id}"]`;
+    assert.equal(await page.getAttribute(`${card} svg.spread g.node.pz`, 'data-host'), 'SCAN01.corp.local');
+    assert.equal(await page.locator(`${card} svg.spread g.edge.attempt`).count(), 6);
+    assert.equal(await page.getAttribute(`${card} svg.spread g.edge.attempt path`, 'stroke-dasharray'), '5 4');
+    const tried = await page.$$eval(`${card} svg.spread g.node.tried`, (gs) => gs.map((g) => [g.getAttribute('data-host'), g.querySelector('text.ns')?.textContent]));
+    assert.equal(tried.length, 6);
+    assert.ok(
+      tried.every(([, t]) => /^tried \d\d:\d\d, not reached$/.test(t ?? '')),
+      JSON.stringify(tried),
+    );
+    const facts = await page.$$eval(`${card} .evidence b`, (bs) => bs.map((b) => b.textContent));
+    assert.equal(facts.length, 6);
+    assert.ok(
+      facts.every((t) => /^Tried SCAN01 → WS0\d \(not reached\): $/.test(t ?? '')),
+      JSON.stringify(facts),
+    );
+    // The reached hosts of the other stories are drawn as before.
+    assert.equal(await page.locator(`article.story[data-story="${stories[1]!.id}"] svg.spread g.node.tried`).count(), 0);
   });
 
   it('filters the detections table from a timeline row', async () => {

@@ -153,6 +153,8 @@ export interface SpreadView {
   detections: readonly { title: string }[];
   /** Why the movement is part of the story. */
   evidence: string;
+  /** Only tried (failed logons counted by a correlation), not reached. */
+  attempt?: boolean;
 }
 
 /** Movement into a story host shown for context (src/stories/model.ts `ContextEdge`). */

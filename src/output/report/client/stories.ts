@@ -25,6 +25,8 @@ interface GraphNode {
   first: string;
   level: Level | null;
   count: number;
+  /** Only tried from another host of the story (failed logons), never reached. */
+  tried: boolean;
   depth: number;
   row: number;
   placed: boolean;
@@ -48,7 +50,7 @@ function storyGraph(s: StoryView): SVGSVGElement {
   const byName = new Map<string, GraphNode>();
   const node = (name: string, kind: GraphNode['kind'], first: string, level: Level | null, count: number): void => {
     if (byName.has(name) || nodes.length >= GRAPH_MAX_NODES) return;
-    const n: GraphNode = { name, kind, first, level, count: count || 0, depth: 0, row: 0, placed: false, x: 0, y: 0 };
+    const n: GraphNode = { name, kind, first, level, count: count || 0, tried: false, depth: 0, row: 0, placed: false, x: 0, y: 0 };
     byName.set(name, n);
     nodes.push(n);
   };
@@ -56,6 +58,9 @@ function storyGraph(s: StoryView): SVGSVGElement {
   for (const h of s.hosts) node(h.computer, 'host', h.firstTouched, h.maxLevel, h.detections);
   // A host only tried from another host of the story is not one of its hosts, but its attempt is drawn.
   for (const e of s.spread) node(e.to, 'host', e.at, null, 0);
+  const storyHosts = new Set(s.hosts.map((h) => h.computer));
+  const reached = new Set(s.spread.filter((e) => !e.attempt).map((e) => e.to));
+  for (const n of nodes) n.tried = n.kind === 'host' && !storyHosts.has(n.name) && !reached.has(n.name);
   const edges: { e: SpreadView; a: GraphNode; b: GraphNode }[] = [];
   for (const e of s.spread) {
     const a = byName.get(e.from);
@@ -120,12 +125,12 @@ function storyGraph(s: StoryView): SVGSVGElement {
       const bend = a.x + NW + 40;
       d = 'M' + x1 + ',' + y1 + ' C' + bend + ',' + y1 + ' ' + bend + ',' + y2 + ' ' + x2 + ',' + y2;
     }
-    const g = sv('g', { class: 'edge', 'data-from': e.from, 'data-to': e.to, 'data-at': e.at, 'data-technique': e.technique.id || '' });
-    g.appendChild(sv('path', { d, fill: 'none', stroke: '#475569', 'stroke-width': 1.6, 'marker-end': 'url(#fb-arrow-' + s.id + ')' }));
+    const g = sv('g', { class: 'edge' + (e.attempt ? ' attempt' : ''), 'data-from': e.from, 'data-to': e.to, 'data-at': e.at, 'data-technique': e.technique.id || '' });
+    g.appendChild(sv('path', { d, fill: 'none', stroke: '#475569', 'stroke-width': 1.6, 'stroke-dasharray': e.attempt ? '5 4' : 'none', 'marker-end': 'url(#fb-arrow-' + s.id + ')' }));
     const techniques = e.techniques.map((t) => (t.id ? t.id + ' ' : '') + t.name).join(', ');
     const shownBy = e.detections.length ? '\nshown by: ' + e.detections.map((x) => x.title).join('; ') : '';
     const why = e.evidence ? '\nwhy it is part of the story: ' + e.evidence : '';
-    g.appendChild(sv('title', {}, e.from + ' → ' + e.to + ' at ' + time(e.at) + ' UTC: ' + techniques + why + shownBy));
+    g.appendChild(sv('title', {}, e.from + ' → ' + e.to + (e.attempt ? ' (tried, not reached)' : '') + ' at ' + time(e.at) + ' UTC: ' + techniques + why + shownBy));
     svg.appendChild(g);
     const lx = b.depth > a.depth ? (x1 + BEND + x2) / 2 - 4 : a.x + NW + 44;
     const ly = b.depth > a.depth ? y2 : (y1 + y2) / 2;
@@ -144,15 +149,32 @@ function storyGraph(s: StoryView): SVGSVGElement {
   for (const n of nodes) {
     const isPz = n.name === pz;
     const ip = n.kind === 'ip';
-    const g = sv('g', { class: 'node' + (isPz ? ' pz' : '') + (ip ? ' ext' : ''), 'data-host': n.name });
+    const g = sv('g', { class: 'node' + (isPz ? ' pz' : '') + (ip ? ' ext' : '') + (n.tried ? ' tried' : ''), 'data-host': n.name });
     const stroke = isPz ? '#f97316' : ip ? '#94a3b8' : '#334155';
     g.appendChild(sv('rect', { x: n.x, y: n.y, width: NW, height: NH, rx: 8, fill: ip ? '#f8fafc' : '#fff', stroke, 'stroke-width': isPz ? 3 : 1.4, 'stroke-dasharray': ip ? '5 4' : 'none' }));
     if (n.level) g.appendChild(sv('rect', { x: n.x, y: n.y, width: 6, height: NH, rx: 3, fill: COLOR[n.level] || COLOR.informational }));
     const label = ip ? n.name : shortHost(n.name);
     g.appendChild(sv('text', { x: n.x + 14, y: n.y + 20, class: 'nn' }, label.length > 19 ? label.slice(0, 18) + '…' : label));
-    g.appendChild(sv('text', { x: n.x + 14, y: n.y + 38, class: 'ns' }, ip ? 'outside address' : 'from ' + hhmm(n.first) + (n.count ? ' · ' + num(n.count) + ' det.' : '')));
+    g.appendChild(
+      sv(
+        'text',
+        { x: n.x + 14, y: n.y + 38, class: 'ns' },
+        ip ? 'outside address' : n.tried ? 'tried ' + hhmm(n.first) + ', not reached' : 'from ' + hhmm(n.first) + (n.count ? ' · ' + num(n.count) + ' det.' : ''),
+      ),
+    );
     if (isPz) g.appendChild(sv('text', { x: n.x, y: n.y - 6, class: 'pzl' }, 'PATIENT ZERO'));
-    g.appendChild(sv('title', {}, n.name + (ip ? ' (no host in the evidence owns this address)' : '\nfirst touched ' + time(n.first) + ' UTC · ' + num(n.count) + ' detections')));
+    g.appendChild(
+      sv(
+        'title',
+        {},
+        n.name +
+          (ip
+            ? ' (no host in the evidence owns this address)'
+            : n.tried
+              ? '\ntried from another host of the story at ' + time(n.first) + ' UTC, not reached'
+              : '\nfirst touched ' + time(n.first) + ' UTC · ' + num(n.count) + ' detections'),
+      ),
+    );
     svg.appendChild(g);
   }
   return svg;
@@ -200,7 +222,15 @@ function storyCard(s: StoryView, i: number, table: DetectionsTable): HTMLElement
   if (s.sourceIps.length) add(facts, add(el('div'), el('b', '', 'Outside addresses: '), document.createTextNode(s.sourceIps.slice(0, 20).join(', ') + (s.sourceIps.length > 20 ? ' …' : ''))));
   if (own.length) add(facts, add(el('div'), el('b', '', 'Host addresses: '), document.createTextNode(own.slice(0, 20).join(' · '))));
   for (const e of s.spread) {
-    if (e.fromKind === 'host') add(facts, add(el('div', 'evidence'), el('b', '', 'Spread ' + shortHost(e.from) + ' → ' + shortHost(e.to) + ': '), document.createTextNode(e.evidence || '')));
+    if (e.fromKind === 'host')
+      add(
+        facts,
+        add(
+          el('div', 'evidence'),
+          el('b', '', (e.attempt ? 'Tried ' : 'Spread ') + shortHost(e.from) + ' → ' + shortHost(e.to) + (e.attempt ? ' (not reached): ' : ': ')),
+          document.createTextNode(e.evidence || ''),
+        ),
+      );
   }
   if (s.context.length) {
     const total = s.context.length + (s.omitted.context || 0);
