@@ -106,12 +106,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   summary.rules = plan.counts;
   // The workers send each detection's routine fact with the events' facts (./worker.ts), before
   // the first detection reaches the stories: they need not work it out again.
-  // With two cores or more the stories run in a thread of their own, beside correlation and the
-  // outputs on this one (src/stories/thread.ts).
-  const storyThread = (cfg.threads && cfg.threads > 0 ? cfg.threads : availableParallelism()) > 1;
-  const staged = detectionStages(plan, { sinks, onDetection: cfg.onDetection, stories: { learnFromDetections: false }, storyThread });
-  const { pipeline, counts } = staged;
-  const stories = staged.stories ?? staged.storyThread;
+  const { pipeline, counts, stories } = detectionStages(plan, { sinks, onDetection: cfg.onDetection, stories: { learnFromDetections: false } });
 
   const { files, unreadable } = await discoverFiles(cfg.paths);
   for (const u of unreadable) summary.files.skipped.push({ file: u.file, reason: u.reason });
@@ -120,31 +115,20 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   const progress: Progress = { bytesDone: 0, bytesTotal, filesDone: 0, filesTotal: files.length, events: 0, detections: 0 };
 
   const sorter = new DetectionSorter();
-  let exclude: Awaited<ReturnType<typeof readAll>>;
-  try {
-    exclude = await readAll(cfg, plan, files, sorter, summary, progress, addError, stories);
-  } catch (e) {
-    await staged.storyThread?.close();
-    throw e;
-  }
+  const exclude = await readAll(cfg, plan, files, sorter, summary, progress, addError, stories);
 
   // Detections in time order through the stages: correlation (sees every rule's matches, even
   // those it hides), counts, stories, outputs.
-  try {
-    let batch: DetectionRecord[] = [];
-    for (const d of sorter.drain(exclude)) {
-      batch.push(d);
-      if (batch.length >= PIPELINE_BATCH) {
-        await pipeline.push(batch);
-        batch = [];
-      }
+  let batch: DetectionRecord[] = [];
+  for (const d of sorter.drain(exclude)) {
+    batch.push(d);
+    if (batch.length >= PIPELINE_BATCH) {
+      await pipeline.push(batch);
+      batch = [];
     }
-    if (batch.length) await pipeline.push(batch);
-    await pipeline.finish();
-  } catch (e) {
-    await staged.storyThread?.close();
-    throw e;
   }
+  if (batch.length) await pipeline.push(batch);
+  await pipeline.finish();
   const c = counts.counts();
   summary.detections = c.detections;
   summary.byLevel = c.byLevel;

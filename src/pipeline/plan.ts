@@ -19,9 +19,7 @@ import type { SigmaCorrelation, SigmaRule } from '../sigma/model.js';
 import type { RuleError } from '../core/errors.js';
 import { StoryBuilder, type StoryOptions } from '../stories/builder.js';
 import { storyFields } from '../stories/entities.js';
-import { Routine } from '../stories/routine.js';
 import { StoryStage } from '../stories/stage.js';
-import { StoryThreadStage } from '../stories/thread.js';
 import { CountStage } from './counts.js';
 import { Pipeline } from './pipeline.js';
 import { correlationInputs, selectRules, type RuleFilter } from './select.js';
@@ -125,13 +123,6 @@ export interface StageOptions {
   /** Each detection as it is counted (e.g. `--fail-on`). */
   onDetection?: (d: DetectionRecord) => void;
   stories?: StoryOptions;
-  /**
-   * Run the stories in a thread of their own (`StoryThreadStage`; hunt, when it has two cores or
-   * more): `stories` is then undefined and `storyThread` is set. Only the bundled domain and
-   * options that can cross threads (no live callbacks, no `Routine` object) go there; otherwise the
-   * stories stay on this thread.
-   */
-  storyThread?: boolean;
   /** Stages put first (e.g. a reorder stage for a live stream). */
   before?: Stage[];
   /** Stages right after correlation (they see its detections first). */
@@ -146,24 +137,19 @@ export interface DetectionStages {
   counts: CountStage;
   correlation?: CorrelationStage;
   stories?: StoryStage;
-  /** The stories' stage when it runs in its own thread (`StageOptions.storyThread`). */
-  storyThread?: StoryThreadStage;
 }
 
 export function detectionStages(plan: DetectionPlan, o: StageOptions = {}): DetectionStages {
   const feeders = plan.feederKeys;
   const correlation = plan.correlationEngine ? new CorrelationStage(plan.correlationEngine, feeders.size ? (d) => feeders.has(ruleKey(d.rule)) : undefined) : undefined;
   const counts = new CountStage(o.onDetection);
-  const threadable = o.storyThread && plan.domain === defaultDomain() && !o.stories?.live && !o.stories?.domain && !(o.stories?.routine instanceof Routine);
-  const storyThread = plan.wantStories && threadable ? new StoryThreadStage(o.stories as ConstructorParameters<typeof StoryThreadStage>[0]) : undefined;
-  const stories = plan.wantStories && !storyThread ? new StoryStage(new StoryBuilder({ domain: plan.domain, ...o.stories })) : undefined;
+  const stories = plan.wantStories ? new StoryStage(new StoryBuilder({ domain: plan.domain, ...o.stories })) : undefined;
   const stages: Stage[] = [...(o.before ?? [])];
   if (correlation) stages.push(correlation);
   stages.push(...(o.afterCorrelation ?? []));
   stages.push(counts);
   if (stories) stages.push(stories);
-  if (storyThread) stages.push(storyThread);
   if (o.sinks?.length) stages.push(new SinkStage(o.sinks));
   stages.push(...(o.after?.({ stories, counts }) ?? []));
-  return { pipeline: new Pipeline(stages), counts, correlation, stories, storyThread };
+  return { pipeline: new Pipeline(stages), counts, correlation, stories };
 }
