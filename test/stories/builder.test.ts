@@ -16,6 +16,7 @@ import type { Story } from '../../src/stories/model.js';
 import { renderStoriesText, StoriesJsonlWriter } from '../../src/output/stories.js';
 import { detection } from '../output/fixtures.js';
 import { rng } from '../../src/core/rng.js';
+import { contributorsOn } from './contributors.js';
 
 const T0 = Date.UTC(2024, 2, 1, 10, 0, 0);
 const at = (min: number): string => new Date(T0 + min * 60_000).toISOString();
@@ -230,15 +231,7 @@ describe('StoryBuilder', () => {
         value: 6,
         windowStart: at(0),
         windowEnd: at(10),
-        contributors: targets.map((c, i) => ({
-          timestamp: at(i * 2),
-          computer: c,
-          ruleId: 'r',
-          ruleTitle: 'Network logon',
-          recordId: i,
-          sourceFile: 'x',
-          fields: { EventID: 4624, LogonType: 3, TargetUserName: 'adm' },
-        })),
+        contributors: contributorsOn(targets, { at: (i) => at(i * 2), ruleId: 'r', ruleTitle: 'Network logon', fields: () => ({ EventID: 4624, LogonType: 3, TargetUserName: 'adm' }) }),
         omitted: 0,
       },
     });
@@ -278,15 +271,13 @@ describe('StoryBuilder', () => {
           value: targets.length,
           windowStart: at(0),
           windowEnd: at(24),
-          contributors: targets.map((c, i) => ({
-            timestamp: at(i * 2),
-            computer: c,
+          contributors: contributorsOn(targets, {
+            at: (i) => at(i * 2),
             ruleId: 'r-failed',
             ruleTitle: 'Failed remote logon',
-            recordId: 100 + i,
-            sourceFile: 'x',
-            fields: { EventID: 4625, Channel: 'Security', LogonType: 3, TargetUserName: `probe${i}`, IpAddress: ip },
-          })),
+            firstRecord: 100,
+            fields: (i) => ({ EventID: 4625, Channel: 'Security', LogonType: 3, TargetUserName: `probe${i}`, IpAddress: ip }),
+          }),
           omitted: 0,
         },
       });

@@ -23,6 +23,7 @@ import type { Story } from '../../src/stories/model.js';
 import { CHROMIUM_SKIP, openReport } from '../output/browser.js';
 import { detection, summary, XSS } from '../output/fixtures.js';
 import { writeScenario, type GroundTruth } from './scenario.js';
+import { contributorsOn } from './contributors.js';
 
 const skip = CHROMIUM_SKIP;
 export const STORIES_SCREENSHOT = '/tmp/firebreak-stories.png';
@@ -46,15 +47,7 @@ function correlationStory(): Story[] {
         value: 4,
         windowStart: at(0),
         windowEnd: at(9),
-        contributors: targets.map((c, i) => ({
-          timestamp: at(i * 3),
-          computer: c,
-          ruleId: 'r',
-          ruleTitle: 'Network logon',
-          recordId: i,
-          sourceFile: 'x',
-          fields: { EventID: 4624, LogonType: 3, TargetUserName: 'svc_deploy' },
-        })),
+        contributors: contributorsOn(targets, { at: (i) => at(i * 3), ruleId: 'r', ruleTitle: 'Network logon', fields: () => ({ EventID: 4624, LogonType: 3, TargetUserName: 'svc_deploy' }) }),
         omitted: 0,
       },
       event: {},
@@ -82,15 +75,13 @@ function sprayStory(): Story[] {
         value: targets.length,
         windowStart: at(0),
         windowEnd: at(12),
-        contributors: targets.map((c, i) => ({
-          timestamp: at(i * 2),
-          computer: c,
+        contributors: contributorsOn(targets, {
+          at: (i) => at(i * 2),
           ruleId: 'r-failed',
           ruleTitle: 'Failed remote logon',
-          recordId: 100 + i,
-          sourceFile: 'x',
-          fields: { EventID: 4625, Channel: 'Security', LogonType: 3, TargetUserName: `probe${i}`, IpAddress: '10.20.9.50' },
-        })),
+          firstRecord: 100,
+          fields: (i) => ({ EventID: 4625, Channel: 'Security', LogonType: 3, TargetUserName: `probe${i}`, IpAddress: '10.20.9.50' }),
+        }),
         omitted: 0,
       },
       event: {},
