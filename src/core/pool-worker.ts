@@ -24,11 +24,14 @@ export function serveTasks<T, R>(handle: (task: T, ctx: TaskContext) => R | Prom
   const port = parentPort;
   if (!port) throw new Error('serveTasks runs in a worker thread');
   const ctx: TaskContext = { post: (msg) => port.postMessage(msg) };
-  const queue: ToPoolWorker<T>[] = [];
+  const queue: Exclude<ToPoolWorker<T>, { pool: 'exit' }>[] = [];
   let wake: (() => void) | undefined;
   port.on('message', (m: unknown) => {
     if (m && typeof m === 'object' && 'pool' in m) {
-      queue.push(m as ToPoolWorker<T>);
+      const pm = m as ToPoolWorker<T>;
+      // Ended by the pool (a test's fault injection): at once, between two turns of this thread.
+      if (pm.pool === 'exit') process.exit(pm.code);
+      queue.push(pm);
       wake?.();
     } else o.onMessage?.(m);
   });

@@ -19,7 +19,10 @@ import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { FirebreakError } from './errors.js';
 
 /** Messages of the pool's own protocol (worker side: ./pool-worker.ts). */
-export type ToPoolWorker<T> = { pool: 'task'; id: number; task: T } | { pool: 'stop' };
+/** How long a worker killed by fault injection has to end itself before it is terminated. */
+const KILL_GRACE_MS = 2_000;
+
+export type ToPoolWorker<T> = { pool: 'task'; id: number; task: T } | { pool: 'stop' } | { pool: 'exit'; code: number };
 export type FromPoolWorker<R> = { pool: 'ready' } | { pool: 'done'; id: number; result: R } | { pool: 'fatal'; message: string; stack?: string } | { pool: 'stopped'; last: unknown };
 
 /** A task could not be completed: the workers running it died `attempts` times. */
@@ -318,7 +321,12 @@ export class WorkerPool<T, R = void, M = never> {
     const msg = m as M;
     if (this.o.killWhen?.(msg, slot.handle, slot.held.values().next().value?.task)) {
       slot.killed = true;
-      void slot.worker.terminate();
+      // The worker ends itself at its next turn, as a crash would. `terminate()` from here can
+      // stop it inside zlib's stream constructor, between creating the native handle and
+      // initialising it, and Node then aborts the whole process while cleaning up the thread
+      // ("close before init"). A worker stuck in synchronous code is terminated after a while.
+      slot.worker.postMessage({ pool: 'exit', code: 1 } satisfies ToPoolWorker<T>);
+      setTimeout(() => void slot.worker.terminate(), KILL_GRACE_MS).unref();
       return;
     }
     this.enqueue(() => this.o.onMessage?.(msg, slot.handle));
