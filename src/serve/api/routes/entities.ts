@@ -33,29 +33,15 @@ interface Tally {
 
 /**
  * Accounts named by alerts (`CORP\alice`, as the detections wrote them) and by logon events
- * (`TargetUserName` and `TargetDomainName` apart, in whatever case the log used) counted as one:
- * keyed by `DOMAIN\name` in lower case, shown as first named (alerts come first).
+ * (`TargetUserName` and `TargetDomainName` apart, in whatever case the log used) counted as the
+ * API matches accounts (`ACCOUNT_MATCH`): by the name after any `DOMAIN\`, in any case; shown
+ * as first named (alerts come first).
  */
 function bumpAccount(m: Map<string, Tally & { name: string }>, name: string, at: string | null, n = 1): void {
-  const key = name.toLowerCase();
+  const key = name.slice(name.lastIndexOf('\\') + 1).toLowerCase();
   const t = m.get(key);
   if (!t) m.set(key, { name, count: n, lastAt: at });
   else bump(m, key, at, n);
-}
-
-/**
- * A name without a domain (`alice`, from an event that gives none) folded into the one account
- * with a domain and the same name (`CORP\alice`), when there is exactly one.
- */
-function foldBareAccounts(m: Map<string, Tally & { name: string }>): void {
-  const bareOf = (key: string) => key.slice(key.lastIndexOf('\\') + 1);
-  for (const [key, t] of [...m]) {
-    if (key.includes('\\') || key.includes('@')) continue;
-    const owners = [...m.keys()].filter((k) => k !== key && k.includes('\\') && bareOf(k) === key);
-    if (owners.length !== 1) continue;
-    bump(m, owners[0]!, t.lastAt, t.count);
-    m.delete(key);
-  }
 }
 
 /** The account a logon event names, with its domain when the event gives one apart. */
@@ -279,7 +265,6 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
             if (user && !user.endsWith('$')) bumpAccount(accounts, logonAccount(user, rowField(res, row, ['TargetDomainName'])), at, 0);
           }
       }
-      foldBareAccounts(accounts);
       return {
         name,
         alerts: alertFacts(rows, counts.n, counts.open ?? 0),
