@@ -16,6 +16,7 @@ import { parseServeConfig } from '../../src/serve/config.js';
 import { startServer, type Server } from '../../src/serve/server.js';
 import { StateDb } from '../../src/serve/store/db.js';
 import { TOKENS, until } from './ingest-helpers.js';
+import { serveYaml } from './sample.js';
 
 const rules = (generate: boolean) => `title: Parity Marker Process
 id: 5d0b2c1e-8f3a-4e1b-9c6d-2a7f0e4b1c01
@@ -78,15 +79,10 @@ async function serve(dir: string, idleFlushSeconds: number): Promise<Server> {
   const file = join(dir, 'serve.yml');
   writeFileSync(
     file,
-    `data: ${dir}/data
-listeners:
-  elastic: { listen: 127.0.0.1:0 }
-tokens:
-  - { source: winlogbeat, secret: ${TOKENS.elastic}, protocols: [elastic] }
-rules: { paths: [${dir}/rules.yml], stories: false }
-processing: { threads: 1, idleFlushSeconds: ${idleFlushSeconds}, allowedLatenessSeconds: 10 }
-storage: { events: false }
-`,
+    serveYaml(dir, `rules: { paths: [${dir}/rules.yml], stories: false }\n`, {
+      processing: `{ threads: 1, idleFlushSeconds: ${idleFlushSeconds}, allowedLatenessSeconds: 10 }`,
+      events: false,
+    }),
   );
   return startServer(parseServeConfig(readFileSync(file, 'utf8'), file), { log: () => undefined });
 }

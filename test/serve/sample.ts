@@ -22,14 +22,18 @@ export function sampleDocs(): Record<string, unknown>[] {
   return docs.sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
 }
 
-/** A server configuration: data under `dir`, the bulk API on a free loopback port with one token, events stored; `extra` YAML appended. */
-export function serveYaml(dir: string, extra = ''): string {
+/**
+ * A server configuration: data under `dir`, the bulk API on a free loopback port with one token,
+ * events stored unless `o.events` is false, `o.processing` (YAML flow mapping) or the default
+ * processing; `extra` YAML appended.
+ */
+export function serveYaml(dir: string, extra = '', o: { processing?: string; events?: boolean } = {}): string {
   return `data: ${dir}/data
 listeners:
   elastic: { listen: 127.0.0.1:0 }
 tokens:
   - { source: winlogbeat, secret: ${TOKENS.elastic}, protocols: [elastic] }
-processing: { threads: 2, idleFlushSeconds: 0.5, allowedLatenessSeconds: 5 }
-storage: { events: true }
+processing: ${o.processing ?? '{ threads: 2, idleFlushSeconds: 0.5, allowedLatenessSeconds: 5 }'}
+storage: { events: ${o.events ?? true} }
 ${extra}`;
 }
