@@ -195,13 +195,12 @@ export class Scanner {
       if (buf.length >= keep + MAX_CHUNK_BYTES) return keep + MAX_CHUNK_BYTES;
       return final ? buf.length : -1;
     };
+    /** The file's line count, once all of `buf` is scanned (`carryLine` is its first line). */
+    const countLines = (): number => carryLine - 1 + countNewlines(buf, 0, buf.length) + (buf.length && buf[buf.length - 1] !== 10 ? 1 : 0);
     const scanChunks = (final: boolean): void => {
       for (;;) {
-        if (final && scanned && buf.length === keep) {
-          // Everything is scanned: only the overlap is left, for the line count.
-          lines = carryLine - 1 + countNewlines(buf, 0, buf.length) + (buf.length && buf[buf.length - 1] !== 10 ? 1 : 0);
-          return;
-        }
+        // Everything is scanned: only the overlap is left, for the line count.
+        if (final && scanned && buf.length === keep) return void (lines = countLines());
         const cut = nextCut(final);
         if (cut < 0) return;
         const chunk = buf.subarray(0, cut);
@@ -209,10 +208,7 @@ export class Scanner {
         scanned = true;
         const raw = this.detector.detect(chunk, path, { named: assessor.named, rules });
         if (raw.length) this.placeAll(path, chunk, carryLine, carryOffset, raw, fresh, info, binary, emit, assessor);
-        if (final && cut === buf.length) {
-          lines = carryLine - 1 + countNewlines(chunk, 0, chunk.length) + (chunk.length && chunk[chunk.length - 1] !== 10 ? 1 : 0);
-          return;
-        }
+        if (final && cut === buf.length) return void (lines = countLines());
         // Keep the last OVERLAP_BYTES (from a line start when there is one) for the next chunk.
         let keepFrom = Math.max(0, chunk.length - OVERLAP_BYTES);
         const nl = chunk.indexOf(10, keepFrom);
