@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
-import { makeEml, makeOds, makePdf, makeXlsx } from './helpers/documents.js';
+import { makeOds, makePdf } from './helpers/documents.js';
+import { bigSheet, deepMime, forwardChain, manyPartsMail } from './helpers/hostile.js';
 import { makeZip, SECRET_LINE } from './helpers/archives.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/firebreak.js', import.meta.url));
@@ -30,38 +31,13 @@ interface Case {
   found: string[];
 }
 
-function chainOfForwards(depth: number): Buffer {
-  let msg = makeEml({ from: 'a@example.org', to: 'b@example.org', subject: 'innermost', body: SECRET_LINE.toString() });
-  for (let i = 0; i < depth; i++)
-    msg = makeEml({ from: 'a@example.org', to: 'b@example.org', subject: `fwd ${i}`, body: 'see attached', attachments: [{ name: 'fwd.eml', type: 'message/rfc822', data: msg }] });
-  return msg;
-}
-
-function deepMime(depth: number): string {
-  let part = 'Content-Type: text/plain\r\n\r\nhello\r\n';
-  for (let i = 0; i < depth; i++) part = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${part}--b${i}--\r\n`;
-  return `From: a@example.org\r\nTo: b@example.org\r\nSubject: deep\r\nMIME-Version: 1.0\r\n${part}`;
-}
-
-function manyParts(n: number): string {
-  const parts = Array.from({ length: n }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('');
-  return `From: a@example.org\r\nTo: b@example.org\r\nSubject: many\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}--b--\r\n`;
-}
-
-function bigSheet(rows: number): Buffer {
-  const data: Parameters<typeof makeXlsx>[0][number]['rows'] = [['Name', 'Note']];
-  for (let i = 0; i < rows; i++) data.push([`person ${i}`, { n: String(i) }]);
-  data.push(['last', secret]);
-  return makeXlsx([{ name: 'Big', rows: data }]);
-}
-
 const CASES: Case[] = [
   { name: 'bomb.pdf', make: () => makePdf([[secret]], { extraStream: deflateSync(Buffer.alloc(256 << 20), { level: 9 }) }), issues: ['zip-bomb'], found: [] },
   { name: 'nested.pdf', make: () => makePdf([[CARD]], { catalogExtra: '/X ' + '['.repeat(1_000_000) + ']'.repeat(1_000_000) }), issues: ['corrupt'], found: [] },
   { name: 'billion-pages.pdf', make: () => makePdf([['cover'], [CARD]], { count: 1_000_000_000 }), issues: [], found: ['credit-card'] },
   { name: 'deep-mime.eml', make: () => deepMime(300), issues: ['too-deep'], found: [] },
-  { name: 'fwd-chain.eml', make: () => chainOfForwards(12), issues: ['too-deep'], found: [] },
-  { name: 'many-parts.eml', make: () => manyParts(10_050), issues: ['too-many-entries'], found: [] },
+  { name: 'fwd-chain.eml', make: () => forwardChain(12), issues: ['too-deep'], found: [] },
+  { name: 'many-parts.eml', make: () => manyPartsMail(10_050), issues: ['too-many-entries'], found: [] },
   {
     name: 'billion-cells.ods',
     make: () =>

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateRawSync } from 'node:zlib';
-import { makeEml, makeOds, makePdf, makeXlsx, type Cell } from './helpers/documents.js';
+import { makeOds, makePdf, makeXlsx } from './helpers/documents.js';
 import { makeZip, SECRET_LINE } from './helpers/archives.js';
 import { scanFile } from './helpers/scan-string.js';
 import { LIMITS } from '../../src/core/limits.js';
+import { bigSheet, deepMime, forwardChain, manyPartsMail } from './helpers/hostile.js';
 
 const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/documents/${name}`, import.meta.url)));
 
@@ -94,10 +95,7 @@ test('a corrupt PDF is reported, not thrown', async () => {
 });
 
 test('mail forwarded inside mail, deeper than the archive depth limit: reported as too deep', async () => {
-  let msg = makeEml({ from: 'a@example.org', to: 'b@example.org', subject: 'innermost', body: SECRET_LINE.toString() });
-  for (let i = 0; i < 12; i++)
-    msg = makeEml({ from: 'a@example.org', to: 'b@example.org', subject: `fwd ${i}`, body: 'see attached', attachments: [{ name: 'fwd.eml', type: 'message/rfc822', data: msg }] });
-  const r = await scanFile(msg, { name: 'chain.eml' });
+  const r = await scanFile(forwardChain(12), { name: 'chain.eml' });
   assert.deepEqual(
     r.issues.map((i) => i.kind),
     ['too-deep'],
@@ -106,9 +104,7 @@ test('mail forwarded inside mail, deeper than the archive depth limit: reported 
 });
 
 test('MIME parts nested hundreds deep: postal-mime refuses past the nesting cap, reported as an issue', async () => {
-  let part = 'Content-Type: text/plain\r\n\r\nhello\r\n';
-  for (let i = 0; i < 300; i++) part = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${part}--b${i}--\r\n`;
-  const r = await scanFile(Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: deep\r\nMIME-Version: 1.0\r\n${part}`), { name: 'deep.eml' });
+  const r = await scanFile(deepMime(300), { name: 'deep.eml' });
   assert.deepEqual(
     r.issues.map((i) => i.kind),
     ['too-deep'],
@@ -224,10 +220,7 @@ test('zip bombs inside a DOCX and an XLSX: refused by ratio (honest headers) or 
 });
 
 test('a 200,000-row XLSX is read to its last row with memory bounded', async () => {
-  const rows: Cell[][] = [['Name', 'Note']];
-  for (let i = 0; i < 200_000; i++) rows.push([`person ${i}`, { n: String(i) }]);
-  rows.push(['last', SECRET_LINE.toString().trim()]);
-  const book = makeXlsx([{ name: 'Big', rows }]);
+  const book = bigSheet(200_000);
   const rss0 = process.memoryUsage().rss;
   const r = await scanFile(book, { name: 'big.xlsx' });
   assert.deepEqual(r.issues, []);
@@ -239,10 +232,7 @@ test('a 200,000-row XLSX is read to its last row with memory bounded', async () 
 });
 
 test('a mail of more parts than the cap is refused as an issue, not read part by part', async () => {
-  const parts = Array.from({ length: 10_050 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('');
-  const r = await scanFile(Buffer.from(`From: a@example.org\r\nTo: b@example.org\r\nSubject: many\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}--b--\r\n`), {
-    name: 'many.eml',
-  });
+  const r = await scanFile(manyPartsMail(10_050), { name: 'many.eml' });
   assert.deepEqual(
     r.issues.map((i) => i.kind),
     ['too-many-entries'],
