@@ -65,6 +65,11 @@ export const LIMITS = {
   /** One JSON record (a pretty-printed evtx-crate object, one NDJSON line). */
   jsonRecordMaxBytes: 16 * 1024 * 1024,
 
+  /** Domain knowledge (src/events/domain.ts). */
+  domain: {
+    /** (Event ID, channel, provider) triples whose admitted entries are remembered; then they are forgotten and worked out again. */
+    admittedLists: 4_096,
+  },
   /** Correlation state (src/correlation/engine.ts). */
   correlation: {
     /** Live groups per correlation: beyond it, expired groups go first, then the least recently updated (counted). */

@@ -42,10 +42,19 @@ export function toDetectionRecord(d: Detection, explain = true): DetectionRecord
 /** Timestamps as ISO-8601 UTC (`2026-01-02T03:04:05.678Z` style, sub-ms digits kept), or null. */
 export function normaliseTime(t: string | undefined): string | null {
   if (!t) return null;
-  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(t)) return t;
-  const d = new Date(/^\d{4}-\d\d-\d\d \d/.test(t) ? t.replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(t) ? '' : 'Z') : t);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+  // An event's time is asked for again for each of its detections: the last answer is kept.
+  if (t === lastTime.raw) return lastTime.iso;
+  let iso: string | null = t;
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(t)) {
+    const d = new Date(/^\d{4}-\d\d-\d\d \d/.test(t) ? t.replace(' ', 'T') + (/[zZ]|[+-]\d\d:?\d\d$/.test(t) ? '' : 'Z') : t);
+    iso = Number.isNaN(d.getTime()) ? null : d.toISOString();
+  }
+  lastTime.raw = t;
+  lastTime.iso = iso;
+  return iso;
 }
+
+const lastTime: { raw: string | undefined; iso: string | null } = { raw: undefined, iso: null };
 
 /** A rule's identity in detection records (file, id and title; a file may hold several rules). */
 export function ruleKey(r: { file: string; id?: string | null; title: string }): string {

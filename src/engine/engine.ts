@@ -264,12 +264,24 @@ export class Engine {
     // no channel; an event with a Channel and no product is taken for a Windows one (JSON
     // exports); only events of no product and no channel meet the generic rules.
     const product = ev.product ?? (channel !== undefined ? 'windows' : undefined);
-    return this.indexFor(product, channel?.toLowerCase(), ev.eventId);
+    // Events come in runs of one channel (a file, a batch from one source): the last route is
+    // kept, so most events skip lower-casing their channel and looking its route up.
+    const last = this.last;
+    if (last.route && last.product === product && last.channel === channel) return this.indexIn(last.route, product, ev.eventId);
+    const route = this.route(product, channel?.toLowerCase());
+    this.last = { product, channel, route };
+    return this.indexIn(route, product, ev.eventId);
   }
+
+  /** The route of the last event `index` was asked about. */
+  private last: { product: string | undefined; channel: string | undefined; route: Route | undefined } = { product: undefined, channel: undefined, route: undefined };
 
   /** The index for a product (undefined: generic), a lower-cased channel and an event ID. */
   private indexFor(product: string | undefined, lc: string | undefined, eventId: number | undefined): ChannelIndex {
-    const route = this.route(product, lc);
+    return this.indexIn(this.route(product, lc), product, eventId);
+  }
+
+  private indexIn(route: Route, product: string | undefined, eventId: number | undefined): ChannelIndex {
     // Events without an ID (generic JSON) reach every entry of the route that does not need one.
     const eid = product === undefined ? -2 : eventId === undefined ? -1 : route.named.has(eventId) ? eventId : -3;
     let idx = route.byId.get(eid);

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FirebreakError } from '../core/errors.js';
+import { LIMITS } from '../core/limits.js';
 import { cachedData } from '../core/data-cache.js';
 import { validateYaml } from '../core/schema.js';
 import { parseYamlFile } from '../core/yaml.js';
@@ -345,29 +346,44 @@ class Indexed<T> {
     return m;
   }
 
+  /**
+   * Per event ID, channel and provider as the event spells them: the candidates whose channel and
+   * provider lists admit it. Most events are of a channel no entry names (Windows events meet the
+   * Linux entries, which name no event ID): their list is empty, and they cost one lookup.
+   * Bounded: forgetting only means a list is worked out again (hostile input may invent channels).
+   */
+  private readonly admitted = new Map<string, Placed<T>[]>();
+
+  private admit(ev: EventView): Placed<T>[] {
+    const key = `${ev.eventId ?? ''}\u0000${ev.channel ?? '\u0001'}\u0000${ev.provider ?? '\u0001'}`;
+    let list = this.admitted.get(key);
+    if (!list) {
+      const channel = ev.channel?.toLowerCase() ?? null;
+      const provider = ev.provider?.toLowerCase() ?? null;
+      list = this.candidates(ev).filter((e) => admits(e, channel, provider));
+      if (this.admitted.size >= LIMITS.domain.admittedLists) this.admitted.clear();
+      this.admitted.set(key, list);
+    }
+    return list;
+  }
+
   first(ev: EventView): T | undefined {
-    const list = this.candidates(ev);
-    if (!list.length) return undefined;
-    const channel = ev.channel?.toLowerCase() ?? null;
-    const provider = ev.provider?.toLowerCase() ?? null;
-    for (const e of list) if (fits(e, ev, channel, provider)) return e.value;
+    const list = this.admit(ev);
+    for (let i = 0; i < list.length; i++) if (list[i]!.test(ev.fields)) return list[i]!.value;
     return undefined;
   }
 
   all(ev: EventView): T[] {
-    const list = this.candidates(ev);
-    if (!list.length) return [];
-    const channel = ev.channel?.toLowerCase() ?? null;
-    const provider = ev.provider?.toLowerCase() ?? null;
-    return list.filter((e) => fits(e, ev, channel, provider)).map((e) => e.value);
+    const list = this.admit(ev);
+    return list.length ? list.filter((e) => e.test(ev.fields)).map((e) => e.value) : [];
   }
 }
 
-/** Does an entry fit an event (its channel and provider given lower-cased, null when it has none)? */
-function fits(e: Placed<unknown>, ev: EventView, channel: string | null, provider: string | null): boolean {
+/** Do an entry's channel and provider lists admit an event's (given lower-cased, null when it has none)? */
+function admits(e: Placed<unknown>, channel: string | null, provider: string | null): boolean {
   if (e.channels && (channel === null || !e.channels.has(channel))) return false;
   if (e.providers && (provider === null || !e.providers.has(provider))) return false;
-  return e.test(ev.fields);
+  return true;
 }
 
 const always: Predicate = () => true;

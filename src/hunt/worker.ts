@@ -11,7 +11,7 @@ import { FirebreakError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import { readShared, type SharedValue } from '../core/shared-value.js';
 import { Engine } from '../engine/engine.js';
-import { readEventsFromFile } from '../readers/detect.js';
+import { readEventBatches } from '../readers/detect.js';
 import type { EventRecord } from '../detections/record.js';
 import type { HuntError } from '../output/records.js';
 import { RunSpiller, sortItem, type SortItem } from './sorter.js';
@@ -19,7 +19,7 @@ import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../events/addresses.js';
 import { adoptDefaultDomain, defaultDomain, type DomainHandoff } from '../events/domain.js';
-import { detectionFact, eventFacts, factKey, routineOf, type RoutineFact } from '../stories/facts.js';
+import { EventRoutine, factKey, type RoutineFact } from '../stories/facts.js';
 import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from '../detections/convert.js';
 
 export interface WorkerInit {
@@ -96,7 +96,7 @@ const spiller = new RunSpiller(init.sort.dir, init.sort.prefix, init.sort.items,
 const seenClaims = new Set<string>();
 const seenFacts = new Set<string>();
 adoptDefaultDomain(init.domain);
-const domain = defaultDomain();
+const routine = new EventRoutine(defaultDomain());
 const slimmed = new Map<SigmaRule, string[]>();
 const unexplainedKeys = new Set(init.unexplained);
 const unexplained = new Set<SigmaRule>();
@@ -144,47 +144,51 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
   };
   const errors: HuntError[] = [];
   try {
-    for await (const ev of readEventsFromFile(path, {
+    // An EVTX file comes a chunk of events at a time (src/readers/detect.ts `readEventBatches`).
+    for await (const batch of readEventBatches(path, {
       linux: init.linux,
       onError: (e) => errors.push({ kind: 'record', file: path, code: e.code, message: 'format' in e && typeof e.format === 'function' ? (e.format as () => string)() : e.message }),
     })) {
-      const ts = normaliseTime(ev.timestamp);
-      if ((from && (!ts || ts < from)) || (to && (!ts || ts > to))) {
-        filtered++;
-        continue;
-      }
-      count++;
-      if (ts) {
-        if (!first || ts < first) first = ts;
-        if (!last || ts > last) last = ts;
-      }
-      if (init.wantEvents) events.push(toEventRecord(ev));
-      if (init.wantClaims)
-        for (const c of addressClaims(ev.fields, ev.computer ?? null)) {
-          const key = `${c.ip}\u0000${c.host.toLowerCase()}`;
-          if (seenClaims.has(key)) continue;
-          // Bounded: forgetting only means a claim is sent again.
-          if (seenClaims.size >= LIMITS.worker.seenClaims) seenClaims.clear();
-          seenClaims.add(key);
-          claims.push({ ip: c.ip, host: c.host, at: ts });
+      for (const ev of batch) {
+        const ts = normaliseTime(ev.timestamp);
+        if ((from && (!ts || ts < from)) || (to && (!ts || ts > to))) {
+          filtered++;
+          continue;
         }
-      const t = init.wantClaims && ts ? Date.parse(ts) : NaN;
-      if (!Number.isNaN(t)) for (const f of eventFacts(ev.fields, ev.computer ?? null, t, domain)) fact(f);
-      for (const d of engine.match(ev)) {
-        if (!Number.isNaN(t)) fact(detectionFact(d.rule.id ?? d.rule.title, ev.fields, ev.computer ?? null, t, domain));
-        const rec = toDetectionRecord(d, !unexplained.has(d.rule));
-        if (init.wantClaims) rec.routine = routineOf(ev.fields, domain);
-        const keep = slimmed.get(d.rule);
-        if (keep) {
-          const event: typeof rec.event = {};
-          for (const f of keep) if (f in rec.event) event[f] = rec.event[f]!;
-          rec.event = event;
+        count++;
+        if (ts) {
+          if (!first || ts < first) first = ts;
+          if (!last || ts > last) last = ts;
         }
-        detections++;
-        const run = spiller.add(sortItem(rec, init.sort.origin));
-        if (run) post({ type: 'run', path: run });
+        if (init.wantEvents) events.push(toEventRecord(ev));
+        if (init.wantClaims)
+          for (const c of addressClaims(ev.fields, ev.computer ?? null)) {
+            const key = `${c.ip}\u0000${c.host.toLowerCase()}`;
+            if (seenClaims.has(key)) continue;
+            // Bounded: forgetting only means a claim is sent again.
+            if (seenClaims.size >= LIMITS.worker.seenClaims) seenClaims.clear();
+            seenClaims.add(key);
+            claims.push({ ip: c.ip, host: c.host, at: ts });
+          }
+        const t = init.wantClaims && ts ? Date.parse(ts) : NaN;
+        routine.next(ev.fields, ev.computer ?? null, t);
+        if (!Number.isNaN(t)) for (const f of routine.facts()) fact(f);
+        for (const d of engine.match(ev)) {
+          if (!Number.isNaN(t)) fact(routine.detection(d.rule.id ?? d.rule.title));
+          const rec = toDetectionRecord(d, !unexplained.has(d.rule));
+          if (init.wantClaims) rec.routine = routine.routine();
+          const keep = slimmed.get(d.rule);
+          if (keep) {
+            const event: typeof rec.event = {};
+            for (const f of keep) if (f in rec.event) event[f] = rec.event[f]!;
+            rec.event = event;
+          }
+          detections++;
+          const run = spiller.add(sortItem(rec, init.sort.origin));
+          if (run) post({ type: 'run', path: run });
+        }
+        if (count >= BATCH || detections >= BATCH) await flush();
       }
-      if (count >= BATCH || detections >= BATCH) await flush();
       if (errors.length) for (const error of errors.splice(0)) post({ type: 'error', error });
     }
   } catch (e) {

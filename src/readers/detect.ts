@@ -19,7 +19,7 @@ import { DEFAULT_RATIO, capped } from '../core/capped.js';
 import type { Event } from '../events/event.js';
 import { eventFromWindowsDoc } from '../events/winevent.js';
 import { eventFromEcs, isBulkAction, isEcsWindowsDoc } from './ecs.js';
-import { EvtxError, readEvtx } from './evtx/index.js';
+import { EvtxError, readEvtxChunks } from './evtx/index.js';
 import { eventFromJson, splitJson } from './json.js';
 import { looksLikeAuditRecord } from './linux/audit.js';
 import { looksLikeJournalExport, splitJournalExport } from './linux/journal.js';
@@ -159,11 +159,11 @@ function referenceTime(path: string, gzip: boolean): Date {
   }
 }
 
-/** Events of an EVTX file read from `path`, named `label` (the .gz a temporary file was unpacked from) in events and errors. */
-async function* evtxEvents(path: string, label: string, opts: ReadOptions): AsyncGenerator<Event> {
+/** Events of an EVTX file read from `path`, named `label` (the .gz a temporary file was unpacked from) in events and errors: one array per chunk. */
+async function* evtxEvents(path: string, label: string, opts: ReadOptions): AsyncGenerator<Event[]> {
   const onError = (e: EvtxError) =>
     opts.onError?.(label === path || e.file !== path ? e : new EvtxError(e.code, e.message, { file: label, chunk: e.chunk, record: e.record, offset: e.offset }, e.what, e.severity));
-  for await (const rec of readEvtx(path, { onError })) yield eventFromWindowsDoc(rec.doc, { file: label, offset: rec.offset });
+  for await (const records of readEvtxChunks([path], { onError })) yield records.map((rec) => eventFromWindowsDoc(rec.doc, { file: label, offset: rec.offset }));
 }
 
 /**
@@ -180,17 +180,26 @@ function gunzipped(path: string): AsyncGenerator<Buffer> {
 
 /** All events of one log file, whatever its (supported) format. Throws only for the file as a whole. */
 export async function* readEventsFromFile(path: string, opts: ReadOptions = {}): AsyncGenerator<Event> {
+  for await (const events of readEventBatches(path, opts)) yield* events;
+}
+
+/**
+ * The events of one log file in arrays, for a reader of many: an EVTX file's chunk at a time (a
+ * few hundred events, bounded by the 64 KiB chunk), other formats an event at a time (one record
+ * of those may be megabytes). Throws only for the file as a whole.
+ */
+export async function* readEventBatches(path: string, opts: ReadOptions = {}): AsyncGenerator<Event[]> {
   const format = detectFormat(path);
   if (format === 'evtx') {
     yield* evtxEvents(path, path, opts);
     return;
   }
   if (format === 'json') {
-    yield* jsonEvents(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path, opts, referenceTime(path, false));
+    for await (const ev of jsonEvents(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path, opts, referenceTime(path, false))) yield [ev];
     return;
   }
   if (format === 'auditd' || format === 'syslog' || format === 'journal-export') {
-    yield* linuxTextEvents(format, createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path, opts, referenceTime(path, false));
+    for await (const ev of linuxTextEvents(format, createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path, opts, referenceTime(path, false))) yield [ev];
     return;
   }
   if (format === 'gzip') {
@@ -204,11 +213,11 @@ export async function* readEventsFromFile(path: string, opts: ReadOptions = {}):
       yield* inner;
     }
     if (innerFormat === 'json') {
-      yield* jsonEvents(rest(), path, opts, referenceTime(path, true));
+      for await (const ev of jsonEvents(rest(), path, opts, referenceTime(path, true))) yield [ev];
       return;
     }
     if (innerFormat === 'auditd' || innerFormat === 'syslog' || innerFormat === 'journal-export') {
-      yield* linuxTextEvents(innerFormat, rest(), path, opts, referenceTime(path, true));
+      for await (const ev of linuxTextEvents(innerFormat, rest(), path, opts, referenceTime(path, true))) yield [ev];
       return;
     }
     if (innerFormat === 'evtx') {

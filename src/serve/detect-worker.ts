@@ -15,7 +15,7 @@ import type { LogsourceMap } from '../engine/logsource.js';
 import { LIMITS } from '../core/limits.js';
 import { addressClaims } from '../events/addresses.js';
 import { adoptDefaultDomain, defaultDomain, type DomainHandoff } from '../events/domain.js';
-import { detectionFact, eventFacts, factKey, type RoutineFact } from '../stories/facts.js';
+import { EventRoutine, factKey, type RoutineFact } from '../stories/facts.js';
 import type { Event } from '../events/event.js';
 import type { SigmaRule } from '../sigma/model.js';
 import { RecordDecoder } from './decode.js';
@@ -71,7 +71,7 @@ const slimmed = new Map<SigmaRule, string[]>();
 const unexplained = new Set<SigmaRule>();
 const unexplainedKeys = new Set(init.unexplained);
 adoptDefaultDomain(init.domain);
-const domain = init.wantClaims ? defaultDomain() : undefined;
+const routine = init.wantClaims ? new EventRoutine(defaultDomain()) : undefined;
 /** Facts sent lately (bounded: forgetting one only means it is sent again, and learning it twice changes nothing). */
 const seenFacts = new Set<string>();
 for (const r of rules) {
@@ -119,10 +119,14 @@ function handle(ev: Event, out: DetectResult & { facts: RoutineFact[] }, offset:
       fields: ev.fields,
     });
   if (init.wantClaims) for (const c of addressClaims(ev.fields, ev.computer ?? null)) out.claims.push({ ip: c.ip, host: c.host, at: ts });
-  const t = domain && ts ? Date.parse(ts) : Number.NaN;
-  if (domain && !Number.isNaN(t)) for (const f of eventFacts(ev.fields, ev.computer ?? null, t, domain)) fact(f, out);
+  const t = routine && ts ? Date.parse(ts) : Number.NaN;
+  const facts = routine && !Number.isNaN(t) ? routine : undefined;
+  if (facts) {
+    facts.next(ev.fields, ev.computer ?? null, t);
+    for (const f of facts.facts()) fact(f, out);
+  }
   for (const d of engine.match(ev)) {
-    if (domain && !Number.isNaN(t)) fact(detectionFact(d.rule.id ?? d.rule.title, ev.fields, ev.computer ?? null, t, domain), out);
+    if (facts) fact(facts.detection(d.rule.id ?? d.rule.title), out);
     const rec = toDetectionRecord(d, !unexplained.has(d.rule));
     const keep = slimmed.get(d.rule);
     if (keep) {

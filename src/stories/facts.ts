@@ -59,8 +59,11 @@ type Fields = Readonly<Record<string, FieldValue>>;
 
 const DAY = 86_400_000;
 
+/** How a caller works out an event's program: `programOf` (memoised per event), or once per event by `EventRoutine`. */
+type ProgramOf = (fields: Fields, domain: Domain) => { shape: string; label: string } | undefined;
+
 /** The routine facts one event makes (usually none; at most one access and one program). */
-export function eventFacts(fields: Fields, computer: string | null, t: number, domain: Domain, meaning?: EventMeaning | null): RoutineFact[] {
+export function eventFacts(fields: Fields, computer: string | null, t: number, domain: Domain, meaning?: EventMeaning | null, program: ProgramOf = programOf): RoutineFact[] {
   if (!Number.isFinite(t)) return NONE;
   const m = meaning === undefined ? meaningOf(fields, domain) : (meaning ?? undefined);
   if (!m) return NONE;
@@ -72,7 +75,7 @@ export function eventFacts(fields: Fields, computer: string | null, t: number, d
     return a ? [a] : NONE;
   }
   if (m.meaning === 'process-start') {
-    const p = programOf(fields, domain);
+    const p = program(fields, domain);
     return p ? [{ kind: 'program', t, host: key, shape: p.shape, label: p.label }] : NONE;
   }
   if (m.meaning === 'service-install') {
@@ -83,11 +86,63 @@ export function eventFacts(fields: Fields, computer: string | null, t: number, d
 }
 
 /** The fact a detection makes: the rule, where, and for what (its program's shape, else the account it names). */
-export function detectionFact(rule: string, fields: Fields, computer: string | null, t: number, domain: Domain): DetectionFact | undefined {
+export function detectionFact(rule: string, fields: Fields, computer: string | null, t: number, domain: Domain, subject?: { subject: string; label: string }): DetectionFact | undefined {
   const host = computer ? hostName(computer) : undefined;
   if (!host || !Number.isFinite(t)) return undefined;
-  const s = detectionSubject(fields, domain);
+  const s = subject ?? detectionSubject(fields, domain);
   return { kind: 'detection', t, host: hostKey(host), rule, subject: s.subject, label: s.label };
+}
+
+/**
+ * The routine side of reading events, for a thread that reads them (a hunt or server worker): an
+ * event's facts, its detections' facts and their subject, one event at a time. Its program's
+ * shape is worked out at most once per event and kept here, not in the memo tables below: those
+ * serve the story stage, which asks about a detection's event again and again, while a reader
+ * asks about each event once, and an entry per event read only makes work for the garbage
+ * collector (a weak table's entries are ephemerons).
+ */
+export class EventRoutine {
+  private fields: Fields = {};
+  private computer: string | null = null;
+  private t = Number.NaN;
+  private program: { shape: string; label: string } | null | undefined;
+  private subjectMemo: { subject: string; label: string } | undefined;
+  /** The program of the current event (it is only ever asked about the current event's fields). */
+  private readonly programOnce: ProgramOf = (fields, domain) => {
+    if (this.program === undefined) this.program = shapeOf(fields, domain) ?? null;
+    return this.program ?? undefined;
+  };
+
+  constructor(readonly domain: Domain) {}
+
+  /** Start on an event; `t` is its time in ms (NaN: it makes no facts). */
+  next(fields: Fields, computer: string | null, t: number): void {
+    this.fields = fields;
+    this.computer = computer;
+    this.t = t;
+    this.program = undefined;
+    this.subjectMemo = undefined;
+  }
+
+  /** The event's own facts (`eventFacts`). */
+  facts(): RoutineFact[] {
+    return eventFacts(this.fields, this.computer, this.t, this.domain, undefined, this.programOnce);
+  }
+
+  /** The fact a detection of the event makes (`detectionFact`). */
+  detection(rule: string): DetectionFact | undefined {
+    return detectionFact(rule, this.fields, this.computer, this.t, this.domain, this.subject());
+  }
+
+  /** The event's subject, to send with each of its detections (`routineOf`). */
+  routine(): RoutineSubject {
+    const s = this.subject();
+    return { subject: s.subject, label: s.label, program: this.programOnce(this.fields, this.domain) !== undefined };
+  }
+
+  private subject(): { subject: string; label: string } {
+    return (this.subjectMemo ??= subjectOf(this.fields, this.domain, this.programOnce));
+  }
 }
 
 /**
@@ -128,8 +183,8 @@ export function adoptRoutine(fields: Fields, domain: Domain, r: RoutineSubject):
   memoOf(PROGRAMS, domain).set(fields, r.program ? { shape: r.subject, label: r.label } : null);
 }
 
-function subjectOf(fields: Fields, domain: Domain): { subject: string; label: string } {
-  const p = programOf(fields, domain);
+function subjectOf(fields: Fields, domain: Domain, program: ProgramOf = programOf): { subject: string; label: string } {
+  const p = program(fields, domain);
   if (p) return { subject: p.shape, label: p.label };
   const svc = first(fields, domain.serviceFields)?.toLowerCase();
   if (svc) return { subject: hash('s|' + svc), label: `service ${svc}` };

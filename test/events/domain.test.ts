@@ -13,6 +13,7 @@ import type { DetectionRecord } from '../../src/detections/record.js';
 import { addressClaims } from '../../src/events/addresses.js';
 import { DEFAULT_DOMAIN_FILE, defaultDomain, loadDomain, type DomainData } from '../../src/events/domain.js';
 import { StoryBuilder } from '../../src/stories/builder.js';
+import { LIMITS } from '../../src/core/limits.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fb-domain-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -144,5 +145,27 @@ describe('domain data', () => {
       without.flatMap((s) => s.spread.filter((e) => e.fromKind === 'host')),
       [],
     );
+  });
+
+  it('an event of a channel no entry names costs one lookup, and invented channels cannot grow memory', () => {
+    const d = defaultDomain();
+    const at = (channel: string, eventId: number, provider: string | null = null) => d.meaningOf({ eventId, channel, provider, fields: { LogonType: 3 } })?.meaning;
+    // Hostile input inventing a channel per event: the remembered lists are bounded by
+    // LIMITS.domain.admittedLists (forgotten when full, then worked out again).
+    for (let i = 0; i < LIMITS.domain.admittedLists * 3; i++) assert.equal(at(`Invented-${i}`, 4624), undefined);
+    const admitted = (d as unknown as { meanings: { admitted: Map<string, unknown> } }).meanings.admitted;
+    assert.ok(admitted.size <= LIMITS.domain.admittedLists, `${admitted.size} lists remembered`);
+    // The answers do not depend on what was remembered: spelled in any case, before and after.
+    for (let round = 0; round < 2; round++) {
+      assert.equal(at('Security', 4624), 'logon');
+      assert.equal(at('SECURITY', 4624), 'logon');
+      assert.equal(at('security', 4625), 'failed-logon');
+      assert.equal(at('Application', 4624), undefined);
+      assert.equal(at('linux/sshd', 0), undefined, 'the sshd entries read fields this event does not have');
+      assert.equal(at('Security', 1102, 'Microsoft-Windows-Eventlog'), 'log-cleared');
+      assert.equal(at('Security', 1102, 'microsoft-windows-EVENTLOG'), 'log-cleared');
+      assert.equal(at('Security', 1102, 'Other-Provider'), undefined);
+      assert.equal(at('Security', 1102), undefined, 'log-cleared names its provider');
+    }
   });
 });

@@ -19,5 +19,5 @@
 export { isEvtx } from './headers.js';
 export { parseChunk, type ChunkInfo, type ChunkItem, type EvtxRecord, type ParseOptions } from './chunk.js';
 export { EvtxError, Codes as EvtxErrorCodes, type EvtxErrorData, type EvtxSeverity } from './errors.js';
-export { readEvtx, readEvtxFiles, renderEvtxFiles, resolveThreads, type ReadOptions } from './reader.js';
+export { readEvtx, readEvtxChunks, readEvtxFiles, renderEvtxFiles, resolveThreads, type ReadOptions } from './reader.js';
 export type { RenderFormat } from './render.js';

@@ -146,6 +146,23 @@ async function* chunkItems(paths: readonly string[], opts: ReadOptions): AsyncGe
 }
 
 /**
+ * Records of several files, one array per chunk (each file's records in order, files in the
+ * order given): a reader of many records takes a chunk's at once rather than awaiting each. A
+ * chunk's errors and warnings go to `onError` before its records are yielded.
+ */
+export async function* readEvtxChunks(paths: readonly string[], opts: ReadOptions = {}): AsyncGenerator<EvtxRecord[]> {
+  const onError = opts.onError ?? ((): void => undefined);
+  for await (const items of chunkItems(paths, opts)) {
+    const records: EvtxRecord[] = [];
+    for (const it of items) {
+      if (it instanceof EvtxError) onError(it);
+      else records.push(it);
+    }
+    if (records.length) yield records;
+  }
+}
+
+/**
  * Records of several files, each file's records in order, files in the order given. Errors
  * and warnings go to `onError`.
  */
