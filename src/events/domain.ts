@@ -347,22 +347,39 @@ class Indexed<T> {
   }
 
   /**
-   * Per event ID, channel and provider as the event spells them: the candidates whose channel and
-   * provider lists admit it. Most events are of a channel no entry names (Windows events meet the
-   * Linux entries, which name no event ID): their list is empty, and they cost one lookup.
-   * Bounded: forgetting only means a list is worked out again (hostile input may invent channels).
+   * Per channel and provider as the event spells them, then per event ID: the candidates whose
+   * channel and provider lists admit the event. Most events are of a channel no entry names
+   * (Windows events meet the Linux entries, which name no event ID): their list is empty, and
+   * events come in runs of one channel, so an event costs two comparisons and one lookup.
+   * Bounded: past LIMITS.domain.admittedLists lists all are forgotten and worked out again
+   * (hostile input may invent channels).
    */
-  private readonly admitted = new Map<string, Placed<T>[]>();
+  private readonly admitted = new Map<string, Map<number | null, Placed<T>[]>>();
+  private listed = 0;
+  private last: { channel: string | null; provider: string | null; byId: Map<number | null, Placed<T>[]> } | undefined;
 
   private admit(ev: EventView): Placed<T>[] {
-    const key = `${ev.eventId ?? ''}\u0000${ev.channel ?? '\u0001'}\u0000${ev.provider ?? '\u0001'}`;
-    let list = this.admitted.get(key);
+    const channel = ev.channel ?? null;
+    const provider = ev.provider ?? null;
+    let last = this.last;
+    if (!last || last.channel !== channel || last.provider !== provider) {
+      const key = `${channel ?? '\u0001'}\u0000${provider ?? '\u0001'}`;
+      let byId = this.admitted.get(key);
+      if (!byId) this.admitted.set(key, (byId = new Map<number | null, Placed<T>[]>()));
+      this.last = last = { channel, provider, byId };
+    }
+    let list = last.byId.get(ev.eventId);
     if (!list) {
-      const channel = ev.channel?.toLowerCase() ?? null;
-      const provider = ev.provider?.toLowerCase() ?? null;
-      list = this.candidates(ev).filter((e) => admits(e, channel, provider));
-      if (this.admitted.size >= LIMITS.domain.admittedLists) this.admitted.clear();
-      this.admitted.set(key, list);
+      const lc = channel?.toLowerCase() ?? null;
+      const lp = provider?.toLowerCase() ?? null;
+      list = this.candidates(ev).filter((e) => admits(e, lc, lp));
+      if (++this.listed > LIMITS.domain.admittedLists) {
+        this.admitted.clear();
+        this.listed = 1;
+        this.admitted.set(`${channel ?? '\u0001'}\u0000${provider ?? '\u0001'}`, last.byId);
+        last.byId.clear();
+      }
+      last.byId.set(ev.eventId, list);
     }
     return list;
   }
