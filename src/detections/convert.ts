@@ -3,6 +3,7 @@ import type { Detection } from '../engine/engine.js';
 import { matchedFields } from '../engine/explain.js';
 import type { Event } from '../events/event.js';
 import type { DetectionRecord, EventRecord } from './record.js';
+import type { SigmaRule } from '../sigma/model.js';
 
 /** Who, where and when: the identity fields every record carries. */
 function identity(ev: Event): Pick<EventRecord, 'timestamp' | 'computer' | 'channel' | 'provider' | 'eventId' | 'recordId' | 'sourceFile'> {
@@ -28,15 +29,20 @@ export function toEventRecord(ev: Event): EventRecord {
 /** `explain: false` leaves `matched` empty (for detections that are never output). */
 export function toDetectionRecord(d: Detection, explain = true): DetectionRecord {
   const ev = d.event;
-  const r = d.rule;
-  const level = r.level ?? 'medium';
+  const rule = ruleRef(d.rule);
   return {
     ...identity(ev),
-    level,
-    rule: { id: r.id ?? null, name: r.name ?? null, title: r.title, level, status: r.status ?? null, tags: r.tags, file: r.file, kind: 'sigma' },
-    matched: explain ? matchedFields(r, ev, d.fieldMap) : {},
+    level: rule.level,
+    rule,
+    matched: explain ? matchedFields(d.rule, ev, d.fieldMap) : {},
     event: ev.fields,
   };
+}
+
+/** A Sigma rule as detection records name it. */
+export function ruleRef(r: SigmaRule): DetectionRecord['rule'] {
+  const level = r.level ?? 'medium';
+  return { id: r.id ?? null, name: r.name ?? null, title: r.title, level, status: r.status ?? null, tags: r.tags, file: r.file, kind: 'sigma' };
 }
 
 /** Timestamps as ISO-8601 UTC (`2026-01-02T03:04:05.678Z` style, sub-ms digits kept), or null. */

@@ -14,6 +14,7 @@ import { LEVELS, type Level } from '../sigma/model.js';
 import type { Story } from '../stories/model.js';
 import { discoverFiles } from './discover.js';
 import { DetectionSorter } from './sorter.js';
+import { ruleRef } from '../detections/convert.js';
 import { FirebreakError } from '../core/errors.js';
 import { TaskLostError, WorkerPool } from '../core/pool.js';
 import { shareValue } from '../core/shared-value.js';
@@ -114,7 +115,8 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   const bytesTotal = files.reduce((s, f) => s + f.size, 0);
   const progress: Progress = { bytesDone: 0, bytesTotal, filesDone: 0, filesTotal: files.length, events: 0, detections: 0 };
 
-  const sorter = new DetectionSorter();
+  // The workers write a detection's rule as its place in this list (./sorter.ts `sortItemOfRule`).
+  const sorter = new DetectionSorter(undefined, undefined, plan.rules.map(ruleRef));
   const exclude = await readAll(cfg, plan, files, sorter, summary, progress, addError, stories);
 
   // Detections in time order through the stages: correlation (sees every rule's matches, even

@@ -49,6 +49,30 @@ export function sortItem(d: DetectionRecord, origin = -1): SortItem {
   return { o: origin, t: d.timestamp ?? '', c: d.computer ?? '', r: d.recordId ?? 0, n: d.rule.title, f: d.sourceFile, json: JSON.stringify(d) };
 }
 
+/**
+ * A worker's detection on its way to the sort, its rule written as `ruleIndex`, the rule's place
+ * in the hunt's rule list: a `DetectionSorter` given that list puts the rule back as it reads the
+ * record. The rule is the same for every detection of it and was a quarter of a record's text,
+ * written, read back and parsed once per detection.
+ */
+export function sortItemOfRule(d: DetectionRecord, origin: number, ruleIndex: number): SortItem {
+  return { o: origin, t: d.timestamp ?? '', c: d.computer ?? '', r: d.recordId ?? 0, n: d.rule.title, f: d.sourceFile, json: JSON.stringify({ ...d, rule: ruleIndex }) };
+}
+
+/** A record as read back from the sort: its rule by index (`sortItemOfRule`) becomes the rule. */
+type Resolve = (d: DetectionRecord) => DetectionRecord;
+
+function resolver(rules: readonly DetectionRecord['rule'][]): Resolve {
+  return (d) => {
+    const i = d.rule as unknown;
+    if (typeof i !== 'number') return d;
+    const rule = rules[i];
+    if (!rule) throw new Error(`time sort: a record names rule ${i}, which is not in the hunt's list of ${rules.length}`);
+    d.rule = rule;
+    return d;
+  };
+}
+
 function compareItems(a: SortItem, b: SortItem): number {
   if (a.t !== b.t) return a.t < b.t ? -1 : 1;
   if (a.c !== b.c) return a.c < b.c ? -1 : 1;
@@ -111,11 +135,19 @@ export class DetectionSorter {
   private dir: string | undefined;
   private made = 0;
 
-  /** Spill when this many detections, or this many characters of them, are held. */
+  private readonly resolve: Resolve;
+
+  /**
+   * Spill when this many detections, or this many characters of them, are held. `rules`: the
+   * hunt's rule list, for records whose rule is written as its index (`sortItemOfRule`).
+   */
   constructor(
     readonly memoryLimit: number = LIMITS.sort.memoryItems,
     readonly charLimit: number = LIMITS.sort.memoryChars,
-  ) {}
+    rules: readonly DetectionRecord['rule'][] = [],
+  ) {
+    this.resolve = resolver(rules);
+  }
 
   add(d: DetectionRecord | SortItem): void {
     this.spiller ??= new RunSpiller(this.directory(), 'main', this.memoryLimit, this.charLimit);
@@ -148,7 +180,7 @@ export class DetectionSorter {
     if (this.runs.length > MAX_RUNS) {
       const merged = new RunWriter(this.file());
       const inputs = this.runs.splice(0, MAX_RUNS);
-      for (const x of merge(inputs.map((f) => new RunReader(f)))) merged.writeLine(x.o, JSON.stringify(x.d));
+      for (const x of merge(inputs.map((f) => new RunReader(f, this.resolve)))) merged.writeLine(x.o, JSON.stringify(x.d));
       merged.close();
       for (const f of inputs) rmSync(f, { force: true });
       this.runs.unshift(merged.path);
@@ -159,9 +191,9 @@ export class DetectionSorter {
   *drain(exclude?: (origin: number, sourceFile: string) => boolean): Generator<DetectionRecord> {
     try {
       // What is still held joins the merge from memory (a small hunt never writes a run).
-      const sources: Source[] = this.runs.map((f) => new RunReader(f));
+      const sources: Source[] = this.runs.map((f) => new RunReader(f, this.resolve));
       const rest = this.spiller?.take() ?? [];
-      if (rest.length) sources.push(new MemoryRun(rest.sort(compareItems)));
+      if (rest.length) sources.push(new MemoryRun(rest.sort(compareItems), this.resolve));
       for (const x of merge(sources)) if (!exclude?.(x.o, x.d.sourceFile)) yield x.d;
     } finally {
       this.dispose();
@@ -179,12 +211,15 @@ interface Source {
 class MemoryRun implements Source {
   private i = 0;
   origin = -1;
-  constructor(private items: SortItem[]) {}
+  constructor(
+    private items: SortItem[],
+    private readonly resolve: Resolve,
+  ) {}
   next(): DetectionRecord | undefined {
     if (this.i >= this.items.length) return undefined;
     const it = this.items[this.i++]!;
     this.origin = it.o;
-    return JSON.parse(it.json) as DetectionRecord;
+    return this.resolve(JSON.parse(it.json) as DetectionRecord);
   }
   close(): void {
     this.items = [];
@@ -282,7 +317,10 @@ class RunReader implements Source {
   private i = 0;
   private rest = '';
   private pos = 0;
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly resolve: Resolve,
+  ) {
     this.fd = openSync(path, 'r');
   }
   origin = -1;
@@ -291,7 +329,7 @@ class RunReader implements Source {
     const line = this.lines[this.i++]!;
     const tab = line.indexOf('\t');
     this.origin = Number(line.slice(0, tab));
-    return JSON.parse(line.slice(tab + 1)) as DetectionRecord;
+    return this.resolve(JSON.parse(line.slice(tab + 1)) as DetectionRecord);
   }
   private fill(): boolean {
     if (this.fd === undefined) return false;

@@ -14,7 +14,7 @@ import { Engine } from '../engine/engine.js';
 import { readEventBatches } from '../readers/detect.js';
 import type { EventRecord } from '../detections/record.js';
 import type { HuntError } from '../output/records.js';
-import { RunSpiller, sortItem, type SortItem } from './sorter.js';
+import { RunSpiller, sortItemOfRule, type SortItem } from './sorter.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../events/addresses.js';
@@ -23,7 +23,7 @@ import { EventRoutine, factKey, type RoutineFact } from '../stories/facts.js';
 import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from '../detections/convert.js';
 
 export interface WorkerInit {
-  /** The rules to compile, serialised once for every worker (src/core/shared-value.ts). */
+  /** The rules to compile, serialised once for every worker (src/core/shared-value.ts), in the order of the plan's list: detections name their rule by its place in it. */
   rules: SharedValue<SigmaRule[]>;
   logsources?: LogsourceMap;
   from?: string;
@@ -100,6 +100,8 @@ const routine = new EventRoutine(defaultDomain());
 const slimmed = new Map<SigmaRule, string[]>();
 const unexplainedKeys = new Set(init.unexplained);
 const unexplained = new Set<SigmaRule>();
+/** Each rule's place in the hunt's rule list (the same order as the main thread's): the sort carries it instead of the rule. */
+const ruleIndex = new Map<SigmaRule, number>(rules.map((r, i) => [r, i]));
 for (const r of rules) {
   const key = ruleKey(r);
   const keep = init.slim[key];
@@ -184,7 +186,7 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
             rec.event = event;
           }
           detections++;
-          const run = spiller.add(sortItem(rec, init.sort.origin));
+          const run = spiller.add(sortItemOfRule(rec, init.sort.origin, ruleIndex.get(d.rule)!));
           if (run) post({ type: 'run', path: run });
         }
         if (count >= BATCH || detections >= BATCH) await flush();

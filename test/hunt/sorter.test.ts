@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rng } from '../../src/core/rng.js';
 import { compareDetections } from '../../src/detections/stage.js';
-import { DetectionSorter, RunSpiller, sortItem } from '../../src/hunt/sorter.js';
+import { DetectionSorter, RunSpiller, sortItem, sortItemOfRule } from '../../src/hunt/sorter.js';
 import { detection } from '../output/fixtures.js';
 
 describe('DetectionSorter', () => {
@@ -75,5 +75,37 @@ describe('DetectionSorter', () => {
     assert.deepEqual(s.take(), []);
     sorter.addRun(path);
     assert.equal([...sorter.drain()].length, 3);
+  });
+
+  it("takes workers' records that name their rule by its place in the hunt's list, through runs, merge passes and memory", () => {
+    const r = rng(5);
+    const rules = Array.from({ length: 9 }, (_, i) => detection({}, { id: `rule-${i}`, title: `Rule ${i}`, tags: [`attack.t10${i}`], file: `rules/r${i}.yml` }).rule);
+    const sorter = new DetectionSorter(4, 2 ** 20, rules);
+    const spillers = [0, 1].map((i) => new RunSpiller(sorter.directory(), `w${i}`, 3 + i, 2 ** 20));
+    const input = Array.from({ length: 700 }, (_, i) => {
+      const k = Math.floor(r() * rules.length);
+      return { k, d: detection({ timestamp: new Date(Date.UTC(2024, 0, 1) + Math.floor(r() * 1e5) * 1000).toISOString(), recordId: i }, rules[k]) };
+    });
+    let runs = 0;
+    input.forEach(({ k, d }, i) => {
+      const item = sortItemOfRule(d, i % 2, k);
+      assert.ok(!item.json.includes(d.rule.file), 'the rule is not written out');
+      const path = spillers[i % 2]!.add(item);
+      if (path) {
+        runs++;
+        sorter.addRun(path);
+      }
+    });
+    assert.ok(runs > 64, `${runs} runs: merged in passes`);
+    for (const s of spillers) for (const item of s.take()) sorter.add(item);
+    const out = [...sorter.drain()];
+    const expected = input.map((x) => x.d).sort(compareDetections);
+    assert.deepEqual(out, expected, 'every record back whole, rule included, in time order');
+  });
+
+  it('a record naming a rule the list does not hold is an error, not a record without a rule', () => {
+    const sorter = new DetectionSorter(1_000, 2 ** 20, [detection().rule]);
+    sorter.add(sortItemOfRule(detection(), 0, 3));
+    assert.throws(() => [...sorter.drain()], /names rule 3, which is not in the hunt's list of 1/);
   });
 });
