@@ -14,7 +14,7 @@ import { Engine } from '../engine/engine.js';
 import { readEventBatches } from '../readers/detect.js';
 import type { EventRecord } from '../detections/record.js';
 import type { HuntError } from '../output/records.js';
-import { RunSpiller, sortItemOfRule, type SortItem } from './sorter.js';
+import { RunSpiller, sortItem, sortItemOfRule, type SortItem } from './sorter.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../events/addresses.js';
@@ -186,7 +186,8 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
             rec.event = event;
           }
           detections++;
-          const run = spiller.add(sortItemOfRule(rec, init.sort.origin, ruleIndex.get(d.rule)!));
+          const at = ruleIndex.get(d.rule);
+          const run = spiller.add(at === undefined ? sortItem(rec, init.sort.origin) : sortItemOfRule(rec, init.sort.origin, at));
           if (run) post({ type: 'run', path: run });
         }
         if (count >= BATCH || detections >= BATCH) await flush();
