@@ -356,7 +356,7 @@ class Indexed<T> {
    */
   private readonly admitted = new Map<string, Map<number | null, Placed<T>[]>>();
   private listed = 0;
-  private last: { channel: string | null; provider: string | null; byId: Map<number | null, Placed<T>[]> } | undefined;
+  private last: { channel: string | null; provider: string | null; key: string; byId: Map<number | null, Placed<T>[]> } | undefined;
 
   private admit(ev: EventView): Placed<T>[] {
     const channel = ev.channel ?? null;
@@ -366,7 +366,7 @@ class Indexed<T> {
       const key = `${channel ?? '\u0001'}\u0000${provider ?? '\u0001'}`;
       let byId = this.admitted.get(key);
       if (!byId) this.admitted.set(key, (byId = new Map<number | null, Placed<T>[]>()));
-      this.last = last = { channel, provider, byId };
+      this.last = last = { channel, provider, key, byId };
     }
     let list = last.byId.get(ev.eventId);
     if (!list) {
@@ -374,10 +374,11 @@ class Indexed<T> {
       const lp = provider?.toLowerCase() ?? null;
       list = this.candidates(ev).filter((e) => admits(e, lc, lp));
       if (++this.listed > LIMITS.domain.admittedLists) {
+        // Forget every list but start again with this one's channel and provider.
         this.admitted.clear();
-        this.listed = 1;
-        this.admitted.set(`${channel ?? '\u0001'}\u0000${provider ?? '\u0001'}`, last.byId);
         last.byId.clear();
+        this.admitted.set(last.key, last.byId);
+        this.listed = 1;
       }
       last.byId.set(ev.eventId, list);
     }

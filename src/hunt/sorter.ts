@@ -46,7 +46,12 @@ export interface SortItem {
 }
 
 export function sortItem(d: DetectionRecord, origin = -1): SortItem {
-  return { o: origin, t: d.timestamp ?? '', c: d.computer ?? '', r: d.recordId ?? 0, n: d.rule.title, f: d.sourceFile, json: JSON.stringify(d) };
+  return itemOf(d, origin, JSON.stringify(d));
+}
+
+/** A record's sort keys beside its text. */
+function itemOf(d: DetectionRecord, origin: number, json: string): SortItem {
+  return { o: origin, t: d.timestamp ?? '', c: d.computer ?? '', r: d.recordId ?? 0, n: d.rule.title, f: d.sourceFile, json };
 }
 
 /**
@@ -56,7 +61,7 @@ export function sortItem(d: DetectionRecord, origin = -1): SortItem {
  * written, read back and parsed once per detection.
  */
 export function sortItemOfRule(d: DetectionRecord, origin: number, ruleIndex: number): SortItem {
-  return { o: origin, t: d.timestamp ?? '', c: d.computer ?? '', r: d.recordId ?? 0, n: d.rule.title, f: d.sourceFile, json: JSON.stringify({ ...d, rule: ruleIndex }) };
+  return itemOf(d, origin, JSON.stringify({ ...d, rule: ruleIndex }));
 }
 
 /** A record as read back from the sort: its rule by index (`sortItemOfRule`) becomes the rule. */

@@ -12,6 +12,8 @@
  *   lost record, `'error'`, from a `'warning'` such as a checksum mismatch) and reading goes on.
  *   `threads`: 1 (default) parses in this thread, N > 1 on N worker threads, 0 on all cores.
  * - `readEvtxFiles(paths, opts)` — the same over several files, one worker pool for all.
+ * - `readEvtxChunks(paths, opts)` — the same, one array of records per chunk (a chunk's errors
+ *   reported before its records): for a reader of many records, one await per chunk.
  * - `parseChunk(buf, info, opts)` — synchronous: one 64 KiB chunk → its records and errors, for
  *   use inside worker threads or on in-memory data.
  * - `renderEvtxFiles(paths, 'jsonl' | 'xml', opts)` — output text chunk by chunk (the CLI).
