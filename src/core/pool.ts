@@ -71,6 +71,8 @@ export interface PoolOptions<T, M, R = unknown> {
   describe?: (task: T) => string;
   /** Fault injection for tests: terminate the worker when this returns true for a message it sent. */
   killWhen?: (msg: M, from: PoolWorker, task: T | undefined) => boolean;
+  /** Fault injection for tests: terminate the worker, its result unheard, when this returns true for a task's result. */
+  killWhenDone?: (result: R, from: PoolWorker, task: T) => boolean;
 }
 
 interface Job<T, R> {
@@ -291,6 +293,7 @@ export class WorkerPool<T, R = void, M = never> {
           return this.dispatch();
         case 'done': {
           const job = slot.held.get(pm.id);
+          if (job && this.o.killWhenDone?.(pm.result, slot.handle, job.task)) return this.kill(slot);
           // In order with the task's own messages: its result is final once they are handled.
           this.enqueue(async () => {
             if (!job || slot.dead) return;
@@ -319,17 +322,19 @@ export class WorkerPool<T, R = void, M = never> {
       }
     }
     const msg = m as M;
-    if (this.o.killWhen?.(msg, slot.handle, slot.held.values().next().value?.task)) {
-      slot.killed = true;
-      // The worker ends itself at its next turn, as a crash would. `terminate()` from here can
-      // stop it inside zlib's stream constructor, between creating the native handle and
-      // initialising it, and Node then aborts the whole process while cleaning up the thread
-      // ("close before init"). A worker stuck in synchronous code is terminated after a while.
-      slot.worker.postMessage({ pool: 'exit', code: 1 } satisfies ToPoolWorker<T>);
-      setTimeout(() => void slot.worker.terminate(), KILL_GRACE_MS).unref();
-      return;
-    }
+    if (this.o.killWhen?.(msg, slot.handle, slot.held.values().next().value?.task)) return this.kill(slot);
     this.enqueue(() => this.o.onMessage?.(msg, slot.handle));
+  }
+
+  /** Fault injection: end the worker as a crash would; what it sends from now on is not heard. */
+  private kill(slot: Slot<T, R>): void {
+    slot.killed = true;
+    // The worker ends itself at its next turn. `terminate()` from here can stop it inside zlib's
+    // stream constructor, between creating the native handle and initialising it, and Node then
+    // aborts the whole process while cleaning up the thread ("close before init"). A worker
+    // stuck in synchronous code is terminated after a while.
+    slot.worker.postMessage({ pool: 'exit', code: 1 } satisfies ToPoolWorker<T>);
+    setTimeout(() => void slot.worker.terminate(), KILL_GRACE_MS).unref();
   }
 
   /** Run caller code strictly in order; a throw is fatal. */

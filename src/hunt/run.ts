@@ -18,11 +18,11 @@ import { ruleRef } from '../detections/convert.js';
 import { FirebreakError } from '../core/errors.js';
 import { TaskLostError, WorkerPool } from '../core/pool.js';
 import { shareValue } from '../core/shared-value.js';
-import type { FileDone, FileTask, FromWorker, ToWorker, WorkerInit, WorkerRest } from './worker.js';
+import type { FileBatch, FileDone, FileTask, FromWorker, ToWorker, WorkerInit, WorkerRest } from './worker.js';
 
 export type { DetectionSink };
 
-type FromWorkerFacts = Extract<FromWorker, { type: 'batch' }>['facts'];
+type FromWorkerFacts = FileBatch['facts'];
 
 /** Receives every event as it is read (for --db). */
 export interface EventSink {
@@ -220,6 +220,21 @@ async function readAll(
     set.add(file);
   };
 
+  /** Count a batch (its events, if any, are stored already). */
+  const take = (m: FileBatch) => {
+    const t = tally(m.file);
+    t.events += m.eventCount;
+    t.filtered += m.filtered;
+    t.detections += m.detections;
+    summary.events += m.eventCount;
+    progress.events += m.eventCount;
+    if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
+    if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
+    stories?.learn(m.claims);
+    stories?.learnRoutine(m.facts);
+    progress.detections += m.detections;
+  };
+
   const pending: Promise<void>[] = [];
   const pool: WorkerPool<FileTask, FileDone, FromWorker> = new WorkerPool<FileTask, FileDone, FromWorker>({
     url: new URL('./worker.js', import.meta.url),
@@ -241,6 +256,8 @@ async function readAll(
       sort: { ...sortShare, prefix: `w${instance}`, origin: instance },
     }),
     killWhen: cfg.testFaults?.killWorkerWhen,
+    // A file's last batch comes with its result: a fault on it hits there.
+    killWhenDone: (done, from, task) => !!done.last && !!cfg.testFaults?.killWorkerWhen?.(done.last, from, task),
     onMessage: async (m, from) => {
       switch (m.type) {
         case 'error': {
@@ -254,29 +271,18 @@ async function readAll(
           }
           return addError(m.error);
         }
-        case 'batch': {
-          const t = tally(m.file);
-          t.events += m.eventCount;
-          t.filtered += m.filtered;
-          t.detections += m.detections;
-          summary.events += m.eventCount;
-          progress.events += m.eventCount;
-          if (m.first && (!summary.firstEvent || m.first < summary.firstEvent)) summary.firstEvent = m.first;
-          if (m.last && (!summary.lastEvent || m.last > summary.lastEvent)) summary.lastEvent = m.last;
+        case 'batch':
           if (m.events.length && cfg.eventSink) await cfg.eventSink.writeEvents(m.events);
           // Acknowledged once the events are stored (the database is the one slow consumer).
           from.post({ type: 'ack' } satisfies ToWorker);
-          stories?.learn(m.claims);
-          stories?.learnRoutine(m.facts);
-          progress.detections += m.detections;
-          return;
-        }
+          return take(m);
         case 'run':
           sinceRun.get(from.instance)?.clear();
           return sorter.addRun(m.path);
       }
     },
     onDone: (task, done) => {
+      if (done.last) take(done.last);
       const t = tally(task.path);
       t.done = true;
       let set = sinceRun.get(done.origin);

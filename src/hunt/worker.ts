@@ -48,9 +48,17 @@ export interface FileTask {
   path: string;
 }
 
-/** A file is read: its detections are in this worker's share of the sort (marked with `origin`). */
+/** A batch of what a file's reading found (`FromWorker` of type `batch`). */
+export type FileBatch = Extract<FromWorker, { type: 'batch' }>;
+
+/**
+ * A file is read: its detections are in this worker's share of the sort (marked with `origin`).
+ * The file's last batch comes with it when it holds no events to store (most files fit in one
+ * batch: a batch message and its acknowledgement less for each).
+ */
 export interface FileDone {
   origin: number;
+  last?: FileBatch;
 }
 
 /** Acknowledgement of a batch (credit-based flow control). */
@@ -134,8 +142,9 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
   let filtered = 0;
   let first: string | null = null;
   let last: string | null = null;
+  const batch = (): FileBatch => ({ type: 'batch', file: path, detections, events, claims, facts, eventCount: count, first, last, filtered });
   const flush = async () => {
-    await send({ type: 'batch', file: path, detections, events, claims, facts, eventCount: count, first, last, filtered });
+    await send(batch());
     detections = 0;
     events = [];
     claims = [];
@@ -199,8 +208,11 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
     errors.push({ kind: 'file', file: path, code: err.code, message: err.message });
   }
   for (const error of errors) post({ type: 'error', error });
-  await flush();
-  return { origin: init.sort.origin };
+  if (events.length) {
+    await flush();
+    return { origin: init.sort.origin };
+  }
+  return { origin: init.sort.origin, last: batch() };
 }
 
 serveTasks<FileTask, FileDone>(readFile, {

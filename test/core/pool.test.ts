@@ -125,6 +125,22 @@ describe('worker pool', () => {
     assert.deepEqual(results, [2, 4, 6, 8, 10]);
     assert.equal(p.stats.deaths, 1);
   });
+
+  it('fault injection: a worker killed at a result is replaced, the result unheard and the task retried', async () => {
+    let killed = 0;
+    const done: number[] = [];
+    const p = pool({ killWhenDone: (r, _from, t) => t.n === 3 && r === 6 && killed === 0 && ++killed === 1, onDone: (t) => void done.push(t.n) });
+    const results = await Promise.all([1, 2, 3, 4, 5].map((n) => p.submit({ op: 'echo', n })));
+    await p.close();
+    assert.deepEqual(results, [2, 4, 6, 8, 10]);
+    assert.equal(killed, 1);
+    assert.equal(p.stats.deaths, 1);
+    // The killed worker's result was not handed over: task 3 is done once, by its retry.
+    assert.deepEqual(
+      done.filter((n) => n === 3),
+      [3],
+    );
+  });
 });
 
 describe('worker pool: ready', () => {
