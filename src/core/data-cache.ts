@@ -65,11 +65,16 @@ function parserStamp(): string {
  * read-only home, a full disk) only costs the next start its time: it is not an error.
  */
 export function storeEntry(file: string, value: unknown, prefix: string, keep: number): void {
+  storeBytes(file, serialize(value), prefix, keep);
+}
+
+/** `storeEntry` for bytes already serialised. */
+export function storeBytes(file: string, bytes: Uint8Array, prefix: string, keep: number): void {
   try {
     const dir = cacheDir();
     mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, serialize(value));
+    writeFileSync(tmp, bytes);
     renameSync(tmp, file);
     const name = new RegExp(`^${prefix}-[0-9a-f]+\\.bin$`);
     const entries = readdirSync(dir)

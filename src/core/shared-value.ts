@@ -14,7 +14,11 @@ export interface SharedValue<T> {
 }
 
 export function shareValue<T>(value: T): SharedValue<T> {
-  const plain = serialize(value);
+  return shareBytes<T>(serialize(value));
+}
+
+/** Bytes `serialize` made of a `T` (e.g. kept in a cache), put in shared memory. */
+export function shareBytes<T>(plain: Uint8Array): SharedValue<T> {
   const bytes = new Uint8Array(new SharedArrayBuffer(plain.length));
   bytes.set(plain);
   return { bytes };

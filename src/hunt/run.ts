@@ -9,7 +9,8 @@ import type { DetectionRecord, EventRecord } from '../detections/record.js';
 import type { HuntError, HuntSummary } from '../output/records.js';
 import type { DetectionSink } from '../output/stage.js';
 import { detectionStages, planDetection } from '../pipeline/plan.js';
-import { forWorker, type RuleFilter } from '../pipeline/select.js';
+import type { RuleFilter } from '../pipeline/select.js';
+import { workerRules } from '../pipeline/worker-rules.js';
 import { LEVELS, type Level } from '../sigma/model.js';
 import type { Story } from '../stories/model.js';
 import { discoverFiles } from './discover.js';
@@ -17,7 +18,6 @@ import { DetectionSorter } from './sorter.js';
 import { ruleRef } from '../detections/convert.js';
 import { FirebreakError } from '../core/errors.js';
 import { TaskLostError, WorkerPool } from '../core/pool.js';
-import { shareValue } from '../core/shared-value.js';
 import type { FileBatch, FileDone, FileTask, FromWorker, ToWorker, WorkerInit, WorkerRest } from './worker.js';
 
 export type { DetectionSink };
@@ -109,7 +109,7 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   // the first detection reaches the stories: they need not work it out again.
   const { pipeline, counts, stories } = detectionStages(plan, { sinks, onDetection: cfg.onDetection, stories: { learnFromDetections: false } });
 
-  const { files, unreadable } = await discoverFiles(cfg.paths);
+  const { files, unreadable } = discoverFiles(cfg.paths);
   for (const u of unreadable) summary.files.skipped.push({ file: u.file, reason: u.reason });
   files.sort((a, b) => b.size - a.size); // largest first balances the workers
   const bytesTotal = files.reduce((s, f) => s + f.size, 0);
@@ -184,7 +184,7 @@ async function readAll(
   // Each worker sorts its own detections; together they hold about what one sort would.
   const share = (limit: number, floor: number) => Math.max(floor, Math.floor(limit / threads));
   const sortShare = { dir: sorter.directory(), items: share(sorter.memoryLimit, 5_000), chars: share(sorter.charLimit, 8 * 2 ** 20) };
-  const workerRules = shareValue(plan.rules.map(forWorker));
+  const rulesForWorkers = workerRules(plan);
   const tallies = new Map<string, FileTally>();
   const tally = (file: string): FileTally => {
     let t = tallies.get(file);
@@ -243,7 +243,7 @@ async function readAll(
     depth: 2,
     describe: (t) => t.path,
     workerData: (instance): WorkerInit => ({
-      rules: workerRules,
+      rules: rulesForWorkers,
       logsources: plan.logsources,
       from: cfg.from,
       to: cfg.to,

@@ -4,6 +4,7 @@
  * need), the correlation engine, which fields each rule's detections must carry, which detections
  * are never explained, and the stages that follow matching.
  */
+import { createHash } from 'node:crypto';
 import { CorrelationEngine } from '../correlation/engine.js';
 import { CorrelationStage } from '../correlation/stage.js';
 import { ruleKey } from '../detections/convert.js';
@@ -45,6 +46,8 @@ export interface PlanOptions {
 export interface DetectionPlan {
   /** Rules the matchers run: the selected ones, then those only correlations need. */
   rules: SigmaRule[];
+  /** Names `rules` exactly (the rule pack's cache key and which of its rules, in order) when the pack came through the rule cache. */
+  rulesKey?: string;
   /** Rules that failed to load (reported, never silently dropped). */
   ruleErrors: RuleError[];
   correlations: SigmaCorrelation[];
@@ -74,6 +77,8 @@ export function planDetection(o: PlanOptions): DetectionPlan {
   const feeders = inputs.rules.filter((r) => !selectedSet.has(r));
   const feederKeys = new Set(feeders.map(ruleKey));
   const rules = [...selected, ...feeders];
+  const packKey = (col as Partial<RuleCollection>).cacheKey;
+  const rulesKey = packKey ? rulesKeyOf(packKey, col.rules, rules) : undefined;
   const correlationEngine = inputs.correlations.length ? new CorrelationEngine(inputs.correlations, rules, { domain }) : undefined;
   const logsources = loadLogsourceMap();
   const wantStories = o.stories !== false;
@@ -100,6 +105,7 @@ export function planDetection(o: PlanOptions): DetectionPlan {
   }
   return {
     rules,
+    rulesKey,
     ruleErrors: col.errors,
     correlations: inputs.correlations,
     feederKeys,
@@ -152,4 +158,16 @@ export function detectionStages(plan: DetectionPlan, o: StageOptions = {}): Dete
   if (o.sinks?.length) stages.push(new SinkStage(o.sinks));
   stages.push(...(o.after?.({ stories, counts }) ?? []));
   return { pipeline: new Pipeline(stages), counts, correlation, stories };
+}
+
+/** The pack's key and the place in it of each rule of `chosen`, in order. */
+function rulesKeyOf(packKey: string, pack: readonly SigmaRule[], chosen: readonly SigmaRule[]): string | undefined {
+  const at = new Map(pack.map((r, i) => [r, i]));
+  const h = createHash('sha256').update(`${packKey}\0`);
+  for (const r of chosen) {
+    const i = at.get(r);
+    if (i === undefined) return undefined;
+    h.update(`${i},`);
+  }
+  return h.digest('hex').slice(0, 32);
 }

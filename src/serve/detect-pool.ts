@@ -5,13 +5,12 @@
  * event joined across batches); a scaled-out detect node feeds it one stream message at a time,
  * each task flushed at its end, so a node holds no state a crash could lose.
  */
-import { shareValue } from '../core/shared-value.js';
+import { workerRules } from '../pipeline/worker-rules.js';
 import { availableParallelism } from 'node:os';
 import { WorkerPool } from '../core/pool.js';
 import { defaultDomainHandoff } from '../events/domain.js';
 import type { DetectionRecord } from '../detections/record.js';
 import type { DetectionPlan } from '../pipeline/plan.js';
-import { forWorker } from '../pipeline/select.js';
 import type { DetectInit, DetectResult, DetectTask } from './detect-worker.js';
 import type { IngestRecord } from './record.js';
 
@@ -39,14 +38,14 @@ export class DetectPool {
 
   constructor(plan: DetectionPlan, o: DetectPoolOptions) {
     this.threads = Math.max(1, o.threads ?? availableParallelism());
-    const workerRules = shareValue(plan.rules.map(forWorker));
+    const rulesForWorkers = workerRules(plan);
     this.pool = new WorkerPool<DetectTask, DetectResult>({
       url: new URL('./detect-worker.js', import.meta.url),
       size: this.threads,
       depth: 2,
       describe: (t) => (t.records.length ? `log records ${t.records[0]!.offset}–${t.records[t.records.length - 1]!.offset}` : 'a flush'),
       workerData: (): DetectInit => ({
-        rules: workerRules,
+        rules: rulesForWorkers,
         logsources: plan.logsources,
         slim: plan.slim,
         unexplained: plan.unexplained,

@@ -79,7 +79,7 @@ export function loadRulesCached(paths: readonly string[], opts: ParseOptions = {
   const file = join(cacheDir(), `rules-${k}.bin`);
   try {
     const e = deserialize(readFileSync(file)) as Entry;
-    return { rules: e.rules, filters: e.filters, correlations: e.correlations, errors: e.errors.map((x) => new RuleError(x.code, x.message, x.location)), files: e.files };
+    return { rules: e.rules, filters: e.filters, correlations: e.correlations, errors: e.errors.map((x) => new RuleError(x.code, x.message, x.location)), files: e.files, cacheKey: k };
   } catch {
     // no entry (or an unreadable one): parse
   }
@@ -92,5 +92,5 @@ export function loadRulesCached(paths: readonly string[], opts: ParseOptions = {
     files: col.files,
   };
   storeEntry(file, entry, 'rules', KEEP);
-  return col;
+  return { ...col, cacheKey: k };
 }

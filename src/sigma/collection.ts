@@ -18,6 +18,8 @@ export interface RuleCollection {
   errors: RuleError[];
   /** Number of files read. */
   files: number;
+  /** The rule cache's key for this collection (src/sigma/cache.ts), when it came through the cache: things made from it alone can be cached under it. */
+  cacheKey?: string;
 }
 
 /** Every `.yml`/`.yaml` file under the given paths, sorted for stable output. */
