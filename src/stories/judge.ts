@@ -277,14 +277,18 @@ export class Judge {
   private movesOf(o: Observation, tagMovement: readonly TechniqueRef[]): Move[] {
     if (!o.host) return [];
     const host = o.host;
+    const sources = sourcesOf(o, this.book, this.domain).filter((src) => src !== 'h:' + host);
+    // Most detections show no movement: nothing more to work out. (Targets are looked for after
+    // the sources' moves are judged, as naming a target host can change how a host is shown.)
+    const early = sources.length ? undefined : targetsOf(o, this.book);
+    if (early && !early.length) return [];
     const out: Move[] = [];
     const via = movementOf(o, tagMovement);
     const rule = { id: o.ruleId, title: o.title };
     const account = o.meaning?.guesses ? null : (accountsOf(o.fields, host, this.domain)[0]?.key ?? null);
     const mark = this.markOf(o);
     const ip = normaliseIp(firstString(o.fields, (o.meaning?.sources ?? this.domain.defaultSources).address));
-    for (const src of sourcesOf(o, this.book, this.domain)) {
-      if (src === 'h:' + host) continue;
+    for (const src of sources) {
       const m: Move = { from: src, to: host, t: o.t, via, account, logonIds: this.logonIdsOf(o), rule, evidence: null, routine: null, attempt: !!o.meaning?.guesses };
       if (src.startsWith('h:')) {
         m.routine = this.moveRoutine(m, ip ? ['ip:' + ip] : [], mark);
@@ -292,7 +296,7 @@ export class Judge {
       }
       out.push(m);
     }
-    for (const target of targetsOf(o, this.book)) {
+    for (const target of early ?? targetsOf(o, this.book)) {
       const m: Move = { from: 'h:' + host, to: target, t: o.t, via, account, logonIds: [], rule, evidence: null, routine: null, attempt: false };
       m.routine = this.moveRoutine(m, [], mark);
       if (!m.routine && mark) m.evidence = mark;
