@@ -12,16 +12,17 @@
  * the 8 newest entries.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deserialize } from 'node:v8';
+import { deserialize, serialize } from 'node:v8';
 import { cacheDir, storeEntry } from '../core/data-cache.js';
 import { RuleError } from '../core/errors.js';
-import { listRuleFiles, loadRules, type RuleCollection } from './collection.js';
+import { listRuleFileStats, loadRules, type RuleCollection } from './collection.js';
+import type { SigmaRule } from './model.js';
 import type { ParseOptions } from './parse.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 const KEEP = 8;
 
 /**
@@ -47,24 +48,23 @@ function parserStamp(): string {
 function key(paths: readonly string[], opts: ParseOptions): string | undefined {
   const h = createHash('sha256');
   h.update(`firebreak-rules-cache ${FORMAT}\n${parserStamp()}\n`);
-  let files: string[];
+  let files: { path: string; st: Stats }[];
   try {
-    files = listRuleFiles(paths);
+    files = listRuleFileStats(paths);
   } catch {
     return undefined; // let the parse report the unreadable path
   }
-  for (const f of files) {
-    const st = statSync(f, { throwIfNoEntry: false });
-    if (!st) return undefined;
-    h.update(`${f}\0${st.size}\0${st.mtimeMs}\0${st.ino}\n`);
-  }
+  for (const { path: f, st } of files) h.update(`${f}\0${st.size}\0${st.mtimeMs}\0${st.ino}\n`);
   const ph = opts.placeholders ? [...opts.placeholders].sort((a, b) => (a[0] < b[0] ? -1 : 1)) : [];
   h.update(JSON.stringify(ph));
   return h.digest('hex').slice(0, 32);
 }
 
 interface Entry {
+  /** The rules without their searches (null in their place: see `searches`). */
   rules: RuleCollection['rules'];
+  /** The rules' searches, in the same order, serialised on their own: most readers never need them (see `lazySearches`). */
+  searches: Uint8Array;
   filters: RuleCollection['filters'];
   correlations: RuleCollection['correlations'];
   errors: { code: string; message: string; location: RuleError['location'] }[];
@@ -79,13 +79,16 @@ export function loadRulesCached(paths: readonly string[], opts: ParseOptions = {
   const file = join(cacheDir(), `rules-${k}.bin`);
   try {
     const e = deserialize(readFileSync(file)) as Entry;
+    lazySearches(e.rules, e.searches);
     return { rules: e.rules, filters: e.filters, correlations: e.correlations, errors: e.errors.map((x) => new RuleError(x.code, x.message, x.location)), files: e.files, cacheKey: k };
   } catch {
     // no entry (or an unreadable one): parse
   }
   const col = loadRules(paths, opts);
   const entry: Entry = {
-    rules: col.rules,
+    // Each rule keeps its properties' order (its searches are null in place).
+    rules: col.rules.map((r) => ({ ...r, searches: null as unknown as SigmaRule['searches'] })),
+    searches: serialize(col.rules.map((r) => r.searches)),
     filters: col.filters,
     correlations: col.correlations,
     errors: col.errors.map((e) => ({ code: e.code, message: e.message, location: e.location })),
@@ -93,4 +96,33 @@ export function loadRulesCached(paths: readonly string[], opts: ParseOptions = {
   };
   storeEntry(file, entry, 'rules', KEEP);
   return { ...col, cacheKey: k };
+}
+
+/**
+ * Give cached rules their searches when first asked for. The searches are most of a rule pack
+ * (seven of its twelve megabytes for SigmaHQ), and a hunt's main thread never reads them: the
+ * worker threads match, from bytes of their own (src/pipeline/worker-rules.ts). Deserialising
+ * them anyway cost every start about a quarter of a second, and every garbage collection of the
+ * main thread afterwards had them to walk. The first read of any rule's searches reads them all
+ * back and makes them plain properties again; writing one replaces it.
+ */
+function lazySearches(rules: SigmaRule[], bytes: Uint8Array): void {
+  let all: SigmaRule['searches'][] | undefined;
+  const plain = (r: SigmaRule, value: SigmaRule['searches']) => Object.defineProperty(r, 'searches', { value, writable: true, enumerable: true, configurable: true });
+  const load = (): SigmaRule['searches'][] => {
+    if (!all) {
+      all = deserialize(bytes) as SigmaRule['searches'][];
+      // A rule whose searches were written since keeps what was written.
+      rules.forEach((r, i) => Object.getOwnPropertyDescriptor(r, 'searches')?.get && plain(r, all![i]!));
+    }
+    return all;
+  };
+  rules.forEach((r, i) =>
+    Object.defineProperty(r, 'searches', {
+      get: () => load()[i]!,
+      set: (v: SigmaRule['searches']) => plain(r, v),
+      enumerable: true,
+      configurable: true,
+    }),
+  );
 }

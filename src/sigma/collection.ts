@@ -3,7 +3,7 @@
  * One bad rule never stops the others; every error names file, line and column.
  * Filters are applied to the rules they name; correlation references are resolved and checked.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { RuleError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
@@ -24,13 +24,18 @@ export interface RuleCollection {
 
 /** Every `.yml`/`.yaml` file under the given paths, sorted for stable output. */
 export function listRuleFiles(paths: readonly string[]): string[] {
-  const out: string[] = [];
+  return listRuleFileStats(paths).map((f) => f.path);
+}
+
+/** `listRuleFiles`, with each file's stat (the rule cache's key is made of them: one stat a file, not two). */
+export function listRuleFileStats(paths: readonly string[]): { path: string; st: Stats }[] {
+  const out: { path: string; st: Stats }[] = [];
   const visit = (p: string, top: boolean) => {
     const st = statSync(p);
     if (st.isDirectory()) {
       for (const name of readdirSync(p).sort()) if (!name.startsWith('.')) visit(join(p, name), false);
     } else if (top || /\.ya?ml$/i.test(p)) {
-      out.push(p);
+      out.push({ path: p, st });
     }
   };
   for (const p of paths) visit(p, true);

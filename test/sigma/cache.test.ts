@@ -47,4 +47,27 @@ describe('rules cache', () => {
     assert.equal(readdirSync(cache).length, 2, 'nothing written when off');
     delete process.env.FIREBREAK_NO_CACHE;
   });
+
+  it('gives cached rules their searches only when asked, exactly, and keeps a search written before', () => {
+    process.env.FIREBREAK_CACHE_DIR = join(dir, 'cache-lazy');
+    writeFileSync(join(rules, 'c.yml'), rule('C', 'four'));
+    const parsed = loadRules([rules]);
+    loadRulesCached([rules]);
+    const cached = loadRulesCached([rules]);
+    const isLazy = (i: number) => typeof Object.getOwnPropertyDescriptor(cached.rules[i], 'searches')?.get === 'function';
+    assert.ok(
+      cached.rules.every((_, i) => isLazy(i)),
+      'not read back yet',
+    );
+    assert.deepEqual(Object.keys(cached.rules[0]!), Object.keys(parsed.rules[0]!), 'the properties keep their order');
+    const mine = { s: { kind: 'and', items: [] } } as unknown as (typeof cached.rules)[number]['searches'];
+    cached.rules[2]!.searches = mine;
+    assert.ok(isLazy(0) && isLazy(1) && !isLazy(2), 'writing one reads none back');
+    // A copy of a rule carries its searches.
+    assert.equal(JSON.stringify(structuredClone(cached.rules[1])), JSON.stringify(parsed.rules[1]));
+    assert.ok(!isLazy(0) && !isLazy(1), 'read back once for all');
+    assert.equal(cached.rules[2]!.searches, mine, 'a search written before is kept');
+    assert.deepEqual(cached.rules[0]!.searches, parsed.rules[0]!.searches);
+    assert.deepEqual(cached.rules.slice(0, 2), parsed.rules.slice(0, 2));
+  });
 });
