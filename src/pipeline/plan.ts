@@ -77,7 +77,9 @@ export function planDetection(o: PlanOptions): DetectionPlan {
   const feeders = inputs.rules.filter((r) => !selectedSet.has(r));
   const feederKeys = new Set(feeders.map(ruleKey));
   const rules = [...selected, ...feeders];
-  const packKey = (col as Partial<RuleCollection>).cacheKey;
+  // Only a pack read here, unchanged, is named by its cache key (a collection handed in may hold
+  // rules added or changed since it was read).
+  const packKey = o.collection ? undefined : (col as Partial<RuleCollection>).cacheKey;
   const rulesKey = packKey ? rulesKeyOf(packKey, col.rules, rules) : undefined;
   const correlationEngine = inputs.correlations.length ? new CorrelationEngine(inputs.correlations, rules, { domain }) : undefined;
   const logsources = loadLogsourceMap();
