@@ -51,8 +51,13 @@ export function cachedData<T>(kind: string, salt: string, text: string, read: ()
  * differs never reads data an older one cached, as the rule cache's key does for the rules.
  */
 function parserStamp(): string {
+  return moduleStamp(new URL('./yaml.js', import.meta.url));
+}
+
+/** A compiled module's build as a cache key part: its size and time ('' when it cannot be read). */
+export function moduleStamp(url: URL): string {
   try {
-    const st = statSync(fileURLToPath(new URL('./yaml.js', import.meta.url)));
+    const st = statSync(fileURLToPath(url));
     return `${st.size}:${st.mtimeMs}`;
   } catch {
     return '';

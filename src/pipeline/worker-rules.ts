@@ -7,11 +7,10 @@
  * made again, never handed to a worker.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { serialize } from 'node:v8';
-import { cacheDir, storeBytes } from '../core/data-cache.js';
+import { cacheDir, moduleStamp, storeBytes } from '../core/data-cache.js';
 import { shareBytes, type SharedValue } from '../core/shared-value.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { DetectionPlan } from './plan.js';
@@ -20,16 +19,6 @@ import { forWorker } from './select.js';
 const FORMAT = 1;
 const KEEP = 8;
 const DIGEST = 32;
-
-/** The module that makes a worker's rule (`forWorker`), by size and time. */
-function stamp(): string {
-  try {
-    const st = statSync(fileURLToPath(new URL('./select.js', import.meta.url)));
-    return `${st.size}:${st.mtimeMs}`;
-  } catch {
-    return '';
-  }
-}
 
 const digest = (bytes: Uint8Array): Buffer => createHash('sha256').update(bytes).digest();
 
@@ -47,7 +36,9 @@ function readEntry(file: string): Uint8Array | undefined {
 export function workerRules(plan: Pick<DetectionPlan, 'rules' | 'rulesKey'>): SharedValue<SigmaRule[]> {
   const make = () => serialize(plan.rules.map(forWorker));
   if (!plan.rulesKey || process.env.FIREBREAK_NO_CACHE === '1') return shareBytes(make());
-  const key = createHash('sha256').update(`firebreak-worker-rules ${FORMAT}\0${plan.rulesKey}\0${stamp()}`).digest('hex').slice(0, 32);
+  // The key: the rules (pack and choice) and the build of `forWorker`'s module.
+  const stamp = moduleStamp(new URL('./select.js', import.meta.url));
+  const key = createHash('sha256').update(`firebreak-worker-rules ${FORMAT}\0${plan.rulesKey}\0${stamp}`).digest('hex').slice(0, 32);
   const file = join(cacheDir(), `worker-${key}.bin`);
   const cached = readEntry(file);
   if (cached) return shareBytes(cached);
