@@ -22,7 +22,7 @@ import { listRuleFileStats, loadRules, type RuleCollection } from './collection.
 import type { SigmaRule } from './model.js';
 import type { ParseOptions } from './parse.js';
 
-const FORMAT = 2;
+const FORMAT = 3;
 const KEEP = 8;
 
 /**
@@ -65,11 +65,15 @@ interface Entry {
   rules: RuleCollection['rules'];
   /** The rules' searches, in the same order, serialised on their own: most readers never need them (see `lazySearches`). */
   searches: Uint8Array;
+  /** sha256 of `searches`, checked when the entry is read: bytes read back later must not fail then. */
+  searchesDigest: string;
   filters: RuleCollection['filters'];
   correlations: RuleCollection['correlations'];
   errors: { code: string; message: string; location: RuleError['location'] }[];
   files: number;
 }
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /** `loadRules`, through the cache. */
 export function loadRulesCached(paths: readonly string[], opts: ParseOptions = {}): RuleCollection {
@@ -79,16 +83,19 @@ export function loadRulesCached(paths: readonly string[], opts: ParseOptions = {
   const file = join(cacheDir(), `rules-${k}.bin`);
   try {
     const e = deserialize(readFileSync(file)) as Entry;
+    if (sha256(e.searches) !== e.searchesDigest) throw new Error('damaged entry');
     lazySearches(e.rules, e.searches);
     return { rules: e.rules, filters: e.filters, correlations: e.correlations, errors: e.errors.map((x) => new RuleError(x.code, x.message, x.location)), files: e.files, cacheKey: k };
   } catch {
     // no entry (or an unreadable one): parse
   }
   const col = loadRules(paths, opts);
+  const searches = serialize(col.rules.map((r) => r.searches));
   const entry: Entry = {
     // Each rule keeps its properties' order (its searches are null in place).
     rules: col.rules.map((r) => ({ ...r, searches: null as unknown as SigmaRule['searches'] })),
-    searches: serialize(col.rules.map((r) => r.searches)),
+    searches,
+    searchesDigest: sha256(searches),
     filters: col.filters,
     correlations: col.correlations,
     errors: col.errors.map((e) => ({ code: e.code, message: e.message, location: e.location })),

@@ -1,6 +1,6 @@
 /** The parsed-rules cache: same collection as a parse, invalidated by any change to a rule file. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -69,5 +69,22 @@ describe('rules cache', () => {
     assert.equal(cached.rules[2]!.searches, mine, 'a search written before is kept');
     assert.deepEqual(cached.rules[0]!.searches, parsed.rules[0]!.searches);
     assert.deepEqual(cached.rules.slice(0, 2), parsed.rules.slice(0, 2));
+  });
+
+  it('an entry whose searches were damaged is not used: the rules are parsed again', () => {
+    process.env.FIREBREAK_CACHE_DIR = join(dir, 'cache-damaged');
+    writeFileSync(join(rules, 'c.yml'), rule('C', 'damage-me'));
+    loadRulesCached([rules]);
+    const [entry] = readdirSync(process.env.FIREBREAK_CACHE_DIR);
+    const path = join(process.env.FIREBREAK_CACHE_DIR, entry!);
+    const bytes = readFileSync(path);
+    const at = bytes.indexOf('damage-me');
+    assert.ok(at > 0, 'the search value is in the entry');
+    bytes[at] = 'D'.charCodeAt(0);
+    writeFileSync(path, bytes);
+    const again = loadRulesCached([rules]);
+    assert.deepEqual(again.rules, loadRules([rules]).rules);
+    assert.match(JSON.stringify(again.rules), /damage-me/);
+    assert.doesNotMatch(JSON.stringify(again.rules), /Damage-me/);
   });
 });
