@@ -31,6 +31,7 @@ import { numericValue, type Entry } from './aggregate.js';
 import { contributorOf, fieldOf, groupText } from './output.js';
 import { CorrelationState, type CorrelationCounters, type CorrelationStats, type Doc } from './state.js';
 import { GroupWindows } from './window.js';
+import { isoMs } from '../core/time.js';
 
 export type { CorrelationStats } from './state.js';
 
@@ -284,7 +285,7 @@ export class CorrelationEngine {
   }
 
   private feed(d: DetectionRecord, doc: Doc, consumers: readonly CorrelationState[], out: DetectionRecord[], depth: number): void {
-    const t = d.timestamp ? Date.parse(d.timestamp) : Number.NaN;
+    const t = d.timestamp ? isoMs(d.timestamp) : Number.NaN;
     if (Number.isNaN(t)) {
       this.s.noTimestamp++;
       return;

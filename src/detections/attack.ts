@@ -60,8 +60,14 @@ export interface AttackTags {
 const READ = new Map<string, AttackTags>();
 const READ_MAX = 20_000;
 
+/** The same by the array itself: a hunt's detections share their rule's, and this skips the join. */
+const BY_ARRAY = new WeakMap<readonly string[], AttackTags>();
+
 /** Tactic short names and technique ids (upper-case, `T1059.001`) in a rule's tags (shared: do not change them). */
 export function readAttackTags(tags: readonly string[]): AttackTags {
+  const known = BY_ARRAY.get(tags);
+  // A frozen list cannot have changed since; another may have (its text is the key then).
+  if (known && Object.isFrozen(tags)) return known;
   const key = tags.join('\u0000');
   let r = READ.get(key);
   if (!r) {
@@ -71,6 +77,7 @@ export function readAttackTags(tags: readonly string[]): AttackTags {
     Object.freeze(r.techniques);
     READ.set(key, Object.freeze(r));
   }
+  if (Object.isFrozen(tags)) BY_ARRAY.set(tags, r);
   return r;
 }
 

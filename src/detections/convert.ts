@@ -42,7 +42,8 @@ export function toDetectionRecord(d: Detection, explain = true): DetectionRecord
 /** A Sigma rule as detection records name it. */
 export function ruleRef(r: SigmaRule): DetectionRecord['rule'] {
   const level = r.level ?? 'medium';
-  return { id: r.id ?? null, name: r.name ?? null, title: r.title, level, status: r.status ?? null, tags: r.tags, file: r.file, kind: 'sigma' };
+  // The tags frozen (a copy): every detection of the rule shares them, and readers may key on the array.
+  return { id: r.id ?? null, name: r.name ?? null, title: r.title, level, status: r.status ?? null, tags: Object.freeze([...r.tags]) as string[], file: r.file, kind: 'sigma' };
 }
 
 /** Timestamps as ISO-8601 UTC (`2026-01-02T03:04:05.678Z` style, sub-ms digits kept), or null. */

@@ -9,6 +9,7 @@
  * its input on.
  */
 import type { DetectionRecord } from './record.js';
+import { isoMs } from '../core/time.js';
 
 /** Detections handed to the next stage (a promise only when the stage had to wait, e.g. on a slow disk). */
 export type StageOutput = readonly DetectionRecord[] | Promise<readonly DetectionRecord[]>;
@@ -62,7 +63,7 @@ export const NONE: readonly DetectionRecord[] = Object.freeze([]);
 
 /** Event time of a detection in ms, or NaN when it has none. */
 export function eventTime(d: DetectionRecord): number {
-  return d.timestamp ? Date.parse(d.timestamp) : Number.NaN;
+  return d.timestamp ? isoMs(d.timestamp) : Number.NaN;
 }
 
 /** The total order of detections: time, computer, record ID, rule title, source file. */

@@ -128,6 +128,7 @@ class ChannelIndex {
   constructor(
     readonly entries: Entry[],
     prefilter: boolean,
+    automata: Map<string, AhoCorasick>,
   ) {
     const always: number[] = [];
     this.stamp = new Int32Array(entries.length);
@@ -159,7 +160,14 @@ class ChannelIndex {
           }
         }
       };
-      this.fields.push({ field, ac: new AhoCorasick([...needles.keys()]), hit, screen: field === ANY_VALUE ? anyValueScreen([...needles.keys()]) : undefined });
+      const list = [...needles.keys()];
+      // Indexes often look for the same literals (Sysmon's process creation and Security's 4688
+      // through the field map, an event ID's rules and those of the channel's other IDs): one
+      // automaton serves them all.
+      const key = list.map((n) => `${n.length}:${n}`).join('');
+      let ac = automata.get(key);
+      if (!ac) automata.set(key, (ac = new AhoCorasick(list)));
+      this.fields.push({ field, ac, hit, screen: field === ANY_VALUE ? anyValueScreen(list) : undefined });
     }
   }
 
@@ -213,6 +221,8 @@ export class Engine {
   readonly ruleCount: number;
   private readonly prefilter: boolean;
   private readonly interpreted: boolean;
+  /** The prefilter's automata by their list of literals (shared by the indexes that look for the same ones). */
+  private readonly automata = new Map<string, AhoCorasick>();
   /** Entries per product, then per lower-cased channel name. */
   private readonly byChannel = new Map<string, Map<string, Entry[]>>();
   /** Per product: rules with no channel constraint (e.g. `product: windows` alone). */
@@ -287,7 +297,7 @@ export class Engine {
     let idx = route.byId.get(eid);
     if (!idx) {
       const list = eid === -2 ? route.entries : route.entries.filter((e) => (eid === -3 ? e.appliesToOther() : e.appliesTo(eid)));
-      idx = new ChannelIndex(list, this.prefilter);
+      idx = new ChannelIndex(list, this.prefilter, this.automata);
       route.byId.set(eid, idx);
     }
     return idx;

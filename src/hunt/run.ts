@@ -304,7 +304,8 @@ async function readAll(
       return held;
     },
     onStopped: (rest) => {
-      for (const d of rest as WorkerRest) sorter.add(d);
+      const run = (rest as WorkerRest).run;
+      if (run) sorter.addRun(run);
     },
   });
   const submit = (task: FileTask): Promise<void> =>

@@ -117,10 +117,14 @@ export class RunSpiller {
     this.buffer.push(item);
     this.chars += item.json.length;
     if (this.buffer.length < this.memoryLimit && this.chars < this.charLimit) return undefined;
+    return this.flush();
+  }
+
+  /** Write what is held as one more run (its path), if anything is; the spiller is empty afterwards. */
+  flush(): string | undefined {
+    if (!this.buffer.length) return undefined;
     const path = join(this.dir, `${this.prefix}-${this.made++}.ndjson`);
-    writeRun(this.buffer, path);
-    this.buffer = [];
-    this.chars = 0;
+    writeRun(this.take(), path);
     return path;
   }
 

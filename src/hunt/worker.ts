@@ -14,13 +14,14 @@ import { Engine } from '../engine/engine.js';
 import { readEventBatches } from '../readers/detect.js';
 import type { EventRecord } from '../detections/record.js';
 import type { HuntError } from '../output/records.js';
-import { RunSpiller, sortItem, sortItemOfRule, type SortItem } from './sorter.js';
+import { RunSpiller, sortItem, sortItemOfRule } from './sorter.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../events/addresses.js';
 import { adoptDefaultDomain, defaultDomain, type DomainHandoff } from '../events/domain.js';
 import { EventRoutine, factKey, type RoutineFact } from '../stories/facts.js';
 import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from '../detections/convert.js';
+import { isoMs } from '../core/time.js';
 
 export interface WorkerInit {
   /** The rules to compile, serialised once for every worker (src/core/shared-value.ts), in the order of the plan's list: detections name their rule by its place in it. */
@@ -85,8 +86,15 @@ export type FromWorker =
   /** A sorted run of detections written to the sort's folder (everything the worker held). */
   | { type: 'run'; path: string };
 
-/** The worker's last words: the detections not written to a run, with their sort keys. */
-export type WorkerRest = SortItem[];
+/**
+ * The worker's last words: the run it wrote of the detections it still held (none when it held
+ * none). Written and sorted here, in parallel with the other workers, they are read back by the
+ * main thread's merge a block at a time: sent as a message, they were cloned whole into the main
+ * thread's heap and sorted again there, all while the workers were idle.
+ */
+export interface WorkerRest {
+  run?: string;
+}
 
 const BATCH = LIMITS.worker.batch;
 /** Batches a worker may have in flight before it waits for the main thread to store them. */
@@ -181,7 +189,7 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
             seenClaims.add(key);
             claims.push({ ip: c.ip, host: c.host, at: ts });
           }
-        const t = init.wantClaims && ts ? Date.parse(ts) : NaN;
+        const t = init.wantClaims && ts ? isoMs(ts) : NaN;
         routine.next(ev.fields, ev.computer ?? null, t);
         if (!Number.isNaN(t)) for (const f of routine.facts()) fact(f);
         for (const d of engine.match(ev)) {
@@ -223,5 +231,5 @@ serveTasks<FileTask, FileDone>(readFile, {
     waiting = undefined;
     w?.();
   },
-  onStop: (): WorkerRest => spiller.take(),
+  onStop: (): WorkerRest => ({ run: spiller.flush() }),
 });

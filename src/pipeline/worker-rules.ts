@@ -9,14 +9,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serialize } from 'node:v8';
 import { cacheDir, moduleStamp, storeBytes } from '../core/data-cache.js';
-import { shareBytes, type SharedValue } from '../core/shared-value.js';
+import { encodeValue, shareBytes, type SharedValue } from '../core/shared-value.js';
 import type { SigmaRule } from '../sigma/model.js';
 import type { DetectionPlan } from './plan.js';
 import { forWorker } from './select.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 const KEEP = 8;
 const DIGEST = 32;
 
@@ -34,7 +33,7 @@ function readEntry(file: string): Uint8Array | undefined {
 }
 
 export function workerRules(plan: Pick<DetectionPlan, 'rules' | 'rulesKey'>): SharedValue<SigmaRule[]> {
-  const make = () => serialize(plan.rules.map(forWorker));
+  const make = () => encodeValue(plan.rules.map(forWorker));
   if (!plan.rulesKey || process.env.FIREBREAK_NO_CACHE === '1') return shareBytes(make());
   // The key: the rules (pack and choice) and the build of `forWorker`'s module.
   const stamp = moduleStamp(new URL('./select.js', import.meta.url));

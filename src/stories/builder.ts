@@ -22,8 +22,9 @@
  * `stats()` says what was dropped.
  */
 import { LIMITS } from '../core/limits.js';
+import { isoMs } from '../core/time.js';
 import { readAttackTags, techniqueRef } from '../detections/attack.js';
-import type { DetectionRecord } from '../detections/record.js';
+import type { DetectionRecord, RoutineSubject } from '../detections/record.js';
 import { hostKey, hostName } from '../events/addresses.js';
 import { defaultDomain, type Domain } from '../events/domain.js';
 import type { FieldValue } from '../events/event.js';
@@ -32,7 +33,7 @@ import { AddressBook } from './addressbook.js';
 import { Agg, rank, StoryAggregator } from './aggregate.js';
 import { assembleStory } from './assemble.js';
 import { entityKeys, numberOf, stringOf, type Kind, type Observation } from './entities.js';
-import { adoptRoutine, detectionFact, factKey, type RoutineFact } from './facts.js';
+import { detectionFact, factKey, type RoutineFact } from './facts.js';
 import { ComponentGraph } from './graph.js';
 import { Judge } from './judge.js';
 import type { Story } from './model.js';
@@ -274,7 +275,7 @@ export class StoryBuilder {
     if (d.hidden) return void this.st.hidden++;
     const context = rank(d.level) < this.minRank && this.isContext(d);
     if (rank(d.level) < this.minRank && !context) return void this.st.belowLevel++;
-    const t = d.timestamp ? Date.parse(d.timestamp) : NaN;
+    const t = d.timestamp ? isoMs(d.timestamp) : NaN;
     if (Number.isNaN(t)) return void this.st.untimed++;
     this.st.used++;
     this.learnPending(t);
@@ -287,11 +288,10 @@ export class StoryBuilder {
       if (fact) this.routine.learnOne(fact);
     }
     // A hunt worker sends the subject it taught the baselines, worked out from the whole event.
-    if (d.routine) adoptRoutine(d.event, this.domain, d.routine);
-    const obs: Observation[] = [this.observation(d.computer, t, d.event, d.eventId, d.channel, d.provider, d.rule.id, d.rule.title)];
+    const obs: Observation[] = [this.observation(d.computer, t, d.event, d.eventId, d.channel, d.provider, d.rule.id, d.rule.title, d.routine)];
     if (corr) this.st.correlations++;
     for (const c of d.correlation?.contributors ?? []) {
-      const ct = c.timestamp ? Date.parse(c.timestamp) : NaN;
+      const ct = c.timestamp ? isoMs(c.timestamp) : NaN;
       const fields = { ...c.fields };
       // The group (e.g. {IpAddress: 10.1.2.3}) applies to every contributor.
       for (const [k, v] of Object.entries(d.correlation!.group)) if (v !== null && fields[k] === undefined) fields[k] = v;
@@ -436,6 +436,7 @@ export class StoryBuilder {
     provider: string | null,
     ruleId: string | null,
     title: string,
+    routine?: RoutineSubject,
   ): Observation {
     const name = hostName(computer ?? undefined) ?? null;
     const host = name ? hostKey(name) : null;
@@ -443,7 +444,7 @@ export class StoryBuilder {
     const id = eventId ?? numberOf(fields.EventID) ?? null;
     const ch = channel ?? stringOf(fields.Channel) ?? null;
     const meaning = this.domain.meaningOf({ eventId: id, channel: ch, provider, fields });
-    return { t, host, hostName: name, fields, eventId: id, channel: ch, meaning, ruleId, title };
+    return { t, host, hostName: name, fields, eventId: id, channel: ch, meaning, ruleId, title, routine };
   }
 
   /**

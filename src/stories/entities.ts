@@ -6,6 +6,7 @@
  */
 import { LIMITS } from '../core/limits.js';
 import { techniqueRef, type TechniqueRef } from '../detections/attack.js';
+import type { RoutineSubject } from '../detections/record.js';
 import { hostKey, hostName, normaliseIp } from '../events/addresses.js';
 import type { Domain, EventMeaning } from '../events/domain.js';
 import type { FieldValue } from '../events/event.js';
@@ -31,6 +32,12 @@ export interface Observation {
   /** The rule of this observation (a correlation contributor's own rule), as the baselines know it. */
   ruleId: string | null;
   title: string;
+  /**
+   * The routine subject and program the reading thread worked out from the whole event (a hunt
+   * worker's, `DetectionRecord.routine`): the fields here may be fewer. Undefined: they are
+   * worked out from `fields`.
+   */
+  routine: RoutineSubject | undefined;
 }
 
 export interface Account {

@@ -174,15 +174,6 @@ export function routineOf(fields: Fields, domain: Domain): RoutineSubject {
   return { subject: s.subject, label: s.label, program: programOf(fields, domain) !== undefined };
 }
 
-/**
- * Take `r`, worked out from the whole event where it was read, as the subject and program of
- * `fields` (the detection's event as it reached the story stage, perhaps with fewer fields).
- */
-export function adoptRoutine(fields: Fields, domain: Domain, r: RoutineSubject): void {
-  memoOf(SUBJECTS, domain).set(fields, { subject: r.subject, label: r.label });
-  memoOf(PROGRAMS, domain).set(fields, r.program ? { shape: r.subject, label: r.label } : null);
-}
-
 function subjectOf(fields: Fields, domain: Domain, program: ProgramOf = programOf): { subject: string; label: string } {
   const p = program(fields, domain);
   if (p) return { subject: p.shape, label: p.label };

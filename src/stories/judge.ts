@@ -112,6 +112,9 @@ const ROUTINE_PROCESSES = 64;
 
 const DAY = 86_400_000;
 
+/** What a detection is about for the baselines: as its reading thread worked it out, else from its fields. */
+const subjectOf = (o: Observation, domain: Domain): { subject: string; label: string } => o.routine ?? detectionSubject(o.fields, domain);
+
 const RANK: Record<Level, number> = { informational: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
 export class Judge {
@@ -358,12 +361,12 @@ export class Judge {
       if (moves.some((m) => m.from.startsWith('ip:') || m.evidence)) return null;
     }
     if (o.meaning?.meaning === 'process-start') {
-      const p = programOf(o.fields, this.domain);
-      const r = p && this.routine.commonProgram(p.shape);
+      const shape = o.routine ? (o.routine.program ? o.routine.subject : undefined) : programOf(o.fields, this.domain)?.shape;
+      const r = shape && this.routine.commonProgram(shape);
       if (r) return r;
     }
     const rule = o.ruleId ?? o.title;
-    const subject = detectionSubject(o.fields, this.domain);
+    const subject = subjectOf(o, this.domain);
     const common = this.routine.commonDetection(rule, o.title, subject.subject);
     if (common) return common;
     return o.host ? (this.routine.habit(rule, o.title, o.host, this.book.display(o.host), subject.subject) ?? null) : null;
@@ -404,7 +407,7 @@ export class Judge {
   }
 
   private rarity(o: Observation): number {
-    const hosts = this.routine.spreadOf(o.ruleId ?? o.title, detectionSubject(o.fields, this.domain).subject);
+    const hosts = this.routine.spreadOf(o.ruleId ?? o.title, subjectOf(o, this.domain).subject);
     return hosts > 1 ? 1 / (1 + Math.log2(hosts)) : 1;
   }
 

@@ -40,7 +40,7 @@ describe('DetectionSorter', () => {
     );
   });
 
-  it('merges the runs threads wrote with what they handed over at the end', () => {
+  it('merges the runs threads wrote, their last runs and what the main thread holds', () => {
     const r = rng(11);
     const sorter = new DetectionSorter(7);
     const spillers = [0, 1, 2].map((i) => new RunSpiller(sorter.directory(), `w${i}`, 10 + i * 3, 2 ** 20));
@@ -56,7 +56,14 @@ describe('DetectionSorter', () => {
       }
     });
     assert.ok(runs > 20, `${runs} runs`);
-    for (const s of spillers) for (const item of s.take()) sorter.add(item);
+    // At the end a worker writes what it holds as one last run; the main thread's own stay in memory.
+    for (const s of spillers.slice(0, 2)) {
+      const last = s.flush();
+      assert.ok(last, 'a last run of what was held');
+      assert.equal(s.flush(), undefined, 'and nothing is held after it');
+      sorter.addRun(last);
+    }
+    for (const item of spillers[2]!.take()) sorter.add(item);
     const out = [...sorter.drain()];
     assert.deepEqual(
       out.map((d) => d.recordId),
@@ -97,7 +104,8 @@ describe('DetectionSorter', () => {
       }
     });
     assert.ok(runs > 64, `${runs} runs: merged in passes`);
-    for (const s of spillers) for (const item of s.take()) sorter.add(item);
+    sorter.addRun(spillers[0]!.flush()!);
+    for (const item of spillers[1]!.take()) sorter.add(item);
     const out = [...sorter.drain()];
     const expected = input.map((x) => x.d).sort(compareDetections);
     assert.deepEqual(out, expected, 'every record back whole, rule included, in time order');

@@ -19,6 +19,17 @@ after(() => {
 
 const rule = (title: string, level: string, value: string) =>
   `title: ${title}\nlevel: ${level}\ndescription: prose nobody matches on\nlogsource: {product: windows, service: security}\ndetection:\n  s: {TargetUserName|contains: '${value}'}\n  condition: s\n`;
+/** A value as plain data carries it: properties whose value is undefined left out (src/core/shared-value.ts). */
+const plain = (v: unknown): unknown =>
+  Array.isArray(v)
+    ? v.map(plain)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.entries(v)
+            .filter(([, x]) => x !== undefined)
+            .map(([k, x]) => [k, plain(x)]),
+        )
+      : v;
 const entries = () => readdirSync(cache).filter((f) => f.startsWith('worker-'));
 
 describe('rules for worker threads', () => {
@@ -30,8 +41,8 @@ describe('rules for worker threads', () => {
   it('are forWorker of the plan’s rules, made once and then read from the cache', () => {
     const plan = planDetection({ rulePaths: [rules], filter: {}, stories: false });
     assert.ok(plan.rulesKey, 'a pack read through the rule cache names its rules');
-    const want = plan.rules.map(forWorker);
-    assert.equal(want.length, 2);
+    const want = plain(plan.rules.map(forWorker));
+    assert.equal((want as unknown[]).length, 2);
     assert.deepEqual(readShared(workerRules(plan)), want);
     assert.equal(entries().length, 1, 'an entry was written');
     const again = planDetection({ rulePaths: [rules], filter: {}, stories: false });
@@ -56,11 +67,11 @@ describe('rules for worker threads', () => {
       bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0x5a;
       writeFileSync(join(cache, f), bytes);
     }
-    assert.deepEqual(readShared(workerRules(plan)), plan.rules.map(forWorker));
+    assert.deepEqual(readShared(workerRules(plan)), plain(plan.rules.map(forWorker)));
   });
 
   it('rules not from the cache are serialised as they are', () => {
     const plan = planDetection({ rulePaths: [rules], filter: {}, stories: false });
-    assert.deepEqual(readShared(workerRules({ rules: plan.rules })), plan.rules.map(forWorker));
+    assert.deepEqual(readShared(workerRules({ rules: plan.rules })), plain(plan.rules.map(forWorker)));
   });
 });
