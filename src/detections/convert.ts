@@ -27,9 +27,9 @@ export function toEventRecord(ev: Event): EventRecord {
 }
 
 /** `explain: false` leaves `matched` empty (for detections that are never output). */
-export function toDetectionRecord(d: Detection, explain = true): DetectionRecord {
+/** `rule`: the rule's reference when the caller keeps one per rule (else one is made). */
+export function toDetectionRecord(d: Detection, explain = true, rule: DetectionRecord['rule'] = ruleRef(d.rule)): DetectionRecord {
   const ev = d.event;
-  const rule = ruleRef(d.rule);
   return {
     ...identity(ev),
     level: rule.level,
@@ -42,8 +42,7 @@ export function toDetectionRecord(d: Detection, explain = true): DetectionRecord
 /** A Sigma rule as detection records name it. */
 export function ruleRef(r: SigmaRule): DetectionRecord['rule'] {
   const level = r.level ?? 'medium';
-  // The tags frozen (a copy): every detection of the rule shares them, and readers may key on the array.
-  return { id: r.id ?? null, name: r.name ?? null, title: r.title, level, status: r.status ?? null, tags: Object.freeze([...r.tags]) as string[], file: r.file, kind: 'sigma' };
+  return { id: r.id ?? null, name: r.name ?? null, title: r.title, level, status: r.status ?? null, tags: r.tags, file: r.file, kind: 'sigma' };
 }
 
 /** Timestamps as ISO-8601 UTC (`2026-01-02T03:04:05.678Z` style, sub-ms digits kept), or null. */

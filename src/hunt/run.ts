@@ -116,7 +116,16 @@ export async function hunt(cfg: HuntConfig): Promise<HuntSummary> {
   const progress: Progress = { bytesDone: 0, bytesTotal, filesDone: 0, filesTotal: files.length, events: 0, detections: 0 };
 
   // The workers write a detection's rule as its place in this list (./sorter.ts `sortItemOfRule`).
-  const sorter = new DetectionSorter(undefined, undefined, plan.rules.map(ruleRef));
+  // Every detection of a rule comes back from the sort with this one reference, its tags frozen:
+  // readers may key on the array (readAttackTags).
+  const sorter = new DetectionSorter(
+    undefined,
+    undefined,
+    plan.rules.map((r) => {
+      const ref = ruleRef(r);
+      return { ...ref, tags: Object.freeze([...ref.tags]) as string[] };
+    }),
+  );
   const exclude = await readAll(cfg, plan, files, sorter, summary, progress, addError, stories);
 
   // Detections in time order through the stages: correlation (sees every rule's matches, even

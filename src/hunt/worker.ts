@@ -12,7 +12,7 @@ import { LIMITS } from '../core/limits.js';
 import { readShared, type SharedValue } from '../core/shared-value.js';
 import { Engine } from '../engine/engine.js';
 import { readEventBatches } from '../readers/detect.js';
-import type { EventRecord } from '../detections/record.js';
+import type { DetectionRecord, EventRecord } from '../detections/record.js';
 import type { HuntError } from '../output/records.js';
 import { RunSpiller, sortItem, sortItemOfRule } from './sorter.js';
 import type { SigmaRule } from '../sigma/model.js';
@@ -20,7 +20,7 @@ import type { LogsourceMap } from '../engine/logsource.js';
 import { addressClaims } from '../events/addresses.js';
 import { adoptDefaultDomain, defaultDomain, type DomainHandoff } from '../events/domain.js';
 import { EventRoutine, factKey, type RoutineFact } from '../stories/facts.js';
-import { normaliseTime, ruleKey, toDetectionRecord, toEventRecord } from '../detections/convert.js';
+import { normaliseTime, ruleKey, ruleRef, toDetectionRecord, toEventRecord } from '../detections/convert.js';
 import { isoMs } from '../core/time.js';
 
 export interface WorkerInit {
@@ -118,6 +118,13 @@ const unexplainedKeys = new Set(init.unexplained);
 const unexplained = new Set<SigmaRule>();
 /** Each rule's place in the hunt's rule list (the same order as the main thread's): the sort carries it instead of the rule. */
 const ruleIndex = new Map<SigmaRule, number>(rules.map((r, i) => [r, i]));
+/** One reference per rule for its detections' records (the sort then carries its index instead). */
+const refs = new Map<SigmaRule, DetectionRecord['rule']>();
+const refOf = (r: SigmaRule): DetectionRecord['rule'] => {
+  let ref = refs.get(r);
+  if (!ref) refs.set(r, (ref = ruleRef(r)));
+  return ref;
+};
 for (const r of rules) {
   const key = ruleKey(r);
   const keep = init.slim[key];
@@ -194,12 +201,17 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
         if (!Number.isNaN(t)) for (const f of routine.facts()) fact(f);
         for (const d of engine.match(ev)) {
           if (!Number.isNaN(t)) fact(routine.detection(d.rule.id ?? d.rule.title));
-          const rec = toDetectionRecord(d, !unexplained.has(d.rule));
+          const rec = toDetectionRecord(d, !unexplained.has(d.rule), refOf(d.rule));
           if (init.wantClaims) rec.routine = routine.routine();
           const keep = slimmed.get(d.rule);
           if (keep) {
+            // A field whose value is undefined would not be written to the sort's JSON either.
+            const all = rec.event;
             const event: typeof rec.event = {};
-            for (const f of keep) if (f in rec.event) event[f] = rec.event[f]!;
+            for (const f of keep) {
+              const v = all[f];
+              if (v !== undefined) event[f] = v;
+            }
             rec.event = event;
           }
           detections++;
