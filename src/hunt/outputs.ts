@@ -90,6 +90,8 @@ export async function openOutputs(paths: OutputPaths): Promise<OpenOutputs> {
   let open = sinks.length;
   return {
     sinks: sinks.map((s) => ({
+      // Kept: the hunt sends whole events only when some sink says it reads them.
+      needsEvent: s.needsEvent,
       write: (d: DetectionRecord) => s.write(d),
       close: async (summary: HuntSummary) => {
         await s.close(summary);
