@@ -262,6 +262,9 @@ async function readAll(
       domain: defaultDomainHandoff(),
       slim: plan.slim,
       unexplained: plan.unexplained,
+      // Matched fields are read by outputs and by a caller's `onDetection`; the summary,
+      // correlations and stories never read them. A hunt with neither does not work them out.
+      explain: (cfg.sinks?.length ?? 0) > 0 || cfg.onDetection !== undefined,
       sort: { ...sortShare, prefix: `w${instance}`, origin: instance },
     }),
     killWhen: cfg.testFaults?.killWorkerWhen,

@@ -40,6 +40,8 @@ export interface WorkerInit {
   slim: Record<string, string[]>;
   /** Rules (by `ruleKey`) whose detections are never output: their matched fields are not worked out. */
   unexplained: string[];
+  /** False when nothing reads any detection's matched fields (a hunt with no output): none are worked out. */
+  explain: boolean;
   /** The folder this worker's sorted runs of detections go to, the runs' name prefix, its share of the sort's memory, and the origin its runs are marked with. */
   sort: { dir: string; prefix: string; items: number; chars: number; origin: number };
 }
@@ -201,7 +203,7 @@ async function readFile(task: FileTask, ctx: TaskContext): Promise<FileDone> {
         if (!Number.isNaN(t)) for (const f of routine.facts()) fact(f);
         for (const d of engine.match(ev)) {
           if (!Number.isNaN(t)) fact(routine.detection(d.rule.id ?? d.rule.title));
-          const rec = toDetectionRecord(d, !unexplained.has(d.rule), refOf(d.rule));
+          const rec = toDetectionRecord(d, init.explain && !unexplained.has(d.rule), refOf(d.rule));
           if (init.wantClaims) rec.routine = routine.routine();
           const keep = slimmed.get(d.rule);
           if (keep) {

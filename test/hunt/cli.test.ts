@@ -220,14 +220,20 @@ describe('firebreak hunt as a new user runs it', { timeout: 300_000 }, () => {
   it('--jsonl-events writes each detection with its whole event; without it, none', async () => {
     const r = await cli('hunt', ev, '--rules', rules, '--quiet', '--jsonl', join(dir, 'ev.jsonl'), '--jsonl-events');
     assert.equal(r.code, 0, r.err);
-    const [d] = readFileSync(join(dir, 'ev.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event?: Record<string, unknown> });
+    const [d] = readFileSync(join(dir, 'ev.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event?: Record<string, unknown> });
     // Fields no story or correlation reads are kept too: the event is the one read, not the stages' cut of it.
     assert.equal(d?.event?.Description, 'whoami - displays logged on user information');
     assert.equal(d?.event?.FileVersion, '10.0.19041.1');
     assert.equal(d?.event?.Image, 'C:\\Windows\\System32\\whoami.exe');
     const plain = await cli('hunt', ev, '--rules', rules, '--quiet', '--jsonl', join(dir, 'plain.jsonl'));
     assert.equal(plain.code, 0, plain.err);
-    const [p] = readFileSync(join(dir, 'plain.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event?: unknown; matched?: unknown });
+    const [p] = readFileSync(join(dir, 'plain.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event?: unknown; matched?: unknown });
     assert.equal(p?.event, undefined);
     assert.deepEqual(p?.matched, { Image: 'C:\\Windows\\System32\\whoami.exe' });
   });

@@ -181,9 +181,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
         }
       },
       eventSink: outputs.events,
-      onDetection: (d: DetectionRecord) => {
-        if (failOn && levelRank(d.level) >= levelRank(failOn)) failed = true;
-      },
+      // Only with --fail-on: a hunt nobody reads detections of does not explain them (src/hunt/run.ts).
+      onDetection: failOn
+        ? (d: DetectionRecord) => {
+            if (levelRank(d.level) >= levelRank(failOn)) failed = true;
+          }
+        : undefined,
       onProgress: tty
         ? (p) => {
             const now = Date.now();
