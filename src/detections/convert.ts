@@ -26,8 +26,10 @@ export function toEventRecord(ev: Event): EventRecord {
   return { ...identity(ev), fields: ev.fields };
 }
 
-/** `explain: false` leaves `matched` empty (for detections that are never output). */
-/** `rule`: the rule's reference when the caller keeps one per rule (else one is made). */
+/**
+ * `explain: false` leaves `matched` empty (for detections that are never output); `rule` is the
+ * rule's reference when the caller keeps one per rule (else one is made).
+ */
 export function toDetectionRecord(d: Detection, explain = true, rule: DetectionRecord['rule'] = ruleRef(d.rule)): DetectionRecord {
   const ev = d.event;
   return {

@@ -15,7 +15,7 @@ import type { Domain } from '../events/domain.js';
 import { LEVELS, type Level } from '../sigma/model.js';
 import { Actors } from './actors.js';
 import type { AddressBook } from './addressbook.js';
-import { accountsOf, stringOf, type Observation } from './entities.js';
+import { obsAccounts, stringOf, type Observation } from './entities.js';
 import type { Component } from './graph.js';
 import { binaryPath, type Move, type Verdict } from './judge.js';
 import type { StoryDetectionRef } from './model.js';
@@ -216,7 +216,7 @@ export class StoryAggregator {
       if (v.routineObs[i]) return;
       if (o.host) this.touch(a, o.host, o.t, i === 0 ? d.level : null, i === 0 && v.suspicious ? d.rule.title : null, i > 0 && !!o.meaning?.guesses);
       // Names tried in failed logons are guesses, not accounts the attacker holds: they are not listed.
-      for (const acc of o.meaning?.guesses ? [] : accountsOf(o.fields, o.host, this.domain)) {
+      for (const acc of o.meaning?.guesses ? [] : obsAccounts(o, this.domain)) {
         if (a.accounts.has(acc.key)) {
           // Prefer a display with a domain over a bare name.
           if (!a.accounts.get(acc.key)!.includes('\\') && acc.display.includes('\\')) a.accounts.set(acc.key, acc.display);
@@ -347,7 +347,7 @@ export class StoryAggregator {
   private actorKeys(o: Observation): { keys: string[]; links: string[] } {
     const keys: string[] = [];
     const links: string[] = [];
-    if (!o.meaning?.guesses) for (const acc of accountsOf(o.fields, o.host, this.domain)) keys.push('u:' + acc.key);
+    if (!o.meaning?.guesses) for (const acc of obsAccounts(o, this.domain)) keys.push('u:' + acc.key);
     if (o.host) {
       for (const k of this.domain.logonIdFields) {
         const v = stringOf(o.fields[k])?.toLowerCase();

@@ -23,7 +23,7 @@
  */
 import { LIMITS } from '../core/limits.js';
 import { isoMs } from '../core/time.js';
-import { readAttackTags, techniqueRef } from '../detections/attack.js';
+import { readAttackTags, techniqueRef, type AttackTags, type TechniqueRef } from '../detections/attack.js';
 import type { DetectionRecord, RoutineSubject } from '../detections/record.js';
 import { hostKey, hostName } from '../events/addresses.js';
 import { defaultDomain, type Domain } from '../events/domain.js';
@@ -132,6 +132,15 @@ const L = LIMITS.stories;
 const HOUR = 3_600_000;
 const MIN = 60_000;
 const SWEEP_EVERY = 1024;
+
+/** The movement techniques a rule's tags name, by the tags as `readAttackTags` shares them (frozen: read once per rule). */
+const MOVEMENT = new WeakMap<AttackTags, readonly TechniqueRef[]>();
+function movementTags(tags: readonly string[]): readonly TechniqueRef[] {
+  const read = readAttackTags(tags);
+  let m = MOVEMENT.get(read);
+  if (!m) MOVEMENT.set(read, (m = Object.freeze(read.techniques.filter(isMovementTechnique).map((t) => Object.freeze(techniqueRef(t))))));
+  return m;
+}
 
 /** Joins detections into stories; feed it detections in time order, then call `finish` (or `take` as you go). */
 export class StoryBuilder {
@@ -311,7 +320,7 @@ export class StoryBuilder {
     // A correlation over several hosts (a spray, a fan-out) is not on the host it happened to end on.
     if (obs.length > 1 && obs.slice(1).some((o) => o.host !== obs[0]!.host)) obs[0] = { ...obs[0]!, host: null, hostName: null };
 
-    const tagMovement = readAttackTags(d.rule.tags).techniques.filter(isMovementTechnique).map(techniqueRef);
+    const tagMovement = movementTags(d.rule.tags);
     const v = this.judge.judge(d.level, d.rule.kind, obs, tagMovement);
     if (v.routine) {
       this.st.routine++;
@@ -444,7 +453,7 @@ export class StoryBuilder {
     const id = eventId ?? numberOf(fields.EventID) ?? null;
     const ch = channel ?? stringOf(fields.Channel) ?? null;
     const meaning = this.domain.meaningOf({ eventId: id, channel: ch, provider, fields });
-    return { t, host, hostName: name, fields, eventId: id, channel: ch, meaning, ruleId, title, routine };
+    return { t, host, hostName: name, fields, eventId: id, channel: ch, meaning, ruleId, title, routine, accounts: undefined };
   }
 
   /**

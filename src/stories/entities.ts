@@ -38,6 +38,8 @@ export interface Observation {
    * worked out from `fields`.
    */
   routine: RoutineSubject | undefined;
+  /** `obsAccounts`' answer, for the host it was worked out for (an observation is asked several times). */
+  accounts?: { host: string | null; list: readonly Account[] };
 }
 
 export interface Account {
@@ -110,6 +112,19 @@ export function accountsOf(fields: Record<string, FieldValue>, host: string | nu
 
 const ACCOUNTS = new WeakMap<Domain, WeakMap<Record<string, FieldValue>, { host: string | null; accounts: readonly Account[] }>>();
 
+/**
+ * `accountsOf` an observation's fields on its host, kept on the observation: the judge, the entity
+ * keys and the story's actors ask for them several times per detection, and a weak table's entry
+ * per detection (an ephemeron) is work for every garbage collection.
+ */
+export function obsAccounts(o: Observation, domain: Domain): readonly Account[] {
+  const m = o.accounts;
+  if (m && m.host === o.host) return m.list;
+  const list = Object.freeze(readAccounts(o.fields, o.host, domain));
+  o.accounts = { host: o.host, list };
+  return list;
+}
+
 function readAccounts(fields: Record<string, FieldValue>, host: string | null, domain: Domain): Account[] {
   const out: Account[] = [];
   for (const [nf, df] of domain.accountFields) {
@@ -166,7 +181,7 @@ export function entityKeys(o: Observation, opts: { crossHost: boolean; host: boo
   if (!opts.crossHost) return;
   // Names tried in failed logons are guesses: they join nothing.
   if (!o.meaning?.guesses) {
-    for (const a of accountsOf(f, o.host, domain)) {
+    for (const a of obsAccounts(o, domain)) {
       put('u:' + a.key, 'weak');
       // A machine account acting on another host is that machine: join its host too.
       if (a.key.endsWith('$')) put('h:' + hostKey(a.key.slice(0, -1)), 'weak');

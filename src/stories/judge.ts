@@ -24,7 +24,7 @@ import { normaliseIp } from '../events/addresses.js';
 import type { Domain } from '../events/domain.js';
 import type { Level } from '../sigma/model.js';
 import type { AddressBook } from './addressbook.js';
-import { accountsOf, movementOf, sourcesOf, stringOf, targetsOf, type Observation } from './entities.js';
+import { movementOf, obsAccounts, sourcesOf, stringOf, targetsOf, type Observation } from './entities.js';
 import { detectionSubject, programOf } from './facts.js';
 import type { Routine, RoutineReason } from './routine.js';
 import { hostOf } from './narrative.js';
@@ -198,7 +198,7 @@ export class Judge {
     if (suspicious && main.host && !outbound && !attached && !perObs[0]!.length) {
       const st = this.hosts.get(main.host);
       if (st) {
-        const accounts = new Set(accountsOf(main.fields, main.host, this.domain).map((a) => a.key));
+        const accounts = new Set(obsAccounts(main, this.domain).map((a) => a.key));
         const sessions = new Set(this.logonIdsOf(main));
         for (const a of st.arrivals) {
           if (a.evidence || a.routine || a.attempt || !a.from.startsWith('h:') || main.t < a.t || main.t - a.t > this.limits.afterMs) continue;
@@ -253,7 +253,7 @@ export class Judge {
   private sessionArrival(o: Observation): Move | null {
     const st = this.hosts.get(o.host!);
     if (!st) return null;
-    const accounts = new Set(accountsOf(o.fields, o.host, this.domain).map((a) => a.key));
+    const accounts = new Set(obsAccounts(o, this.domain).map((a) => a.key));
     const sessions = new Set(this.logonIdsOf(o));
     for (let i = st.arrivals.length - 1; i >= 0; i--) {
       const a = st.arrivals[i]!;
@@ -288,7 +288,7 @@ export class Judge {
     const out: Move[] = [];
     const via = movementOf(o, tagMovement);
     const rule = { id: o.ruleId, title: o.title };
-    const account = o.meaning?.guesses ? null : (accountsOf(o.fields, host, this.domain)[0]?.key ?? null);
+    const account = o.meaning?.guesses ? null : (obsAccounts(o, this.domain)[0]?.key ?? null);
     const mark = this.markOf(o);
     const ip = normaliseIp(firstString(o.fields, (o.meaning?.sources ?? this.domain.defaultSources).address));
     for (const src of sources) {
@@ -350,7 +350,7 @@ export class Judge {
 
   /** True when the observation's account is a management account (an administrator at work). */
   private byAdministrator(o: Observation): boolean {
-    const acct = accountsOf(o.fields, o.host, this.domain)[0]?.key;
+    const acct = obsAccounts(o, this.domain)[0]?.key;
     return !!acct && !!this.routine.managementAccount(acct);
   }
 
