@@ -328,6 +328,14 @@ describe('api alerts and stories', { timeout: 120_000 }, () => {
         .sort(),
       ['srv02.corp.example', 'ws01.corp.example'],
     );
+    // A host is shown as it is spelt (here by its latest alert), one entry however spelt.
+    seedAlert(api.db, { title: 'Mixed Case', ruleId: null, level: 'low', host: 'ws77.corp.example', users: ['zed'] });
+    seedAlert(api.db, { title: 'Mixed Case', ruleId: null, level: 'low', host: 'WS77.Corp.Example', users: ['CORP\\zed'] });
+    const zed = await analyst.get('/api/accounts/zed');
+    assert.deepEqual(
+      zed.json.hosts.map((x: { host: string; via: string; count: number }) => [x.host, x.via, x.count]),
+      [['WS77.Corp.Example', 'alert', 2]],
+    );
     const odd = await analyst.get(`/api/hosts/${encodeURIComponent('we ird*host')}`);
     assert.equal(odd.status, 200);
     assert.equal(odd.json.events, null, 'a name the field filter cannot express is not sent to the event store');

@@ -300,13 +300,14 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const counts = (await db.get<{ n: number; open: number | null }>(`SELECT count(*) AS n, ${OPEN.replace('status', 'a.status')} AS open FROM alerts a WHERE ${match}`, ...p))!;
       const storyRows = await db.all<StoryRow>(`SELECT s.* FROM stories s WHERE s.merged_into IS NULL AND ${STORY_HAS_ACCOUNT(d)} ORDER BY s.last_seen DESC LIMIT 100`, ...p);
       const stories = await summaries(db, storyRows);
-      const hosts = new Map<string, Tally & { via: 'alert' | 'events' }>();
+      // By lower-cased name (one host however spelt), shown as first spelt.
+      const hosts = new Map<string, Tally & { host: string; via: 'alert' | 'events' }>();
       const src = new Map<string, Tally & { kind: 'ip' | 'host'; via: 'alert' | 'story' | 'events' }>();
       for (const r of rows) {
         if (r.host) {
           const k = `alert\u0000${r.host.toLowerCase()}`;
           const t = hosts.get(k);
-          if (!t) hosts.set(k, { count: 1, lastAt: r.last_seen, via: 'alert' });
+          if (!t) hosts.set(k, { host: r.host, count: 1, lastAt: r.last_seen, via: 'alert' });
           else t.count++;
         }
         for (const s of detectionSources(r)) addSource(src, 'alert', s.kind, s.value, r.last_seen);
@@ -326,7 +327,7 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
             if (computer) {
               const k = `events\u0000${computer.toLowerCase()}`;
               const t = hosts.get(k);
-              if (!t) hosts.set(k, { count: 1, lastAt: at, via: 'events' });
+              if (!t) hosts.set(k, { host: computer, count: 1, lastAt: at, via: 'events' });
               else {
                 t.count++;
                 if (at && (!t.lastAt || at > t.lastAt)) t.lastAt = at;
@@ -341,7 +342,7 @@ export function entityRoutes(app: FastifyInstance, ctx: ApiContext): void {
         seen: seenOf(rows, stories),
         events,
         logonSources: sources(src),
-        hosts: [...hosts.entries()].map(([k, t]) => ({ host: k.split('\u0000')[1]!, via: t.via, count: t.count, lastAt: t.lastAt })).sort((a, b) => b.count - a.count),
+        hosts: [...hosts.values()].map((t) => ({ host: t.host, via: t.via, count: t.count, lastAt: t.lastAt })).sort((a, b) => b.count - a.count),
       };
     },
   );
