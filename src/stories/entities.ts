@@ -99,28 +99,18 @@ export function storyFields(domain: Domain): string[] {
  * worm using the computer's credentials).
  */
 export function accountsOf(fields: Record<string, FieldValue>, host: string | null, domain: Domain): readonly Account[] {
-  // Asked several times per detection (judging, entity keys, the story's accounts); an event's
-  // fields are not changed once read, so the object is the key and the entry goes with the event.
-  let memo = ACCOUNTS.get(domain);
-  if (!memo) ACCOUNTS.set(domain, (memo = new WeakMap()));
-  const hit = memo.get(fields);
-  if (hit && hit.host === host) return hit.accounts;
-  const accounts = Object.freeze(readAccounts(fields, host, domain));
-  memo.set(fields, { host, accounts });
-  return accounts;
+  return Object.freeze(readAccounts(fields, host, domain));
 }
-
-const ACCOUNTS = new WeakMap<Domain, WeakMap<Record<string, FieldValue>, { host: string | null; accounts: readonly Account[] }>>();
 
 /**
  * `accountsOf` an observation's fields on its host, kept on the observation: the judge, the entity
- * keys and the story's actors ask for them several times per detection, and a weak table's entry
- * per detection (an ephemeron) is work for every garbage collection.
+ * keys and the story's actors ask for them several times per detection (a weak table keyed by the
+ * fields, as before, cost an ephemeron per detection in every garbage collection).
  */
 export function obsAccounts(o: Observation, domain: Domain): readonly Account[] {
   const m = o.accounts;
   if (m && m.host === o.host) return m.list;
-  const list = Object.freeze(readAccounts(o.fields, o.host, domain));
+  const list = accountsOf(o.fields, o.host, domain);
   o.accounts = { host: o.host, list };
   return list;
 }
